@@ -1,0 +1,46 @@
+# The two commands of README.md: `make serve` and `make test`. Installs happen only when
+# their inputs change (requirements*.txt for the venv, package*.json for node_modules).
+
+PYTHON ?= python3.11
+PROJECT ?= demo-partner-api
+VENV := venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: all serve test token lint typecheck openapi clean
+
+all: $(VENV)/.installed tooling/node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 (the functions runtime is python311)"; exit 2; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check --quiet --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+	@touch $@
+
+tooling/node_modules/.installed: tooling/package.json tooling/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20+"; exit 2; }
+	npm ci --prefix tooling --no-audit --no-fund --loglevel=error
+	@touch $@
+
+serve: all
+	$(PY) -m devtools.stack serve --project $(PROJECT)
+
+test: all
+	$(PY) -m devtools.stack test --project $(PROJECT) -- $(PYTEST_ARGS)
+
+token: all
+	@FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099 $(PY) -m devtools.seed token
+
+lint: all
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: all
+	$(VENV)/bin/mypy
+
+openapi: all
+	$(PY) -m functions.openapi
+
+clean:
+	rm -rf $(VENV) tooling/node_modules .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Local tooling: the emulator stack, demo data and emulator helpers (never deployed)."""

@@ -1,0 +1,116 @@
+"""Demo data for `make serve`: two partners, their users and a few entries each."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable
+
+from devtools.emulators import sign_in
+from functions import store
+from functions.partners import PartnerDirectory
+
+DEMO_PASSWORD = "demo-password-1"
+DEMO_USERS = {"acme": "demo@acme.example", "globex": "demo@globex.example"}
+DEMO_ENTRIES = {
+    "acme": [
+        {
+            "description": "Catering, staff party",
+            "amount": "1250.00",
+            "currency": "EUR",
+            "date": "2026-03-02",
+            "category": "food",
+            "reference": "ACME-0001",
+        },
+        {
+            "description": "Kitchen equipment",
+            "amount": "899.90",
+            "currency": "EUR",
+            "date": "2026-03-05",
+            "category": "equipment",
+        },
+        {
+            "description": "Refund, damaged delivery",
+            "amount": "-45.50",
+            "currency": "EUR",
+            "date": "2026-03-09",
+            "category": "food",
+        },
+        {
+            "description": "Cleaning service",
+            "amount": "320.00",
+            "currency": "EUR",
+            "date": "2026-03-15",
+            "category": "services",
+            "reference": "ACME-0004",
+        },
+    ],
+    "globex": [
+        {
+            "description": "Consulting",
+            "amount": "5000.00",
+            "currency": "USD",
+            "date": "2026-02-20",
+            "category": "services",
+        },
+    ],
+}
+
+
+def seed(project: str) -> None:
+    directory = PartnerDirectory(project)
+    for partner_id, email in DEMO_USERS.items():
+        from firebase_admin import auth  # noqa: PLC0415
+
+        user = auth.create_user(email=email, password=DEMO_PASSWORD, app=directory.app)
+        directory.grant(user.uid, partner_id, None)
+        for fields in DEMO_ENTRIES[partner_id]:
+            store.create_entry(partner_id, user.uid, fields)
+
+
+def seed_and_describe(project: str, function_url: Callable[[str, str], str]) -> str:
+    """Seed, then explain how to call the API, with a working token."""
+    seed(project)
+    token = sign_in(DEMO_USERS["acme"], DEMO_PASSWORD)
+    fetch = function_url(project, "fetchData")
+    create = function_url(project, "createEntry")
+    update = function_url(project, "updateEntry")
+    body = '{"description":"Coffee beans","amount":"42.00","currency":"EUR","date":"2026-03-20"}'
+    lines = [
+        "",
+        "Partner API is running on the Firebase emulators (project %s)." % project,
+        "",
+        "Functions:",
+        *(
+            f"  {name:<12} {function_url(project, name)}"
+            for name in ("fetchData", "createEntry", "updateEntry", "health", "openapi")
+        ),
+        "",
+        "Demo partner users (password %s): %s"
+        % (DEMO_PASSWORD, ", ".join(f"{email} [{pid}]" for pid, email in DEMO_USERS.items())),
+        "",
+        "An ID token for demo@acme.example (valid for one hour):",
+        f"  export TOKEN={token}",
+        "",
+        "Try:",
+        f'  curl -s -H "Authorization: Bearer $TOKEN" {shlex.quote(fetch + "?limit=2")}',
+        f"  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+        f"-H 'Idempotency-Key: demo-1' -d '{body}' {create}",
+        f"  curl -s -X PATCH -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+        f'-H \'If-Match: "1"\' -d \'{{"category":"food"}}\' {update}/<id>',
+        "",
+        "A fresh token later: make token",
+        "Press Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """`python -m devtools.seed token [EMAIL]`: print a fresh ID token of a demo user."""
+    email = sys.argv[2] if len(sys.argv) > 2 else DEMO_USERS["acme"]
+    print(sign_in(email, DEMO_PASSWORD))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

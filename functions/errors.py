@@ -1,0 +1,201 @@
+"""Every error the partner API answers with, and the one JSON shape they take on the wire.
+
+ApiError (500 internal)
+ ├── BadRequest (400 invalid_argument)
+ ├── Unauthorized (401 unauthenticated; sets WWW-Authenticate)
+ ├── Forbidden (403 permission_denied)
+ ├── NotFound (404 not_found)
+ ├── MethodNotAllowed (405 method_not_allowed; sets Allow)
+ ├── Conflict (409 conflict)
+ ├── PreconditionFailed (412 precondition_failed)
+ ├── PayloadTooLarge (413 payload_too_large)
+ ├── UnsupportedMediaType (415 unsupported_media_type)
+ ├── ValidationFailed (422 validation_failed; names each bad field)
+ ├── PreconditionRequired (428 precondition_required)
+ ├── ConfigurationError (500 internal; the message is logged, never sent)
+ ├── ServiceUnavailable (503 unavailable; sets Retry-After)
+ └── DeadlineExceeded (504 deadline_exceeded; sets Retry-After)
+
+Anything that is not an ApiError becomes a 500 whose body reveals nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar, NotRequired, TypedDict
+
+
+class FieldIssue(TypedDict):
+    """One problem with one input field; `field` is a dotted path such as "amount"."""
+
+    field: str
+    message: str
+
+
+class ErrorBody(TypedDict):
+    status: int
+    code: str
+    message: str
+    request_id: str
+    details: NotRequired[list[FieldIssue]]
+
+
+class ErrorEnvelope(TypedDict):
+    """The wire shape of every error: `{"error": {...}}`."""
+
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """Base of the tree: an HTTP status, a stable machine code and a safe message."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal"
+    default_message: ClassVar[str] = "The server could not complete the request."
+    expose_message: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: Sequence[FieldIssue] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = list(details)
+        self.extra_headers = dict(headers or {})
+        super().__init__(self.message)
+
+    def public_message(self) -> str:
+        return self.message if self.expose_message else self.default_message
+
+    def headers(self) -> dict[str, str]:
+        return dict(self.extra_headers)
+
+    def envelope(self, request_id: str) -> ErrorEnvelope:
+        body: ErrorBody = {
+            "status": self.status,
+            "code": self.code,
+            "message": self.public_message(),
+            "request_id": request_id,
+        }
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class BadRequest(ApiError):
+    status = 400
+    code = "invalid_argument"
+    default_message = "The request is malformed."
+
+
+class Unauthorized(ApiError):
+    """We do not know who you are: no credentials, or credentials we cannot accept."""
+
+    status = 401
+    code = "unauthenticated"
+    default_message = "A valid Firebase ID token is required."
+
+    def __init__(self, message: str | None = None, *, token_given: bool = True) -> None:
+        super().__init__(message)
+        self.token_given = token_given
+
+    def headers(self) -> dict[str, str]:
+        # RFC 6750 section 3: no error code when the request carried no token at all.
+        if not self.token_given:
+            challenge = 'Bearer realm="partner-api"'
+        else:
+            description = self.message.replace("\\", "").replace('"', "'")
+            challenge = (
+                f'Bearer realm="partner-api", error="invalid_token", '
+                f'error_description="{description}"'
+            )
+        return {**super().headers(), "WWW-Authenticate": challenge}
+
+
+class Forbidden(ApiError):
+    """We know who you are, and you may not do this."""
+
+    status = 403
+    code = "permission_denied"
+    default_message = "The caller may not perform this operation."
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+    default_message = "No such resource."
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    code = "method_not_allowed"
+    default_message = "This function does not accept that HTTP method."
+
+    def __init__(self, allowed: Sequence[str]) -> None:
+        super().__init__(f"Use {' or '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+    default_message = "The request conflicts with the current state."
+
+
+class PreconditionFailed(ApiError):
+    status = 412
+    code = "precondition_failed"
+    default_message = "The entry has changed since you read it."
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+    default_message = "The request body is too large."
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+    default_message = "Send the body as application/json."
+
+
+class ValidationFailed(ApiError):
+    status = 422
+    code = "validation_failed"
+    default_message = "Some fields are invalid."
+
+
+class PreconditionRequired(ApiError):
+    status = 428
+    code = "precondition_required"
+    default_message = "Send If-Match with the entry's ETag or version."
+
+
+class ConfigurationError(ApiError):
+    """The deployment is misconfigured; operators read the message in the logs."""
+
+    expose_message = False
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = "unavailable"
+    default_message = "The data store is unavailable; retry later."
+
+    def __init__(self, message: str | None = None, *, retry_after_s: int = 5) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)})
+
+
+class DeadlineExceeded(ApiError):
+    status = 504
+    code = "deadline_exceeded"
+    default_message = "The data store did not answer in time; retry later."
+
+    def __init__(self, message: str | None = None, *, retry_after_s: int = 5) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)})
+
+
+INTERNAL = ApiError()
+"""The answer to every unexpected exception: a 500 with a message that reveals nothing."""

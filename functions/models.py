@@ -1,0 +1,341 @@
+"""The entry: one model for what partners may send, what is stored and what is documented.
+
+The patterns here are written in the subset of regular-expression syntax that both
+Python and Firestore rules (RE2) accept, so `firestore.rules` validates with the same ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Final
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from functions.errors import BadRequest, FieldIssue, ValidationFailed
+
+AMOUNT_PATTERN: Final = r"^-?(0|[1-9][0-9]{0,14})([.][0-9]{1,2})?$"
+NEGATIVE_ZERO_PATTERN: Final = r"^-0([.]0+)?$"
+CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
+DATE_PATTERN: Final = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+TEXT_PATTERN: Final = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
+"""Printable text: no control characters other than tab and newline."""
+LABEL_PATTERN: Final = r"^[^\x00-\x1f\x7f]*$"
+"""Single-line text: no control characters at all."""
+
+DESCRIPTION_MAX = 500
+CATEGORY_MAX = 64
+REFERENCE_MAX = 128
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+WRITABLE_FIELDS: Final = ("description", "amount", "currency", "date", "category", "reference")
+SERVER_FIELDS: Final = ("id", "partnerId", "createdAt", "updatedAt", "createdBy", "version")
+ENTRY_FIELDS: Final = WRITABLE_FIELDS + SERVER_FIELDS
+OPTIONAL_FIELDS: Final = ("category", "reference")
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must contain a non-space character")
+    return value
+
+
+def _not_negative_zero(value: str) -> str:
+    if value.startswith("-") and value.strip("-0.") == "":
+        raise ValueError("must not be negative zero")
+    return value
+
+
+def _calendar_date(value: str) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("must be a real calendar date") from exc
+    return value
+
+
+Description = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=DESCRIPTION_MAX, pattern=TEXT_PATTERN),
+    AfterValidator(_not_blank),
+    Field(description="What the entry is for.", examples=["Catering, March"]),
+]
+Amount = Annotated[
+    str,
+    StringConstraints(pattern=AMOUNT_PATTERN),
+    AfterValidator(_not_negative_zero),
+    Field(
+        description=(
+            "An exact decimal carried as a string: an optional minus sign, up to 15 digits, "
+            "and up to 2 decimals. Never a JSON number."
+        ),
+        examples=["123.45"],
+    ),
+]
+Currency = Annotated[
+    str,
+    StringConstraints(pattern=CURRENCY_PATTERN),
+    Field(description="ISO 4217 currency code (three capital letters).", examples=["EUR"]),
+]
+EntryDate = Annotated[
+    str,
+    StringConstraints(pattern=DATE_PATTERN),
+    AfterValidator(_calendar_date),
+    Field(description="ISO calendar date, YYYY-MM-DD.", examples=["2026-03-31"]),
+]
+Category = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=CATEGORY_MAX, pattern=LABEL_PATTERN),
+    AfterValidator(_not_blank),
+    Field(description="A free label for grouping and filtering.", examples=["food"]),
+]
+Reference = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=REFERENCE_MAX, pattern=LABEL_PATTERN),
+    AfterValidator(_not_blank),
+    Field(description="The partner's own id for the record.", examples=["INV-2026-0042"]),
+]
+
+_INPUT_CONFIG = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class EntryCreate(BaseModel):
+    """The body of createEntry: every writable field; server fields are refused."""
+
+    model_config = _INPUT_CONFIG
+
+    description: Description
+    amount: Amount
+    currency: Currency
+    date: EntryDate
+    category: Category | None = None
+    reference: Reference | None = None
+
+    def stored_fields(self) -> dict[str, str]:
+        """The writable fields as stored: optional ones absent rather than null."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class EntryPatch(BaseModel):
+    """The body of updateEntry: any writable fields; null clears an optional one."""
+
+    model_config = _INPUT_CONFIG
+
+    description: Description | None = None
+    amount: Amount | None = None
+    currency: Currency | None = None
+    date: EntryDate | None = None
+    category: Category | None = None
+    reference: Reference | None = None
+
+    def changes(self) -> tuple[dict[str, str], tuple[str, ...]]:
+        """(fields to set, optional fields to clear)."""
+        sent = self.model_dump(exclude_unset=True)
+        sets = {k: v for k, v in sent.items() if v is not None}
+        clears = tuple(k for k, v in sent.items() if v is None)
+        return sets, clears
+
+
+class Entry(BaseModel):
+    """An entry as the API returns it (fields other writers may have added are dropped)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = Field(description="Server-assigned id.")
+    partnerId: str = Field(description="The tenant that owns the entry.")  # noqa: N815
+    description: Description
+    amount: Amount
+    currency: Currency
+    date: EntryDate
+    category: Category | None = None
+    reference: Reference | None = None
+    createdAt: dt.datetime = Field(description="When the entry was created (UTC).")  # noqa: N815
+    updatedAt: dt.datetime = Field(description="When the entry last changed (UTC).")  # noqa: N815
+    createdBy: str = Field(description="The uid of the partner user who created it.")  # noqa: N815
+    version: int = Field(ge=1, description="Starts at 1, +1 on every update; the ETag.")
+
+    def wire(self, fields: frozenset[str] | None = None) -> dict[str, Any]:
+        """JSON-ready dict; with `fields`, only those (and always `id`)."""
+        data = self.model_dump(mode="json")
+        for key in ("createdAt", "updatedAt"):
+            data[key] = rfc3339(getattr(self, key))
+        if fields is not None:
+            data = {k: v for k, v in data.items() if k in fields or k == "id"}
+        return data
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_create(body: Mapping[str, Any]) -> EntryCreate:
+    """Raises: ValidationFailed naming every bad, missing or unknown field."""
+    try:
+        return EntryCreate.model_validate(dict(body))
+    except ValidationError as exc:
+        raise ValidationFailed(details=field_issues(exc)) from exc
+
+
+def parse_patch(body: Mapping[str, Any]) -> EntryPatch:
+    """Raises: ValidationFailed for bad or unknown fields, or an empty patch."""
+    try:
+        patch = EntryPatch.model_validate(dict(body))
+    except ValidationError as exc:
+        raise ValidationFailed(details=field_issues(exc)) from exc
+    if not patch.model_fields_set:
+        raise ValidationFailed(
+            "Send at least one field to change.",
+            details=[{"field": "", "message": "no fields to update"}],
+        )
+    for name in ("description", "amount", "currency", "date"):
+        if name in patch.model_fields_set and getattr(patch, name) is None:
+            raise ValidationFailed(
+                details=[{"field": name, "message": "is required; cannot be null"}]
+            )
+    return patch
+
+
+def field_issues(error: ValidationError) -> list[FieldIssue]:
+    """One plain message per field, naming server-set fields as such."""
+    issues: list[FieldIssue] = []
+    for item in error.errors(include_url=False, include_context=False, include_input=False):
+        name = ".".join(str(part) for part in item["loc"])
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            message = (
+                "is set by the server and cannot be written"
+                if name in SERVER_FIELDS
+                else "is not a field of an entry"
+            )
+        elif kind == "missing":
+            message = "is required"
+        elif kind in ("string_type", "string_sub_type"):
+            message = "must be a string"
+        elif kind == "string_pattern_mismatch":
+            message = _PATTERN_MESSAGES.get(name, "has characters that are not allowed")
+        elif kind == "string_too_short":
+            message = "must not be empty"
+        elif kind == "string_too_long":
+            message = f"is too long (at most {_MAX_LENGTHS.get(name, '?')} characters)"
+        else:
+            message = str(item["msg"]).removeprefix("Value error, ")
+        issues.append({"field": name, "message": message})
+    return issues
+
+
+_PATTERN_MESSAGES = {
+    "amount": 'must be a decimal string such as "123.45" (at most 2 decimals)',
+    "currency": 'must be an ISO 4217 code such as "EUR"',
+    "date": 'must be a date in the form "YYYY-MM-DD"',
+    "description": "must not contain control characters",
+    "category": "must not contain control characters",
+    "reference": "must not contain control characters",
+}
+_MAX_LENGTHS = {
+    "description": DESCRIPTION_MAX,
+    "category": CATEGORY_MAX,
+    "reference": REFERENCE_MAX,
+}
+
+
+class ListQuery(BaseModel):
+    """The query string of a fetchData list call, parsed and bounded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    cursor: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    category: str | None = None
+    fields: frozenset[str] | None = None
+
+    @property
+    def by_date(self) -> bool:
+        return self.date_from is not None or self.date_to is not None
+
+    def fingerprint(self) -> str:
+        """What a cursor is bound to: every filter and the order, not the page size."""
+        return "|".join(
+            [
+                self.date_from or "",
+                self.date_to or "",
+                self.category or "",
+                "date" if self.by_date else "created",
+            ]
+        )
+
+
+QUERY_PARAMS: Final = {
+    "limit": "Page size, 1 to 100 (default 20).",
+    "cursor": "The next_cursor of the previous page.",
+    "dateFrom": "Only entries dated on or after this day (YYYY-MM-DD).",
+    "dateTo": "Only entries dated on or before this day (YYYY-MM-DD).",
+    "category": "Only entries of this category.",
+    "fields": "Comma-separated entry fields to return (id is always returned).",
+}
+
+
+def parse_list_query(params: Mapping[str, list[str]]) -> ListQuery:
+    """Raises: BadRequest naming each unknown, repeated or invalid parameter."""
+    issues: list[FieldIssue] = []
+    values: dict[str, str] = {}
+    for name, given in params.items():
+        if name not in QUERY_PARAMS:
+            issues.append({"field": name, "message": "is not a query parameter of fetchData"})
+        elif len(given) != 1:
+            issues.append({"field": name, "message": "may be given once"})
+        else:
+            values[name] = given[0]
+    limit = DEFAULT_PAGE_SIZE
+    if "limit" in values:
+        raw = values["limit"]
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+            issues.append({"field": "limit", "message": f"must be 1 to {MAX_PAGE_SIZE}"})
+        else:
+            limit = int(raw)
+    for name in ("dateFrom", "dateTo"):
+        if name in values:
+            if not is_calendar_date(values[name]):
+                issues.append({"field": name, "message": 'must be a date "YYYY-MM-DD"'})
+    if "dateFrom" in values and "dateTo" in values and values["dateFrom"] > values["dateTo"]:
+        issues.append({"field": "dateTo", "message": "must not be before dateFrom"})
+    if "category" in values and not 1 <= len(values["category"]) <= CATEGORY_MAX:
+        issues.append({"field": "category", "message": f"must be 1 to {CATEGORY_MAX} characters"})
+    fields: frozenset[str] | None = None
+    if "fields" in values:
+        fields = frozenset(f.strip() for f in values["fields"].split(",") if f.strip())
+        unknown = sorted(fields - set(ENTRY_FIELDS))
+        if unknown or not fields:
+            issues.append({"field": "fields", "message": f"unknown fields: {', '.join(unknown)}"})
+    if "cursor" in values and not 1 <= len(values["cursor"]) <= 2048:
+        issues.append({"field": "cursor", "message": "is not a cursor of this API"})
+    if issues:
+        raise BadRequest("Some query parameters are invalid.", details=issues)
+    return ListQuery(
+        limit=limit,
+        cursor=values.get("cursor"),
+        date_from=values.get("dateFrom"),
+        date_to=values.get("dateTo"),
+        category=values.get("category"),
+        fields=fields,
+    )
+
+
+def is_calendar_date(value: str) -> bool:
+    if re.fullmatch(DATE_PATTERN, value) is None:
+        return False
+    try:
+        _calendar_date(value)
+    except ValueError:
+        return False
+    return True

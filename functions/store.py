@@ -1,0 +1,315 @@
+"""Firestore: the only module that talks to it.
+
+Every query is scoped to the caller's tenant (the `partnerId` field) and every read is
+counted; backend failures become our errors (503 with Retry-After). The client is created
+on first use: the Firebase CLI imports `main.py` with no credentials to discover functions.
+`google.cloud.firestore.Client` honours FIRESTORE_EMULATOR_HOST by itself, so no code here
+knows whether it runs on the emulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from functions import config, cursor, logs
+from functions.errors import Conflict, NotFound, PreconditionFailed, ServiceUnavailable
+from functions.models import Entry
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+ENTRY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+TRANSACTION_ATTEMPTS = 15
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    entries: list[Entry]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentCreate:
+    """An Idempotency-Key and the fingerprint of the request it was first used with."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """The wire form of a created entry; `replayed` when an earlier request made it."""
+
+    entry: dict[str, Any]
+    replayed: bool
+
+
+_clients: dict[str, firestore.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def client() -> firestore.Client:
+    """The Firestore client for the configured project, created once per process."""
+    project = config.project_id()
+    with _clients_lock:
+        existing = _clients.get(project)
+        if existing is None:
+            from google.cloud import firestore  # noqa: PLC0415 - keeps main.py imports fast
+
+            existing = _clients[project] = firestore.Client(project=project)
+        return existing
+
+
+def _count_reads(count: int) -> None:
+    logs.bind(docs_read=count)
+
+
+@contextlib.contextmanager
+def _backend_errors() -> Iterator[None]:
+    """Translate the SDK's transport and availability failures into a retryable 503."""
+    from google.api_core import exceptions as api_exceptions  # noqa: PLC0415
+    from google.auth import exceptions as auth_exceptions  # noqa: PLC0415
+
+    try:
+        yield
+    except (
+        api_exceptions.ServiceUnavailable,
+        api_exceptions.DeadlineExceeded,
+        api_exceptions.RetryError,
+        api_exceptions.Aborted,
+        api_exceptions.InternalServerError,
+        api_exceptions.TooManyRequests,
+        api_exceptions.ResourceExhausted,
+        auth_exceptions.TransportError,
+    ) as exc:
+        raise ServiceUnavailable() from exc
+
+
+def _call_options() -> dict[str, Any]:
+    from google.api_core.retry import Retry  # noqa: PLC0415
+
+    timeout = config.firestore_timeout_s()
+    return {"timeout": timeout, "retry": Retry(timeout=timeout)}
+
+
+def _entries() -> firestore.CollectionReference:
+    return client().collection(config.entries_collection())
+
+
+def _entry_from(snapshot: firestore.DocumentSnapshot) -> Entry:
+    data = snapshot.to_dict() or {}
+    return Entry.model_validate({**data, "id": snapshot.id})
+
+
+def _owned(snapshot: firestore.DocumentSnapshot, partner_id: str) -> bool:
+    return bool(snapshot.exists) and (snapshot.get("partnerId") == partner_id)
+
+
+def get_entry(partner_id: str, entry_id: str) -> Entry:
+    """Raises: NotFound when the entry is missing or belongs to another tenant (same answer)."""
+    if not ENTRY_ID_PATTERN.match(entry_id):
+        raise NotFound("No entry with this id.")
+    with _backend_errors():
+        snapshot = _entries().document(entry_id).get(**_call_options())
+    _count_reads(1)
+    if not _owned(snapshot, partner_id):
+        raise NotFound("No entry with this id.")
+    return _entry_from(snapshot)
+
+
+def list_entries(
+    partner_id: str,
+    *,
+    limit: int,
+    after: list[Any] | None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    category: str | None = None,
+) -> Page:
+    """One page of the tenant's entries, oldest first; reads at most `limit + 1` documents.
+
+    The order is (createdAt, id), or (date, createdAt, id) when a date range is given, so
+    entries added during pagination never shift the pages already returned.
+    """
+    from google.cloud.firestore import FieldFilter  # noqa: PLC0415
+
+    query: Any = _entries().where(filter=FieldFilter("partnerId", "==", partner_id))
+    if category is not None:
+        query = query.where(filter=FieldFilter("category", "==", category))
+    if date_from is not None:
+        query = query.where(filter=FieldFilter("date", ">=", date_from))
+    if date_to is not None:
+        query = query.where(filter=FieldFilter("date", "<=", date_to))
+    order = sort_fields(by_date=date_from is not None or date_to is not None)
+    for field in order:
+        query = query.order_by(field)
+    if after is not None:
+        query = query.start_after(_position_values(order, after))
+    with _backend_errors():
+        snapshots = list(query.limit(limit + 1).stream(**_call_options()))
+    _count_reads(len(snapshots))
+    return Page([_entry_from(s) for s in snapshots[:limit]], has_more=len(snapshots) > limit)
+
+
+def sort_fields(*, by_date: bool) -> tuple[str, ...]:
+    return ("date", "createdAt", "__name__") if by_date else ("createdAt", "__name__")
+
+
+def position_of(entry: Entry, *, by_date: bool) -> list[Any]:
+    """The JSON-able sort key of `entry`, for a cursor."""
+    created = entry.createdAt.astimezone(dt.UTC).isoformat()
+    return [entry.date, created, entry.id] if by_date else [created, entry.id]
+
+
+def _position_values(order: tuple[str, ...], position: list[Any]) -> dict[str, Any]:
+    """Raises: BadRequest when the position does not fit the order (a forged cursor)."""
+    if len(position) != len(order) or not all(isinstance(v, str) for v in position):
+        raise cursor.invalid_cursor()
+    values: dict[str, Any] = dict(zip(order, position, strict=True))
+    try:
+        values["createdAt"] = dt.datetime.fromisoformat(values["createdAt"])
+    except ValueError as exc:
+        raise cursor.invalid_cursor() from exc
+    if not ENTRY_ID_PATTERN.match(values["__name__"]):
+        raise cursor.invalid_cursor()
+    return values
+
+
+def create_entry(
+    partner_id: str,
+    uid: str,
+    fields: Mapping[str, str],
+    idempotency: IdempotentCreate | None = None,
+) -> Created:
+    """Store a new entry; with an Idempotency-Key, exactly once per key and tenant.
+
+    Raises:
+        Conflict: the key was used before with a different body.
+    """
+    now = dt.datetime.now(dt.UTC)
+    reference = _entries().document()
+    document = {
+        **fields,
+        "partnerId": partner_id,
+        "createdAt": now,
+        "updatedAt": now,
+        "createdBy": uid,
+        "version": 1,
+    }
+    wire = Entry.model_validate({**document, "id": reference.id}).wire()
+    if idempotency is None:
+        with _backend_errors():
+            reference.create(document, **_call_options())
+        _count_reads(0)
+        return Created(wire, replayed=False)
+    return _create_once(partner_id, reference, document, wire, idempotency, now)
+
+
+def _create_once(
+    partner_id: str,
+    reference: firestore.DocumentReference,
+    document: dict[str, Any],
+    wire: dict[str, Any],
+    idempotency: IdempotentCreate,
+    now: dt.datetime,
+) -> Created:
+    """The entry and its idempotency record are written in one transaction, never apart.
+
+    The record's document id hashes the tenant with the key, so keys are scoped per
+    partner; its `expiresAt` drives a Firestore TTL policy, and a record past it is
+    treated as absent even before TTL deletes it.
+    """
+    from google.cloud import firestore  # noqa: PLC0415
+
+    key_id = hashlib.sha256(f"{partner_id}\n{idempotency.key}".encode()).hexdigest()
+    key_ref = client().collection(config.idempotency_collection()).document(key_id)
+    expires = now + dt.timedelta(hours=config.idempotency_ttl_hours())
+    options = _call_options()
+
+    @firestore.transactional
+    def run(transaction: firestore.Transaction) -> Created:
+        record = key_ref.get(transaction=transaction, **options)
+        if record.exists and record.get("expiresAt") > now:
+            if record.get("fingerprint") != idempotency.fingerprint:
+                raise Conflict(
+                    "This Idempotency-Key was used with a different request body; "
+                    "use a new key for a new entry."
+                )
+            return Created(dict(record.get("response")), replayed=True)
+        transaction.create(reference, document)
+        transaction.set(
+            key_ref,
+            {
+                "partnerId": partner_id,
+                "fingerprint": idempotency.fingerprint,
+                "entryId": reference.id,
+                "response": wire,
+                "createdAt": now,
+                "expiresAt": expires,
+            },
+        )
+        return Created(wire, replayed=False)
+
+    with _backend_errors():
+        created = run(client().transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    _count_reads(1)
+    return created
+
+
+def update_entry(
+    partner_id: str,
+    entry_id: str,
+    *,
+    sets: Mapping[str, str],
+    clears: tuple[str, ...],
+    expected_version: int,
+) -> Entry:
+    """Apply a partial update if the entry is still at `expected_version`.
+
+    Raises:
+        NotFound: missing or another tenant's entry.
+        PreconditionFailed: the entry changed since the caller read it.
+    """
+    from google.cloud import firestore  # noqa: PLC0415
+
+    if not ENTRY_ID_PATTERN.match(entry_id):
+        raise NotFound("No entry with this id.")
+    reference = _entries().document(entry_id)
+    options = _call_options()
+
+    @firestore.transactional
+    def run(transaction: firestore.Transaction) -> Entry:
+        snapshot = reference.get(transaction=transaction, **options)
+        if not _owned(snapshot, partner_id):
+            raise NotFound("No entry with this id.")
+        current = snapshot.to_dict() or {}
+        if current.get("version") != expected_version:
+            raise PreconditionFailed(
+                f"The entry is at version {current.get('version')}; read it again.",
+                headers={"ETag": etag_of(int(current.get("version", 0)))},
+            )
+        changes: dict[str, Any] = {
+            **sets,
+            "updatedAt": dt.datetime.now(dt.UTC),
+            "version": expected_version + 1,
+        }
+        changes.update({field: firestore.DELETE_FIELD for field in clears})
+        transaction.update(reference, changes)
+        merged = {k: v for k, v in {**current, **changes}.items() if k not in clears}
+        return Entry.model_validate({**merged, "id": entry_id})
+
+    with _backend_errors():
+        entry = run(client().transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    _count_reads(1)
+    return entry
+
+
+def etag_of(version: int) -> str:
+    return f'"{version}"'

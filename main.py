@@ -1,0 +1,53 @@
+"""The deployed functions: declarations only; the `functions` package does the work.
+
+Both the Firebase CLI (`firebase deploy`, the Functions emulator) and plain
+functions-framework (`functions-framework --target fetchData`) load this file. Importing
+it touches no network and needs no credentials.
+"""
+
+from typing import Any
+
+from firebase_functions import https_fn, options
+
+from functions import api
+
+# Partners authenticate with Firebase ID tokens, checked by the functions themselves, so
+# Cloud Run must let the requests reach them (invoker "public"). CORS stays off: partners
+# call server to server; set CORS_ALLOWED_ORIGINS to allow browsers.
+PARTNER_FUNCTION: dict[str, Any] = {
+    "region": "us-central1",
+    "invoker": "public",
+    "memory": options.MemoryOption.MB_256,
+    "timeout_sec": 30,
+    "max_instances": 20,
+}
+
+
+@https_fn.on_request(**PARTNER_FUNCTION)
+def fetchData(req: https_fn.Request) -> https_fn.Response:  # noqa: N802 - deployed name
+    """GET the caller's entries: a page, or one entry by id."""
+    return api.fetch_data(req)
+
+
+@https_fn.on_request(**PARTNER_FUNCTION)
+def createEntry(req: https_fn.Request) -> https_fn.Response:  # noqa: N802 - deployed name
+    """POST a new entry for the caller's tenant."""
+    return api.create_entry(req)
+
+
+@https_fn.on_request(**PARTNER_FUNCTION)
+def updateEntry(req: https_fn.Request) -> https_fn.Response:  # noqa: N802 - deployed name
+    """PATCH one of the caller's entries."""
+    return api.update_entry(req)
+
+
+@https_fn.on_request(**PARTNER_FUNCTION)
+def health(req: https_fn.Request) -> https_fn.Response:
+    """Liveness probe."""
+    return api.health(req)
+
+
+@https_fn.on_request(**PARTNER_FUNCTION)
+def openapi(req: https_fn.Request) -> https_fn.Response:
+    """The OpenAPI document of the partner API."""
+    return api.openapi_document(req)
