@@ -1,0 +1,420 @@
+"""The auth decorator: every partner function x every kind of caller, on the Auth emulator,
+plus production-mode verification against locally signed tokens and a local key server."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import http.server
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from firebase_admin import auth as firebase_auth
+
+from functions import auth
+from functions.errors import Forbidden, Unauthorized
+from functions.firebase_app import admin_app
+from tests.conftest import PROJECT, Api, User, UserFactory, assert_error, entry_body
+
+# --- pure logic -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic dXNlcjpwdw==", "Token abc.def.ghi"])
+def test_bearer_token_without_a_bearer_token_is_unauthorized_without_error_code(
+    header: str | None,
+) -> None:
+    with pytest.raises(Unauthorized) as caught:
+        auth.bearer_token(header)
+    assert caught.value.headers()["WWW-Authenticate"] == 'Bearer realm="partner-api"'
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer   ", "Bearer abc", "Bearer a.b", "Bearer " + "a." * 5000])
+def test_bearer_token_malformed_is_invalid_token(header: str) -> None:
+    with pytest.raises(Unauthorized) as caught:
+        auth.bearer_token(header)
+    assert 'error="invalid_token"' in caught.value.headers()["WWW-Authenticate"]
+
+
+def test_bearer_token_accepts_any_case_of_the_scheme() -> None:
+    assert auth.bearer_token("bearer a.b.c") == "a.b.c"
+    assert auth.bearer_token("BEARER  a.b.c ") == "a.b.c"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {},
+        {"role": "admin", "partnerId": "acme"},
+        {"role": "partner"},
+        {"role": "partner", "partnerId": ""},
+        {"role": "partner", "partnerId": "ACME"},
+        {"role": "partner", "partnerId": "acme/other"},
+        {"role": "partner", "partnerId": 7},
+        {"role": "partner", "partnerId": "acme", "scopes": "entries:read"},
+    ],
+)
+def test_caller_from_claims_forbids_non_partners(claims: dict[str, Any]) -> None:
+    with pytest.raises(Forbidden):
+        auth.caller_from_claims({"uid": "u1", **claims})
+
+
+def test_caller_from_claims_defaults_to_all_scopes_and_drops_unknown_ones() -> None:
+    caller = auth.caller_from_claims({"uid": "u1", "role": "partner", "partnerId": "acme"})
+    assert (caller.uid, caller.partner_id, caller.scopes) == ("u1", "acme", auth.ALL_SCOPES)
+    narrowed = auth.caller_from_claims(
+        {"uid": "u1", "role": "partner", "partnerId": "acme", "scopes": ["entries:read", "x"]}
+    )
+    assert narrowed.scopes == {"entries:read"}
+    with pytest.raises(Forbidden) as caught:
+        auth.require_scopes(narrowed, frozenset({"entries:write"}))
+    assert 'error="insufficient_scope"' in caught.value.headers()["WWW-Authenticate"]
+
+
+def test_partner_required_rejects_unknown_scopes_at_decoration() -> None:
+    with pytest.raises(ValueError, match="unknown scopes"):
+        auth.partner_required("entries:delete")
+
+
+# --- the matrix on the Auth emulator -----------------------------------------------------
+
+
+def _unsigned(payload: dict[str, Any]) -> str:
+    def b64(data: dict[str, Any]) -> str:
+        raw = json.dumps(data, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(payload)}."
+
+
+def _claims_for(uid: str, **overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "iss": f"https://securetoken.google.com/{PROJECT}",
+        "aud": PROJECT,
+        "auth_time": now,
+        "iat": now,
+        "exp": now + 3600,
+        "sub": uid,
+        "user_id": uid,
+        "role": "partner",
+        "partnerId": "acme",
+        "firebase": {"sign_in_provider": "password", "identities": {}},
+    }
+    claims.update(overrides)
+    return claims
+
+
+def _call(api: Api, function: str, token: str | None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    if function == "fetchData":
+        return api.get("fetchData", headers=headers)
+    if function == "createEntry":
+        return api.post("createEntry", json=entry_body(), headers=headers)
+    return api.patch(
+        "updateEntry/doesNotExist1", json={"category": "x"}, headers={**headers, "If-Match": '"1"'}
+    )
+
+
+SUCCESS = {"fetchData": 200, "createEntry": 201, "updateEntry": 404}
+CallerFactory = Callable[[UserFactory], str | None]
+
+
+def _revoked(make_user: UserFactory) -> str:
+    user = make_user({"role": "partner", "partnerId": "acme"})
+    time.sleep(1.1)  # revocation is recorded with one-second resolution
+    firebase_auth.revoke_refresh_tokens(user.uid, app=admin_app())
+    return user.token
+
+
+def _disabled(make_user: UserFactory) -> str:
+    user = make_user({"role": "partner", "partnerId": "acme"})
+    firebase_auth.update_user(user.uid, disabled=True, app=admin_app())
+    return user.token
+
+
+def _expired(make_user: UserFactory) -> str:
+    user = make_user({"role": "partner", "partnerId": "acme"}, sign_in=False)
+    now = int(time.time())
+    return _unsigned(_claims_for(user.uid, iat=now, exp=now - 60))
+
+
+def _other_project(make_user: UserFactory) -> str:
+    user = make_user({"role": "partner", "partnerId": "acme"}, sign_in=False)
+    return _unsigned(
+        _claims_for(user.uid, aud="other-project", iss="https://securetoken.google.com/other-project")
+    )
+
+
+UNAUTHORIZED: dict[str, CallerFactory] = {
+    "no header": lambda make_user: None,
+    "garbage token": lambda make_user: "not.a.token",
+    "empty token": lambda make_user: "",
+    "token for another project": _other_project,
+    "expired token": _expired,
+    "revoked session": _revoked,
+    "disabled user": _disabled,
+    "deleted user": lambda make_user: _deleted(make_user),
+}
+
+
+def _deleted(make_user: UserFactory) -> str:
+    user = make_user({"role": "partner", "partnerId": "acme"})
+    firebase_auth.delete_user(user.uid, app=admin_app())
+    return user.token
+
+
+FORBIDDEN: dict[str, CallerFactory] = {
+    "signed-in non-partner": lambda make_user: make_user().token,
+    "other role": lambda make_user: make_user({"role": "admin", "partnerId": "acme"}).token,
+    "partner without partnerId": lambda make_user: make_user({"role": "partner"}).token,
+    "partner with malformed partnerId": lambda make_user: make_user(
+        {"role": "partner", "partnerId": "../globex"}
+    ).token,
+}
+
+
+@pytest.mark.parametrize("function", list(SUCCESS))
+@pytest.mark.parametrize("case", list(UNAUTHORIZED))
+def test_unauthorized_callers_get_401(
+    api: Api, make_user: UserFactory, function: str, case: str
+) -> None:
+    token = UNAUTHORIZED[case](make_user)
+    response = _call(api, function, token)
+    error = assert_error(response, 401, "unauthenticated")
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="partner-api"')
+    expected_phrase = {
+        "expired token": "expired",
+        "revoked session": "revoked",
+        "disabled user": "disabled",
+        "token for another project": "another project",
+        "deleted user": "no longer exists",
+    }.get(case)
+    if expected_phrase:
+        assert expected_phrase in error["message"]
+
+
+@pytest.mark.parametrize("function", list(SUCCESS))
+@pytest.mark.parametrize("case", list(FORBIDDEN))
+def test_forbidden_callers_get_403(
+    api: Api, make_user: UserFactory, function: str, case: str
+) -> None:
+    response = _call(api, function, FORBIDDEN[case](make_user))
+    assert_error(response, 403, "permission_denied")
+    assert "WWW-Authenticate" not in response.headers
+
+
+@pytest.mark.parametrize("function", list(SUCCESS))
+def test_valid_partner_gets_through(api: Api, acme: User, function: str) -> None:
+    response = _call(api, function, acme.token)
+    assert response.status_code == SUCCESS[function], response.get_data(as_text=True)
+    assert response.headers["X-Request-Id"]
+
+
+def test_read_only_partner_may_read_but_not_write(api: Api, make_user: UserFactory) -> None:
+    reader = make_user({"role": "partner", "partnerId": "acme", "scopes": ["entries:read"]})
+    assert _call(api, "fetchData", reader.token).status_code == 200
+    response = _call(api, "createEntry", reader.token)
+    assert_error(response, 403, "permission_denied")
+    assert 'scope="entries:write"' in response.headers["WWW-Authenticate"]
+
+
+def test_revocation_takes_effect_on_the_very_next_call(api: Api, acme: User) -> None:
+    assert _call(api, "fetchData", acme.token).status_code == 200
+    time.sleep(1.1)
+    firebase_auth.revoke_refresh_tokens(acme.uid, app=admin_app())
+    assert_error(_call(api, "fetchData", acme.token), 401, "unauthenticated")
+
+
+def test_request_id_is_echoed_when_well_formed_and_replaced_otherwise(api: Api) -> None:
+    echoed = api.get("fetchData", headers={"X-Request-Id": "partner-req-000123"})
+    assert echoed.headers["X-Request-Id"] == "partner-req-000123"
+    assert echoed.get_json()["error"]["request_id"] == "partner-req-000123"
+    replaced = api.get("fetchData", headers={"X-Request-Id": "bad id\twith spaces"})
+    assert replaced.headers["X-Request-Id"] != "bad id\twith spaces"
+    assert len(replaced.headers["X-Request-Id"]) == 32
+
+
+def test_logs_are_json_lines_with_trace_and_never_the_token(
+    api: Api, acme: User, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = "0123456789abcdef0123456789abcdef"
+    response = api.get(
+        "fetchData", headers=acme.headers(**{"X-Cloud-Trace-Context": f"{trace}/42;o=1"})
+    )
+    assert response.status_code == 200
+    output = capsys.readouterr().out
+    assert acme.token not in output
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    (record,) = [r for r in records if r.get("function") == "fetch_data"]
+    assert record["severity"] == "INFO"
+    assert record["partner_id"] == "acme"
+    assert record["status"] == 200
+    assert record["outcome"] == "ok"
+    assert record["request_id"] == response.headers["X-Request-Id"]
+    assert record["logging.googleapis.com/trace"] == f"projects/{PROJECT}/traces/{trace}"
+
+
+# --- production mode: real signature checks, offline ------------------------------------
+
+
+class KeyServer:
+    """Serves `{kid: certificate}` like Google's securetoken key endpoint, on loopback."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, rsa.RSAPrivateKey] = {}
+        self.certs: dict[str, str] = {}
+        handler = self._handler()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/certs"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = json.dumps(outer.certs).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", "public, max-age=0")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def add_key(self, kid: str) -> rsa.RSAPrivateKey:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.test")])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256())
+        )
+        self.keys[kid] = key
+        self.certs[kid] = cert.public_bytes(serialization.Encoding.PEM).decode()
+        return key
+
+    def sign(self, claims: dict[str, Any], kid: str, key: rsa.RSAPrivateKey | None = None) -> str:
+        signing_key = key or self.keys[kid]
+        return jwt.encode(claims, signing_key, algorithm="RS256", headers={"kid": kid})
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def key_server() -> Iterator[KeyServer]:
+    server = KeyServer()
+    server.add_key("key-1")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def production_mode(
+    key_server: KeyServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> KeyServer:
+    """No Auth emulator: tokens are verified for real, against the local key server.
+
+    firebase-admin builds its auth client with the app's credentials, so a locally
+    generated service-account file stands in for the platform's; it is never used to call
+    anything here.
+    """
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    account = tmp_path / "service-account.json"
+    account.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": PROJECT,
+                "private_key_id": "local",
+                "private_key": pem,
+                "client_email": f"local@{PROJECT}.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": "http://127.0.0.1:9/token",
+            }
+        )
+    )
+    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(account))
+    monkeypatch.setenv("ID_TOKEN_CERTS_URL", key_server.url)
+    monkeypatch.setenv("AUTH_CHECK_REVOKED", "false")
+    return key_server
+
+
+def _production_claims(**overrides: Any) -> dict[str, Any]:
+    return _claims_for("prod-user-1", **overrides)
+
+
+def test_production_accepts_a_properly_signed_token(production_mode: KeyServer) -> None:
+    token = production_mode.sign(_production_claims(), "key-1")
+    claims = auth.verify_id_token(token, check_revoked=False)
+    assert claims["uid"] == "prod-user-1"
+    assert claims["partnerId"] == "acme"
+
+
+PRODUCTION_REJECTS: dict[str, Callable[[KeyServer], str]] = {
+    "expired": lambda ks: ks.sign(
+        _production_claims(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600), "key-1"
+    ),
+    "wrong audience": lambda ks: ks.sign(_production_claims(aud="other-project"), "key-1"),
+    "wrong issuer": lambda ks: ks.sign(
+        _production_claims(iss="https://securetoken.google.com/other-project"), "key-1"
+    ),
+    "bad signature": lambda ks: ks.sign(
+        _production_claims(), "key-1", rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ),
+    "unknown kid": lambda ks: ks.sign(
+        _production_claims(), "key-unknown", ks.keys["key-1"]
+    ),
+    "unsigned emulator token": lambda ks: _unsigned(_production_claims()),
+    "HS256 token": lambda ks: jwt.encode(
+        _production_claims(), "a-shared-secret-of-32-bytes-long!", algorithm="HS256",
+        headers={"kid": "key-1"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(PRODUCTION_REJECTS))
+def test_production_rejects(production_mode: KeyServer, case: str) -> None:
+    token = PRODUCTION_REJECTS[case](production_mode)
+    with pytest.raises(Unauthorized):
+        auth.verify_id_token(token, check_revoked=False)
+
+
+def test_production_http_path_rejects_unsigned_and_accepts_signed(
+    api: Api, production_mode: KeyServer
+) -> None:
+    unsigned = _unsigned(_production_claims())
+    assert_error(
+        api.get("fetchData", headers={"Authorization": f"Bearer {unsigned}"}), 401,
+        "unauthenticated",
+    )
+    signed = production_mode.sign(_production_claims(), "key-1")
+    response = api.get("fetchData", headers={"Authorization": f"Bearer {signed}"})
+    assert response.status_code == 200, response.get_data(as_text=True)

@@ -1,0 +1,176 @@
+"""The partner claims tool, run as partners' operators run it, against the Auth emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from firebase_admin import auth as firebase_auth
+
+from devtools import emulators
+from functions.firebase_app import admin_app
+from functions.partners import Refused, merged_grant, merged_revoke
+from tests.conftest import Api, User, UserFactory, assert_error
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "functions.partners", *args],
+        cwd=ROOT, env=env or dict(os.environ), capture_output=True, text=True, timeout=120,
+        check=False,
+    )
+
+
+def claims_of(uid: str) -> dict[str, Any]:
+    return dict(firebase_auth.get_user(uid, app=admin_app()).custom_claims or {})
+
+
+# --- pure merge rules -------------------------------------------------------------------
+
+
+def test_merged_grant_keeps_other_claims_and_replaces_partner_ones() -> None:
+    merged = merged_grant({"tier": "gold", "scopes": ["entries:read"]}, "acme", None, move=False)
+    assert merged == {"tier": "gold", "role": "partner", "partnerId": "acme"}
+
+
+@pytest.mark.parametrize(
+    ("existing", "partner_id", "scopes", "message"),
+    [
+        ({}, "Acme", None, "malformed"),
+        ({}, "", None, "malformed"),
+        ({}, "-acme", None, "malformed"),
+        ({}, "a" * 64, None, "malformed"),
+        ({"partnerId": "globex"}, "acme", None, "--move"),
+        ({}, "acme", ["entries:delete"], "unknown scopes"),
+        ({}, "acme", [], "at least one scope"),
+        ({"notes": "x" * 990}, "acme", None, "Firebase allows 1000"),
+    ],
+)
+def test_merged_grant_refuses(
+    existing: dict[str, Any], partner_id: str, scopes: list[str] | None, message: str
+) -> None:
+    with pytest.raises(Refused, match=message):
+        merged_grant(existing, partner_id, scopes, move=False)
+
+
+def test_merged_revoke_removes_only_partner_claims_and_refuses_non_partners() -> None:
+    assert merged_revoke({"role": "partner", "partnerId": "acme", "tier": "gold"}) == {
+        "tier": "gold"
+    }
+    with pytest.raises(Refused, match="not a partner"):
+        merged_revoke({"tier": "gold"})
+
+
+# --- the command on the emulator -----------------------------------------------------------
+
+
+def test_grant_show_list_revoke_round_trip(make_user: UserFactory, api: Api) -> None:
+    user = make_user({"tier": "gold"})
+
+    granted = cli("--json", "grant", user.email, "--partner", "acme")
+    assert granted.returncode == 0, granted.stderr
+    assert json.loads(granted.stdout)["claims"] == {
+        "tier": "gold", "role": "partner", "partnerId": "acme"
+    }
+    assert claims_of(user.uid) == {"tier": "gold", "role": "partner", "partnerId": "acme"}
+
+    shown = cli("--json", "show", user.uid)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["email"] == user.email
+
+    other = make_user()
+    assert cli("grant", other.uid, "--partner", "globex").returncode == 0
+    listed = cli("--json", "list", "--partner", "acme")
+    assert listed.returncode == 0, listed.stderr
+    assert [u["uid"] for u in json.loads(listed.stdout)] == [user.uid]
+    everyone = json.loads(cli("--json", "list").stdout)
+    assert {u["uid"] for u in everyone} == {user.uid, other.uid}
+
+    token = emulators.sign_in(user.email, "test-password-1")
+    assert api.get("fetchData", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+    time.sleep(1.1)  # revocation is recorded with one-second resolution
+    revoked = cli("--json", "revoke", user.email)
+    assert revoked.returncode == 0, revoked.stderr
+    assert claims_of(user.uid) == {"tier": "gold"}
+    response = api.get("fetchData", headers={"Authorization": f"Bearer {token}"})
+    assert_error(response, 401, "unauthenticated")
+
+
+def test_grant_with_scopes_and_move(make_user: UserFactory) -> None:
+    user = make_user()
+    assert cli("grant", user.uid, "--partner", "acme", "--scopes", "entries:read").returncode == 0
+    assert claims_of(user.uid)["scopes"] == ["entries:read"]
+
+    refused = cli("grant", user.uid, "--partner", "globex")
+    assert refused.returncode == 1
+    assert "--move" in refused.stderr
+    assert claims_of(user.uid)["partnerId"] == "acme"
+
+    moved = cli("grant", user.uid, "--partner", "globex", "--move")
+    assert moved.returncode == 0, moved.stderr
+    assert claims_of(user.uid) == {"role": "partner", "partnerId": "globex"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("grant", "no-such-uid", "--partner", "acme"), "no user"),
+        (("grant", "nobody@example.test", "--partner", "acme"), "no user"),
+        (("grant", "{uid}", "--partner", "Not Valid"), "malformed"),
+        (("grant", "{uid}", "--partner", "acme", "--scopes", "root"), "unknown scopes"),
+        (("revoke", "{uid}"), "not a partner"),
+        (("show", "no-such-uid"), "no user"),
+    ],
+)
+def test_errors_exit_1_and_change_nothing(
+    make_user: UserFactory, args: tuple[str, ...], message: str
+) -> None:
+    user = make_user({"tier": "gold"})
+    result = cli(*(a.format(uid=user.uid) for a in args))
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert claims_of(user.uid) == {"tier": "gold"}
+
+
+def test_claims_over_the_limit_are_refused_before_writing(make_user: UserFactory) -> None:
+    user = make_user({"notes": "x" * 980})
+    result = cli("grant", user.uid, "--partner", "acme")
+    assert result.returncode == 1
+    assert "1000" in result.stderr
+    assert claims_of(user.uid) == {"notes": "x" * 980}
+
+
+def test_create_makes_a_partner_user_that_can_sign_in(clean: None) -> None:
+    result = cli("--json", "create", "new@globex.example", "--partner", "globex")
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert created["claims"] == {"role": "partner", "partnerId": "globex"}
+    token = emulators.sign_in("new@globex.example", created["password"])
+    assert token.count(".") == 2
+    again = cli("create", "new@globex.example", "--partner", "globex")
+    assert again.returncode == 1
+    assert "exists" in again.stderr
+
+
+def test_create_with_a_bad_partner_id_creates_no_user(clean: None) -> None:
+    result = cli("create", "x@globex.example", "--partner", "BAD")
+    assert result.returncode == 1
+    with pytest.raises(firebase_auth.UserNotFoundError):
+        firebase_auth.get_user_by_email("x@globex.example", app=admin_app())
+
+
+def test_without_a_project_it_exits_2(acme: User) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("GCLOUD_PROJECT", "GOOGLE_CLOUD_PROJECT")}
+    result = cli("list", env=env)
+    assert result.returncode == 2
+    assert "project" in result.stderr
