@@ -17,7 +17,6 @@ DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
 DEFAULT_IDEMPOTENCY_TTL_HOURS = 24
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 DEFAULT_FIRESTORE_TIMEOUT_S = 10.0
-RETRY_AFTER_S = 5
 
 
 def _env(name: str) -> str | None:
@@ -77,6 +76,11 @@ def cors_origins() -> frozenset[str]:
 def auth_emulator_host() -> str | None:
     """Set only under the Auth emulator; firebase-admin then skips signature checks."""
     return _env("FIREBASE_AUTH_EMULATOR_HOST")
+
+
+def firestore_emulator_host() -> str | None:
+    """Read by google-cloud-firestore itself; here only to key the client cache."""
+    return _env("FIRESTORE_EMULATOR_HOST")
 
 
 def check_revoked() -> bool:

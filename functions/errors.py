@@ -13,8 +13,7 @@ ApiError (500 internal)
  ├── ValidationFailed (422 validation_failed; names each bad field)
  ├── PreconditionRequired (428 precondition_required)
  ├── ConfigurationError (500 internal; the message is logged, never sent)
- ├── ServiceUnavailable (503 unavailable; sets Retry-After)
- └── DeadlineExceeded (504 deadline_exceeded; sets Retry-After)
+ └── ServiceUnavailable (503 unavailable; sets Retry-After; also for deadlines)
 
 Anything that is not an ApiError becomes a 500 whose body reveals nothing.
 """
@@ -183,15 +182,6 @@ class ServiceUnavailable(ApiError):
     status = 503
     code = "unavailable"
     default_message = "The data store is unavailable; retry later."
-
-    def __init__(self, message: str | None = None, *, retry_after_s: int = 5) -> None:
-        super().__init__(message, headers={"Retry-After": str(retry_after_s)})
-
-
-class DeadlineExceeded(ApiError):
-    status = 504
-    code = "deadline_exceeded"
-    default_message = "The data store did not answer in time; retry later."
 
     def __init__(self, message: str | None = None, *, retry_after_s: int = 5) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after_s)})

@@ -187,7 +187,9 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         )
     except _DuplicateKey as exc:
         raise BadRequest(f"The body repeats the key {exc.args[0]!r}.") from exc
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:
+        raise BadRequest("The body is nested too deeply.") from exc
+    except ValueError as exc:
         raise BadRequest("The body is not valid JSON.") from exc
     if not isinstance(value, dict):
         raise BadRequest("The body must be a JSON object.")

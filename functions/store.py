@@ -51,19 +51,19 @@ class Created:
     replayed: bool
 
 
-_clients: dict[str, firestore.Client] = {}
+_clients: dict[tuple[str, str | None], firestore.Client] = {}
 _clients_lock = threading.Lock()
 
 
 def client() -> firestore.Client:
-    """The Firestore client for the configured project, created once per process."""
-    project = config.project_id()
+    """The Firestore client for the configured project (and emulator), created once."""
+    key = (config.project_id(), config.firestore_emulator_host())
     with _clients_lock:
-        existing = _clients.get(project)
+        existing = _clients.get(key)
         if existing is None:
             from google.cloud import firestore  # noqa: PLC0415 - keeps main.py imports fast
 
-            existing = _clients[project] = firestore.Client(project=project)
+            existing = _clients[key] = firestore.Client(project=key[0])
         return existing
 
 
