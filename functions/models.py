@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
 )
 
 from functions.errors import BadRequest, FieldIssue, ValidationFailed
@@ -119,6 +120,14 @@ class EntryCreate(BaseModel):
     date: EntryDate
     category: Category | None = None
     reference: Reference | None = None
+
+    @field_validator("category", "reference", mode="before")
+    @classmethod
+    def _omit_rather_than_null(cls, value: Any) -> Any:
+        # Stored entries have no null fields (the rules refuse them too): omit instead.
+        if value is None:
+            raise ValueError("must be a string; omit the field instead of sending null")
+        return value
 
     def stored_fields(self) -> dict[str, str]:
         """The writable fields as stored: optional ones absent rather than null."""

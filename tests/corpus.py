@@ -1,0 +1,78 @@
+"""Entry payloads that the API's model and the Firestore rules must judge alike.
+
+Each case is the writable part of an entry and whether it is valid; the rules tests add
+the server fields a real create carries. Values are plain JSON, as a client would send.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BASE: dict[str, Any] = {
+    "description": "Catering, March",
+    "amount": "123.45",
+    "currency": "EUR",
+    "date": "2026-03-31",
+}
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    payload = {**BASE, **changes}
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+VALID: dict[str, dict[str, Any]] = {
+    "minimal": _with(),
+    "with category and reference": _with(category="food", reference="INV-2026-0042"),
+    "negative amount": _with(amount="-45.50"),
+    "zero": _with(amount="0"),
+    "one decimal": _with(amount="7.5"),
+    "fifteen digits": _with(amount="123456789012345.99"),
+    "leap day": _with(date="2024-02-29"),
+    "year 2000 leap day": _with(date="2000-02-29"),
+    "thirty-first": _with(date="2026-12-31"),
+    "description at 500": _with(description="d" * 500),
+    "description with newline": _with(description="line one\nline two"),
+    "unicode description": _with(description="Café, crème brûlée"),
+    "category at 64": _with(category="c" * 64),
+    "reference at 128": _with(reference="r" * 128),
+}
+
+INVALID: dict[str, dict[str, Any]] = {
+    "missing description": _with(description=None),
+    "missing amount": _with(amount=None),
+    "missing currency": _with(currency=None),
+    "missing date": _with(date=None),
+    "empty description": _with(description=""),
+    "blank description": _with(description="   "),
+    "description over 500": _with(description="d" * 501),
+    "NUL in description": _with(description="a\u0000b"),
+    "escape in description": _with(description="a\u001bb"),
+    "amount as number": _with(amount=123.45),
+    "amount as integer": _with(amount=12),
+    "three decimals": _with(amount="12.345"),
+    "thousands separator": _with(amount="1,000.00"),
+    "leading zero": _with(amount="01.00"),
+    "sixteen digits": _with(amount="1234567890123456"),
+    "negative zero": _with(amount="-0"),
+    "negative zero with decimals": _with(amount="-0.00"),
+    "plus sign": _with(amount="+1.00"),
+    "trailing dot": _with(amount="1."),
+    "exponent": _with(amount="1e3"),
+    "lowercase currency": _with(currency="eur"),
+    "four-letter currency": _with(currency="EURO"),
+    "currency as number": _with(currency=978),
+    "day 30 of February": _with(date="2026-02-30"),
+    "non-leap February 29": _with(date="2026-02-29"),
+    "century non-leap": _with(date="1900-02-29"),
+    "April 31": _with(date="2026-04-31"),
+    "month 13": _with(date="2026-13-01"),
+    "year zero": _with(date="0000-01-01"),
+    "date with time": _with(date="2026-03-31T00:00:00Z"),
+    "empty category": _with(category=""),
+    "category over 64": _with(category="c" * 65),
+    "newline in category": _with(category="a\nb"),
+    "reference over 128": _with(reference="r" * 129),
+    "null category": {**BASE, "category": None},
+    "unknown field": _with(isAdmin=True),
+}

@@ -1,0 +1,285 @@
+"""firestore.rules on the Firestore emulator, through its REST API with real ID tokens.
+
+Principals x operations, each cell allow or deny; then the shared corpus through both the
+rules and the API's model, so the two walls judge entries alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+from functions import models, store
+from functions.errors import ValidationFailed
+from tests.conftest import PROJECT, User, UserFactory
+from tests.corpus import INVALID, VALID
+
+DOCUMENTS = f"projects/{PROJECT}/databases/(default)/documents"
+
+
+def rest(path: str = "") -> str:
+    from devtools.emulators import firestore_host
+
+    return f"http://{firestore_host()}/v1/{DOCUMENTS}{path}"
+
+
+def value(v: Any) -> dict[str, Any]:
+    """A Python value in Firestore's REST encoding."""
+    if v is None:
+        return {"nullValue": None}
+    if isinstance(v, bool):
+        return {"booleanValue": v}
+    if isinstance(v, int):
+        return {"integerValue": str(v)}
+    if isinstance(v, float):
+        return {"doubleValue": v}
+    if isinstance(v, list):
+        return {"arrayValue": {"values": [value(x) for x in v]}}
+    return {"stringValue": v}
+
+
+def headers(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def create_doc(
+    token: str | None, doc_id: str, fields: dict[str, Any], *, collection: str = "entries",
+    server_times: bool = True,
+) -> requests.Response:
+    """A client create: the timestamps as request.time, as the client SDKs send them."""
+    write: dict[str, Any] = {
+        "update": {
+            "name": f"{DOCUMENTS}/{collection}/{doc_id}",
+            "fields": {k: value(v) for k, v in fields.items()},
+        },
+        "currentDocument": {"exists": False},
+    }
+    if server_times:
+        write["updateTransforms"] = [
+            {"fieldPath": "createdAt", "setToServerValue": "REQUEST_TIME"},
+            {"fieldPath": "updatedAt", "setToServerValue": "REQUEST_TIME"},
+        ]
+    return requests.post(
+        rest(":commit"), json={"writes": [write]}, headers=headers(token), timeout=30
+    )
+
+
+def run_query(token: str | None, partner_id: str | None, limit: int = 10) -> requests.Response:
+    query: dict[str, Any] = {"from": [{"collectionId": "entries"}], "limit": limit}
+    if partner_id is not None:
+        query["where"] = {
+            "fieldFilter": {
+                "field": {"fieldPath": "partnerId"},
+                "op": "EQUAL",
+                "value": {"stringValue": partner_id},
+            }
+        }
+    return requests.post(
+        rest(":runQuery"), json={"structuredQuery": query}, headers=headers(token), timeout=30
+    )
+
+
+def entry_fields(partner_id: str, uid: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        **(payload if payload is not None else VALID["minimal"]),
+        "partnerId": partner_id,
+        "createdBy": uid,
+        "version": 1,
+    }
+
+
+def seed_entry(partner_id: str, doc_id: str) -> None:
+    """Written with the server client, which the emulator lets past the rules."""
+    store.client().collection("entries").document(doc_id).set(
+        {**VALID["minimal"], "partnerId": partner_id, "createdBy": "seed", "version": 1}
+    )
+    store.client().collection("partnerIdempotencyKeys").document("k1").set({"partnerId": partner_id})
+
+
+# --- the matrix ----------------------------------------------------------------------------------
+
+PRINCIPALS: dict[str, dict[str, Any] | None] = {
+    "unauthenticated": None,
+    "signed-in non-partner": {},
+    "partner A": {"role": "partner", "partnerId": "acme"},
+    "partner B": {"role": "partner", "partnerId": "globex"},
+    "partner role without partnerId": {"role": "partner"},
+}
+IS_PARTNER = {"partner A", "partner B"}
+
+
+def _own(principal: str) -> str:
+    return "globex" if principal == "partner B" else "acme"
+
+
+def _other(principal: str) -> str:
+    return "acme" if principal == "partner B" else "globex"
+
+
+Operation = Callable[[str, str | None, str], requests.Response]
+
+OPERATIONS: dict[str, tuple[Operation, bool]] = {
+    # name: (operation(principal, token, uid), allowed for a partner)
+    "create own": (lambda p, t, u: create_doc(t, "new1", entry_fields(_own(p), u)), True),
+    "create for the other tenant": (
+        lambda p, t, u: create_doc(t, "new2", entry_fields(_other(p), u)), False
+    ),
+    "create invalid": (
+        lambda p, t, u: create_doc(t, "new3", entry_fields(_own(p), u, INVALID["amount as number"])),
+        False,
+    ),
+    "get own": (lambda p, t, u: requests.get(rest(f"/entries/{_own(p)}-1"), headers=headers(t), timeout=30), True),
+    "get other": (lambda p, t, u: requests.get(rest(f"/entries/{_other(p)}-1"), headers=headers(t), timeout=30), False),
+    "list filtered to own": (lambda p, t, u: run_query(t, _own(p)), True),
+    "list filtered to other": (lambda p, t, u: run_query(t, _other(p)), False),
+    "list unfiltered": (lambda p, t, u: run_query(t, None), False),
+    "list own over 100": (lambda p, t, u: run_query(t, _own(p), limit=101), False),
+    "update own": (
+        lambda p, t, u: requests.patch(
+            rest(f"/entries/{_own(p)}-1?updateMask.fieldPaths=amount"),
+            json={"fields": {"amount": value("1.00")}}, headers=headers(t), timeout=30,
+        ),
+        False,
+    ),
+    "delete own": (
+        lambda p, t, u: requests.delete(rest(f"/entries/{_own(p)}-1"), headers=headers(t), timeout=30),
+        False,
+    ),
+    "read another collection": (
+        lambda p, t, u: requests.get(rest("/partnerIdempotencyKeys/k1"), headers=headers(t), timeout=30),
+        False,
+    ),
+    "write another collection": (
+        lambda p, t, u: create_doc(t, "x", {"partnerId": _own(p)}, collection="settings",
+                                   server_times=False),
+        False,
+    ),
+}
+
+
+def _allowed(response: requests.Response) -> bool:
+    if response.status_code == 403:
+        return False
+    assert response.status_code == 200, response.text
+    if response.request.url and response.request.url.endswith(":runQuery"):
+        rows = response.json()
+        assert not any("error" in row for row in rows), rows
+    return True
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+@pytest.mark.parametrize("principal", list(PRINCIPALS))
+def test_rules_matrix(make_user: UserFactory, principal: str, operation: str) -> None:
+    seed_entry("acme", "acme-1")
+    seed_entry("globex", "globex-1")
+    claims = PRINCIPALS[principal]
+    user: User | None = make_user(claims) if claims is not None else None
+    run, allowed_for_partner = OPERATIONS[operation]
+    response = run(principal, user.token if user else None, user.uid if user else "nobody")
+    expected = allowed_for_partner and principal in IS_PARTNER
+    assert _allowed(response) is expected, f"{principal} / {operation}: {response.text[:300]}"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"version": 2}, "version must start at 1"),
+        ({"createdBy": "someone-else"}, "createdBy must be the caller"),
+        ({"scopes": ["x"]}, "no extra fields"),
+    ],
+)
+def test_rules_deny_forged_server_fields(
+    make_user: UserFactory, change: dict[str, Any], reason: str
+) -> None:
+    user = make_user(PRINCIPALS["partner A"])
+    fields = {**entry_fields("acme", user.uid), **change}
+    assert create_doc(user.token, "forged", fields).status_code == 403, reason
+
+
+def test_rules_deny_client_chosen_timestamps(make_user: UserFactory) -> None:
+    user = make_user(PRINCIPALS["partner A"])
+    fields = {**entry_fields("acme", user.uid)}
+    write = {
+        "update": {
+            "name": f"{DOCUMENTS}/entries/backdated",
+            "fields": {
+                **{k: value(v) for k, v in fields.items()},
+                "createdAt": {"timestampValue": "2020-01-01T00:00:00Z"},
+                "updatedAt": {"timestampValue": "2020-01-01T00:00:00Z"},
+            },
+        }
+    }
+    response = requests.post(rest(":commit"), json={"writes": [write]}, headers=headers(user.token), timeout=30)
+    assert response.status_code == 403
+
+
+def test_read_only_partner_cannot_create_by_rules(make_user: UserFactory) -> None:
+    user = make_user({"role": "partner", "partnerId": "acme", "scopes": ["entries:read"]})
+    assert create_doc(user.token, "ro", entry_fields("acme", user.uid)).status_code == 403
+    seed_entry("acme", "acme-1")
+    assert run_query(user.token, "acme").status_code == 200
+
+
+# --- the shared corpus ------------------------------------------------------------------------------
+
+CORPUS = [(name, payload, True) for name, payload in VALID.items()] + [
+    (name, payload, False) for name, payload in INVALID.items()
+]
+
+
+def _model_accepts(payload: dict[str, Any]) -> bool:
+    try:
+        models.parse_create(json.loads(json.dumps(payload)))
+    except ValidationFailed:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("name", "payload", "valid"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_model_judges_the_corpus(name: str, payload: dict[str, Any], valid: bool) -> None:
+    assert _model_accepts(payload) is valid
+
+
+@pytest.mark.parametrize(("name", "payload", "valid"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_rules_judge_the_corpus_like_the_model(
+    make_user: UserFactory, name: str, payload: dict[str, Any], valid: bool
+) -> None:
+    user = make_user(PRINCIPALS["partner A"])
+    response = create_doc(user.token, "corpus", entry_fields("acme", user.uid, payload))
+    assert response.status_code in (200, 403), response.text
+    assert (response.status_code == 200) is valid, response.text[:300]
+
+
+# --- indexes --------------------------------------------------------------------------------------
+
+
+def _declared_indexes() -> list[tuple[str, ...]]:
+    from pathlib import Path
+
+    spec = json.loads((Path(__file__).resolve().parent.parent / "firestore.indexes.json").read_text())
+    return [
+        tuple(f["fieldPath"] for f in index["fields"])
+        for index in spec["indexes"]
+        if index["collectionGroup"] == "entries" and all(f.get("order") == "ASCENDING" for f in index["fields"])
+    ]
+
+
+@pytest.mark.parametrize("category", [None, "food"])
+@pytest.mark.parametrize(("date_from", "date_to"), [(None, None), ("2026-01-01", None), (None, "2026-12-31"), ("2026-01-01", "2026-12-31")])
+def test_every_list_query_has_a_declared_index(
+    emulator_hosts: dict[str, str], category: str | None, date_from: str | None, date_to: str | None
+) -> None:
+    query = store.list_query("acme", date_from=date_from, date_to=date_to, category=category)
+    proto = query._to_protobuf()
+    where = proto.where
+    filters = list(where.composite_filter.filters) if where.composite_filter.filters else [where]
+    equality = {f.field_filter.field.field_path for f in filters if f.field_filter.op == 5}  # EQUAL
+    order = [o.field.field_path for o in proto.order_by if o.field.field_path != "__name__"]
+    assert any(
+        set(index[: len(equality)]) == equality and list(index[len(equality):]) == order
+        for index in _declared_indexes()
+    ), f"no index for equality {sorted(equality)} then order {order}"
