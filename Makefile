@@ -24,20 +24,20 @@ tooling/node_modules/.installed: tooling/package.json tooling/package-lock.json
 	@touch $@
 
 serve: all
-	$(PY) -m devtools.stack serve --project $(PROJECT)
+	$(PY) -m devtools.stack --project $(PROJECT) serve
 
-test: all
-	$(PY) -m devtools.stack test --project $(PROJECT) -- $(PYTEST_ARGS)
+test: all lint typecheck
+	$(PY) -m devtools.stack --project $(PROJECT) test -- $(PYTEST_ARGS)
 
 token: all
 	@FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099 $(PY) -m devtools.seed token
 
 lint: all
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check --quiet .
+	$(VENV)/bin/ruff format --check --quiet .
 
 typecheck: all
-	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --no-error-summary
 
 openapi: all
 	$(PY) -m functions.openapi

@@ -8,6 +8,7 @@ it touches no network and needs no credentials.
 from typing import Any
 
 from firebase_functions import https_fn, options
+from flask import Request, Response
 
 from functions import api
 
@@ -24,30 +25,30 @@ PARTNER_FUNCTION: dict[str, Any] = {
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
-def fetchData(req: https_fn.Request) -> https_fn.Response:  # noqa: N802 - deployed name
+def fetchData(req: Request) -> Response:  # noqa: N802 - deployed name
     """GET the caller's entries: a page, or one entry by id."""
     return api.fetch_data(req)
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
-def createEntry(req: https_fn.Request) -> https_fn.Response:  # noqa: N802 - deployed name
+def createEntry(req: Request) -> Response:  # noqa: N802 - deployed name
     """POST a new entry for the caller's tenant."""
     return api.create_entry(req)
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
-def updateEntry(req: https_fn.Request) -> https_fn.Response:  # noqa: N802 - deployed name
+def updateEntry(req: Request) -> Response:  # noqa: N802 - deployed name
     """PATCH one of the caller's entries."""
     return api.update_entry(req)
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
-def health(req: https_fn.Request) -> https_fn.Response:
+def health(req: Request) -> Response:
     """Liveness probe."""
     return api.health(req)
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
-def openapi(req: https_fn.Request) -> https_fn.Response:
+def openapi(req: Request) -> Response:
     """The OpenAPI document of the partner API."""
     return api.openapi_document(req)

@@ -11,6 +11,7 @@ from functions import store
 from functions.partners import PartnerDirectory
 
 DEMO_PASSWORD = "demo-password-1"
+JSON_HEADER = "-H 'Content-Type: application/json'"
 DEMO_USERS = {"acme": "demo@acme.example", "globex": "demo@globex.example"}
 DEMO_ENTRIES = {
     "acme": [
@@ -78,7 +79,7 @@ def seed_and_describe(project: str, function_url: Callable[[str, str], str]) -> 
     body = '{"description":"Coffee beans","amount":"42.00","currency":"EUR","date":"2026-03-20"}'
     lines = [
         "",
-        "Partner API is running on the Firebase emulators (project %s)." % project,
+        f"Partner API is running on the Firebase emulators (project {project}).",
         "",
         "Functions:",
         *(
@@ -86,17 +87,17 @@ def seed_and_describe(project: str, function_url: Callable[[str, str], str]) -> 
             for name in ("fetchData", "createEntry", "updateEntry", "health", "openapi")
         ),
         "",
-        "Demo partner users (password %s): %s"
-        % (DEMO_PASSWORD, ", ".join(f"{email} [{pid}]" for pid, email in DEMO_USERS.items())),
+        f"Demo partner users (password {DEMO_PASSWORD}): "
+        + ", ".join(f"{email} [{pid}]" for pid, email in DEMO_USERS.items()),
         "",
         "An ID token for demo@acme.example (valid for one hour):",
         f"  export TOKEN={token}",
         "",
         "Try:",
         f'  curl -s -H "Authorization: Bearer $TOKEN" {shlex.quote(fetch + "?limit=2")}',
-        f"  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+        f'  curl -s -X POST -H "Authorization: Bearer $TOKEN" {JSON_HEADER} '
         f"-H 'Idempotency-Key: demo-1' -d '{body}' {create}",
-        f"  curl -s -X PATCH -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+        f'  curl -s -X PATCH -H "Authorization: Bearer $TOKEN" {JSON_HEADER} '
         f'-H \'If-Match: "1"\' -d \'{{"category":"food"}}\' {update}/<id>',
         "",
         "A fresh token later: make token",

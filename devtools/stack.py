@@ -10,6 +10,7 @@ process session, wait until the functions answer, and stop the whole session aft
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -220,7 +221,8 @@ class Stack:
         self._wait_until_ready()
 
     def _wait_until_ready(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
+        assert self.process is not None
+        assert self.process.stdout is not None
         deadline = time.monotonic() + READY_TIMEOUT_S
         with self.log_path.open("w") as log:
             for line in self.process.stdout:
@@ -244,7 +246,8 @@ class Stack:
         """Keep reading the CLI's output into the log so its pipe never fills up."""
         import threading  # noqa: PLC0415
 
-        assert self.process is not None and self.process.stdout is not None
+        assert self.process is not None
+        assert self.process.stdout is not None
         stream = self.process.stdout
 
         def pump() -> None:
@@ -291,10 +294,8 @@ class Stack:
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _tail(path: Path, lines: int = 30) -> str:

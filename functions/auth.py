@@ -21,7 +21,7 @@ from functions.firebase_app import admin_app
 
 if TYPE_CHECKING:
     from firebase_admin import auth as firebase_auth
-    from werkzeug import Request
+    from flask import Request
 
 PARTNER_ROLE = "partner"
 ROLE_CLAIM = "role"

@@ -313,9 +313,8 @@ def parse_list_query(params: Mapping[str, list[str]]) -> ListQuery:
         else:
             limit = int(raw)
     for name in ("dateFrom", "dateTo"):
-        if name in values:
-            if not is_calendar_date(values[name]):
-                issues.append({"field": name, "message": 'must be a date "YYYY-MM-DD"'})
+        if name in values and not is_calendar_date(values[name]):
+            issues.append({"field": name, "message": 'must be a date "YYYY-MM-DD"'})
     if "dateFrom" in values and "dateTo" in values and values["dateFrom"] > values["dateTo"]:
         issues.append({"field": "dateTo", "message": "must not be before dateFrom"})
     if "category" in values and not 1 <= len(values["category"]) <= CATEGORY_MAX:

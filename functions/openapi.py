@@ -68,7 +68,13 @@ def _error_response(*errors: type[ApiError]) -> dict[str, Any]:
 
 def _errors(*errors: type[ApiError]) -> dict[str, Any]:
     by_status: dict[int, list[type[ApiError]]] = {}
-    for error in (Unauthorized, Forbidden, MethodNotAllowed, ServiceUnavailable, *errors):
+    common: tuple[type[ApiError], ...] = (
+        Unauthorized,
+        Forbidden,
+        MethodNotAllowed,
+        ServiceUnavailable,
+    )
+    for error in (*common, *errors):
         by_status.setdefault(error.status, []).append(error)
     responses = {str(status): _error_response(*group) for status, group in by_status.items()}
     responses["500"] = _error_response(ApiError)
@@ -136,7 +142,7 @@ def _list_parameters() -> list[dict[str, Any]]:
 
 def build() -> dict[str, Any]:
     """The whole document, deterministic so that it can be compared with the committed one."""
-    security = [{"firebaseIdToken": []}]
+    security: list[dict[str, list[str]]] = [{"firebaseIdToken": []}]
     error_schema = {
         "type": "object",
         "required": ["error"],

@@ -103,12 +103,12 @@ def _entries() -> firestore.CollectionReference:
     return client().collection(config.entries_collection())
 
 
-def _entry_from(snapshot: firestore.DocumentSnapshot) -> Entry:
+def _entry_from(snapshot: Any) -> Entry:
     data = snapshot.to_dict() or {}
     return Entry.model_validate({**data, "id": snapshot.id})
 
 
-def _owned(snapshot: firestore.DocumentSnapshot, partner_id: str) -> bool:
+def _owned(snapshot: Any, partner_id: str) -> bool:
     return bool(snapshot.exists) and (snapshot.get("partnerId") == partner_id)
 
 
@@ -154,7 +154,7 @@ def list_query(
     date_to: str | None = None,
     category: str | None = None,
     after: list[Any] | None = None,
-) -> firestore.Query:
+) -> Any:
     """The query behind a list; every one of its shapes has an index in firestore.indexes.json."""
     from google.cloud.firestore import FieldFilter  # noqa: PLC0415
 
@@ -224,13 +224,16 @@ def create_entry(
             reference.create(document, **_call_options())
         _count_reads(0)
         return Created(wire, replayed=False)
-    return _create_once(partner_id, reference, document, wire, idempotency, now)
+    return _create_once(
+        partner_id, reference, document, wire=wire, idempotency=idempotency, now=now
+    )
 
 
 def _create_once(
     partner_id: str,
     reference: firestore.DocumentReference,
     document: dict[str, Any],
+    *,
     wire: dict[str, Any],
     idempotency: IdempotentCreate,
     now: dt.datetime,
@@ -273,7 +276,7 @@ def _create_once(
         return Created(wire, replayed=False)
 
     with _backend_errors():
-        created = run(client().transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        created: Created = run(client().transaction(max_attempts=TRANSACTION_ATTEMPTS))
     _count_reads(1)
     return created
 
@@ -321,7 +324,7 @@ def update_entry(
         return Entry.model_validate({**merged, "id": entry_id})
 
     with _backend_errors():
-        entry = run(client().transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        entry: Entry = run(client().transaction(max_attempts=TRANSACTION_ATTEMPTS))
     _count_reads(1)
     return entry
 

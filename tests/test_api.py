@@ -66,8 +66,8 @@ def test_wrong_method_is_405_with_allow(
 
 
 @pytest.mark.parametrize(
-    "content_type", [None, "text/plain", "application/x-www-form-urlencoded",
-                     "application/json; charset=latin-1"]
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1"],
 )
 def test_create_requires_json_content_type(api: Api, acme: User, content_type: str | None) -> None:
     headers = acme.headers(**({"Content-Type": content_type} if content_type else {}))
@@ -184,7 +184,11 @@ def test_every_bad_field_is_named_at_once(api: Api, acme: User) -> None:
     )
     error = assert_error(response, 422)
     assert {d["field"] for d in error["details"]} >= {
-        "description", "amount", "currency", "date", "extra"
+        "description",
+        "amount",
+        "currency",
+        "date",
+        "extra",
     }
 
 
@@ -250,9 +254,7 @@ def test_idempotency_record_carries_a_ttl(api: Api, acme: User) -> None:
     assert hours == 24
 
 
-def test_concurrent_requests_with_one_key_create_exactly_one_entry(
-    api: Api, acme: User
-) -> None:
+def test_concurrent_requests_with_one_key_create_exactly_one_entry(api: Api, acme: User) -> None:
     headers = acme.headers(**{"Idempotency-Key": "burst-1"})
 
     def send(_: int) -> tuple[int, str]:
@@ -310,9 +312,7 @@ def test_list_shows_only_the_callers_entries(api: Api, acme: User, globex: User)
     assert {e["id"] for e in list_all(api, globex)} == theirs
 
 
-def test_pagination_has_no_duplicate_or_gap_while_entries_are_added(
-    api: Api, acme: User
-) -> None:
+def test_pagination_has_no_duplicate_or_gap_while_entries_are_added(api: Api, acme: User) -> None:
     before = [create(api, acme, description=f"before {i}")["id"] for i in range(7)]
     seen: list[str] = []
     cursor = None
@@ -332,9 +332,21 @@ def test_pagination_has_no_duplicate_or_gap_while_entries_are_added(
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=0", "limit=101", "limit=abc", "limit=1.5", "limit=-1", "limit=", "colour=red",
-     "limit=5&limit=6", "dateFrom=2026-13-01", "dateFrom=2026-03-02&dateTo=2026-03-01",
-     "fields=id,password", "fields=", "cursor=" + "x" * 3000],
+    [
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "limit=1.5",
+        "limit=-1",
+        "limit=",
+        "colour=red",
+        "limit=5&limit=6",
+        "dateFrom=2026-13-01",
+        "dateFrom=2026-03-02&dateTo=2026-03-01",
+        "fields=id,password",
+        "fields=",
+        "cursor=" + "x" * 3000,
+    ],
 )
 def test_bad_list_parameters_are_400_naming_them(api: Api, acme: User, query: str) -> None:
     error = assert_error(api.get(f"fetchData?{query}", headers=acme.headers()), 400)
@@ -542,7 +554,8 @@ def test_cors_allows_only_configured_origins(
 ) -> None:
     monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://app.partner.example")
     preflight = api.call(
-        "OPTIONS", "createEntry",
+        "OPTIONS",
+        "createEntry",
         headers={"Origin": "https://app.partner.example", "Access-Control-Request-Method": "POST"},
     )
     assert preflight.status_code == 204
@@ -567,7 +580,10 @@ def test_openapi_is_served_and_matches_the_committed_document(api: Api) -> None:
         "openapi.json is stale: run `make openapi`"
     )
     assert set(served["paths"]) == {
-        "/fetchData", "/fetchData/{id}", "/createEntry", "/updateEntry/{id}"
+        "/fetchData",
+        "/fetchData/{id}",
+        "/createEntry",
+        "/updateEntry/{id}",
     }
 
 

@@ -38,7 +38,9 @@ def test_bearer_token_without_a_bearer_token_is_unauthorized_without_error_code(
     assert caught.value.headers()["WWW-Authenticate"] == 'Bearer realm="partner-api"'
 
 
-@pytest.mark.parametrize("header", ["Bearer", "Bearer   ", "Bearer abc", "Bearer a.b", "Bearer " + "a." * 5000])
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Bearer   ", "Bearer abc", "Bearer a.b", "Bearer " + "a." * 5000]
+)
 def test_bearer_token_malformed_is_invalid_token(header: str) -> None:
     with pytest.raises(Unauthorized) as caught:
         auth.bearer_token(header)
@@ -151,8 +153,16 @@ def _expired(make_user: UserFactory) -> str:
 def _other_project(make_user: UserFactory) -> str:
     user = make_user({"role": "partner", "partnerId": "acme"}, sign_in=False)
     return _unsigned(
-        _claims_for(user.uid, aud="other-project", iss="https://securetoken.google.com/other-project")
+        _claims_for(
+            user.uid, aud="other-project", iss="https://securetoken.google.com/other-project"
+        )
     )
+
+
+def _deleted(make_user: UserFactory) -> str:
+    user = make_user({"role": "partner", "partnerId": "acme"})
+    firebase_auth.delete_user(user.uid, app=admin_app())
+    return user.token
 
 
 UNAUTHORIZED: dict[str, CallerFactory] = {
@@ -163,23 +173,17 @@ UNAUTHORIZED: dict[str, CallerFactory] = {
     "expired token": _expired,
     "revoked session": _revoked,
     "disabled user": _disabled,
-    "deleted user": lambda make_user: _deleted(make_user),
+    "deleted user": _deleted,
 }
-
-
-def _deleted(make_user: UserFactory) -> str:
-    user = make_user({"role": "partner", "partnerId": "acme"})
-    firebase_auth.delete_user(user.uid, app=admin_app())
-    return user.token
 
 
 FORBIDDEN: dict[str, CallerFactory] = {
     "signed-in non-partner": lambda make_user: make_user().token,
     "other role": lambda make_user: make_user({"role": "admin", "partnerId": "acme"}).token,
     "partner without partnerId": lambda make_user: make_user({"role": "partner"}).token,
-    "partner with malformed partnerId": lambda make_user: make_user(
-        {"role": "partner", "partnerId": "../globex"}
-    ).token,
+    "partner with malformed partnerId": lambda make_user: (
+        make_user({"role": "partner", "partnerId": "../globex"}).token
+    ),
 }
 
 
@@ -387,14 +391,16 @@ PRODUCTION_REJECTS: dict[str, Callable[[KeyServer], str]] = {
         _production_claims(iss="https://securetoken.google.com/other-project"), "key-1"
     ),
     "bad signature": lambda ks: ks.sign(
-        _production_claims(), "key-1", rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        _production_claims(),
+        "key-1",
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
     ),
-    "unknown kid": lambda ks: ks.sign(
-        _production_claims(), "key-unknown", ks.keys["key-1"]
-    ),
+    "unknown kid": lambda ks: ks.sign(_production_claims(), "key-unknown", ks.keys["key-1"]),
     "unsigned emulator token": lambda ks: _unsigned(_production_claims()),
     "HS256 token": lambda ks: jwt.encode(
-        _production_claims(), "a-shared-secret-of-32-bytes-long!", algorithm="HS256",
+        _production_claims(),
+        "a-shared-secret-of-32-bytes-long!",
+        algorithm="HS256",
         headers={"kid": "key-1"},
     ),
 }
@@ -412,7 +418,8 @@ def test_production_http_path_rejects_unsigned_and_accepts_signed(
 ) -> None:
     unsigned = _unsigned(_production_claims())
     assert_error(
-        api.get("fetchData", headers={"Authorization": f"Bearer {unsigned}"}), 401,
+        api.get("fetchData", headers={"Authorization": f"Bearer {unsigned}"}),
+        401,
         "unauthenticated",
     )
     signed = production_mode.sign(_production_claims(), "key-1")

@@ -28,8 +28,13 @@ def test_main_imports_without_credentials_or_project() -> None:
         "if hasattr(getattr(main, n), '__firebase_endpoint__'))))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == sorted(FUNCTIONS)
@@ -88,8 +93,12 @@ def test_functions_emulator_end_to_end_with_a_partner_token(
 ) -> None:
     created = emulator_http.post(
         function_url("createEntry"),
-        json={"description": "Via emulator", "amount": "1.00", "currency": "EUR",
-              "date": "2026-01-02"},
+        json={
+            "description": "Via emulator",
+            "amount": "1.00",
+            "currency": "EUR",
+            "date": "2026-01-02",
+        },
         headers=acme.headers(),
         timeout=60,
     )
@@ -115,10 +124,22 @@ def framework_server(emulator_hosts: dict[str, str]) -> Iterator[str]:
     port = _free_port()
     binary = Path(sys.executable).parent / "functions-framework"
     process = subprocess.Popen(
-        [str(binary), "--target", "fetchData", "--source", "main.py",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env={**os.environ, "THREADS": "4"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(binary),
+            "--target",
+            "fetchData",
+            "--source",
+            "main.py",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "THREADS": "4"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -24,7 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "functions.partners", *args],
-        cwd=ROOT, env=env or dict(os.environ), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env or dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 
@@ -78,7 +82,9 @@ def test_grant_show_list_revoke_round_trip(make_user: UserFactory, api: Api) -> 
     granted = cli("--json", "grant", user.email, "--partner", "acme")
     assert granted.returncode == 0, granted.stderr
     assert json.loads(granted.stdout)["claims"] == {
-        "tier": "gold", "role": "partner", "partnerId": "acme"
+        "tier": "gold",
+        "role": "partner",
+        "partnerId": "acme",
     }
     assert claims_of(user.uid) == {"tier": "gold", "role": "partner", "partnerId": "acme"}
 
@@ -170,7 +176,9 @@ def test_create_with_a_bad_partner_id_creates_no_user(clean: None) -> None:
 
 
 def test_without_a_project_it_exits_2(acme: User) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("GCLOUD_PROJECT", "GOOGLE_CLOUD_PROJECT")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("GCLOUD_PROJECT", "GOOGLE_CLOUD_PROJECT")
+    }
     result = cli("list", env=env)
     assert result.returncode == 2
     assert "project" in result.stderr

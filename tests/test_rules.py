@@ -47,7 +47,11 @@ def headers(token: str | None) -> dict[str, str]:
 
 
 def create_doc(
-    token: str | None, doc_id: str, fields: dict[str, Any], *, collection: str = "entries",
+    token: str | None,
+    doc_id: str,
+    fields: dict[str, Any],
+    *,
+    collection: str = "entries",
     server_times: bool = True,
 ) -> requests.Response:
     """A client create: the timestamps as request.time, as the client SDKs send them."""
@@ -83,7 +87,9 @@ def run_query(token: str | None, partner_id: str | None, limit: int = 10) -> req
     )
 
 
-def entry_fields(partner_id: str, uid: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+def entry_fields(
+    partner_id: str, uid: str, payload: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         **(payload if payload is not None else VALID["minimal"]),
         "partnerId": partner_id,
@@ -97,10 +103,12 @@ def seed_entry(partner_id: str, doc_id: str) -> None:
     store.client().collection("entries").document(doc_id).set(
         {**VALID["minimal"], "partnerId": partner_id, "createdBy": "seed", "version": 1}
     )
-    store.client().collection("partnerIdempotencyKeys").document("k1").set({"partnerId": partner_id})
+    store.client().collection("partnerIdempotencyKeys").document("k1").set(
+        {"partnerId": partner_id}
+    )
 
 
-# --- the matrix ----------------------------------------------------------------------------------
+# --- the matrix ------------------------------------------------------------------------
 
 PRINCIPALS: dict[str, dict[str, Any] | None] = {
     "unauthenticated": None,
@@ -126,14 +134,25 @@ OPERATIONS: dict[str, tuple[Operation, bool]] = {
     # name: (operation(principal, token, uid), allowed for a partner)
     "create own": (lambda p, t, u: create_doc(t, "new1", entry_fields(_own(p), u)), True),
     "create for the other tenant": (
-        lambda p, t, u: create_doc(t, "new2", entry_fields(_other(p), u)), False
-    ),
-    "create invalid": (
-        lambda p, t, u: create_doc(t, "new3", entry_fields(_own(p), u, INVALID["amount as number"])),
+        lambda p, t, u: create_doc(t, "new2", entry_fields(_other(p), u)),
         False,
     ),
-    "get own": (lambda p, t, u: requests.get(rest(f"/entries/{_own(p)}-1"), headers=headers(t), timeout=30), True),
-    "get other": (lambda p, t, u: requests.get(rest(f"/entries/{_other(p)}-1"), headers=headers(t), timeout=30), False),
+    "create invalid": (
+        lambda p, t, u: create_doc(
+            t, "new3", entry_fields(_own(p), u, INVALID["amount as number"])
+        ),
+        False,
+    ),
+    "get own": (
+        lambda p, t, u: requests.get(rest(f"/entries/{_own(p)}-1"), headers=headers(t), timeout=30),
+        True,
+    ),
+    "get other": (
+        lambda p, t, u: requests.get(
+            rest(f"/entries/{_other(p)}-1"), headers=headers(t), timeout=30
+        ),
+        False,
+    ),
     "list filtered to own": (lambda p, t, u: run_query(t, _own(p)), True),
     "list filtered to other": (lambda p, t, u: run_query(t, _other(p)), False),
     "list unfiltered": (lambda p, t, u: run_query(t, None), False),
@@ -141,21 +160,28 @@ OPERATIONS: dict[str, tuple[Operation, bool]] = {
     "update own": (
         lambda p, t, u: requests.patch(
             rest(f"/entries/{_own(p)}-1?updateMask.fieldPaths=amount"),
-            json={"fields": {"amount": value("1.00")}}, headers=headers(t), timeout=30,
+            json={"fields": {"amount": value("1.00")}},
+            headers=headers(t),
+            timeout=30,
         ),
         False,
     ),
     "delete own": (
-        lambda p, t, u: requests.delete(rest(f"/entries/{_own(p)}-1"), headers=headers(t), timeout=30),
+        lambda p, t, u: requests.delete(
+            rest(f"/entries/{_own(p)}-1"), headers=headers(t), timeout=30
+        ),
         False,
     ),
     "read another collection": (
-        lambda p, t, u: requests.get(rest("/partnerIdempotencyKeys/k1"), headers=headers(t), timeout=30),
+        lambda p, t, u: requests.get(
+            rest("/partnerIdempotencyKeys/k1"), headers=headers(t), timeout=30
+        ),
         False,
     ),
     "write another collection": (
-        lambda p, t, u: create_doc(t, "x", {"partnerId": _own(p)}, collection="settings",
-                                   server_times=False),
+        lambda p, t, u: create_doc(
+            t, "x", {"partnerId": _own(p)}, collection="settings", server_times=False
+        ),
         False,
     ),
 }
@@ -213,7 +239,9 @@ def test_rules_deny_client_chosen_timestamps(make_user: UserFactory) -> None:
             },
         }
     }
-    response = requests.post(rest(":commit"), json={"writes": [write]}, headers=headers(user.token), timeout=30)
+    response = requests.post(
+        rest(":commit"), json={"writes": [write]}, headers=headers(user.token), timeout=30
+    )
     assert response.status_code == 403
 
 
@@ -224,7 +252,7 @@ def test_read_only_partner_cannot_create_by_rules(make_user: UserFactory) -> Non
     assert run_query(user.token, "acme").status_code == 200
 
 
-# --- the shared corpus ------------------------------------------------------------------------------
+# --- the shared corpus -----------------------------------------------------------------
 
 CORPUS = [(name, payload, True) for name, payload in VALID.items()] + [
     (name, payload, False) for name, payload in INVALID.items()
@@ -254,22 +282,28 @@ def test_rules_judge_the_corpus_like_the_model(
     assert (response.status_code == 200) is valid, response.text[:300]
 
 
-# --- indexes --------------------------------------------------------------------------------------
+# --- indexes -----------------------------------------------------------------------------
 
 
 def _declared_indexes() -> list[tuple[str, ...]]:
     from pathlib import Path
 
-    spec = json.loads((Path(__file__).resolve().parent.parent / "firestore.indexes.json").read_text())
+    spec = json.loads(
+        (Path(__file__).resolve().parent.parent / "firestore.indexes.json").read_text()
+    )
     return [
         tuple(f["fieldPath"] for f in index["fields"])
         for index in spec["indexes"]
-        if index["collectionGroup"] == "entries" and all(f.get("order") == "ASCENDING" for f in index["fields"])
+        if index["collectionGroup"] == "entries"
+        and all(f.get("order") == "ASCENDING" for f in index["fields"])
     ]
 
 
 @pytest.mark.parametrize("category", [None, "food"])
-@pytest.mark.parametrize(("date_from", "date_to"), [(None, None), ("2026-01-01", None), (None, "2026-12-31"), ("2026-01-01", "2026-12-31")])
+@pytest.mark.parametrize(
+    ("date_from", "date_to"),
+    [(None, None), ("2026-01-01", None), (None, "2026-12-31"), ("2026-01-01", "2026-12-31")],
+)
 def test_every_list_query_has_a_declared_index(
     emulator_hosts: dict[str, str], category: str | None, date_from: str | None, date_to: str | None
 ) -> None:
@@ -280,6 +314,6 @@ def test_every_list_query_has_a_declared_index(
     equality = {f.field_filter.field.field_path for f in filters if f.field_filter.op == 5}  # EQUAL
     order = [o.field.field_path for o in proto.order_by if o.field.field_path != "__name__"]
     assert any(
-        set(index[: len(equality)]) == equality and list(index[len(equality):]) == order
+        set(index[: len(equality)]) == equality and list(index[len(equality) :]) == order
         for index in _declared_indexes()
     ), f"no index for equality {sorted(equality)} then order {order}"
