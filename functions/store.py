@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
 ENTRY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-TRANSACTION_ATTEMPTS = 15
+CONFLICT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,47 +238,56 @@ def _create_once(
     idempotency: IdempotentCreate,
     now: dt.datetime,
 ) -> Created:
-    """The entry and its idempotency record are written in one transaction, never apart.
+    """Write the entry and its idempotency record in one atomic batch, or replay.
 
-    The record's document id hashes the tenant with the key, so keys are scoped per
-    partner; its `expiresAt` drives a Firestore TTL policy, and a record past it is
-    treated as absent even before TTL deletes it.
+    Both writes are creates, so of any number of concurrent requests with one key exactly
+    one batch commits; the others find the record and replay it. No transaction holds
+    locks, so retries under load never queue behind each other. The record's document id
+    hashes the tenant with the key (keys are scoped per partner); its `expiresAt` drives a
+    Firestore TTL policy, and a record past it is replaced as if absent.
     """
-    from google.cloud import firestore  # noqa: PLC0415
+    from google.api_core import exceptions as api_exceptions  # noqa: PLC0415
 
     key_id = hashlib.sha256(f"{partner_id}\n{idempotency.key}".encode()).hexdigest()
     key_ref = client().collection(config.idempotency_collection()).document(key_id)
-    expires = now + dt.timedelta(hours=config.idempotency_ttl_hours())
+    record = {
+        "partnerId": partner_id,
+        "fingerprint": idempotency.fingerprint,
+        "entryId": reference.id,
+        "response": wire,
+        "createdAt": now,
+        "expiresAt": now + dt.timedelta(hours=config.idempotency_ttl_hours()),
+    }
     options = _call_options()
-
-    @firestore.transactional
-    def run(transaction: firestore.Transaction) -> Created:
-        record = key_ref.get(transaction=transaction, **options)
-        if record.exists and record.get("expiresAt") > now:
-            if record.get("fingerprint") != idempotency.fingerprint:
-                raise Conflict(
-                    "This Idempotency-Key was used with a different request body; "
-                    "use a new key for a new entry."
-                )
-            return Created(dict(record.get("response")), replayed=True)
-        transaction.create(reference, document)
-        transaction.set(
-            key_ref,
-            {
-                "partnerId": partner_id,
-                "fingerprint": idempotency.fingerprint,
-                "entryId": reference.id,
-                "response": wire,
-                "createdAt": now,
-                "expiresAt": expires,
-            },
-        )
+    known: Any = None  # the key's record, once a create has found the key taken
+    reads = 0
+    for _ in range(CONFLICT_ATTEMPTS):
+        batch = client().batch()
+        if known is not None and known.exists:
+            if known.get("expiresAt") > now:
+                _count_reads(reads)
+                if known.get("fingerprint") != idempotency.fingerprint:
+                    raise Conflict(
+                        "This Idempotency-Key was used with a different request body; "
+                        "use a new key for a new entry."
+                    )
+                return Created(dict(known.get("response")), replayed=True)
+            unchanged = client().write_option(last_update_time=known.update_time)
+            batch.update(key_ref, record, option=unchanged)
+        else:
+            batch.create(key_ref, record)
+        batch.create(reference, document)
+        try:
+            with _backend_errors():
+                batch.commit(**options)
+        except (api_exceptions.AlreadyExists, api_exceptions.FailedPrecondition):
+            with _backend_errors():
+                known = key_ref.get(**options)
+            reads += 1
+            continue
+        _count_reads(reads)
         return Created(wire, replayed=False)
-
-    with _backend_errors():
-        created: Created = run(client().transaction(max_attempts=TRANSACTION_ATTEMPTS))
-    _count_reads(1)
-    return created
+    raise ServiceUnavailable("Too many concurrent requests with this Idempotency-Key.")
 
 
 def update_entry(
@@ -291,42 +300,59 @@ def update_entry(
 ) -> Entry:
     """Apply a partial update if the entry is still at `expected_version`.
 
+    The write carries the read's update time as a precondition, so a change that lands in
+    between makes this one fail instead of overwriting it (optimistic concurrency).
+
     Raises:
         NotFound: missing or another tenant's entry.
         PreconditionFailed: the entry changed since the caller read it.
     """
+    from google.api_core import exceptions as api_exceptions  # noqa: PLC0415
     from google.cloud import firestore  # noqa: PLC0415
 
     if not ENTRY_ID_PATTERN.match(entry_id):
         raise NotFound("No entry with this id.")
     reference = _entries().document(entry_id)
     options = _call_options()
-
-    @firestore.transactional
-    def run(transaction: firestore.Transaction) -> Entry:
-        snapshot = reference.get(transaction=transaction, **options)
-        if not _owned(snapshot, partner_id):
-            raise NotFound("No entry with this id.")
-        current = snapshot.to_dict() or {}
-        if current.get("version") != expected_version:
-            raise PreconditionFailed(
-                f"The entry is at version {current.get('version')}; read it again.",
-                headers={"ETag": etag_of(int(current.get("version", 0)))},
-            )
-        changes: dict[str, Any] = {
-            **sets,
-            "updatedAt": dt.datetime.now(dt.UTC),
-            "version": expected_version + 1,
-        }
-        changes.update({field: firestore.DELETE_FIELD for field in clears})
-        transaction.update(reference, changes)
-        merged = {k: v for k, v in {**current, **changes}.items() if k not in clears}
-        return Entry.model_validate({**merged, "id": entry_id})
-
     with _backend_errors():
-        entry: Entry = run(client().transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        snapshot = reference.get(**options)
     _count_reads(1)
-    return entry
+    if not _owned(snapshot, partner_id):
+        raise NotFound("No entry with this id.")
+    current = snapshot.to_dict() or {}
+    _require_version(current, expected_version)
+    changes: dict[str, Any] = {
+        **sets,
+        "updatedAt": dt.datetime.now(dt.UTC),
+        "version": expected_version + 1,
+    }
+    changes.update({field: firestore.DELETE_FIELD for field in clears})
+    unchanged_since_read = client().write_option(last_update_time=snapshot.update_time)
+    try:
+        with _backend_errors():
+            reference.update(changes, option=unchanged_since_read, **options)
+    except (api_exceptions.FailedPrecondition, api_exceptions.NotFound) as exc:
+        with _backend_errors():
+            latest = reference.get(**options)
+        _count_reads(2)
+        if not _owned(latest, partner_id):
+            raise NotFound("No entry with this id.") from exc
+        raise PreconditionFailed(
+            "The entry changed while you were updating it; read it again.",
+            headers={"ETag": etag_of(int((latest.to_dict() or {}).get("version", 0)))},
+        ) from exc
+    merged = {k: v for k, v in {**current, **changes}.items() if k not in clears}
+    return Entry.model_validate({**merged, "id": entry_id})
+
+
+def _require_version(current: Mapping[str, Any], expected_version: int) -> None:
+    """Raises: PreconditionFailed, with the current ETag, when the versions differ."""
+    version = current.get("version")
+    if version != expected_version:
+        raise PreconditionFailed(
+            f"The entry is at version {version}; read it again.",
+            headers={"ETag": etag_of(int(version or 0))},
+        )
 
 
 def etag_of(version: int) -> str:

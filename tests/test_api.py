@@ -261,8 +261,8 @@ def test_concurrent_requests_with_one_key_create_exactly_one_entry(api: Api, acm
         response = api.post("createEntry", json=entry_body(), headers=headers)
         return response.status_code, response.get_json().get("id", "")
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(send, range(8)))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(send, range(16)))
     assert {status for status, _ in results} == {201}
     assert len({entry_id for _, entry_id in results}) == 1
     assert len(stored_entries()) == 1
