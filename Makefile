@@ -7,7 +7,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: all serve test token lint typecheck openapi clean
+.PHONY: all serve test fuzz soak token lint typecheck openapi clean
 
 all: $(VENV)/.installed tooling/node_modules/.installed
 
@@ -28,6 +28,11 @@ serve: all
 
 test: all lint typecheck
 	$(PY) -m devtools.stack --project $(PROJECT) test -- $(PYTEST_ARGS)
+
+# The full contract fuzzing run (the bounded profile runs in `make test`).
+fuzz: all
+	FUZZ_EXAMPLES=150 FUZZ_MINIMUM_REQUESTS=1000 \
+	$(PY) -m devtools.stack --project $(PROJECT) test -- -s -p no:cacheprovider tests/test_fuzz.py
 
 token: all
 	@FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099 $(PY) -m devtools.seed token
