@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from functions import config, logs
-from functions.errors import Forbidden, ServiceUnavailable, Unauthorized
+from functions.errors import ConfigurationError, Forbidden, ServiceUnavailable, Unauthorized
 from functions.firebase_app import admin_app
 
 if TYPE_CHECKING:
@@ -176,7 +176,14 @@ def _auth_client() -> firebase_auth.Client:
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = firebase_auth.Client(app)
+            from google.auth.exceptions import DefaultCredentialsError  # noqa: PLC0415
+
+            try:
+                client = firebase_auth.Client(app)
+            except DefaultCredentialsError as exc:
+                raise ConfigurationError(
+                    "firebase-admin found no Application Default Credentials"
+                ) from exc
             if certs_url:
                 # firebase-admin has no public option for the key URL; a private test rig
                 # that signs its own tokens needs one, so it is set on the SDK's verifier.

@@ -218,6 +218,8 @@ def field_issues(error: ValidationError) -> list[FieldIssue]:
     issues: list[FieldIssue] = []
     for item in error.errors(include_url=False, include_context=False, include_input=False):
         name = ".".join(str(part) for part in item["loc"])
+        if not _SAFE_FIELD_NAME.match(name):
+            name = "(unknown field)"  # never reflect arbitrary client input
         kind = item["type"]
         if kind == "extra_forbidden":
             message = (
@@ -241,6 +243,7 @@ def field_issues(error: ValidationError) -> list[FieldIssue]:
     return issues
 
 
+_SAFE_FIELD_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _PATTERN_MESSAGES = {
     "amount": 'must be a decimal string such as "123.45" (at most 2 decimals)',
     "currency": 'must be an ISO 4217 code such as "EUR"',

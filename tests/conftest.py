@@ -7,20 +7,31 @@ emulator or through functions-framework's app built from the real `main.py`.
 
 from __future__ import annotations
 
+import datetime as dt
+import http.server
 import itertools
+import json
 import os
 import socket
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from flask.testing import FlaskClient
 
 from devtools import emulators
+from functions import store
 
 PROJECT = os.environ.get("GCLOUD_PROJECT", "demo-partner-api")
 REGION = "us-central1"
@@ -206,3 +217,147 @@ def wait_http(url: str, timeout_s: float = 30.0) -> None:
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"{url} did not come up")
+
+
+def create(api: Api, user: User, **overrides: Any) -> dict[str, Any]:
+    response = api.post("createEntry", json=entry_body(**overrides), headers=user.headers())
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return dict(response.get_json())
+
+
+def stored_entries(partner_id: str | None = None) -> list[dict[str, Any]]:
+    docs = store.client().collection("entries").stream()
+    found = [{**d.to_dict(), "id": d.id} for d in docs]
+    return [e for e in found if partner_id is None or e["partnerId"] == partner_id]
+
+
+def list_all(api: Api, user: User, query: str = "") -> list[dict[str, Any]]:
+    """Walk every page of a list."""
+    entries: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(100):
+        params = query + (f"&cursor={cursor}" if cursor else "")
+        response = api.get(f"fetchData?{params}", headers=user.headers())
+        assert response.status_code == 200, response.get_data(as_text=True)
+        page = response.get_json()
+        entries.extend(page["data"])
+        cursor = page["next_cursor"]
+        assert page["has_more"] == (cursor is not None)
+        if cursor is None:
+            return entries
+    raise AssertionError("pagination did not end")
+
+
+def first_cursor(api: Api, user: User, query: str = "limit=1") -> str:
+    page = api.get(f"fetchData?{query}", headers=user.headers()).get_json()
+    assert page["next_cursor"]
+    return str(page["next_cursor"])
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- production-mode token verification, offline ----------------------------------------
+
+
+class KeyServer:
+    """Serves `{kid: certificate}` like Google's securetoken key endpoint, on loopback."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, rsa.RSAPrivateKey] = {}
+        self.certs: dict[str, str] = {}
+        handler = self._handler()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/certs"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = json.dumps(outer.certs).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", "public, max-age=0")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def add_key(self, kid: str) -> rsa.RSAPrivateKey:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.test")])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256())
+        )
+        self.keys[kid] = key
+        self.certs[kid] = cert.public_bytes(serialization.Encoding.PEM).decode()
+        return key
+
+    def sign(self, claims: dict[str, Any], kid: str, key: rsa.RSAPrivateKey | None = None) -> str:
+        signing_key = key or self.keys[kid]
+        return jwt.encode(claims, signing_key, algorithm="RS256", headers={"kid": kid})
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def key_server() -> Iterator[KeyServer]:
+    server = KeyServer()
+    server.add_key("key-1")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def production_mode(
+    key_server: KeyServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> KeyServer:
+    """No Auth emulator: tokens are verified for real, against the local key server.
+
+    firebase-admin builds its auth client with the app's credentials, so a locally
+    generated service-account file stands in for the platform's; it is never used to call
+    anything here.
+    """
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    account = tmp_path / "service-account.json"
+    account.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": PROJECT,
+                "private_key_id": "local",
+                "private_key": pem,
+                "client_email": f"local@{PROJECT}.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": "http://127.0.0.1:9/token",
+            }
+        )
+    )
+    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(account))
+    monkeypatch.setenv("ID_TOKEN_CERTS_URL", key_server.url)
+    monkeypatch.setenv("AUTH_CHECK_REVOKED", "false")
+    return key_server

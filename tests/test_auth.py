@@ -4,27 +4,28 @@ plus production-mode verification against locally signed tokens and a local key 
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import http.server
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from firebase_admin import auth as firebase_auth
 
 from functions import auth
 from functions.errors import Forbidden, Unauthorized
 from functions.firebase_app import admin_app
-from tests.conftest import PROJECT, Api, User, UserFactory, assert_error, entry_body
+from tests.conftest import (
+    PROJECT,
+    Api,
+    KeyServer,
+    User,
+    UserFactory,
+    assert_error,
+    entry_body,
+)
 
 # --- pure logic -------------------------------------------------------------------------
 
@@ -269,106 +270,6 @@ def test_logs_are_json_lines_with_trace_and_never_the_token(
 
 
 # --- production mode: real signature checks, offline ------------------------------------
-
-
-class KeyServer:
-    """Serves `{kid: certificate}` like Google's securetoken key endpoint, on loopback."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, rsa.RSAPrivateKey] = {}
-        self.certs: dict[str, str] = {}
-        handler = self._handler()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/certs"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = json.dumps(outer.certs).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Cache-Control", "public, max-age=0")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return Handler
-
-    def add_key(self, kid: str) -> rsa.RSAPrivateKey:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.test")])
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .sign(key, hashes.SHA256())
-        )
-        self.keys[kid] = key
-        self.certs[kid] = cert.public_bytes(serialization.Encoding.PEM).decode()
-        return key
-
-    def sign(self, claims: dict[str, Any], kid: str, key: rsa.RSAPrivateKey | None = None) -> str:
-        signing_key = key or self.keys[kid]
-        return jwt.encode(claims, signing_key, algorithm="RS256", headers={"kid": kid})
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def key_server() -> Iterator[KeyServer]:
-    server = KeyServer()
-    server.add_key("key-1")
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def production_mode(
-    key_server: KeyServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> KeyServer:
-    """No Auth emulator: tokens are verified for real, against the local key server.
-
-    firebase-admin builds its auth client with the app's credentials, so a locally
-    generated service-account file stands in for the platform's; it is never used to call
-    anything here.
-    """
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    account = tmp_path / "service-account.json"
-    account.write_text(
-        json.dumps(
-            {
-                "type": "service_account",
-                "project_id": PROJECT,
-                "private_key_id": "local",
-                "private_key": pem,
-                "client_email": f"local@{PROJECT}.iam.gserviceaccount.com",
-                "client_id": "1",
-                "token_uri": "http://127.0.0.1:9/token",
-            }
-        )
-    )
-    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST")
-    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(account))
-    monkeypatch.setenv("ID_TOKEN_CERTS_URL", key_server.url)
-    monkeypatch.setenv("AUTH_CHECK_REVOKED", "false")
-    return key_server
 
 
 def _production_claims(**overrides: Any) -> dict[str, Any]:
