@@ -34,6 +34,10 @@ fuzz: all
 	FUZZ_EXAMPLES=150 FUZZ_MINIMUM_REQUESTS=1000 \
 	$(PY) -m devtools.stack --project $(PROJECT) test -- -s -p no:cacheprovider tests/test_fuzz.py
 
+# Retried, cut-off createEntry calls under load; figures in reports/soak.json.
+soak: all
+	$(PY) -m devtools.stack --project $(PROJECT) exec -- devtools.soak $(SOAK_ARGS)
+
 token: all
 	@FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099 $(PY) -m devtools.seed token
 

@@ -147,6 +147,8 @@ def local_env(project: str) -> dict[str, str]:
             "METADATA_SERVER_DETECTION": "none",
             "CI": "true",
             "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
+            # google-api-core announces the end of Python 3.11 support (2027) on import.
+            "PYTHONWARNINGS": "ignore:You are using a Python version:FutureWarning",
         }
     )
     return env
@@ -346,16 +348,31 @@ def cmd_serve(project: str) -> int:
     return _run_with_stack(project, echo=False, body=seed_and_wait)
 
 
+def cmd_exec(project: str, module_args: Sequence[str]) -> int:
+    """`python -m MODULE ARGS` with the emulators up (soak runs, benchmarks)."""
+
+    def run_module() -> int:
+        env = {**local_env(project), **client_env(project)}
+        command = [sys.executable, "-m", *module_args]
+        return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+
+    return _run_with_stack(project, echo=False, body=run_module)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["serve", "test"])
+    parser.add_argument("command", choices=["serve", "test", "exec"])
     parser.add_argument("--project", default=os.environ.get("PROJECT") or DEFAULT_PROJECT)
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for pytest")
+    parser.add_argument(
+        "rest", nargs=argparse.REMAINDER, help="pytest arguments, or MODULE ARGS for exec"
+    )
     args = parser.parse_args(argv)
     rest = [a for a in args.rest if a != "--"]
     try:
         if args.command == "serve":
             return cmd_serve(args.project)
+        if args.command == "exec":
+            return cmd_exec(args.project, rest)
         return cmd_test(args.project, rest)
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)

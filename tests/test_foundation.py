@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import FUNCTIONS, PARTNER_FUNCTIONS, User, function_url, wait_http
+from devtools.functions_server import serve_function
+from tests.conftest import FUNCTIONS, PARTNER_FUNCTIONS, User, function_url
 
 ROOT = Path(__file__).resolve().parent.parent
 FIREBASE_JSON = json.loads((ROOT / "firebase.json").read_text())
@@ -112,42 +112,11 @@ def test_functions_emulator_end_to_end_with_a_partner_token(
     assert fetched.headers["ETag"] == '"1"'
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def framework_server(emulator_hosts: dict[str, str]) -> Iterator[str]:
     """`functions-framework --target fetchData` on main.py, in its production server."""
-    port = _free_port()
-    binary = Path(sys.executable).parent / "functions-framework"
-    process = subprocess.Popen(
-        [
-            str(binary),
-            "--target",
-            "fetchData",
-            "--source",
-            "main.py",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "THREADS": "4"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url, timeout_s=60)
+    with serve_function("fetchData") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_functions_framework_serves_main_py(framework_server: str, acme: User) -> None:

@@ -1,0 +1,179 @@
+"""Firestore faults during traffic, on a Firestore emulator this test owns.
+
+A paused emulator (SIGSTOP) is a backend that stops answering: requests must come back as
+503 with Retry-After within the configured deadline, never hang, never 500. After it
+resumes, the API recovers by itself and retried creates (same Idempotency-Key) land
+exactly once, so nothing acknowledged is lost. A killed emulator (connection refused)
+gives 503 too, and a restarted one is used again without restarting the API.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devtools import stack
+from tests.conftest import Api, User, entry_body
+
+DEADLINE_S = 2.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _emulator_jar() -> Path:
+    launcher = stack.firestore_launcher()
+    if launcher is not None:
+        return launcher
+    downloaded = sorted(Path.home().glob(".cache/firebase/emulators/cloud-firestore-emulator*.jar"))
+    if not downloaded:
+        pytest.fail("no Firestore emulator JAR found (run `make test`, which sets one up)")
+    return downloaded[-1]
+
+
+class OwnFirestore:
+    """A Firestore emulator process of this test's own, on its own port."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(stack.find_java()),
+                "-jar",
+                str(_emulator_jar()),
+                "--host=127.0.0.1",
+                f"--port={self.port}",
+                "--project_id=demo-partner-api",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://{self.host}/", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("the test's Firestore emulator did not start")
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, sig)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.signal(signal.SIGCONT)
+            self.signal(signal.SIGKILL)
+            self.process.wait(timeout=20)
+            self.process = None
+
+
+@pytest.fixture
+def own_firestore(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[OwnFirestore]:
+    firestore = OwnFirestore()
+    firestore.start()
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore.host)
+    monkeypatch.setenv("FIRESTORE_TIMEOUT_S", str(DEADLINE_S))
+    try:
+        yield firestore
+    finally:
+        firestore.kill()
+
+
+def _create(api: Api, user: User, key: str) -> tuple[int, str | None, float, str]:
+    started = time.monotonic()
+    response = api.post(
+        "createEntry",
+        json=entry_body(reference=key),
+        headers=user.headers(**{"Idempotency-Key": key}),
+    )
+    elapsed = time.monotonic() - started
+    body = response.get_json()
+    entry_id = body.get("id") if response.status_code == 201 else None
+    return response.status_code, entry_id, elapsed, response.headers.get("Retry-After", "")
+
+
+def test_a_stalled_backend_is_503_then_recovers_with_nothing_lost(
+    api: Api, acme: User, own_firestore: OwnFirestore
+) -> None:
+    acked: dict[str, str] = {}
+    for i in range(3):
+        status, entry_id, _, _ = _create(api, acme, f"before-{i}")
+        assert status == 201
+        acked[f"before-{i}"] = str(entry_id)
+
+    own_firestore.signal(signal.SIGSTOP)
+    outcomes: list[tuple[int, str | None, float, str]] = []
+
+    def traffic(worker: int) -> None:
+        for i in range(2):
+            outcomes.append(_create(api, acme, f"during-{worker}-{i}"))
+
+    threads = [threading.Thread(target=traffic, args=(w,)) for w in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    listed = api.get("fetchData", headers=acme.headers())
+    own_firestore.signal(signal.SIGCONT)
+
+    assert {status for status, *_ in outcomes} == {503}
+    assert {retry_after for *_, retry_after in outcomes} == {"5"}
+    assert max(elapsed for _, _, elapsed, _ in outcomes) < DEADLINE_S * 2 + 3
+    assert listed.status_code == 503
+    assert "Traceback" not in listed.get_data(as_text=True)
+
+    # The API recovers by itself; clients retry with the same keys.
+    keys = [f"during-{w}-{i}" for w in range(3) for i in range(2)]
+    for key in keys:
+        for _ in range(20):
+            status, entry_id, _, _ = _create(api, acme, key)
+            if status == 201:
+                acked[key] = str(entry_id)
+                break
+            assert status == 503
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"{key} was never acknowledged after the backend came back")
+
+    page = api.get("fetchData?limit=100", headers=acme.headers()).get_json()
+    references = [entry["reference"] for entry in page["data"]]
+    assert sorted(references) == sorted(acked), "every acknowledged create exactly once"
+    assert {entry["id"] for entry in page["data"]} == set(acked.values())
+
+
+def test_a_dead_backend_is_503_and_a_restarted_one_is_used_again(
+    api: Api, acme: User, own_firestore: OwnFirestore
+) -> None:
+    assert _create(api, acme, "first")[0] == 201
+    port = own_firestore.port
+    own_firestore.kill()
+    status, _, elapsed, retry_after = _create(api, acme, "while-down")
+    assert (status, retry_after) == (503, "5")
+    assert elapsed < DEADLINE_S * 2 + 3
+    own_firestore.port, own_firestore.host = port, f"127.0.0.1:{port}"
+    own_firestore.start()
+    for _ in range(30):
+        if _create(api, acme, "after-restart")[0] == 201:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the API did not use the restarted backend")
