@@ -7,7 +7,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: all serve test fuzz soak token lint typecheck openapi clean
+.PHONY: all serve test fuzz soak bench token lint typecheck openapi clean
 
 all: $(VENV)/.installed tooling/node_modules/.installed
 
@@ -37,6 +37,12 @@ fuzz: all
 # Retried, cut-off createEntry calls under load; figures in reports/soak.json.
 soak: all
 	$(PY) -m devtools.stack --project $(PROJECT) exec -- devtools.soak $(SOAK_ARGS)
+
+# Our functions beside the seed's Node design and a naive Python port; bench/results/.
+bench: all
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		apt-get install -y -qq wrk >/dev/null; } || { echo "error: install wrk"; exit 2; }
+	$(PY) -m devtools.stack --project $(PROJECT) exec -- bench.run $(BENCH_ARGS)
 
 token: all
 	@FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099 $(PY) -m devtools.seed token

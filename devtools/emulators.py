@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
+import subprocess
+import time
 import urllib.request
+from pathlib import Path
 from typing import Any
+
+from devtools.stack import find_java, firestore_launcher
 
 # The Auth emulator accepts any API key; real projects need the web API key.
 EMULATOR_API_KEY = "fake-api-key"
@@ -54,3 +61,64 @@ def wipe_firestore(project: str) -> None:
 
 def wipe_auth(project: str) -> None:
     _request("DELETE", f"http://{auth_host()}/emulator/v1/projects/{project}/accounts")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _emulator_jar() -> Path:
+    launcher = firestore_launcher()
+    if launcher is not None:
+        return launcher
+    downloaded = sorted(Path.home().glob(".cache/firebase/emulators/cloud-firestore-emulator*.jar"))
+    if not downloaded:
+        raise RuntimeError("no Firestore emulator JAR found; `make test` sets one up")
+    return downloaded[-1]
+
+
+class FirestoreProcess:
+    """A Firestore emulator process of one's own, on its own port: fresh data, and
+    something a test may pause (SIGSTOP) or kill."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(find_java()),
+                "-jar",
+                str(_emulator_jar()),
+                "--host=127.0.0.1",
+                f"--port={self.port}",
+                "--project_id=demo-partner-api",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://{self.host}/", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the Firestore emulator did not start")
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, sig)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.signal(signal.SIGCONT)
+            self.signal(signal.SIGKILL)
+            self.process.wait(timeout=20)
+            self.process = None

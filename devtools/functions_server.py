@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,19 +12,15 @@ from pathlib import Path
 
 import requests
 
+from devtools.emulators import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
 def serve_function(target: str) -> Iterator[str]:
     """`functions-framework --target TARGET` on main.py, as deployed (gunicorn, no debug)."""
-    port = _free_port()
+    port = free_port()
     binary = Path(sys.executable).parent / "functions-framework"
     process = subprocess.Popen(
         [

@@ -255,9 +255,7 @@ def first_cursor(api: Api, user: User, query: str = "limit=1") -> str:
 
 
 def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return emulators.free_port()
 
 
 # --- production-mode token verification, offline ----------------------------------------

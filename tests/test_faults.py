@@ -9,87 +9,23 @@ gives 503 too, and a restarted one is used again without restarting the API.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from devtools import stack
+from devtools.emulators import FirestoreProcess
 from tests.conftest import Api, User, entry_body
 
 DEADLINE_S = 2.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _emulator_jar() -> Path:
-    launcher = stack.firestore_launcher()
-    if launcher is not None:
-        return launcher
-    downloaded = sorted(Path.home().glob(".cache/firebase/emulators/cloud-firestore-emulator*.jar"))
-    if not downloaded:
-        pytest.fail("no Firestore emulator JAR found (run `make test`, which sets one up)")
-    return downloaded[-1]
-
-
-class OwnFirestore:
-    """A Firestore emulator process of this test's own, on its own port."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                str(stack.find_java()),
-                "-jar",
-                str(_emulator_jar()),
-                "--host=127.0.0.1",
-                f"--port={self.port}",
-                "--project_id=demo-partner-api",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://{self.host}/", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError("the test's Firestore emulator did not start")
-
-    def signal(self, sig: signal.Signals) -> None:
-        assert self.process is not None
-        os.killpg(self.process.pid, sig)
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.signal(signal.SIGCONT)
-            self.signal(signal.SIGKILL)
-            self.process.wait(timeout=20)
-            self.process = None
-
-
 @pytest.fixture
-def own_firestore(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[OwnFirestore]:
-    firestore = OwnFirestore()
-    firestore.start()
+def own_firestore(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[FirestoreProcess]:
+    firestore = FirestoreProcess()
+    firestore.start()  # raises when no emulator JAR is set up: `make test` sets one up
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore.host)
     monkeypatch.setenv("FIRESTORE_TIMEOUT_S", str(DEADLINE_S))
     try:
@@ -112,7 +48,7 @@ def _create(api: Api, user: User, key: str) -> tuple[int, str | None, float, str
 
 
 def test_a_stalled_backend_is_503_then_recovers_with_nothing_lost(
-    api: Api, acme: User, own_firestore: OwnFirestore
+    api: Api, acme: User, own_firestore: FirestoreProcess
 ) -> None:
     acked: dict[str, str] = {}
     for i in range(3):
@@ -161,7 +97,7 @@ def test_a_stalled_backend_is_503_then_recovers_with_nothing_lost(
 
 
 def test_a_dead_backend_is_503_and_a_restarted_one_is_used_again(
-    api: Api, acme: User, own_firestore: OwnFirestore
+    api: Api, acme: User, own_firestore: FirestoreProcess
 ) -> None:
     assert _create(api, acme, "first")[0] == 201
     port = own_firestore.port

@@ -1,0 +1,35 @@
+"""The benchmark's own logic: reading wrk's output."""
+
+from __future__ import annotations
+
+from bench.run import parse_wrk
+
+WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:40123
+  1 threads and 4 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    42.10ms   12.01ms 210.33ms   88.00%
+  Latency Distribution
+     50%   38.83ms
+     75%   45.00ms
+     90%   60.12ms
+     99%    1.20s
+  448 requests in 5.00s, 1.20MB read
+  Socket errors: connect 0, read 1, write 0, timeout 2
+  Non-2xx or 3xx responses: 4
+Requests/sec:     89.55
+Transfer/sec:    245.10KB
+"""
+
+
+def test_parse_wrk_reads_rate_percentiles_and_errors() -> None:
+    load = parse_wrk(WRK_OUTPUT)
+    assert load.rps == 89.55
+    assert load.p50_ms == 38.83
+    assert load.p99_ms == 1200.0
+    assert load.requests == 448
+    assert load.errors == 4 + 1 + 2
+
+
+def test_parse_wrk_of_a_failed_run_is_all_zero() -> None:
+    load = parse_wrk("unable to connect to 127.0.0.1:1 Connection refused\n")
+    assert (load.rps, load.p50_ms, load.requests, load.errors) == (0.0, 0.0, 0, 0)
