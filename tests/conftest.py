@@ -7,13 +7,9 @@ emulator or through functions-framework's app built from the real `main.py`.
 
 from __future__ import annotations
 
-import datetime as dt
-import http.server
 import itertools
-import json
 import os
 import socket
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -21,16 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from flask.testing import FlaskClient
 
 from devtools import emulators
+from devtools.token_rig import KeyServer, write_service_account
 from functions import store
 
 PROJECT = os.environ.get("GCLOUD_PROJECT", "demo-partner-api")
@@ -261,61 +253,6 @@ def closed_port() -> int:
 # --- production-mode token verification, offline ----------------------------------------
 
 
-class KeyServer:
-    """Serves `{kid: certificate}` like Google's securetoken key endpoint, on loopback."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, rsa.RSAPrivateKey] = {}
-        self.certs: dict[str, str] = {}
-        handler = self._handler()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/certs"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = json.dumps(outer.certs).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Cache-Control", "public, max-age=0")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return Handler
-
-    def add_key(self, kid: str) -> rsa.RSAPrivateKey:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.test")])
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .sign(key, hashes.SHA256())
-        )
-        self.keys[kid] = key
-        self.certs[kid] = cert.public_bytes(serialization.Encoding.PEM).decode()
-        return key
-
-    def sign(self, claims: dict[str, Any], kid: str, key: rsa.RSAPrivateKey | None = None) -> str:
-        signing_key = key or self.keys[kid]
-        return jwt.encode(claims, signing_key, algorithm="RS256", headers={"kid": kid})
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture(scope="module")
 def key_server() -> Iterator[KeyServer]:
     server = KeyServer()
@@ -334,26 +271,7 @@ def production_mode(
     generated service-account file stands in for the platform's; it is never used to call
     anything here.
     """
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    account = tmp_path / "service-account.json"
-    account.write_text(
-        json.dumps(
-            {
-                "type": "service_account",
-                "project_id": PROJECT,
-                "private_key_id": "local",
-                "private_key": pem,
-                "client_email": f"local@{PROJECT}.iam.gserviceaccount.com",
-                "client_id": "1",
-                "token_uri": "http://127.0.0.1:9/token",
-            }
-        )
-    )
+    account = write_service_account(tmp_path, PROJECT)
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST")
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(account))
     monkeypatch.setenv("ID_TOKEN_CERTS_URL", key_server.url)

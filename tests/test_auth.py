@@ -14,13 +14,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from firebase_admin import auth as firebase_auth
 
+from devtools.token_rig import KeyServer
 from functions import auth
 from functions.errors import Forbidden, Unauthorized
 from functions.firebase_app import admin_app
 from tests.conftest import (
     PROJECT,
     Api,
-    KeyServer,
     User,
     UserFactory,
     assert_error,

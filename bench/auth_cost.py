@@ -1,0 +1,133 @@
+"""What token verification costs per request, in-process, with and without the session check.
+
+Three measurements, 300 calls each after a warm-up, median and p99 in milliseconds:
+- emulator token, firebase-admin's emulator path (no signature), no session check;
+- emulator token with the session check (one user lookup on the Auth emulator);
+- production path: an RS256 token signed by a local key and checked against a local key
+  server (keys cached after the first call), no session check.
+
+Run by `make bench` (after the load runs) or alone: `python -m devtools.stack exec --
+bench.auth_cost`, which prints a table and writes bench/results/auth_cost.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.run import RESULTS
+
+CALLS = 300
+
+
+def _timed(call: Callable[[], Any]) -> dict[str, float]:
+    for _ in range(20):
+        call()
+    samples = []
+    for _ in range(CALLS):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {
+        "p50_ms": round(statistics.median(samples), 3),
+        "p99_ms": round(samples[int(len(samples) * 0.99) - 1], 3),
+    }
+
+
+def measure() -> dict[str, dict[str, float]]:
+    from firebase_admin import auth as firebase_auth  # noqa: PLC0415
+
+    from devtools.emulators import sign_in  # noqa: PLC0415
+    from devtools.token_rig import KeyServer, write_service_account  # noqa: PLC0415
+    from functions import auth  # noqa: PLC0415
+    from functions.firebase_app import admin_app  # noqa: PLC0415
+
+    email = f"auth-cost-{os.getpid()}@bench.example"
+    user = firebase_auth.create_user(email=email, password="auth-cost-1", app=admin_app())
+    firebase_auth.set_custom_user_claims(
+        user.uid, {"role": "partner", "partnerId": "bench"}, app=admin_app()
+    )
+    token = sign_in(email, "auth-cost-1")
+    results = {
+        "emulator token, no session check": _timed(
+            lambda: auth.verify_id_token(token, check_revoked=False)
+        ),
+        "emulator token, with session check": _timed(
+            lambda: auth.verify_id_token(token, check_revoked=True)
+        ),
+    }
+    keys = KeyServer()
+    keys.add_key("bench-key")
+    now = int(time.time())
+    project = os.environ["GCLOUD_PROJECT"]
+    signed = keys.sign(
+        {
+            "iss": f"https://securetoken.google.com/{project}",
+            "aud": project,
+            "sub": user.uid,
+            "iat": now,
+            "exp": now + 3600,
+            "auth_time": now,
+            "role": "partner",
+            "partnerId": "bench",
+        },
+        "bench-key",
+    )
+    saved = {
+        k: os.environ.get(k)
+        for k in (
+            "FIREBASE_AUTH_EMULATOR_HOST",
+            "ID_TOKEN_CERTS_URL",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+        )
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST")
+            os.environ["ID_TOKEN_CERTS_URL"] = keys.url
+            os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = str(
+                write_service_account(Path(folder), project)
+            )
+            results["RS256 token (production path), no session check"] = _timed(
+                lambda: auth.verify_id_token(signed, check_revoked=False)
+            )
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            keys.close()
+    return results
+
+
+def render(results: dict[str, dict[str, float]]) -> str:
+    lines = [
+        "",
+        f"## Token verification, in-process ({CALLS} calls each)",
+        "",
+        "| path | p50 ms | p99 ms |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [f"| {name} | {f['p50_ms']} | {f['p99_ms']} |" for name, f in results.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    results = measure()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "auth_cost.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
