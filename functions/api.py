@@ -18,7 +18,7 @@ from functions.http import Reply, endpoint, path_id, read_json_object
 
 
 @endpoint("GET")
-@partner_required(SCOPE_READ, overlap_session_check=True)
+@partner_required(SCOPE_READ)
 def fetch_data(request: Request, caller: Caller) -> Reply:
     """GET a page of the caller's entries, or GET /{id} for one entry with its ETag."""
     entry_id = path_id(request)

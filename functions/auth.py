@@ -12,7 +12,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -108,9 +107,9 @@ def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
     """Verified claims of a Firebase ID token, for this project.
 
     Signature, expiry, audience and issuer are checked by firebase-admin; with
-    `check_revoked`, also revoked sessions and disabled or deleted users. Under the Auth
-    emulator firebase-admin checks neither signature nor expiry, so expiry is checked here
-    too: token lifetimes then behave as in production.
+    `check_revoked`, also revoked sessions and disabled users. Under the Auth emulator
+    firebase-admin checks neither signature nor expiry, so expiry is checked here too:
+    token lifetimes then behave as in production.
 
     Raises:
         Unauthorized: the token cannot be accepted.
@@ -121,9 +120,15 @@ def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
 
     client = _auth_client()
     try:
-        claims: dict[str, Any] = client.verify_id_token(token)
+        claims: dict[str, Any] = client.verify_id_token(token, check_revoked=check_revoked)
+    except firebase_auth.RevokedIdTokenError as exc:
+        raise Unauthorized("The session was revoked; sign in again.") from exc
+    except firebase_auth.UserDisabledError as exc:
+        raise Unauthorized("The user is disabled.") from exc
     except firebase_auth.ExpiredIdTokenError as exc:
         raise Unauthorized("The ID token has expired; get a fresh one.") from exc
+    except firebase_auth.UserNotFoundError as exc:
+        raise Unauthorized("The user of this ID token no longer exists.") from exc
     except firebase_auth.CertificateFetchError as exc:
         raise ServiceUnavailable("Could not fetch the token signing keys.") from exc
     except firebase_auth.InvalidIdTokenError as exc:
@@ -131,39 +136,10 @@ def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
     except ValueError as exc:
         raise Unauthorized("The ID token is malformed.") from exc
     except firebase_exceptions.FirebaseError as exc:
-        raise ServiceUnavailable("Could not verify the ID token.") from exc
+        raise ServiceUnavailable("Could not check the user's session.") from exc
     if config.auth_emulator_host():
         _check_lifetime(claims)
-    if check_revoked:
-        check_session(claims)
     return claims
-
-
-def check_session(claims: Mapping[str, Any]) -> None:
-    """Whether the session behind verified claims still stands: one user lookup.
-
-    The same test as firebase-admin's `check_revoked=True` (disabled user, or a token
-    issued before the user's tokens were revoked), kept apart so that reads can run it
-    alongside their query.
-
-    Raises:
-        Unauthorized: the session was revoked, or the user is disabled or deleted.
-        ServiceUnavailable: the user record could not be fetched.
-    """
-    from firebase_admin import auth as firebase_auth  # noqa: PLC0415
-    from firebase_admin import exceptions as firebase_exceptions  # noqa: PLC0415
-
-    try:
-        user = _auth_client().get_user(str(claims["uid"]))
-    except firebase_auth.UserNotFoundError as exc:
-        raise Unauthorized("The user of this ID token no longer exists.") from exc
-    except firebase_exceptions.FirebaseError as exc:
-        raise ServiceUnavailable("Could not check the user's session.") from exc
-    if user.disabled:
-        raise Unauthorized("The user is disabled.")
-    issued_ms = float(claims.get("iat", 0)) * 1000
-    if issued_ms < (user.tokens_valid_after_timestamp or 0):
-        raise Unauthorized("The session was revoked; sign in again.")
 
 
 def _invalid_token_message(sdk_message: str) -> str:
@@ -216,49 +192,26 @@ def _auth_client() -> firebase_auth.Client:
     return client
 
 
-def authenticate(
-    request: Request, scopes: frozenset[str] = frozenset(), *, defer_session_check: bool = False
-) -> tuple[Caller, Callable[[], None] | None]:
-    """The partner making `request`, and the session check still to run, if deferred.
+def authenticate(request: Request, scopes: frozenset[str] = frozenset()) -> Caller:
+    """The partner making `request`.
 
     Raises:
         Unauthorized: no acceptable ID token.
         Forbidden: a valid user that is not a partner of any tenant, or lacks a scope.
     """
     token = bearer_token(request.headers.get("Authorization"))
-    check_revoked = config.check_revoked()
-    claims = verify_id_token(token, check_revoked=check_revoked and not defer_session_check)
+    claims = verify_id_token(token, check_revoked=config.check_revoked())
     logs.bind(uid=claims.get("uid"))
     caller = caller_from_claims(claims)
     logs.bind(partner_id=caller.partner_id)
     require_scopes(caller, scopes)
-    if check_revoked and defer_session_check:
-        return caller, functools.partial(check_session, claims)
-    return caller, None
-
-
-_session_pool: ThreadPoolExecutor | None = None
-_session_pool_lock = threading.Lock()
-
-
-def _session_checks() -> ThreadPoolExecutor:
-    global _session_pool  # noqa: PLW0603 - one pool per process, created on first use
-    with _session_pool_lock:
-        if _session_pool is None:
-            _session_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="session")
-        return _session_pool
+    return caller
 
 
 def partner_required(
-    *scopes: str, overlap_session_check: bool = False
+    *scopes: str,
 ) -> Callable[[Callable[Concatenate[Request, Caller, P], R]], Callable[Concatenate[Request, P], R]]:
-    """Let only partner users with `scopes` through; the view receives the typed caller.
-
-    With `overlap_session_check` (for views that only read), the revocation check runs
-    alongside the view and the view's result is released only after it passed: a revoked
-    session still gets its 401 and nothing else, and the user lookup no longer adds its
-    round trip to the latency. Views that write must not overlap.
-    """
+    """Let only partner users with `scopes` through; the view receives the typed caller."""
     required = frozenset(scopes)
     unknown = required - ALL_SCOPES
     if unknown:
@@ -269,19 +222,8 @@ def partner_required(
     ) -> Callable[Concatenate[Request, P], R]:
         @functools.wraps(view)
         def wrapper(request: Request, /, *args: P.args, **kwargs: P.kwargs) -> R:
-            caller, session_check = authenticate(
-                request, required, defer_session_check=overlap_session_check
-            )
-            if session_check is None:
-                return view(request, caller, *args, **kwargs)
-            pending = _session_checks().submit(session_check)
-            try:
-                result = view(request, caller, *args, **kwargs)
-            except Exception:
-                pending.result()  # a failed session check answers first (401)
-                raise
-            pending.result()
-            return result
+            caller = authenticate(request, required)
+            return view(request, caller, *args, **kwargs)
 
         return wrapper
 
