@@ -240,6 +240,20 @@ def test_revocation_takes_effect_on_the_very_next_call(api: Api, acme: User) -> 
     assert_error(_call(api, "fetchData", acme.token), 401, "unauthenticated")
 
 
+@pytest.mark.parametrize("path", ["fetchData", "fetchData/missingEntry1", "fetchData?limit=0"])
+def test_a_revoked_session_gets_only_401_on_every_read_path(
+    api: Api, acme: User, path: str
+) -> None:
+    created = api.post("createEntry", json=entry_body(description="secret"), headers=acme.headers())
+    assert created.status_code == 201
+    time.sleep(1.1)  # revocation is recorded with one-second resolution
+    firebase_auth.revoke_refresh_tokens(acme.uid, app=admin_app())
+    response = api.get(path, headers=acme.headers())
+    error = assert_error(response, 401, "unauthenticated")
+    assert "revoked" in error["message"]
+    assert "secret" not in response.get_data(as_text=True)
+
+
 def test_request_id_is_echoed_when_well_formed_and_replaced_otherwise(api: Api) -> None:
     echoed = api.get("fetchData", headers={"X-Request-Id": "partner-req-000123"})
     assert echoed.headers["X-Request-Id"] == "partner-req-000123"
