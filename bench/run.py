@@ -246,13 +246,13 @@ def _seed(n: int, uid: str) -> None:
         batch.commit()
 
 
-def _partner_token() -> tuple[str, str]:
+def _partner_token(n: int) -> tuple[str, str]:
     from firebase_admin import auth  # noqa: PLC0415
 
     from devtools.emulators import sign_in  # noqa: PLC0415
     from functions.firebase_app import admin_app  # noqa: PLC0415
 
-    email = f"bench-{os.getpid()}@bench.example"
+    email = f"bench-{os.getpid()}-{n}@bench.example"
     user = auth.create_user(email=email, password=PASSWORD, app=admin_app())
     auth.set_custom_user_claims(
         user.uid, {"role": "partner", "partnerId": PARTNER}, app=admin_app()
@@ -396,7 +396,7 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
     logs.mkdir(parents=True)
     servers = _servers(dict(os.environ), logs)
     try:
-        uid, token = _partner_token()
+        uid, token = _partner_token(n)
         _seed(n, uid)
         for server in servers.values():
             if server.name.startswith("ours-fetch"):
