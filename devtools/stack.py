@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -307,13 +307,17 @@ def _tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
-def _run_with_stack(project: str, echo: bool, body: callable) -> int:  # type: ignore[valid-type]
+def _run_with_stack(
+    project: str, echo: bool, body: Callable[[], int], *, on_interrupt: int = 130
+) -> int:
     stack = Stack(project, CACHE / "emulators.log", echo=echo)
 
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    # Also when started from a shell that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         stack.start()
         return int(body())
@@ -321,7 +325,7 @@ def _run_with_stack(project: str, echo: bool, body: callable) -> int:  # type: i
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        return 130
+        return on_interrupt
     finally:
         print("stopping the emulators ...", file=sys.stderr)
         stack.stop()
@@ -345,7 +349,7 @@ def cmd_serve(project: str) -> int:
         while True:
             time.sleep(3600)
 
-    return _run_with_stack(project, echo=False, body=seed_and_wait)
+    return _run_with_stack(project, echo=False, body=seed_and_wait, on_interrupt=0)
 
 
 def cmd_exec(project: str, module_args: Sequence[str]) -> int:
