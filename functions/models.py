@@ -41,7 +41,6 @@ MAX_PAGE_SIZE = 100
 WRITABLE_FIELDS: Final = ("description", "amount", "currency", "date", "category", "reference")
 SERVER_FIELDS: Final = ("id", "partnerId", "createdAt", "updatedAt", "createdBy", "version")
 ENTRY_FIELDS: Final = WRITABLE_FIELDS + SERVER_FIELDS
-OPTIONAL_FIELDS: Final = ("category", "reference")
 
 
 def _not_blank(value: str) -> str:
@@ -51,7 +50,7 @@ def _not_blank(value: str) -> str:
 
 
 def _not_negative_zero(value: str) -> str:
-    if value.startswith("-") and value.strip("-0.") == "":
+    if re.fullmatch(NEGATIVE_ZERO_PATTERN, value):
         raise ValueError("must not be negative zero")
     return value
 

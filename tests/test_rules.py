@@ -282,6 +282,24 @@ def test_rules_judge_the_corpus_like_the_model(
     assert (response.status_code == 200) is valid, response.text[:300]
 
 
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        models.AMOUNT_PATTERN,
+        models.NEGATIVE_ZERO_PATTERN,
+        models.CURRENCY_PATTERN,
+        models.DATE_PATTERN,
+        models.TEXT_PATTERN,
+        models.LABEL_PATTERN,
+    ],
+)
+def test_rules_use_the_models_patterns(pattern: str) -> None:
+    from pathlib import Path
+
+    rules = (Path(__file__).resolve().parent.parent / "firestore.rules").read_text()
+    assert f"'{pattern.replace(chr(92), chr(92) * 2)}'" in rules
+
+
 # --- indexes -----------------------------------------------------------------------------
 
 
