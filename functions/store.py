@@ -337,10 +337,8 @@ def update_entry(
         _count_reads(2)
         if not _owned(latest, partner_id):
             raise NotFound("No entry with this id.") from exc
-        raise PreconditionFailed(
-            "The entry changed while you were updating it; read it again.",
-            headers={"ETag": etag_of(int((latest.to_dict() or {}).get("version", 0)))},
-        ) from exc
+        _require_version(latest.to_dict() or {}, expected_version)
+        raise PreconditionFailed("The entry changed since it was read; read it again.") from exc
     merged = {k: v for k, v in {**current, **changes}.items() if k not in clears}
     return Entry.model_validate({**merged, "id": entry_id})
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -158,6 +159,20 @@ def test_idempotency_record_carries_a_ttl(api: Api, acme: User) -> None:
     assert data["partnerId"] == "acme"
     hours = (data["expiresAt"] - data["createdAt"]).total_seconds() / 3600
     assert hours == 24
+
+
+def test_an_expired_key_is_used_afresh(api: Api, acme: User) -> None:
+    headers = acme.headers(**{"Idempotency-Key": "reused-after-ttl"})
+    first = api.post("createEntry", json=entry_body(), headers=headers).get_json()
+    (record,) = list(store.client().collection("partnerIdempotencyKeys").stream())
+    record.reference.update({"expiresAt": datetime.now(UTC) - timedelta(minutes=1)})
+    second = api.post("createEntry", json=entry_body(amount="7.00"), headers=headers)
+    assert second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert second.get_json()["id"] != first["id"]
+    assert sorted(e["amount"] for e in stored_entries()) == ["123.45", "7.00"]
+    (record,) = list(store.client().collection("partnerIdempotencyKeys").stream())
+    assert record.get("entryId") == second.get_json()["id"]
 
 
 def test_concurrent_requests_with_one_key_create_exactly_one_entry(api: Api, acme: User) -> None:
