@@ -5,6 +5,9 @@ Three measurements, 300 calls each after a warm-up, median and p99 in millisecon
 - emulator token with the session check (one user lookup on the Auth emulator);
 - production path: an RS256 token signed by a local key and checked against a local key
   server (keys cached after the first call), no session check.
+And the session check under concurrency: 8 threads of one user verifying at once, through
+firebase-admin's own `check_revoked` (a lookup per call) and through ours (concurrent
+calls share lookups that started after they arrived), calls per second and p50.
 
 Run by `make bench` (after the load runs) or alone: `python -m devtools.stack exec --
 bench.auth_cost`, which prints a table and writes bench/results/auth_cost.json.
@@ -17,6 +20,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +29,8 @@ from typing import Any
 from bench.run import RESULTS
 
 CALLS = 300
+THREADS = 8
+CALLS_PER_THREAD = 150
 
 
 def _timed(call: Callable[[], Any]) -> dict[str, float]:
@@ -42,7 +48,51 @@ def _timed(call: Callable[[], Any]) -> dict[str, float]:
     }
 
 
-def measure() -> dict[str, dict[str, float]]:
+def _concurrent(call: Callable[[], Any]) -> dict[str, float]:
+    """THREADS threads making CALLS_PER_THREAD calls each, all at once."""
+    call()
+    samples: list[float] = []
+    start = threading.Barrier(THREADS + 1)
+
+    def worker() -> None:
+        start.wait()
+        for _ in range(CALLS_PER_THREAD):
+            began = time.perf_counter()
+            call()
+            samples.append((time.perf_counter() - began) * 1000)
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    return {
+        "calls_per_s": round(len(samples) / elapsed, 1),
+        "p50_ms": round(statistics.median(samples), 3),
+    }
+
+
+def measure_concurrent(token: str) -> dict[str, dict[str, float]]:
+    """The session check with THREADS concurrent callers: firebase-admin's and ours."""
+    from firebase_admin import auth as firebase_auth  # noqa: PLC0415
+
+    from functions import auth  # noqa: PLC0415
+    from functions.firebase_app import admin_app  # noqa: PLC0415
+
+    return {
+        "firebase-admin check_revoked (a lookup per call)": _concurrent(
+            lambda: firebase_auth.verify_id_token(token, app=admin_app(), check_revoked=True)
+        ),
+        "ours (concurrent calls share lookups)": _concurrent(
+            lambda: auth.verify_id_token(token, check_revoked=True)
+        ),
+    }
+
+
+def measure() -> dict[str, dict[str, dict[str, float]]]:
     from firebase_admin import auth as firebase_auth  # noqa: PLC0415
 
     from devtools.emulators import sign_in  # noqa: PLC0415
@@ -64,6 +114,7 @@ def measure() -> dict[str, dict[str, float]]:
             lambda: auth.verify_id_token(token, check_revoked=True)
         ),
     }
+    concurrent = measure_concurrent(token)
     keys = KeyServer()
     keys.add_key("bench-key")
     now = int(time.time())
@@ -106,10 +157,10 @@ def measure() -> dict[str, dict[str, float]]:
                 else:
                     os.environ[name] = value
             keys.close()
-    return results
+    return {"sequential": results, "concurrent": concurrent}
 
 
-def render(results: dict[str, dict[str, float]]) -> str:
+def render(results: dict[str, dict[str, dict[str, float]]]) -> str:
     lines = [
         "",
         f"## Token verification, in-process ({CALLS} calls each)",
@@ -117,7 +168,20 @@ def render(results: dict[str, dict[str, float]]) -> str:
         "| path | p50 ms | p99 ms |",
         "| --- | ---: | ---: |",
     ]
-    lines += [f"| {name} | {f['p50_ms']} | {f['p99_ms']} |" for name, f in results.items()]
+    lines += [
+        f"| {name} | {f['p50_ms']} | {f['p99_ms']} |" for name, f in results["sequential"].items()
+    ]
+    lines += [
+        "",
+        f"## Session check, {THREADS} threads of one user at once ({CALLS_PER_THREAD} calls each)",
+        "",
+        "| path | calls/s | p50 ms |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [
+        f"| {name} | {f['calls_per_s']} | {f['p50_ms']} |"
+        for name, f in results["concurrent"].items()
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -24,6 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ PARTNER = "bench"
 WRITES_COLLECTION = "benchWrites"
 PASSWORD = "bench-password-1"
 SLOW_RUN_S = 40
+MAX_AGE_S = "5"
+"""AUTH_REVOCATION_MAX_AGE_S of the opt-in runs: a revoke may take this long to apply."""
+MAX_AGE = f"revocation max age {MAX_AGE_S} s"
 
 
 @dataclass
@@ -173,8 +177,12 @@ class Scenario:
     loads: list[Load] = field(default_factory=list)
 
 
-def _wrk_script(scenario: Scenario, token: str) -> Path:
-    """A wrk Lua script for the scenario's method, headers, body and per-request keys."""
+def _wrk_script(scenario: Scenario, token: str, folder: Path = RESULTS / "raw") -> Path:
+    """A wrk Lua script for the scenario's method, headers, body and per-request keys.
+
+    Keys are unique across runs (wrk's Lua random numbers repeat from run to run), so
+    every keyed request is a first create, never a replay of an earlier round's key.
+    """
     headers = {"Content-Type": "application/json"} if scenario.body is not None else {}
     if scenario.auth:
         headers["Authorization"] = f"Bearer {token}"
@@ -183,10 +191,10 @@ def _wrk_script(scenario: Scenario, token: str) -> Path:
     key_line = (
         'headers["Idempotency-Key"] = "k" .. id .. "-" .. counter\n' if scenario.unique_key else ""
     )
-    script = RESULTS / "raw" / f"{scenario.name}.lua"
+    script = folder / f"{scenario.name}.lua"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(
-        "local counter = 0\nlocal id = tostring(math.random(1, 1e9))\n"
+        f'local counter = 0\nlocal id = "{uuid.uuid4().hex}"\n'
         "request = function()\n  counter = counter + 1\n"
         f"  local headers = {{{lua_headers}}}\n  {key_line}"
         f'  return wrk.format("{scenario.method}", "{scenario.path}", headers, '
@@ -283,8 +291,18 @@ def _servers(env: dict[str, str], logs: Path) -> dict[str, Server]:
             {**env, "AUTH_CHECK_REVOKED": "false"},
             log=logs / "ours-fetch-norevoke.log",
         ),
+        "ours-fetch-max-age": Server(
+            "ours-fetch-max-age",
+            [*python, "--source", "main.py", "--target", "fetchData"],
+            {**env, "AUTH_REVOCATION_MAX_AGE_S": MAX_AGE_S},
+        ),
         "ours-create": Server(
             "ours-create", [*python, "--source", "main.py", "--target", "createEntry"], writes
+        ),
+        "ours-create-max-age": Server(
+            "ours-create-max-age",
+            [*python, "--source", "main.py", "--target", "createEntry"],
+            {**writes, "AUTH_REVOCATION_MAX_AGE_S": MAX_AGE_S},
         ),
         "node-fetch": Server(
             "node-fetch", [*node, "--target", "fetchData"], node_env, cwd=NODE_PEER
@@ -323,10 +341,28 @@ def _scenarios() -> list[Scenario]:
             "/?limit=20",
             auth=True,
         ),
+        Scenario(
+            f"ours fetchData page 20, {MAX_AGE}", "ours-fetch-max-age", "/?limit=20", auth=True
+        ),
         Scenario("ours createEntry", "ours-create", method="POST", body=ENTRY, auth=True),
         Scenario(
             "ours createEntry with Idempotency-Key",
             "ours-create",
+            method="POST",
+            body=ENTRY,
+            auth=True,
+            unique_key=True,
+        ),
+        Scenario(
+            f"ours createEntry, {MAX_AGE}",
+            "ours-create-max-age",
+            method="POST",
+            body=ENTRY,
+            auth=True,
+        ),
+        Scenario(
+            f"ours createEntry with Idempotency-Key, {MAX_AGE}",
+            "ours-create-max-age",
             method="POST",
             body=ENTRY,
             auth=True,
@@ -403,7 +439,11 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
                 server.probe_headers = {"Authorization": f"Bearer {token}"}
             server.start()
         scenarios = _scenarios()
+        floors = []
         for _ in range(rounds):
+            # The emulator slows down as writes pile up, so the direct floor is taken in
+            # every round, beside the runs it is compared with.
+            floors.append(_direct_floor_ms())
             for scenario in scenarios:
                 server = servers[scenario.server]
                 script = _wrk_script(scenario, token)
@@ -428,7 +468,8 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
             "cold_start_s": cold,
             "peak_rss_mib": peak_rss,
             "docs_read_per_fetch": _docs_read(logs / "ours-fetch.log"),
-            "direct_floor_p50_ms": _direct_floor_ms(),
+            "direct_floor_p50_ms": round(statistics.median(floors), 2),
+            "direct_floor_rounds_ms": floors,
         }
     finally:
         for server in servers.values():
@@ -457,6 +498,11 @@ def targets(results: list[dict[str, Any]], import_s: float) -> list[tuple[str, b
     def sc(n: int, name: str) -> dict[str, Any]:
         return dict(by_n[n]["scenarios"][name])
 
+    def opt_in(n: int, name: str, peer: float) -> str:
+        """The same figure under the opt-in revocation max age (not what the target judges)."""
+        rps = sc(n, f"{name}, {MAX_AGE}")["rps"]
+        return f"; {MAX_AGE}: {rps} req/s = {rps / peer:.2f}x" if peer else ""
+
     for n, factor in ((100, 1.5), (10_000, 10.0)):
         if n in by_n:
             ours = sc(n, "ours fetchData page 20")["rps"]
@@ -466,7 +512,8 @@ def targets(results: list[dict[str, Any]], import_s: float) -> list[tuple[str, b
                 (
                     f"fetchData page 20 >= {factor}x peer A at N={n}",
                     ratio >= factor,
-                    f"{ours} vs {peer} req/s = {ratio:.2f}x",
+                    f"{ours} vs {peer} req/s = {ratio:.2f}x"
+                    + opt_in(n, "ours fetchData page 20", peer),
                 )
             )
     for r in results:
@@ -500,14 +547,20 @@ def targets(results: list[dict[str, Any]], import_s: float) -> list[tuple[str, b
             (
                 f"createEntry >= 0.8x peer A at N={n}",
                 plain >= 0.8 * peer,
-                f"{plain} vs {peer} req/s = {plain / peer:.2f}x" if peer else "no peer",
+                f"{plain} vs {peer} req/s = {plain / peer:.2f}x"
+                + opt_in(n, "ours createEntry", peer)
+                if peer
+                else "no peer",
             )
         )
         checks.append(
             (
                 f"createEntry with key >= 0.5x peer A at N={n}",
                 keyed >= 0.5 * peer,
-                f"{keyed} vs {peer} req/s = {keyed / peer:.2f}x" if peer else "no peer",
+                f"{keyed} vs {peer} req/s = {keyed / peer:.2f}x"
+                + opt_in(n, "ours createEntry with Idempotency-Key", peer)
+                if peer
+                else "no peer",
             )
         )
         without_revocation = sc(n, "ours fetchData page 20, no revocation check")["p50_ms"]
@@ -566,7 +619,8 @@ def render(
             )
         lines += [
             "",
-            f"- direct Python client, one page, no HTTP: p50 {r['direct_floor_p50_ms']} ms",
+            f"- direct Python client, one page, no HTTP: p50 {r['direct_floor_p50_ms']} ms "
+            "(median of the rounds; taken in each round)",
             f"- documents read per fetchData request: {r['docs_read_per_fetch']}",
             f"- cold start (spawn to first answer, median of 5): {r['cold_start_s']}",
             f"- peak RSS (MiB): {r['peak_rss_mib']}",

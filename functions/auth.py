@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from functions import config, logs
 from functions.errors import ConfigurationError, Forbidden, ServiceUnavailable, Unauthorized
 from functions.firebase_app import admin_app
+from functions.sessions import SharedLookups
 
 if TYPE_CHECKING:
     from firebase_admin import auth as firebase_auth
@@ -106,10 +107,12 @@ def require_scopes(caller: Caller, scopes: frozenset[str]) -> None:
 def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
     """Verified claims of a Firebase ID token, for this project.
 
-    Signature, expiry, audience and issuer are checked by firebase-admin; with
-    `check_revoked`, also revoked sessions and disabled users. Under the Auth emulator
-    firebase-admin checks neither signature nor expiry, so expiry is checked here too:
-    token lifetimes then behave as in production.
+    Signature, expiry, audience and issuer are checked by firebase-admin. Under the Auth
+    emulator firebase-admin checks neither signature nor expiry, so expiry is checked here
+    too: token lifetimes then behave as in production. With `check_revoked`, the user
+    record is looked up for revoked sessions and disabled users, as firebase-admin's
+    `check_revoked` does, except that concurrent requests of one user share the lookup
+    (see `functions.sessions`).
 
     Raises:
         Unauthorized: the token cannot be accepted.
@@ -118,13 +121,13 @@ def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
     from firebase_admin import auth as firebase_auth  # noqa: PLC0415
     from firebase_admin import exceptions as firebase_exceptions  # noqa: PLC0415
 
-    client = _auth_client()
+    verifier = _verifier()
     try:
-        claims: dict[str, Any] = client.verify_id_token(token, check_revoked=check_revoked)
-    except firebase_auth.RevokedIdTokenError as exc:
-        raise Unauthorized("The session was revoked; sign in again.") from exc
-    except firebase_auth.UserDisabledError as exc:
-        raise Unauthorized("The user is disabled.") from exc
+        claims: dict[str, Any] = verifier.client.verify_id_token(token)
+        if config.auth_emulator_host():
+            _check_lifetime(claims)
+        if check_revoked:
+            _check_session(verifier, claims)
     except firebase_auth.ExpiredIdTokenError as exc:
         raise Unauthorized("The ID token has expired; get a fresh one.") from exc
     except firebase_auth.UserNotFoundError as exc:
@@ -137,9 +140,20 @@ def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
         raise Unauthorized("The ID token is malformed.") from exc
     except firebase_exceptions.FirebaseError as exc:
         raise ServiceUnavailable("Could not check the user's session.") from exc
-    if config.auth_emulator_host():
-        _check_lifetime(claims)
     return claims
+
+
+def _check_session(verifier: _Verifier, claims: Mapping[str, Any]) -> None:
+    """Refuse disabled users and tokens issued before the user's sessions were revoked.
+
+    The same test as firebase-admin's `check_revoked`: revoking stores a time in whole
+    seconds, and tokens issued before it are revoked.
+    """
+    user = verifier.users.get(str(claims["uid"]), config.revocation_max_age_s())
+    if user.disabled:
+        raise Unauthorized("The user is disabled.")
+    if claims["iat"] * 1000 < user.tokens_valid_after_timestamp:
+        raise Unauthorized("The session was revoked; sign in again.")
 
 
 def _invalid_token_message(sdk_message: str) -> str:
@@ -162,20 +176,28 @@ def _check_lifetime(claims: Mapping[str, Any]) -> None:
         raise Unauthorized("The ID token was issued in the future.")
 
 
-_clients: dict[tuple[str, str | None, str | None], firebase_auth.Client] = {}
-_clients_lock = threading.Lock()
+@dataclass(frozen=True, slots=True)
+class _Verifier:
+    """firebase-admin's auth client, with the user lookups its session checks share."""
+
+    client: firebase_auth.Client
+    users: SharedLookups[firebase_auth.UserRecord]
 
 
-def _auth_client() -> firebase_auth.Client:
-    """An auth client per (project, emulator, key URL), so changing mode never reuses one."""
+_verifiers: dict[tuple[str, str | None, str | None], _Verifier] = {}
+_verifiers_lock = threading.Lock()
+
+
+def _verifier() -> _Verifier:
+    """One per (project, emulator, key URL), so changing mode never reuses one."""
     from firebase_admin import auth as firebase_auth  # noqa: PLC0415
 
     app = admin_app()
     certs_url = config.id_token_certs_url()
     key = (app.name, config.auth_emulator_host(), certs_url)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
+    with _verifiers_lock:
+        verifier = _verifiers.get(key)
+        if verifier is None:
             from google.auth.exceptions import DefaultCredentialsError  # noqa: PLC0415
 
             try:
@@ -188,8 +210,8 @@ def _auth_client() -> firebase_auth.Client:
                 # firebase-admin has no public option for the key URL; a private test rig
                 # that signs its own tokens needs one, so it is set on the SDK's verifier.
                 client._token_verifier.id_token_verifier.cert_url = certs_url  # noqa: SLF001
-            _clients[key] = client
-    return client
+            verifier = _verifiers[key] = _Verifier(client, SharedLookups(client.get_user))
+    return verifier
 
 
 def authenticate(request: Request, scopes: frozenset[str] = frozenset()) -> Caller:

@@ -17,6 +17,7 @@ DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
 DEFAULT_IDEMPOTENCY_TTL_HOURS = 24
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 DEFAULT_FIRESTORE_TIMEOUT_S = 10.0
+MAX_REVOCATION_MAX_AGE_S = 300.0
 
 
 def _env(name: str) -> str | None:
@@ -86,6 +87,25 @@ def firestore_emulator_host() -> str | None:
 def check_revoked() -> bool:
     """Whether every request checks for revoked sessions and disabled users (default on)."""
     return (_env("AUTH_CHECK_REVOKED") or "true").lower() not in {"0", "false", "no", "off"}
+
+
+def revocation_max_age_s() -> float:
+    """How old a user lookup may be when it decides that a session is still valid.
+
+    0 (the default): only a lookup that started after the request arrived, so the very
+    next call after a revoke or a disable is refused. Above 0, a revoke can take up to
+    that many seconds to reach a server instance, in exchange for fewer lookups.
+    """
+    raw = _env("AUTH_REVOCATION_MAX_AGE_S")
+    try:
+        value = float(raw) if raw else 0.0
+    except ValueError as exc:
+        raise ConfigurationError("AUTH_REVOCATION_MAX_AGE_S must be a number of seconds") from exc
+    if not 0 <= value <= MAX_REVOCATION_MAX_AGE_S:
+        raise ConfigurationError(
+            f"AUTH_REVOCATION_MAX_AGE_S must be between 0 and {MAX_REVOCATION_MAX_AGE_S:g}"
+        )
+    return value
 
 
 def id_token_certs_url() -> str | None:

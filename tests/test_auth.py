@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from firebase_admin import auth as firebase_auth
 
 from devtools.token_rig import KeyServer
-from functions import auth
-from functions.errors import Forbidden, Unauthorized
+from functions import auth, config
+from functions.errors import ConfigurationError, Forbidden, Unauthorized
 from functions.firebase_app import admin_app
 from tests.conftest import (
     PROJECT,
@@ -252,6 +253,76 @@ def test_a_revoked_session_gets_only_401_on_every_read_path(
     error = assert_error(response, 401, "unauthenticated")
     assert "revoked" in error["message"]
     assert "secret" not in response.get_data(as_text=True)
+
+
+def _hammer_during(change: Callable[[], None], token: str) -> list[tuple[float, bool]]:
+    """Verify `token` from 8 threads without pause while `change` runs; each call's start
+    (relative to the moment `change` returned) and whether it was accepted."""
+    stop = threading.Event()
+    changed_at: list[float] = []
+    calls: list[tuple[float, bool]] = []
+
+    def caller() -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                auth.verify_id_token(token, check_revoked=True)
+                accepted = True
+            except Unauthorized:
+                accepted = False
+            calls.append((started, accepted))
+
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    change()
+    changed_at.append(time.monotonic())
+    time.sleep(0.3)
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+    return [(started - changed_at[0], accepted) for started, accepted in calls]
+
+
+@pytest.mark.parametrize("change", ["revoke", "disable"])
+def test_no_call_after_a_revoke_passes_while_concurrent_calls_share_lookups(
+    emulator_hosts: dict[str, str], make_user: UserFactory, change: str
+) -> None:
+    user = make_user({"role": "partner", "partnerId": "acme"})
+    time.sleep(1.1)  # revocation is recorded with one-second resolution
+    apply = {
+        "revoke": lambda: firebase_auth.revoke_refresh_tokens(user.uid, app=admin_app()),
+        "disable": lambda: firebase_auth.update_user(user.uid, disabled=True, app=admin_app()),
+    }[change]
+    calls = _hammer_during(apply, user.token)
+    before = [accepted for started, accepted in calls if started < -0.05]
+    after = [accepted for started, accepted in calls if started >= 0]
+    assert before, "calls ran before the change"
+    assert all(before), "calls well before the change are accepted"
+    assert len(after) >= 8, "the check ran concurrently after the change"
+    assert not any(after), f"{after.count(True)} call(s) started after the {change} passed"
+
+
+def test_a_maximum_age_lets_a_recent_lookup_decide_and_no_older(
+    api: Api, acme: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTH_REVOCATION_MAX_AGE_S", "60")
+    assert _call(api, "fetchData", acme.token).status_code == 200
+    time.sleep(1.1)
+    firebase_auth.revoke_refresh_tokens(acme.uid, app=admin_app())
+    assert _call(api, "fetchData", acme.token).status_code == 200, "the documented delay"
+    monkeypatch.setenv("AUTH_REVOCATION_MAX_AGE_S", "0")
+    assert_error(_call(api, "fetchData", acme.token), 401, "unauthenticated")
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "301", "nan"])
+def test_a_bad_revocation_max_age_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("AUTH_REVOCATION_MAX_AGE_S", value)
+    with pytest.raises(ConfigurationError, match="AUTH_REVOCATION_MAX_AGE_S"):
+        config.revocation_max_age_s()
 
 
 def test_request_id_is_echoed_when_well_formed_and_replaced_otherwise(api: Api) -> None:

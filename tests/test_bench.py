@@ -1,8 +1,11 @@
-"""The benchmark's own logic: reading wrk's output."""
+"""The benchmark's own logic: reading wrk's output, writing its load scripts."""
 
 from __future__ import annotations
 
-from bench.run import parse_wrk
+import re
+from pathlib import Path
+
+from bench.run import Scenario, _wrk_script, parse_wrk
 
 WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:40123
   1 threads and 4 connections
@@ -33,3 +36,16 @@ def test_parse_wrk_reads_rate_percentiles_and_errors() -> None:
 def test_parse_wrk_of_a_failed_run_is_all_zero() -> None:
     load = parse_wrk("unable to connect to 127.0.0.1:1 Connection refused\n")
     assert (load.rps, load.p50_ms, load.requests, load.errors) == (0.0, 0.0, 0, 0)
+
+
+def test_idempotency_keys_of_the_load_differ_from_run_to_run(tmp_path: Path) -> None:
+    """A key repeated in a later round would measure replays, not creates."""
+    scenario = Scenario("keyed", "server", method="POST", body={"a": "b"}, unique_key=True)
+    first = _wrk_script(scenario, "token", tmp_path).read_text()
+    second = _wrk_script(scenario, "token", tmp_path).read_text()
+    assert 'headers["Idempotency-Key"] = "k" .. id .. "-" .. counter' in first
+    prefix = re.compile(r'local id = "([0-9a-f]{32})"')
+    first_id, second_id = prefix.search(first), prefix.search(second)
+    assert first_id
+    assert second_id
+    assert first_id.group(1) != second_id.group(1)
