@@ -1,7 +1,7 @@
 """User lookups for the session check (revoked sessions, disabled users), shared safely.
 
 firebase-admin's `check_revoked` looks the user up once per request: one round trip to
-the Auth backend, which under load costs more than the request's own Firestore write.
+the Auth backend, which under load roughly halves the rate of creates a server sustains.
 Here, concurrent requests of one user share a lookup, but only one that started after
 each of them arrived: a request never trusts a user record read before it came in, so
 the very next call after a revoke is refused. While a lookup runs, the requests that
