@@ -649,10 +649,19 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    figure, axis = plt.subplots(figsize=(8, 5))
+    figure, axis = plt.subplots(figsize=(11, 5.5))
     ns = [r["n"] for r in results]
-    for name in results[0]["scenarios"]:
-        axis.plot(ns, [r["scenarios"][name]["p50_ms"] for r in results], marker="o", label=name)
+    names = list(results[0]["scenarios"])
+    colors = plt.get_cmap("tab20").colors
+    for index, name in enumerate(names):
+        axis.plot(
+            ns,
+            [r["scenarios"][name]["p50_ms"] for r in results],
+            marker="o",
+            color=colors[index % len(colors)],
+            linestyle="-" if name.startswith("ours") else ":",
+            label=name,
+        )
     axis.plot(
         ns,
         [r["direct_floor_p50_ms"] for r in results],
@@ -667,7 +676,7 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
         ylabel="p50 latency (ms)",
         title="p50 latency against N",
     )
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     figure.savefig(path, dpi=120)
 
