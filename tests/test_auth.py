@@ -325,6 +325,15 @@ def test_a_bad_revocation_max_age_is_a_configuration_error(
         config.revocation_max_age_s()
 
 
+def test_a_bad_revocation_max_age_answers_500_in_the_envelope_without_details(
+    api: Api, acme: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTH_REVOCATION_MAX_AGE_S", "soon")
+    response = _call(api, "fetchData", acme.token)
+    error = assert_error(response, 500, "internal")
+    assert "AUTH_REVOCATION_MAX_AGE_S" not in error["message"]
+
+
 def test_request_id_is_echoed_when_well_formed_and_replaced_otherwise(api: Api) -> None:
     echoed = api.get("fetchData", headers={"X-Request-Id": "partner-req-000123"})
     assert echoed.headers["X-Request-Id"] == "partner-req-000123"

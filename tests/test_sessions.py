@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -36,12 +37,21 @@ class Backend:
         return uid, seen
 
 
-def _hold(backend: Backend) -> None:
-    backend.gate.clear()
-
-
 def _started(backend: Backend) -> None:
     assert backend.entered.acquire(timeout=WAIT_S), "no lookup started"
+
+
+def _held_lookup(
+    pool: ThreadPoolExecutor,
+    lookups: SharedLookups[tuple[str, int]],
+    backend: Backend,
+    *args: Any,
+) -> Future[tuple[str, int]]:
+    """A first call whose lookup has started and is held open until the gate is set."""
+    backend.gate.clear()
+    first = pool.submit(lookups.get, *args)
+    _started(backend)
+    return first
 
 
 def _wait_queued(lookups: SharedLookups[tuple[str, int]], uid: str, callers: int) -> None:
@@ -77,9 +87,7 @@ def test_one_caller_fetches_every_time() -> None:
 def test_a_caller_arriving_during_a_lookup_gets_the_next_one(pool: ThreadPoolExecutor) -> None:
     backend = Backend()
     lookups = SharedLookups(backend.fetch)
-    _hold(backend)
-    first = pool.submit(lookups.get, "u1")
-    _started(backend)
+    first = _held_lookup(pool, lookups, backend, "u1")
     backend.version = 1  # a revoke lands while the first lookup is on its way
     second = pool.submit(lookups.get, "u1")
     _wait_queued(lookups, "u1", 1)
@@ -92,9 +100,7 @@ def test_a_caller_arriving_during_a_lookup_gets_the_next_one(pool: ThreadPoolExe
 def test_callers_queued_behind_a_lookup_share_the_next_one(pool: ThreadPoolExecutor) -> None:
     backend = Backend()
     lookups = SharedLookups(backend.fetch)
-    _hold(backend)
-    first = pool.submit(lookups.get, "u1")
-    _started(backend)
+    first = _held_lookup(pool, lookups, backend, "u1")
     backend.version = 1
     queued: list[Future[tuple[str, int]]] = [pool.submit(lookups.get, "u1") for _ in range(8)]
     _wait_queued(lookups, "u1", 8)
@@ -108,9 +114,7 @@ def test_callers_queued_behind_a_lookup_share_the_next_one(pool: ThreadPoolExecu
 def test_users_do_not_share_lookups(pool: ThreadPoolExecutor) -> None:
     backend = Backend()
     lookups = SharedLookups(backend.fetch)
-    _hold(backend)
-    first = pool.submit(lookups.get, "u1")
-    _started(backend)
+    first = _held_lookup(pool, lookups, backend, "u1")
     other = pool.submit(lookups.get, "u2")
     _started(backend)  # u2 did not wait behind u1's lookup
     backend.gate.set()
@@ -121,10 +125,8 @@ def test_users_do_not_share_lookups(pool: ThreadPoolExecutor) -> None:
 def test_an_error_reaches_every_sharer_and_is_not_kept(pool: ThreadPoolExecutor) -> None:
     backend = Backend()
     lookups = SharedLookups(backend.fetch)
-    _hold(backend)
     backend.error = ConnectionError("auth backend down")
-    first = pool.submit(lookups.get, "u1", 60.0)
-    _started(backend)
+    first = _held_lookup(pool, lookups, backend, "u1", 60.0)
     queued = [pool.submit(lookups.get, "u1", 60.0) for _ in range(3)]
     _wait_queued(lookups, "u1", 3)
     backend.gate.set()
