@@ -1,13 +1,18 @@
 # The two commands of README.md: `make serve` and `make test`. Installs happen only when
-# their inputs change (requirements*.txt for the venv, package*.json for node_modules).
+# their inputs change (the locks requirements*.txt for the venv, package*.json for
+# node_modules).
 
 PYTHON ?= python3.11
 PROJECT ?= demo-partner-api
 VENV := venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+COVERAGE := --cov=functions --cov=main --cov-branch --cov-report=term:skip-covered
+UV_ARGS ?=
+LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all serve test fuzz soak bench token lint typecheck openapi clean
+.PHONY: all serve test unit fuzz soak bench token lint typecheck openapi lock clean
 
 all: $(VENV)/.installed tooling/node_modules/.installed
 
@@ -27,12 +32,16 @@ serve: all
 	$(PY) -m devtools.stack --project $(PROJECT) serve
 
 test: all lint typecheck
-	$(PY) -m devtools.stack --project $(PROJECT) test -- $(PYTEST_ARGS)
+	$(PY) -m devtools.stack --project $(PROJECT) test -- $(COVERAGE) $(PYTEST_ARGS)
+
+# The unit suite alone: no emulator, no network, seconds.
+unit: all
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 # The full contract fuzzing run (the bounded profile runs in `make test`).
 fuzz: all
 	FUZZ_EXAMPLES=150 FUZZ_MINIMUM_REQUESTS=1000 \
-	$(PY) -m devtools.stack --project $(PROJECT) test -- -s -p no:cacheprovider tests/test_fuzz.py
+	$(PY) -m devtools.stack --project $(PROJECT) test -- -s -p no:cacheprovider tests/emulator/test_fuzz.py
 
 # Retried, cut-off createEntry calls under load; figures in reports/soak.json.
 soak: all
@@ -55,7 +64,12 @@ typecheck: all
 	$(VENV)/bin/mypy --no-error-summary
 
 openapi: all
-	$(PY) -m functions.openapi
+	$(PY) -m devtools.openapi
+
+# Re-resolve the locks from requirements*.in (UV_ARGS=--upgrade moves every pin forward).
+lock: all
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -c requirements.txt -o requirements-dev.txt
 
 clean:
-	rm -rf $(VENV) tooling/node_modules .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tooling/node_modules .cache .pytest_cache .mypy_cache .ruff_cache .coverage

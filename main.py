@@ -10,7 +10,7 @@ from typing import Any
 from firebase_functions import https_fn, options
 from flask import Request, Response
 
-from functions import api
+from functions.http import views
 
 # Partners authenticate with Firebase ID tokens, checked by the functions themselves, so
 # Cloud Run must let the requests reach them (invoker "public"). CORS stays off: partners
@@ -27,28 +27,28 @@ PARTNER_FUNCTION: dict[str, Any] = {
 @https_fn.on_request(**PARTNER_FUNCTION)
 def fetchData(req: Request) -> Response:  # noqa: N802 - deployed name
     """GET the caller's entries: a page, or one entry by id."""
-    return api.fetch_data(req)
+    return views.fetch_data(req)
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
 def createEntry(req: Request) -> Response:  # noqa: N802 - deployed name
     """POST a new entry for the caller's tenant."""
-    return api.create_entry(req)
+    return views.create_entry(req)
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
 def updateEntry(req: Request) -> Response:  # noqa: N802 - deployed name
     """PATCH one of the caller's entries."""
-    return api.update_entry(req)
+    return views.update_entry(req)
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
 def health(req: Request) -> Response:
     """Liveness probe."""
-    return api.health(req)
+    return views.health(req)
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
 def openapi(req: Request) -> Response:
     """The OpenAPI document of the partner API."""
-    return api.openapi_document(req)
+    return views.openapi_document(req)

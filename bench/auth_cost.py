@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.run import RESULTS
+from bench.settings import RESULTS
 
 CALLS = 300
 THREADS = 8
@@ -79,7 +79,7 @@ def measure_concurrent(token: str) -> dict[str, dict[str, float]]:
     """The session check with THREADS concurrent callers: firebase-admin's and ours."""
     from firebase_admin import auth as firebase_auth  # noqa: PLC0415
 
-    from functions import auth  # noqa: PLC0415
+    from functions.auth import id_tokens as auth  # noqa: PLC0415
     from functions.firebase_app import admin_app  # noqa: PLC0415
 
     return {
@@ -97,7 +97,7 @@ def measure() -> dict[str, dict[str, dict[str, float]]]:
 
     from devtools.emulators import sign_in  # noqa: PLC0415
     from devtools.token_rig import KeyServer, write_service_account  # noqa: PLC0415
-    from functions import auth  # noqa: PLC0415
+    from functions.auth import id_tokens as auth  # noqa: PLC0415
     from functions.firebase_app import admin_app  # noqa: PLC0415
 
     email = f"auth-cost-{os.getpid()}@bench.example"

@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from devtools.stack import find_java, firestore_launcher
+from devtools.prerequisites import find_java, firestore_launcher
 
 # The Auth emulator accepts any API key; real projects need the web API key.
 EMULATOR_API_KEY = "fake-api-key"

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Callable
 
 from devtools.emulators import sign_in
-from functions import store
-from functions.partners import PartnerDirectory
+from functions.admin.partners import PartnerDirectory
+from functions.store import entries as store
 
 DEMO_PASSWORD = "demo-password-1"
 JSON_HEADER = "-H 'Content-Type: application/json'"

@@ -74,9 +74,37 @@ def cors_origins() -> frozenset[str]:
     return frozenset(origin.strip() for origin in raw.split(",") if origin.strip())
 
 
+DEPLOYED_RUNTIME_MARKERS = ("K_SERVICE", "K_REVISION", "FUNCTION_TARGET", "CLOUD_RUN_JOB")
+"""Variables that Cloud Functions and Cloud Run set in every deployed instance."""
+
+
+def local_overrides_allowed() -> bool:
+    """Whether emulator mode and test hooks may apply: only in a `demo-` project (which
+    exists nowhere but on the emulators) or outside a deployed runtime."""
+    if project_id().startswith("demo-"):
+        return True
+    return not any(_env(name) for name in DEPLOYED_RUNTIME_MARKERS)
+
+
+def _local_only(name: str) -> str | None:
+    """A variable that weakens verification, refused in a deployed function.
+
+    Raises:
+        ConfigurationError: it is set where local overrides are not allowed; the function
+            then refuses to serve rather than trust what it did not verify.
+    """
+    value = _env(name)
+    if value and not local_overrides_allowed():
+        raise ConfigurationError(
+            f"{name} is set in a deployed function of project {project_id()}: refusing to "
+            "serve. It applies only to demo- projects and local runs; remove it."
+        )
+    return value
+
+
 def auth_emulator_host() -> str | None:
     """Set only under the Auth emulator; firebase-admin then skips signature checks."""
-    return _env("FIREBASE_AUTH_EMULATOR_HOST")
+    return _local_only("FIREBASE_AUTH_EMULATOR_HOST")
 
 
 def firestore_emulator_host() -> str | None:
@@ -109,8 +137,9 @@ def revocation_max_age_s() -> float:
 
 
 def id_token_certs_url() -> str | None:
-    """Where to fetch the public keys of ID tokens, when not Google's (private test rigs)."""
-    return _env("ID_TOKEN_CERTS_URL")
+    """Where to fetch the public keys of ID tokens, when not Google's: a test hook for
+    offline signature checks, refused in a deployed function."""
+    return _local_only("ID_TOKEN_CERTS_URL")
 
 
 def cursor_key() -> bytes:

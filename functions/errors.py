@@ -7,7 +7,7 @@ ApiError (500 internal)
  ├── NotFound (404 not_found)
  ├── MethodNotAllowed (405 method_not_allowed; sets Allow)
  ├── Conflict (409 conflict)
- ├── PreconditionFailed (412 precondition_failed)
+ ├── PreconditionFailed (412 precondition_failed; carries the current version)
  ├── PayloadTooLarge (413 payload_too_large)
  ├── UnsupportedMediaType (415 unsupported_media_type)
  ├── ValidationFailed (422 validation_failed; names each bad field)
@@ -143,9 +143,18 @@ class Conflict(ApiError):
 
 
 class PreconditionFailed(ApiError):
+    """The resource is not at the version the caller based the change on.
+
+    `current_version` (when known) lets the HTTP layer send the current ETag.
+    """
+
     status = 412
     code = "precondition_failed"
     default_message = "The entry has changed since you read it."
+
+    def __init__(self, message: str | None = None, *, current_version: int | None = None) -> None:
+        super().__init__(message)
+        self.current_version = current_version
 
 
 class PayloadTooLarge(ApiError):

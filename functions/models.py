@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 from pydantic import (
@@ -21,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from functions.errors import BadRequest, FieldIssue, ValidationFailed
+from functions.errors import FieldIssue, ValidationFailed
 
 AMOUNT_PATTERN: Final = r"^-?(0|[1-9][0-9]{0,14})([.][0-9]{1,2})?$"
 NEGATIVE_ZERO_PATTERN: Final = r"^-0([.]0+)?$"
@@ -31,6 +32,8 @@ TEXT_PATTERN: Final = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
 """Printable text: no control characters other than tab and newline."""
 LABEL_PATTERN: Final = r"^[^\x00-\x1f\x7f]*$"
 """Single-line text: no control characters at all."""
+ENTRY_ID_PATTERN: Final = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,128}")
+"""The ids the API assigns and accepts (matched in full); Firestore reserves `__x__`."""
 
 DESCRIPTION_MAX = 500
 CATEGORY_MAX = 64
@@ -171,19 +174,6 @@ class Entry(BaseModel):
     createdBy: str = Field(description="The uid of the partner user who created it.")  # noqa: N815
     version: int = Field(ge=1, description="Starts at 1, +1 on every update; the ETag.")
 
-    def wire(self, fields: frozenset[str] | None = None) -> dict[str, Any]:
-        """JSON-ready dict; with `fields`, only those (and always `id`)."""
-        data = self.model_dump(mode="json")
-        for key in ("createdAt", "updatedAt"):
-            data[key] = rfc3339(getattr(self, key))
-        if fields is not None:
-            data = {k: v for k, v in data.items() if k in fields or k == "id"}
-        return data
-
-
-def rfc3339(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
 
 def parse_create(body: Mapping[str, Any]) -> EntryCreate:
     """Raises: ValidationFailed naming every bad, missing or unknown field."""
@@ -258,13 +248,57 @@ _MAX_LENGTHS = {
 }
 
 
-class ListQuery(BaseModel):
-    """The query string of a fetchData list call, parsed and bounded."""
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a page ends in the list order: the sort key of its last entry.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    The order is (createdAt, id), or (date, createdAt, id) when a list filters by date, so
+    entries added during pagination never shift the pages already returned.
+    """
 
-    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    cursor: str | None = None
+    created_at: dt.datetime
+    entry_id: str
+    date: str | None = None
+
+    @classmethod
+    def of(cls, entry: Entry, *, by_date: bool) -> Position:
+        return cls(entry.createdAt, entry.id, entry.date if by_date else None)
+
+    def values(self) -> list[str]:
+        """The JSON-able form a cursor carries."""
+        created = self.created_at.astimezone(dt.UTC).isoformat()
+        return (
+            [created, self.entry_id] if self.date is None else [self.date, created, self.entry_id]
+        )
+
+    @classmethod
+    def from_values(cls, values: Any, *, by_date: bool) -> Position:
+        """Raises: ValueError when `values` is not a position of this order."""
+        size = 3 if by_date else 2
+        if not isinstance(values, list) or len(values) != size:
+            raise ValueError("not a position of this order")
+        if not all(isinstance(v, str) for v in values):
+            raise ValueError("not a position of this order")
+        date = values[0] if by_date else None
+        created, entry_id = values[-2], values[-1]
+        if not ENTRY_ID_PATTERN.fullmatch(entry_id):
+            raise ValueError("not an entry id")
+        try:
+            created_at = dt.datetime.fromisoformat(created)
+            created_at.astimezone(dt.UTC)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError("not a time") from exc
+        if created_at.tzinfo is None:
+            raise ValueError("a time without a zone")
+        return cls(created_at, entry_id, date)
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A list request of one partner, parsed and bounded."""
+
+    limit: int = DEFAULT_PAGE_SIZE
+    after: Position | None = None
     date_from: str | None = None
     date_to: str | None = None
     category: str | None = None
@@ -286,59 +320,32 @@ class ListQuery(BaseModel):
         )
 
 
-QUERY_PARAMS: Final = {
-    "limit": "Page size, 1 to 100 (default 20).",
-    "cursor": "The next_cursor of the previous page.",
-    "dateFrom": "Only entries dated on or after this day (YYYY-MM-DD).",
-    "dateTo": "Only entries dated on or before this day (YYYY-MM-DD).",
-    "category": "Only entries of this category.",
-    "fields": "Comma-separated entry fields to return (id is always returned).",
-}
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list; `next_after` is where the next page starts, None on the last."""
+
+    entries: list[Entry]
+    next_after: Position | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_after is not None
 
 
-def parse_list_query(params: Mapping[str, list[str]]) -> ListQuery:
-    """Raises: BadRequest naming each unknown, repeated or invalid parameter."""
-    issues: list[FieldIssue] = []
-    values: dict[str, str] = {}
-    for name, given in params.items():
-        if name not in QUERY_PARAMS:
-            issues.append({"field": name, "message": "is not a query parameter of fetchData"})
-        elif len(given) != 1:
-            issues.append({"field": name, "message": "may be given once"})
-        else:
-            values[name] = given[0]
-    limit = DEFAULT_PAGE_SIZE
-    if "limit" in values:
-        raw = values["limit"]
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-            issues.append({"field": "limit", "message": f"must be 1 to {MAX_PAGE_SIZE}"})
-        else:
-            limit = int(raw)
-    for name in ("dateFrom", "dateTo"):
-        if name in values and not is_calendar_date(values[name]):
-            issues.append({"field": name, "message": 'must be a date "YYYY-MM-DD"'})
-    if "dateFrom" in values and "dateTo" in values and values["dateFrom"] > values["dateTo"]:
-        issues.append({"field": "dateTo", "message": "must not be before dateFrom"})
-    if "category" in values and not 1 <= len(values["category"]) <= CATEGORY_MAX:
-        issues.append({"field": "category", "message": f"must be 1 to {CATEGORY_MAX} characters"})
-    fields: frozenset[str] | None = None
-    if "fields" in values:
-        fields = frozenset(f.strip() for f in values["fields"].split(",") if f.strip())
-        unknown = sorted(fields - set(ENTRY_FIELDS))
-        if unknown or not fields:
-            issues.append({"field": "fields", "message": f"unknown fields: {', '.join(unknown)}"})
-    if "cursor" in values and not 1 <= len(values["cursor"]) <= 2048:
-        issues.append({"field": "cursor", "message": "is not a cursor of this API"})
-    if issues:
-        raise BadRequest("Some query parameters are invalid.", details=issues)
-    return ListQuery(
-        limit=limit,
-        cursor=values.get("cursor"),
-        date_from=values.get("dateFrom"),
-        date_to=values.get("dateTo"),
-        category=values.get("category"),
-        fields=fields,
-    )
+@dataclass(frozen=True, slots=True)
+class IdempotentCreate:
+    """An Idempotency-Key and the fingerprint of the request it was first used with."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A created entry; `replayed` when an earlier request with the same key made it."""
+
+    entry: Entry
+    replayed: bool
 
 
 def is_calendar_date(value: str) -> bool:

@@ -1,14 +1,12 @@
 """The OpenAPI 3.1 document of the partner API, generated from the models.
 
-`python -m functions.openapi` writes `openapi.json`; a test keeps the committed file
-equal to what the code generates, and the `openapi` function serves it.
+The `openapi` function serves it; `make openapi` (devtools) writes it to `openapi.json`,
+and a test keeps the committed file equal to what the code generates.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -28,16 +26,15 @@ from functions.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from functions.http.parsing import QUERY_PARAMS
 from functions.models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
-    QUERY_PARAMS,
     Entry,
     EntryCreate,
     EntryPatch,
 )
 
-DOCUMENT_PATH = Path(__file__).resolve().parent.parent / "openapi.json"
 API_VERSION = "1.0.0"
 _REF = "#/components/schemas/{model}"
 
@@ -319,13 +316,3 @@ def build() -> dict[str, Any]:
 
 def render() -> str:
     return json.dumps(build(), indent=2, sort_keys=True) + "\n"
-
-
-def main() -> int:
-    DOCUMENT_PATH.write_text(render())
-    print(f"wrote {DOCUMENT_PATH.name}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

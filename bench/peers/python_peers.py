@@ -8,8 +8,10 @@
 """
 
 import os
+from typing import Any
 
 import functions_framework
+from flask import Request
 from google.cloud import firestore
 
 db = firestore.Client(project=os.environ["GCLOUD_PROJECT"])
@@ -17,7 +19,7 @@ COLLECTION = os.environ.get("ENTRIES_COLLECTION", "entries")
 
 
 @functions_framework.http
-def naive_fetch(request):
+def naive_fetch(request: Request) -> list[dict[str, Any]]:
     docs = db.collection(COLLECTION).get()
     return [
         {
@@ -31,7 +33,7 @@ def naive_fetch(request):
 
 
 @functions_framework.http
-def naive_create(request):
+def naive_create(request: Request) -> tuple[dict[str, str], int]:
     _, ref = db.collection(COLLECTION).add(
         {**request.get_json(), "createdAt": firestore.SERVER_TIMESTAMP}
     )
@@ -39,7 +41,7 @@ def naive_create(request):
 
 
 @functions_framework.http
-def bare_page(request):
+def bare_page(request: Request) -> dict[str, Any]:
     query = (
         db.collection(COLLECTION)
         .where(filter=firestore.FieldFilter("partnerId", "==", request.args["partner"]))
@@ -47,9 +49,9 @@ def bare_page(request):
         .order_by("__name__")
         .limit(21)
     )
-    return {"data": [d.to_dict() | {"id": d.id} for d in query.stream()][:20]}
+    return {"data": [(d.to_dict() or {}) | {"id": d.id} for d in query.stream()][:20]}
 
 
 @functions_framework.http
-def hello(request):
+def hello(request: Request) -> str:
     return "hello"

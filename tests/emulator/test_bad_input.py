@@ -6,13 +6,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     Api,
     User,
     assert_error,
-    create,
     entry_body,
-    first_cursor,
     stored_entries,
 )
 
@@ -32,7 +30,6 @@ JSON = {"Content-Type": "application/json"}
         (b'{"description": "\xff\xfe"}', "UTF-8"),
         (b'{"amount": NaN}', "not valid JSON"),
         (b'{"amount": Infinity}', "not valid JSON"),
-        (b"[" * 30000 + b"]" * 30000, "nested too deeply"),
     ],
 )
 def test_create_rejects_malformed_bodies_with_400(
@@ -63,7 +60,6 @@ def test_json_numbers_are_never_amounts(api: Api, acme: User, number: bytes) -> 
     "query",
     [
         "limit=0",
-        "limit=101",
         "limit=abc",
         "limit=1.5",
         "limit=-1",
@@ -82,11 +78,18 @@ def test_bad_list_parameters_are_400_naming_them(api: Api, acme: User, query: st
     assert error["details"]
 
 
-@pytest.mark.parametrize("path", ["fetchData/a/b", "fetchData/__name__x/"])
-def test_odd_paths_are_clean_4xx(api: Api, acme: User, path: str) -> None:
-    response = api.get(path, headers=acme.headers())
-    assert response.status_code in (400, 404)
-    assert_error(response, response.status_code)
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("fetchData/a/b", 400),
+        ("fetchData/__name__x/", 404),
+        ("fetchData/__x__", 404),
+        ("fetchData/odd.id", 404),
+        ("fetchData/" + "x" * 129, 404),
+    ],
+)
+def test_odd_paths_are_clean_4xx(api: Api, acme: User, path: str, status: int) -> None:
+    assert_error(api.get(path, headers=acme.headers()), status)
 
 
 @pytest.mark.parametrize(
@@ -132,13 +135,3 @@ def test_oversized_headers_are_handled(api: Api, acme: User) -> None:
     response = api.post("createEntry", json=entry_body(), headers=headers)
     assert_error(response, 400)
     assert stored_entries() == []
-
-
-def test_cursor_from_another_query_or_partner_is_400(api: Api, acme: User, globex: User) -> None:
-    for _ in range(2):
-        create(api, acme, category="food")
-    cursor = first_cursor(api, acme)
-    assert_error(
-        api.get(f"fetchData?cursor={cursor}&dateFrom=2026-01-01", headers=acme.headers()), 400
-    )
-    assert_error(api.get(f"fetchData?cursor={cursor}", headers=globex.headers()), 400)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from devtools.emulators import FirestoreProcess
-from tests.conftest import Api, User, entry_body
+from tests.helpers import Api, User, entry_body
 
 DEADLINE_S = 2.0
 

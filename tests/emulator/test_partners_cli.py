@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +14,7 @@ from firebase_admin import auth as firebase_auth
 
 from devtools import emulators
 from functions.firebase_app import admin_app
-from functions.partners import Refused, merged_grant, merged_revoke
-from tests.conftest import Api, User, UserFactory, assert_error
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, Api, User, UserFactory, assert_error
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -35,42 +31,6 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def claims_of(uid: str) -> dict[str, Any]:
     return dict(firebase_auth.get_user(uid, app=admin_app()).custom_claims or {})
-
-
-# --- pure merge rules -------------------------------------------------------------------
-
-
-def test_merged_grant_keeps_other_claims_and_replaces_partner_ones() -> None:
-    merged = merged_grant({"tier": "gold", "scopes": ["entries:read"]}, "acme", None, move=False)
-    assert merged == {"tier": "gold", "role": "partner", "partnerId": "acme"}
-
-
-@pytest.mark.parametrize(
-    ("existing", "partner_id", "scopes", "message"),
-    [
-        ({}, "Acme", None, "malformed"),
-        ({}, "", None, "malformed"),
-        ({}, "-acme", None, "malformed"),
-        ({}, "a" * 64, None, "malformed"),
-        ({"partnerId": "globex"}, "acme", None, "--move"),
-        ({}, "acme", ["entries:delete"], "unknown scopes"),
-        ({}, "acme", [], "at least one scope"),
-        ({"notes": "x" * 990}, "acme", None, "Firebase allows 1000"),
-    ],
-)
-def test_merged_grant_refuses(
-    existing: dict[str, Any], partner_id: str, scopes: list[str] | None, message: str
-) -> None:
-    with pytest.raises(Refused, match=message):
-        merged_grant(existing, partner_id, scopes, move=False)
-
-
-def test_merged_revoke_removes_only_partner_claims_and_refuses_non_partners() -> None:
-    assert merged_revoke({"role": "partner", "partnerId": "acme", "tier": "gold"}) == {
-        "tier": "gold"
-    }
-    with pytest.raises(Refused, match="not a partner"):
-        merged_revoke({"tier": "gold"})
 
 
 # --- the command on the emulator -----------------------------------------------------------

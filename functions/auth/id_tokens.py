@@ -1,107 +1,46 @@
-"""Who is calling: Firebase ID tokens in, a typed partner caller out.
+"""Firebase ID tokens: the credential of partner users (people and their sessions).
 
-`partner_required` is the one gate in front of every partner function. It raises
-Unauthorized (401: we cannot tell who you are) or Forbidden (403: we know you, and you
-may not); turning those into responses is the HTTP layer's job.
+Signature, expiry, audience and issuer are checked by firebase-admin; the session check
+(revoked sessions, disabled users) looks the user record up, shared between concurrent
+requests of one user (see `sessions`).
 """
 
 from __future__ import annotations
 
-import functools
-import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from functions import config, logs
-from functions.errors import ConfigurationError, Forbidden, ServiceUnavailable, Unauthorized
+from functions.auth.callers import Caller, caller_from_claims
+from functions.auth.sessions import SharedLookups
+from functions.errors import ConfigurationError, ServiceUnavailable, Unauthorized
 from functions.firebase_app import admin_app
-from functions.sessions import SharedLookups
 
 if TYPE_CHECKING:
     from firebase_admin import auth as firebase_auth
-    from flask import Request
-
-PARTNER_ROLE = "partner"
-ROLE_CLAIM = "role"
-PARTNER_ID_CLAIM = "partnerId"
-SCOPES_CLAIM = "scopes"
-SCOPE_READ = "entries:read"
-SCOPE_WRITE = "entries:write"
-ALL_SCOPES = frozenset({SCOPE_READ, SCOPE_WRITE})
-PARTNER_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-"""Partner ids: lowercase letters, digits and inner hyphens, 1 to 63 characters."""
 
 MAX_TOKEN_CHARS = 8192
 CLOCK_SKEW_S = 5
 
-P = ParamSpec("P")
-R = TypeVar("R")
+
+def looks_like_id_token(credential: str) -> bool:
+    """A JWT's shape (three dot-separated parts, of a bounded size), checked before any lookup."""
+    return len(credential) <= MAX_TOKEN_CHARS and credential.count(".") == 2
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """A verified partner user: the only identity handlers ever see."""
+class IdTokenAuthenticator:
+    """Accepts Firebase ID tokens of partner users; passes on any other credential."""
 
-    uid: str
-    partner_id: str
-    scopes: frozenset[str]
-    claims: Mapping[str, Any]
-
-
-def bearer_token(header: str | None) -> str:
-    """The token of an `Authorization: Bearer <token>` header.
-
-    Raises:
-        Unauthorized: the header is missing, uses another scheme or is malformed.
-    """
-    if not header:
-        raise Unauthorized("Send 'Authorization: Bearer <Firebase ID token>'.", token_given=False)
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        raise Unauthorized("Use the Bearer scheme with a Firebase ID token.", token_given=False)
-    token = token.strip()
-    if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
-        raise Unauthorized("The bearer token is not a well-formed ID token.")
-    return token
-
-
-def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
-    """The partner behind verified claims.
-
-    Raises:
-        Forbidden: the user is not a partner, or carries no valid partner id or scopes.
-    """
-    if claims.get(ROLE_CLAIM) != PARTNER_ROLE:
-        raise Forbidden("This user does not have the partner role.")
-    partner_id = claims.get(PARTNER_ID_CLAIM)
-    if not isinstance(partner_id, str) or not PARTNER_ID_PATTERN.match(partner_id):
-        raise Forbidden("This partner user is not assigned to a partner.")
-    raw_scopes = claims.get(SCOPES_CLAIM)
-    if raw_scopes is None:
-        scopes = ALL_SCOPES
-    elif isinstance(raw_scopes, list) and all(isinstance(s, str) for s in raw_scopes):
-        scopes = frozenset(raw_scopes) & ALL_SCOPES
-    else:
-        raise Forbidden("This partner user's scopes are malformed.")
-    return Caller(uid=str(claims["uid"]), partner_id=partner_id, scopes=scopes, claims=claims)
-
-
-def require_scopes(caller: Caller, scopes: frozenset[str]) -> None:
-    """Raises: Forbidden when the caller lacks one of `scopes`."""
-    missing = sorted(scopes - caller.scopes)
-    if missing:
-        raise Forbidden(
-            f"This partner user lacks the scope(s): {', '.join(missing)}.",
-            headers={
-                "WWW-Authenticate": (
-                    f'Bearer realm="partner-api", error="insufficient_scope", '
-                    f'scope="{" ".join(missing)}"'
-                )
-            },
-        )
+    def authenticate(self, credential: str) -> Caller | None:
+        """Raises: Unauthorized (token not acceptable), Forbidden (not a partner)."""
+        if not looks_like_id_token(credential):
+            return None
+        claims = verify_id_token(credential, check_revoked=config.check_revoked())
+        logs.bind(uid=claims.get("uid"))
+        return caller_from_claims(claims)
 
 
 def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
@@ -212,41 +151,3 @@ def _verifier() -> _Verifier:
                 client._token_verifier.id_token_verifier.cert_url = certs_url  # noqa: SLF001
             verifier = _verifiers[key] = _Verifier(client, SharedLookups(client.get_user))
     return verifier
-
-
-def authenticate(request: Request, scopes: frozenset[str] = frozenset()) -> Caller:
-    """The partner making `request`.
-
-    Raises:
-        Unauthorized: no acceptable ID token.
-        Forbidden: a valid user that is not a partner of any tenant, or lacks a scope.
-    """
-    token = bearer_token(request.headers.get("Authorization"))
-    claims = verify_id_token(token, check_revoked=config.check_revoked())
-    logs.bind(uid=claims.get("uid"))
-    caller = caller_from_claims(claims)
-    logs.bind(partner_id=caller.partner_id)
-    require_scopes(caller, scopes)
-    return caller
-
-
-def partner_required(
-    *scopes: str,
-) -> Callable[[Callable[Concatenate[Request, Caller, P], R]], Callable[Concatenate[Request, P], R]]:
-    """Let only partner users with `scopes` through; the view receives the typed caller."""
-    required = frozenset(scopes)
-    unknown = required - ALL_SCOPES
-    if unknown:
-        raise ValueError(f"unknown scopes: {sorted(unknown)}")
-
-    def decorate(
-        view: Callable[Concatenate[Request, Caller, P], R],
-    ) -> Callable[Concatenate[Request, P], R]:
-        @functools.wraps(view)
-        def wrapper(request: Request, /, *args: P.args, **kwargs: P.kwargs) -> R:
-            caller = authenticate(request, required)
-            return view(request, caller, *args, **kwargs)
-
-        return wrapper
-
-    return decorate

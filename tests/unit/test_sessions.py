@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from functions import sessions
-from functions.sessions import SharedLookups
+from functions.auth import sessions
+from functions.auth.sessions import SharedLookups
 
 WAIT_S = 5
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bench.run import Scenario, _wrk_script, parse_wrk
+from bench.load import Scenario, parse_wrk, wrk_script
 
 WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:40123
   1 threads and 4 connections
@@ -41,8 +41,8 @@ def test_parse_wrk_of_a_failed_run_is_all_zero() -> None:
 def test_idempotency_keys_of_the_load_differ_from_run_to_run(tmp_path: Path) -> None:
     """A key repeated in a later round would measure replays, not creates."""
     scenario = Scenario("keyed", "server", method="POST", body={"a": "b"}, unique_key=True)
-    first = _wrk_script(scenario, "token", tmp_path).read_text()
-    second = _wrk_script(scenario, "token", tmp_path).read_text()
+    first = wrk_script(scenario, "token", tmp_path).read_text()
+    second = wrk_script(scenario, "token", tmp_path).read_text()
     assert 'headers["Idempotency-Key"] = "k" .. id .. "-" .. counter' in first
     prefix = re.compile(r'local id = "([0-9a-f]{32})"')
     first_id, second_id = prefix.search(first), prefix.search(second)

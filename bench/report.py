@@ -1,0 +1,182 @@
+"""The benchmark's report: each target with its figures, the markdown tables and the plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.settings import MAX_AGE, SOLO_BARE, SOLO_NO_REVOCATION, SOLO_OURS
+
+
+def targets(results: list[dict[str, Any]], import_s: float) -> list[tuple[str, bool, str]]:
+    """Each target of the benchmark, whether it holds, and the figures behind it."""
+    by_n = {r["n"]: r for r in results}
+    checks: list[tuple[str, bool, str]] = []
+
+    def sc(n: int, name: str) -> dict[str, Any]:
+        return dict(by_n[n]["scenarios"][name])
+
+    def opt_in(n: int, name: str, peer: float) -> str:
+        """The same figure under the opt-in revocation max age (not what the target judges)."""
+        rps = sc(n, f"{name}, {MAX_AGE}")["rps"]
+        return f"; {MAX_AGE}: {rps} req/s = {rps / peer:.2f}x" if peer else ""
+
+    for n, factor in ((100, 1.5), (10_000, 10.0)):
+        if n in by_n:
+            ours = sc(n, "ours fetchData page 20")["rps"]
+            peer = sc(n, "peer A (Node) fetchData, fetch-all")["rps"]
+            ratio = ours / peer if peer else float("inf")
+            checks.append(
+                (
+                    f"fetchData page 20 >= {factor}x peer A at N={n}",
+                    ratio >= factor,
+                    f"{ours} vs {peer} req/s = {ratio:.2f}x"
+                    + opt_in(n, "ours fetchData page 20", peer),
+                )
+            )
+    for r in results:
+        docs = r["docs_read_per_fetch"]["max"]
+        checks.append(
+            (
+                f"docs read per fetchData <= limit + 1 at N={r['n']}",
+                docs <= 101,
+                f"max {docs} (limit 20 and 100 runs)",
+            )
+        )
+    if 100 in by_n and 10_000 in by_n:
+        ratios = {
+            n: sc(n, "ours fetchData page 20")["p50_ms"] / by_n[n]["direct_floor_p50_ms"]
+            for n in (100, 10_000)
+        }
+        growth = ratios[10_000] / ratios[100]
+        checks.append(
+            (
+                "p50 / direct floor at 10,000 within 1.2x of that at 100",
+                growth <= 1.2,
+                f"{ratios[100]:.2f} -> {ratios[10_000]:.2f} ({growth:.2f}x)",
+            )
+        )
+    for r in results:
+        n = r["n"]
+        peer = sc(n, "peer A (Node) createEntry")["rps"]
+        for label, name, factor in (
+            ("createEntry", "ours createEntry", 0.8),
+            ("createEntry with key", "ours createEntry with Idempotency-Key", 0.5),
+        ):
+            ours = sc(n, name)["rps"]
+            checks.append(
+                (
+                    f"{label} >= {factor}x peer A at N={n}",
+                    ours >= factor * peer,
+                    f"{ours} vs {peer} req/s = {ours / peer:.2f}x" + opt_in(n, name, peer)
+                    if peer
+                    else "no peer",
+                )
+            )
+        without_revocation = sc(n, SOLO_NO_REVOCATION)["p50_ms"]
+        overhead = without_revocation - sc(n, SOLO_BARE)["p50_ms"]
+        revocation = sc(n, SOLO_OURS)["p50_ms"] - without_revocation
+        checks.append(
+            (
+                f"auth + validation overhead <= 2 ms p50 at N={n}",
+                overhead <= 2.0,
+                f"{overhead:.2f} ms at 1 connection "
+                f"(the revocation check adds {revocation:.2f} ms)",
+            )
+        )
+        cold = r["cold_start_s"]
+        checks.append(
+            (
+                f"cold start <= peer A at N={n}",
+                cold["ours-fetch"] <= cold["node-fetch"],
+                f"{cold['ours-fetch']} s vs {cold['node-fetch']} s",
+            )
+        )
+        rss = r["peak_rss_mib"]["ours-fetch"]
+        checks.append(
+            (f"peak RSS of one serving process <= 100 MiB at N={n}", rss <= 100, f"{rss} MiB")
+        )
+    checks.append(("import of main.py <= 0.6 s", import_s <= 0.6, f"{import_s} s"))
+    return checks
+
+
+def render(
+    results: list[dict[str, Any]],
+    import_s: float,
+    checks: list[tuple[str, bool, str]],
+    settings: dict[str, Any],
+) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"wrk, {settings['connections']} connections (1 where a scenario says so), "
+        f"{settings['seconds']} s per run, "
+        f"{settings['rounds']} rounds alternating the peers; medians of the rounds. "
+        f"Import of main.py: {import_s} s (median of 5).",
+        "",
+    ]
+    for r in results:
+        ours = r["scenarios"]["ours fetchData page 20"]
+        lines += [
+            f"## N = {r['n']:,}",
+            "",
+            "| scenario | req/s | p50 ms | p99 ms | errors | req/s vs ours page 20 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name, s in r["scenarios"].items():
+            ratio = s["rps"] / ours["rps"] if ours["rps"] else 0
+            lines.append(
+                f"| {name} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | "
+                f"{s['errors']} | {ratio:.2f} |"
+            )
+        lines += [
+            "",
+            f"- direct Python client, one page, no HTTP: p50 {r['direct_floor_p50_ms']} ms "
+            "(median of the rounds; taken in each round)",
+            f"- documents read per fetchData request: {r['docs_read_per_fetch']}",
+            f"- cold start (spawn to first answer, median of 5): {r['cold_start_s']}",
+            f"- peak RSS (MiB): {r['peak_rss_mib']}",
+            "",
+        ]
+    lines += ["## Targets", "", "| target | holds | figures |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {'yes' if ok else 'NO'} | {figures} |" for name, ok, figures in checks]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    figure, axis = plt.subplots(figsize=(11, 5.5))
+    ns = [r["n"] for r in results]
+    names = list(results[0]["scenarios"])
+    colormap = plt.get_cmap("tab20")
+    colors = [colormap(i) for i in range(colormap.N)]
+    for index, name in enumerate(names):
+        axis.plot(
+            ns,
+            [r["scenarios"][name]["p50_ms"] for r in results],
+            marker="o",
+            color=colors[index % len(colors)],
+            linestyle="-" if name.startswith("ours") else ":",
+            label=name,
+        )
+    axis.plot(
+        ns,
+        [r["direct_floor_p50_ms"] for r in results],
+        marker="x",
+        linestyle="--",
+        label="floor: direct client, no HTTP",
+    )
+    axis.set(
+        xscale="log",
+        yscale="log",
+        xlabel="entries in the collection (N)",
+        ylabel="p50 latency (ms)",
+        title="p50 latency against N",
+    )
+    axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)

@@ -1,0 +1,238 @@
+"""The scenarios of one N: seed a fresh emulator, start every peer, run the loads in
+alternating rounds, then cold starts, peak RSS and documents read per request."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.load import Scenario, run_wrk, wrk_script
+from bench.servers import servers
+from bench.settings import (
+    MAX_AGE,
+    PARTNER,
+    PASSWORD,
+    RESULTS,
+    ROOT,
+    SLOW_RUN_S,
+    SOLO_BARE,
+    SOLO_NO_REVOCATION,
+    SOLO_OURS,
+)
+
+
+def seed(n: int, uid: str) -> None:
+    import datetime as dt  # noqa: PLC0415
+
+    from functions import store  # noqa: PLC0415
+
+    client = store.client()
+    collection = client.collection("entries")
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for offset in range(0, n, 500):
+        batch = client.batch()
+        for i in range(offset, min(n, offset + 500)):
+            moment = start + dt.timedelta(seconds=i)
+            batch.set(
+                collection.document(f"seed{i:07d}"),
+                {
+                    "description": f"Seeded entry {i}",
+                    "amount": f"{i % 1000}.00",
+                    "currency": "EUR",
+                    "date": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                    "partnerId": PARTNER,
+                    "createdAt": moment,
+                    "updatedAt": moment,
+                    "createdBy": uid,
+                    "version": 1,
+                },
+            )
+        batch.commit()
+
+
+def _partner_token(n: int) -> tuple[str, str]:
+    from firebase_admin import auth  # noqa: PLC0415
+
+    from devtools.emulators import sign_in  # noqa: PLC0415
+    from functions.firebase_app import admin_app  # noqa: PLC0415
+
+    email = f"bench-{os.getpid()}-{n}@bench.example"
+    user = auth.create_user(email=email, password=PASSWORD, app=admin_app())
+    auth.set_custom_user_claims(
+        user.uid, {"role": "partner", "partnerId": PARTNER}, app=admin_app()
+    )
+    return user.uid, sign_in(email, PASSWORD)
+
+
+ENTRY = {"description": "Bench entry", "amount": "12.50", "currency": "EUR", "date": "2026-06-01"}
+
+
+def scenarios() -> list[Scenario]:
+    return [
+        Scenario("ours fetchData page 20", "ours-fetch", "/?limit=20", auth=True),
+        Scenario("ours fetchData page 100", "ours-fetch", "/?limit=100", auth=True),
+        Scenario(
+            "ours fetchData page 20, no revocation check",
+            "ours-fetch-norevoke",
+            "/?limit=20",
+            auth=True,
+        ),
+        Scenario(
+            f"ours fetchData page 20, {MAX_AGE}", "ours-fetch-max-age", "/?limit=20", auth=True
+        ),
+        Scenario("ours createEntry", "ours-create", method="POST", body=ENTRY, auth=True),
+        Scenario(
+            "ours createEntry with Idempotency-Key",
+            "ours-create",
+            method="POST",
+            body=ENTRY,
+            auth=True,
+            unique_key=True,
+        ),
+        Scenario(
+            f"ours createEntry, {MAX_AGE}",
+            "ours-create-max-age",
+            method="POST",
+            body=ENTRY,
+            auth=True,
+        ),
+        Scenario(
+            f"ours createEntry with Idempotency-Key, {MAX_AGE}",
+            "ours-create-max-age",
+            method="POST",
+            body=ENTRY,
+            auth=True,
+            unique_key=True,
+        ),
+        Scenario("peer A (Node) fetchData, fetch-all", "node-fetch"),
+        Scenario("peer A (Node) createEntry", "node-create", method="POST", body=ENTRY),
+        Scenario("peer B (naive Python) fetchData, fetch-all", "naive-fetch"),
+        Scenario("floor: bare Python page query", "bare-page", f"/?partner={PARTNER}"),
+        Scenario("floor: hello world", "hello"),
+        # One connection: what auth and validation add per request, without queueing.
+        Scenario(SOLO_OURS, "ours-fetch", "/?limit=20", auth=True, connections=1),
+        Scenario(SOLO_NO_REVOCATION, "ours-fetch-norevoke", "/?limit=20", auth=True, connections=1),
+        Scenario(SOLO_BARE, "bare-page", f"/?partner={PARTNER}", connections=1),
+    ]
+
+
+def _direct_floor_ms(samples: int = 60) -> float:
+    """p50 of one page read by the Python client in-process: no HTTP at all."""
+    from functions.store import entries  # noqa: PLC0415
+
+    timings = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        list(entries.list_query(PARTNER).limit(21).stream())
+        timings.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(timings), 2)
+
+
+def _docs_read(log: Path) -> dict[str, float]:
+    counts = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"docs_read"' in line:
+            record = json.loads(line)
+            if record.get("function") == "fetch_data":
+                counts.append(int(record["docs_read"]))
+    return {
+        "max": max(counts, default=0),
+        "mean": round(statistics.fmean(counts), 2) if counts else 0.0,
+        "requests": len(counts),
+    }
+
+
+def import_time_s(runs: int = 5) -> float:
+    code = "import time; t = time.perf_counter(); import main; print(time.perf_counter() - t)"
+    env = {"PATH": os.environ["PATH"], "NO_GCE_CHECK": "true"}
+    times = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()[-1]
+        )
+        for _ in range(runs)
+    ]
+    return round(statistics.median(times), 3)
+
+
+def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[str, Any]:
+    from devtools.emulators import FirestoreProcess  # noqa: PLC0415
+
+    firestore = FirestoreProcess()
+    firestore.start()
+    os.environ["FIRESTORE_EMULATOR_HOST"] = firestore.host
+    logs = RESULTS / "raw" / f"n{n}"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    running = servers(dict(os.environ), logs)
+    try:
+        uid, token = _partner_token(n)
+        seed(n, uid)
+        for server in running.values():
+            if server.name.startswith("ours-fetch"):
+                server.probe_headers = {"Authorization": f"Bearer {token}"}
+            server.start()
+        planned = scenarios()
+        floors = []
+        for _ in range(rounds):
+            # The emulator slows down as writes pile up, so the direct floor is taken in
+            # every round, beside the runs it is compared with.
+            floors.append(_direct_floor_ms())
+            for scenario in planned:
+                server = running[scenario.server]
+                script = wrk_script(scenario, token)
+                clients = scenario.connections or connections
+                load = run_wrk(server.url, script, seconds, clients)
+                if load.requests < clients:  # too slow to finish in the run: give it time
+                    time.sleep(SLOW_RUN_S / 10)
+                    load = run_wrk(server.url, script, SLOW_RUN_S, clients)
+                scenario.loads.append(load)
+                time.sleep(1.0)  # let the server and the emulator go idle
+        peak_rss = {name: s.peak_rss_mib() for name, s in running.items()}
+        cold = {}
+        for name in ("ours-fetch", "node-fetch"):
+            server = running[name]
+            samples = []
+            for _ in range(5):
+                server.stop()
+                samples.append(server.start())
+            cold[name] = round(statistics.median(samples), 3)
+        result = {
+            "n": n,
+            "scenarios": {s.name: _summary(s) for s in planned},
+            "cold_start_s": cold,
+            "peak_rss_mib": peak_rss,
+            "docs_read_per_fetch": _docs_read(logs / "ours-fetch.log"),
+            "direct_floor_p50_ms": round(statistics.median(floors), 2),
+            "direct_floor_rounds_ms": floors,
+        }
+    finally:
+        for server in running.values():
+            server.stop()
+        firestore.kill()
+    return result
+
+
+def _summary(scenario: Scenario) -> dict[str, Any]:
+    loads = scenario.loads
+    return {
+        "rps": round(statistics.median(load.rps for load in loads), 2),
+        "p50_ms": round(statistics.median(load.p50_ms for load in loads), 2),
+        "p99_ms": round(statistics.median(load.p99_ms for load in loads), 2),
+        "requests": sum(load.requests for load in loads),
+        "errors": sum(load.errors for load in loads),
+        "rounds": [load.__dict__ for load in loads],
+    }

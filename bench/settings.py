@@ -1,0 +1,20 @@
+"""Where the benchmark keeps its peers and results, and the names its scenarios share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+NODE_PEER = ROOT / "bench" / "peers" / "node"
+PYTHON_PEERS = ROOT / "bench" / "peers" / "python_peers.py"
+PARTNER = "bench"
+WRITES_COLLECTION = "benchWrites"
+PASSWORD = "bench-password-1"
+SLOW_RUN_S = 40
+MAX_AGE_S = "5"
+"""AUTH_REVOCATION_MAX_AGE_S of the opt-in runs: a revoke may take this long to apply."""
+MAX_AGE = f"revocation max age {MAX_AGE_S} s"
+SOLO_OURS = "ours fetchData page 20, 1 connection"
+SOLO_NO_REVOCATION = "ours fetchData page 20, no revocation check, 1 connection"
+SOLO_BARE = "floor: bare Python page query, 1 connection"

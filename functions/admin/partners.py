@@ -1,0 +1,291 @@
+"""Manage partner users: `python -m functions.partners grant|revoke|list|show|create`.
+
+Works against the Auth emulator (FIREBASE_AUTH_EMULATOR_HOST set) or a real project
+(Application Default Credentials, or --credentials with a service-account file).
+firebase-admin replaces custom claims wholesale, so every change reads the user's claims,
+merges, checks the result and only then writes it: nothing is half-applied.
+
+Exit codes: 0 done, 1 refused (unknown user, bad input, conflicting grant), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from functions.auth.callers import (
+    ALL_SCOPES,
+    PARTNER_ID_CLAIM,
+    PARTNER_ID_PATTERN,
+    PARTNER_ROLE,
+    ROLE_CLAIM,
+    SCOPES_CLAIM,
+)
+
+if TYPE_CHECKING:
+    import firebase_admin
+    from firebase_admin import auth as firebase_auth
+
+MAX_CLAIMS_CHARS = 1000
+PARTNER_CLAIMS = (ROLE_CLAIM, PARTNER_ID_CLAIM, SCOPES_CLAIM)
+
+
+class Refused(Exception):
+    """The operation cannot be done as asked; the message tells the operator why."""
+
+
+@dataclass(frozen=True)
+class PartnerUser:
+    uid: str
+    email: str | None
+    disabled: bool
+    claims: Mapping[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "email": self.email,
+            "disabled": self.disabled,
+            "claims": dict(self.claims),
+        }
+
+
+def merged_grant(
+    existing: Mapping[str, Any], partner_id: str, scopes: Sequence[str] | None, *, move: bool
+) -> dict[str, Any]:
+    """The claims after granting; pure, so every rule here is unit-tested.
+
+    Raises:
+        Refused: malformed partner id or scopes, a user of another partner (without
+            `move`), or claims over firebase-admin's 1000-character limit.
+    """
+    if not PARTNER_ID_PATTERN.match(partner_id):
+        raise Refused(
+            f"partner id {partner_id!r} is malformed: use 1 to 63 lowercase letters, digits "
+            "and inner hyphens"
+        )
+    current = existing.get(PARTNER_ID_CLAIM)
+    if current and current != partner_id and not move:
+        raise Refused(
+            f"the user already belongs to partner {current!r}; pass --move to reassign them"
+        )
+    claims = {k: v for k, v in existing.items() if k not in PARTNER_CLAIMS}
+    claims[ROLE_CLAIM] = PARTNER_ROLE
+    claims[PARTNER_ID_CLAIM] = partner_id
+    if scopes is not None:
+        unknown = sorted(set(scopes) - ALL_SCOPES)
+        if unknown or not scopes:
+            raise Refused(
+                f"unknown scopes {unknown}; choose from {sorted(ALL_SCOPES)}"
+                if unknown
+                else "give at least one scope, or omit --scopes for all"
+            )
+        claims[SCOPES_CLAIM] = sorted(set(scopes))
+    check_size(claims)
+    return claims
+
+
+def merged_revoke(existing: Mapping[str, Any]) -> dict[str, Any]:
+    """The claims after revoking: the partner claims removed, every other claim kept.
+
+    Raises:
+        Refused: the user is not a partner.
+    """
+    if existing.get(ROLE_CLAIM) != PARTNER_ROLE and PARTNER_ID_CLAIM not in existing:
+        raise Refused("the user is not a partner user")
+    return {k: v for k, v in existing.items() if k not in PARTNER_CLAIMS}
+
+
+def check_size(claims: Mapping[str, Any]) -> None:
+    """Raises: Refused when the serialized claims exceed what Firebase accepts."""
+    size = len(json.dumps(claims, separators=(",", ":")))
+    if size > MAX_CLAIMS_CHARS:
+        raise Refused(f"the claims would be {size} characters; Firebase allows {MAX_CLAIMS_CHARS}")
+
+
+class PartnerDirectory:
+    """Partner users of one Firebase project, through firebase-admin."""
+
+    def __init__(self, project: str, credentials_file: str | None = None) -> None:
+        import firebase_admin  # noqa: PLC0415
+        from firebase_admin import credentials  # noqa: PLC0415
+
+        credential = credentials.Certificate(credentials_file) if credentials_file else None
+        name = f"partners-cli:{project}"
+        try:
+            self.app: firebase_admin.App = firebase_admin.get_app(name)
+        except ValueError:
+            self.app = firebase_admin.initialize_app(
+                credential, options={"projectId": project}, name=name
+            )
+
+    def _auth(self) -> Any:
+        from firebase_admin import auth as firebase_auth  # noqa: PLC0415
+
+        return firebase_auth
+
+    def find(self, who: str) -> firebase_auth.UserRecord:
+        """A user by uid or, when `who` contains '@', by email.
+
+        Raises:
+            Refused: no such user.
+        """
+        auth = self._auth()
+        try:
+            if "@" in who:
+                return auth.get_user_by_email(who, app=self.app)
+            return auth.get_user(who, app=self.app)
+        except auth.UserNotFoundError as exc:
+            raise Refused(f"no user {who!r} in this project") from exc
+        except ValueError as exc:
+            raise Refused(f"{who!r} is not a valid uid or email: {exc}") from exc
+
+    def _write_claims(self, uid: str, claims: Mapping[str, Any]) -> None:
+        try:
+            self._auth().set_custom_user_claims(uid, dict(claims) or None, app=self.app)
+        except ValueError as exc:
+            raise Refused(f"Firebase refused the claims: {exc}") from exc
+
+    def grant(
+        self, who: str, partner_id: str, scopes: Sequence[str] | None, *, move: bool = False
+    ) -> PartnerUser:
+        user = self.find(who)
+        claims = merged_grant(user.custom_claims or {}, partner_id, scopes, move=move)
+        self._write_claims(user.uid, claims)
+        return self._view(self.find(user.uid))
+
+    def revoke(self, who: str) -> PartnerUser:
+        """Remove the partner claims and end the user's sessions (refresh tokens)."""
+        user = self.find(who)
+        self._write_claims(user.uid, merged_revoke(user.custom_claims or {}))
+        self._auth().revoke_refresh_tokens(user.uid, app=self.app)
+        return self._view(self.find(user.uid))
+
+    def create(
+        self, email: str, partner_id: str, scopes: Sequence[str] | None
+    ) -> tuple[PartnerUser, str]:
+        """A new partner user with a generated password (for local work and trials)."""
+        merged_grant({}, partner_id, scopes, move=False)  # refuse before creating anything
+        auth = self._auth()
+        password = secrets.token_urlsafe(18)
+        try:
+            user = auth.create_user(email=email, password=password, app=self.app)
+        except auth.EmailAlreadyExistsError as exc:
+            raise Refused(f"a user with email {email!r} exists; use grant") from exc
+        except ValueError as exc:
+            raise Refused(f"cannot create {email!r}: {exc}") from exc
+        try:
+            return self.grant(user.uid, partner_id, scopes), password
+        except Refused:
+            auth.delete_user(user.uid, app=self.app)
+            raise
+
+    def users(self, partner_id: str | None = None) -> Iterator[PartnerUser]:
+        """Every partner user, or those of one partner."""
+        for user in self._auth().list_users(app=self.app).iterate_all():
+            claims = user.custom_claims or {}
+            if claims.get(ROLE_CLAIM) != PARTNER_ROLE:
+                continue
+            if partner_id is None or claims.get(PARTNER_ID_CLAIM) == partner_id:
+                yield self._view(user)
+
+    def show(self, who: str) -> PartnerUser:
+        return self._view(self.find(who))
+
+    @staticmethod
+    def _view(user: firebase_auth.UserRecord) -> PartnerUser:
+        return PartnerUser(
+            uid=user.uid,
+            email=user.email,
+            disabled=bool(user.disabled),
+            claims=dict(user.custom_claims or {}),
+        )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m functions.partners",
+        description="Grant, revoke, list and show partner users of a Firebase project.",
+    )
+    parser.add_argument(
+        "--project",
+        default=os.environ.get("GCLOUD_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT"),
+        help="Firebase project id (default: $GCLOUD_PROJECT)",
+    )
+    parser.add_argument("--credentials", help="service-account JSON file (default: ADC)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    scopes_help = f"comma-separated scopes (default: all of {', '.join(sorted(ALL_SCOPES))})"
+    grant = commands.add_parser("grant", help="make a user a partner user of PARTNER_ID")
+    grant.add_argument("user", help="uid or email")
+    grant.add_argument("--partner", required=True, dest="partner_id")
+    grant.add_argument("--scopes", help=scopes_help)
+    grant.add_argument("--move", action="store_true", help="reassign from another partner")
+
+    revoke = commands.add_parser("revoke", help="remove partner claims and end sessions")
+    revoke.add_argument("user", help="uid or email")
+
+    listing = commands.add_parser("list", help="list partner users")
+    listing.add_argument("--partner", dest="partner_id", help="only this partner's users")
+
+    show = commands.add_parser("show", help="show one user's claims")
+    show.add_argument("user", help="uid or email")
+
+    create = commands.add_parser("create", help="create a partner user with a new password")
+    create.add_argument("email")
+    create.add_argument("--partner", required=True, dest="partner_id")
+    create.add_argument("--scopes", help=scopes_help)
+    return parser
+
+
+def _scopes(raw: str | None) -> list[str] | None:
+    return None if raw is None else [s.strip() for s in raw.split(",") if s.strip()]
+
+
+def _describe(user: PartnerUser) -> str:
+    claims = json.dumps(dict(user.claims), sort_keys=True)
+    state = " (disabled)" if user.disabled else ""
+    return f"{user.uid}\t{user.email or '-'}\t{claims}{state}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if not args.project:
+        print("error: no project: pass --project or set GCLOUD_PROJECT", file=sys.stderr)
+        return 2
+    directory = PartnerDirectory(args.project, args.credentials)
+    try:
+        if args.command == "list":
+            found = list(directory.users(args.partner_id))
+            if args.json:
+                print(json.dumps([u.as_json() for u in found], indent=2))
+            else:
+                print("\n".join(_describe(u) for u in found) or "no partner users")
+            return 0
+        if args.command == "create":
+            user, password = directory.create(args.email, args.partner_id, _scopes(args.scopes))
+            output = {**user.as_json(), "password": password}
+            print(json.dumps(output, indent=2) if args.json else f"{_describe(user)}\t{password}")
+            return 0
+        if args.command == "grant":
+            user = directory.grant(args.user, args.partner_id, _scopes(args.scopes), move=args.move)
+        elif args.command == "revoke":
+            user = directory.revoke(args.user)
+        else:
+            user = directory.show(args.user)
+    except Refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(user.as_json(), indent=2) if args.json else _describe(user))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

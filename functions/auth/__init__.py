@@ -1,0 +1,30 @@
+"""Who is calling: credentials in, a typed partner caller out.
+
+`gate` tries a list of authenticators (`id_tokens` for Firebase ID tokens today);
+`callers` holds the caller type and the claim and scope rules; `sessions` shares the user
+lookups of the session check. They raise Unauthorized (401: we cannot tell who you are)
+or Forbidden (403: we know you, and you may not); turning those into responses is the
+HTTP layer's job.
+"""
+
+from functions.auth.callers import (
+    ALL_SCOPES,
+    SCOPE_READ,
+    SCOPE_WRITE,
+    Caller,
+    caller_from_claims,
+    require_scopes,
+)
+from functions.auth.gate import Authenticator, authenticate, default_authenticators
+
+__all__ = [
+    "ALL_SCOPES",
+    "SCOPE_READ",
+    "SCOPE_WRITE",
+    "Authenticator",
+    "Caller",
+    "authenticate",
+    "caller_from_claims",
+    "default_authenticators",
+    "require_scopes",
+]

@@ -1,0 +1,44 @@
+"""The gate: a bearer credential in, a partner caller out, through a list of authenticators.
+
+Each authenticator recognises its own kind of credential (by its shape, before any
+lookup) and either decides (a caller, or Unauthorized / Forbidden) or passes. The gate
+tries them in order; a credential that none recognises is Unauthorized.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from functions import logs
+from functions.auth.callers import Caller
+from functions.auth.id_tokens import IdTokenAuthenticator
+from functions.errors import Unauthorized
+
+
+class Authenticator(Protocol):
+    """Turns a bearer credential of its own kind into a caller, or passes (None)."""
+
+    def authenticate(self, credential: str) -> Caller | None:
+        """Raises: Unauthorized or Forbidden for a credential of its kind it cannot accept."""
+        ...
+
+
+def default_authenticators() -> tuple[Authenticator, ...]:
+    """The credentials the deployed functions accept, in the order they are tried."""
+    return (IdTokenAuthenticator(),)
+
+
+def authenticate(credential: str, authenticators: Sequence[Authenticator]) -> Caller:
+    """The caller behind `credential`.
+
+    Raises:
+        Unauthorized: no authenticator accepts it.
+        Forbidden: a known identity that is not a partner.
+    """
+    for authenticator in authenticators:
+        caller = authenticator.authenticate(credential)
+        if caller is not None:
+            logs.bind(partner_id=caller.partner_id)
+            return caller
+    raise Unauthorized("The bearer token is not a well-formed ID token.")

@@ -1,0 +1,258 @@
+"""Requests to typed values: bodies, query strings and header grammars.
+
+Everything a client sends is parsed here, before any data is touched, into the values
+the domain takes (a validated model, a list query with its position, an expected
+version, an idempotency key) or refused with a 4xx that names what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+from flask import Request
+
+from functions import config, cursor
+from functions.auth import Caller
+from functions.errors import (
+    BadRequest,
+    FieldIssue,
+    PayloadTooLarge,
+    PreconditionRequired,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from functions.models import (
+    CATEGORY_MAX,
+    DEFAULT_PAGE_SIZE,
+    ENTRY_FIELDS,
+    MAX_PAGE_SIZE,
+    ListQuery,
+    Position,
+    is_calendar_date,
+)
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+_PATH_ID = re.compile(r"/?([^/]*)/?")
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+_IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,12})"?')
+MAX_CREDENTIAL_CHARS = 8192
+MAX_CURSOR_CHARS = 2048
+
+QUERY_PARAMS: Final = {
+    "limit": "Page size, 1 to 100 (default 20).",
+    "cursor": "The next_cursor of the previous page.",
+    "dateFrom": "Only entries dated on or after this day (YYYY-MM-DD).",
+    "dateTo": "Only entries dated on or before this day (YYYY-MM-DD).",
+    "category": "Only entries of this category.",
+    "fields": "Comma-separated entry fields to return (id is always returned).",
+}
+"""The query parameters of a list, with their descriptions for the OpenAPI document."""
+
+
+def request_id(request: Request) -> str:
+    """The caller's X-Request-Id when well formed, or a new one."""
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    return incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def bearer_credential(header: str | None) -> str:
+    """The credential of an `Authorization: Bearer <credential>` header.
+
+    Raises:
+        Unauthorized: the header is missing, uses another scheme or is malformed.
+    """
+    if not header:
+        raise Unauthorized("Send 'Authorization: Bearer <Firebase ID token>'.", token_given=False)
+    scheme, _, credential = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthorized("Use the Bearer scheme with a Firebase ID token.", token_given=False)
+    credential = credential.strip()
+    if not credential or len(credential) > MAX_CREDENTIAL_CHARS:
+        raise Unauthorized("The bearer token is not a well-formed ID token.")
+    return credential
+
+
+def path_id(request: Request) -> str | None:
+    """The single sub-path segment (`fetchData/<id>` arrives as path "/<id>"), if any.
+
+    Raises:
+        BadRequest: the path has more than one segment.
+    """
+    match = _PATH_ID.fullmatch(request.path or "/")
+    if not match:
+        raise BadRequest("The path takes at most one segment: the entry id.")
+    return match.group(1) or None
+
+
+def expected_version(header: str | None) -> int:
+    """The version an `If-Match` header bases a change on: an ETag such as "3", or 3.
+
+    Raises:
+        PreconditionRequired: no If-Match.
+        BadRequest: an If-Match that is neither an ETag nor a version of this API.
+    """
+    if header is None or not header.strip():
+        raise PreconditionRequired()
+    match = _IF_MATCH.fullmatch(header.strip())
+    if not match:
+        raise BadRequest(
+            'If-Match must be the entry\'s ETag (such as "3") or its version number.',
+            details=[{"field": "If-Match", "message": "is malformed"}],
+        )
+    return int(match.group(1))
+
+
+def idempotency_key(header: str | None) -> str | None:
+    """The Idempotency-Key, if sent.
+
+    Raises:
+        BadRequest: the key is not 1 to 255 visible ASCII characters.
+    """
+    if header is None:
+        return None
+    if not IDEMPOTENCY_KEY_PATTERN.fullmatch(header):
+        raise BadRequest(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+            details=[{"field": "Idempotency-Key", "message": "is malformed"}],
+        )
+    return header
+
+
+def list_query(params: Mapping[str, list[str]], caller: Caller) -> ListQuery:
+    """A list call's query string, with its cursor resolved to a position.
+
+    Raises:
+        BadRequest: naming each unknown, repeated or invalid parameter; or one answer for
+            every unusable cursor (altered, or issued for another partner or query).
+    """
+    issues: list[FieldIssue] = []
+    values: dict[str, str] = {}
+    for name, given in params.items():
+        if name not in QUERY_PARAMS:
+            issues.append({"field": name, "message": "is not a query parameter of fetchData"})
+        elif len(given) != 1:
+            issues.append({"field": name, "message": "may be given once"})
+        else:
+            values[name] = given[0]
+    limit = DEFAULT_PAGE_SIZE
+    if "limit" in values:
+        raw = values["limit"]
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+            issues.append({"field": "limit", "message": f"must be 1 to {MAX_PAGE_SIZE}"})
+        else:
+            limit = int(raw)
+    for name in ("dateFrom", "dateTo"):
+        if name in values and not is_calendar_date(values[name]):
+            issues.append({"field": name, "message": 'must be a date "YYYY-MM-DD"'})
+    if "dateFrom" in values and "dateTo" in values and values["dateFrom"] > values["dateTo"]:
+        issues.append({"field": "dateTo", "message": "must not be before dateFrom"})
+    if "category" in values and not 1 <= len(values["category"]) <= CATEGORY_MAX:
+        issues.append({"field": "category", "message": f"must be 1 to {CATEGORY_MAX} characters"})
+    fields: frozenset[str] | None = None
+    if "fields" in values:
+        fields = frozenset(f.strip() for f in values["fields"].split(",") if f.strip())
+        unknown = sorted(fields - set(ENTRY_FIELDS))
+        if unknown or not fields:
+            issues.append({"field": "fields", "message": f"unknown fields: {', '.join(unknown)}"})
+    if "cursor" in values and not 1 <= len(values["cursor"]) <= MAX_CURSOR_CHARS:
+        issues.append({"field": "cursor", "message": "is not a cursor of this API"})
+    if issues:
+        raise BadRequest("Some query parameters are invalid.", details=issues)
+    query = ListQuery(
+        limit=limit,
+        date_from=values.get("dateFrom"),
+        date_to=values.get("dateTo"),
+        category=values.get("category"),
+        fields=fields,
+    )
+    if "cursor" not in values:
+        return query
+    raw_position = cursor.decode(
+        values["cursor"], partner_id=caller.partner_id, query_fingerprint=query.fingerprint()
+    )
+    try:
+        after = Position.from_values(raw_position, by_date=query.by_date)
+    except ValueError as exc:
+        raise cursor.invalid_cursor() from exc
+    return ListQuery(
+        limit=query.limit,
+        after=after,
+        date_from=query.date_from,
+        date_to=query.date_to,
+        category=query.category,
+        fields=query.fields,
+    )
+
+
+def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, read within the size limit.
+
+    Raises:
+        UnsupportedMediaType: the body is not declared as UTF-8 JSON.
+        PayloadTooLarge: the body exceeds the configured limit.
+        BadRequest: the body is not one well-formed JSON object without duplicate keys.
+    """
+    mimetype = (request.mimetype or "").lower()
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if mimetype != "application/json" or charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType()
+    limit = config.max_body_bytes()
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The body may be at most {limit} bytes.")
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"The body may be at most {limit} bytes.")
+    return parse_json_object(raw)
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """Strict JSON: UTF-8, no duplicate keys, no NaN or Infinity, an object at the top.
+
+    Raises:
+        BadRequest: any of the above does not hold.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("The body is not valid UTF-8.") from exc
+    if not text.strip():
+        raise BadRequest("The body is empty; send a JSON object.")
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_reject_duplicate_keys,
+            parse_constant=_reject_constant,
+            parse_float=Decimal,
+        )
+    except _DuplicateKey as exc:
+        raise BadRequest(f"The body repeats the key {exc.args[0]!r}.") from exc
+    except RecursionError as exc:
+        raise BadRequest("The body is nested too deeply.") from exc
+    except ValueError as exc:
+        raise BadRequest("The body is not valid JSON.") from exc
+    if not isinstance(value, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return value
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

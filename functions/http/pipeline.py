@@ -1,0 +1,242 @@
+"""The request pipeline: every exported function goes through the same named stages.
+
+    request_id -> method -> authenticate -> authorize -> limits -> parse -> operation
+    -> serialize -> audit
+
+Each stage is a small function of the exchange with one reason to change; `limits` and
+`audit` are the slots where per-partner limits and the audit trail go. The order fixes
+which error a request gets when several things are wrong with it: method (405), identity
+(401, then 403), the request itself (400/413/415/422/428), then the data (404/409/412).
+Public functions (health, the OpenAPI document) skip the partner stages.
+
+`serve` is the only place that turns errors into HTTP answers: our errors become the JSON
+envelope with their status; anything else is logged with its traceback and becomes a 500
+that reveals nothing. It also adds the request id, security and CORS headers to every
+answer and logs one line per request.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from flask import Request, Response
+
+from functions import config, logs
+from functions.auth import Authenticator, Caller, authenticate, default_authenticators
+from functions.auth import require_scopes as authorize_scopes
+from functions.errors import INTERNAL, ApiError, ConfigurationError, MethodNotAllowed
+from functions.http import parsing
+from functions.http.responses import (
+    SECURITY_HEADERS,
+    Reply,
+    cors_headers,
+    error_response,
+    json_response,
+    preflight_response,
+)
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint(Generic[In, Out]):
+    """A partner function: the scopes it needs and its three request-specific stages."""
+
+    name: str
+    method: str
+    scopes: frozenset[str]
+    parse: Callable[[Request, Caller], In]
+    operation: Callable[[Caller, In], Out]
+    serialize: Callable[[Out, In, Caller], Reply]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicEndpoint:
+    """A function that asks for no credentials and touches no partner data."""
+
+    name: str
+    method: str
+    answer: Callable[[Request], Reply]
+
+
+@dataclass(eq=False)
+class Exchange:
+    """One request on its way through the stages; each stage fills in its part."""
+
+    request: Request
+    endpoint: Endpoint[Any, Any] | PublicEndpoint
+    authenticators: Sequence[Authenticator]
+    request_id: str = ""
+    caller: Caller | None = None
+    parsed: Any = None
+    result: Any = None
+    reply: Reply | None = None
+
+    @property
+    def partner_endpoint(self) -> Endpoint[Any, Any]:
+        if not isinstance(self.endpoint, Endpoint):
+            raise TypeError(f"{self.endpoint.name} is public")
+        return self.endpoint
+
+    @property
+    def verified_caller(self) -> Caller:
+        if self.caller is None:
+            raise TypeError("no caller: the authenticate stage has not run")
+        return self.caller
+
+
+Stage = Callable[[Exchange], Response | None]
+"""A stage fills in the exchange or raises; a response it returns is the answer at once."""
+
+
+def assign_request_id(exchange: Exchange) -> None:
+    exchange.request_id = parsing.request_id(exchange.request)
+    logs.bind(request_id=exchange.request_id)
+
+
+def check_method(exchange: Exchange) -> Response | None:
+    """Answer an allowed origin's CORS preflight; refuse any other method (405)."""
+    request, method = exchange.request, exchange.endpoint.method
+    if request.method == "OPTIONS" and cors_headers(request):
+        return preflight_response(method)
+    if request.method != method:
+        raise MethodNotAllowed((method,))
+    return None
+
+
+def identify(exchange: Exchange) -> None:
+    """401 for a missing or unacceptable credential; 403 for a known non-partner."""
+    credential = parsing.bearer_credential(exchange.request.headers.get("Authorization"))
+    exchange.caller = authenticate(credential, exchange.authenticators)
+
+
+def authorize(exchange: Exchange) -> None:
+    """403 when the caller lacks a scope the endpoint needs."""
+    authorize_scopes(exchange.verified_caller, exchange.partner_endpoint.scopes)
+
+
+def apply_limits(exchange: Exchange) -> None:
+    """The slot for per-partner rate limits and quotas (none yet)."""
+
+
+def parse(exchange: Exchange) -> None:
+    endpoint = exchange.partner_endpoint
+    exchange.parsed = endpoint.parse(exchange.request, exchange.verified_caller)
+
+
+def operate(exchange: Exchange) -> None:
+    endpoint = exchange.partner_endpoint
+    exchange.result = endpoint.operation(exchange.verified_caller, exchange.parsed)
+
+
+def serialize(exchange: Exchange) -> None:
+    endpoint = exchange.partner_endpoint
+    exchange.reply = endpoint.serialize(exchange.result, exchange.parsed, exchange.verified_caller)
+
+
+def record_audit(exchange: Exchange) -> None:
+    """The slot for the audit trail of writes (none yet)."""
+
+
+def answer_public(exchange: Exchange) -> None:
+    endpoint = exchange.endpoint
+    if not isinstance(endpoint, PublicEndpoint):
+        raise TypeError(f"{endpoint.name} is not public")
+    exchange.reply = endpoint.answer(exchange.request)
+
+
+PARTNER_STAGES: tuple[tuple[str, Stage], ...] = (
+    ("request_id", assign_request_id),
+    ("method", check_method),
+    ("authenticate", identify),
+    ("authorize", authorize),
+    ("limits", apply_limits),
+    ("parse", parse),
+    ("operation", operate),
+    ("serialize", serialize),
+    ("audit", record_audit),
+)
+PUBLIC_STAGES: tuple[tuple[str, Stage], ...] = (
+    ("request_id", assign_request_id),
+    ("method", check_method),
+    ("operation", answer_public),
+)
+
+
+def stages_of(endpoint: Endpoint[Any, Any] | PublicEndpoint) -> tuple[tuple[str, Stage], ...]:
+    return PUBLIC_STAGES if isinstance(endpoint, PublicEndpoint) else PARTNER_STAGES
+
+
+def serve(
+    endpoint: Endpoint[Any, Any] | PublicEndpoint,
+    request: Request,
+    authenticators: Sequence[Authenticator] | None = None,
+) -> Response:
+    """Run `request` through the endpoint's stages; always a JSON answer, errors included."""
+    started = time.perf_counter()
+    token = logs.start_request(
+        function=endpoint.name,
+        method=request.method,
+        **logs.trace_fields(request.headers.get("X-Cloud-Trace-Context"), _project_or_none()),
+    )
+    exchange = Exchange(
+        request, endpoint, _default_authenticators() if authenticators is None else authenticators
+    )
+    try:
+        response = _run(exchange)
+        response.headers[parsing.REQUEST_ID_HEADER] = exchange.request_id
+        response.headers.update(SECURITY_HEADERS)
+        response.headers.update(cors_headers(request))
+        status = response.status_code
+        logs.log(
+            "INFO" if status < 500 else "ERROR",
+            f"{request.method} {endpoint.name} -> {status}",
+            status=status,
+            outcome="ok" if status < 400 else "rejected",
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return response
+    finally:
+        logs.end_request(token)
+
+
+def _run(exchange: Exchange) -> Response:
+    try:
+        for _name, stage in stages_of(exchange.endpoint):
+            early = stage(exchange)
+            if early is not None:
+                return early
+        if exchange.reply is None:
+            raise ConfigurationError(f"{exchange.endpoint.name} produced no reply")
+        reply = exchange.reply
+        return json_response(reply.body, reply.status, reply.headers)
+    except ApiError as exc:
+        if exc.status >= 500:
+            logs.log("ERROR", exc.message, error_type=type(exc).__name__, code=exc.code)
+        return error_response(exc, exchange.request_id or parsing.request_id(exchange.request))
+    except Exception as exc:  # noqa: BLE001 - the one place that must catch everything
+        logs.log(
+            "ERROR",
+            "unhandled exception",
+            error_type=type(exc).__name__,
+            traceback=traceback.format_exc(),
+        )
+        return error_response(INTERNAL, exchange.request_id or parsing.request_id(exchange.request))
+
+
+@functools.cache
+def _default_authenticators() -> tuple[Authenticator, ...]:
+    return default_authenticators()
+
+
+def _project_or_none() -> str | None:
+    try:
+        return config.project_id()
+    except ApiError:
+        return None

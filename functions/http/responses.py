@@ -1,0 +1,75 @@
+"""Responses: JSON bodies, the error envelope and the headers every answer carries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Request, Response
+
+from functions import config
+from functions.errors import ApiError, PreconditionFailed
+from functions.http.serializers import etag
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id"
+CORS_EXPOSE_HEADERS = "ETag, Location, Retry-After, X-Request-Id, Idempotent-Replayed"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What an operation's serializer returns: a JSON-able body, a status, extra headers."""
+
+    body: Any
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+    return Response(
+        payload, status=status, headers=dict(headers or {}), mimetype="application/json"
+    )
+
+
+def error_response(error: ApiError, request_id: str) -> Response:
+    """The envelope with the error's status and headers (a stale version's current ETag)."""
+    headers = error.headers()
+    if isinstance(error, PreconditionFailed) and error.current_version is not None:
+        headers["ETag"] = etag(error.current_version)
+    return json_response(error.envelope(request_id), error.status, headers)
+
+
+def cors_headers(request: Request) -> dict[str, str]:
+    """CORS headers for an allowed browser origin; none (CORS off) otherwise."""
+    origin = request.headers.get("Origin")
+    if not origin or origin not in config.cors_origins():
+        return {}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": CORS_EXPOSE_HEADERS,
+        "Vary": "Origin",
+    }
+
+
+def preflight_response(method: str) -> Response:
+    """The answer to an allowed origin's CORS preflight."""
+    return Response(
+        status=204,
+        headers={
+            "Access-Control-Allow-Methods": f"{method}, OPTIONS",
+            "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+            "Access-Control-Max-Age": "600",
+        },
+    )

@@ -1,0 +1,11 @@
+"""Firestore: the only package that talks to it.
+
+`client` holds the lazily created client, the translation of backend failures into our
+errors and the unit of work every change is written through; `entries` persists entries
+and their idempotency records. Both speak in domain types (`functions.models`), never in
+headers or wire shapes.
+"""
+
+from functions.store.client import UnitOfWork, WriteConflict, client
+
+__all__ = ["UnitOfWork", "WriteConflict", "client"]

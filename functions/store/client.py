@@ -1,0 +1,114 @@
+"""The Firestore client, its call options, backend errors, and the unit of work.
+
+The client is created on first use: the Firebase CLI imports `main.py` with no
+credentials to discover functions. `google.cloud.firestore.Client` honours
+FIRESTORE_EMULATOR_HOST by itself, so no code here knows whether it runs on the emulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from functions import config, logs
+from functions.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+_clients: dict[tuple[str, str | None], firestore.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def client() -> firestore.Client:
+    """The Firestore client for the configured project (and emulator), created once."""
+    key = (config.project_id(), config.firestore_emulator_host())
+    with _clients_lock:
+        existing = _clients.get(key)
+        if existing is None:
+            from google.cloud import firestore  # noqa: PLC0415 - keeps main.py imports fast
+
+            existing = _clients[key] = firestore.Client(project=key[0])
+        return existing
+
+
+def count_reads(count: int) -> None:
+    """Record the documents a request read, for its log line."""
+    logs.bind(docs_read=count)
+
+
+@contextlib.contextmanager
+def backend_errors() -> Iterator[None]:
+    """Translate the SDK's transport and availability failures into a retryable 503."""
+    from google.api_core import exceptions as api_exceptions  # noqa: PLC0415
+    from google.auth import exceptions as auth_exceptions  # noqa: PLC0415
+
+    try:
+        yield
+    except (
+        api_exceptions.ServiceUnavailable,
+        api_exceptions.DeadlineExceeded,
+        api_exceptions.RetryError,
+        api_exceptions.Aborted,
+        api_exceptions.InternalServerError,
+        api_exceptions.TooManyRequests,
+        api_exceptions.ResourceExhausted,
+        auth_exceptions.TransportError,
+    ) as exc:
+        raise ServiceUnavailable() from exc
+
+
+def call_options() -> dict[str, Any]:
+    """The deadline (and retry budget) of every Firestore call."""
+    from google.api_core.retry import Retry  # noqa: PLC0415
+
+    timeout = config.firestore_timeout_s()
+    return {"timeout": timeout, "retry": Retry(timeout=timeout)}
+
+
+class WriteConflict(Exception):
+    """A precondition of a unit of work failed: a document to create existed, or one to
+    update changed or vanished since it was read. Nothing was written."""
+
+
+class UnitOfWork:
+    """The writes of one change, committed in one batch: all of them or none.
+
+    Every change goes through here, so a record that must accompany a change (an
+    idempotency record today) is added to the same commit and can never exist without it.
+    """
+
+    def __init__(self) -> None:
+        self._batch = client().batch()
+
+    def create(self, reference: firestore.DocumentReference, data: Mapping[str, Any]) -> None:
+        """Write a new document; the commit fails with WriteConflict if it exists."""
+        self._batch.create(reference, dict(data))
+
+    def update(
+        self,
+        reference: firestore.DocumentReference,
+        changes: Mapping[str, Any],
+        *,
+        unchanged_since: dt.datetime,
+    ) -> None:
+        """Change a document read at `unchanged_since`; WriteConflict if it changed since."""
+        option = client().write_option(last_update_time=unchanged_since)
+        self._batch.update(reference, dict(changes), option=option)
+
+    def commit(self) -> None:
+        """Raises: WriteConflict (nothing written), ServiceUnavailable (backend failure)."""
+        from google.api_core import exceptions as api_exceptions  # noqa: PLC0415
+
+        try:
+            with backend_errors():
+                self._batch.commit(**call_options())
+        except (
+            api_exceptions.AlreadyExists,
+            api_exceptions.FailedPrecondition,
+            api_exceptions.NotFound,
+        ) as exc:
+            raise WriteConflict(str(exc)) from exc

@@ -1,0 +1,119 @@
+"""Fixtures of the emulator suite: the real emulators (started by `make test`), clean data,
+real partner users.
+
+Nothing here stands in for Firestore or Auth: users are created on the Auth emulator,
+ID tokens come from its sign-in endpoint, and requests go either through the Functions
+emulator or through functions-framework's app built from the real `main.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from devtools import emulators
+from tests.helpers import (
+    FUNCTIONS,
+    PASSWORD,
+    PROJECT,
+    Api,
+    User,
+    UserFactory,
+    counter,
+    function_app,
+)
+
+
+def _reachable(host: str) -> bool:
+    name, _, port = host.partition(":")
+    try:
+        with socket.create_connection((name, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def emulator_hosts() -> dict[str, str]:
+    """The running emulators; fails fast with what to do when they are not there."""
+    hosts = {
+        "firestore": os.environ.get("FIRESTORE_EMULATOR_HOST", ""),
+        "auth": os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", ""),
+        "functions": os.environ.get("FUNCTIONS_EMULATOR_ORIGIN", "").removeprefix("http://"),
+    }
+    missing = [name for name, host in hosts.items() if not host or not _reachable(host)]
+    if missing:
+        pytest.fail(
+            f"emulators not running ({', '.join(missing)}): run the tests with `make test`, "
+            "which starts them",
+            pytrace=False,
+        )
+    return hosts
+
+
+@pytest.fixture
+def clean(emulator_hosts: dict[str, str]) -> None:
+    """Every emulator test starts from empty Firestore and Auth."""
+    emulators.wipe_firestore(PROJECT)
+    emulators.wipe_auth(PROJECT)
+
+
+@pytest.fixture
+def make_user(clean: None) -> UserFactory:
+    """Create a real user on the Auth emulator with `claims`, signed in: a real ID token."""
+    from firebase_admin import auth
+
+    from functions.firebase_app import admin_app
+
+    def make(claims: dict[str, Any] | None = None, *, sign_in: bool = True) -> User:
+        email = f"user{next(counter)}@example.test"
+        user = auth.create_user(email=email, password=PASSWORD, app=admin_app())
+        if claims:
+            auth.set_custom_user_claims(user.uid, claims, app=admin_app())
+        token = emulators.sign_in(email, PASSWORD) if sign_in else ""
+        return User(uid=user.uid, email=email, token=token)
+
+    return make
+
+
+@pytest.fixture
+def partner(make_user: UserFactory) -> Callable[[str], User]:
+    """A partner user of the given tenant."""
+
+    def make(partner_id: str = "acme", **claims: Any) -> User:
+        return make_user({"role": "partner", "partnerId": partner_id, **claims})
+
+    return make
+
+
+@pytest.fixture
+def acme(partner: Callable[[str], User]) -> User:
+    return partner("acme")
+
+
+@pytest.fixture
+def globex(partner: Callable[[str], User]) -> User:
+    return partner("globex")
+
+
+@pytest.fixture(scope="session")
+def apps() -> dict[str, Any]:
+    """Each exported function as functions-framework serves it, built from the real main.py."""
+    return {name: function_app(name) for name in FUNCTIONS}
+
+
+@pytest.fixture
+def api(apps: dict[str, Any], clean: None) -> Api:
+    return Api(apps)
+
+
+@pytest.fixture
+def emulator_http(emulator_hosts: dict[str, str]) -> Iterator[requests.Session]:
+    """A session for calls through the Functions emulator's URLs."""
+    with requests.Session() as session:
+        yield session

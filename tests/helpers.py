@@ -1,0 +1,180 @@
+"""Shared helpers of the test suites: constants, the in-process API client and assertions.
+
+Fixtures live in the `conftest.py` files; everything here is plain code they and the
+tests import.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = os.environ.get("GCLOUD_PROJECT", "demo-partner-api")
+REGION = "us-central1"
+FUNCTIONS = ("fetchData", "createEntry", "updateEntry", "health", "openapi")
+PARTNER_FUNCTIONS = ("fetchData", "createEntry", "updateEntry")
+METHODS = {"fetchData": "GET", "createEntry": "POST", "updateEntry": "PATCH"}
+PASSWORD = "test-password-1"
+
+counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class User:
+    uid: str
+    email: str
+    token: str
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", **extra}
+
+
+UserFactory = Callable[..., User]
+
+
+def function_app(name: str) -> Flask:
+    """An exported function as functions-framework serves it, built from the real main.py."""
+    from functions_framework import create_app
+
+    app: Flask = create_app(name, str(ROOT / "main.py"))  # type: ignore[no-untyped-call]
+    return app
+
+
+class Api:
+    """Calls functions in-process; paths are `<function>[/<id>][?query]`."""
+
+    def __init__(self, apps: dict[str, Any]) -> None:
+        self._clients: dict[str, FlaskClient] = {n: a.test_client() for n, a in apps.items()}
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        name, _, rest = path.partition("/")
+        name, _, query = name.partition("?")
+        target = "/" + rest
+        if query:
+            target += "?" + query
+        return self._clients[name].open(target, method=method, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.call("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self.call("PATCH", path, **kwargs)
+
+
+def function_url(name: str) -> str:
+    origin = os.environ["FUNCTIONS_EMULATOR_ORIGIN"]
+    return f"{origin}/{PROJECT}/{REGION}/{name}"
+
+
+def entry_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "description": "Catering, March",
+        "amount": "123.45",
+        "currency": "EUR",
+        "date": "2026-03-31",
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """The one error envelope, with the right status and a request id that matches the header."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.get_json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert error["status"] == status
+    assert error["request_id"] == response.headers["X-Request-Id"]
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert "Traceback" not in response.get_data(as_text=True)
+    if code is not None:
+        assert error["code"] == code
+    return dict(error)
+
+
+def create(api: Api, user: User, **overrides: Any) -> dict[str, Any]:
+    response = api.post("createEntry", json=entry_body(**overrides), headers=user.headers())
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return dict(response.get_json())
+
+
+def stored_entries(partner_id: str | None = None) -> list[dict[str, Any]]:
+    from functions import store
+
+    docs = store.client().collection("entries").stream()
+    found = [{**(d.to_dict() or {}), "id": d.id} for d in docs]
+    return [e for e in found if partner_id is None or e["partnerId"] == partner_id]
+
+
+def list_all(api: Api, user: User, query: str = "") -> list[dict[str, Any]]:
+    """Walk every page of a list."""
+    entries: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(100):
+        params = query + (f"&cursor={cursor}" if cursor else "")
+        response = api.get(f"fetchData?{params}", headers=user.headers())
+        assert response.status_code == 200, response.get_data(as_text=True)
+        page = response.get_json()
+        entries.extend(page["data"])
+        cursor = page["next_cursor"]
+        assert page["has_more"] == (cursor is not None)
+        if cursor is None:
+            return entries
+    raise AssertionError("pagination did not end")
+
+
+def first_cursor(api: Api, user: User, query: str = "limit=1") -> str:
+    page = api.get(f"fetchData?{query}", headers=user.headers()).get_json()
+    assert page["next_cursor"]
+    return str(page["next_cursor"])
+
+
+def closed_port() -> int:
+    from devtools.emulators import free_port
+
+    return free_port()
+
+
+def unsigned_token(payload: dict[str, Any]) -> str:
+    """An `alg: none` JWT: what the Auth emulator issues, never acceptable in production."""
+
+    def b64(data: dict[str, Any]) -> str:
+        raw = json.dumps(data, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(payload)}."
+
+
+def token_claims(uid: str, **overrides: Any) -> dict[str, Any]:
+    """The claims of a partner ID token of this project, for `uid`."""
+    now = int(time.time())
+    claims = {
+        "iss": f"https://securetoken.google.com/{PROJECT}",
+        "aud": PROJECT,
+        "auth_time": now,
+        "iat": now,
+        "exp": now + 3600,
+        "sub": uid,
+        "user_id": uid,
+        "role": "partner",
+        "partnerId": "acme",
+        "firebase": {"sign_in_provider": "password", "identities": {}},
+    }
+    claims.update(overrides)
+    return claims

@@ -1,0 +1,159 @@
+"""Firebase ID tokens in production mode (real RS256 signatures against a local key
+server, no emulator variable set), the gate's list of authenticators, and the rule that
+keeps emulator mode and test hooks out of deployed functions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from devtools.token_rig import KeyServer
+from functions import config
+from functions.auth import Caller, authenticate, id_tokens
+from functions.errors import ConfigurationError, Forbidden, Unauthorized
+from tests.helpers import PROJECT, token_claims, unsigned_token
+
+EMULATOR_VARIABLES = ("FIREBASE_AUTH_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST")
+
+
+@pytest.fixture(autouse=True)
+def no_emulators(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the outer environment holds: these tests never see an emulator."""
+    for name in EMULATOR_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GCLOUD_PROJECT", PROJECT)
+
+
+# --- production mode: real signature checks, offline ------------------------------------
+
+
+def _production_claims(**overrides: Any) -> dict[str, Any]:
+    return token_claims("prod-user-1", **overrides)
+
+
+def test_production_accepts_a_properly_signed_token(production_mode: KeyServer) -> None:
+    token = production_mode.sign(_production_claims(), "key-1")
+    claims = id_tokens.verify_id_token(token, check_revoked=False)
+    assert claims["uid"] == "prod-user-1"
+    assert claims["partnerId"] == "acme"
+
+
+PRODUCTION_REJECTS: dict[str, Callable[[KeyServer], str]] = {
+    "expired": lambda ks: ks.sign(
+        _production_claims(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600), "key-1"
+    ),
+    "wrong audience": lambda ks: ks.sign(_production_claims(aud="other-project"), "key-1"),
+    "wrong issuer": lambda ks: ks.sign(
+        _production_claims(iss="https://securetoken.google.com/other-project"), "key-1"
+    ),
+    "bad signature": lambda ks: ks.sign(
+        _production_claims(),
+        "key-1",
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    ),
+    "unknown kid": lambda ks: ks.sign(_production_claims(), "key-unknown", ks.keys["key-1"]),
+    "unsigned emulator token": lambda ks: unsigned_token(_production_claims()),
+    "HS256 token": lambda ks: jwt.encode(
+        _production_claims(),
+        "a-shared-secret-of-32-bytes-long!",
+        algorithm="HS256",
+        headers={"kid": "key-1"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(PRODUCTION_REJECTS))
+def test_production_rejects(production_mode: KeyServer, case: str) -> None:
+    token = PRODUCTION_REJECTS[case](production_mode)
+    with pytest.raises(Unauthorized):
+        id_tokens.verify_id_token(token, check_revoked=False)
+
+
+# --- the gate ------------------------------------------------------------------------------
+
+
+class Recognises:
+    """An authenticator of credentials that start with its prefix."""
+
+    def __init__(self, prefix: str, partner_id: str) -> None:
+        self.prefix, self.partner_id, self.seen = prefix, partner_id, 0
+
+    def authenticate(self, credential: str) -> Caller | None:
+        self.seen += 1
+        if not credential.startswith(self.prefix):
+            return None
+        return Caller(uid="u", partner_id=self.partner_id, scopes=frozenset(), claims={})
+
+
+def test_the_gate_asks_each_authenticator_in_order_until_one_decides() -> None:
+    first, second = Recognises("a_", "acme"), Recognises("b_", "globex")
+    assert authenticate("b_secret", [first, second]).partner_id == "globex"
+    assert (first.seen, second.seen) == (1, 1)
+    assert authenticate("a_secret", [first, second]).partner_id == "acme"
+    assert (first.seen, second.seen) == (2, 1), "the second is not asked once the first decided"
+
+
+def test_a_credential_no_authenticator_recognises_is_401() -> None:
+    with pytest.raises(Unauthorized) as caught:
+        authenticate("c_secret", [Recognises("a_", "acme")])
+    assert 'error="invalid_token"' in caught.value.headers()["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("credential", ["abc", "a.b", "a.b.c.d", "x" * 9000 + ".b.c"])
+def test_the_id_token_authenticator_passes_on_what_is_not_shaped_like_a_jwt(
+    credential: str,
+) -> None:
+    assert id_tokens.IdTokenAuthenticator().authenticate(credential) is None
+
+
+def test_an_id_token_of_a_non_partner_is_forbidden(production_mode: KeyServer) -> None:
+    token = production_mode.sign(token_claims("prod-user-2", role="admin"), "key-1")
+    with pytest.raises(Forbidden):
+        id_tokens.IdTokenAuthenticator().authenticate(token)
+
+
+# --- emulator mode and test hooks stay out of deployed functions ---------------------------
+
+
+@pytest.mark.parametrize("variable", ["FIREBASE_AUTH_EMULATOR_HOST", "ID_TOKEN_CERTS_URL"])
+@pytest.mark.parametrize("marker", ["K_SERVICE", "FUNCTION_TARGET", "K_REVISION", "CLOUD_RUN_JOB"])
+def test_overrides_are_refused_in_a_deployed_function_of_a_real_project(
+    monkeypatch: pytest.MonkeyPatch, variable: str, marker: str
+) -> None:
+    monkeypatch.setenv("GCLOUD_PROJECT", "acme-accounting")
+    monkeypatch.setenv(marker, "fetchData")
+    monkeypatch.setenv(variable, "127.0.0.1:9099")
+    read = {
+        "FIREBASE_AUTH_EMULATOR_HOST": config.auth_emulator_host,
+        "ID_TOKEN_CERTS_URL": config.id_token_certs_url,
+    }[variable]
+    with pytest.raises(ConfigurationError, match=variable):
+        read()
+
+
+@pytest.mark.parametrize(
+    ("project", "marker", "allowed"),
+    [
+        ("demo-partner-api", "K_SERVICE", True),
+        ("acme-accounting", None, True),
+        ("acme-accounting", "K_SERVICE", False),
+        ("acme-accounting", "FUNCTION_TARGET", False),
+    ],
+)
+def test_overrides_apply_to_demo_projects_and_local_runs_only(
+    monkeypatch: pytest.MonkeyPatch, project: str, marker: str | None, allowed: bool
+) -> None:
+    for name in config.DEPLOYED_RUNTIME_MARKERS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GCLOUD_PROJECT", project)
+    if marker:
+        monkeypatch.setenv(marker, "fetchData")
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+    assert config.local_overrides_allowed() is allowed
+    if allowed:
+        assert config.auth_emulator_host() == "127.0.0.1:9099"

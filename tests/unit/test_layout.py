@@ -1,0 +1,167 @@
+"""The deployable shape, read from the files alone: discovery, the deploy configuration,
+the committed contract and an import graph without cycles."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devtools.openapi import DOCUMENT_PATH
+from functions import openapi
+from tests.helpers import FUNCTIONS, ROOT
+
+FIREBASE_JSON = json.loads((ROOT / "firebase.json").read_text())
+PACKAGES = ("main.py", "functions", "devtools", "bench", "tests")
+
+
+def test_main_imports_without_credentials_or_project() -> None:
+    """The CLI discovers functions by importing main.py with no credentials: it must work."""
+    env = {"PATH": os.environ["PATH"], "NO_GCE_CHECK": "true", "HOME": os.environ.get("HOME", "/")}
+    script = (
+        "import main, json; "
+        "print(json.dumps(sorted(n for n in dir(main) "
+        "if hasattr(getattr(main, n), '__firebase_endpoint__'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == sorted(FUNCTIONS)
+
+
+def test_firebase_json_runtime_matches_the_venv_python() -> None:
+    (functions,) = FIREBASE_JSON["functions"]
+    version = f"python{sys.version_info.major}{sys.version_info.minor}"
+    assert functions["runtime"] == version
+    assert functions["source"] == "."
+
+
+@pytest.mark.parametrize(
+    "path", ["venv", "node_modules", ".git", "tests", "tooling", "devtools", "*.log"]
+)
+def test_firebase_json_keeps_local_files_out_of_the_upload(path: str) -> None:
+    (functions,) = FIREBASE_JSON["functions"]
+    assert path in functions["ignore"]
+
+
+def test_no_package_json_in_the_functions_source() -> None:
+    """A package.json beside main.py makes the Firebase CLI treat the code as Node.js."""
+    assert not (ROOT / "package.json").exists()
+
+
+def test_firebase_json_deploys_rules_and_indexes_and_pins_emulator_ports() -> None:
+    assert FIREBASE_JSON["firestore"] == {
+        "rules": "firestore.rules",
+        "indexes": "firestore.indexes.json",
+    }
+    emulators = FIREBASE_JSON["emulators"]
+    assert emulators["auth"]["port"] == 9099
+    assert emulators["firestore"]["port"] == 8080
+    assert emulators["functions"]["port"] == 5001
+    assert emulators["ui"] == {"enabled": False}
+    assert emulators["singleProjectMode"] is True
+
+
+def test_the_committed_openapi_document_is_what_the_code_generates() -> None:
+    assert json.loads(DOCUMENT_PATH.read_text()) == openapi.build(), (
+        "openapi.json is stale: run `make openapi`"
+    )
+    assert set(openapi.build()["paths"]) == {
+        "/fetchData",
+        "/fetchData/{id}",
+        "/createEntry",
+        "/updateEntry/{id}",
+    }
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of the repository and the repository modules it imports (lazy imports
+    inside functions included: they close a cycle just the same when they run)."""
+    files = [ROOT / "main.py"] + [
+        path for package in PACKAGES[1:] for path in sorted((ROOT / package).rglob("*.py"))
+    ]
+    modules = {_module_name(path): path for path in files}
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            for imported in targets:
+                # The longest repository module the import names (a name imported from a
+                # module is not a module itself).
+                target = imported
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for successor in sorted(graph[node]):
+            if successor not in index:
+                visit(successor)
+                low[node] = min(low[node], low[successor])
+            elif successor in stack:
+                low[node] = min(low[node], index[successor])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_anywhere_in_the_tree() -> None:
+    graph = import_graph()
+    assert "functions.http.pipeline" in graph["functions.http.views"]
+    assert cycles(graph) == []

@@ -1,0 +1,98 @@
+"""The entry models: the shared corpus judged by the model, the patterns the rules share
+with it, and the positions cursors carry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from functions import models
+from functions.errors import ValidationFailed
+from functions.models import Position
+from tests.corpus import INVALID, VALID
+from tests.helpers import ROOT
+
+CORPUS = [(name, payload, True) for name, payload in VALID.items()] + [
+    (name, payload, False) for name, payload in INVALID.items()
+]
+
+
+def _model_accepts(payload: dict[str, Any]) -> bool:
+    try:
+        models.parse_create(json.loads(json.dumps(payload)))
+    except ValidationFailed:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("name", "payload", "valid"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_model_judges_the_corpus(name: str, payload: dict[str, Any], valid: bool) -> None:
+    assert _model_accepts(payload) is valid
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        models.AMOUNT_PATTERN,
+        models.NEGATIVE_ZERO_PATTERN,
+        models.CURRENCY_PATTERN,
+        models.DATE_PATTERN,
+        models.TEXT_PATTERN,
+        models.LABEL_PATTERN,
+    ],
+)
+def test_rules_use_the_models_patterns(pattern: str) -> None:
+    rules = (ROOT / "firestore.rules").read_text()
+    assert f"'{pattern.replace(chr(92), chr(92) * 2)}'" in rules
+
+
+def test_a_patch_must_change_something_and_never_null_a_required_field() -> None:
+    with pytest.raises(ValidationFailed, match="at least one field"):
+        models.parse_patch({})
+    with pytest.raises(ValidationFailed) as caught:
+        models.parse_patch({"amount": None})
+    assert caught.value.details == [{"field": "amount", "message": "is required; cannot be null"}]
+    sets, clears = models.parse_patch({"amount": "1.00", "category": None}).changes()
+    assert (sets, clears) == ({"amount": "1.00"}, ("category",))
+
+
+def test_unknown_and_server_fields_are_named_without_echoing_input() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        models.parse_create({**VALID["minimal"], "version": 2, "<script>": 1})
+    assert {"field": "version", "message": "is set by the server and cannot be written"} in (
+        caught.value.details
+    )
+    assert {"field": "(unknown field)", "message": "is not a field of an entry"} in (
+        caught.value.details
+    )
+
+
+@pytest.mark.parametrize("by_date", [False, True])
+def test_a_position_survives_its_round_trip(by_date: bool) -> None:
+    moment = dt.datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=dt.UTC)
+    position = Position(moment, "abc_123", "2026-03-01" if by_date else None)
+    assert Position.from_values(json.loads(json.dumps(position.values())), by_date=by_date) == (
+        position
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        "not a list",
+        ["2026-03-01T00:00:00+00:00"],
+        ["2026-03-01T00:00:00+00:00", 7],
+        ["2026-03-01T00:00:00+00:00", "odd.id"],
+        ["2026-03-01T00:00:00+00:00", "__name__"],
+        ["2026-03-01T00:00:00", "abc"],
+        ["0001-01-01T00:00:00+14:00", "abc"],
+        ["9999-12-31T23:59:59-14:00", "abc"],
+        ["yesterday", "abc"],
+    ],
+)
+def test_a_forged_position_is_refused(values: Any) -> None:
+    with pytest.raises(ValueError, match=r"^(not|a time)"):
+        Position.from_values(values, by_date=False)
