@@ -7,20 +7,25 @@ it touches no network and needs no credentials.
 
 from typing import Any
 
+import functions_framework
 from firebase_functions import https_fn, options
 from flask import Request, Response
+from werkzeug.exceptions import HTTPException
 
 from functions.http import views
 
 # Partners authenticate with Firebase ID tokens, checked by the functions themselves, so
 # Cloud Run must let the requests reach them (invoker "public"). CORS stays off: partners
-# call server to server; set CORS_ALLOWED_ORIGINS to allow browsers.
+# call server to server; set CORS_ALLOWED_ORIGINS to allow browsers. CURSOR_SECRET, the
+# key that signs pagination cursors, lives in Secret Manager (`firebase
+# functions:secrets:set CURSOR_SECRET`); the emulators read it from .secret.local.
 PARTNER_FUNCTION: dict[str, Any] = {
     "region": "us-central1",
     "invoker": "public",
     "memory": options.MemoryOption.MB_256,
     "timeout_sec": 30,
     "max_instances": 20,
+    "secrets": ["CURSOR_SECRET"],
 }
 
 
@@ -52,3 +57,9 @@ def health(req: Request) -> Response:
 def openapi(req: Request) -> Response:
     """The OpenAPI document of the partner API."""
     return views.openapi_document(req)
+
+
+# Errors the framework answers before any function runs (an unroutable path, say) get the
+# JSON envelope too. Registered on the app functions-framework builds around this module;
+# a no-op when the Firebase CLI only imports it to discover the functions.
+functions_framework.errorhandler(HTTPException)(views.framework_error)

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -105,6 +106,22 @@ def check_prerequisites() -> None:
         )
 
 
+LOCAL_SECRETS = ROOT / ".secret.local"
+SECRETS = ("CURSOR_SECRET",)
+"""The secrets main.py declares. The Functions emulator reads them from .secret.local and
+would otherwise try Google Cloud Secret Manager, which a local run must never reach."""
+
+
+def ensure_local_secrets() -> None:
+    """Give every declared secret a random local value in .secret.local (never deployed)."""
+    lines = LOCAL_SECRETS.read_text().splitlines() if LOCAL_SECRETS.exists() else []
+    present = {line.partition("=")[0].strip() for line in lines if "=" in line}
+    missing = [name for name in SECRETS if name not in present]
+    if missing:
+        lines += [f"{name}={secrets.token_hex(32)}" for name in missing]
+        LOCAL_SECRETS.write_text("\n".join(lines) + "\n")
+
+
 class Stack:
     """The emulators as one process session that is started and stopped as a whole."""
 
@@ -116,6 +133,7 @@ class Stack:
 
     def start(self) -> None:
         check_prerequisites()
+        ensure_local_secrets()
         env = local_env(self.project)
         command = [
             str(FIREBASE_BIN),

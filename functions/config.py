@@ -17,6 +17,8 @@ DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
 DEFAULT_IDEMPOTENCY_TTL_HOURS = 24
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 DEFAULT_FIRESTORE_TIMEOUT_S = 10.0
+DEFAULT_AUTH_TIMEOUT_S = 5.0
+MAX_AUTH_TIMEOUT_S = 20.0
 MAX_REVOCATION_MAX_AGE_S = 300.0
 
 
@@ -66,6 +68,19 @@ def firestore_timeout_s() -> float:
         return max(0.5, float(raw)) if raw else DEFAULT_FIRESTORE_TIMEOUT_S
     except ValueError as exc:
         raise ConfigurationError("FIRESTORE_TIMEOUT_S must be a number of seconds") from exc
+
+
+def auth_timeout_s() -> float:
+    """How long a call may wait on the auth backend (a user lookup, the signing keys)
+    before it is answered 503; well under the functions' 30 s timeout."""
+    raw = _env("AUTH_TIMEOUT_S")
+    try:
+        value = float(raw) if raw else DEFAULT_AUTH_TIMEOUT_S
+    except ValueError as exc:
+        raise ConfigurationError("AUTH_TIMEOUT_S must be a number of seconds") from exc
+    if not 0.5 <= value <= MAX_AUTH_TIMEOUT_S:
+        raise ConfigurationError(f"AUTH_TIMEOUT_S must be between 0.5 and {MAX_AUTH_TIMEOUT_S:g}")
+    return value
 
 
 def cors_origins() -> frozenset[str]:
@@ -143,16 +158,26 @@ def id_token_certs_url() -> str | None:
 
 
 def cursor_key() -> bytes:
-    """The key that signs pagination cursors.
+    """The key that signs pagination cursors: CURSOR_SECRET, a secret the deploy holds.
 
-    Without CURSOR_SECRET the key is derived from the project id: cursors stay
-    tamper-evident to clients but are forgeable by someone who knows the scheme. That is
-    harmless for isolation (every query is scoped to the caller's tenant, so a forged
-    cursor can only move within the caller's own data), and CURSOR_SECRET closes it.
+    Only a `demo-` project (which exists nowhere but on the emulators) may do without it:
+    its key is derived from the project id, so anyone who knows the scheme can forge its
+    cursors. Even a forged cursor only moves within the caller's own data (every query is
+    scoped to the caller's tenant).
+
+    Raises:
+        ConfigurationError: a real project without CURSOR_SECRET.
     """
     secret = _env("CURSOR_SECRET")
-    material = secret if secret else f"partner-api-cursor:{project_id()}"
-    return hashlib.sha256(material.encode()).digest()
+    if secret:
+        return hashlib.sha256(secret.encode()).digest()
+    project = project_id()
+    if not project.startswith("demo-"):
+        raise ConfigurationError(
+            "CURSOR_SECRET is not set: run `firebase functions:secrets:set CURSOR_SECRET` "
+            "and deploy again"
+        )
+    return hashlib.sha256(f"partner-api-cursor:{project}".encode()).digest()
 
 
 def _int_env(name: str, default: int, *, minimum: int) -> int:

@@ -7,11 +7,13 @@ ApiError (500 internal)
  ├── NotFound (404 not_found)
  ├── MethodNotAllowed (405 method_not_allowed; sets Allow)
  ├── Conflict (409 conflict)
+ │    └── StoredEntryInvalid (409 stored_entry_invalid; the stored data, not the request)
  ├── PreconditionFailed (412 precondition_failed; carries the current version)
  ├── PayloadTooLarge (413 payload_too_large)
  ├── UnsupportedMediaType (415 unsupported_media_type)
  ├── ValidationFailed (422 validation_failed; names each bad field)
  ├── PreconditionRequired (428 precondition_required)
+ ├── FrameworkError (the framework's own status, http_error; before any function ran)
  ├── ConfigurationError (500 internal; the message is logged, never sent)
  └── ServiceUnavailable (503 unavailable; sets Retry-After; also for deadlines)
 
@@ -45,6 +47,9 @@ class ErrorEnvelope(TypedDict):
     error: ErrorBody
 
 
+MAX_DETAILS = 20
+
+
 class ApiError(Exception):
     """Base of the tree: an HTTP status, a stable machine code and a safe message."""
 
@@ -72,14 +77,19 @@ class ApiError(Exception):
         return dict(self.extra_headers)
 
     def envelope(self, request_id: str) -> ErrorEnvelope:
+        """The wire shape; at most MAX_DETAILS details, so that an error is never much
+        larger than the request that caused it."""
+        message = self.public_message()
+        if len(self.details) > MAX_DETAILS:
+            message += f" ({len(self.details)} problems; the first {MAX_DETAILS} are listed.)"
         body: ErrorBody = {
             "status": self.status,
             "code": self.code,
-            "message": self.public_message(),
+            "message": message,
             "request_id": request_id,
         }
         if self.details:
-            body["details"] = self.details
+            body["details"] = self.details[:MAX_DETAILS]
         return {"error": body}
 
 
@@ -142,6 +152,16 @@ class Conflict(ApiError):
     default_message = "The request conflicts with the current state."
 
 
+class StoredEntryInvalid(Conflict):
+    """The caller's entry exists, but what is stored is not a valid entry (another writer
+    left it so); it cannot be shown or changed through the API until it is repaired."""
+
+    code = "stored_entry_invalid"
+    default_message = (
+        "This entry's stored data is not a valid entry; the app's owner must repair it."
+    )
+
+
 class PreconditionFailed(ApiError):
     """The resource is not at the version the caller based the change on.
 
@@ -179,6 +199,17 @@ class PreconditionRequired(ApiError):
     status = 428
     code = "precondition_required"
     default_message = "Send If-Match with the entry's ETag or version."
+
+
+class FrameworkError(ApiError):
+    """An HTTP error the web framework raised before any function ran (an unroutable
+    path, say): answered in the envelope like ours, with werkzeug's generic text."""
+
+    code = "http_error"
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status  # type: ignore[misc]
 
 
 class ConfigurationError(ApiError):

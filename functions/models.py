@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Final
 
 from pydantic import (
@@ -32,7 +32,57 @@ TEXT_PATTERN: Final = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
 """Printable text: no control characters other than tab and newline."""
 LABEL_PATTERN: Final = r"^[^\x00-\x1f\x7f]*$"
 """Single-line text: no control characters at all."""
-ENTRY_ID_PATTERN: Final = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,128}")
+BLANK_RANGES: Final = (
+    (0x09, 0x0D),
+    (0x1C, 0x20),
+    (0x85, 0x85),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x180E, 0x180E),
+    (0x2000, 0x200D),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x2060),
+    (0x3000, 0x3000),
+    (0xFEFF, 0xFEFF),
+)
+"""What counts as blank: every character Python's `str.isspace` accepts, and the
+zero-width ones (U+180E, U+200B to U+200D, U+2060, U+FEFF). Text made only of these is
+refused, by the model and by the rules alike (the rules' `trim()` only strips ASCII)."""
+
+
+def _char_class(escape: str) -> str:
+    parts = []
+    for low, high in BLANK_RANGES:
+        parts.append(
+            escape.format(low) if low == high else f"{escape.format(low)}-{escape.format(high)}"
+        )
+    return "[" + "".join(parts) + "]"
+
+
+BLANK_PATTERN: Final = "^" + _char_class("\\u{:04x}") + "*$"
+"""Blank text, in Python's syntax."""
+BLANK_PATTERN_RE2: Final = "^" + _char_class("\\x{{{:x}}}") + "*$"
+"""The same, in RE2's syntax, as `firestore.rules` writes it."""
+_BLANK = re.compile(BLANK_PATTERN)
+MAX_DOCUMENT_ID_BYTES = 1500
+
+
+def is_document_id(value: str) -> bool:
+    """Whether Firestore could hold a document with this id (any writer's, not only ours):
+    1 to 1,500 bytes, no slash, not `.` or `..`, not of the reserved form `__x__`."""
+    size = len(value.encode("utf-8", "surrogatepass"))
+    return (
+        0 < size <= MAX_DOCUMENT_ID_BYTES
+        and "/" not in value
+        and value not in (".", "..")
+        and not (len(value) >= 4 and value.startswith("__") and value.endswith("__"))
+    )
+
+
+ENTRY_ID_CHARS: Final = "[A-Za-z0-9_-]{1,128}"
+"""The ids the API assigns and the rules let clients create."""
+ENTRY_ID_PATTERN: Final = re.compile(rf"(?!__.*__\Z){ENTRY_ID_CHARS}")
 """The ids the API assigns and accepts (matched in full); Firestore reserves `__x__`."""
 
 DESCRIPTION_MAX = 500
@@ -47,7 +97,7 @@ ENTRY_FIELDS: Final = WRITABLE_FIELDS + SERVER_FIELDS
 
 
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    if _BLANK.fullmatch(value):
         raise ValueError("must contain a non-space character")
     return value
 
@@ -66,11 +116,29 @@ def _calendar_date(value: str) -> str:
     return value
 
 
+def _utf16_at_most(limit: int) -> AfterValidator:
+    """Firestore rules measure strings in UTF-16 code units (an emoji counts twice); the
+    model measures them the same way, so both accept exactly the same texts."""
+
+    def check(value: str) -> str:
+        if len(value.encode("utf-16-le", "surrogatepass")) // 2 > limit:
+            raise ValueError(
+                f"is too long (at most {limit} characters; characters beyond the Basic "
+                "Multilingual Plane, such as emoji, count as two)"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+UTF16_NOTE = " Length is counted in UTF-16 code units: an emoji counts as two characters."
+
 Description = Annotated[
     str,
     StringConstraints(min_length=1, max_length=DESCRIPTION_MAX, pattern=TEXT_PATTERN),
     AfterValidator(_not_blank),
-    Field(description="What the entry is for.", examples=["Catering, March"]),
+    _utf16_at_most(DESCRIPTION_MAX),
+    Field(description="What the entry is for." + UTF16_NOTE, examples=["Catering, March"]),
 ]
 Amount = Annotated[
     str,
@@ -99,13 +167,18 @@ Category = Annotated[
     str,
     StringConstraints(min_length=1, max_length=CATEGORY_MAX, pattern=LABEL_PATTERN),
     AfterValidator(_not_blank),
-    Field(description="A free label for grouping and filtering.", examples=["food"]),
+    _utf16_at_most(CATEGORY_MAX),
+    Field(description="A free label for grouping and filtering." + UTF16_NOTE, examples=["food"]),
 ]
 Reference = Annotated[
     str,
     StringConstraints(min_length=1, max_length=REFERENCE_MAX, pattern=LABEL_PATTERN),
     AfterValidator(_not_blank),
-    Field(description="The partner's own id for the record.", examples=["INV-2026-0042"]),
+    _utf16_at_most(REFERENCE_MAX),
+    Field(
+        description="The partner's own id for the record." + UTF16_NOTE,
+        examples=["INV-2026-0042"],
+    ),
 ]
 
 _INPUT_CONFIG = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -207,7 +280,7 @@ def field_issues(error: ValidationError) -> list[FieldIssue]:
     issues: list[FieldIssue] = []
     for item in error.errors(include_url=False, include_context=False, include_input=False):
         name = ".".join(str(part) for part in item["loc"])
-        if not _SAFE_FIELD_NAME.match(name):
+        if not _SAFE_FIELD_NAME.fullmatch(name):
             name = "(unknown field)"  # never reflect arbitrary client input
         kind = item["type"]
         if kind == "extra_forbidden":
@@ -232,7 +305,7 @@ def field_issues(error: ValidationError) -> list[FieldIssue]:
     return issues
 
 
-_SAFE_FIELD_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_SAFE_FIELD_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _PATTERN_MESSAGES = {
     "amount": 'must be a decimal string such as "123.45" (at most 2 decimals)',
     "currency": 'must be an ISO 4217 code such as "EUR"',
@@ -281,8 +354,8 @@ class Position:
             raise ValueError("not a position of this order")
         date = values[0] if by_date else None
         created, entry_id = values[-2], values[-1]
-        if not ENTRY_ID_PATTERN.fullmatch(entry_id):
-            raise ValueError("not an entry id")
+        if not is_document_id(entry_id):
+            raise ValueError("not a document id")
         try:
             created_at = dt.datetime.fromisoformat(created)
             created_at.astimezone(dt.UTC)
@@ -322,10 +395,15 @@ class ListQuery:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of a list; `next_after` is where the next page starts, None on the last."""
+    """One page of a list; `next_after` is where the next page starts, None on the last.
+
+    `skipped` names the stored documents in the page's range that are not valid entries
+    (written by another app, an older version or a direct client): left out, never hidden.
+    """
 
     entries: list[Entry]
     next_after: Position | None
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def has_more(self) -> bool:

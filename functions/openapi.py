@@ -22,6 +22,7 @@ from functions.errors import (
     PreconditionFailed,
     PreconditionRequired,
     ServiceUnavailable,
+    StoredEntryInvalid,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
@@ -172,7 +173,7 @@ def build() -> dict[str, Any]:
     }
     page_schema = {
         "type": "object",
-        "required": ["data", "next_cursor", "has_more"],
+        "required": ["data", "next_cursor", "has_more", "skipped"],
         "additionalProperties": False,
         "properties": {
             "data": {
@@ -182,6 +183,14 @@ def build() -> dict[str, Any]:
             },
             "next_cursor": {"type": ["string", "null"]},
             "has_more": {"type": "boolean"},
+            "skipped": {
+                "type": "array",
+                "description": (
+                    "Ids of stored documents in this page's range that are not valid entries "
+                    "(left by another writer): left out of data, never hidden."
+                ),
+                "items": {"type": "string"},
+            },
         },
     }
     return {
@@ -232,7 +241,7 @@ def build() -> dict[str, Any]:
                     "parameters": [_ENTRY_ID],
                     "responses": {
                         "200": _ok("Entry", "The entry.", _ETAG),
-                        **_errors(BadRequest, NotFound),
+                        **_errors(BadRequest, NotFound, StoredEntryInvalid),
                     },
                 }
             },
@@ -275,7 +284,10 @@ def build() -> dict[str, Any]:
                             "name": "If-Match",
                             "in": "header",
                             "required": True,
-                            "description": "The ETag (or version) the change is based on.",
+                            "description": (
+                                "The ETag (or version) the change is based on. Strong ETags "
+                                "only: a weak one (W/...) never matches (412)."
+                            ),
                             "schema": {"type": "string"},
                         },
                     ],
@@ -285,6 +297,7 @@ def build() -> dict[str, Any]:
                         **_errors(
                             BadRequest,
                             NotFound,
+                            StoredEntryInvalid,
                             PreconditionFailed,
                             PayloadTooLarge,
                             UnsupportedMediaType,

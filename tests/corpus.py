@@ -36,6 +36,11 @@ VALID: dict[str, dict[str, Any]] = {
     "unicode description": _with(description="Café, crème brûlée"),
     "category at 64": _with(category="c" * 64),
     "reference at 128": _with(reference="r" * 128),
+    "no-break spaces around text": _with(description="\u00a0Catering\u00a0"),
+    "emoji": _with(description="\U0001f355 pizza night"),
+    "250 astral characters (500 UTF-16 units)": _with(description="\U0001f355" * 250),
+    "32 astral characters in category": _with(category="\U0001f355" * 32),
+    "499 units then an astral character": _with(description="d" * 498 + "\U0001f355"),
 }
 
 INVALID: dict[str, dict[str, Any]] = {
@@ -75,4 +80,30 @@ INVALID: dict[str, dict[str, Any]] = {
     "reference over 128": _with(reference="r" * 129),
     "null category": {**BASE, "category": None},
     "unknown field": _with(isAdmin=True),
+    "no-break space description": _with(description="\u00a0"),
+    "ideographic space description": _with(description="\u3000\u3000"),
+    "next-line description": _with(description="\u0085"),
+    "line separator category": _with(category="\u2028"),
+    "zero-width reference": _with(reference="\u200b\ufeff"),
+    "mixed blanks description": _with(description=" \u00a0\t\u2003\n"),
+    "251 astral characters (502 UTF-16 units)": _with(description="\U0001f355" * 251),
+    "33 astral characters in category": _with(category="\U0001f355" * 33),
+    "500 units then an astral character": _with(description="d" * 499 + "\U0001f355"),
 }
+
+
+def unicode_samples() -> dict[str, dict[str, Any]]:
+    """Payloads drawn from the Unicode categories that blank checks and control-character
+    patterns meet (separators, controls, format characters): every such character of the
+    Basic Multilingual Plane alone as a description and as a category. No verdict is
+    given: the rules and the model must simply agree on each."""
+    import unicodedata
+
+    samples: dict[str, dict[str, Any]] = {}
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        if unicodedata.category(chr(code)) in {"Zs", "Zl", "Zp", "Cc", "Cf"}:
+            samples[f"description U+{code:04X}"] = _with(description=chr(code))
+            samples[f"category U+{code:04X}"] = _with(category=chr(code))
+    return samples

@@ -178,3 +178,33 @@ def token_claims(uid: str, **overrides: Any) -> dict[str, Any]:
     }
     claims.update(overrides)
     return claims
+
+
+class Blackhole:
+    """A loopback server that accepts connections and never answers: a stalled backend."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(64)
+        self.host = f"127.0.0.1:{self._socket.getsockname()[1]}"
+        self._held: list[socket.socket] = []
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            self._held.append(connection)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._socket.close()
+        for connection in self._held:
+            connection.close()

@@ -15,25 +15,36 @@ import json
 import os
 import secrets
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from functions.auth.callers import (
     ALL_SCOPES,
+    PARTNER_CLAIMS,
     PARTNER_ID_CLAIM,
     PARTNER_ID_PATTERN,
     PARTNER_ROLE,
     ROLE_CLAIM,
     SCOPES_CLAIM,
+    caller_from_claims,
 )
+from functions.errors import Forbidden
 
 if TYPE_CHECKING:
     import firebase_admin
     from firebase_admin import auth as firebase_auth
 
 MAX_CLAIMS_CHARS = 1000
-PARTNER_CLAIMS = (ROLE_CLAIM, PARTNER_ID_CLAIM, SCOPES_CLAIM)
+
+
+REVOKE_SETTLE_S = 1.05
+"""How long a revoke waits between removing the claims and revoking the sessions."""
+DIRECT_ACCESS_NOTE = (
+    "note: the API applies this on the user's next call; direct Firestore access (the "
+    "rules) sees it only when the user's ID token refreshes, within the hour"
+)
 
 
 class Refused(Exception):
@@ -56,16 +67,45 @@ class PartnerUser:
         }
 
 
+@dataclass(frozen=True)
+class Change:
+    """A user's partner claims before a change, and the user after it."""
+
+    before: Mapping[str, Any]
+    after: PartnerUser
+
+    def narrows(self) -> bool:
+        """Whether the change takes rights away: a move, fewer scopes, or a revoke."""
+        old, new = _rights(self.before), _rights(self.after.claims)
+        if old is None:
+            return False
+        return new is None or new[0] != old[0] or not new[1] >= old[1]
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.after.as_json(), "before": dict(self.before)}
+
+
+def _rights(claims: Mapping[str, Any]) -> tuple[str, frozenset[str]] | None:
+    """(partner id, scopes) as the API reads them, or None for a non-partner."""
+    try:
+        caller = caller_from_claims({"uid": "-", **claims})
+    except Forbidden:
+        return None
+    return caller.partner_id, caller.scopes
+
+
 def merged_grant(
     existing: Mapping[str, Any], partner_id: str, scopes: Sequence[str] | None, *, move: bool
 ) -> dict[str, Any]:
     """The claims after granting; pure, so every rule here is unit-tested.
 
+    Without `scopes`, a user keeps the scopes they hold (a new partner user holds all).
+
     Raises:
         Refused: malformed partner id or scopes, a user of another partner (without
             `move`), or claims over firebase-admin's 1000-character limit.
     """
-    if not PARTNER_ID_PATTERN.match(partner_id):
+    if not PARTNER_ID_PATTERN.fullmatch(partner_id):
         raise Refused(
             f"partner id {partner_id!r} is malformed: use 1 to 63 lowercase letters, digits "
             "and inner hyphens"
@@ -78,6 +118,8 @@ def merged_grant(
     claims = {k: v for k, v in existing.items() if k not in PARTNER_CLAIMS}
     claims[ROLE_CLAIM] = PARTNER_ROLE
     claims[PARTNER_ID_CLAIM] = partner_id
+    if scopes is None and SCOPES_CLAIM in existing:
+        claims[SCOPES_CLAIM] = existing[SCOPES_CLAIM]  # never widened without --scopes
     if scopes is not None:
         unknown = sorted(set(scopes) - ALL_SCOPES)
         if unknown or not scopes:
@@ -154,18 +196,27 @@ class PartnerDirectory:
 
     def grant(
         self, who: str, partner_id: str, scopes: Sequence[str] | None, *, move: bool = False
-    ) -> PartnerUser:
+    ) -> Change:
         user = self.find(who)
-        claims = merged_grant(user.custom_claims or {}, partner_id, scopes, move=move)
+        before = dict(user.custom_claims or {})
+        claims = merged_grant(before, partner_id, scopes, move=move)
         self._write_claims(user.uid, claims)
-        return self._view(self.find(user.uid))
+        return Change(before, self._view(self.find(user.uid)))
 
-    def revoke(self, who: str) -> PartnerUser:
-        """Remove the partner claims and end the user's sessions (refresh tokens)."""
+    def revoke(self, who: str) -> Change:
+        """Remove the partner claims, then end the user's sessions (refresh tokens).
+
+        In this order no fresh token carries partner claims: one minted after the claims
+        came off has none, and every one minted before is older than the revoke. Firebase
+        keeps the revoke time in whole seconds (a token of that very second stays valid),
+        so the revoke waits until a second has passed since the claims came off.
+        """
         user = self.find(who)
-        self._write_claims(user.uid, merged_revoke(user.custom_claims or {}))
+        before = dict(user.custom_claims or {})
+        self._write_claims(user.uid, merged_revoke(before))
+        time.sleep(REVOKE_SETTLE_S)
         self._auth().revoke_refresh_tokens(user.uid, app=self.app)
-        return self._view(self.find(user.uid))
+        return Change(before, self._view(self.find(user.uid)))
 
     def create(
         self, email: str, partner_id: str, scopes: Sequence[str] | None
@@ -181,7 +232,7 @@ class PartnerDirectory:
         except ValueError as exc:
             raise Refused(f"cannot create {email!r}: {exc}") from exc
         try:
-            return self.grant(user.uid, partner_id, scopes), password
+            return self.grant(user.uid, partner_id, scopes).after, password
         except Refused:
             auth.delete_user(user.uid, app=self.app)
             raise
@@ -274,16 +325,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             output = {**user.as_json(), "password": password}
             print(json.dumps(output, indent=2) if args.json else f"{_describe(user)}\t{password}")
             return 0
-        if args.command == "grant":
-            user = directory.grant(args.user, args.partner_id, _scopes(args.scopes), move=args.move)
-        elif args.command == "revoke":
-            user = directory.revoke(args.user)
-        else:
+        if args.command == "show":
             user = directory.show(args.user)
+            print(json.dumps(user.as_json(), indent=2) if args.json else _describe(user))
+            return 0
+        if args.command == "grant":
+            change = directory.grant(
+                args.user, args.partner_id, _scopes(args.scopes), move=args.move
+            )
+        else:
+            change = directory.revoke(args.user)
     except Refused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(user.as_json(), indent=2) if args.json else _describe(user))
+    if args.json:
+        print(json.dumps(change.as_json(), indent=2))
+    else:
+        before = json.dumps(dict(change.before), sort_keys=True)
+        print(f"before\t{before}\nafter\t{_describe(change.after)}")
+    if change.narrows():
+        print(DIRECT_ACCESS_NOTE, file=sys.stderr)
     return 0
 
 

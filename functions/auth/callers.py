@@ -16,8 +16,10 @@ SCOPES_CLAIM = "scopes"
 SCOPE_READ = "entries:read"
 SCOPE_WRITE = "entries:write"
 ALL_SCOPES = frozenset({SCOPE_READ, SCOPE_WRITE})
-PARTNER_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-"""Partner ids: lowercase letters, digits and inner hyphens, 1 to 63 characters."""
+PARTNER_ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+"""Partner ids: lowercase letters, digits and inner hyphens, 1 to 63 characters (matched
+in full, as the rules' `matches` does)."""
+PARTNER_CLAIMS = (ROLE_CLAIM, PARTNER_ID_CLAIM, SCOPES_CLAIM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +33,10 @@ class Caller:
 
 
 def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
-    """The partner behind verified claims.
+    """The partner behind verified claims, read exactly as `firestore.rules` reads them.
+
+    A partner without a `scopes` claim holds every scope; a `scopes` claim that is present
+    but not a list (null included) grants none, as in the rules (`scope in scopes`).
 
     Raises:
         Forbidden: the user is not a partner, or carries no valid partner id or scopes.
@@ -39,16 +44,25 @@ def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
     if claims.get(ROLE_CLAIM) != PARTNER_ROLE:
         raise Forbidden("This user does not have the partner role.")
     partner_id = claims.get(PARTNER_ID_CLAIM)
-    if not isinstance(partner_id, str) or not PARTNER_ID_PATTERN.match(partner_id):
+    if not isinstance(partner_id, str) or not PARTNER_ID_PATTERN.fullmatch(partner_id):
         raise Forbidden("This partner user is not assigned to a partner.")
-    raw_scopes = claims.get(SCOPES_CLAIM)
-    if raw_scopes is None:
+    if SCOPES_CLAIM not in claims:
         scopes = ALL_SCOPES
-    elif isinstance(raw_scopes, list) and all(isinstance(s, str) for s in raw_scopes):
-        scopes = frozenset(raw_scopes) & ALL_SCOPES
+    elif isinstance(raw_scopes := claims[SCOPES_CLAIM], list):
+        scopes = frozenset(s for s in raw_scopes if isinstance(s, str)) & ALL_SCOPES
     else:
         raise Forbidden("This partner user's scopes are malformed.")
     return Caller(uid=str(claims["uid"]), partner_id=partner_id, scopes=scopes, claims=claims)
+
+
+def current_claims(
+    token_claims: Mapping[str, Any], record_claims: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The token's claims with the partner claims replaced by the user record's current ones,
+    so that a move, a downgrade or a revoke applies to the very next call."""
+    merged = {k: v for k, v in token_claims.items() if k not in PARTNER_CLAIMS}
+    merged.update({k: v for k, v in record_claims.items() if k in PARTNER_CLAIMS})
+    return merged
 
 
 def require_scopes(caller: Caller, scopes: frozenset[str]) -> None:

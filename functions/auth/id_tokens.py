@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from functions import config, logs
-from functions.auth.callers import Caller, caller_from_claims
-from functions.auth.sessions import SharedLookups
+from functions.auth.callers import Caller, caller_from_claims, current_claims
+from functions.auth.sessions import LookupTimeout, SharedLookups
 from functions.errors import ConfigurationError, ServiceUnavailable, Unauthorized
 from functions.firebase_app import admin_app
 
@@ -44,18 +44,23 @@ class IdTokenAuthenticator:
 
 
 def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
-    """Verified claims of a Firebase ID token, for this project.
+    """The claims to authorize a Firebase ID token of this project with.
 
     Signature, expiry, audience and issuer are checked by firebase-admin. Under the Auth
     emulator firebase-admin checks neither signature nor expiry, so expiry is checked here
-    too: token lifetimes then behave as in production. With `check_revoked`, the user
-    record is looked up for revoked sessions and disabled users, as firebase-admin's
-    `check_revoked` does, except that concurrent requests of one user share the lookup
-    (see `functions.sessions`).
+    too: token lifetimes then behave as in production. A sign-in time in the future is
+    refused in every mode.
+
+    With `check_revoked`, the user record is looked up for revoked sessions and disabled
+    users, as firebase-admin's `check_revoked` does, except that concurrent requests of
+    one user share the lookup (see `sessions`); and the partner claims are then taken from
+    that record, not from the token's copy, so a move, a downgrade or a revoke applies to
+    the very next call rather than when the token expires.
 
     Raises:
         Unauthorized: the token cannot be accepted.
-        ServiceUnavailable: the public keys or the user record could not be fetched.
+        ServiceUnavailable: the public keys or the user record could not be fetched within
+            the configured deadline.
     """
     from firebase_admin import auth as firebase_auth  # noqa: PLC0415
     from firebase_admin import exceptions as firebase_exceptions  # noqa: PLC0415
@@ -65,8 +70,10 @@ def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
         claims: dict[str, Any] = verifier.client.verify_id_token(token)
         if config.auth_emulator_host():
             _check_lifetime(claims)
+        _check_sign_in_time(claims)
         if check_revoked:
-            _check_session(verifier, claims)
+            user = _check_session(verifier, claims)
+            claims = current_claims(claims, user.custom_claims or {})
     except firebase_auth.ExpiredIdTokenError as exc:
         raise Unauthorized("The ID token has expired; get a fresh one.") from exc
     except firebase_auth.UserNotFoundError as exc:
@@ -79,20 +86,34 @@ def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
         raise Unauthorized("The ID token is malformed.") from exc
     except firebase_exceptions.FirebaseError as exc:
         raise ServiceUnavailable("Could not check the user's session.") from exc
+    except LookupTimeout as exc:
+        raise ServiceUnavailable("Checking the user's session took too long.") from exc
     return claims
 
 
-def _check_session(verifier: _Verifier, claims: Mapping[str, Any]) -> None:
-    """Refuse disabled users and tokens issued before the user's sessions were revoked.
+def _check_session(verifier: _Verifier, claims: Mapping[str, Any]) -> firebase_auth.UserRecord:
+    """The user record, once it shows the user enabled and the token's session unrevoked.
 
     The same test as firebase-admin's `check_revoked`: revoking stores a time in whole
     seconds, and tokens issued before it are revoked.
     """
-    user = verifier.users.get(str(claims["uid"]), config.revocation_max_age_s())
+    user = verifier.users.get(
+        str(claims["uid"]), config.revocation_max_age_s(), timeout_s=config.auth_timeout_s()
+    )
     if user.disabled:
         raise Unauthorized("The user is disabled.")
     if claims["iat"] * 1000 < user.tokens_valid_after_timestamp:
         raise Unauthorized("The session was revoked; sign in again.")
+    return user
+
+
+def _check_sign_in_time(claims: Mapping[str, Any]) -> None:
+    """Raises: Unauthorized for a sign-in time (`auth_time`) beyond the clock skew."""
+    auth_time = claims.get("auth_time")
+    if auth_time is not None and (
+        not isinstance(auth_time, int | float) or auth_time > time.time() + CLOCK_SKEW_S
+    ):
+        raise Unauthorized("The ID token's sign-in time is in the future.")
 
 
 def _invalid_token_message(sdk_message: str) -> str:

@@ -9,6 +9,9 @@ arrive queue for the next one; each user has at most one lookup running and one 
 
 An owner who accepts a bounded delay can set a maximum age: a request may then use a
 lookup that started at most that many seconds before it arrived.
+
+No request waits past its deadline: one that would (a stalled backend) gets
+LookupTimeout, whether it runs the lookup, waits for it, or queues behind another.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ MAX_REMEMBERED = 4096
 """Users whose last record is kept for the maximum age; the least recent go first."""
 
 
+class LookupTimeout(TimeoutError):
+    """The lookup a request shares did not finish within the request's deadline."""
+
+
 @dataclass(eq=False)
 class _Lookup(Generic[T]):
     started: float = 0.0
@@ -33,8 +40,9 @@ class _Lookup(Generic[T]):
     value: T | None = None
     error: BaseException | None = None
 
-    def outcome(self) -> T:
-        self.done.wait()
+    def outcome(self, timeout_s: float | None) -> T:
+        if not self.done.wait(timeout_s):
+            raise LookupTimeout("the user lookup did not finish in time")
         if self.error is not None:
             raise self.error
         assert self.value is not None
@@ -59,12 +67,15 @@ class SharedLookups(Generic[T]):
         self._queues: dict[str, _Queue[T]] = {}
         self._recent: OrderedDict[str, _Lookup[T]] = OrderedDict()
 
-    def get(self, uid: str, max_age_s: float = 0.0) -> T:
+    def get(self, uid: str, max_age_s: float = 0.0, *, timeout_s: float | None = None) -> T:
         """The user's record from a lookup that started at most `max_age_s` before now.
 
-        Raises whatever `fetch` raised for the lookup this call shares.
+        Raises whatever `fetch` raised for the lookup this call shares, or LookupTimeout
+        when that lookup has not finished `timeout_s` after this call arrived. (`fetch`
+        itself must honour a deadline too: a call that runs it waits for it.)
         """
         arrived = self._clock()
+        deadline = None if timeout_s is None else arrived + timeout_s
         leading: _Queue[T] | None = None  # set when this call runs the lookup itself
         after: _Lookup[T] | None = None
         with self._lock:
@@ -81,8 +92,8 @@ class SharedLookups(Generic[T]):
                 lookup = queue.waiting = _Lookup()
                 leading, after = queue, queue.running
         if leading is not None:
-            self._run(uid, leading, lookup, after, remember=max_age_s > 0)
-        return lookup.outcome()
+            self._run(uid, leading, lookup, after, remember=max_age_s > 0, deadline=deadline)
+        return lookup.outcome(None if deadline is None else max(0.0, deadline - self._clock()))
 
     def _run(
         self,
@@ -92,10 +103,14 @@ class SharedLookups(Generic[T]):
         after: _Lookup[T] | None,
         *,
         remember: bool,
+        deadline: float | None,
     ) -> None:
         """Fetch for everyone sharing `lookup`, once the lookup before it has finished."""
         if after is not None:
-            after.done.wait()
+            remaining = None if deadline is None else max(0.0, deadline - self._clock())
+            if not after.done.wait(remaining):
+                self._give_up(uid, queue, lookup, after)
+                return
             with self._lock:
                 queue.running, queue.waiting = lookup, None
                 lookup.started = self._clock()
@@ -112,6 +127,17 @@ class SharedLookups(Generic[T]):
                 if remember and lookup.error is None:
                     self._remember(uid, lookup)
             lookup.done.set()
+
+    def _give_up(self, uid: str, queue: _Queue[T], lookup: _Lookup[T], after: _Lookup[T]) -> None:
+        """The lookup before this queued one outlived the deadline: fail everyone sharing
+        the queued one, and leave the queue as if it had never been joined."""
+        with self._lock:
+            if queue.waiting is lookup:
+                queue.waiting = None
+                if after.done.is_set() and self._queues.get(uid) is queue:
+                    del self._queues[uid]
+        lookup.error = LookupTimeout("the lookup before this one did not finish in time")
+        lookup.done.set()
 
     def _remember(self, uid: str, lookup: _Lookup[T]) -> None:
         self._recent[uid] = lookup

@@ -22,6 +22,7 @@ from functions.errors import (
     BadRequest,
     FieldIssue,
     PayloadTooLarge,
+    PreconditionFailed,
     PreconditionRequired,
     Unauthorized,
     UnsupportedMediaType,
@@ -40,7 +41,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 _PATH_ID = re.compile(r"/?([^/]*)/?")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
-_IF_MATCH = re.compile(r'(?:W/)?"?([0-9]{1,12})"?')
+_IF_MATCH = re.compile(r'"?([0-9]{1,12})"?')
 MAX_CREDENTIAL_CHARS = 8192
 MAX_CURSOR_CHARS = 2048
 
@@ -95,10 +96,16 @@ def expected_version(header: str | None) -> int:
 
     Raises:
         PreconditionRequired: no If-Match.
+        PreconditionFailed: a weak ETag, which never matches.
         BadRequest: an If-Match that is neither an ETag nor a version of this API.
     """
     if header is None or not header.strip():
         raise PreconditionRequired()
+    if header.strip().startswith("W/"):
+        raise PreconditionFailed(
+            "If-Match compares strong ETags only (RFC 9110): a weak ETag (W/...) never "
+            'matches. Send the ETag as read, such as "3".'
+        )
     match = _IF_MATCH.fullmatch(header.strip())
     if not match:
         raise BadRequest(

@@ -24,12 +24,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import flask
 from flask import Request, Response
+from werkzeug.exceptions import HTTPException
 
 from functions import config, logs
 from functions.auth import Authenticator, Caller, authenticate, default_authenticators
 from functions.auth import require_scopes as authorize_scopes
-from functions.errors import INTERNAL, ApiError, ConfigurationError, MethodNotAllowed
+from functions.errors import (
+    INTERNAL,
+    ApiError,
+    ConfigurationError,
+    FrameworkError,
+    MethodNotAllowed,
+)
 from functions.http import parsing
 from functions.http.responses import (
     SECURITY_HEADERS,
@@ -190,20 +198,44 @@ def serve(
     )
     try:
         response = _run(exchange)
-        response.headers[parsing.REQUEST_ID_HEADER] = exchange.request_id
-        response.headers.update(SECURITY_HEADERS)
-        response.headers.update(cors_headers(request))
-        status = response.status_code
-        logs.log(
-            "INFO" if status < 500 else "ERROR",
-            f"{request.method} {endpoint.name} -> {status}",
-            status=status,
-            outcome="ok" if status < 400 else "rejected",
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
-        return response
+        return _finish(response, request, endpoint.name, exchange.request_id, started)
     finally:
         logs.end_request(token)
+
+
+def framework_error(error: HTTPException) -> Response:
+    """The web framework's own HTTP errors, raised before any function ran (an unroutable
+    path, say), in the envelope with the headers every answer carries."""
+    started = time.perf_counter()
+    request = flask.request
+    request_id = parsing.request_id(request)
+    token = logs.start_request(function="framework", method=request.method)
+    try:
+        failure = FrameworkError(error.code or 500, error.name)
+        return _finish(
+            error_response(failure, request_id), request, "framework", request_id, started
+        )
+    finally:
+        logs.end_request(token)
+
+
+def _finish(
+    response: Response, request: Request, name: str, request_id: str, started: float
+) -> Response:
+    """Add the request id, security and CORS headers, and log the request's one line."""
+    response.headers[parsing.REQUEST_ID_HEADER] = request_id
+    response.headers.update(SECURITY_HEADERS)
+    response.headers.update(cors_headers(request))
+    status = response.status_code
+    logs.log(
+        "INFO" if status < 500 else "ERROR",
+        f"{request.method} {name} -> {status}",
+        request_id=request_id,
+        status=status,
+        outcome="ok" if status < 400 else "rejected",
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    return response
 
 
 def _run(exchange: Exchange) -> Response:
@@ -217,7 +249,7 @@ def _run(exchange: Exchange) -> Response:
         reply = exchange.reply
         return json_response(reply.body, reply.status, reply.headers)
     except ApiError as exc:
-        if exc.status >= 500:
+        if exc.status >= 500 and _first_report(exc):
             logs.log("ERROR", exc.message, error_type=type(exc).__name__, code=exc.code)
         return error_response(exc, exchange.request_id or parsing.request_id(exchange.request))
     except Exception as exc:  # noqa: BLE001 - the one place that must catch everything
@@ -228,6 +260,20 @@ def _run(exchange: Exchange) -> Response:
             traceback=traceback.format_exc(),
         )
         return error_response(INTERNAL, exchange.request_id or parsing.request_id(exchange.request))
+
+
+_reported_configuration_errors: set[str] = set()
+
+
+def _first_report(error: ApiError) -> bool:
+    """Whether to log an error's reason: a configuration error once per process (every
+    request of a misconfigured function fails alike; its request lines still say 500)."""
+    if not isinstance(error, ConfigurationError):
+        return True
+    if error.message in _reported_configuration_errors:
+        return False
+    _reported_configuration_errors.add(error.message)
+    return True
 
 
 @functools.cache

@@ -16,6 +16,7 @@ class EntryPage(TypedDict):
     data: list[dict[str, Any]]
     next_cursor: str | None
     has_more: bool
+    skipped: list[str]
 
 
 def rfc3339(moment: dt.datetime) -> str:
@@ -45,6 +46,7 @@ def page_json(page: Page, query: ListQuery, caller: Caller) -> EntryPage:
         "data": [entry_json(entry, query.fields) for entry in page.entries],
         "next_cursor": next_cursor,
         "has_more": page.has_more,
+        "skipped": list(page.skipped),
     }
 
 

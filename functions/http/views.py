@@ -17,7 +17,7 @@ from functions import entries, models, openapi
 from functions.auth import SCOPE_READ, SCOPE_WRITE, Caller
 from functions.errors import BadRequest
 from functions.http import parsing
-from functions.http.pipeline import Endpoint, PublicEndpoint, serve
+from functions.http.pipeline import Endpoint, PublicEndpoint, framework_error, serve
 from functions.http.responses import Reply
 from functions.http.serializers import entry_json, etag, page_json
 from functions.models import Created, Entry, EntryCreate, EntryPatch, ListQuery, Page
@@ -140,6 +140,16 @@ HEALTH = PublicEndpoint("health", "GET", lambda request: Reply({"status": "ok"})
 OPENAPI_DOCUMENT = PublicEndpoint(
     "openapi_document", "GET", lambda request: Reply(_openapi_document())
 )
+
+
+__all__ = [
+    "create_entry",
+    "fetch_data",
+    "framework_error",
+    "health",
+    "openapi_document",
+    "update_entry",
+]
 
 
 def fetch_data(request: Request) -> Response:

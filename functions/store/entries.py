@@ -12,9 +12,17 @@ import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from functions import config
-from functions.errors import Conflict, NotFound, PreconditionFailed, ServiceUnavailable
-from functions.models import ENTRY_ID_PATTERN, Created, Entry, IdempotentCreate, Page, Position
+from pydantic import ValidationError
+
+from functions import config, logs
+from functions.errors import (
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    ServiceUnavailable,
+    StoredEntryInvalid,
+)
+from functions.models import Created, Entry, IdempotentCreate, Page, Position, is_document_id
 from functions.store.client import (
     UnitOfWork,
     WriteConflict,
@@ -35,8 +43,35 @@ def _entries() -> firestore.CollectionReference:
 
 
 def _entry_from(snapshot: Any) -> Entry:
-    data = snapshot.to_dict() or {}
-    return Entry.model_validate({**data, "id": snapshot.id})
+    """Raises: StoredEntryInvalid when the stored document is not a valid entry."""
+    entry = _entry_or_none(snapshot.id, snapshot.to_dict() or {})
+    if entry is None:
+        raise StoredEntryInvalid()
+    return entry
+
+
+def _entry_or_none(entry_id: str, data: Mapping[str, Any]) -> Entry | None:
+    """The entry a stored document holds, or None (logged) when it does not hold a valid
+    one: other writers (the owner's app, an older version, a direct client) may have
+    left documents the API cannot vouch for."""
+    try:
+        return Entry.model_validate({**data, "id": entry_id})
+    except ValidationError as exc:
+        fields = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
+        logs.log(
+            "WARNING",
+            f"stored entry {entry_id} is not valid ({', '.join(fields)}); left out",
+            code="stored_entry_invalid",
+        )
+        return None
+
+
+def _position_of(snapshot: Any, *, by_date: bool) -> Position | None:
+    """Where a list resumes after `snapshot`, read from its stored order fields."""
+    created, date = snapshot.get("createdAt"), snapshot.get("date")
+    if not isinstance(created, dt.datetime) or (by_date and not isinstance(date, str)):
+        return None
+    return Position(created, snapshot.id, date if by_date else None)
 
 
 def _owned(snapshot: Any, partner_id: str) -> bool:
@@ -48,8 +83,11 @@ def _not_found() -> NotFound:
 
 
 def get_entry(partner_id: str, entry_id: str) -> Entry:
-    """Raises: NotFound when the entry is missing or belongs to another tenant (same answer)."""
-    if not ENTRY_ID_PATTERN.fullmatch(entry_id):
+    """Raises:
+    NotFound: the entry is missing or belongs to another tenant (same answer).
+    StoredEntryInvalid: the caller's document exists but is not a valid entry.
+    """
+    if not is_document_id(entry_id):
         raise _not_found()
     with backend_errors():
         snapshot = _entries().document(entry_id).get(**call_options())
@@ -68,7 +106,12 @@ def list_entries(
     date_to: str | None = None,
     category: str | None = None,
 ) -> Page:
-    """One page of the tenant's entries in list order; reads at most `limit + 1` documents."""
+    """One page of the tenant's entries in list order; reads at most `limit + 1` documents.
+
+    Stored documents that are not valid entries are left out of the page and named in its
+    `skipped`; the page still resumes after the last document read, so none is skipped
+    silently and a bad one never stops the list.
+    """
     by_date = date_from is not None or date_to is not None
     query = list_query(
         partner_id, date_from=date_from, date_to=date_to, category=category, after=after
@@ -76,9 +119,19 @@ def list_entries(
     with backend_errors():
         snapshots = list(query.limit(limit + 1).stream(**call_options()))
     count_reads(len(snapshots))
-    entries = [_entry_from(s) for s in snapshots[:limit]]
-    more = len(snapshots) > limit and bool(entries)
-    return Page(entries, Position.of(entries[-1], by_date=by_date) if more else None)
+    page = snapshots[:limit]
+    entries, skipped = [], []
+    for snapshot in page:
+        entry = _entry_or_none(snapshot.id, snapshot.to_dict() or {})
+        if entry is None:
+            skipped.append(snapshot.id)
+        else:
+            entries.append(entry)
+    next_after = None
+    if len(snapshots) > limit:
+        positions = (_position_of(s, by_date=by_date) for s in reversed(page))
+        next_after = next((p for p in positions if p is not None), None)
+    return Page(entries, next_after, skipped)
 
 
 def list_query(
@@ -226,7 +279,7 @@ def update_entry(
     """
     from google.cloud import firestore  # noqa: PLC0415
 
-    if not ENTRY_ID_PATTERN.fullmatch(entry_id):
+    if not is_document_id(entry_id):
         raise _not_found()
     reference = _entries().document(entry_id)
     with backend_errors():
@@ -241,6 +294,10 @@ def update_entry(
         "updatedAt": dt.datetime.now(dt.UTC),
         "version": expected_version + 1,
     }
+    merged = {k: v for k, v in {**current, **changes}.items() if k not in clears}
+    updated = _entry_or_none(entry_id, merged)
+    if updated is None:  # validated before anything is written
+        raise StoredEntryInvalid()
     changes.update({field: firestore.DELETE_FIELD for field in clears})
     work = UnitOfWork()
     work.update(reference, changes, unchanged_since=snapshot.update_time)
@@ -254,8 +311,7 @@ def update_entry(
             raise _not_found() from exc
         _require_version(latest.to_dict() or {}, expected_version)
         raise PreconditionFailed("The entry changed since it was read; read it again.") from exc
-    merged = {k: v for k, v in {**current, **changes}.items() if k not in clears}
-    return Entry.model_validate({**merged, "id": entry_id})
+    return updated
 
 
 def _require_version(current: Mapping[str, Any], expected_version: int) -> None:

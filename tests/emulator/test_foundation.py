@@ -63,4 +63,4 @@ def test_functions_framework_serves_main_py(framework_server: str, acme: User) -
     assert anonymous.json()["error"]["code"] == "unauthenticated"
     listed = requests.get(framework_server, headers=acme.headers(), timeout=30)
     assert listed.status_code == 200, listed.text
-    assert listed.json() == {"data": [], "next_cursor": None, "has_more": False}
+    assert listed.json() == {"data": [], "next_cursor": None, "has_more": False, "skipped": []}

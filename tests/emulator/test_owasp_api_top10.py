@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from functions import store
+from functions.store import entries as entries_store
 from tests.emulator import cases
 from tests.helpers import (
     FUNCTIONS,
@@ -239,20 +240,34 @@ class TestAPI5BrokenFunctionLevelAuthorization:
 class TestAPI8SecurityMisconfiguration:
     """No wildcard CORS, no stack traces, security headers everywhere."""
 
-    def test_unexpected_errors_are_500_without_internals(
-        self, api: Api, acme: User, capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        # A document another writer left without required fields cannot be shown as an entry.
+    def test_a_document_another_writer_broke_reveals_nothing(self, api: Api, acme: User) -> None:
         store.client().collection("entries").document("brokenEntry1").set(
-            {"partnerId": "acme", "description": "no amount"}
+            {"partnerId": "acme", "description": "no amount", "internalNote": "secret"}
         )
         response = api.get("fetchData/brokenEntry1", headers=acme.headers())
+        assert_error(response, 409, "stored_entry_invalid")
+        body = response.get_data(as_text=True)
+        assert "secret" not in body
+        assert "amount" not in body
+
+    def test_unexpected_errors_are_500_without_internals(
+        self,
+        api: Api,
+        acme: User,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        def broken(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("internal detail: /srv/secret.key")
+
+        monkeypatch.setattr(entries_store, "list_entries", broken)
+        response = api.get("fetchData", headers=acme.headers())
         error = assert_error(response, 500, "internal")
         assert error["message"] == "The server could not complete the request."
-        assert "amount" not in response.get_data(as_text=True)
+        assert "secret.key" not in response.get_data(as_text=True)
         logged = capsys.readouterr().out
         assert "Traceback" in logged
-        assert "ValidationError" in logged
+        assert "secret.key" in logged
 
     # --- CORS, headers, the contract ---------------------------------------------------------
 

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pytest
@@ -63,9 +62,10 @@ def test_grant_show_list_revoke_round_trip(make_user: UserFactory, api: Api) -> 
     token = emulators.sign_in(user.email, "test-password-1")
     assert api.get("fetchData", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
-    time.sleep(1.1)  # revocation is recorded with one-second resolution
     revoked = cli("--json", "revoke", user.email)
     assert revoked.returncode == 0, revoked.stderr
+    assert json.loads(revoked.stdout)["before"]["partnerId"] == "acme"
+    assert "direct Firestore access" in revoked.stderr
     assert claims_of(user.uid) == {"tier": "gold"}
     response = api.get("fetchData", headers={"Authorization": f"Bearer {token}"})
     assert_error(response, 401, "unauthenticated")
@@ -83,7 +83,36 @@ def test_grant_with_scopes_and_move(make_user: UserFactory) -> None:
 
     moved = cli("grant", user.uid, "--partner", "globex", "--move")
     assert moved.returncode == 0, moved.stderr
-    assert claims_of(user.uid) == {"role": "partner", "partnerId": "globex"}
+    assert claims_of(user.uid) == {
+        "role": "partner",
+        "partnerId": "globex",
+        "scopes": ["entries:read"],
+    }, "a move keeps the scopes the user held"
+    assert "direct Firestore access" in moved.stderr
+
+
+def test_grant_never_widens_silently_and_prints_before_and_after(make_user: UserFactory) -> None:
+    user = make_user({"role": "partner", "partnerId": "acme", "scopes": ["entries:read"]})
+    again = cli("grant", user.uid, "--partner", "acme")
+    assert again.returncode == 0, again.stderr
+    assert claims_of(user.uid)["scopes"] == ["entries:read"]
+    lines = again.stdout.splitlines()
+    assert lines[0].startswith("before\t")
+    assert '"scopes": ["entries:read"]' in lines[0]
+    assert lines[1].startswith("after\t")
+    assert "direct Firestore access" not in again.stderr, "nothing was taken away"
+
+    widened = cli(
+        "--json", "grant", user.uid, "--partner", "acme", "--scopes", "entries:read,entries:write"
+    )
+    assert widened.returncode == 0, widened.stderr
+    result = json.loads(widened.stdout)
+    assert result["before"]["scopes"] == ["entries:read"]
+    assert result["claims"]["scopes"] == ["entries:read", "entries:write"]
+
+    narrowed = cli("grant", user.uid, "--partner", "acme", "--scopes", "entries:read")
+    assert narrowed.returncode == 0, narrowed.stderr
+    assert "the API applies this on the user's next call" in narrowed.stderr
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 import requests
 
+from functions import models
+from functions.errors import ValidationFailed
 from functions.store import entries as store
-from tests.corpus import INVALID, VALID
+from tests.corpus import INVALID, VALID, unicode_samples
 from tests.helpers import PROJECT, ROOT, User, UserFactory
 
 DOCUMENTS = f"projects/{PROJECT}/databases/(default)/documents"
@@ -138,6 +140,10 @@ OPERATIONS: dict[str, tuple[Operation, bool]] = {
         lambda p, t, u: create_doc(t, "new2", entry_fields(_other(p), u)),
         False,
     ),
+    "create own with an id the API cannot read": (
+        lambda p, t, u: create_doc(t, "odd.id", entry_fields(_own(p), u)),
+        False,
+    ),
     "create invalid": (
         lambda p, t, u: create_doc(
             t, "new3", entry_fields(_own(p), u, INVALID["amount as number"])
@@ -258,6 +264,29 @@ def test_read_only_partner_cannot_create_by_rules(make_user: UserFactory) -> Non
 CORPUS = [(name, payload, True) for name, payload in VALID.items()] + [
     (name, payload, False) for name, payload in INVALID.items()
 ]
+
+
+def test_rules_and_model_agree_on_characters_of_every_blank_and_control_category(
+    make_user: UserFactory,
+) -> None:
+    user = make_user(PRINCIPALS["partner A"])
+    disagreements = []
+    for index, (name, payload) in enumerate(unicode_samples().items()):
+        response = create_doc(user.token, f"u{index}", entry_fields("acme", user.uid, payload))
+        assert response.status_code in (200, 403), response.text
+        by_rules = response.status_code == 200
+        by_model = _model_accepts(payload)
+        if by_rules != by_model:
+            disagreements.append(f"{name}: rules {by_rules}, model {by_model}")
+    assert disagreements == []
+
+
+def _model_accepts(payload: dict[str, Any]) -> bool:
+    try:
+        models.parse_create(json.loads(json.dumps(payload)))
+    except ValidationFailed:
+        return False
+    return True
 
 
 @pytest.mark.parametrize(("name", "payload", "valid"), CORPUS, ids=[c[0] for c in CORPUS])

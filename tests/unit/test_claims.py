@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from functions.admin.partners import Refused, merged_grant, merged_revoke
+from functions.admin.partners import Change, PartnerUser, Refused, merged_grant, merged_revoke
 from functions.auth import ALL_SCOPES, caller_from_claims, require_scopes
+from functions.auth.callers import current_claims
 from functions.errors import Forbidden
 
 
@@ -43,7 +44,9 @@ def test_caller_from_claims_defaults_to_all_scopes_and_drops_unknown_ones() -> N
 
 
 def test_merged_grant_keeps_other_claims_and_replaces_partner_ones() -> None:
-    merged = merged_grant({"tier": "gold", "scopes": ["entries:read"]}, "acme", None, move=False)
+    merged = merged_grant(
+        {"tier": "gold", "partnerId": "acme", "role": "x"}, "acme", None, move=False
+    )
     assert merged == {"tier": "gold", "role": "partner", "partnerId": "acme"}
 
 
@@ -73,3 +76,80 @@ def test_merged_revoke_removes_only_partner_claims_and_refuses_non_partners() ->
     }
     with pytest.raises(Refused, match="not a partner"):
         merged_revoke({"tier": "gold"})
+
+
+# --- claims read exactly as the rules read them ---------------------------------------------
+
+
+@pytest.mark.parametrize("partner_id", ["acme\n", "acme\r", " acme", "acme ", "ac\nme"])
+def test_a_partner_id_must_match_in_full(partner_id: str) -> None:
+    with pytest.raises(Forbidden):
+        caller_from_claims({"uid": "u1", "role": "partner", "partnerId": partner_id})
+    with pytest.raises(Refused, match="malformed"):
+        merged_grant({}, partner_id, None, move=False)
+
+
+@pytest.mark.parametrize("scopes", [None, "entries:read", 7, {"entries:read": True}])
+def test_a_present_scopes_claim_that_is_not_a_list_grants_nothing(scopes: Any) -> None:
+    """The rules grant a scope only if `scopes` is absent or a list holding it."""
+    with pytest.raises(Forbidden):
+        caller_from_claims({"uid": "u1", "role": "partner", "partnerId": "acme", "scopes": scopes})
+
+
+def test_non_string_scopes_in_the_list_are_ignored_as_by_the_rules() -> None:
+    caller = caller_from_claims(
+        {"uid": "u1", "role": "partner", "partnerId": "acme", "scopes": [1, None, "entries:read"]}
+    )
+    assert caller.scopes == {"entries:read"}
+
+
+def test_the_user_records_partner_claims_replace_the_tokens() -> None:
+    token = {"uid": "u1", "iat": 1, "role": "partner", "partnerId": "acme", "scopes": ["x"]}
+    assert current_claims(token, {"role": "partner", "partnerId": "globex", "tier": "gold"}) == {
+        "uid": "u1",
+        "iat": 1,
+        "role": "partner",
+        "partnerId": "globex",
+    }
+    assert current_claims(token, {}) == {"uid": "u1", "iat": 1}
+
+
+# --- grant never widens silently ---------------------------------------------------------
+
+
+def test_grant_without_scopes_keeps_the_scopes_a_user_holds() -> None:
+    reader = {"role": "partner", "partnerId": "acme", "scopes": ["entries:read"]}
+    assert merged_grant(reader, "acme", None, move=False)["scopes"] == ["entries:read"]
+    widened = merged_grant(reader, "acme", ["entries:read", "entries:write"], move=False)
+    assert widened["scopes"] == ["entries:read", "entries:write"]
+    assert "scopes" not in merged_grant({}, "acme", None, move=False), "a new partner: all"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "narrows"),
+    [
+        ({}, {"role": "partner", "partnerId": "acme"}, False),
+        (
+            {"role": "partner", "partnerId": "acme", "scopes": ["entries:read"]},
+            {"role": "partner", "partnerId": "acme"},
+            False,
+        ),
+        (
+            {"role": "partner", "partnerId": "acme"},
+            {"role": "partner", "partnerId": "acme", "scopes": ["entries:read"]},
+            True,
+        ),
+        (
+            {"role": "partner", "partnerId": "acme"},
+            {"role": "partner", "partnerId": "globex"},
+            True,
+        ),
+        ({"role": "partner", "partnerId": "acme"}, {}, True),
+    ],
+)
+def test_a_change_knows_when_it_takes_rights_away(
+    before: dict[str, Any], after: dict[str, Any], narrows: bool
+) -> None:
+    change = Change(before, PartnerUser("u1", None, disabled=False, claims=after))
+    assert change.narrows() is narrows
+    assert change.as_json()["before"] == before

@@ -4,8 +4,9 @@ keeps emulator mode and test hooks out of deployed functions."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jwt
@@ -15,8 +16,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from devtools.token_rig import KeyServer
 from functions import config
 from functions.auth import Caller, authenticate, id_tokens
-from functions.errors import ConfigurationError, Forbidden, Unauthorized
-from tests.helpers import PROJECT, token_claims, unsigned_token
+from functions.errors import ConfigurationError, Forbidden, ServiceUnavailable, Unauthorized
+from functions.http import pipeline
+from tests.helpers import (
+    PROJECT,
+    Blackhole,
+    assert_error,
+    function_app,
+    token_claims,
+    unsigned_token,
+)
 
 EMULATOR_VARIABLES = ("FIREBASE_AUTH_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST")
 
@@ -157,3 +166,102 @@ def test_overrides_apply_to_demo_projects_and_local_runs_only(
     assert config.local_overrides_allowed() is allowed
     if allowed:
         assert config.auth_emulator_host() == "127.0.0.1:9099"
+
+
+# --- deadlines on the auth backend -----------------------------------------------------------
+
+
+@pytest.fixture
+def blackhole() -> Iterator[Blackhole]:
+    server = Blackhole()
+    yield server
+    server.close()
+
+
+def test_a_stalled_user_lookup_is_503_within_the_deadline(
+    monkeypatch: pytest.MonkeyPatch, blackhole: Blackhole
+) -> None:
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", blackhole.host)
+    monkeypatch.setenv("AUTH_TIMEOUT_S", "1")
+    token = unsigned_token(token_claims("stalled-user"))
+    results: list[tuple[type[Exception], float]] = []
+
+    def call() -> None:
+        started = time.monotonic()
+        try:
+            id_tokens.verify_id_token(token, check_revoked=True)
+        except Exception as exc:  # noqa: BLE001 - recorded and asserted below
+            results.append((type(exc), time.monotonic() - started))
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert [kind for kind, _ in results] == [ServiceUnavailable] * 6
+    assert max(elapsed for _, elapsed in results) < 1 + 1.5, results
+
+
+def test_a_stalled_key_server_is_503_within_the_deadline(
+    production_mode: KeyServer, monkeypatch: pytest.MonkeyPatch, blackhole: Blackhole
+) -> None:
+    monkeypatch.setenv("ID_TOKEN_CERTS_URL", f"http://{blackhole.host}/certs")
+    monkeypatch.setenv("AUTH_TIMEOUT_S", "1")
+    token = production_mode.sign(token_claims("prod-user-3"), "key-1")
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable) as caught:
+        id_tokens.verify_id_token(token, check_revoked=False)
+    assert time.monotonic() - started < 1 + 1.5
+    assert caught.value.headers()["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("value", ["soon", "0.1", "21"])
+def test_a_bad_auth_timeout_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("AUTH_TIMEOUT_S", value)
+    with pytest.raises(ConfigurationError, match="AUTH_TIMEOUT_S"):
+        config.auth_timeout_s()
+
+
+def test_a_sign_in_time_in_the_future_is_refused(production_mode: KeyServer) -> None:
+    future = int(time.time()) + 600
+    token = production_mode.sign(token_claims("prod-user-4", auth_time=future), "key-1")
+    with pytest.raises(Unauthorized, match="sign-in time"):
+        id_tokens.verify_id_token(token, check_revoked=False)
+
+
+# --- the cursor key and a refusal through HTTP -------------------------------------------
+
+
+def test_a_real_project_needs_a_cursor_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CURSOR_SECRET", raising=False)
+    assert len(config.cursor_key()) == 32, "a demo- project derives one"
+    monkeypatch.setenv("GCLOUD_PROJECT", "acme-accounting")
+    with pytest.raises(ConfigurationError, match="functions:secrets:set CURSOR_SECRET"):
+        config.cursor_key()
+    monkeypatch.setenv("CURSOR_SECRET", "s3cret")
+    first = config.cursor_key()
+    monkeypatch.setenv("CURSOR_SECRET", "other")
+    assert config.cursor_key() != first
+
+
+def test_a_deployed_function_with_emulator_mode_refuses_to_serve(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = function_app("fetchData")
+    monkeypatch.setattr(pipeline, "_reported_configuration_errors", set())
+    monkeypatch.setenv("GCLOUD_PROJECT", "acme-accounting")
+    monkeypatch.setenv("K_SERVICE", "fetchdata")
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+    token = unsigned_token(token_claims("u9", aud="acme-accounting"))
+    response = app.test_client().get("/", headers={"Authorization": f"Bearer {token}"})
+    error = assert_error(response, 500, "internal")
+    assert "FIREBASE_AUTH_EMULATOR_HOST" not in response.get_data(as_text=True)
+    assert error["message"] == "The server could not complete the request."
+    assert "FIREBASE_AUTH_EMULATOR_HOST is set in a deployed function" in capsys.readouterr().out
+    again = app.test_client().get("/", headers={"Authorization": f"Bearer {token}"})
+    assert_error(again, 500, "internal")
+    logged = capsys.readouterr().out
+    assert "is set in a deployed function" not in logged, "the reason is logged once"
+    assert '"status":500' in logged, "every refused request still has its line"

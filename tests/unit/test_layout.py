@@ -165,3 +165,26 @@ def test_no_import_cycle_anywhere_in_the_tree() -> None:
     graph = import_graph()
     assert "functions.http.pipeline" in graph["functions.http.views"]
     assert cycles(graph) == []
+
+
+def test_every_declared_secret_gets_a_local_value_so_no_run_asks_secret_manager(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import main
+    from devtools import stack
+
+    declared = {
+        secret["key"]
+        for name in FUNCTIONS
+        for secret in getattr(main, name).__firebase_endpoint__.secretEnvironmentVariables or []
+    }
+    assert declared == set(stack.SECRETS) == {"CURSOR_SECRET"}
+    local = tmp_path / ".secret.local"
+    monkeypatch.setattr(stack, "LOCAL_SECRETS", local)
+    local.write_text("OTHER=1\n")
+    stack.ensure_local_secrets()
+    first = local.read_text()
+    assert first.startswith("OTHER=1\nCURSOR_SECRET=")
+    assert len(first.split("CURSOR_SECRET=")[1].strip()) == 64
+    stack.ensure_local_secrets()
+    assert local.read_text() == first, "an existing value is kept"

@@ -85,7 +85,7 @@ def test_a_position_survives_its_round_trip(by_date: bool) -> None:
         "not a list",
         ["2026-03-01T00:00:00+00:00"],
         ["2026-03-01T00:00:00+00:00", 7],
-        ["2026-03-01T00:00:00+00:00", "odd.id"],
+        ["2026-03-01T00:00:00+00:00", "a/b"],
         ["2026-03-01T00:00:00+00:00", "__name__"],
         ["2026-03-01T00:00:00", "abc"],
         ["0001-01-01T00:00:00+14:00", "abc"],
@@ -96,3 +96,55 @@ def test_a_position_survives_its_round_trip(by_date: bool) -> None:
 def test_a_forged_position_is_refused(values: Any) -> None:
     with pytest.raises(ValueError, match=r"^(not|a time)"):
         Position.from_values(values, by_date=False)
+
+
+# --- blank text and document ids ----------------------------------------------------------
+
+
+def test_the_blank_set_is_pythons_whitespace_and_the_zero_width_characters() -> None:
+    listed = {c for low, high in models.BLANK_RANGES for c in range(low, high + 1)}
+    whitespace = {c for c in range(0x110000) if chr(c).isspace()}
+    assert listed == whitespace | {0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF}
+
+
+@pytest.mark.parametrize("text", ["\u00a0", "\u3000", "\u2028", "\u0085", " \u200b\ufeff "])
+def test_text_of_unicode_blanks_only_is_refused(text: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        models.parse_create({**VALID["minimal"], "description": text})
+    assert caught.value.details == [
+        {"field": "description", "message": "must contain a non-space character"}
+    ]
+
+
+def test_the_rules_refuse_blank_text_and_odd_ids_with_the_models_patterns() -> None:
+    rules = (ROOT / "firestore.rules").read_text()
+    assert f"!value.matches('{models.BLANK_PATTERN_RE2.replace(chr(92), chr(92) * 2)}')" in rules
+    assert "value.trim()" not in rules
+    assert f"id.matches('^{models.ENTRY_ID_CHARS}$')" in rules
+
+
+@pytest.mark.parametrize(
+    ("value", "readable"),
+    [
+        ("abc", True),
+        ("odd.id", True),
+        ("Café", True),
+        ("x" * 1500, True),
+        ("x" * 1501, False),
+        ("é" * 751, False),
+        ("", False),
+        ("a/b", False),
+        (".", False),
+        ("..", False),
+        ("__x__", False),
+        ("____", False),
+        ("__x", True),
+    ],
+)
+def test_any_id_firestore_can_hold_is_readable(value: str, readable: bool) -> None:
+    assert models.is_document_id(value) is readable
+
+
+def test_a_position_may_carry_any_stored_id() -> None:
+    values = ["2026-03-01T00:00:00+00:00", "odd.id é"]
+    assert Position.from_values(values, by_date=False).entry_id == "odd.id é"

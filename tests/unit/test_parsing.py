@@ -15,6 +15,7 @@ from functions.auth import Caller, authenticate, default_authenticators
 from functions.errors import (
     BadRequest,
     PayloadTooLarge,
+    PreconditionFailed,
     PreconditionRequired,
     Unauthorized,
     UnsupportedMediaType,
@@ -85,6 +86,12 @@ def test_a_malformed_if_match_is_400_naming_the_header(header: str) -> None:
     with pytest.raises(BadRequest) as caught:
         parsing.expected_version(header)
     assert caught.value.details == [{"field": "If-Match", "message": "is malformed"}]
+
+
+@pytest.mark.parametrize("header", ['W/"1"', ' W/"7" ', "W/1"])
+def test_a_weak_etag_never_matches_and_says_why(header: str) -> None:
+    with pytest.raises(PreconditionFailed, match="strong"):
+        parsing.expected_version(header)
 
 
 @pytest.mark.parametrize("key", ["order-42", "x" * 255, "!~"])

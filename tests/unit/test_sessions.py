@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -177,3 +178,41 @@ def test_many_threads_each_get_their_own_users_record(pool: ThreadPoolExecutor) 
     assert [f.result(WAIT_S)[0] for f in futures] == uids
     assert 3 <= len(backend.fetches) <= 600
     assert lookups._queues == {}
+
+
+# --- deadlines -----------------------------------------------------------------------------
+
+
+def test_callers_queued_behind_a_stalled_lookup_give_up_at_their_deadline(
+    pool: ThreadPoolExecutor,
+) -> None:
+    backend = Backend()
+    lookups = SharedLookups(backend.fetch)
+    first = _held_lookup(pool, lookups, backend, "u1")  # no deadline: stalls until released
+    started = time.monotonic()
+    queued = [pool.submit(lookups.get, "u1", timeout_s=0.3) for _ in range(4)]
+    for future in queued:
+        with pytest.raises(sessions.LookupTimeout):
+            future.result(WAIT_S)
+    assert time.monotonic() - started < 0.3 + 1.0, "nobody waited far past the deadline"
+    assert len(backend.fetches) == 1, "the queued lookup never ran"
+    backend.gate.set()
+    assert first.result(WAIT_S) == ("u1", 0)
+    assert lookups._queues == {}, "the abandoned queue is gone"
+    assert lookups.get("u1", timeout_s=1.0) == ("u1", 0), "the next caller looks up afresh"
+
+
+def test_callers_sharing_a_running_lookup_give_up_at_their_deadline(
+    pool: ThreadPoolExecutor,
+) -> None:
+    backend = Backend()
+    lookups = SharedLookups(backend.fetch)
+    backend.gate.clear()
+    leader = pool.submit(lookups.get, "u1", timeout_s=0.3)
+    _started(backend)
+    started = time.monotonic()
+    with pytest.raises(sessions.LookupTimeout):
+        lookups.get("u1", timeout_s=0.3)  # queues behind the stalled lookup
+    assert time.monotonic() - started < 1.0
+    backend.gate.set()
+    assert leader.result(WAIT_S) == ("u1", 0), "the leader waits for the fetch it runs"
