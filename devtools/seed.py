@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 
 from devtools.emulators import sign_in
+from functions.admin.keys import KeyDirectory
 from functions.admin.partners import PartnerDirectory
 from functions.store import entries as store
 
@@ -58,20 +59,27 @@ DEMO_ENTRIES = {
 }
 
 
-def seed(project: str) -> None:
-    directory = PartnerDirectory(project)
-    for partner_id, email in DEMO_USERS.items():
-        from firebase_admin import auth  # noqa: PLC0415
+def seed(project: str) -> dict[str, str]:
+    """Demo users, entries and one API key per partner; returns the keys."""
+    from firebase_admin import auth  # noqa: PLC0415
 
+    from functions import store as firestore  # noqa: PLC0415
+
+    directory = PartnerDirectory(project)
+    keys = KeyDirectory(project, firestore.client())
+    issued = {}
+    for partner_id, email in DEMO_USERS.items():
         user = auth.create_user(email=email, password=DEMO_PASSWORD, app=directory.app)
         directory.grant(user.uid, partner_id, None)
         for fields in DEMO_ENTRIES[partner_id]:
             store.create_entry(partner_id, user.uid, fields)
+        issued[partner_id] = keys.create(partner_id, None, label="demo key").key
+    return issued
 
 
 def seed_and_describe(project: str, function_url: Callable[[str, str], str]) -> str:
-    """Seed, then explain how to call the API, with a working token."""
-    seed(project)
+    """Seed, then explain how to call the API, with a working key and token."""
+    demo_keys = seed(project)
     token = sign_in(DEMO_USERS["acme"], DEMO_PASSWORD)
     fetch = function_url(project, "fetchData")
     create = function_url(project, "createEntry")
@@ -90,14 +98,19 @@ def seed_and_describe(project: str, function_url: Callable[[str, str], str]) -> 
         f"Demo partner users (password {DEMO_PASSWORD}): "
         + ", ".join(f"{email} [{pid}]" for pid, email in DEMO_USERS.items()),
         "",
+        "Demo API keys (what partners' servers use):",
+        *(f"  {pid:<7} {key}" for pid, key in demo_keys.items()),
+        f"  export KEY={demo_keys['acme']}",
+        "",
         "An ID token for demo@acme.example (valid for one hour):",
         f"  export TOKEN={token}",
         "",
         "Try:",
+        f'  curl -s -H "Authorization: Bearer $KEY" {shlex.quote(fetch + "?limit=2")}',
         f'  curl -s -H "Authorization: Bearer $TOKEN" {shlex.quote(fetch + "?limit=2")}',
-        f'  curl -s -X POST -H "Authorization: Bearer $TOKEN" {JSON_HEADER} '
+        f'  curl -s -X POST -H "Authorization: Bearer $KEY" {JSON_HEADER} '
         f"-H 'Idempotency-Key: demo-1' -d '{body}' {create}",
-        f'  curl -s -X PATCH -H "Authorization: Bearer $TOKEN" {JSON_HEADER} '
+        f'  curl -s -X PATCH -H "Authorization: Bearer $KEY" {JSON_HEADER} '
         f'-H \'If-Match: "1"\' -d \'{{"category":"food"}}\' {update}/<id>',
         "",
         "A fresh token later: make token",

@@ -14,6 +14,7 @@ from functions.errors import ConfigurationError
 
 DEFAULT_ENTRIES_COLLECTION = "entries"
 DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
+DEFAULT_API_KEYS_COLLECTION = "partnerKeys"
 DEFAULT_IDEMPOTENCY_TTL_HOURS = 24
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 DEFAULT_FIRESTORE_TIMEOUT_S = 10.0
@@ -48,6 +49,10 @@ def project_id() -> str:
 
 def entries_collection() -> str:
     return _env("ENTRIES_COLLECTION") or DEFAULT_ENTRIES_COLLECTION
+
+
+def api_keys_collection() -> str:
+    return _env("API_KEYS_COLLECTION") or DEFAULT_API_KEYS_COLLECTION
 
 
 def idempotency_collection() -> str:

@@ -104,7 +104,7 @@ class Unauthorized(ApiError):
 
     status = 401
     code = "unauthenticated"
-    default_message = "A valid Firebase ID token is required."
+    default_message = "A valid API key or Firebase ID token is required."
 
     def __init__(self, message: str | None = None, *, token_given: bool = True) -> None:
         super().__init__(message)

@@ -21,6 +21,7 @@ ALLOWED_FIELDS = frozenset(
         "request_id",
         "partner_id",
         "uid",
+        "key_id",
         "function",
         "method",
         "path",

@@ -140,7 +140,7 @@ def _list_parameters() -> list[dict[str, Any]]:
 
 def build() -> dict[str, Any]:
     """The whole document, deterministic so that it can be compared with the committed one."""
-    security: list[dict[str, list[str]]] = [{"firebaseIdToken": []}]
+    security: list[dict[str, list[str]]] = [{"partnerApiKey": []}, {"firebaseIdToken": []}]
     error_schema = {
         "type": "object",
         "required": ["error"],
@@ -199,8 +199,9 @@ def build() -> dict[str, Any]:
             "title": "Partner API",
             "version": API_VERSION,
             "description": (
-                "Entries of one partner tenant. Authenticate with a Firebase ID token of a "
-                "user that carries the partner claims. Every error is JSON in one envelope."
+                "Entries of one partner tenant. Authenticate with a partner API key, or with "
+                "a Firebase ID token of a user that carries the partner claims. Every error "
+                "is JSON in one envelope."
             ),
         },
         "servers": [
@@ -310,11 +311,24 @@ def build() -> dict[str, Any]:
         },
         "components": {
             "securitySchemes": {
+                "partnerApiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "Partner API key (pak_live_... or pak_test_...)",
+                    "description": (
+                        "A long-lived key for a partner's servers, issued by the app's owner; "
+                        "scoped, revocable, optionally expiring. The recommended credential "
+                        "for servers."
+                    ),
+                },
                 "firebaseIdToken": {
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "Firebase ID token (JWT)",
-                }
+                    "description": (
+                        "The ID token of a partner user, refreshed before its hour ends."
+                    ),
+                },
             },
             "schemas": {
                 "EntryCreate": _schema(EntryCreate),

@@ -10,6 +10,8 @@ import base64
 import itertools
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -208,3 +210,16 @@ class Blackhole:
         self._socket.close()
         for connection in self._held:
             connection.close()
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m functions.partners ARGS`, as operators run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "functions.partners", *args],
+        cwd=ROOT,
+        env=env or dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -1,4 +1,5 @@
-"""Manage partner users: `python -m functions.partners grant|revoke|list|show|create`.
+"""Manage partner users and keys: `python -m functions.partners grant|revoke|list|show|create`
+and `python -m functions.partners keys create|list|show|revoke|roll`.
 
 Works against the Auth emulator (FIREBASE_AUTH_EMULATOR_HOST set) or a real project
 (Application Default Credentials, or --credentials with a service-account file).
@@ -20,6 +21,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from functions.admin.errors import Refused
+from functions.admin.keys import IssuedKey, KeyDirectory, key_json
 from functions.auth.callers import (
     ALL_SCOPES,
     PARTNER_CLAIMS,
@@ -35,6 +38,7 @@ from functions.errors import Forbidden
 if TYPE_CHECKING:
     import firebase_admin
     from firebase_admin import auth as firebase_auth
+    from google.cloud import firestore
 
 MAX_CLAIMS_CHARS = 1000
 
@@ -45,10 +49,6 @@ DIRECT_ACCESS_NOTE = (
     "note: the API applies this on the user's next call; direct Firestore access (the "
     "rules) sees it only when the user's ID token refreshes, within the hour"
 )
-
-
-class Refused(Exception):
-    """The operation cannot be done as asked; the message tells the operator why."""
 
 
 @dataclass(frozen=True)
@@ -272,27 +272,50 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--credentials", help="service-account JSON file (default: ADC)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     commands = parser.add_subparsers(dest="command", required=True)
+    # --json is accepted after any subcommand too (it only ever turns JSON on).
+    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+
+    def command(group: Any, name: str, text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = group.add_parser(name, help=text, parents=[json_flag])
+        return parser
 
     scopes_help = f"comma-separated scopes (default: all of {', '.join(sorted(ALL_SCOPES))})"
-    grant = commands.add_parser("grant", help="make a user a partner user of PARTNER_ID")
+    grant = command(commands, "grant", "make a user a partner user of PARTNER_ID")
     grant.add_argument("user", help="uid or email")
     grant.add_argument("--partner", required=True, dest="partner_id")
     grant.add_argument("--scopes", help=scopes_help)
     grant.add_argument("--move", action="store_true", help="reassign from another partner")
 
-    revoke = commands.add_parser("revoke", help="remove partner claims and end sessions")
+    revoke = command(commands, "revoke", "remove partner claims and end sessions")
     revoke.add_argument("user", help="uid or email")
 
-    listing = commands.add_parser("list", help="list partner users")
+    listing = command(commands, "list", "list partner users")
     listing.add_argument("--partner", dest="partner_id", help="only this partner's users")
 
-    show = commands.add_parser("show", help="show one user's claims")
+    show = command(commands, "show", "show one user's claims")
     show.add_argument("user", help="uid or email")
 
-    create = commands.add_parser("create", help="create a partner user with a new password")
+    create = command(commands, "create", "create a partner user with a new password")
     create.add_argument("email")
     create.add_argument("--partner", required=True, dest="partner_id")
     create.add_argument("--scopes", help=scopes_help)
+
+    keys = command(commands, "keys", "manage partner API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    key_create = command(keys, "create", "create a key (printed once)")
+    key_create.add_argument("--partner", required=True, dest="partner_id")
+    key_create.add_argument("--scopes", help=scopes_help)
+    key_create.add_argument("--expires-in", help="lifetime: 30s, 15m, 12h or 90d (default: none)")
+    key_create.add_argument("--label", help="what the key is for")
+    key_list = command(keys, "list", "list keys (never their secrets)")
+    key_list.add_argument("--partner", dest="partner_id", help="only this partner's keys")
+    for name, text in (("show", "show one key"), ("revoke", "revoke a key at once")):
+        command(keys, name, text).add_argument("key_id")
+    key_roll = command(keys, "roll", "replace a key; the old one works for the overlap")
+    key_roll.add_argument("key_id")
+    key_roll.add_argument("--overlap", default="24h", help="how long the old key keeps working")
     return parser
 
 
@@ -311,33 +334,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.project:
         print("error: no project: pass --project or set GCLOUD_PROJECT", file=sys.stderr)
         return 2
-    directory = PartnerDirectory(args.project, args.credentials)
+    args.json = getattr(args, "json", False)
     try:
-        if args.command == "list":
-            found = list(directory.users(args.partner_id))
-            if args.json:
-                print(json.dumps([u.as_json() for u in found], indent=2))
-            else:
-                print("\n".join(_describe(u) for u in found) or "no partner users")
-            return 0
-        if args.command == "create":
-            user, password = directory.create(args.email, args.partner_id, _scopes(args.scopes))
-            output = {**user.as_json(), "password": password}
-            print(json.dumps(output, indent=2) if args.json else f"{_describe(user)}\t{password}")
-            return 0
-        if args.command == "show":
-            user = directory.show(args.user)
-            print(json.dumps(user.as_json(), indent=2) if args.json else _describe(user))
-            return 0
-        if args.command == "grant":
-            change = directory.grant(
-                args.user, args.partner_id, _scopes(args.scopes), move=args.move
-            )
-        else:
-            change = directory.revoke(args.user)
+        if args.command == "keys":
+            return _keys_command(args)
+        return _users_command(args)
     except Refused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _users_command(args: argparse.Namespace) -> int:
+    """Raises: Refused."""
+    directory = PartnerDirectory(args.project, args.credentials)
+    if args.command in ("list", "create", "show"):
+        _print_users(directory, args)
+        return 0
+    if args.command == "grant":
+        change = directory.grant(args.user, args.partner_id, _scopes(args.scopes), move=args.move)
+    else:
+        change = directory.revoke(args.user)
     if args.json:
         print(json.dumps(change.as_json(), indent=2))
     else:
@@ -346,6 +362,89 @@ def main(argv: Sequence[str] | None = None) -> int:
     if change.narrows():
         print(DIRECT_ACCESS_NOTE, file=sys.stderr)
     return 0
+
+
+def _print_users(directory: PartnerDirectory, args: argparse.Namespace) -> None:
+    """`list`, `create` and `show`. Raises: Refused."""
+    if args.command == "list":
+        found = list(directory.users(args.partner_id))
+        if args.json:
+            print(json.dumps([u.as_json() for u in found], indent=2))
+        else:
+            print("\n".join(_describe(u) for u in found) or "no partner users")
+    elif args.command == "create":
+        user, password = directory.create(args.email, args.partner_id, _scopes(args.scopes))
+        output = {**user.as_json(), "password": password}
+        print(json.dumps(output, indent=2) if args.json else f"{_describe(user)}\t{password}")
+    else:
+        user = directory.show(args.user)
+        print(json.dumps(user.as_json(), indent=2) if args.json else _describe(user))
+
+
+def _keys_command(args: argparse.Namespace) -> int:
+    """Raises: Refused."""
+    keys = KeyDirectory(args.project, _firestore(args.project, args.credentials))
+    if args.keys_command == "list":
+        found = keys.list(args.partner_id)
+        if args.json:
+            print(json.dumps([key_json(k) for k in found], indent=2))
+        else:
+            print("\n".join(_describe_key(key_json(k)) for k in found) or "no keys")
+        return 0
+    if args.keys_command in ("show", "revoke"):
+        revoking = args.keys_command == "revoke"
+        shown = key_json(keys.revoke(args.key_id) if revoking else keys.find(args.key_id))
+        print(json.dumps(shown, indent=2) if args.json else _describe_key(shown))
+        return 0
+    if args.keys_command == "create":
+        issued = keys.create(
+            args.partner_id, _scopes(args.scopes), expires_in=args.expires_in, label=args.label
+        )
+    else:
+        issued = keys.roll(args.key_id, args.overlap)
+    _print_issued(issued, as_json=args.json)
+    return 0
+
+
+def _print_issued(issued: IssuedKey, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(issued.as_json(), indent=2))
+        return
+    print(issued.key)
+    print(f"{_describe_key(key_json(issued.record))}", file=sys.stderr)
+    print("this is the only time the key is shown; store it in a secret manager", file=sys.stderr)
+
+
+def _describe_key(key: Mapping[str, Any]) -> str:
+    return "\t".join(
+        str(v)
+        for v in (
+            key["id"],
+            key["partnerId"],
+            ",".join(key["scopes"]),
+            key["status"],
+            key["label"] or "-",
+            f"created {key['createdAt']}",
+            f"expires {key['expiresAt'] or 'never'}",
+            f"last used {key['lastUsedAt'] or 'never'}",
+            f"revoked {key['revokedAt'] or '-'}",
+            key["hint"],
+        )
+    )
+
+
+def _firestore(project: str, credentials_file: str | None) -> firestore.Client:
+    """A Firestore client for the tool: the emulator when FIRESTORE_EMULATOR_HOST is set,
+    else the service-account file, else Application Default Credentials."""
+    from google.cloud import firestore  # noqa: PLC0415
+
+    if credentials_file and not os.environ.get("FIRESTORE_EMULATOR_HOST"):
+        from google.oauth2 import service_account  # noqa: PLC0415
+
+        load = service_account.Credentials.from_service_account_file
+        credentials = load(credentials_file)  # type: ignore[no-untyped-call]
+        return firestore.Client(project=project, credentials=credentials)
+    return firestore.Client(project=project)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from functions.errors import Forbidden
 
@@ -24,12 +24,19 @@ PARTNER_CLAIMS = (ROLE_CLAIM, PARTNER_ID_CLAIM, SCOPES_CLAIM)
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """A verified partner: the only identity the domain ever sees."""
+    """A verified partner: the only identity the domain ever sees.
+
+    `credential` says how it proved itself (a user's ID token, or an API key) and
+    `credential_id` names that credential (the user's uid, or the key id); `uid` is what
+    records it (`createdBy`): the uid, or `key:<key id>`.
+    """
 
     uid: str
     partner_id: str
     scopes: frozenset[str]
     claims: Mapping[str, Any]
+    credential: Literal["user", "key"] = "user"
+    credential_id: str = ""
 
 
 def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
@@ -52,7 +59,8 @@ def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
         scopes = frozenset(s for s in raw_scopes if isinstance(s, str)) & ALL_SCOPES
     else:
         raise Forbidden("This partner user's scopes are malformed.")
-    return Caller(uid=str(claims["uid"]), partner_id=partner_id, scopes=scopes, claims=claims)
+    uid = str(claims["uid"])
+    return Caller(uid, partner_id, scopes, claims, credential="user", credential_id=uid)
 
 
 def current_claims(

@@ -11,9 +11,12 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from functions import logs
+from functions.auth.api_key_auth import ApiKeyAuthenticator
 from functions.auth.callers import Caller
 from functions.auth.id_tokens import IdTokenAuthenticator
 from functions.errors import Unauthorized
+
+NOT_A_CREDENTIAL = "The bearer credential is neither an API key nor an ID token of this API."
 
 
 class Authenticator(Protocol):
@@ -26,7 +29,7 @@ class Authenticator(Protocol):
 
 def default_authenticators() -> tuple[Authenticator, ...]:
     """The credentials the deployed functions accept, in the order they are tried."""
-    return (IdTokenAuthenticator(),)
+    return (ApiKeyAuthenticator(), IdTokenAuthenticator())
 
 
 def authenticate(credential: str, authenticators: Sequence[Authenticator]) -> Caller:
@@ -41,4 +44,4 @@ def authenticate(credential: str, authenticators: Sequence[Authenticator]) -> Ca
         if caller is not None:
             logs.bind(partner_id=caller.partner_id)
             return caller
-    raise Unauthorized("The bearer token is not a well-formed ID token.")
+    raise Unauthorized(NOT_A_CREDENTIAL)

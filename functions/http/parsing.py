@@ -69,13 +69,17 @@ def bearer_credential(header: str | None) -> str:
         Unauthorized: the header is missing, uses another scheme or is malformed.
     """
     if not header:
-        raise Unauthorized("Send 'Authorization: Bearer <Firebase ID token>'.", token_given=False)
+        raise Unauthorized(
+            "Send 'Authorization: Bearer <API key or Firebase ID token>'.", token_given=False
+        )
     scheme, _, credential = header.strip().partition(" ")
     if scheme.lower() != "bearer":
-        raise Unauthorized("Use the Bearer scheme with a Firebase ID token.", token_given=False)
+        raise Unauthorized(
+            "Use the Bearer scheme with an API key or a Firebase ID token.", token_given=False
+        )
     credential = credential.strip()
     if not credential or len(credential) > MAX_CREDENTIAL_CHARS:
-        raise Unauthorized("The bearer token is not a well-formed ID token.")
+        raise Unauthorized("The bearer credential is malformed.")
     return credential
 
 

@@ -81,8 +81,9 @@ class UnitOfWork:
     idempotency record today) is added to the same commit and can never exist without it.
     """
 
-    def __init__(self) -> None:
-        self._batch = client().batch()
+    def __init__(self, database: firestore.Client | None = None) -> None:
+        self._client = database or client()
+        self._batch = self._client.batch()
 
     def create(self, reference: firestore.DocumentReference, data: Mapping[str, Any]) -> None:
         """Write a new document; the commit fails with WriteConflict if it exists."""
@@ -93,10 +94,14 @@ class UnitOfWork:
         reference: firestore.DocumentReference,
         changes: Mapping[str, Any],
         *,
-        unchanged_since: dt.datetime,
+        unchanged_since: dt.datetime | None,
     ) -> None:
-        """Change a document read at `unchanged_since`; WriteConflict if it changed since."""
-        option = client().write_option(last_update_time=unchanged_since)
+        """Change an existing document, read at `unchanged_since` when given; the commit
+        fails with WriteConflict if it vanished or changed since."""
+        if unchanged_since is None:
+            self._batch.update(reference, dict(changes))
+            return
+        option = self._client.write_option(last_update_time=unchanged_since)
         self._batch.update(reference, dict(changes), option=option)
 
     def commit(self) -> None:

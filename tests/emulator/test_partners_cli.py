@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -13,19 +11,7 @@ from firebase_admin import auth as firebase_auth
 
 from devtools import emulators
 from functions.firebase_app import admin_app
-from tests.helpers import ROOT, Api, User, UserFactory, assert_error
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "functions.partners", *args],
-        cwd=ROOT,
-        env=env or dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.helpers import Api, User, UserFactory, assert_error, cli
 
 
 def claims_of(uid: str) -> dict[str, Any]:

@@ -109,6 +109,9 @@ def seed_entry(partner_id: str, doc_id: str) -> None:
     firestore.client().collection("partnerIdempotencyKeys").document("k1").set(
         {"partnerId": partner_id}
     )
+    firestore.client().collection("partnerKeys").document("0123456789abcdef").set(
+        {"partnerId": partner_id, "secretHash": "x", "salt": "y", "scopes": ["entries:read"]}
+    )
 
 
 # --- the matrix ------------------------------------------------------------------------
@@ -182,6 +185,26 @@ OPERATIONS: dict[str, tuple[Operation, bool]] = {
     "read another collection": (
         lambda p, t, u: requests.get(
             rest("/partnerIdempotencyKeys/k1"), headers=headers(t), timeout=30
+        ),
+        False,
+    ),
+    "read an API key record": (
+        lambda p, t, u: requests.get(
+            rest("/partnerKeys/0123456789abcdef"), headers=headers(t), timeout=30
+        ),
+        False,
+    ),
+    "list API key records": (
+        lambda p, t, u: requests.get(rest("/partnerKeys"), headers=headers(t), timeout=30),
+        False,
+    ),
+    "create an API key record": (
+        lambda p, t, u: create_doc(
+            t,
+            "fedcba9876543210",
+            {"partnerId": _own(p), "scopes": ["entries:write"]},
+            collection="partnerKeys",
+            server_times=False,
         ),
         False,
     ),

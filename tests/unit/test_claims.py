@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from functions.admin.partners import Change, PartnerUser, Refused, merged_grant, merged_revoke
+from functions.admin.errors import Refused
+from functions.admin.partners import Change, PartnerUser, merged_grant, merged_revoke
 from functions.auth import ALL_SCOPES, caller_from_claims, require_scopes
 from functions.auth.callers import current_claims
 from functions.errors import Forbidden

@@ -58,7 +58,7 @@ def test_an_empty_or_oversized_credential_is_an_invalid_token(header: str) -> No
 
 @pytest.mark.parametrize("credential", ["abc", "a.b", "a.b.c.d"])
 def test_a_credential_of_no_known_shape_is_refused_before_any_lookup(credential: str) -> None:
-    with pytest.raises(Unauthorized, match="not a well-formed"):
+    with pytest.raises(Unauthorized, match="neither an API key nor an ID token"):
         authenticate(credential, default_authenticators())
 
 

@@ -1,0 +1,167 @@
+"""Partner API keys: a long-lived, scoped, revocable credential for partners' servers.
+
+    pak_live_3f9k2m7q1x8w4z6c_Zq8...32 characters...k2P9xQ
+    ^prefix  ^key id (public)  ^secret (190 bits)  ^checksum (CRC32, 6 characters)
+
+The prefix is fixed and documented so that secret scanners can match it: `pak_live_` in
+real projects, `pak_test_` in `demo-` projects (the emulators); each kind is refused by
+the other. The key id names the key's record; the checksum lets a mistyped or truncated
+key be refused before any lookup. The record keeps an HMAC of the secret under a salt of
+its own, never the secret: the secret is 190 random bits, so even a leaked record cannot
+be turned back into a key, and the command-line tool that creates keys needs no server
+secret to do it.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+LIVE_PREFIX = "pak_live_"
+TEST_PREFIX = "pak_test_"
+KEY_PREFIXES = (LIVE_PREFIX, TEST_PREFIX)
+KEY_ID_CHARS = 16
+SECRET_CHARS = 32
+CHECKSUM_CHARS = 6
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_KEY_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_KEY = re.compile(
+    r"(pak_(?:live|test)_)"
+    rf"([0-9a-z]{{{KEY_ID_CHARS}}})_"
+    rf"([0-9A-Za-z]{{{SECRET_CHARS}}})"
+    rf"([0-9A-Za-z]{{{CHECKSUM_CHARS}}})"
+)
+KEY_ID_PATTERN = re.compile(rf"[0-9a-z]{{{KEY_ID_CHARS}}}")
+
+
+class MalformedKey(ValueError):
+    """Not a key of this API: wrong shape, wrong checksum, or the other environment's."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedKey:
+    prefix: str
+    key_id: str
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A key's record: everything about it except the secret."""
+
+    key_id: str
+    partner_id: str
+    scopes: tuple[str, ...]
+    label: str | None
+    salt: str
+    secret_hash: str
+    created_at: dt.datetime
+    created_by: str
+    hint: str = ""
+    expires_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = None
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(self.secret_hash, secret_hash(secret, self.salt))
+
+    def usable_at(self, moment: dt.datetime) -> bool:
+        """Neither revoked nor expired at `moment`."""
+        if self.revoked_at is not None and self.revoked_at <= moment:
+            return False
+        return self.expires_at is None or moment < self.expires_at
+
+
+def prefix_for(project_id: str) -> str:
+    """`pak_test_` for `demo-` projects (the emulators), `pak_live_` for real ones."""
+    return TEST_PREFIX if project_id.startswith("demo-") else LIVE_PREFIX
+
+
+def looks_like_key(credential: str) -> bool:
+    """Whether a credential claims to be a key (by its prefix alone, before any check)."""
+    return credential.startswith("pak_")
+
+
+def parse(credential: str, project_id: str) -> ParsedKey:
+    """The parts of a key, checked without any lookup.
+
+    Raises:
+        MalformedKey: the shape or checksum is wrong, or the key is of the other
+            environment (a test key in a real project, a live key in a demo project).
+    """
+    match = _KEY.fullmatch(credential)
+    if match is None:
+        raise MalformedKey("not a key of this API")
+    prefix, key_id, secret, checksum = match.groups()
+    if not hmac.compare_digest(checksum, _checksum(prefix + key_id + "_" + secret)):
+        raise MalformedKey("the checksum does not match")
+    if prefix != prefix_for(project_id):
+        raise MalformedKey("a key of the other environment")
+    return ParsedKey(prefix, key_id, secret)
+
+
+def new_key(project_id: str) -> tuple[str, ParsedKey]:
+    """A fresh key (shown once) and its parts."""
+    prefix = prefix_for(project_id)
+    key_id = "".join(secrets.choice(_KEY_ID_ALPHABET) for _ in range(KEY_ID_CHARS))
+    secret = "".join(secrets.choice(_BASE62) for _ in range(SECRET_CHARS))
+    body = prefix + key_id + "_" + secret
+    return body + _checksum(body), ParsedKey(prefix, key_id, secret)
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def secret_hash(secret: str, salt: str) -> str:
+    return hmac.new(bytes.fromhex(salt), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def hint(key: str) -> str:
+    """What may be shown of a key after it was created: its last four characters."""
+    return "…" + key[-4:]
+
+
+def _checksum(body: str) -> str:
+    value = binascii.crc32(body.encode())
+    digits = []
+    for _ in range(CHECKSUM_CHARS):
+        value, digit = divmod(value, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
+
+
+DURATION = re.compile(r"([1-9][0-9]{0,5})([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """`30s`, `15m`, `12h`, `90d`.
+
+    Raises:
+        ValueError: anything else.
+    """
+    match = DURATION.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration such as 30s, 15m, 12h or 90d")
+    return dt.timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def normalized_scopes(scopes: Sequence[str], known: frozenset[str]) -> tuple[str, ...]:
+    """Sorted, unique scopes.
+
+    Raises:
+        ValueError: an unknown scope, or none.
+    """
+    unknown = sorted(set(scopes) - known)
+    if unknown:
+        raise ValueError(f"unknown scopes {unknown}; choose from {sorted(known)}")
+    if not scopes:
+        raise ValueError("give at least one scope")
+    return tuple(sorted(set(scopes)))

@@ -1,0 +1,94 @@
+"""Partner API keys at the gate: recognised by their prefix, checked by checksum before any
+lookup, then against their record.
+
+Revocation and expiry apply at once, as for ID tokens: concurrent calls with one key share
+a record lookup, but only one that started after they arrived (see `sessions`); an owner
+who accepts a delay opts in with AUTH_REVOCATION_MAX_AGE_S. Every refusal is the same 401,
+so a caller learns nothing about which keys exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import threading
+import time
+from dataclasses import dataclass
+
+from functions import api_keys, config, logs
+from functions.api_keys import ApiKey, MalformedKey
+from functions.auth.callers import Caller
+from functions.auth.sessions import LookupTimeout, SharedLookups
+from functions.errors import ApiError, ServiceUnavailable, Unauthorized
+from functions.store import keys as key_store
+
+INVALID_KEY = "The API key is not valid."
+LAST_USED_EVERY_S = 60.0
+"""A key's last use is written at most this often (per key and serving instance)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    key: ApiKey | None
+
+
+class ApiKeyAuthenticator:
+    """Accepts partner API keys (`pak_live_...`, `pak_test_...`); passes on anything else."""
+
+    def authenticate(self, credential: str) -> Caller | None:
+        """Raises: Unauthorized (not an acceptable key), ServiceUnavailable (lookup failed)."""
+        if not api_keys.looks_like_key(credential):
+            return None
+        try:
+            parsed = api_keys.parse(credential, config.project_id())
+        except MalformedKey as exc:
+            raise Unauthorized(INVALID_KEY) from exc
+        try:
+            found = _lookups().get(
+                parsed.key_id,
+                config.revocation_max_age_s(),
+                timeout_s=config.auth_timeout_s(),
+            )
+        except LookupTimeout as exc:
+            raise ServiceUnavailable("Checking the API key took too long.") from exc
+        key = found.key
+        now = dt.datetime.now(dt.UTC)
+        if key is None or not key.matches(parsed.secret) or not key.usable_at(now):
+            raise Unauthorized(INVALID_KEY)
+        logs.bind(key_id=key.key_id)
+        _note_use(key, now)
+        return Caller(
+            uid=f"key:{key.key_id}",
+            partner_id=key.partner_id,
+            scopes=frozenset(key.scopes),
+            claims={},
+            credential="key",
+            credential_id=key.key_id,
+        )
+
+
+@functools.cache
+def _lookups() -> SharedLookups[_Found]:
+    return SharedLookups(lambda key_id: _Found(key_store.get_key(key_id)))
+
+
+_last_noted: dict[str, float] = {}
+_last_noted_lock = threading.Lock()
+
+
+def _note_use(key: ApiKey, now: dt.datetime) -> None:
+    """Stamp the key's last use, at most once a minute: never a write on every call."""
+    stale = key.last_used_at is None or now - key.last_used_at > dt.timedelta(
+        seconds=LAST_USED_EVERY_S
+    )
+    if not stale:
+        return
+    with _last_noted_lock:
+        noted = _last_noted.get(key.key_id)
+        if noted is not None and time.monotonic() - noted < LAST_USED_EVERY_S:
+            return
+        _last_noted[key.key_id] = time.monotonic()
+    # A missed stamp is harmless: the call itself was verified.
+    with contextlib.suppress(ApiError, key_store.WriteConflict):
+        key_store.record_use(key.key_id, now)
