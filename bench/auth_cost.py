@@ -92,6 +92,24 @@ def measure_concurrent(token: str) -> dict[str, dict[str, float]]:
     }
 
 
+def measure_api_keys() -> dict[str, dict[str, float]]:
+    """An API key's cost in-process: the checks before any lookup, and the whole check
+    with its record read, beside a bare read of one document for scale."""
+    from functions import api_keys, store  # noqa: PLC0415
+    from functions.admin.keys import KeyDirectory  # noqa: PLC0415
+    from functions.auth.api_key_auth import ApiKeyAuthenticator  # noqa: PLC0415
+
+    project = os.environ["GCLOUD_PROJECT"]
+    key = KeyDirectory(project, store.client()).create("bench", None).key
+    authenticator = ApiKeyAuthenticator()
+    record = store.client().collection("partnerKeys").document(key[9:25])
+    return {
+        "API key, format and checksum only": _timed(lambda: api_keys.parse(key, project)),
+        "API key, with its record read": _timed(lambda: authenticator.authenticate(key)),
+        "floor: a bare read of one document": _timed(record.get),
+    }
+
+
 def measure() -> dict[str, dict[str, dict[str, float]]]:
     from firebase_admin import auth as firebase_auth  # noqa: PLC0415
 
@@ -114,6 +132,7 @@ def measure() -> dict[str, dict[str, dict[str, float]]]:
             lambda: auth.verify_id_token(token, check_revoked=True)
         ),
     }
+    results.update(measure_api_keys())
     concurrent = measure_concurrent(token)
     keys = KeyServer()
     keys.add_key("bench-key")

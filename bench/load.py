@@ -8,7 +8,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bench.settings import RESULTS
 
@@ -57,21 +57,22 @@ class Scenario:
     method: str = "GET"
     body: dict[str, Any] | None = None
     unique_key: bool = False
-    auth: bool = False
+    credential: Literal["token", "key"] | None = None
+    """What the scenario authenticates with: the partner's ID token, its API key, or none."""
     connections: int | None = None
     """A fixed concurrency (1: latency without queueing); else the run's setting."""
     loads: list[Load] = field(default_factory=list)
 
 
-def wrk_script(scenario: Scenario, token: str, folder: Path = RESULTS / "raw") -> Path:
+def wrk_script(scenario: Scenario, bearer: str, folder: Path = RESULTS / "raw") -> Path:
     """A wrk Lua script for the scenario's method, headers, body and per-request keys.
 
     Keys are unique across runs (wrk's Lua random numbers repeat from run to run), so
     every keyed request is a first create, never a replay of an earlier round's key.
     """
     headers = {"Content-Type": "application/json"} if scenario.body is not None else {}
-    if scenario.auth:
-        headers["Authorization"] = f"Bearer {token}"
+    if scenario.credential is not None:
+        headers["Authorization"] = f"Bearer {bearer}"
     lua_headers = ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items())
     body = json.dumps(scenario.body) if scenario.body is not None else ""
     key_line = (

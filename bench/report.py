@@ -5,7 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.settings import MAX_AGE, SOLO_BARE, SOLO_NO_REVOCATION, SOLO_OURS
+from bench.settings import (
+    KEY_CREATE,
+    KEY_CREATE_IDEMPOTENT,
+    KEY_FETCH,
+    MAX_AGE,
+    PEER_A2_CREATE,
+    PEER_A2_FETCH,
+    SOLO_BARE,
+    SOLO_KEY,
+    SOLO_NO_REVOCATION,
+    SOLO_OURS,
+)
 
 
 def targets(results: list[dict[str, Any]], import_s: float) -> list[tuple[str, bool, str]]:
@@ -96,7 +107,54 @@ def targets(results: list[dict[str, Any]], import_s: float) -> list[tuple[str, b
         checks.append(
             (f"peak RSS of one serving process <= 100 MiB at N={n}", rss <= 100, f"{rss} MiB")
         )
+    checks += key_targets(results)
     checks.append(("import of main.py <= 0.6 s", import_s <= 0.6, f"{import_s} s"))
+    return checks
+
+
+def key_targets(results: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
+    """The targets of partner API keys: against peer A (no auth) and peer A2 (the seed's
+    design with `verifyIdToken(token, true)` and a role check)."""
+    checks: list[tuple[str, bool, str]] = []
+
+    def ratio(ours: float, peer: float) -> str:
+        return f"{ours} vs {peer} req/s = {ours / peer:.2f}x" if peer else "no peer"
+
+    for r in results:
+        n, scenarios = r["n"], r["scenarios"]
+        fetch = scenarios[KEY_FETCH]["rps"]
+        if n == 100:
+            peer_a = scenarios["peer A (Node) fetchData, fetch-all"]["rps"]
+            checks.append(
+                (
+                    f"fetchData page 20 with a key >= 1.5x peer A at N={n}",
+                    fetch >= 1.5 * peer_a,
+                    ratio(fetch, peer_a),
+                )
+            )
+        a2_fetch = scenarios[PEER_A2_FETCH]["rps"]
+        checks.append(
+            (
+                f"fetchData page 20 with a key >= 1.0x peer A2 at N={n}",
+                fetch >= a2_fetch,
+                ratio(fetch, a2_fetch),
+            )
+        )
+        a2_create = scenarios[PEER_A2_CREATE]["rps"]
+        for name in (KEY_CREATE, KEY_CREATE_IDEMPOTENT):
+            ours = scenarios[name]["rps"]
+            checks.append(
+                (f"{name} >= 1.0x peer A2 at N={n}", ours >= a2_create, ratio(ours, a2_create))
+            )
+        added = scenarios[SOLO_KEY]["p50_ms"] - scenarios[SOLO_BARE]["p50_ms"]
+        checks.append(
+            (
+                f"key verification adds <= 2 ms p50 over the bare query at N={n}",
+                added <= 2.0,
+                f"{added:.2f} ms at 1 connection (with a key {scenarios[SOLO_KEY]['p50_ms']} ms, "
+                f"bare {scenarios[SOLO_BARE]['p50_ms']} ms)",
+            )
+        )
     return checks
 
 

@@ -16,13 +16,19 @@ from typing import Any
 from bench.load import Scenario, run_wrk, wrk_script
 from bench.servers import servers
 from bench.settings import (
+    KEY_CREATE,
+    KEY_CREATE_IDEMPOTENT,
+    KEY_FETCH,
     MAX_AGE,
     PARTNER,
     PASSWORD,
+    PEER_A2_CREATE,
+    PEER_A2_FETCH,
     RESULTS,
     ROOT,
     SLOW_RUN_S,
     SOLO_BARE,
+    SOLO_KEY,
     SOLO_NO_REVOCATION,
     SOLO_OURS,
 )
@@ -76,24 +82,27 @@ ENTRY = {"description": "Bench entry", "amount": "12.50", "currency": "EUR", "da
 
 def scenarios() -> list[Scenario]:
     return [
-        Scenario("ours fetchData page 20", "ours-fetch", "/?limit=20", auth=True),
-        Scenario("ours fetchData page 100", "ours-fetch", "/?limit=100", auth=True),
+        Scenario("ours fetchData page 20", "ours-fetch", "/?limit=20", credential="token"),
+        Scenario("ours fetchData page 100", "ours-fetch", "/?limit=100", credential="token"),
         Scenario(
             "ours fetchData page 20, no revocation check",
             "ours-fetch-norevoke",
             "/?limit=20",
-            auth=True,
+            credential="token",
         ),
         Scenario(
-            f"ours fetchData page 20, {MAX_AGE}", "ours-fetch-max-age", "/?limit=20", auth=True
+            f"ours fetchData page 20, {MAX_AGE}",
+            "ours-fetch-max-age",
+            "/?limit=20",
+            credential="token",
         ),
-        Scenario("ours createEntry", "ours-create", method="POST", body=ENTRY, auth=True),
+        Scenario("ours createEntry", "ours-create", method="POST", body=ENTRY, credential="token"),
         Scenario(
             "ours createEntry with Idempotency-Key",
             "ours-create",
             method="POST",
             body=ENTRY,
-            auth=True,
+            credential="token",
             unique_key=True,
         ),
         Scenario(
@@ -101,26 +110,53 @@ def scenarios() -> list[Scenario]:
             "ours-create-max-age",
             method="POST",
             body=ENTRY,
-            auth=True,
+            credential="token",
         ),
         Scenario(
             f"ours createEntry with Idempotency-Key, {MAX_AGE}",
             "ours-create-max-age",
             method="POST",
             body=ENTRY,
-            auth=True,
+            credential="token",
+            unique_key=True,
+        ),
+        Scenario(KEY_FETCH, "ours-fetch", "/?limit=20", credential="key"),
+        Scenario(KEY_CREATE, "ours-create", method="POST", body=ENTRY, credential="key"),
+        Scenario(
+            KEY_CREATE_IDEMPOTENT,
+            "ours-create",
+            method="POST",
+            body=ENTRY,
+            credential="key",
             unique_key=True,
         ),
         Scenario("peer A (Node) fetchData, fetch-all", "node-fetch"),
+        Scenario(PEER_A2_FETCH, "node-fetch-auth", credential="token"),
+        Scenario(PEER_A2_CREATE, "node-create-auth", method="POST", body=ENTRY, credential="token"),
         Scenario("peer A (Node) createEntry", "node-create", method="POST", body=ENTRY),
         Scenario("peer B (naive Python) fetchData, fetch-all", "naive-fetch"),
         Scenario("floor: bare Python page query", "bare-page", f"/?partner={PARTNER}"),
         Scenario("floor: hello world", "hello"),
         # One connection: what auth and validation add per request, without queueing.
-        Scenario(SOLO_OURS, "ours-fetch", "/?limit=20", auth=True, connections=1),
-        Scenario(SOLO_NO_REVOCATION, "ours-fetch-norevoke", "/?limit=20", auth=True, connections=1),
+        Scenario(SOLO_OURS, "ours-fetch", "/?limit=20", credential="token", connections=1),
+        Scenario(
+            SOLO_NO_REVOCATION,
+            "ours-fetch-norevoke",
+            "/?limit=20",
+            credential="token",
+            connections=1,
+        ),
+        Scenario(SOLO_KEY, "ours-fetch", "/?limit=20", credential="key", connections=1),
         Scenario(SOLO_BARE, "bare-page", f"/?partner={PARTNER}", connections=1),
     ]
+
+
+def _partner_key() -> str:
+    """An API key of the bench partner, in the fresh emulator of this N."""
+    from functions import store  # noqa: PLC0415
+    from functions.admin.keys import KeyDirectory  # noqa: PLC0415
+
+    return KeyDirectory(os.environ["GCLOUD_PROJECT"], store.client()).create(PARTNER, None).key
 
 
 def _direct_floor_ms(samples: int = 60) -> float:
@@ -180,6 +216,7 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
     running = servers(dict(os.environ), logs)
     try:
         uid, token = _partner_token(n)
+        key = _partner_key()
         seed(n, uid)
         for server in running.values():
             if server.name.startswith("ours-fetch"):
@@ -193,7 +230,7 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
             floors.append(_direct_floor_ms())
             for scenario in planned:
                 server = running[scenario.server]
-                script = wrk_script(scenario, token)
+                script = wrk_script(scenario, key if scenario.credential == "key" else token)
                 clients = scenario.connections or connections
                 load = run_wrk(server.url, script, seconds, clients)
                 if load.requests < clients:  # too slow to finish in the run: give it time

@@ -142,6 +142,15 @@ def servers(env: dict[str, str], logs: Path) -> dict[str, Server]:
         "node-fetch": Server(
             "node-fetch", [*node, "--target", "fetchData"], node_env, cwd=NODE_PEER
         ),
+        "node-fetch-auth": Server(
+            "node-fetch-auth", [*node, "--target", "fetchDataAuth"], node_env, cwd=NODE_PEER
+        ),
+        "node-create-auth": Server(
+            "node-create-auth",
+            [*node, "--target", "createEntryAuth"],
+            {**node_env, "ENTRIES_COLLECTION": WRITES_COLLECTION},
+            cwd=NODE_PEER,
+        ),
         "node-create": Server(
             "node-create",
             [*node, "--target", "createEntry"],

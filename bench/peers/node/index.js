@@ -23,3 +23,40 @@ exports.createEntry = onRequest(async (req, res) => {
   const ref = await collection().add({ ...req.body, createdAt: new Date() });
   res.status(201).json({ id: ref.id });
 });
+
+// Peer A2: the same design with the auth it implies: every call verifies the ID token with
+// checkRevoked (a user lookup per call) and requires the partner role.
+async function partner(req, res) {
+  const header = req.get("Authorization") || "";
+  const token = header.startsWith("Bearer ") ? header.slice(7) : "";
+  try {
+    const claims = await admin.auth().verifyIdToken(token, true);
+    if (claims.role !== "partner") {
+      res.status(403).json({ error: "not a partner" });
+      return null;
+    }
+    return claims;
+  } catch (err) {
+    res.status(401).json({ error: "unauthenticated" });
+    return null;
+  }
+}
+
+exports.fetchDataAuth = onRequest(async (req, res) => {
+  if (!(await partner(req, res))) return;
+  const snapshot = await collection().get();
+  res.json(
+    snapshot.docs.map((doc) => ({
+      id: doc.id,
+      description: doc.get("description"),
+      amount: doc.get("amount"),
+      date: doc.get("date"),
+    })),
+  );
+});
+
+exports.createEntryAuth = onRequest(async (req, res) => {
+  if (!(await partner(req, res))) return;
+  const ref = await collection().add({ ...req.body, createdAt: new Date() });
+  res.status(201).json({ id: ref.id });
+});

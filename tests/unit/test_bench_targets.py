@@ -1,0 +1,44 @@
+"""The benchmark's key targets, judged from figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report import key_targets
+from bench.settings import (
+    KEY_CREATE,
+    KEY_CREATE_IDEMPOTENT,
+    KEY_FETCH,
+    PEER_A2_CREATE,
+    PEER_A2_FETCH,
+    SOLO_BARE,
+    SOLO_KEY,
+)
+
+
+def result(n: int, **rps: float) -> dict[str, Any]:
+    figures = {
+        KEY_FETCH: 150.0,
+        KEY_CREATE: 400.0,
+        KEY_CREATE_IDEMPOTENT: 350.0,
+        PEER_A2_FETCH: 100.0,
+        PEER_A2_CREATE: 300.0,
+        "peer A (Node) fetchData, fetch-all": 90.0,
+        **rps,
+    }
+    scenarios = {name: {"rps": value, "p50_ms": 0.0} for name, value in figures.items()}
+    scenarios[SOLO_KEY] = {"rps": 0.0, "p50_ms": 6.5}
+    scenarios[SOLO_BARE] = {"rps": 0.0, "p50_ms": 5.0}
+    return {"n": n, "scenarios": scenarios}
+
+
+def test_targets_hold_and_miss_on_their_figures() -> None:
+    checks = {name: ok for name, ok, _ in key_targets([result(100), result(10_000)])}
+    assert checks["fetchData page 20 with a key >= 1.5x peer A at N=100"] is True
+    assert "fetchData page 20 with a key >= 1.5x peer A at N=10000" not in checks
+    assert checks["fetchData page 20 with a key >= 1.0x peer A2 at N=10000"] is True
+    assert checks[f"{KEY_CREATE} >= 1.0x peer A2 at N=100"] is True
+    assert checks["key verification adds <= 2 ms p50 over the bare query at N=100"] is True
+    slow = {name: ok for name, ok, _ in key_targets([result(100, **{KEY_FETCH: 99.0})])}
+    assert slow["fetchData page 20 with a key >= 1.0x peer A2 at N=100"] is False
+    assert slow["fetchData page 20 with a key >= 1.5x peer A at N=100"] is False
