@@ -176,7 +176,7 @@ def _docs_read(log: Path) -> dict[str, float]:
     for line in log.read_text(errors="replace").splitlines():
         if line.startswith("{") and '"docs_read"' in line:
             record = json.loads(line)
-            if record.get("function") == "fetch_data":
+            if record.get("function") == "fetchData":
                 counts.append(int(record["docs_read"]))
     return {
         "max": max(counts, default=0),

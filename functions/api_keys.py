@@ -41,7 +41,13 @@ KEY_ID_PATTERN = re.compile(rf"[0-9a-z]{{{KEY_ID_CHARS}}}")
 
 
 class MalformedKey(ValueError):
-    """Not a key of this API: wrong shape, wrong checksum, or the other environment's."""
+    """Not a key of this API: wrong shape, wrong checksum, or the other environment's.
+
+    `reason` names which (`key_malformed`, `key_checksum`, `key_other_environment`)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +79,15 @@ class ApiKey:
 
     def usable_at(self, moment: dt.datetime) -> bool:
         """Neither revoked nor expired at `moment`."""
+        return self.refusal_at(moment) is None
+
+    def refusal_at(self, moment: dt.datetime) -> str | None:
+        """Why the key is refused at `moment` (`key_revoked`, `key_expired`), or None."""
         if self.revoked_at is not None and self.revoked_at <= moment:
-            return False
-        return self.expires_at is None or moment < self.expires_at
+            return "key_revoked"
+        if self.expires_at is not None and moment >= self.expires_at:
+            return "key_expired"
+        return None
 
 
 def prefix_for(project_id: str) -> str:
@@ -97,12 +109,12 @@ def parse(credential: str, project_id: str) -> ParsedKey:
     """
     match = _KEY.fullmatch(credential)
     if match is None:
-        raise MalformedKey("not a key of this API")
+        raise MalformedKey("not a key of this API", "key_malformed")
     prefix, key_id, secret, checksum = match.groups()
     if not hmac.compare_digest(checksum, _checksum(prefix + key_id + "_" + secret)):
-        raise MalformedKey("the checksum does not match")
+        raise MalformedKey("the checksum does not match", "key_checksum")
     if prefix != prefix_for(project_id):
-        raise MalformedKey("a key of the other environment")
+        raise MalformedKey("a key of the other environment", "key_other_environment")
     return ParsedKey(prefix, key_id, secret)
 
 

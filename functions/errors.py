@@ -64,10 +64,13 @@ class ApiError(Exception):
         *,
         details: Sequence[FieldIssue] = (),
         headers: Mapping[str, str] | None = None,
+        reason: str | None = None,
     ) -> None:
         self.message = message or self.default_message
         self.details = list(details)
         self.extra_headers = dict(headers or {})
+        self.reason = reason
+        """Which check failed, for the log only (never sent): `token_expired`, say."""
         super().__init__(self.message)
 
     def public_message(self) -> str:
@@ -106,8 +109,10 @@ class Unauthorized(ApiError):
     code = "unauthenticated"
     default_message = "A valid API key or Firebase ID token is required."
 
-    def __init__(self, message: str | None = None, *, token_given: bool = True) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None = None, *, token_given: bool = True, reason: str | None = None
+    ) -> None:
+        super().__init__(message, reason=reason)
         self.token_given = token_given
 
     def headers(self) -> dict[str, str]:

@@ -1,18 +1,25 @@
-"""Structured logs: one JSON object per line, in the fields Cloud Logging understands.
+"""Structured logs in the shape Cloud Logging and Error Reporting read, one JSON line each.
 
-Each request binds its context (request id, trace, partner) once; every line logged while
-it runs carries that context. Tokens, passwords and bodies are never logged: callers pass
-only the fields below, and `log` drops any key it does not know.
+Each request binds its context (request id, trace and span, the deployed function,
+partner, credential) once; every line logged while it runs carries that context. Lines
+are written by firebase-functions' logger; what goes into them is decided here: only the
+fields below, so a token, key, password or body can never be logged.
+
+- The request line carries `httpRequest` (method, path without the query, status,
+  latency, user agent, response size) and, on 401 and 403, a `reason`: which check failed.
+- Trace and span come from a W3C `traceparent` header, else `X-Cloud-Trace-Context`.
+- An unhandled error is a `ReportedErrorEvent` with its stack in `stack_trace`, which Cloud
+  Error Reporting picks up.
 """
 
 from __future__ import annotations
 
 import contextvars
-import json
+import datetime as dt
 import re
-import sys
-import time
-from typing import Any, Literal
+from typing import Any, Literal, cast
+
+from firebase_functions import logger
 
 Severity = Literal["DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"]
 
@@ -22,37 +29,82 @@ ALLOWED_FIELDS = frozenset(
         "partner_id",
         "uid",
         "key_id",
+        "credential",
         "function",
         "method",
-        "path",
         "status",
         "code",
+        "reason",
         "outcome",
         "latency_ms",
         "docs_read",
         "replayed",
         "error_type",
-        "traceback",
+        "stack_trace",
+        "httpRequest",
+        "serviceContext",
+        "@type",
     }
 )
+REPORTED_ERROR_EVENT = (
+    "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent"
+)
 
-_TRACE_HEADER = re.compile(r"^([0-9a-fA-F]{32})(?:/(\d+))?")
+_CLOUD_TRACE = re.compile(r"([0-9a-fA-F]{32})(?:/([0-9]{1,40}))?(?:;o=([01]))?")
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "partner_api_log_context", default=None
 )
 
 
-def trace_fields(header: str | None, project: str | None) -> dict[str, Any]:
-    """Cloud Logging's trace fields from an `X-Cloud-Trace-Context: TRACE/SPAN;o=1` header."""
-    match = _TRACE_HEADER.match(header or "")
-    if not match or not project:
+def trace_fields(
+    traceparent: str | None, cloud_trace: str | None, project: str | None
+) -> dict[str, Any]:
+    """Cloud Logging's trace, span and sampling fields, from the W3C `traceparent` header
+    when it is well formed, else from `X-Cloud-Trace-Context: TRACE/SPAN;o=1`."""
+    if not project:
         return {}
-    fields: dict[str, Any] = {
-        "logging.googleapis.com/trace": f"projects/{project}/traces/{match.group(1).lower()}"
-    }
-    if match.group(2):
-        fields["logging.googleapis.com/spanId"] = match.group(2)
+    trace = span = None
+    sampled: bool | None = None
+    if (w3c := _TRACEPARENT.fullmatch((traceparent or "").strip())) and w3c.group(1) != "0" * 32:
+        trace, span, sampled = w3c.group(1), w3c.group(2), bool(int(w3c.group(3), 16) & 1)
+    elif cloud := _CLOUD_TRACE.fullmatch((cloud_trace or "").strip()):
+        trace = cloud.group(1).lower()
+        if cloud.group(2) and int(cloud.group(2)) < 2**64:
+            span = f"{int(cloud.group(2)):016x}"
+        if cloud.group(3) is not None:
+            sampled = cloud.group(3) == "1"
+    if trace is None:
+        return {}
+    fields: dict[str, Any] = {"logging.googleapis.com/trace": f"projects/{project}/traces/{trace}"}
+    if span is not None:
+        fields["logging.googleapis.com/spanId"] = span
+    if sampled is not None:
+        fields["logging.googleapis.com/trace_sampled"] = sampled
     return fields
+
+
+def http_request(
+    *,
+    method: str,
+    path: str,
+    status: int,
+    latency_s: float,
+    user_agent: str | None,
+    response_size: int | None,
+) -> dict[str, Any]:
+    """Cloud Logging's `httpRequest`: the path only, never the query string."""
+    request: dict[str, Any] = {
+        "requestMethod": method,
+        "requestUrl": path,
+        "status": status,
+        "latency": f"{latency_s:.6f}s",
+    }
+    if user_agent:
+        request["userAgent"] = user_agent[:256]
+    if response_size is not None:
+        request["responseSize"] = str(response_size)
+    return request
 
 
 def start_request(**fields: Any) -> contextvars.Token[dict[str, Any] | None]:
@@ -72,17 +124,33 @@ def end_request(token: contextvars.Token[dict[str, Any] | None]) -> None:
 
 
 def log(severity: Severity, message: str, **fields: Any) -> None:
-    """Write one JSON line to stdout (Cloud Run and the emulator collect stdout)."""
-    record: dict[str, Any] = {"severity": severity, "message": message}
-    record.update(_context.get() or {})
-    record.update(fields)
-    safe = {
+    """Write one structured line (Cloud Run and the emulator collect stdout and stderr)."""
+    record: dict[str, Any] = {**(_context.get() or {}), **fields}
+    entry: dict[str, Any] = {
         key: value
         for key, value in record.items()
-        if key in ALLOWED_FIELDS
-        or key in ("severity", "message", "time")
-        or key.startswith("logging.googleapis.com/")
+        if value is not None
+        and (key in ALLOWED_FIELDS or key.startswith("logging.googleapis.com/"))
     }
-    safe.setdefault("time", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    sys.stdout.write(json.dumps(safe, default=str, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
+    entry["severity"] = severity
+    entry["message"] = message
+    entry["time"] = timestamp()
+    logger.write(cast(logger.LogEntry, entry))
+
+
+def report_error(message: str, stack_trace: str, **fields: Any) -> None:
+    """An unhandled error, in the shape Cloud Error Reporting groups and counts."""
+    function = (_context.get() or {}).get("function", "partner-api")
+    log(
+        "ERROR",
+        message,
+        stack_trace=stack_trace,
+        serviceContext={"service": function},
+        **{"@type": REPORTED_ERROR_EVENT},
+        **fields,
+    )
+
+
+def timestamp() -> str:
+    """Now, in RFC 3339 with microseconds: `2026-11-26T05:01:32.123456Z`."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

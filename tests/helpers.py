@@ -223,3 +223,12 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         timeout=120,
         check=False,
     )
+
+
+def log_lines(capsys: Any) -> tuple[str, list[dict[str, Any]]]:
+    """What the code under test logged (stdout and stderr): the raw text, and the JSON
+    records in it."""
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    return text, records

@@ -43,7 +43,7 @@ class ApiKeyAuthenticator:
         try:
             parsed = api_keys.parse(credential, config.project_id())
         except MalformedKey as exc:
-            raise Unauthorized(INVALID_KEY) from exc
+            raise Unauthorized(INVALID_KEY, reason=exc.reason) from exc
         try:
             found = _lookups().get(
                 parsed.key_id,
@@ -54,8 +54,12 @@ class ApiKeyAuthenticator:
             raise ServiceUnavailable("Checking the API key took too long.") from exc
         key = found.key
         now = dt.datetime.now(dt.UTC)
-        if key is None or not key.matches(parsed.secret) or not key.usable_at(now):
-            raise Unauthorized(INVALID_KEY)
+        if key is None:
+            raise Unauthorized(INVALID_KEY, reason="key_unknown")
+        if not key.matches(parsed.secret):
+            raise Unauthorized(INVALID_KEY, reason="key_secret_mismatch")
+        if refusal := key.refusal_at(now):
+            raise Unauthorized(INVALID_KEY, reason=refusal)
         logs.bind(key_id=key.key_id)
         _note_use(key, now)
         return Caller(

@@ -49,16 +49,16 @@ def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
         Forbidden: the user is not a partner, or carries no valid partner id or scopes.
     """
     if claims.get(ROLE_CLAIM) != PARTNER_ROLE:
-        raise Forbidden("This user does not have the partner role.")
+        raise Forbidden("This user does not have the partner role.", reason="not_partner")
     partner_id = claims.get(PARTNER_ID_CLAIM)
     if not isinstance(partner_id, str) or not PARTNER_ID_PATTERN.fullmatch(partner_id):
-        raise Forbidden("This partner user is not assigned to a partner.")
+        raise Forbidden("This partner user is not assigned to a partner.", reason="no_partner_id")
     if SCOPES_CLAIM not in claims:
         scopes = ALL_SCOPES
     elif isinstance(raw_scopes := claims[SCOPES_CLAIM], list):
         scopes = frozenset(s for s in raw_scopes if isinstance(s, str)) & ALL_SCOPES
     else:
-        raise Forbidden("This partner user's scopes are malformed.")
+        raise Forbidden("This partner user's scopes are malformed.", reason="scopes_malformed")
     uid = str(claims["uid"])
     return Caller(uid, partner_id, scopes, claims, credential="user", credential_id=uid)
 
@@ -79,6 +79,7 @@ def require_scopes(caller: Caller, scopes: frozenset[str]) -> None:
     if missing:
         raise Forbidden(
             f"This partner user lacks the scope(s): {', '.join(missing)}.",
+            reason="insufficient_scope",
             headers={
                 "WWW-Authenticate": (
                     f'Bearer realm="partner-api", error="insufficient_scope", '

@@ -42,6 +42,6 @@ def authenticate(credential: str, authenticators: Sequence[Authenticator]) -> Ca
     for authenticator in authenticators:
         caller = authenticator.authenticate(credential)
         if caller is not None:
-            logs.bind(partner_id=caller.partner_id)
+            logs.bind(partner_id=caller.partner_id, credential=caller.credential)
             return caller
-    raise Unauthorized(NOT_A_CREDENTIAL)
+    raise Unauthorized(NOT_A_CREDENTIAL, reason="unknown_credential_kind")

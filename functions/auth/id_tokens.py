@@ -22,6 +22,7 @@ from functions.firebase_app import admin_app
 if TYPE_CHECKING:
     from firebase_admin import auth as firebase_auth
 
+EXPIRED = "The ID token has expired; get a fresh one."
 MAX_TOKEN_CHARS = 8192
 CLOCK_SKEW_S = 5
 
@@ -75,15 +76,19 @@ def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
             user = _check_session(verifier, claims)
             claims = current_claims(claims, user.custom_claims or {})
     except firebase_auth.ExpiredIdTokenError as exc:
-        raise Unauthorized("The ID token has expired; get a fresh one.") from exc
+        raise Unauthorized(
+            "The ID token has expired; get a fresh one.", reason="token_expired"
+        ) from exc
     except firebase_auth.UserNotFoundError as exc:
-        raise Unauthorized("The user of this ID token no longer exists.") from exc
+        raise Unauthorized(
+            "The user of this ID token no longer exists.", reason="user_deleted"
+        ) from exc
     except firebase_auth.CertificateFetchError as exc:
         raise ServiceUnavailable("Could not fetch the token signing keys.") from exc
     except firebase_auth.InvalidIdTokenError as exc:
-        raise Unauthorized(_invalid_token_message(str(exc))) from exc
+        raise Unauthorized(_invalid_token_message(str(exc)), reason="token_invalid") from exc
     except ValueError as exc:
-        raise Unauthorized("The ID token is malformed.") from exc
+        raise Unauthorized("The ID token is malformed.", reason="token_malformed") from exc
     except firebase_exceptions.FirebaseError as exc:
         raise ServiceUnavailable("Could not check the user's session.") from exc
     except LookupTimeout as exc:
@@ -101,9 +106,9 @@ def _check_session(verifier: _Verifier, claims: Mapping[str, Any]) -> firebase_a
         str(claims["uid"]), config.revocation_max_age_s(), timeout_s=config.auth_timeout_s()
     )
     if user.disabled:
-        raise Unauthorized("The user is disabled.")
+        raise Unauthorized("The user is disabled.", reason="user_disabled")
     if claims["iat"] * 1000 < user.tokens_valid_after_timestamp:
-        raise Unauthorized("The session was revoked; sign in again.")
+        raise Unauthorized("The session was revoked; sign in again.", reason="session_revoked")
     return user
 
 
@@ -113,7 +118,9 @@ def _check_sign_in_time(claims: Mapping[str, Any]) -> None:
     if auth_time is not None and (
         not isinstance(auth_time, int | float) or auth_time > time.time() + CLOCK_SKEW_S
     ):
-        raise Unauthorized("The ID token's sign-in time is in the future.")
+        raise Unauthorized(
+            "The ID token's sign-in time is in the future.", reason="sign_in_in_future"
+        )
 
 
 def _invalid_token_message(sdk_message: str) -> str:
@@ -129,11 +136,11 @@ def _check_lifetime(claims: Mapping[str, Any]) -> None:
     now = time.time()
     exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, int | float) or not isinstance(iat, int | float):
-        raise Unauthorized("The ID token has no valid lifetime.")
+        raise Unauthorized("The ID token has no valid lifetime.", reason="token_lifetime_missing")
     if exp <= now - CLOCK_SKEW_S:
-        raise Unauthorized("The ID token has expired; get a fresh one.")
+        raise Unauthorized(EXPIRED, reason="token_expired")
     if iat > now + CLOCK_SKEW_S:
-        raise Unauthorized("The ID token was issued in the future.")
+        raise Unauthorized("The ID token was issued in the future.", reason="issued_in_future")
 
 
 @dataclass(frozen=True, slots=True)

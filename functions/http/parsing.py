@@ -70,16 +70,20 @@ def bearer_credential(header: str | None) -> str:
     """
     if not header:
         raise Unauthorized(
-            "Send 'Authorization: Bearer <API key or Firebase ID token>'.", token_given=False
+            "Send 'Authorization: Bearer <API key or Firebase ID token>'.",
+            token_given=False,
+            reason="no_credential",
         )
     scheme, _, credential = header.strip().partition(" ")
     if scheme.lower() != "bearer":
         raise Unauthorized(
-            "Use the Bearer scheme with an API key or a Firebase ID token.", token_given=False
+            "Use the Bearer scheme with an API key or a Firebase ID token.",
+            token_given=False,
+            reason="not_bearer",
         )
     credential = credential.strip()
     if not credential or len(credential) > MAX_CREDENTIAL_CHARS:
-        raise Unauthorized("The bearer credential is malformed.")
+        raise Unauthorized("The bearer credential is malformed.", reason="malformed_credential")
     return credential
 
 

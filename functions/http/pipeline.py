@@ -191,7 +191,11 @@ def serve(
     token = logs.start_request(
         function=endpoint.name,
         method=request.method,
-        **logs.trace_fields(request.headers.get("X-Cloud-Trace-Context"), _project_or_none()),
+        **logs.trace_fields(
+            request.headers.get("traceparent"),
+            request.headers.get("X-Cloud-Trace-Context"),
+            _project_or_none(),
+        ),
     )
     exchange = Exchange(
         request, endpoint, _default_authenticators() if authenticators is None else authenticators
@@ -227,13 +231,22 @@ def _finish(
     response.headers.update(SECURITY_HEADERS)
     response.headers.update(cors_headers(request))
     status = response.status_code
+    latency_s = time.perf_counter() - started
     logs.log(
         "INFO" if status < 500 else "ERROR",
         f"{request.method} {name} -> {status}",
         request_id=request_id,
         status=status,
         outcome="ok" if status < 400 else "rejected",
-        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        latency_ms=round(latency_s * 1000, 2),
+        httpRequest=logs.http_request(
+            method=request.method,
+            path=f"/{name}{request.path if request.path != '/' else ''}",
+            status=status,
+            latency_s=latency_s,
+            user_agent=request.headers.get("User-Agent"),
+            response_size=response.calculate_content_length(),
+        ),
     )
     return response
 
@@ -249,15 +262,15 @@ def _run(exchange: Exchange) -> Response:
         reply = exchange.reply
         return json_response(reply.body, reply.status, reply.headers)
     except ApiError as exc:
+        logs.bind(code=exc.code, reason=exc.reason)
         if exc.status >= 500 and _first_report(exc):
-            logs.log("ERROR", exc.message, error_type=type(exc).__name__, code=exc.code)
+            logs.log("ERROR", exc.message, error_type=type(exc).__name__)
         return error_response(exc, exchange.request_id or parsing.request_id(exchange.request))
     except Exception as exc:  # noqa: BLE001 - the one place that must catch everything
-        logs.log(
-            "ERROR",
-            "unhandled exception",
+        logs.report_error(
+            f"unhandled {type(exc).__name__} in {exchange.endpoint.name}",
+            traceback.format_exc(),
             error_type=type(exc).__name__,
-            traceback=traceback.format_exc(),
         )
         return error_response(INTERNAL, exchange.request_id or parsing.request_id(exchange.request))
 

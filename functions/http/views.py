@@ -49,7 +49,7 @@ def _fetch_reply(result: Page | Entry, target: ListQuery | str, caller: Caller) 
 
 
 FETCH_DATA = Endpoint(
-    name="fetch_data",
+    name="fetchData",
     method="GET",
     scopes=frozenset({SCOPE_READ}),
     parse=_parse_fetch,
@@ -85,7 +85,7 @@ def _create_reply(created: Created, new: NewEntry, caller: Caller) -> Reply:
 
 
 CREATE_ENTRY = Endpoint(
-    name="create_entry",
+    name="createEntry",
     method="POST",
     scopes=frozenset({SCOPE_WRITE}),
     parse=_parse_create,
@@ -120,7 +120,7 @@ def _update_reply(entry: Entry, change: EntryChange, caller: Caller) -> Reply:
 
 
 UPDATE_ENTRY = Endpoint(
-    name="update_entry",
+    name="updateEntry",
     method="PATCH",
     scopes=frozenset({SCOPE_WRITE}),
     parse=_parse_update,
@@ -137,9 +137,7 @@ def _openapi_document() -> dict[str, Any]:
 
 
 HEALTH = PublicEndpoint("health", "GET", lambda request: Reply({"status": "ok"}))
-OPENAPI_DOCUMENT = PublicEndpoint(
-    "openapi_document", "GET", lambda request: Reply(_openapi_document())
-)
+OPENAPI_DOCUMENT = PublicEndpoint("openapi", "GET", lambda request: Reply(_openapi_document()))
 
 
 __all__ = [

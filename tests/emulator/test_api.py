@@ -22,6 +22,7 @@ from tests.helpers import (
     create,
     entry_body,
     list_all,
+    log_lines,
     stored_entries,
 )
 
@@ -258,8 +259,8 @@ def test_a_page_reads_at_most_limit_plus_one_documents(
         create(api, acme, description=f"e{i}")
     capsys.readouterr()
     api.get("fetchData?limit=2", headers=acme.headers())
-    records = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
-    (record,) = [r for r in records if r.get("function") == "fetch_data"]
+    _, records = log_lines(capsys)
+    (record,) = [r for r in records if r.get("function") == "fetchData"]
     assert record["docs_read"] == 3
 
 
@@ -352,7 +353,7 @@ def test_health_needs_no_token_and_touches_no_data(
     response = api.get("health")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
-    records = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    _, records = log_lines(capsys)
     (record,) = [r for r in records if r.get("function") == "health"]
     assert "docs_read" not in record
 

@@ -16,7 +16,17 @@ from functions import store as firestore
 from functions.admin.keys import IssuedKey, KeyDirectory
 from functions.auth.api_key_auth import ApiKeyAuthenticator
 from functions.errors import Unauthorized
-from tests.helpers import PROJECT, Api, User, assert_error, cli, create, entry_body, stored_entries
+from tests.helpers import (
+    PROJECT,
+    Api,
+    User,
+    assert_error,
+    cli,
+    create,
+    entry_body,
+    log_lines,
+    stored_entries,
+)
 
 
 @pytest.fixture
@@ -55,9 +65,8 @@ def test_a_key_reads_and_writes_its_own_tenant_only(
         headers=bearer(issued.key, **{"If-Match": '"1"'}),
     )
     assert updated.status_code == 200
-    logged = capsys.readouterr().out
+    logged, records = log_lines(capsys)
     assert issued.key not in logged
-    records = [json.loads(x) for x in logged.splitlines() if x.startswith("{")]
     (line,) = [
         r
         for r in records

@@ -4,7 +4,7 @@ verification through HTTP (the offline verifier itself is unit-tested)."""
 
 from __future__ import annotations
 
-import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +24,9 @@ from tests.helpers import (
     User,
     UserFactory,
     assert_error,
+    create,
     entry_body,
+    log_lines,
     token_claims,
     unsigned_token,
 )
@@ -229,24 +231,100 @@ def test_request_id_is_echoed_when_well_formed_and_replaced_otherwise(api: Api) 
     assert len(replaced.headers["X-Request-Id"]) == 32
 
 
-def test_logs_are_json_lines_with_trace_and_never_the_token(
+TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+
+def test_the_request_line_is_what_cloud_logging_reads_and_never_the_token(
     api: Api, acme: User, capsys: pytest.CaptureFixture[str]
 ) -> None:
     trace = "0123456789abcdef0123456789abcdef"
+    created = create(api, acme)
+    capsys.readouterr()
     response = api.get(
-        "fetchData", headers=acme.headers(**{"X-Cloud-Trace-Context": f"{trace}/42;o=1"})
+        f"fetchData/{created['id']}?",
+        headers=acme.headers(
+            **{"X-Cloud-Trace-Context": f"{trace}/42;o=1", "User-Agent": "erp-sync/2.1"}
+        ),
     )
     assert response.status_code == 200
-    output = capsys.readouterr().out
+    output, records = log_lines(capsys)
     assert acme.token not in output
-    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    (record,) = [r for r in records if r.get("function") == "fetch_data"]
+    (record,) = [r for r in records if "httpRequest" in r]
     assert record["severity"] == "INFO"
+    assert record["message"] == "GET fetchData -> 200"
+    assert record["function"] == "fetchData"
     assert record["partner_id"] == "acme"
-    assert record["status"] == 200
-    assert record["outcome"] == "ok"
+    assert record["credential"] == "user"
+    assert record["uid"] == acme.uid
     assert record["request_id"] == response.headers["X-Request-Id"]
+    assert TIME.fullmatch(record["time"]), record["time"]
     assert record["logging.googleapis.com/trace"] == f"projects/{PROJECT}/traces/{trace}"
+    assert record["logging.googleapis.com/spanId"] == f"{42:016x}"
+    assert record["logging.googleapis.com/trace_sampled"] is True
+    http = record["httpRequest"]
+    assert http["requestMethod"] == "GET"
+    assert http["requestUrl"] == f"/fetchData/{created['id']}"
+    assert http["status"] == 200
+    assert http["userAgent"] == "erp-sync/2.1"
+    assert http["responseSize"] == str(len(response.get_data()))
+    assert re.fullmatch(r"\d+\.\d{6}s", http["latency"])
+
+
+def test_a_w3c_traceparent_wins_and_queries_stay_out_of_the_log(
+    api: Api, acme: User, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace, span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    api.get(
+        "fetchData?limit=1&category=secret-category",
+        headers=acme.headers(
+            traceparent=f"00-{trace}-{span}-00",
+            **{"X-Cloud-Trace-Context": "0123456789abcdef0123456789abcdef/1;o=1"},
+        ),
+    )
+    output, records = log_lines(capsys)
+    (record,) = [r for r in records if "httpRequest" in r]
+    assert record["logging.googleapis.com/trace"] == f"projects/{PROJECT}/traces/{trace}"
+    assert record["logging.googleapis.com/spanId"] == span
+    assert record["logging.googleapis.com/trace_sampled"] is False
+    assert record["httpRequest"]["requestUrl"] == "/fetchData"
+    assert "secret-category" not in output
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("no header", "no_credential"),
+        ("expired token", "token_expired"),
+        ("revoked session", "session_revoked"),
+        ("disabled user", "user_disabled"),
+        ("deleted user", "user_deleted"),
+    ],
+)
+def test_a_refusal_logs_which_check_failed(
+    api: Api, make_user: UserFactory, capsys: pytest.CaptureFixture[str], case: str, reason: str
+) -> None:
+    token = UNAUTHORIZED[case](make_user)
+    capsys.readouterr()
+    response = _call(api, "fetchData", token)
+    assert_error(response, 401)
+    output, records = log_lines(capsys)
+    (record,) = [r for r in records if "httpRequest" in r]
+    assert record["reason"] == reason
+    assert record["code"] == "unauthenticated"
+    assert reason not in response.get_data(as_text=True)
+    if token:
+        assert token not in output
+
+
+def test_a_forbidden_call_logs_its_reason(
+    api: Api, make_user: UserFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reader = make_user({"role": "partner", "partnerId": "acme", "scopes": ["entries:read"]})
+    capsys.readouterr()
+    assert_error(api.post("createEntry", json=entry_body(), headers=reader.headers()), 403)
+    _, records = log_lines(capsys)
+    (record,) = [r for r in records if "httpRequest" in r]
+    assert (record["reason"], record["function"]) == ("insufficient_scope", "createEntry")
 
 
 # --- production mode through HTTP -----------------------------------------------------

@@ -27,6 +27,7 @@ from tests.helpers import (
     function_app,
     function_url,
     list_all,
+    log_lines,
     stored_entries,
 )
 
@@ -265,7 +266,7 @@ class TestAPI8SecurityMisconfiguration:
         error = assert_error(response, 500, "internal")
         assert error["message"] == "The server could not complete the request."
         assert "secret.key" not in response.get_data(as_text=True)
-        logged = capsys.readouterr().out
+        logged, _ = log_lines(capsys)
         assert "Traceback" in logged
         assert "secret.key" in logged
 

@@ -23,6 +23,7 @@ from tests.helpers import (
     Blackhole,
     assert_error,
     function_app,
+    log_lines,
     token_claims,
     unsigned_token,
 )
@@ -259,9 +260,9 @@ def test_a_deployed_function_with_emulator_mode_refuses_to_serve(
     error = assert_error(response, 500, "internal")
     assert "FIREBASE_AUTH_EMULATOR_HOST" not in response.get_data(as_text=True)
     assert error["message"] == "The server could not complete the request."
-    assert "FIREBASE_AUTH_EMULATOR_HOST is set in a deployed function" in capsys.readouterr().out
+    assert "FIREBASE_AUTH_EMULATOR_HOST is set in a deployed function" in log_lines(capsys)[0]
     again = app.test_client().get("/", headers={"Authorization": f"Bearer {token}"})
     assert_error(again, 500, "internal")
-    logged = capsys.readouterr().out
+    logged, _ = log_lines(capsys)
     assert "is set in a deployed function" not in logged, "the reason is logged once"
-    assert '"status":500' in logged, "every refused request still has its line"
+    assert "GET fetchData -> 500" in logged, "every refused request still has its line"
