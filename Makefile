@@ -16,16 +16,24 @@ LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hash
 
 all: $(VENV)/.installed tooling/node_modules/.installed
 
+# Installs say what they do and how long it took; in a terminal pip and npm show their own
+# progress too (in CI, where stdout is not a terminal, they stay quiet).
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 (the functions runtime is python311)"; exit 2; }
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check --quiet --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+	@echo "[install] Python packages into $(VENV)/ (requirements-dev.txt, about 95 packages) ..."
+	@start=$$(date +%s); quiet=$$([ -t 1 ] || echo --quiet); \
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) && \
+	$(PY) -m pip install --disable-pip-version-check $$quiet --upgrade pip && \
+	$(PY) -m pip install --disable-pip-version-check $$quiet -r requirements-dev.txt && \
+	echo "[install] Python packages ready in $$(( $$(date +%s) - start )) s"
 	@touch $@
 
 tooling/node_modules/.installed: tooling/package.json tooling/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20+"; exit 2; }
-	npm ci --prefix tooling --no-audit --no-fund --loglevel=error
+	@echo "[install] firebase-tools into tooling/node_modules/ (npm ci) ..."
+	@start=$$(date +%s); level=$$([ -t 1 ] || echo --loglevel=error); \
+	npm ci --prefix tooling --no-audit --no-fund $$level && \
+	echo "[install] firebase-tools ready in $$(( $$(date +%s) - start )) s"
 	@touch $@
 
 serve: all

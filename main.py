@@ -12,6 +12,7 @@ from firebase_functions import https_fn, options
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
+import functions  # noqa: F401 - before google-api-core: it silences one import-time notice
 from functions.http import views
 
 # Partners authenticate with Firebase ID tokens, checked by the functions themselves, so
@@ -58,6 +59,10 @@ def openapi(req: Request) -> Response:
     """The OpenAPI document of the partner API."""
     return views.openapi_document(req)
 
+
+# Under functions-framework (as Cloud Run runs the functions), a missing project id stops
+# the start-up with one line, rather than answering 500 to every call.
+views.check_start_up()
 
 # Errors the framework answers before any function runs (an unroutable path, say) get the
 # JSON envelope too. Registered on the app functions-framework builds around this module;

@@ -77,7 +77,7 @@ def seed(project: str) -> dict[str, str]:
     return issued
 
 
-def seed_and_describe(project: str, function_url: Callable[[str, str], str]) -> str:
+def seed_and_describe(project: str, function_url: Callable[[str, str], str], log_path: str) -> str:
     """Seed, then explain how to call the API, with a working key and token."""
     demo_keys = seed(project)
     token = sign_in(DEMO_USERS["acme"], DEMO_PASSWORD)
@@ -113,6 +113,7 @@ def seed_and_describe(project: str, function_url: Callable[[str, str], str]) -> 
         f'  curl -s -X PATCH -H "Authorization: Bearer $KEY" {JSON_HEADER} '
         f'-H \'If-Match: "1"\' -d \'{{"category":"food"}}\' {update}/<id>',
         "",
+        f"Request logs (one JSON line per call) and the emulators' output: {log_path}",
         "A fresh token later: make token",
         "Press Ctrl-C to stop.",
     ]

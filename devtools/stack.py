@@ -64,8 +64,6 @@ def local_env(project: str) -> dict[str, str]:
             "METADATA_SERVER_DETECTION": "none",
             "CI": "true",
             "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
-            # google-api-core announces the end of Python 3.11 support (2027) on import.
-            "PYTHONWARNINGS": "ignore:You are using a Python version:FutureWarning",
         }
     )
     return env
@@ -122,16 +120,52 @@ def ensure_local_secrets() -> None:
         LOCAL_SECRETS.write_text("\n".join(lines) + "\n")
 
 
+class Progress:
+    """One line per phase on stderr, with the time since the start, so that a start-up of
+    20 to 40 seconds never looks frozen; and the phase that was running when one fails."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.started = time.monotonic()
+        self.log_path = log_path
+        self.current = "starting"
+
+    def phase(self, text: str) -> None:
+        self.current = text
+        print(f"[{time.monotonic() - self.started:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+    def failed(self, reason: object) -> None:
+        print(
+            f"[{time.monotonic() - self.started:6.1f}s] failed while {self.current}: {reason}\n"
+            f"          the emulators' log: {self.log_path}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+MILESTONES = (
+    ("Starting emulators", "starting the Auth, Firestore and Functions emulators"),
+    ("Firestore Emulator was started", "Firestore is up"),
+    ("Watching", "discovering the functions in main.py"),
+    ("Loaded functions definitions", "functions discovered; Auth is up"),
+    ("All emulators ready", "emulators ready; loading the functions (first call)"),
+)
+"""Lines of the Firebase CLI's output that mark a phase of the start-up."""
+
+
 class Stack:
     """The emulators as one process session that is started and stopped as a whole."""
 
-    def __init__(self, project: str, log_path: Path, echo: bool) -> None:
+    def __init__(
+        self, project: str, log_path: Path, echo: bool, progress: Progress | None = None
+    ) -> None:
         self.project = project
         self.log_path = log_path
         self.echo = echo
+        self.progress = progress or Progress(log_path)
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
+        self.progress.phase("checking ports, Java and local secrets")
         check_prerequisites()
         ensure_local_secrets()
         env = local_env(self.project)
@@ -166,6 +200,9 @@ class Stack:
                 log.flush()
                 if self.echo:
                     sys.stdout.write(line)
+                for marker, text in MILESTONES:
+                    if marker in line and self.progress.current != text:
+                        self.progress.phase(text)
                 if "All emulators ready" in line:
                     break
                 if time.monotonic() > deadline:
@@ -177,6 +214,7 @@ class Stack:
                 )
         self._drain_output()
         self._wait_for_function("health", deadline)
+        self.progress.phase("the functions answer")
 
     def _drain_output(self) -> None:
         """Keep reading the CLI's output into the log so its pipe never fills up."""
@@ -242,9 +280,14 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 def _run_with_stack(
-    project: str, echo: bool, body: Callable[[], int], *, on_interrupt: int = 130
+    project: str,
+    echo: bool,
+    body: Callable[[Progress], int],
+    *,
+    on_interrupt: int = 130,
 ) -> int:
-    stack = Stack(project, CACHE / "emulators.log", echo=echo)
+    progress = Progress(CACHE / "emulators.log")
+    stack = Stack(project, CACHE / "emulators.log", echo=echo, progress=progress)
 
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -254,9 +297,9 @@ def _run_with_stack(
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         stack.start()
-        return int(body())
+        return int(body(progress))
     except StackError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        progress.failed(exc)
         return 2
     except KeyboardInterrupt:
         return on_interrupt
@@ -266,7 +309,8 @@ def _run_with_stack(
 
 
 def cmd_test(project: str, pytest_args: Sequence[str]) -> int:
-    def run_pytest() -> int:
+    def run_pytest(progress: Progress) -> int:
+        progress.phase("running the tests")
         env = {**local_env(project), **client_env(project)}
         command = [sys.executable, "-m", "pytest", *pytest_args]
         return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
@@ -275,11 +319,15 @@ def cmd_test(project: str, pytest_args: Sequence[str]) -> int:
 
 
 def cmd_serve(project: str) -> int:
-    def seed_and_wait() -> int:
+    def seed_and_wait(progress: Progress) -> int:
+        progress.phase("seeding demo partners, users, keys and entries")
         os.environ.update(client_env(project))
         from devtools import seed  # noqa: PLC0415 - needs the emulator variables first
 
-        print(seed.seed_and_describe(project, function_url), flush=True)
+        log_path = str(CACHE.relative_to(ROOT) / "emulators.log")
+        banner = seed.seed_and_describe(project, function_url, log_path)
+        progress.phase(f"ready; request logs go to {log_path}")
+        print(banner, flush=True)
         while True:
             time.sleep(3600)
 
@@ -289,7 +337,8 @@ def cmd_serve(project: str) -> int:
 def cmd_exec(project: str, module_args: Sequence[str]) -> int:
     """`python -m MODULE ARGS` with the emulators up (soak runs, benchmarks)."""
 
-    def run_module() -> int:
+    def run_module(progress: Progress) -> int:
+        progress.phase(f"running {module_args[0] if module_args else 'nothing'}")
         env = {**local_env(project), **client_env(project)}
         command = [sys.executable, "-m", *module_args]
         return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode

@@ -15,3 +15,10 @@ Read top-down, from the edge inward:
 - `openapi`: the contract document; `admin/` the partners command-line tool's logic,
   run as `python -m functions.partners`.
 """
+
+import warnings
+
+# google-api-core announces, on import, the end of its support for Python 3.11 (October
+# 2027; the functions run on python311, the newest runtime these machines can test). The
+# notice is not actionable per process, so exactly that notice is silenced, nothing else.
+warnings.filterwarnings("ignore", message="You are using a Python version", category=FutureWarning)

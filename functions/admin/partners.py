@@ -6,7 +6,9 @@ Works against the Auth emulator (FIREBASE_AUTH_EMULATOR_HOST set) or a real proj
 firebase-admin replaces custom claims wholesale, so every change reads the user's claims,
 merges, checks the result and only then writes it: nothing is half-applied.
 
-Exit codes: 0 done, 1 refused (unknown user, bad input, conflicting grant), 2 usage.
+Exit codes: 0 done, 1 refused (unknown user, bad input, conflicting grant), 2 usage,
+3 environment (no or unreadable credentials, an emulator or backend that does not answer).
+Every expected failure is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ import os
 import secrets
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from functions.admin.errors import Refused
+from functions.admin.errors import (
+    EXIT_ENVIRONMENT,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    EnvironmentProblem,
+    Refused,
+    environment_problem,
+)
 from functions.admin.keys import IssuedKey, KeyDirectory, key_json
 from functions.auth.callers import (
     ALL_SCOPES,
@@ -158,7 +168,12 @@ class PartnerDirectory:
         import firebase_admin  # noqa: PLC0415
         from firebase_admin import credentials  # noqa: PLC0415
 
-        credential = credentials.Certificate(credentials_file) if credentials_file else None
+        try:
+            credential = credentials.Certificate(credentials_file) if credentials_file else None
+        except (OSError, ValueError) as exc:
+            raise EnvironmentProblem(
+                f"cannot use the credentials file {credentials_file!r}: {exc}"
+            ) from exc
         name = f"partners-cli:{project}"
         try:
             self.app: firebase_admin.App = firebase_admin.get_app(name)
@@ -237,6 +252,30 @@ class PartnerDirectory:
             auth.delete_user(user.uid, app=self.app)
             raise
 
+    def emulator_token(self, who: str, emulator_host: str) -> str:
+        """A fresh ID token of `who`, signed in on the Auth emulator with a custom token
+        (which the emulator accepts unsigned): no password needed.
+
+        Raises:
+            Refused: no such user.
+            EnvironmentProblem: the emulator did not answer.
+        """
+        user = self.find(who)
+        custom = self._auth().create_custom_token(user.uid, app=self.app)
+        request = urllib.request.Request(
+            f"http://{emulator_host}/identitytoolkit.googleapis.com/v1/"
+            "accounts:signInWithCustomToken?key=emulator",
+            data=json.dumps({"token": custom.decode(), "returnSecureToken": True}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - emulator
+                return str(json.loads(reply.read())["idToken"])
+        except OSError as exc:
+            raise EnvironmentProblem(
+                f"the Auth emulator at {emulator_host} did not sign the user in ({exc})"
+            ) from exc
+
     def users(self, partner_id: str | None = None) -> Iterator[PartnerUser]:
         """Every partner user, or those of one partner."""
         for user in self._auth().list_users(app=self.app).iterate_all():
@@ -296,6 +335,9 @@ def _parser() -> argparse.ArgumentParser:
     show = command(commands, "show", "show one user's claims")
     show.add_argument("user", help="uid or email")
 
+    token = command(commands, "token", "print a fresh ID token of a user (Auth emulator only)")
+    token.add_argument("user", help="uid or email")
+
     create = command(commands, "create", "create a partner user with a new password")
     create.add_argument("email")
     create.add_argument("--partner", required=True, dest="partner_id")
@@ -330,18 +372,41 @@ def _describe(user: PartnerUser) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 refused, 2 usage, 3 environment (see `functions.admin.errors`)."""
     args = _parser().parse_args(argv)
     if not args.project:
         print("error: no project: pass --project or set GCLOUD_PROJECT", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     args.json = getattr(args, "json", False)
     try:
         if args.command == "keys":
             return _keys_command(args)
+        if args.command == "token":
+            return _token_command(args)
         return _users_command(args)
     except Refused as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_REFUSED
+    except Exception as exc:
+        problem = environment_problem(exc)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+
+
+def _token_command(args: argparse.Namespace) -> int:
+    """A fresh ID token of a user, for local work: the Auth emulator only.
+
+    Raises: Refused (not on the emulator, unknown user).
+    """
+    host = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST")
+    if not host:
+        raise Refused("`token` works only against the Auth emulator (FIREBASE_AUTH_EMULATOR_HOST)")
+    directory = PartnerDirectory(args.project, args.credentials)
+    token = directory.emulator_token(args.user, host)
+    print(json.dumps({"idToken": token, "expiresIn": 3600}) if args.json else token)
+    return 0
 
 
 def _users_command(args: argparse.Namespace) -> int:
@@ -442,7 +507,12 @@ def _firestore(project: str, credentials_file: str | None) -> firestore.Client:
         from google.oauth2 import service_account  # noqa: PLC0415
 
         load = service_account.Credentials.from_service_account_file
-        credentials = load(credentials_file)  # type: ignore[no-untyped-call]
+        try:
+            credentials = load(credentials_file)  # type: ignore[no-untyped-call]
+        except (OSError, ValueError) as exc:
+            raise EnvironmentProblem(
+                f"cannot use the credentials file {credentials_file!r}: {exc}"
+            ) from exc
         return firestore.Client(project=project, credentials=credentials)
     return firestore.Client(project=project)
 

@@ -8,14 +8,16 @@ else (request id, method, identity, scopes, errors, headers, logs) is the pipeli
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass
 from typing import Any
 
+import flask
 from flask import Request, Response
 
-from functions import entries, models, openapi
+from functions import config, entries, models, openapi
 from functions.auth import SCOPE_READ, SCOPE_WRITE, Caller
-from functions.errors import BadRequest
+from functions.errors import BadRequest, ConfigurationError
 from functions.http import parsing
 from functions.http.pipeline import Endpoint, PublicEndpoint, framework_error, serve
 from functions.http.responses import Reply
@@ -141,6 +143,7 @@ OPENAPI_DOCUMENT = PublicEndpoint("openapi", "GET", lambda request: Reply(_opena
 
 
 __all__ = [
+    "check_start_up",
     "create_entry",
     "fetch_data",
     "framework_error",
@@ -148,6 +151,23 @@ __all__ = [
     "openapi_document",
     "update_entry",
 ]
+
+
+def check_start_up() -> None:
+    """Exit with one line when functions-framework builds its app around main.py without a
+    project id. (The Firebase CLI imports main.py without one to discover the functions,
+    outside any app: that import must and does go through.)"""
+    if not flask.has_app_context():
+        return
+    try:
+        config.project_id()
+    except ConfigurationError:
+        print(
+            "error: no Firebase project id: set GOOGLE_CLOUD_PROJECT (or GCLOUD_PROJECT) "
+            "to your project id, for example demo-partner-api",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
 
 
 def fetch_data(request: Request) -> Response:

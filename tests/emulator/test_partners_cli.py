@@ -157,3 +157,80 @@ def test_without_a_project_it_exits_2(acme: User) -> None:
     result = cli("list", env=env)
     assert result.returncode == 2
     assert "project" in result.stderr
+
+
+# --- the environment: one line, exit 3, never a traceback --------------------------------
+
+
+def _environment(**changes: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+@pytest.mark.parametrize(
+    ("args", "changes", "message"),
+    [
+        (("list",), {"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:1"}, "does not answer"),
+        (("show", "x@y.test"), {"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:1"}, "does not answer"),
+        (
+            ("keys", "list"),
+            {"FIRESTORE_EMULATOR_HOST": "127.0.0.1:1", "FIRESTORE_TIMEOUT_S": "1"},
+            "does not answer",
+        ),
+        (
+            ("--credentials", "/nonexistent/key.json", "list"),
+            {"FIREBASE_AUTH_EMULATOR_HOST": None, "GCLOUD_PROJECT": "acme-accounting"},
+            "cannot use the credentials file",
+        ),
+        (
+            ("--credentials", "{bad}", "keys", "list"),
+            {"FIRESTORE_EMULATOR_HOST": None, "GCLOUD_PROJECT": "acme-accounting"},
+            "cannot use the credentials file",
+        ),
+        (
+            ("list",),
+            {
+                "FIREBASE_AUTH_EMULATOR_HOST": None,
+                "GOOGLE_APPLICATION_CREDENTIALS": None,
+                "GCLOUD_PROJECT": "acme-accounting",
+                "HOME": "{home}",
+                "CLOUDSDK_CONFIG": "{home}",
+            },
+            "no credentials",
+        ),
+    ],
+)
+def test_environment_failures_exit_3_with_one_line(
+    tmp_path: Any, args: tuple[str, ...], changes: dict[str, str | None], message: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type": "service_account"}')
+    values = {
+        k: (v.format(home=tmp_path, bad=bad) if v is not None else None) for k, v in changes.items()
+    }
+    result = cli(*(a.format(bad=bad) for a in args), env=_environment(**values))
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_token_prints_a_fresh_id_token_on_the_emulator_only(api: Api, acme: User) -> None:
+    result = cli("token", acme.email)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert api.get("fetchData", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    as_json = json.loads(cli("token", acme.uid, "--json").stdout)
+    assert as_json["expiresIn"] == 3600
+    outside = cli("token", acme.email, env=_environment(FIREBASE_AUTH_EMULATOR_HOST=None))
+    assert outside.returncode == 1
+    assert "only against the Auth emulator" in outside.stderr
+    unknown = cli("token", "nobody@example.test")
+    assert unknown.returncode == 1
+    assert "no user" in unknown.stderr

@@ -188,3 +188,44 @@ def test_every_declared_secret_gets_a_local_value_so_no_run_asks_secret_manager(
     assert len(first.split("CURSOR_SECRET=")[1].strip()) == 64
     stack.ensure_local_secrets()
     assert local.read_text() == first, "an existing value is kept"
+
+
+def test_plain_functions_framework_without_a_project_stops_with_one_line() -> None:
+    binary = Path(sys.executable).parent / "functions-framework"
+    env = {"PATH": os.environ["PATH"], "NO_GCE_CHECK": "true", "HOME": os.environ.get("HOME", "/")}
+    result = subprocess.run(
+        [str(binary), "--target", "health", "--source", "main.py", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "error: no Firebase project id: set GOOGLE_CLOUD_PROJECT (or GCLOUD_PROJECT) to your "
+        "project id, for example demo-partner-api"
+    ]
+
+
+def test_only_google_api_cores_python_version_notice_is_silenced() -> None:
+    code = (
+        "import functions, warnings\n"
+        "warnings.warn('You are using a Python version (3.11.7) past its end of life.',"
+        " FutureWarning)\n"
+        "print('silenced')\n"
+        "warnings.warn('something else', FutureWarning)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error::FutureWarning", "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.strip() == "silenced"
+    assert result.returncode == 1
+    assert "FutureWarning: something else" in result.stderr
