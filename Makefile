@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all serve test unit fuzz soak bench token lint typecheck openapi lock clean
+.PHONY: all serve test unit fuzz soak bench token lint typecheck openapi lock vendor browser clean
 
 all: $(VENV)/.installed tooling/node_modules/.installed
 
@@ -39,8 +39,15 @@ tooling/node_modules/.installed: tooling/package.json tooling/package-lock.json
 serve: all
 	$(PY) -m devtools.stack --project $(PROJECT) serve
 
-test: all lint typecheck
+test: all lint typecheck browser
 	$(PY) -m devtools.stack --project $(PROJECT) test -- $(COVERAGE) $(PYTEST_ARGS)
+
+# The API reference page is tested in headless Chromium (Debian's package).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		echo "[install] chromium (apt-get), for the API reference page test ..." && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+		>/dev/null; } || { echo "error: install chromium (apt-get install chromium)"; exit 2; }
 
 # The unit suite alone: no emulator, no network, seconds.
 unit: all
@@ -73,6 +80,10 @@ typecheck: all
 
 openapi: all
 	$(PY) -m devtools.openapi
+
+# Re-vendor the pinned API reference renderer (swagger-ui-dist) into functions/vendor/.
+vendor: all
+	$(PY) -m devtools.vendor
 
 # Re-resolve the locks from requirements*.in (UV_ARGS=--upgrade moves every pin forward).
 lock: all

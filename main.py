@@ -60,6 +60,12 @@ def openapi(req: Request) -> Response:
     return views.openapi_document(req)
 
 
+@https_fn.on_request(**PARTNER_FUNCTION)
+def docs(req: Request) -> Response:
+    """The API reference page, rendered from the OpenAPI document."""
+    return views.docs_page(req)
+
+
 # Under functions-framework (as Cloud Run runs the functions), a missing project id stops
 # the start-up with one line, rather than answering 500 to every call.
 views.check_start_up()

@@ -88,11 +88,12 @@ def seed_and_describe(project: str, function_url: Callable[[str, str], str], log
     lines = [
         "",
         f"Partner API is running on the Firebase emulators (project {project}).",
+        f"API reference (open in a browser): {function_url(project, 'docs')}",
         "",
         "Functions:",
         *(
             f"  {name:<12} {function_url(project, name)}"
-            for name in ("fetchData", "createEntry", "updateEntry", "health", "openapi")
+            for name in ("fetchData", "createEntry", "updateEntry", "health", "openapi", "docs")
         ),
         "",
         f"Demo partner users (password {DEMO_PASSWORD}): "

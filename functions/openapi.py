@@ -6,6 +6,7 @@ and a test keeps the committed file equal to what the code generates.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -339,6 +340,12 @@ def build() -> dict[str, Any]:
             },
         },
     }
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The document, built once per process (what the functions serve)."""
+    return build()
 
 
 def render() -> str:

@@ -44,7 +44,6 @@ from functions.http.responses import (
     Reply,
     cors_headers,
     error_response,
-    json_response,
     preflight_response,
 )
 
@@ -228,7 +227,8 @@ def _finish(
 ) -> Response:
     """Add the request id, security and CORS headers, and log the request's one line."""
     response.headers[parsing.REQUEST_ID_HEADER] = request_id
-    response.headers.update(SECURITY_HEADERS)
+    for header, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(header, value)  # a reply's own policy (the docs page) wins
     response.headers.update(cors_headers(request))
     status = response.status_code
     latency_s = time.perf_counter() - started
@@ -259,8 +259,7 @@ def _run(exchange: Exchange) -> Response:
                 return early
         if exchange.reply is None:
             raise ConfigurationError(f"{exchange.endpoint.name} produced no reply")
-        reply = exchange.reply
-        return json_response(reply.body, reply.status, reply.headers)
+        return exchange.reply.response()
     except ApiError as exc:
         logs.bind(code=exc.code, reason=exc.reason)
         if exc.status >= 500 and _first_report(exc):

@@ -27,11 +27,20 @@ CORS_EXPOSE_HEADERS = "ETag, Location, Retry-After, X-Request-Id, Idempotent-Rep
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What an operation's serializer returns: a JSON-able body, a status, extra headers."""
+    """What an operation's serializer returns: a body (JSON-able, or text or bytes of another
+    media type), a status and extra headers (which win over the defaults)."""
 
     body: Any
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
+    media_type: str = "application/json"
+
+    def response(self) -> Response:
+        if self.media_type == "application/json":
+            return json_response(self.body, self.status, self.headers)
+        return Response(
+            self.body, status=self.status, headers=dict(self.headers), mimetype=self.media_type
+        )
 
 
 def json_response(

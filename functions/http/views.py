@@ -7,10 +7,8 @@ else (request id, method, identity, scopes, errors, headers, logs) is the pipeli
 
 from __future__ import annotations
 
-import functools
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 import flask
 from flask import Request, Response
@@ -18,7 +16,7 @@ from flask import Request, Response
 from functions import config, entries, models, openapi
 from functions.auth import SCOPE_READ, SCOPE_WRITE, Caller
 from functions.errors import BadRequest, ConfigurationError
-from functions.http import parsing
+from functions.http import docs, parsing
 from functions.http.pipeline import Endpoint, PublicEndpoint, framework_error, serve
 from functions.http.responses import Reply
 from functions.http.serializers import entry_json, etag, page_json
@@ -130,21 +128,17 @@ UPDATE_ENTRY = Endpoint(
     serialize=_update_reply,
 )
 
-# --- public: liveness and the contract ---------------------------------------------------
-
-
-@functools.cache
-def _openapi_document() -> dict[str, Any]:
-    return openapi.build()
-
+# --- public: liveness, the contract and its reference page ------------------------------
 
 HEALTH = PublicEndpoint("health", "GET", lambda request: Reply({"status": "ok"}))
-OPENAPI_DOCUMENT = PublicEndpoint("openapi", "GET", lambda request: Reply(_openapi_document()))
+OPENAPI_DOCUMENT = PublicEndpoint("openapi", "GET", lambda request: Reply(openapi.document()))
+DOCS = PublicEndpoint("docs", "GET", docs.answer)
 
 
 __all__ = [
     "check_start_up",
     "create_entry",
+    "docs_page",
     "fetch_data",
     "framework_error",
     "health",
@@ -188,3 +182,7 @@ def health(request: Request) -> Response:
 
 def openapi_document(request: Request) -> Response:
     return serve(OPENAPI_DOCUMENT, request)
+
+
+def docs_page(request: Request) -> Response:
+    return serve(DOCS, request)

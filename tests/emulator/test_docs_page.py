@@ -1,0 +1,83 @@
+"""The API reference page in a real browser: headless Chromium (Debian's package) opens it
+through the Functions emulator, waits for swagger-ui to render, and the page must show
+every operation with every status the document gives it. A screenshot is kept in
+reports/docs.png."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from functions import openapi
+from tests.helpers import ROOT, function_url
+
+SCREENSHOT = ROOT / "reports" / "docs.png"
+# As the workplace's Chromium runs offline: no background connections of its own.
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--virtual-time-budget=20000",
+)
+
+
+def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("chromium")
+    if binary is None:
+        pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
+    return subprocess.run(
+        [binary, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def operation_blocks(dom: str) -> dict[str, set[str]]:
+    """The rendered operations (by operationId) and the response codes each one shows."""
+    blocks: dict[str, set[str]] = {}
+    parts = re.split(r'id="operations-(?!tag-)[^"]*?-([A-Za-z]+)"', dom)
+    for operation_id, html in zip(parts[1::2], parts[2::2], strict=True):
+        blocks[operation_id] = set(re.findall(r'data-code="(\d{3})"', html))
+    return blocks
+
+
+def test_the_reference_renders_every_operation_and_error_status(
+    emulator_hosts: dict[str, str], tmp_path: Path
+) -> None:
+    url = function_url("docs")
+    rendered = chromium(tmp_path / "profile", "--dump-dom", url)
+    assert rendered.returncode == 0, rendered.stderr[-2000:]
+    dom = rendered.stdout
+    assert "swagger-ui" in dom
+    shown = operation_blocks(dom)
+    document = openapi.build()
+    expected = {
+        operation["operationId"]: set(operation["responses"])
+        for item in document["paths"].values()
+        for operation in item.values()
+    }
+    assert set(shown) == set(expected), f"operations on the page: {sorted(shown)}"
+    for operation_id, codes in expected.items():
+        assert shown[operation_id] == codes, operation_id
+    for path in document["paths"]:
+        assert path in dom
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    SCREENSHOT.unlink(missing_ok=True)
+    shot = chromium(
+        tmp_path / "profile-shot", f"--screenshot={SCREENSHOT}", "--window-size=1280,2200", url
+    )
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert SCREENSHOT.stat().st_size > 20_000, "a rendered page, not a blank one"
