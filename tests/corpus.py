@@ -107,3 +107,17 @@ def unicode_samples() -> dict[str, dict[str, Any]]:
             samples[f"description U+{code:04X}"] = _with(description=chr(code))
             samples[f"category U+{code:04X}"] = _with(category=chr(code))
     return samples
+
+
+def model_accepts(payload: dict[str, Any]) -> bool:
+    """Whether the API's model takes `payload` as a create body (sent as JSON)."""
+    import json
+
+    from functions import models
+    from functions.errors import ValidationFailed
+
+    try:
+        models.parse_create(json.loads(json.dumps(payload)))
+    except ValidationFailed:
+        return False
+    return True

@@ -232,3 +232,60 @@ def log_lines(capsys: Any) -> tuple[str, list[dict[str, Any]]]:
     text = captured.out + captured.err
     records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     return text, records
+
+
+def hammer_during(
+    change: Callable[[], object], accepted: Callable[[], bool]
+) -> list[tuple[float, bool]]:
+    """Call `accepted` from 8 threads without pause while `change` runs: each call's start
+    (relative to the moment `change` returned) and whether it was accepted."""
+    import threading
+
+    stop = threading.Event()
+    calls: list[tuple[float, bool]] = []
+
+    def caller() -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            calls.append((started, accepted()))
+
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    change()
+    changed_at = time.monotonic()
+    time.sleep(0.3)
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+    return [(started - changed_at, ok) for started, ok in calls]
+
+
+def assert_nothing_passed_after(calls: list[tuple[float, bool]], change: str) -> None:
+    """Calls well before the change passed; none that started after it did."""
+    before = [ok for started, ok in calls if started < -0.05]
+    after = [ok for started, ok in calls if started >= 0]
+    assert before, "calls ran before the change"
+    assert all(before), "calls well before the change are accepted"
+    assert len(after) >= 8, "the check ran concurrently after the change"
+    assert not any(after), f"{after.count(True)} call(s) started after the {change} passed"
+
+
+ENTRY_WIRE_FIELDS = frozenset(
+    {
+        "id",
+        "partnerId",
+        "description",
+        "amount",
+        "currency",
+        "date",
+        "category",
+        "reference",
+        "createdAt",
+        "updatedAt",
+        "createdBy",
+        "version",
+    }
+)
+"""An entry as partners see it; stored, it is the same less `id` (the document's name)."""

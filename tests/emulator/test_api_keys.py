@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
 from typing import Any
 
@@ -21,9 +20,11 @@ from tests.helpers import (
     Api,
     User,
     assert_error,
+    assert_nothing_passed_after,
     cli,
     create,
     entry_body,
+    hammer_during,
     log_lines,
     stored_entries,
 )
@@ -134,35 +135,16 @@ def test_a_rolled_key_works_until_the_overlap_ends(api: Api, keys: KeyDirectory)
 def test_no_call_after_a_revoke_passes(keys: KeyDirectory) -> None:
     issued = issue(keys)
     authenticator = ApiKeyAuthenticator()
-    stop = threading.Event()
-    calls: list[tuple[float, bool]] = []
 
-    def caller() -> None:
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                authenticator.authenticate(issued.key)
-                accepted = True
-            except Unauthorized:
-                accepted = False
-            calls.append((started, accepted))
+    def accepted() -> bool:
+        try:
+            authenticator.authenticate(issued.key)
+        except Unauthorized:
+            return False
+        return True
 
-    threads = [threading.Thread(target=caller) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    time.sleep(0.3)
-    keys.revoke(issued.record.key_id)
-    revoked_at = time.monotonic()
-    time.sleep(0.3)
-    stop.set()
-    for thread in threads:
-        thread.join(10)
-    before = [ok for started, ok in calls if started < revoked_at - 0.2]
-    after = [ok for started, ok in calls if started >= revoked_at]
-    assert before, "calls ran before the revoke"
-    assert all(before)
-    assert len(after) >= 8
-    assert not any(after), f"{after.count(True)} call(s) after the revoke passed"
+    calls = hammer_during(lambda: keys.revoke(issued.record.key_id), accepted)
+    assert_nothing_passed_after(calls, "revoke")
 
 
 def test_no_secret_is_ever_stored(keys: KeyDirectory) -> None:

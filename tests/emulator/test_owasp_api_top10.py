@@ -16,6 +16,7 @@ from functions import store
 from functions.store import entries as entries_store
 from tests.emulator import cases
 from tests.helpers import (
+    ENTRY_WIRE_FIELDS,
     FUNCTIONS,
     PARTNER_FUNCTIONS,
     Api,
@@ -167,20 +168,7 @@ class TestAPI3BrokenObjectPropertyLevelAuthorization:
         created = api.post(
             "createEntry", json=entry_body(), headers=acme.headers(**{"Idempotency-Key": "k-1"})
         ).get_json()
-        assert set(created) == {
-            "id",
-            "partnerId",
-            "description",
-            "amount",
-            "currency",
-            "date",
-            "category",
-            "reference",
-            "createdAt",
-            "updatedAt",
-            "createdBy",
-            "version",
-        }
+        assert set(created) == ENTRY_WIRE_FIELDS
         page = api.get("fetchData", headers=acme.headers()).get_json()
         assert set(page["data"][0]) == set(created)
         assert "fingerprint" not in json.dumps(page)

@@ -12,7 +12,7 @@ import pytest
 from functions import models
 from functions.errors import ValidationFailed
 from functions.models import Position
-from tests.corpus import INVALID, VALID
+from tests.corpus import INVALID, VALID, model_accepts
 from tests.helpers import ROOT
 
 CORPUS = [(name, payload, True) for name, payload in VALID.items()] + [
@@ -20,17 +20,9 @@ CORPUS = [(name, payload, True) for name, payload in VALID.items()] + [
 ]
 
 
-def _model_accepts(payload: dict[str, Any]) -> bool:
-    try:
-        models.parse_create(json.loads(json.dumps(payload)))
-    except ValidationFailed:
-        return False
-    return True
-
-
 @pytest.mark.parametrize(("name", "payload", "valid"), CORPUS, ids=[c[0] for c in CORPUS])
 def test_model_judges_the_corpus(name: str, payload: dict[str, Any], valid: bool) -> None:
-    assert _model_accepts(payload) is valid
+    assert model_accepts(payload) is valid
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ admin.initializeApp({ projectId: process.env.GCLOUD_PROJECT });
 const collection = () =>
   admin.firestore().collection(process.env.ENTRIES_COLLECTION || "entries");
 
-exports.fetchData = onRequest(async (req, res) => {
+async function fetchAll(req, res) {
   const snapshot = await collection().get();
   res.json(
     snapshot.docs.map((doc) => ({
@@ -17,12 +17,15 @@ exports.fetchData = onRequest(async (req, res) => {
       date: doc.get("date"),
     })),
   );
-});
+}
 
-exports.createEntry = onRequest(async (req, res) => {
+async function create(req, res) {
   const ref = await collection().add({ ...req.body, createdAt: new Date() });
   res.status(201).json({ id: ref.id });
-});
+}
+
+exports.fetchData = onRequest(fetchAll);
+exports.createEntry = onRequest(create);
 
 // Peer A2: the same design with the auth it implies: every call verifies the ID token with
 // checkRevoked (a user lookup per call) and requires the partner role.
@@ -43,20 +46,9 @@ async function partner(req, res) {
 }
 
 exports.fetchDataAuth = onRequest(async (req, res) => {
-  if (!(await partner(req, res))) return;
-  const snapshot = await collection().get();
-  res.json(
-    snapshot.docs.map((doc) => ({
-      id: doc.id,
-      description: doc.get("description"),
-      amount: doc.get("amount"),
-      date: doc.get("date"),
-    })),
-  );
+  if (await partner(req, res)) await fetchAll(req, res);
 });
 
 exports.createEntryAuth = onRequest(async (req, res) => {
-  if (!(await partner(req, res))) return;
-  const ref = await collection().add({ ...req.body, createdAt: new Date() });
-  res.status(201).json({ id: ref.id });
+  if (await partner(req, res)) await create(req, res);
 });
