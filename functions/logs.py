@@ -1,9 +1,14 @@
 """Structured logs in the shape Cloud Logging and Error Reporting read, one JSON line each.
 
 Each request binds its context (request id, trace and span, the deployed function,
-partner, credential) once; every line logged while it runs carries that context. Lines
-are written by firebase-functions' logger; what goes into them is decided here: only the
-fields below, so a token, key, password or body can never be logged.
+partner, credential) once; every line logged while it runs carries that context. What goes
+into a line is decided here: only the fields below, so a token, key, password or body can
+never be logged.
+
+Lines take firebase-functions' `LogEntry` shape and its streams (errors to stderr, the
+rest to stdout), but are written here, each in one write under a lock: its logger
+`print`s the text and the newline separately, and under gunicorn's threads two lines then
+run together into one that Cloud Logging cannot parse (seen under load).
 
 - The request line carries `httpRequest` (method, path without the query, status,
   latency, user agent, response size) and, on 401 and 403, a `reason`: which check failed.
@@ -16,7 +21,10 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import json
 import re
+import sys
+import threading
 from typing import Any, Literal, cast
 
 from firebase_functions import logger
@@ -135,7 +143,18 @@ def log(severity: Severity, message: str, **fields: Any) -> None:
     entry["severity"] = severity
     entry["message"] = message
     entry["time"] = timestamp()
-    logger.write(cast(logger.LogEntry, entry))
+    _write(cast(logger.LogEntry, entry))
+
+
+_write_lock = threading.Lock()
+
+
+def _write(entry: logger.LogEntry) -> None:
+    line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+    stream = sys.stderr if entry["severity"] == "ERROR" else sys.stdout
+    with _write_lock:
+        stream.write(line)
+        stream.flush()
 
 
 def report_error(message: str, stack_trace: str, **fields: Any) -> None:

@@ -4,12 +4,14 @@ verification through HTTP (the offline verifier itself is unit-tested)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 from firebase_admin import auth as firebase_auth
 
 from devtools.token_rig import KeyServer
@@ -19,6 +21,7 @@ from functions.errors import ConfigurationError, Unauthorized
 from functions.firebase_app import admin_app
 from tests.helpers import (
     PROJECT,
+    ROOT,
     Api,
     User,
     UserFactory,
@@ -26,6 +29,7 @@ from tests.helpers import (
     assert_nothing_passed_after,
     create,
     entry_body,
+    function_url,
     hammer_during,
     log_lines,
     token_claims,
@@ -204,6 +208,7 @@ def test_request_id_is_echoed_when_well_formed_and_replaced_otherwise(api: Api) 
     assert len(replaced.headers["X-Request-Id"]) == 32
 
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
@@ -315,3 +320,34 @@ def test_production_http_path_rejects_unsigned_and_accepts_signed(
     signed = production_mode.sign(token_claims("prod-user-1"), "key-1")
     response = api.get("fetchData", headers={"Authorization": f"Bearer {signed}"})
     assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_the_functions_emulator_collects_the_same_request_line(
+    emulator_http: requests.Session, acme: User
+) -> None:
+    """The line as the Functions emulator collects it from the function's process."""
+    request_id = f"log-shape-{time.time_ns()}"
+    response = emulator_http.get(
+        function_url("fetchData") + "?limit=1",
+        headers=acme.headers(**{"X-Request-Id": request_id, "traceparent": TRACEPARENT}),
+        timeout=60,
+    )
+    assert response.status_code == 200
+    log = ROOT / ".cache" / "emulators.log"
+    for _ in range(50):
+        lines = [
+            line.removeprefix(">").strip()
+            for line in log.read_text(errors="replace").splitlines()
+            if request_id in line and "httpRequest" in line
+        ]
+        if lines:
+            break
+        time.sleep(0.1)
+    (line,) = lines
+    record = json.loads(line)
+    assert acme.token not in line
+    assert record["function"] == "fetchData"
+    assert record["httpRequest"]["requestUrl"] == "/fetchData"
+    assert record["httpRequest"]["status"] == 200
+    assert record["logging.googleapis.com/trace"].endswith(TRACEPARENT.split("-")[1])
+    assert TIME.fullmatch(record["time"])

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from functions import logs
-from tests.helpers import log_lines
+from tests.helpers import ROOT, log_lines
 
 PROJECT = "demo-partner-api"
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -99,3 +103,26 @@ def test_http_request_has_the_path_only() -> None:
         "userAgent": "x" * 256,
         "responseSize": "12",
     }
+
+
+def test_lines_from_many_threads_never_run_together(tmp_path: Path) -> None:
+    """As under gunicorn's threads, writing to a file: firebase-functions' own logger glued
+    about a third of such lines together."""
+    script = (
+        "import threading\n"
+        "from functions import logs\n"
+        "def burst():\n"
+        "    for i in range(1500):\n"
+        "        logs.log('INFO', f'line {i}', status=200)\n"
+        "threads = [threading.Thread(target=burst) for _ in range(8)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+    )
+    out = tmp_path / "out.log"
+    with out.open("w") as stream:
+        subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, stdout=stream, check=True, timeout=120
+        )
+    lines = out.read_text().splitlines()
+    assert len(lines) == 12_000
+    assert all(json.loads(line)["status"] == 200 for line in lines)
