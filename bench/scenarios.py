@@ -209,6 +209,7 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
 
     firestore = FirestoreProcess()
     firestore.start()
+    stack_firestore = os.environ.get("FIRESTORE_EMULATOR_HOST")
     os.environ["FIRESTORE_EMULATOR_HOST"] = firestore.host
     logs = RESULTS / "raw" / f"n{n}"
     shutil.rmtree(logs, ignore_errors=True)
@@ -260,6 +261,11 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
         for server in running.values():
             server.stop()
         firestore.kill()
+        # Later measurements (token and key costs) use the stack's emulator again.
+        if stack_firestore is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = stack_firestore
     return result
 
 

@@ -7,7 +7,7 @@ Each stage is a small function of the exchange with one reason to change; `limit
 `audit` are the slots where per-partner limits and the audit trail go. The order fixes
 which error a request gets when several things are wrong with it: method (405), identity
 (401, then 403), the request itself (400/413/415/422/428), then the data (404/409/412).
-Public functions (health, the OpenAPI document) skip the partner stages.
+Public functions (health, the OpenAPI document, the reference page) skip the partner stages.
 
 `serve` is the only place that turns errors into HTTP answers: our errors become the JSON
 envelope with their status; anything else is logged with its traceback and becomes a 500
