@@ -44,7 +44,15 @@ def _record(key: ApiKey) -> dict[str, Any]:
     }
 
 
-def _key_from(key_id: str, data: Mapping[str, Any]) -> ApiKey:
+def _key_from(key_id: str, data: Mapping[str, Any]) -> ApiKey | None:
+    """The record as an ApiKey, or None for a record that is not one: written by hand or
+    damaged, it refuses its key like an unknown one instead of failing the call (and is
+    left out of listings)."""
+    moments = [data.get(name) for name in ("createdAt", "expiresAt", "revokedAt", "lastUsedAt")]
+    if not isinstance(moments[0], dt.datetime) or not all(
+        m is None or isinstance(m, dt.datetime) for m in moments[1:]
+    ):
+        return None
     return ApiKey(
         key_id=key_id,
         partner_id=str(data.get("partnerId", "")),
@@ -106,7 +114,7 @@ def keys(partner_id: str | None, database: firestore.Client | None = None) -> It
         query = query.where(filter=FieldFilter("partnerId", "==", partner_id))
     with backend_errors():
         snapshots = list(query.stream(**call_options()))
-    found = [_key_from(s.id, s.to_dict() or {}) for s in snapshots]
+    found = [key for s in snapshots if (key := _key_from(s.id, s.to_dict() or {})) is not None]
     yield from sorted(found, key=lambda key: (key.created_at, key.key_id))
 
 

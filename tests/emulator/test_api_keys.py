@@ -285,3 +285,17 @@ def test_json_works_before_or_after_the_subcommand(acme: User) -> None:
     plain = cli("show", acme.uid)
     with pytest.raises(json.JSONDecodeError):
         json.loads(plain.stdout)
+
+
+def test_a_damaged_key_record_refuses_its_key_and_never_fails_the_call(
+    api: Api, keys: KeyDirectory
+) -> None:
+    issued = issue(keys)
+    firestore.client().collection(config.api_keys_collection()).document(
+        issued.record.key_id
+    ).update({"createdAt": "yesterday"})
+    response = api.get("fetchData", headers=bearer(issued.key))
+    assert_error(response, 401, "unauthenticated")
+    listed = cli("keys", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == []
