@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all serve test unit fuzz soak bench token lint typecheck openapi lock vendor browser clean
+.PHONY: all serve test unit fuzz soak bench token lint typecheck generate lock vendor browser clean
 
 all: $(VENV)/.installed tooling/node_modules/.installed
 
@@ -78,8 +78,8 @@ lint: all
 typecheck: all
 	$(VENV)/bin/mypy --no-error-summary
 
-openapi: all
-	$(PY) -m devtools.openapi
+generate: all
+	$(PY) -m devtools.generate $(GENERATE_ARGS)
 
 # Re-vendor the pinned API reference renderer (swagger-ui-dist) into functions/vendor/.
 vendor: all

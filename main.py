@@ -49,6 +49,12 @@ def updateEntry(req: Request) -> Response:  # noqa: N802 - deployed name
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
+def api(req: Request) -> Response:
+    """Every declared resource: GET/POST /v1/<resource>, GET/PATCH /v1/<resource>/<id>."""
+    return views.api(req)
+
+
+@https_fn.on_request(**PARTNER_FUNCTION)
 def health(req: Request) -> Response:
     """Liveness probe."""
     return views.health(req)

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from devtools.emulators import sign_in
 from functions.admin.keys import KeyDirectory
 from functions.admin.partners import PartnerDirectory
-from functions.store import entries as store
+from functions.resources import declaration
+from functions.store import records as store
 
 DEMO_PASSWORD = "demo-password-1"
 JSON_HEADER = "-H 'Content-Type: application/json'"
@@ -65,6 +66,7 @@ def seed(project: str) -> dict[str, str]:
 
     from functions import store as firestore  # noqa: PLC0415
 
+    entries = declaration.current().get("entries")
     directory = PartnerDirectory(project)
     keys = KeyDirectory(project, firestore.client())
     issued = {}
@@ -72,7 +74,8 @@ def seed(project: str) -> dict[str, str]:
         user = auth.create_user(email=email, password=DEMO_PASSWORD, app=directory.app)
         directory.grant(user.uid, partner_id, None)
         for fields in DEMO_ENTRIES[partner_id]:
-            store.create_entry(partner_id, user.uid, fields)
+            if entries is not None:
+                store.create_record(entries, partner_id, user.uid, fields)
         issued[partner_id] = keys.create(partner_id, None, label="demo key").key
     return issued
 

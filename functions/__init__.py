@@ -8,8 +8,11 @@ Read top-down, from the edge inward:
   domain values into wire shapes, `responses` builds answers and the error envelope.
 - `auth/`: who is calling. The `gate` tries a list of authenticators (`id_tokens`);
   `callers` holds the caller and the claim rules; `sessions` shares user lookups.
-- `entries`: the business rules, free of HTTP and of Firestore; `models` the domain
-  values and their validation; `cursor` the signed pagination tokens.
+- `resources/`: the owner's declaration (`resources.toml`) and what is generated from it:
+  the field `kinds` in Python, rules and JSON Schema, the `validation` models, the
+  `rules` block and the `indexes`.
+- `records`: the business rules, free of HTTP and of Firestore; `models` the domain
+  values; `cursor` the signed pagination tokens.
 - `store/`: Firestore, the only package that talks to it, one unit of work per change.
 - `errors`, `config`, `logs`, `firebase_app`: one concern each.
 - `openapi`: the contract document; `admin/` the partners command-line tool's logic,

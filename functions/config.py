@@ -47,8 +47,10 @@ def project_id() -> str:
     raise ConfigurationError("no project id: set GCLOUD_PROJECT (or FIREBASE_CONFIG)")
 
 
-def entries_collection() -> str:
-    return _env("ENTRIES_COLLECTION") or DEFAULT_ENTRIES_COLLECTION
+def entries_collection(declared: str = DEFAULT_ENTRIES_COLLECTION) -> str:
+    """The collection of the `entries` resource: as declared, unless ENTRIES_COLLECTION
+    redirects it (the benchmark writes to a collection of its own)."""
+    return _env("ENTRIES_COLLECTION") or declared
 
 
 def api_keys_collection() -> str:

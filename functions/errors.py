@@ -148,7 +148,8 @@ class MethodNotAllowed(ApiError):
     default_message = "This function does not accept that HTTP method."
 
     def __init__(self, allowed: Sequence[str]) -> None:
-        super().__init__(f"Use {' or '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
+        message = f"Use {' or '.join(allowed)}." if allowed else "Nothing may be done here."
+        super().__init__(message, headers={"Allow": ", ".join(allowed)})
 
 
 class Conflict(ApiError):

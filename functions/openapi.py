@@ -1,7 +1,9 @@
-"""The OpenAPI 3.1 document of the partner API, generated from the models.
+"""The OpenAPI 3.1 document of the partner API, generated from the declaration.
 
-The `openapi` function serves it; `make openapi` (devtools) writes it to `openapi.json`,
-and a test keeps the committed file equal to what the code generates.
+Every declared resource gets typed schemas (create, patch, record, page) and its
+operations under `/api/v1/<resource>`; the `entries` resource also keeps its first URLs
+(`fetchData`, `createEntry`, `updateEntry`). The `openapi` function serves the document;
+`make generate` writes it to `openapi.json`, and a test keeps the file equal to it.
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 import functools
 import json
 from typing import Any
-
-from pydantic import BaseModel
 
 from functions.errors import (
     ApiError,
@@ -28,23 +28,13 @@ from functions.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from functions.http.parsing import QUERY_PARAMS
-from functions.models import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    Entry,
-    EntryCreate,
-    EntryPatch,
-)
+from functions.http.parsing import IDEMPOTENCY_KEY_PATTERN, MAX_CURSOR_CHARS, query_params
+from functions.models import ENTRY_ID_CHARS
+from functions.resources import declaration, kinds
+from functions.resources.declaration import SYSTEM_FIELDS, Declaration, Resource
 
 API_VERSION = "1.0.0"
 _REF = "#/components/schemas/{model}"
-
-
-def _schema(model: type[BaseModel], mode: str = "validation") -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
-    schema.pop("title", None)
-    return schema
 
 
 def _error_response(*errors: type[ApiError]) -> dict[str, Any]:
@@ -87,46 +77,61 @@ _REQUEST_ID = {
     }
 }
 _ETAG = {
-    "ETag": {"description": "The entry's version, for If-Match.", "schema": {"type": "string"}}
+    "ETag": {"description": "The record's version, for If-Match.", "schema": {"type": "string"}}
 }
-_ENTRY_ID = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "description": "The entry id.",
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"},
-}
+_NULL = {"type": "null"}
+
+
+def _title(resource: Resource) -> str:
+    return "".join(word.title() for word in resource.item.split())
+
+
+def _ref(model: str) -> dict[str, str]:
+    return {"$ref": _REF.format(model=model)}
+
+
+def _id_parameter(resource: Resource) -> dict[str, Any]:
+    return {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": f"The {resource.item} id.",
+        "schema": {"type": "string", "pattern": f"^{ENTRY_ID_CHARS}$"},
+    }
 
 
 def _json_body(model: str) -> dict[str, Any]:
-    return {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
-    }
+    return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
 
 
 def _ok(model: str, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "description": description,
         "headers": {**_REQUEST_ID, **(headers or {})},
-        "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
+        "content": {"application/json": {"schema": _ref(model)}},
     }
 
 
-def _list_parameters() -> list[dict[str, Any]]:
+def _fields_pattern(resource: Resource) -> str:
+    names = "(" + "|".join(resource.wire_fields) + ")"
+    return f"^ *{names} *(, *{names} *)*$"
+
+
+def _list_parameters(resource: Resource) -> list[dict[str, Any]]:
     schemas: dict[str, dict[str, Any]] = {
         "limit": {
             "type": "integer",
             "minimum": 1,
-            "maximum": MAX_PAGE_SIZE,
-            "default": DEFAULT_PAGE_SIZE,
+            "maximum": resource.max_page_size,
+            "default": resource.page_size,
         },
-        "cursor": {"type": "string", "minLength": 1, "maxLength": 2048},
-        "dateFrom": {"type": "string", "format": "date"},
-        "dateTo": {"type": "string", "format": "date"},
-        "category": {"type": "string", "minLength": 1, "maxLength": 64},
-        "fields": {"type": "string"},
+        "cursor": {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
+        "fields": {"type": "string", "pattern": _fields_pattern(resource)},
     }
+    for name in resource.ranges:
+        schemas[f"{name}From"] = schemas[f"{name}To"] = kinds.query_schema(resource.field(name))
+    for name in resource.filters:
+        schemas[name] = kinds.query_schema(resource.field(name))
     return [
         {
             "name": name,
@@ -135,74 +140,267 @@ def _list_parameters() -> list[dict[str, Any]]:
             "description": text,
             "schema": schemas[name],
         }
-        for name, text in QUERY_PARAMS.items()
+        for name, text in query_params(resource).items()
     ]
 
 
-def build() -> dict[str, Any]:
-    """The whole document, deterministic so that it can be compared with the committed one."""
-    security: list[dict[str, list[str]]] = [{"partnerApiKey": []}, {"firebaseIdToken": []}]
-    error_schema = {
+def _if_match() -> dict[str, Any]:
+    return {
+        "name": "If-Match",
+        "in": "header",
+        "required": True,
+        "description": (
+            'The ETag (or version) the change is based on, such as "3". Strong ETags '
+            "only: a weak one (W/...) never matches (412)."
+        ),
+        "schema": {"type": "string", "pattern": '^"?[0-9]{1,12}"?$'},
+    }
+
+
+def _idempotency_key() -> dict[str, Any]:
+    return {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": (
+            "Makes retries safe: the same key and body within the retention window return "
+            "the first result and write nothing."
+        ),
+        "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$"},
+    }
+
+
+def _operations(resource: Resource, ids: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The operations of one resource, keyed by operation name, with the given ids."""
+    title, items, item = _title(resource), resource.name, resource.item
+    found: dict[str, dict[str, Any]] = {}
+    if "list" in resource.operations:
+        found["list"] = {
+            "operationId": ids["list"],
+            "summary": f"A page of the caller's {items}, oldest first.",
+            "description": (
+                "Ordered by creation time, or by the bounded field then creation time when "
+                "a range (…From, …To) is given. Pass next_cursor back as cursor."
+            ),
+            "parameters": _list_parameters(resource),
+            "responses": {"200": _ok(f"{title}Page", f"A page of {items}."), **_errors(BadRequest)},
+        }
+    if "get" in resource.operations:
+        found["get"] = {
+            "operationId": ids["get"],
+            "summary": f"One of the caller's {items}.",
+            "parameters": [_id_parameter(resource)],
+            "responses": {
+                "200": _ok(title, f"The {item}.", _ETAG),
+                **_errors(BadRequest, NotFound, StoredEntryInvalid),
+            },
+        }
+    if "create" in resource.operations:
+        found["create"] = {
+            "operationId": ids["create"],
+            "summary": f"Create {_a(item)} in the caller's tenant.",
+            "parameters": [_idempotency_key()],
+            "requestBody": _json_body(f"{title}Create"),
+            "responses": {
+                "201": _ok(title, f"The stored {item}.", _ETAG),
+                **_errors(
+                    BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+                ),
+            },
+        }
+    if "update" in resource.operations:
+        found["update"] = {
+            "operationId": ids["update"],
+            "summary": f"Change some fields of one of the caller's {items}.",
+            "parameters": [_id_parameter(resource), _if_match()],
+            "requestBody": _json_body(f"{title}Patch"),
+            "responses": {
+                "200": _ok(title, f"The updated {item}.", _ETAG),
+                **_errors(
+                    BadRequest,
+                    NotFound,
+                    StoredEntryInvalid,
+                    PreconditionFailed,
+                    PayloadTooLarge,
+                    UnsupportedMediaType,
+                    ValidationFailed,
+                    PreconditionRequired,
+                ),
+            },
+        }
+    return found
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
+def _paths(decl: Declaration) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    entries = decl.get("entries")
+    if entries is not None:  # the first URLs partners integrated with
+        names = {"list": "listEntries", "get": "getEntry", "create": "createEntry"}
+        legacy = _operations(entries, {**names, "update": "updateEntry"})
+        for path, method, op in (
+            ("/fetchData", "get", "list"),
+            ("/fetchData/{id}", "get", "get"),
+            ("/createEntry", "post", "create"),
+            ("/updateEntry/{id}", "patch", "update"),
+        ):
+            if op in legacy:
+                paths.setdefault(path, {})[method] = legacy[op]
+    for resource in decl.resources:
+        plural = "".join(word.title() for word in resource.name.split("-"))
+        single = _title(resource)
+        ops = _operations(
+            resource,
+            {
+                "list": f"apiList{plural}",
+                "get": f"apiGet{single}",
+                "create": f"apiCreate{single}",
+                "update": f"apiUpdate{single}",
+            },
+        )
+        collection, item = f"/api/v1/{resource.name}", f"/api/v1/{resource.name}/{{id}}"
+        for path, method, op in (
+            (collection, "get", "list"),
+            (collection, "post", "create"),
+            (item, "get", "get"),
+            (item, "patch", "update"),
+        ):
+            if op in ops:
+                paths.setdefault(path, {})[method] = ops[op]
+    return paths
+
+
+def _value(schema: dict[str, Any], nullable: bool) -> dict[str, Any]:
+    return {"anyOf": [schema, _NULL]} if nullable else schema
+
+
+def _schemas(resource: Resource) -> dict[str, Any]:
+    title = _title(resource)
+    creatable = [s for s in resource.fields if s.creatable]
+    updatable = [s for s in resource.fields if s.updatable]
+    readable = [s for s in resource.fields if s.readable]
+    system: dict[str, Any] = {
+        "id": {"type": "string", "description": "Server-assigned id."},
+        resource.tenant_field: {"type": "string", "description": "The tenant that owns it."},
+    }
+    times = {
+        "createdAt": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When created (UTC).",
+        },
+        "updatedAt": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When last changed (UTC).",
+        },
+        "createdBy": {"type": "string", "description": "The uid (or key id) that created it."},
+        "version": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "+1 on every update; the ETag.",
+        },
+    }
+    record_properties = {
+        **system,
+        **{s.name: _value(kinds.json_schema(s), not s.required or s.server_set) for s in readable},
+        **{name: times[name] for name in SYSTEM_FIELDS},
+    }
+    record = {
         "type": "object",
-        "required": ["error"],
+        "description": resource.description or f"{_a(resource.item).capitalize()}.",
+        "required": list(resource.wire_fields),
         "additionalProperties": False,
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["status", "code", "message", "request_id"],
-                "additionalProperties": False,
-                "properties": {
-                    "status": {"type": "integer"},
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                    "request_id": {"type": "string"},
-                    "details": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["field", "message"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "field": {"type": "string"},
-                                "message": {"type": "string"},
-                            },
-                        },
+        "properties": record_properties,
+    }
+    item = {**record, "required": ["id"], "description": "A record, or the requested fields of it."}
+    return {
+        f"{title}Create": {
+            "type": "object",
+            "description": f"A new {resource.item}: the fields partners may set, no server's.",
+            "required": [s.name for s in creatable if s.required],
+            "additionalProperties": False,
+            "properties": {s.name: kinds.json_schema(s) for s in creatable},
+        },
+        f"{title}Patch": {
+            "type": "object",
+            "description": "The fields to change; null clears an optional field.",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {s.name: _value(kinds.json_schema(s), not s.required) for s in updatable},
+        },
+        title: record,
+        f"{title}Page": {
+            "type": "object",
+            "required": ["data", "next_cursor", "has_more", "skipped"],
+            "additionalProperties": False,
+            "properties": {
+                "data": {"type": "array", "items": item},
+                "next_cursor": {"type": ["string", "null"]},
+                "has_more": {"type": "boolean"},
+                "skipped": {
+                    "type": "array",
+                    "description": (
+                        "Ids of stored documents in this page's range that are not valid "
+                        "records (left by another writer): left out of data, never hidden."
+                    ),
+                    "items": {"type": "string"},
+                },
+            },
+        },
+    }
+
+
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["status", "code", "message", "request_id"],
+            "additionalProperties": False,
+            "properties": {
+                "status": {"type": "integer"},
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "request_id": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "message"],
+                        "additionalProperties": False,
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
                     },
                 },
-            }
-        },
-    }
-    page_schema = {
-        "type": "object",
-        "required": ["data", "next_cursor", "has_more", "skipped"],
-        "additionalProperties": False,
-        "properties": {
-            "data": {
-                "type": "array",
-                "description": "Entries, or only the requested fields of them.",
-                "items": {"type": "object", "required": ["id"]},
             },
-            "next_cursor": {"type": ["string", "null"]},
-            "has_more": {"type": "boolean"},
-            "skipped": {
-                "type": "array",
-                "description": (
-                    "Ids of stored documents in this page's range that are not valid entries "
-                    "(left by another writer): left out of data, never hidden."
-                ),
-                "items": {"type": "string"},
-            },
-        },
-    }
+        }
+    },
+}
+
+
+def build(decl: Declaration | None = None) -> dict[str, Any]:
+    """The whole document, deterministic so that it can be compared with the committed one."""
+    decl = decl or declaration.current()
+    security: list[dict[str, list[str]]] = [{"partnerApiKey": []}, {"firebaseIdToken": []}]
+    schemas: dict[str, Any] = {}
+    for resource in decl.resources:
+        schemas.update(_schemas(resource))
+    schemas["Error"] = _ERROR_SCHEMA
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Partner API",
             "version": API_VERSION,
             "description": (
-                "Entries of one partner tenant. Authenticate with a partner API key, or with "
-                "a Firebase ID token of a user that carries the partner claims. Every error "
-                "is JSON in one envelope."
+                "The records of one partner tenant: "
+                + ", ".join(r.name for r in decl.resources)
+                + ". Authenticate with a partner API key, or with a Firebase ID token of a "
+                "user that carries the partner claims. Every error is JSON in one envelope."
             ),
         },
         "servers": [
@@ -220,96 +418,7 @@ def build() -> dict[str, Any]:
             },
         ],
         "security": security,
-        "paths": {
-            "/fetchData": {
-                "get": {
-                    "operationId": "listEntries",
-                    "summary": "A page of the caller's entries, oldest first.",
-                    "description": (
-                        "Ordered by creation time, or by date then creation time when "
-                        "dateFrom or dateTo is given. Pass next_cursor back as cursor."
-                    ),
-                    "parameters": _list_parameters(),
-                    "responses": {
-                        "200": _ok("EntryPage", "A page of entries."),
-                        **_errors(BadRequest),
-                    },
-                }
-            },
-            "/fetchData/{id}": {
-                "get": {
-                    "operationId": "getEntry",
-                    "summary": "One of the caller's entries.",
-                    "parameters": [_ENTRY_ID],
-                    "responses": {
-                        "200": _ok("Entry", "The entry.", _ETAG),
-                        **_errors(BadRequest, NotFound, StoredEntryInvalid),
-                    },
-                }
-            },
-            "/createEntry": {
-                "post": {
-                    "operationId": "createEntry",
-                    "summary": "Create an entry in the caller's tenant.",
-                    "parameters": [
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": False,
-                            "description": (
-                                "Makes retries safe: the same key and body within the retention "
-                                "window return the first result and write nothing."
-                            ),
-                            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
-                        }
-                    ],
-                    "requestBody": _json_body("EntryCreate"),
-                    "responses": {
-                        "201": _ok("Entry", "The stored entry.", _ETAG),
-                        **_errors(
-                            BadRequest,
-                            Conflict,
-                            PayloadTooLarge,
-                            UnsupportedMediaType,
-                            ValidationFailed,
-                        ),
-                    },
-                }
-            },
-            "/updateEntry/{id}": {
-                "patch": {
-                    "operationId": "updateEntry",
-                    "summary": "Change some fields of one of the caller's entries.",
-                    "parameters": [
-                        _ENTRY_ID,
-                        {
-                            "name": "If-Match",
-                            "in": "header",
-                            "required": True,
-                            "description": (
-                                "The ETag (or version) the change is based on. Strong ETags "
-                                "only: a weak one (W/...) never matches (412)."
-                            ),
-                            "schema": {"type": "string"},
-                        },
-                    ],
-                    "requestBody": _json_body("EntryPatch"),
-                    "responses": {
-                        "200": _ok("Entry", "The updated entry.", _ETAG),
-                        **_errors(
-                            BadRequest,
-                            NotFound,
-                            StoredEntryInvalid,
-                            PreconditionFailed,
-                            PayloadTooLarge,
-                            UnsupportedMediaType,
-                            ValidationFailed,
-                            PreconditionRequired,
-                        ),
-                    },
-                }
-            },
-        },
+        "paths": _paths(decl),
         "components": {
             "securitySchemes": {
                 "partnerApiKey": {
@@ -331,22 +440,20 @@ def build() -> dict[str, Any]:
                     ),
                 },
             },
-            "schemas": {
-                "EntryCreate": _schema(EntryCreate),
-                "EntryPatch": _schema(EntryPatch),
-                "Entry": _schema(Entry, mode="serialization"),
-                "EntryPage": page_schema,
-                "Error": error_schema,
-            },
+            "schemas": schemas,
         },
     }
 
 
-@functools.cache
 def document() -> dict[str, Any]:
-    """The document, built once per process (what the functions serve)."""
-    return build()
+    """The document of the served declaration, built once (what the functions serve)."""
+    return _document_of(declaration.current())
 
 
-def render() -> str:
-    return json.dumps(build(), indent=2, sort_keys=True) + "\n"
+@functools.cache
+def _document_of(decl: Declaration) -> dict[str, Any]:
+    return build(decl)
+
+
+def render(decl: Declaration | None = None) -> str:
+    return json.dumps(build(decl), indent=2, sort_keys=True) + "\n"

@@ -113,11 +113,14 @@ def model_accepts(payload: dict[str, Any]) -> bool:
     """Whether the API's model takes `payload` as a create body (sent as JSON)."""
     import json
 
-    from functions import models
     from functions.errors import ValidationFailed
+    from functions.resources import declaration, validation
+
+    entries = declaration.current().get("entries")
+    assert entries is not None
 
     try:
-        models.parse_create(json.loads(json.dumps(payload)))
+        validation.parse_create(entries, json.loads(json.dumps(payload)))
     except ValidationFailed:
         return False
     return True

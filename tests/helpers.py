@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = os.environ.get("GCLOUD_PROJECT", "demo-partner-api")
 REGION = "us-central1"
-FUNCTIONS = ("fetchData", "createEntry", "updateEntry", "health", "openapi", "docs")
+FUNCTIONS = ("fetchData", "createEntry", "updateEntry", "api", "health", "openapi", "docs")
 PARTNER_FUNCTIONS = ("fetchData", "createEntry", "updateEntry")
 METHODS = {"fetchData": "GET", "createEntry": "POST", "updateEntry": "PATCH"}
 PASSWORD = "test-password-1"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from functions import api_keys
 from functions.admin.errors import Refused
 from functions.api_keys import ApiKey
-from functions.auth.callers import ALL_SCOPES, PARTNER_ID_PATTERN
+from functions.auth.callers import PARTNER_ID_PATTERN, known_scopes
 from functions.store import keys as key_store
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ def _duration(text: str) -> dt.timedelta:
 def _scopes(scopes: Sequence[str] | None) -> tuple[str, ...]:
     try:
         return api_keys.normalized_scopes(
-            sorted(ALL_SCOPES) if scopes is None else scopes, ALL_SCOPES
+            sorted(known_scopes()) if scopes is None else scopes, known_scopes()
         )
     except ValueError as exc:
         raise Refused(str(exc)) from exc

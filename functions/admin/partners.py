@@ -34,7 +34,6 @@ from functions.admin.errors import (
 )
 from functions.admin.keys import IssuedKey, KeyDirectory, key_json
 from functions.auth.callers import (
-    ALL_SCOPES,
     PARTNER_CLAIMS,
     PARTNER_ID_CLAIM,
     PARTNER_ID_PATTERN,
@@ -42,6 +41,7 @@ from functions.auth.callers import (
     ROLE_CLAIM,
     SCOPES_CLAIM,
     caller_from_claims,
+    known_scopes,
 )
 from functions.errors import Forbidden
 
@@ -131,10 +131,10 @@ def merged_grant(
     if scopes is None and SCOPES_CLAIM in existing:
         claims[SCOPES_CLAIM] = existing[SCOPES_CLAIM]  # never widened without --scopes
     if scopes is not None:
-        unknown = sorted(set(scopes) - ALL_SCOPES)
+        unknown = sorted(set(scopes) - known_scopes())
         if unknown or not scopes:
             raise Refused(
-                f"unknown scopes {unknown}; choose from {sorted(ALL_SCOPES)}"
+                f"unknown scopes {unknown}; choose from {sorted(known_scopes())}"
                 if unknown
                 else "give at least one scope, or omit --scopes for all"
             )
@@ -319,7 +319,7 @@ def _parser() -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = group.add_parser(name, help=text, parents=[json_flag])
         return parser
 
-    scopes_help = f"comma-separated scopes (default: all of {', '.join(sorted(ALL_SCOPES))})"
+    scopes_help = "comma-separated scopes (default: every scope resources.toml declares)"
     grant = command(commands, "grant", "make a user a partner user of PARTNER_ID")
     grant.add_argument("user", help="uid or email")
     grant.add_argument("--partner", required=True, dest="partner_id")

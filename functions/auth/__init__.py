@@ -8,23 +8,19 @@ HTTP layer's job.
 """
 
 from functions.auth.callers import (
-    ALL_SCOPES,
-    SCOPE_READ,
-    SCOPE_WRITE,
     Caller,
     caller_from_claims,
+    known_scopes,
     require_scopes,
 )
 from functions.auth.gate import Authenticator, authenticate, default_authenticators
 
 __all__ = [
-    "ALL_SCOPES",
-    "SCOPE_READ",
-    "SCOPE_WRITE",
     "Authenticator",
     "Caller",
     "authenticate",
     "caller_from_claims",
     "default_authenticators",
+    "known_scopes",
     "require_scopes",
 ]

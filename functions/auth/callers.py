@@ -8,18 +8,21 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from functions.errors import Forbidden
+from functions.resources import declaration
 
 PARTNER_ROLE = "partner"
 ROLE_CLAIM = "role"
 PARTNER_ID_CLAIM = "partnerId"
 SCOPES_CLAIM = "scopes"
-SCOPE_READ = "entries:read"
-SCOPE_WRITE = "entries:write"
-ALL_SCOPES = frozenset({SCOPE_READ, SCOPE_WRITE})
 PARTNER_ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 """Partner ids: lowercase letters, digits and inner hyphens, 1 to 63 characters (matched
 in full, as the rules' `matches` does)."""
 PARTNER_CLAIMS = (ROLE_CLAIM, PARTNER_ID_CLAIM, SCOPES_CLAIM)
+
+
+def known_scopes() -> frozenset[str]:
+    """Every scope the declaration names: each resource's read and write scope."""
+    return declaration.current().scopes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +57,9 @@ def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
     if not isinstance(partner_id, str) or not PARTNER_ID_PATTERN.fullmatch(partner_id):
         raise Forbidden("This partner user is not assigned to a partner.", reason="no_partner_id")
     if SCOPES_CLAIM not in claims:
-        scopes = ALL_SCOPES
+        scopes = known_scopes()
     elif isinstance(raw_scopes := claims[SCOPES_CLAIM], list):
-        scopes = frozenset(s for s in raw_scopes if isinstance(s, str)) & ALL_SCOPES
+        scopes = frozenset(s for s in raw_scopes if isinstance(s, str)) & known_scopes()
     else:
         raise Forbidden("This partner user's scopes are malformed.", reason="scopes_malformed")
     uid = str(claims["uid"])

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
 from flask import Request
 
@@ -27,15 +27,9 @@ from functions.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from functions.models import (
-    CATEGORY_MAX,
-    DEFAULT_PAGE_SIZE,
-    ENTRY_FIELDS,
-    MAX_PAGE_SIZE,
-    ListQuery,
-    Position,
-    is_calendar_date,
-)
+from functions.models import Bounds, ListQuery, Position
+from functions.resources import kinds
+from functions.resources.declaration import Resource
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
@@ -45,15 +39,26 @@ _IF_MATCH = re.compile(r'"?([0-9]{1,12})"?')
 MAX_CREDENTIAL_CHARS = 8192
 MAX_CURSOR_CHARS = 2048
 
-QUERY_PARAMS: Final = {
-    "limit": "Page size, 1 to 100 (default 20).",
-    "cursor": "The next_cursor of the previous page.",
-    "dateFrom": "Only entries dated on or after this day (YYYY-MM-DD).",
-    "dateTo": "Only entries dated on or before this day (YYYY-MM-DD).",
-    "category": "Only entries of this category.",
-    "fields": "Comma-separated entry fields to return (id is always returned).",
-}
-"""The query parameters of a list, with their descriptions for the OpenAPI document."""
+
+def query_params(resource: Resource) -> dict[str, str]:
+    """The query parameters of a resource's list, with their descriptions (for the
+    OpenAPI document too)."""
+    items = resource.name
+    params = {
+        "limit": (f"Page size, 1 to {resource.max_page_size} (default {resource.page_size})."),
+        "cursor": "The next_cursor of the previous page.",
+    }
+    for name in resource.ranges:
+        params[f"{name}From"] = f"Only {items} whose {name} is on or after this value."
+        params[f"{name}To"] = f"Only {items} whose {name} is on or before this value."
+    for name in resource.filters:
+        params[name] = f"Only {items} whose {name} is this value."
+    params["fields"] = (
+        "Comma-separated fields to return (id is always returned): "
+        + ", ".join(resource.wire_fields)
+        + "."
+    )
+    return params
 
 
 def request_id(request: Request) -> str:
@@ -139,70 +144,92 @@ def idempotency_key(header: str | None) -> str | None:
     return header
 
 
-def list_query(params: Mapping[str, list[str]], caller: Caller) -> ListQuery:
+def list_query(resource: Resource, params: Mapping[str, list[str]], caller: Caller) -> ListQuery:
     """A list call's query string, with its cursor resolved to a position.
 
     Raises:
         BadRequest: naming each unknown, repeated or invalid parameter; or one answer for
             every unusable cursor (altered, or issued for another partner or query).
     """
+    known = query_params(resource)
     issues: list[FieldIssue] = []
     values: dict[str, str] = {}
     for name, given in params.items():
-        if name not in QUERY_PARAMS:
-            issues.append({"field": name, "message": "is not a query parameter of fetchData"})
+        if name not in known:
+            issues.append({"field": name, "message": "is not a query parameter of this list"})
         elif len(given) != 1:
             issues.append({"field": name, "message": "may be given once"})
         else:
             values[name] = given[0]
-    limit = DEFAULT_PAGE_SIZE
+    limit = resource.page_size
     if "limit" in values:
         raw = values["limit"]
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-            issues.append({"field": "limit", "message": f"must be 1 to {MAX_PAGE_SIZE}"})
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= resource.max_page_size:
+            issues.append({"field": "limit", "message": f"must be 1 to {resource.max_page_size}"})
         else:
             limit = int(raw)
-    for name in ("dateFrom", "dateTo"):
-        if name in values and not is_calendar_date(values[name]):
-            issues.append({"field": name, "message": 'must be a date "YYYY-MM-DD"'})
-    if "dateFrom" in values and "dateTo" in values and values["dateFrom"] > values["dateTo"]:
-        issues.append({"field": "dateTo", "message": "must not be before dateFrom"})
-    if "category" in values and not 1 <= len(values["category"]) <= CATEGORY_MAX:
-        issues.append({"field": "category", "message": f"must be 1 to {CATEGORY_MAX} characters"})
+    equals: list[tuple[str, object]] = []
+    for name in resource.filters:
+        if name in values:
+            try:
+                equals.append((name, kinds.query_value(resource.field(name), values[name])))
+            except ValueError as exc:
+                issues.append({"field": name, "message": str(exc)})
+    bounds = _bounds(resource, values, issues)
     fields: frozenset[str] | None = None
     if "fields" in values:
-        fields = frozenset(f.strip() for f in values["fields"].split(",") if f.strip())
-        unknown = sorted(fields - set(ENTRY_FIELDS))
-        if unknown or not fields:
-            issues.append({"field": "fields", "message": f"unknown fields: {', '.join(unknown)}"})
+        names = [name.strip(" ") for name in values["fields"].split(",")]
+        unknown = sorted({name for name in names if name not in resource.wire_fields})
+        if unknown:
+            shown = ", ".join(name if name else "(empty)" for name in unknown)
+            issues.append({"field": "fields", "message": f"unknown fields: {shown}"[:200]})
+        fields = frozenset(names)
     if "cursor" in values and not 1 <= len(values["cursor"]) <= MAX_CURSOR_CHARS:
         issues.append({"field": "cursor", "message": "is not a cursor of this API"})
     if issues:
         raise BadRequest("Some query parameters are invalid.", details=issues)
-    query = ListQuery(
-        limit=limit,
-        date_from=values.get("dateFrom"),
-        date_to=values.get("dateTo"),
-        category=values.get("category"),
-        fields=fields,
-    )
+    query = ListQuery(limit=limit, equals=tuple(equals), bounds=bounds, fields=fields)
     if "cursor" not in values:
         return query
     raw_position = cursor.decode(
-        values["cursor"], partner_id=caller.partner_id, query_fingerprint=query.fingerprint()
+        values["cursor"],
+        partner_id=caller.partner_id,
+        query_fingerprint=query.fingerprint(resource.name),
     )
+    leading = resource.field(bounds.field).kind if bounds is not None else None
     try:
-        after = Position.from_values(raw_position, by_date=query.by_date)
+        after = Position.from_values(raw_position, leading=leading)
     except ValueError as exc:
         raise cursor.invalid_cursor() from exc
     return ListQuery(
-        limit=query.limit,
-        after=after,
-        date_from=query.date_from,
-        date_to=query.date_to,
-        category=query.category,
-        fields=query.fields,
+        limit=query.limit, after=after, equals=query.equals, bounds=bounds, fields=fields
     )
+
+
+def _bounds(
+    resource: Resource, values: Mapping[str, str], issues: list[FieldIssue]
+) -> Bounds | None:
+    """The one range a list may bound (the list is then ordered by that field)."""
+    found: list[Bounds] = []
+    for name in resource.ranges:
+        low_name, high_name = f"{name}From", f"{name}To"
+        if low_name not in values and high_name not in values:
+            continue
+        spec, ends = resource.field(name), []
+        for param in (low_name, high_name):
+            raw = values.get(param)
+            try:
+                ends.append(None if raw is None else kinds.query_value(spec, raw))
+            except ValueError as exc:
+                issues.append({"field": param, "message": str(exc)})
+                ends.append(None)
+        low, high = ends
+        if low is not None and high is not None and low > high:
+            issues.append({"field": high_name, "message": f"must not be before {low_name}"})
+        found.append(Bounds(name, low, high))
+    if len(found) > 1:
+        issues.append({"field": found[1].field, "message": "a list bounds one range at a time"})
+    return found[0] if found else None
 
 
 def json_object(request: Request) -> dict[str, Any]:

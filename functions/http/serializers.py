@@ -1,4 +1,4 @@
-"""Domain values to wire shapes: the one place that decides how an entry looks in JSON."""
+"""Domain values to wire shapes: the one place that decides how a record looks in JSON."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any, TypedDict
 
 from functions import cursor
 from functions.auth import Caller
-from functions.models import Entry, ListQuery, Page
+from functions.models import ListQuery, Page, Record
+from functions.resources.declaration import Resource
 
 
-class EntryPage(TypedDict):
+class RecordPage(TypedDict):
     """The wire shape of a list: `next_cursor` is null on the last page."""
 
     data: list[dict[str, Any]]
@@ -23,27 +24,28 @@ def rfc3339(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_json(entry: Entry, fields: frozenset[str] | None = None) -> dict[str, Any]:
-    """An entry on the wire; with `fields`, only those (and always `id`)."""
-    data = entry.model_dump(mode="json")
-    data["createdAt"] = rfc3339(entry.createdAt)
-    data["updatedAt"] = rfc3339(entry.updatedAt)
+def record_json(record: Record, fields: frozenset[str] | None = None) -> dict[str, Any]:
+    """A record on the wire, in its declared order; with `fields`, only those (and `id`)."""
+    data = {
+        name: rfc3339(value) if isinstance(value, dt.datetime) else value
+        for name, value in record.values.items()
+    }
     if fields is not None:
         data = {k: v for k, v in data.items() if k in fields or k == "id"}
     return data
 
 
-def page_json(page: Page, query: ListQuery, caller: Caller) -> EntryPage:
-    """A page on the wire; its cursor only works for this partner and this query."""
+def page_json(page: Page, query: ListQuery, caller: Caller, resource: Resource) -> RecordPage:
+    """A page on the wire; its cursor only works for this partner, resource and query."""
     next_cursor = None
     if page.next_after is not None:
         next_cursor = cursor.encode(
             page.next_after.values(),
             partner_id=caller.partner_id,
-            query_fingerprint=query.fingerprint(),
+            query_fingerprint=query.fingerprint(resource.name),
         )
     return {
-        "data": [entry_json(entry, query.fields) for entry in page.entries],
+        "data": [record_json(record, query.fields) for record in page.records],
         "next_cursor": next_cursor,
         "has_more": page.has_more,
         "skipped": list(page.skipped),
@@ -51,5 +53,5 @@ def page_json(page: Page, query: ListQuery, caller: Caller) -> EntryPage:
 
 
 def etag(version: int) -> str:
-    """The strong ETag of an entry version: `"3"`."""
+    """The strong ETag of a record version: `"3"`."""
     return f'"{version}"'

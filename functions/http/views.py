@@ -3,130 +3,232 @@
 A partner endpoint names its method and scope, then three stages of its own: parse the
 request into typed values, run the domain operation, serialize the result. Everything
 else (request id, method, identity, scopes, errors, headers, logs) is the pipeline's.
+
+Every declared resource is served by the `api` function under `/v1/<resource>[/<id>]`
+with no code of its own; `fetchData`, `createEntry` and `updateEntry` are the same
+operations of the `entries` resource at the URLs partners integrated with first.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import flask
 from flask import Request, Response
 
-from functions import config, entries, models, openapi
-from functions.auth import SCOPE_READ, SCOPE_WRITE, Caller
-from functions.errors import BadRequest, ConfigurationError
+from functions import config, openapi, records
+from functions.auth import Caller
+from functions.errors import ApiError, BadRequest, ConfigurationError, MethodNotAllowed, NotFound
 from functions.http import docs, parsing
 from functions.http.pipeline import Endpoint, PublicEndpoint, framework_error, serve
 from functions.http.responses import Reply
-from functions.http.serializers import entry_json, etag, page_json
-from functions.models import Created, Entry, EntryCreate, EntryPatch, ListQuery, Page
+from functions.http.serializers import etag, page_json, record_json
+from functions.models import Created, Draft, FieldChanges, ListQuery, Page, Record
+from functions.resources import declaration, validation
+from functions.resources.declaration import Resource
 
-# --- fetchData: GET a page of entries, or GET /{id} for one ------------------------------
+# --- the four operations of a resource, for any way their target is named ----------------
 
-
-def _parse_fetch(request: Request, caller: Caller) -> ListQuery | str:
-    entry_id = parsing.path_id(request)
-    if entry_id is None:
-        return parsing.list_query(request.args.to_dict(flat=False), caller)
-    if request.args:
-        raise BadRequest("Query parameters apply to lists, not to a single entry.")
-    return entry_id
-
-
-def _fetch(caller: Caller, target: ListQuery | str) -> Page | Entry:
-    if isinstance(target, ListQuery):
-        return entries.list_entries(caller, target)
-    return entries.get_entry(caller, target)
-
-
-def _fetch_reply(result: Page | Entry, target: ListQuery | str, caller: Caller) -> Reply:
-    if isinstance(result, Page) and isinstance(target, ListQuery):
-        return Reply(page_json(result, target, caller))
-    if isinstance(result, Entry):
-        return Reply(entry_json(result), headers={"ETag": etag(result.version)})
-    raise TypeError("a list answers a list query, an entry an id")
-
-
-FETCH_DATA = Endpoint(
-    name="fetchData",
-    method="GET",
-    scopes=frozenset({SCOPE_READ}),
-    parse=_parse_fetch,
-    operation=_fetch,
-    serialize=_fetch_reply,
-)
-
-# --- createEntry: POST a new entry; an Idempotency-Key makes retries safe ----------------
+IdOf = Callable[[Request], str | None]
+"""How an endpoint finds the record id in its request (None: the collection itself)."""
 
 
 @dataclass(frozen=True, slots=True)
-class NewEntry:
-    draft: EntryCreate
+class NewRecord:
+    draft: Draft
     idempotency_key: str | None
 
 
-def _parse_create(request: Request, caller: Caller) -> NewEntry:
-    if parsing.path_id(request) is not None:
-        raise BadRequest("POST to createEntry itself; the server assigns the id.")
-    draft = models.parse_create(parsing.json_object(request))
-    return NewEntry(draft, parsing.idempotency_key(request.headers.get("Idempotency-Key")))
-
-
-def _create(caller: Caller, new: NewEntry) -> Created:
-    return entries.create_entry(caller, new.draft, new.idempotency_key)
-
-
-def _create_reply(created: Created, new: NewEntry, caller: Caller) -> Reply:
-    headers = {"ETag": etag(created.entry.version)}
-    if created.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return Reply(entry_json(created.entry), 201, headers)
-
-
-CREATE_ENTRY = Endpoint(
-    name="createEntry",
-    method="POST",
-    scopes=frozenset({SCOPE_WRITE}),
-    parse=_parse_create,
-    operation=_create,
-    serialize=_create_reply,
-)
-
-# --- updateEntry: PATCH /{id} with If-Match: the ETag the change is based on -------------
-
-
 @dataclass(frozen=True, slots=True)
-class EntryChange:
-    entry_id: str
-    patch: EntryPatch
+class RecordChange:
+    doc_id: str
+    patch: FieldChanges
     expected_version: int
 
 
-def _parse_update(request: Request, caller: Caller) -> EntryChange:
-    entry_id = parsing.path_id(request)
-    if entry_id is None:
-        raise BadRequest("Name the entry in the path: PATCH updateEntry/<id>.")
-    patch = models.parse_patch(parsing.json_object(request))
-    return EntryChange(entry_id, patch, parsing.expected_version(request.headers.get("If-Match")))
+def read_endpoint(name: str, resource: Resource, id_of: IdOf) -> Endpoint[Any, Any]:
+    """GET a page of records, or one record when the path names it."""
+
+    def parse(request: Request, caller: Caller) -> ListQuery | str:
+        doc_id = id_of(request)
+        if doc_id is None:
+            if "list" not in resource.operations:
+                raise MethodNotAllowed(("POST",) if "create" in resource.operations else ())
+            return parsing.list_query(resource, request.args.to_dict(flat=False), caller)
+        if "get" not in resource.operations:
+            raise MethodNotAllowed(("PATCH",) if "update" in resource.operations else ())
+        if request.args:
+            raise BadRequest(f"Query parameters apply to lists, not to a single {resource.item}.")
+        return doc_id
+
+    def operation(caller: Caller, target: ListQuery | str) -> Page | Record:
+        if isinstance(target, ListQuery):
+            return records.list_records(resource, caller, target)
+        return records.get_record(resource, caller, target)
+
+    def serialize(result: Page | Record, target: ListQuery | str, caller: Caller) -> Reply:
+        if isinstance(result, Page) and isinstance(target, ListQuery):
+            return Reply(page_json(result, target, caller, resource))
+        if isinstance(result, Record):
+            return Reply(record_json(result), headers={"ETag": etag(result.version)})
+        raise TypeError("a list answers a list query, a record an id")
+
+    return Endpoint(name, "GET", frozenset({resource.read_scope}), parse, operation, serialize)
 
 
-def _update(caller: Caller, change: EntryChange) -> Entry:
-    return entries.update_entry(caller, change.entry_id, change.patch, change.expected_version)
+def create_endpoint(
+    name: str, resource: Resource, id_of: IdOf, misplaced: str
+) -> Endpoint[Any, Any]:
+    """POST a new record; an Idempotency-Key makes retries safe."""
+
+    def parse(request: Request, caller: Caller) -> NewRecord:
+        if id_of(request) is not None:
+            raise BadRequest(misplaced)
+        draft = validation.parse_create(resource, parsing.json_object(request))
+        return NewRecord(draft, parsing.idempotency_key(request.headers.get("Idempotency-Key")))
+
+    def operation(caller: Caller, new: NewRecord) -> Created:
+        return records.create_record(resource, caller, new.draft, new.idempotency_key)
+
+    def serialize(created: Created, new: NewRecord, caller: Caller) -> Reply:
+        headers = {"ETag": etag(created.record.version)}
+        if created.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Reply(record_json(created.record), 201, headers)
+
+    return Endpoint(name, "POST", frozenset({resource.write_scope}), parse, operation, serialize)
 
 
-def _update_reply(entry: Entry, change: EntryChange, caller: Caller) -> Reply:
-    return Reply(entry_json(entry), headers={"ETag": etag(entry.version)})
+def update_endpoint(name: str, resource: Resource, id_of: IdOf, missing: str) -> Endpoint[Any, Any]:
+    """PATCH one record with If-Match: the ETag the change is based on."""
+
+    def parse(request: Request, caller: Caller) -> RecordChange:
+        doc_id = id_of(request)
+        if doc_id is None:
+            raise BadRequest(missing)
+        patch = validation.parse_patch(resource, parsing.json_object(request))
+        version = parsing.expected_version(request.headers.get("If-Match"))
+        return RecordChange(doc_id, patch, version)
+
+    def operation(caller: Caller, change: RecordChange) -> Record:
+        return records.update_record(
+            resource, caller, change.doc_id, change.patch, change.expected_version
+        )
+
+    def serialize(record: Record, change: RecordChange, caller: Caller) -> Reply:
+        return Reply(record_json(record), headers={"ETag": etag(record.version)})
+
+    return Endpoint(name, "PATCH", frozenset({resource.write_scope}), parse, operation, serialize)
 
 
-UPDATE_ENTRY = Endpoint(
-    name="updateEntry",
-    method="PATCH",
-    scopes=frozenset({SCOPE_WRITE}),
-    parse=_parse_update,
-    operation=_update,
-    serialize=_update_reply,
-)
+def _refusal(name: str, method: str, error: ApiError) -> PublicEndpoint:
+    """An endpoint that answers `error` in the envelope, before any credential is read."""
+
+    def answer(request: Request) -> Reply:
+        raise error
+
+    return PublicEndpoint(name, method, answer)
+
+
+# --- fetchData, createEntry, updateEntry: the entries resource at its first URLs ----------
+
+
+def _entries_endpoints() -> dict[str, Endpoint[Any, Any]] | None:
+    resource = declaration.current().get("entries")
+    return None if resource is None else _first_urls(resource)
+
+
+@functools.cache
+def _first_urls(resource: Resource) -> dict[str, Endpoint[Any, Any]]:
+    return {
+        "fetchData": read_endpoint("fetchData", resource, parsing.path_id),
+        "createEntry": create_endpoint(
+            "createEntry",
+            resource,
+            parsing.path_id,
+            "POST to createEntry itself; the server assigns the id.",
+        ),
+        "updateEntry": update_endpoint(
+            "updateEntry",
+            resource,
+            parsing.path_id,
+            "Name the entry in the path: PATCH updateEntry/<id>.",
+        ),
+    }
+
+
+def _serve_entries(name: str, request: Request) -> Response:
+    try:
+        endpoints = _entries_endpoints()
+    except ConfigurationError as exc:
+        return serve(_refusal(name, request.method, exc), request)
+    if endpoints is None:
+        missing = NotFound("This app declares no entries resource.")
+        return serve(_refusal(name, request.method, missing), request)
+    return serve(endpoints[name], request)
+
+
+# --- api: every declared resource under /v1/<resource>[/<id>] ----------------------------
+
+API_VERSION_PREFIX = "v1"
+_ROUTE = re.compile(r"/v1/([a-z][a-z0-9-]{0,62})(?:/([^/]+))?/?")
+
+
+def _api_id(request: Request) -> str | None:
+    match = _ROUTE.fullmatch(request.path or "/")
+    return match.group(2) if match else None
+
+
+def _api_endpoints(name: str) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
+    """The endpoints of one declared resource, by (names a record, method)."""
+    resource = declaration.current().get(name)
+    return {} if resource is None else _resource_endpoints(resource)
+
+
+@functools.cache
+def _resource_endpoints(resource: Resource) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
+    name, ops = resource.name, resource.operations
+    found: dict[tuple[bool, str], Endpoint[Any, Any]] = {}
+    if "list" in ops:
+        found[(False, "GET")] = read_endpoint("api", resource, _api_id)
+    if "get" in ops:
+        found[(True, "GET")] = read_endpoint("api", resource, _api_id)
+    if "create" in ops:
+        found[(False, "POST")] = create_endpoint(
+            "api", resource, _api_id, f"POST to /v1/{name} itself; the server assigns the id."
+        )
+    if "update" in ops:
+        found[(True, "PATCH")] = update_endpoint(
+            "api", resource, _api_id, f"Name the {resource.item}: PATCH /v1/{name}/<id>."
+        )
+    return found
+
+
+def _api_route(request: Request) -> Endpoint[Any, Any] | PublicEndpoint:
+    match = _ROUTE.fullmatch(request.path or "/")
+    unknown = NotFound("No such resource; the OpenAPI document lists them.")
+    if match is None:
+        return _refusal("api", request.method, unknown)
+    try:
+        endpoints = _api_endpoints(match.group(1))
+    except ConfigurationError as exc:
+        return _refusal("api", request.method, exc)
+    if not endpoints:
+        return _refusal("api", request.method, unknown)
+    names_record = match.group(2) is not None
+    endpoint = endpoints.get((names_record, request.method))
+    if endpoint is not None:
+        return endpoint
+    allowed = tuple(m for (item, m) in endpoints if item == names_record)
+    if request.method == "OPTIONS" and allowed:  # a CORS preflight, answered by the pipeline
+        return endpoints[(names_record, allowed[0])]
+    return _refusal("api", request.method, MethodNotAllowed(allowed))
+
 
 # --- public: liveness, the contract and its reference page ------------------------------
 
@@ -136,6 +238,7 @@ DOCS = PublicEndpoint("docs", "GET", docs.answer)
 
 
 __all__ = [
+    "api",
     "check_start_up",
     "create_entry",
     "docs_page",
@@ -165,15 +268,19 @@ def check_start_up() -> None:
 
 
 def fetch_data(request: Request) -> Response:
-    return serve(FETCH_DATA, request)
+    return _serve_entries("fetchData", request)
 
 
 def create_entry(request: Request) -> Response:
-    return serve(CREATE_ENTRY, request)
+    return _serve_entries("createEntry", request)
 
 
 def update_entry(request: Request) -> Response:
-    return serve(UPDATE_ENTRY, request)
+    return _serve_entries("updateEntry", request)
+
+
+def api(request: Request) -> Response:
+    return serve(_api_route(request), request)
 
 
 def health(request: Request) -> Response:

@@ -117,3 +117,33 @@ def emulator_http(emulator_hosts: dict[str, str]) -> Iterator[requests.Session]:
     """A session for calls through the Functions emulator's URLs."""
     with requests.Session() as session:
         yield session
+
+
+@pytest.fixture(scope="module")
+def more_resources(emulator_hosts: dict[str, str], tmp_path_factory: Any) -> Iterator[Any]:
+    """The repository's declaration with two more resources (tests/fixtures), served by
+    the in-process functions and enforced by the Firestore emulator's rules for the
+    duration of a module; the repository's own rules come back afterwards."""
+    from devtools import generate
+    from functions.resources import declaration
+    from tests.emulator.rest import load_rules
+    from tests.helpers import ROOT
+
+    path = tmp_path_factory.mktemp("declaration") / "resources.toml"
+    path.write_text(
+        (ROOT / "resources.toml").read_text()
+        + "\n"
+        + (ROOT / "tests" / "fixtures" / "more_resources.toml").read_text()
+    )
+    previous = os.environ.get("PARTNER_RESOURCES")
+    os.environ["PARTNER_RESOURCES"] = str(path)
+    decl = declaration.load(path)
+    load_rules(generate.rules_file(decl, generate.RULES_PATH.read_text()))
+    try:
+        yield decl
+    finally:
+        if previous is None:
+            os.environ.pop("PARTNER_RESOURCES", None)
+        else:
+            os.environ["PARTNER_RESOURCES"] = previous
+        load_rules(generate.RULES_PATH.read_text())

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from devtools import emulators
-from devtools.openapi import DOCUMENT_PATH
+from devtools.generate import DOCUMENT_PATH
 from functions.firebase_app import admin_app
 from tests.helpers import PASSWORD, function_url
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from functions import store
-from functions.store import entries as entries_store
+from functions.store import records as records_store
 from tests.emulator import cases
 from tests.helpers import (
     ENTRY_WIRE_FIELDS,
@@ -249,7 +249,7 @@ class TestAPI8SecurityMisconfiguration:
         def broken(*args: Any, **kwargs: Any) -> None:
             raise RuntimeError("internal detail: /srv/secret.key")
 
-        monkeypatch.setattr(entries_store, "list_entries", broken)
+        monkeypatch.setattr(records_store, "list_records", broken)
         response = api.get("fetchData", headers=acme.headers())
         error = assert_error(response, 500, "internal")
         assert error["message"] == "The server could not complete the request."

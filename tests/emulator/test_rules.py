@@ -13,62 +13,12 @@ from typing import Any
 import pytest
 import requests
 
-from functions.store import entries as store
+from functions.models import Bounds
+from functions.resources import declaration
+from functions.store import records as store
 from tests.corpus import INVALID, VALID, model_accepts, unicode_samples
-from tests.helpers import PROJECT, ROOT, User, UserFactory
-
-DOCUMENTS = f"projects/{PROJECT}/databases/(default)/documents"
-
-
-def rest(path: str = "") -> str:
-    from devtools.emulators import firestore_host
-
-    return f"http://{firestore_host()}/v1/{DOCUMENTS}{path}"
-
-
-def value(v: Any) -> dict[str, Any]:
-    """A Python value in Firestore's REST encoding."""
-    if v is None:
-        return {"nullValue": None}
-    if isinstance(v, bool):
-        return {"booleanValue": v}
-    if isinstance(v, int):
-        return {"integerValue": str(v)}
-    if isinstance(v, float):
-        return {"doubleValue": v}
-    if isinstance(v, list):
-        return {"arrayValue": {"values": [value(x) for x in v]}}
-    return {"stringValue": v}
-
-
-def headers(token: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-def create_doc(
-    token: str | None,
-    doc_id: str,
-    fields: dict[str, Any],
-    *,
-    collection: str = "entries",
-    server_times: bool = True,
-) -> requests.Response:
-    """A client create: the timestamps as request.time, as the client SDKs send them."""
-    write: dict[str, Any] = {
-        "update": {
-            "name": f"{DOCUMENTS}/{collection}/{doc_id}",
-            "fields": {k: value(v) for k, v in fields.items()},
-        },
-        "currentDocument": {"exists": False},
-    }
-    if server_times:
-        write["updateTransforms"] = [
-            {"fieldPath": "createdAt", "setToServerValue": "REQUEST_TIME"},
-            {"fieldPath": "updatedAt", "setToServerValue": "REQUEST_TIME"},
-        ]
-    return requests.post(
-        rest(":commit"), json={"writes": [write]}, headers=headers(token), timeout=30
-    )
+from tests.emulator.rest import DOCUMENTS, create_doc, headers, rest, value
+from tests.helpers import ROOT, User, UserFactory
 
 
 def run_query(token: str | None, partner_id: str | None, limit: int = 10) -> requests.Response:
@@ -333,7 +283,10 @@ def _declared_indexes() -> list[tuple[str, ...]]:
 def test_every_list_query_has_a_declared_index(
     emulator_hosts: dict[str, str], category: str | None, date_from: str | None, date_to: str | None
 ) -> None:
-    query = store.list_query("acme", date_from=date_from, date_to=date_to, category=category)
+    entries = declaration.current().resources[0]
+    equals = () if category is None else (("category", category),)
+    bounds = None if date_from is None and date_to is None else Bounds("date", date_from, date_to)
+    query = store.list_query(entries, "acme", equals=equals, bounds=bounds)
     proto = query._to_protobuf()
     where = proto.where
     filters = list(where.composite_filter.filters) if where.composite_filter.filters else [where]

@@ -8,7 +8,7 @@ import pytest
 
 from functions.admin.errors import Refused
 from functions.admin.partners import Change, PartnerUser, merged_grant, merged_revoke
-from functions.auth import ALL_SCOPES, caller_from_claims, require_scopes
+from functions.auth import caller_from_claims, known_scopes, require_scopes
 from functions.auth.callers import current_claims
 from functions.errors import Forbidden
 
@@ -33,7 +33,7 @@ def test_caller_from_claims_forbids_non_partners(claims: dict[str, Any]) -> None
 
 def test_caller_from_claims_defaults_to_all_scopes_and_drops_unknown_ones() -> None:
     caller = caller_from_claims({"uid": "u1", "role": "partner", "partnerId": "acme"})
-    assert (caller.uid, caller.partner_id, caller.scopes) == ("u1", "acme", ALL_SCOPES)
+    assert (caller.uid, caller.partner_id, caller.scopes) == ("u1", "acme", known_scopes())
     narrowed = caller_from_claims(
         {"uid": "u1", "role": "partner", "partnerId": "acme", "scopes": ["entries:read", "x"]}
     )

@@ -12,9 +12,11 @@ import pytest
 from functions import models
 from functions.errors import ValidationFailed
 from functions.models import Position
+from functions.resources import declaration, validation
 from tests.corpus import INVALID, VALID, model_accepts
 from tests.helpers import ROOT
 
+ENTRIES = declaration.current().resources[0]
 CORPUS = [(name, payload, True) for name, payload in VALID.items()] + [
     (name, payload, False) for name, payload in INVALID.items()
 ]
@@ -43,17 +45,17 @@ def test_rules_use_the_models_patterns(pattern: str) -> None:
 
 def test_a_patch_must_change_something_and_never_null_a_required_field() -> None:
     with pytest.raises(ValidationFailed, match="at least one field"):
-        models.parse_patch({})
+        validation.parse_patch(ENTRIES, {})
     with pytest.raises(ValidationFailed) as caught:
-        models.parse_patch({"amount": None})
+        validation.parse_patch(ENTRIES, {"amount": None})
     assert caught.value.details == [{"field": "amount", "message": "is required; cannot be null"}]
-    sets, clears = models.parse_patch({"amount": "1.00", "category": None}).changes()
+    sets, clears = validation.parse_patch(ENTRIES, {"amount": "1.00", "category": None}).changes()
     assert (sets, clears) == ({"amount": "1.00"}, ("category",))
 
 
 def test_unknown_and_server_fields_are_named_without_echoing_input() -> None:
     with pytest.raises(ValidationFailed) as caught:
-        models.parse_create({**VALID["minimal"], "version": 2, "<script>": 1})
+        validation.parse_create(ENTRIES, {**VALID["minimal"], "version": 2, "<script>": 1})
     assert {"field": "version", "message": "is set by the server and cannot be written"} in (
         caught.value.details
     )
@@ -66,9 +68,9 @@ def test_unknown_and_server_fields_are_named_without_echoing_input() -> None:
 def test_a_position_survives_its_round_trip(by_date: bool) -> None:
     moment = dt.datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=dt.UTC)
     position = Position(moment, "abc_123", "2026-03-01" if by_date else None)
-    assert Position.from_values(json.loads(json.dumps(position.values())), by_date=by_date) == (
-        position
-    )
+    assert Position.from_values(
+        json.loads(json.dumps(position.values())), leading="date" if by_date else None
+    ) == (position)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +89,7 @@ def test_a_position_survives_its_round_trip(by_date: bool) -> None:
 )
 def test_a_forged_position_is_refused(values: Any) -> None:
     with pytest.raises(ValueError, match=r"^(not|a time)"):
-        Position.from_values(values, by_date=False)
+        Position.from_values(values)
 
 
 # --- blank text and document ids ----------------------------------------------------------
@@ -102,7 +104,7 @@ def test_the_blank_set_is_pythons_whitespace_and_the_zero_width_characters() -> 
 @pytest.mark.parametrize("text", ["\u00a0", "\u3000", "\u2028", "\u0085", " \u200b\ufeff "])
 def test_text_of_unicode_blanks_only_is_refused(text: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        models.parse_create({**VALID["minimal"], "description": text})
+        validation.parse_create(ENTRIES, {**VALID["minimal"], "description": text})
     assert caught.value.details == [
         {"field": "description", "message": "must contain a non-space character"}
     ]
@@ -139,4 +141,4 @@ def test_any_id_firestore_can_hold_is_readable(value: str, readable: bool) -> No
 
 def test_a_position_may_carry_any_stored_id() -> None:
     values = ["2026-03-01T00:00:00+00:00", "odd.id é"]
-    assert Position.from_values(values, by_date=False).entry_id == "odd.id é"
+    assert Position.from_values(values).entry_id == "odd.id é"

@@ -1,0 +1,83 @@
+"""Write everything the declaration decides (`make generate`): the partner block of
+`firestore.rules`, `firestore.indexes.json` and `openapi.json`.
+
+Tests keep the committed files equal to fresh output, so a declaration change that was not
+regenerated fails `make test`. `--declaration FILE` generates for another declaration
+(the test suite's second one), `--check` only reports what is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from devtools.prerequisites import ROOT
+from functions import config, openapi
+from functions.resources import declaration, indexes, rules
+from functions.resources.declaration import Declaration
+
+DOCUMENT_PATH = ROOT / "openapi.json"
+RULES_PATH = ROOT / "firestore.rules"
+INDEXES_PATH = ROOT / "firestore.indexes.json"
+
+
+def own_field_overrides() -> list[dict[str, Any]]:
+    """The package's own collections' settings: idempotency records expire by TTL."""
+    return [
+        {
+            "collectionGroup": config.DEFAULT_IDEMPOTENCY_COLLECTION,
+            "fieldPath": "expiresAt",
+            "ttl": True,
+            "indexes": [],
+        }
+    ]
+
+
+def indexes_file(decl: Declaration) -> str:
+    document = {
+        "indexes": [index for r in decl.resources for index in indexes.indexes_of(r)],
+        "fieldOverrides": own_field_overrides(),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def rules_file(decl: Declaration, current: str) -> str:
+    return rules.place(current, rules.block(decl))
+
+
+def outputs(decl: Declaration) -> dict[Path, str]:
+    """Each generated file and its content for `decl`."""
+    return {
+        RULES_PATH: rules_file(decl, RULES_PATH.read_text()),
+        INDEXES_PATH: indexes_file(decl),
+        DOCUMENT_PATH: openapi.render(decl),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make generate", description=__doc__)
+    parser.add_argument("--declaration", type=Path, default=None)
+    parser.add_argument("--check", action="store_true", help="report stale files, write none")
+    args = parser.parse_args(argv)
+    try:
+        decl = declaration.load(args.declaration or declaration.path())
+    except declaration.DeclarationError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    stale = []
+    for target, content in outputs(decl).items():
+        if target.read_text() == content:
+            continue
+        stale.append(target.name)
+        if not args.check:
+            target.write_text(content)
+    verb = "stale" if args.check else "wrote"
+    print(f"{verb}: {', '.join(stale) or 'nothing (all up to date)'}", file=sys.stderr)
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Records: the business rules of the partner API, free of HTTP and of Firestore.
+
+Each operation takes the declared resource, the verified caller and an already parsed
+request, and acts only within the caller's tenant: another partner's record is "not
+found", exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from functions.auth import Caller
+from functions.models import Created, Draft, FieldChanges, IdempotentCreate, ListQuery, Page, Record
+from functions.resources.declaration import Resource
+from functions.store import records as store
+
+
+def list_records(resource: Resource, caller: Caller, query: ListQuery) -> Page:
+    """One page of the caller's records, in list order, after `query.after`."""
+    return store.list_records(
+        resource,
+        caller.partner_id,
+        limit=query.limit,
+        after=query.after,
+        equals=query.equals,
+        bounds=query.bounds,
+    )
+
+
+def get_record(resource: Resource, caller: Caller, doc_id: str) -> Record:
+    """Raises: NotFound for a missing record and for another tenant's (same answer)."""
+    return store.get_record(resource, caller.partner_id, doc_id)
+
+
+def create_record(
+    resource: Resource, caller: Caller, draft: Draft, idempotency_key: str | None
+) -> Created:
+    """Store `draft` for the caller's tenant; a repeated key replays the first result.
+
+    Raises:
+        Conflict: the key was used before with a different body.
+    """
+    fields = draft.stored_fields()
+    idempotency = None
+    if idempotency_key is not None:
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+        idempotency = IdempotentCreate(
+            key=idempotency_key, fingerprint=hashlib.sha256(canonical.encode()).hexdigest()
+        )
+    return store.create_record(resource, caller.partner_id, caller.uid, fields, idempotency)
+
+
+def update_record(
+    resource: Resource, caller: Caller, doc_id: str, patch: FieldChanges, expected_version: int
+) -> Record:
+    """Change the caller's record if it is still at the version the caller last read.
+
+    Raises:
+        NotFound: a missing record, or another tenant's.
+        PreconditionFailed: the record has changed since.
+    """
+    sets, clears = patch.changes()
+    return store.update_record(
+        resource,
+        caller.partner_id,
+        doc_id,
+        sets=sets,
+        clears=clears,
+        expected_version=expected_version,
+    )

@@ -1,0 +1,451 @@
+"""The owner's declaration of what partners may reach, read from one TOML file.
+
+`resources.toml` (beside main.py, or the file PARTNER_RESOURCES names) declares each
+resource: its collection, the field that names the tenant, its fields with a kind from a
+closed set, what partners may do and which fields lists filter by. The validation models,
+the Firestore rules block, the composite indexes and the OpenAPI document are generated
+from it, so they cannot drift apart. A declaration that cannot be checked alike in Python
+and in the rules language is refused here, naming the field.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from functions.errors import ConfigurationError
+
+DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "resources.toml"
+
+KINDS: Final = ("text", "decimal", "date", "currency", "integer", "boolean", "timestamp")
+ACCESS: Final = ("read", "create", "update")
+OPERATIONS: Final = ("list", "get", "create", "update")
+SYSTEM_FIELDS: Final = ("createdAt", "updatedAt", "createdBy", "version")
+"""Set by the server on every resource, beside `id` and the tenant field."""
+QUERY_WORDS: Final = ("limit", "cursor", "fields")
+RULES_WORDS: Final = frozenset(
+    [
+        "allow",
+        "and",
+        "as",
+        "bool",
+        "bytes",
+        "constraint",
+        "duration",
+        "else",
+        "false",
+        "float",
+        "function",
+        "if",
+        "in",
+        "int",
+        "is",
+        "latlng",
+        "let",
+        "list",
+        "map",
+        "match",
+        "math",
+        "null",
+        "number",
+        "or",
+        "path",
+        "request",
+        "resource",
+        "return",
+        "rules_version",
+        "service",
+        "string",
+        "timestamp",
+        "true",
+    ]
+)
+INTERNAL_COLLECTIONS: Final = frozenset({"partnerKeys", "partnerIdempotencyKeys", "partners"})
+MAX_FILTERS = 3
+MAX_RANGES = 2
+MAX_PAGE_SIZE_LIMIT = 500
+MAX_TEXT_LENGTH = 1000  # RE2 repeats at most 1,000 times; Firestore caps strings anyway
+JS_SAFE_INTEGER = 2**53 - 1
+
+_FIELD_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
+_RESOURCE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
+_COLLECTION = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
+_SCOPE = re.compile(r"[a-z][a-z0-9-]{0,62}:[a-z][a-z0-9-]{0,62}")
+_ITEM_NOUN = re.compile(r"[a-z][a-z ]{0,40}")
+_FILTERABLE = frozenset({"text", "currency", "date", "integer", "boolean"})
+_RANGEABLE = frozenset({"date", "integer"})
+
+
+class DeclarationError(ConfigurationError):
+    """The declaration cannot be served as written; the message names the place."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One declared field: its kind, the kind's bounds, and what partners may do with it."""
+
+    name: str
+    kind: str
+    required: bool = False
+    access: frozenset[str] = frozenset(ACCESS)
+    description: str = ""
+    example: Any = None
+    min_length: int = 1
+    max_length: int = 0
+    multiline: bool = False
+    pattern: str | None = None
+    enum: tuple[str, ...] = ()
+    digits: int = 15
+    scale: int = 2
+    minimum: int = -JS_SAFE_INTEGER
+    maximum: int = JS_SAFE_INTEGER
+    set_on: str = "create"
+
+    @property
+    def readable(self) -> bool:
+        return "read" in self.access
+
+    @property
+    def creatable(self) -> bool:
+        return "create" in self.access and self.kind != "timestamp"
+
+    @property
+    def updatable(self) -> bool:
+        return "update" in self.access and self.kind != "timestamp"
+
+    @property
+    def server_set(self) -> bool:
+        return self.kind == "timestamp"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A collection partners may reach, and how."""
+
+    name: str
+    collection: str
+    item: str
+    tenant_field: str
+    operations: frozenset[str]
+    read_scope: str
+    write_scope: str
+    fields: tuple[FieldSpec, ...]
+    filters: tuple[str, ...] = ()
+    ranges: tuple[str, ...] = ()
+    page_size: int = 20
+    max_page_size: int = 100
+    description: str = ""
+
+    def field(self, name: str) -> FieldSpec:
+        return next(spec for spec in self.fields if spec.name == name)
+
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        """Fields partners never see: the rules then deny direct reads of the collection."""
+        return tuple(spec.name for spec in self.fields if not spec.readable)
+
+    @property
+    def server_fields(self) -> tuple[str, ...]:
+        return ("id", self.tenant_field, *SYSTEM_FIELDS)
+
+    @property
+    def wire_fields(self) -> tuple[str, ...]:
+        """What a partner reads, in order: id, tenant, the readable fields, system fields."""
+        readable = tuple(spec.name for spec in self.fields if spec.readable)
+        return ("id", self.tenant_field, *readable, *SYSTEM_FIELDS)
+
+    @property
+    def stored_fields(self) -> tuple[str, ...]:
+        """Every field a stored document of this resource may hold."""
+        return (self.tenant_field, *(spec.name for spec in self.fields), *SYSTEM_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    resources: tuple[Resource, ...]
+    source: str = ""
+
+    def get(self, name: str) -> Resource | None:
+        return next((r for r in self.resources if r.name == name), None)
+
+    def scopes(self) -> frozenset[str]:
+        return frozenset(s for r in self.resources for s in (r.read_scope, r.write_scope))
+
+
+def path() -> Path:
+    raw = os.environ.get("PARTNER_RESOURCES", "").strip()
+    return Path(raw) if raw else DEFAULT_PATH
+
+
+@functools.cache
+def _load_cached(location: str) -> Declaration:
+    return load(Path(location))
+
+
+def current() -> Declaration:
+    """The declaration this process serves (read once per file).
+
+    Raises:
+        DeclarationError: the file is missing, unparsable or not expressible.
+    """
+    return _load_cached(str(path()))
+
+
+def load(location: Path) -> Declaration:
+    """Raises: DeclarationError naming the file and the place of the first problem."""
+    try:
+        raw = tomllib.loads(location.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DeclarationError(f"{location.name}: cannot be read ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise DeclarationError(f"{location.name}: not valid TOML ({exc})") from exc
+    return parse(raw, source=location.name)
+
+
+def parse(raw: Mapping[str, Any], *, source: str = "resources.toml") -> Declaration:
+    """Raises: DeclarationError naming the place of the first problem."""
+    if not raw:
+        raise DeclarationError(f"{source}: declares no resource")
+    resources = tuple(_resource(name, table, source) for name, table in raw.items())
+    seen: dict[str, str] = {}
+    for resource in resources:
+        if resource.collection in seen:
+            raise DeclarationError(
+                f"{source}: {resource.name}: collection {resource.collection!r} is already "
+                f"declared by {seen[resource.collection]}"
+            )
+        seen[resource.collection] = resource.name
+    return Declaration(resources, source)
+
+
+class _Table:
+    """Reads one TOML table, refusing unknown keys and wrong types with their place."""
+
+    def __init__(self, raw: Any, where: str) -> None:
+        if not isinstance(raw, Mapping):
+            raise DeclarationError(f"{where}: must be a table")
+        self.raw, self.where, self.used = raw, where, set[str]()
+
+    def fail(self, message: str) -> DeclarationError:
+        return DeclarationError(f"{self.where}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        self.used.add(key)
+        if key not in self.raw:
+            return default
+        value = self.raw[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise self.fail(f"{key} must be a {names}")
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self.get(key, list, list(default))
+        if not all(isinstance(item, str) for item in value):
+            raise self.fail(f"{key} must be a list of strings")
+        if len(set(value)) != len(value):
+            raise self.fail(f"{key} repeats a value")
+        return tuple(value)
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.raw) - self.used)
+        if unknown:
+            raise self.fail(f"unknown key {unknown[0]!r}")
+
+
+def _resource(name: str, raw: Any, source: str) -> Resource:
+    where = f"{source}: {name}"
+    if not _RESOURCE_NAME.fullmatch(name):
+        raise DeclarationError(f"{where}: a resource name is lower-case letters, digits and -")
+    table = _Table(raw, where)
+    collection = table.get("collection", str, name)
+    if not _COLLECTION.fullmatch(collection) or collection in INTERNAL_COLLECTIONS:
+        raise table.fail(f"collection {collection!r} is not a collection partners may reach")
+    tenant = table.get("tenant_field", str, "partnerId")
+    if not _FIELD_NAME.fullmatch(tenant) or tenant in RULES_WORDS:
+        raise table.fail(f"tenant_field {tenant!r} is not a field name")
+    operations = table.strings("operations", OPERATIONS)
+    if unknown := sorted(set(operations) - set(OPERATIONS)):
+        raise table.fail(f"operation {unknown[0]!r} is not one of {', '.join(OPERATIONS)}")
+    if not operations:
+        raise table.fail("operations is empty: declare at least one")
+    scopes = (table.get("read_scope", str, f"{name}:read"), table.get("write_scope", str, ""))
+    read_scope, write_scope = scopes[0], scopes[1] or f"{name}:write"
+    for scope in (read_scope, write_scope):
+        if not _SCOPE.fullmatch(scope):
+            raise table.fail(f"scope {scope!r} is not of the form resource:access")
+    item = table.get("item", str, name.removesuffix("s"))
+    if not _ITEM_NOUN.fullmatch(item):
+        raise table.fail("item must be a short lower-case noun, such as 'entry'")
+    fields_table = _Table(table.get("fields", Mapping, {}), f"{where}.fields")
+    fields = tuple(
+        _field(field_name, spec, f"{where}.fields.{field_name}", tenant)
+        for field_name, spec in fields_table.raw.items()
+    )
+    fields_table.used.update(fields_table.raw)
+    if not fields:
+        raise table.fail("declares no fields")
+    page_size = table.get("page_size", int, 20)
+    max_page_size = table.get("max_page_size", int, 100)
+    if not 1 <= page_size <= max_page_size <= MAX_PAGE_SIZE_LIMIT:
+        raise table.fail(f"need 1 <= page_size <= max_page_size <= {MAX_PAGE_SIZE_LIMIT}")
+    resource = Resource(
+        name=name,
+        collection=collection,
+        item=item,
+        tenant_field=tenant,
+        operations=frozenset(operations),
+        read_scope=read_scope,
+        write_scope=write_scope,
+        fields=fields,
+        filters=table.strings("filters"),
+        ranges=table.strings("ranges"),
+        page_size=page_size,
+        max_page_size=max_page_size,
+        description=table.get("description", str, ""),
+    )
+    table.finish()
+    _check_lists(resource, table)
+    return resource
+
+
+def _check_lists(resource: Resource, table: _Table) -> None:
+    names = {spec.name for spec in resource.fields}
+    if len(resource.filters) > MAX_FILTERS or len(resource.ranges) > MAX_RANGES:
+        raise table.fail(
+            f"at most {MAX_FILTERS} filters and {MAX_RANGES} ranges (each combination needs "
+            "a composite index)"
+        )
+    for kind, allowed, listed in (
+        ("filters", _FILTERABLE, resource.filters),
+        ("ranges", _RANGEABLE, resource.ranges),
+    ):
+        for name in listed:
+            if name not in names:
+                raise table.fail(f"{kind}: {name!r} is not a declared field")
+            spec = resource.field(name)
+            if not spec.readable:
+                raise table.fail(f"{kind}: {name!r} is hidden; a filter would reveal it")
+            if spec.kind not in allowed:
+                raise table.fail(
+                    f"{kind}: {name!r} is a {spec.kind}; {kind} take {', '.join(sorted(allowed))}"
+                )
+    params = [*resource.filters, *(f"{r}{end}" for r in resource.ranges for end in ("From", "To"))]
+    for param in params:
+        if param in QUERY_WORDS or params.count(param) > 1:
+            raise table.fail(f"the query parameter {param!r} would be ambiguous")
+    if set(resource.filters) & set(resource.ranges):
+        raise table.fail("a field is either a filter or a range, not both")
+
+
+def _field(name: str, raw: Any, where: str, tenant: str) -> FieldSpec:
+    if not _FIELD_NAME.fullmatch(name):
+        raise DeclarationError(f"{where}: a field name is a letter then letters or digits")
+    if name in RULES_WORDS:
+        raise DeclarationError(f"{where}: {name!r} is a word of the rules language")
+    if name in (tenant, "id", *SYSTEM_FIELDS, *QUERY_WORDS):
+        raise DeclarationError(f"{where}: {name!r} is set by the server or reserved")
+    table = _Table(raw, where)
+    kind = table.get("kind", str, "")
+    if kind not in KINDS:
+        raise table.fail(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    access = table.strings("access", ("read",) if kind == "timestamp" else ACCESS)
+    if unknown := sorted(set(access) - set(ACCESS)):
+        raise table.fail(f"access {unknown[0]!r} is not one of {', '.join(ACCESS)}")
+    values: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "required": table.get("required", bool, False),
+        "access": frozenset(access),
+        "description": table.get("description", str, ""),
+        "example": table.get("example", (str, int, bool), None),
+    }
+    if kind == "text":
+        values |= _text_options(table)
+    elif kind == "decimal":
+        values["digits"] = table.get("digits", int, 15)
+        values["scale"] = table.get("scale", int, 2)
+        if not 1 <= values["digits"] <= 18 or not 0 <= values["scale"] <= 9:
+            raise table.fail("digits must be 1 to 18 and scale 0 to 9")
+    elif kind == "integer":
+        values["minimum"] = table.get("minimum", int, -JS_SAFE_INTEGER)
+        values["maximum"] = table.get("maximum", int, JS_SAFE_INTEGER)
+        if not -JS_SAFE_INTEGER <= values["minimum"] <= values["maximum"] <= JS_SAFE_INTEGER:
+            raise table.fail("need minimum <= maximum, both within +/-(2**53 - 1)")
+    elif kind == "timestamp":
+        values["set_on"] = table.get("set_on", str, "create")
+        if values["set_on"] not in ("create", "write"):
+            raise table.fail("set_on must be 'create' or 'write'")
+        if set(access) - {"read"} or values["required"]:
+            raise table.fail("a timestamp is set by the server: access may only be ['read']")
+    table.finish()
+    spec = FieldSpec(**values)
+    if spec.required and not spec.creatable and not spec.server_set:
+        raise table.fail("a required field must be one partners may set on create")
+    return spec
+
+
+def _text_options(table: _Table) -> dict[str, Any]:
+    max_length = table.get("max_length", int, 0)
+    min_length = table.get("min_length", int, 1)
+    if not 1 <= min_length <= max_length <= MAX_TEXT_LENGTH:
+        raise table.fail(f"text needs 1 <= min_length <= max_length <= {MAX_TEXT_LENGTH}")
+    pattern = table.get("pattern", str, None)
+    if pattern is not None:
+        check_portable_pattern(pattern, table)
+    enum = table.strings("enum")
+    for value in enum:
+        if not value.strip() or any(c in value for c in "'\\") or not value.isprintable():
+            raise table.fail(f"enum value {value!r} must be printable, not blank, without ' or \\")
+        if not min_length <= len(value.encode("utf-16-le")) // 2 <= max_length:
+            raise table.fail(f"enum value {value!r} is outside min_length..max_length")
+        if pattern is not None and not re.fullmatch(pattern, value):
+            raise table.fail(f"enum value {value!r} does not match the pattern")
+    return {
+        "max_length": max_length,
+        "min_length": min_length,
+        "multiline": table.get("multiline", bool, False),
+        "pattern": pattern,
+        "enum": enum,
+    }
+
+
+_ESCAPE = re.compile(r"\\(.)")
+_ALLOWED_ESCAPES = frozenset(".^$*+?()[]{}|-/\\ntrx")
+_COUNT = re.compile(r"\{(\d*)(,?)(\d*)\}")
+
+
+def check_portable_pattern(pattern: str, table: _Table) -> None:
+    """Refuse what Python's `re` and RE2 (the rules' regular expressions) read differently.
+
+    Only a common subset passes: anchored, no lookaround or backreference, no class
+    shorthands (`\\d` is any Unicode digit in Python, ASCII only in RE2), no `\\u`
+    escapes, no POSIX classes, repetition counts up to 1,000.
+    """
+    if not (pattern.startswith("^") and pattern.endswith("$")):
+        raise table.fail("pattern must be anchored: start with ^ and end with $")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise table.fail(f"pattern is not a regular expression ({exc})") from exc
+    if "(?" in pattern.replace("(?:", ""):
+        raise table.fail("pattern may not use (?...) groups other than (?:...)")
+    if "[:" in pattern:
+        raise table.fail("pattern may not use POSIX classes such as [:alpha:]")
+    for match in _ESCAPE.finditer(pattern):
+        if match.group(1) not in _ALLOWED_ESCAPES:
+            raise table.fail(
+                f"pattern escape \\{match.group(1)} reads differently in the rules; "
+                "write a class such as [0-9] instead"
+            )
+    if re.search(r"\\x(?![0-9A-Fa-f]{2})", pattern):
+        raise table.fail("pattern: write \\x with exactly two hex digits")
+    for low, comma, high in _COUNT.findall(pattern):
+        if (comma and not low) or max(int(low or 0), int(high or 0)) > MAX_TEXT_LENGTH:
+            raise table.fail("pattern: repetition counts are {n}, {n,} or {n,m} up to 1,000")

@@ -1,0 +1,346 @@
+"""The field kinds, each written in the three languages that check it.
+
+For every kind: the Python check (a pydantic annotation), the Firestore rules expression
+and the JSON Schema of the OpenAPI document. They are kept side by side so that a change to
+one is a change to all three; the parity tests then prove they accept the same values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from functions.models import (
+    BLANK_PATTERN,
+    BLANK_PATTERN_RE2,
+    BLANK_RANGES,
+    CURRENCY_PATTERN,
+    DATE_PATTERN,
+    LABEL_PATTERN,
+    NEGATIVE_ZERO_PATTERN,
+    TEXT_PATTERN,
+    is_calendar_date,
+)
+from functions.resources.declaration import FieldSpec
+
+UTF16_NOTE = " Length is counted in UTF-16 code units: an emoji counts as two characters."
+_BLANK = re.compile(BLANK_PATTERN)
+
+
+# --- patterns ---------------------------------------------------------------------------
+
+
+def decimal_pattern(spec: FieldSpec) -> str:
+    """Digits and scale, negative zero included (the rules refuse it with a second check)."""
+    integer = f"(0|[1-9][0-9]{{0,{spec.digits - 1}}})"
+    fraction = f"([.][0-9]{{1,{spec.scale}}})?" if spec.scale else ""
+    return f"^-?{integer}{fraction}$"
+
+
+def exact_decimal_pattern(spec: FieldSpec) -> str:
+    """One pattern without negative zero, for JSON Schema (which has no 'and not')."""
+    fraction = f"([.][0-9]{{1,{spec.scale}}})?" if spec.scale else ""
+    nonzero = f"[1-9][0-9]{{0,{spec.digits - 1}}}{fraction}"
+    alternatives = [f"0{fraction}", f"-?{nonzero}"]
+    if spec.scale:  # -0.05: a zero integer part needs a non-zero decimal
+        for zeros in range(spec.scale):
+            tail = spec.scale - zeros - 1
+            alternatives.append(f"-0[.]{'0' * zeros}[1-9]" + (f"[0-9]{{0,{tail}}}" if tail else ""))
+    return "^(" + "|".join(alternatives) + ")$"
+
+
+def text_pattern(spec: FieldSpec) -> str:
+    return TEXT_PATTERN if spec.multiline else LABEL_PATTERN
+
+
+def not_blank_text_pattern(spec: FieldSpec) -> str:
+    """Allowed characters with at least one that is not blank, in one pattern (JSON Schema)."""
+    allowed = (
+        r"[^\u0000-\u0008\u000b-\u001f\u007f]" if spec.multiline else r"[^\u0000-\u001f\u007f]"
+    )
+    blanks = "".join(
+        f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}"
+        for low, high in BLANK_RANGES
+        if low > 0x20
+    )
+    visible = rf"[^\u0000-\u0020\u007f{blanks}]"
+    return f"^{allowed}*{visible}{allowed}*$"
+
+
+# --- Python -----------------------------------------------------------------------------
+
+
+def _not_blank(value: str) -> str:
+    if _BLANK.fullmatch(value):
+        raise ValueError("must contain a non-space character")
+    return value
+
+
+def _not_negative_zero(value: str) -> str:
+    if re.fullmatch(NEGATIVE_ZERO_PATTERN, value):
+        raise ValueError("must not be negative zero")
+    return value
+
+
+def _calendar_date(value: str) -> str:
+    if not is_calendar_date(value):
+        raise ValueError("must be a real calendar date")
+    return value
+
+
+def utf16_length(value: str) -> int:
+    return len(value.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _utf16_between(low: int, high: int) -> AfterValidator:
+    """Firestore rules measure strings in UTF-16 code units (an emoji counts twice); the
+    model measures them the same way, so both accept exactly the same texts."""
+
+    def check(value: str) -> str:
+        size = utf16_length(value)
+        if size > high:
+            raise ValueError(
+                f"is too long (at most {high} characters; characters beyond the Basic "
+                "Multilingual Plane, such as emoji, count as two)"
+            )
+        if size < low:
+            raise ValueError(f"is too short (at least {low} characters)")
+        return value
+
+    return AfterValidator(check)
+
+
+def _matches(pattern: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError("does not have the required form")
+        return value
+
+    return AfterValidator(check)
+
+
+def _one_of(values: tuple[str, ...]) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in values:
+            raise ValueError(f"must be one of: {', '.join(values)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def annotation_of_time() -> Any:
+    """A moment as Firestore returns it, or as an ISO string in a kept JSON answer."""
+    return Annotated[dt.datetime, Field(strict=False)]
+
+
+def _text_annotation(spec: FieldSpec) -> Any:
+    checks: list[Any] = [
+        StringConstraints(min_length=1, max_length=spec.max_length, pattern=text_pattern(spec)),
+        AfterValidator(_not_blank),
+        _utf16_between(spec.min_length, spec.max_length),
+    ]
+    if spec.pattern:
+        checks.append(_matches(spec.pattern))
+    if spec.enum:
+        checks.append(_one_of(spec.enum))
+    return Annotated[str, *checks]
+
+
+_ANNOTATIONS: dict[str, Callable[[FieldSpec], Any]] = {
+    "text": _text_annotation,
+    "decimal": lambda spec: Annotated[
+        str, StringConstraints(pattern=decimal_pattern(spec)), AfterValidator(_not_negative_zero)
+    ],
+    "currency": lambda spec: Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)],
+    "date": lambda spec: Annotated[
+        str, StringConstraints(pattern=DATE_PATTERN), AfterValidator(_calendar_date)
+    ],
+    "integer": lambda spec: Annotated[int, Field(ge=spec.minimum, le=spec.maximum)],
+    "boolean": lambda spec: bool,
+    "timestamp": lambda spec: annotation_of_time(),
+}
+
+
+def annotation(spec: FieldSpec) -> Any:
+    """The pydantic type that checks a value of this field (strict: no coercion)."""
+    return _ANNOTATIONS[spec.kind](spec)
+
+
+def pattern_message(spec: FieldSpec) -> str:
+    """What a value of the wrong form is told."""
+    if spec.kind == "decimal":
+        example = "123" if not spec.scale else "123." + "45"[: spec.scale].ljust(spec.scale, "0")
+        return f'must be a decimal string such as "{example}" (at most {spec.scale} decimals)'
+    if spec.kind == "currency":
+        return 'must be an ISO 4217 code such as "EUR"'
+    if spec.kind == "date":
+        return 'must be a date in the form "YYYY-MM-DD"'
+    return "must not contain control characters"
+
+
+# --- Firestore rules ----------------------------------------------------------------------
+
+
+def rules_string(value: str) -> str:
+    """A rules string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+RULES_HELPERS = f"""\
+    // Text of allowed characters that is not blank: the blank set is the model's
+    // BLANK_PATTERN (trim() would strip ASCII spaces only). Sizes are UTF-16 code units.
+    function partnerApiText(value, minSize, maxSize, pattern) {{
+      return value is string
+        && value.size() >= minSize
+        && value.size() <= maxSize
+        && value.matches(pattern)
+        && !value.matches({rules_string(BLANK_PATTERN_RE2)});
+    }}
+
+    function partnerApiDecimal(value, pattern) {{
+      return value is string
+        && value.matches(pattern)
+        && !value.matches({rules_string(NEGATIVE_ZERO_PATTERN)});
+    }}
+
+    function partnerApiLeapYear(year) {{
+      return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    }}
+
+    function partnerApiDaysInMonth(year, month) {{
+      return month == 2 ? (partnerApiLeapYear(year) ? 29 : 28)
+        : (month in [4, 6, 9, 11] ? 30 : 31);
+    }}
+
+    function partnerApiDate(value) {{
+      return value is string
+        && value.matches({rules_string(DATE_PATTERN)})
+        && int(value[0:4]) >= 1
+        && int(value[8:10]) <= partnerApiDaysInMonth(int(value[0:4]), int(value[5:7]));
+    }}
+"""
+
+
+def _text_rule(spec: FieldSpec, value: str) -> str:
+    check = (
+        f"partnerApiText({value}, {spec.min_length}, {spec.max_length}, "
+        f"{rules_string(text_pattern(spec))})"
+    )
+    if spec.pattern:
+        check += f" && {value}.matches({rules_string(spec.pattern)})"
+    if spec.enum:
+        check += f" && {value} in [{', '.join(rules_string(v) for v in spec.enum)}]"
+    return check
+
+
+_RULES: dict[str, Callable[[FieldSpec, str], str]] = {
+    "text": _text_rule,
+    "decimal": lambda spec, v: f"partnerApiDecimal({v}, {rules_string(decimal_pattern(spec))})",
+    "currency": lambda spec, v: f"{v} is string && {v}.matches({rules_string(CURRENCY_PATTERN)})",
+    "date": lambda spec, v: f"partnerApiDate({v})",
+    "integer": lambda spec, v: f"{v} is int && {v} >= {spec.minimum} && {v} <= {spec.maximum}",
+    "boolean": lambda spec, v: f"{v} is bool",
+    "timestamp": lambda spec, v: f"{v} == request.time",
+}
+
+
+def rules_check(spec: FieldSpec, value: str) -> str:
+    """The rules expression that holds when `value` (an expression) is valid for `spec`."""
+    return _RULES[spec.kind](spec, value)
+
+
+# --- JSON Schema (OpenAPI 3.1) -------------------------------------------------------------
+
+
+def json_schema(spec: FieldSpec) -> dict[str, Any]:
+    """The schema of one value, exact where JSON Schema can say it (see the UTF-16 note)."""
+    schema: dict[str, Any]
+    if spec.kind == "text":
+        schema = {"type": "string", "minLength": spec.min_length, "maxLength": spec.max_length}
+        if spec.enum:
+            schema["enum"] = list(spec.enum)
+        elif spec.pattern:
+            schema["allOf"] = [
+                {"pattern": not_blank_text_pattern(spec)},
+                {"pattern": spec.pattern},
+            ]
+        else:
+            schema["pattern"] = not_blank_text_pattern(spec)
+        description = (spec.description or "Text.") + UTF16_NOTE
+    elif spec.kind == "decimal":
+        schema = {"type": "string", "pattern": exact_decimal_pattern(spec)}
+        description = spec.description or (
+            f"An exact decimal carried as a string: an optional minus sign, up to "
+            f"{spec.digits} digits, and up to {spec.scale} decimals. Never a JSON number."
+        )
+    elif spec.kind == "currency":
+        schema = {"type": "string", "pattern": CURRENCY_PATTERN}
+        description = spec.description or "ISO 4217 currency code (three capital letters)."
+    elif spec.kind == "date":
+        schema = {"type": "string", "format": "date", "pattern": DATE_PATTERN}
+        description = spec.description or "ISO calendar date, YYYY-MM-DD."
+    elif spec.kind == "integer":
+        schema = {"type": "integer", "minimum": spec.minimum, "maximum": spec.maximum}
+        description = spec.description or "A whole number."
+    elif spec.kind == "boolean":
+        schema = {"type": "boolean"}
+        description = spec.description or "True or false."
+    else:
+        schema = {"type": "string", "format": "date-time", "readOnly": True}
+        description = spec.description or (
+            "Set by the server when the record is "
+            + ("created." if spec.set_on == "create" else "written.")
+        )
+    schema["description"] = description
+    if spec.example is not None:
+        schema["examples"] = [spec.example]
+    return schema
+
+
+# --- query strings -------------------------------------------------------------------------
+
+
+def query_value(spec: FieldSpec, raw: str) -> Any:
+    """A filter value from a query string, typed as stored.
+
+    Raises:
+        ValueError: with the message for the client.
+    """
+    if spec.kind == "integer":
+        if not re.fullmatch(r"-?[0-9]{1,16}", raw) or not spec.minimum <= int(raw) <= spec.maximum:
+            raise ValueError(f"must be a whole number from {spec.minimum} to {spec.maximum}")
+        return int(raw)
+    if spec.kind == "boolean":
+        if raw not in ("true", "false"):
+            raise ValueError("must be true or false")
+        return raw == "true"
+    if spec.kind == "date":
+        if not is_calendar_date(raw):
+            raise ValueError('must be a date "YYYY-MM-DD"')
+        return raw
+    if spec.kind == "currency":
+        if not re.fullmatch(CURRENCY_PATTERN, raw):
+            raise ValueError(pattern_message(spec))
+        return raw
+    if not 1 <= len(raw) <= spec.max_length:  # a filter matches nothing, or a stored value
+        raise ValueError(f"must be 1 to {spec.max_length} characters")
+    return raw
+
+
+def query_schema(spec: FieldSpec) -> dict[str, Any]:
+    """The schema of a filter parameter: what `query_value` accepts."""
+    if spec.kind == "integer":
+        return {"type": "integer", "minimum": spec.minimum, "maximum": spec.maximum}
+    if spec.kind == "boolean":
+        return {"type": "string", "enum": ["true", "false"]}
+    if spec.kind == "date":
+        return {"type": "string", "format": "date", "pattern": DATE_PATTERN}
+    if spec.kind == "currency":
+        return {"type": "string", "pattern": CURRENCY_PATTERN}
+    return {"type": "string", "minLength": 1, "maxLength": spec.max_length}

@@ -1,0 +1,169 @@
+"""The Firestore rules block of the declared resources, and its place in a rules file.
+
+The block sits between two marker lines inside `match /databases/{database}/documents`;
+everything outside the markers is the owner's and is never touched. Rules combine with
+OR, so the block only ever allows: tenant-isolated reads of collections without hidden
+fields, and creates that pass the same checks as the API. Clients never update or delete.
+"""
+
+from __future__ import annotations
+
+from functions.models import ENTRY_ID_CHARS
+from functions.resources import kinds
+from functions.resources.declaration import OPERATIONS, SYSTEM_FIELDS, Declaration, Resource
+
+BEGIN = "// BEGIN partner-api: generated from resources.toml by `make generate`; do not edit"
+END = "// END partner-api"
+BEGIN_PREFIX = "// BEGIN partner-api"
+PARTNER_ID_RE2 = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+class RulesFileError(ValueError):
+    """A rules file whose partner block cannot be placed; the message says why."""
+
+
+def block(declaration: Declaration, indent: str = "    ") -> str:
+    """The generated block, marker lines included, indented for its place."""
+    body = [
+        BEGIN,
+        '// Partners are Firebase Auth users whose custom claims carry role "partner" and a',
+        "// partnerId; they reach only their own tenant's records of these collections.",
+        "",
+        "function partnerApiIsPartner() {",
+        "  return request.auth != null",
+        "    && request.auth.token.role == 'partner'",
+        "    && request.auth.token.partnerId is string",
+        f"    && request.auth.token.partnerId.matches({kinds.rules_string(PARTNER_ID_RE2)});",
+        "}",
+        "",
+        "// A partner user without a scopes claim holds every scope.",
+        "function partnerApiHasScope(scope) {",
+        "  return !('scopes' in request.auth.token)",
+        "    || (request.auth.token.scopes is list && scope in request.auth.token.scopes);",
+        "}",
+        "",
+        "// The ids the API assigns and reads.",
+        "function partnerApiIsId(id) {",
+        f"  return id.matches('^{ENTRY_ID_CHARS}$');",
+        "}",
+        "",
+        *_dedent(kinds.RULES_HELPERS),
+    ]
+    for resource in declaration.resources:
+        body += ["", *_resource(resource)]
+    body.append(END)
+    return "\n".join(indent + line if line else "" for line in body) + "\n"
+
+
+def _dedent(text: str) -> list[str]:
+    return [line.removeprefix("    ") for line in text.rstrip("\n").split("\n")]
+
+
+def _resource(resource: Resource) -> list[str]:
+    name = resource.name.replace("-", "_")
+    valid = f"partnerApiValid_{name}"
+    tenant = resource.tenant_field
+    owns = f".{tenant} == request.auth.token.partnerId"
+    required = [tenant, *SYSTEM_FIELDS] + [
+        spec.name for spec in resource.fields if spec.required or spec.server_set
+    ]
+    allowed = (
+        [tenant]
+        + [spec.name for spec in resource.fields if spec.creatable or spec.server_set]
+        + list(SYSTEM_FIELDS)
+    )
+    checks = [
+        f"data.keys().hasAll({_list(required)})",
+        f"data.keys().hasOnly({_list(allowed)})",
+    ]
+    for spec in resource.fields:
+        value = f"data.{spec.name}"
+        if spec.server_set:
+            checks.append(f"{value} == request.time")
+        elif spec.creatable:
+            check = kinds.rules_check(spec, value)
+            checks.append(check if spec.required else f"(!('{spec.name}' in data) || {check})")
+    checks += [
+        "data.createdAt == request.time",
+        "data.updatedAt == request.time",
+        "data.createdBy == request.auth.uid",
+        "data.version == 1",
+    ]
+    read = f"partnerApiIsPartner() && partnerApiHasScope('{resource.read_scope}')"
+    write = f"partnerApiIsPartner() && partnerApiHasScope('{resource.write_scope}')"
+    lines = [
+        f"// {resource.name}: {', '.join(o for o in OPERATIONS if o in resource.operations)}",
+        f"function {valid}(data) {{",
+        f"  return {checks[0]}",
+        *(f"    && {check}" for check in checks[1:-1]),
+        f"    && {checks[-1]};",
+        "}",
+        "",
+        f"match /{resource.collection}/{{docId}} {{",
+    ]
+    if resource.hidden:
+        lines.append(
+            f"  // Hidden from partners: {', '.join(resource.hidden)}. Rules cannot hide a "
+            "field, so partners read through the API only."
+        )
+    if "get" in resource.operations and not resource.hidden:
+        lines += [f"  allow get: if {read}", f"    && resource.data{owns};"]
+    if "list" in resource.operations and not resource.hidden:
+        lines += [
+            "  // A list must be filtered to the caller's tenant and fetch at most "
+            f"{resource.max_page_size} documents.",
+            f"  allow list: if {read}",
+            f"    && resource.data{owns}",
+            f"    && request.query.limit <= {resource.max_page_size};",
+        ]
+    if "create" in resource.operations:
+        lines += [
+            f"  allow create: if {write}",
+            "    && partnerApiIsId(docId)",
+            f"    && request.resource.data{owns}",
+            f"    && {valid}(request.resource.data);",
+        ]
+    lines += [
+        "  // Partners change records through the API only (versions, If-Match).",
+        "  allow update, delete: if false;",
+        "}",
+    ]
+    return lines
+
+
+def _list(names: list[str]) -> str:
+    return "[" + ", ".join(f"'{name}'" for name in names) + "]"
+
+
+def place(rules: str, generated: str) -> str:
+    """`rules` with its partner block replaced by `generated` (or added, at the end of the
+    documents match, when it has none); every other line is kept byte for byte.
+
+    Raises:
+        RulesFileError: unbalanced markers, or no `match /databases/{database}/documents`.
+    """
+    lines = rules.splitlines(keepends=True)
+    begins = [i for i, line in enumerate(lines) if line.strip().startswith(BEGIN_PREFIX)]
+    ends = [i for i, line in enumerate(lines) if line.strip() == END]
+    if len(begins) > 1 or len(ends) > 1 or len(begins) != len(ends):
+        raise RulesFileError("the partner-api markers are unbalanced; fix them by hand")
+    if begins:
+        start, stop = begins[0], ends[0]
+        if stop < start:
+            raise RulesFileError("the partner-api END marker comes before BEGIN")
+        return "".join(lines[:start]) + generated + "".join(lines[stop + 1 :])
+    close = _documents_match_end(lines)
+    return "".join(lines[:close]) + "\n" + generated + "".join(lines[close:])
+
+
+def _documents_match_end(lines: list[str]) -> int:
+    """The line index of the `}` closing `match /databases/{database}/documents`."""
+    depth, opened = 0, None
+    for index, line in enumerate(lines):
+        code = line.split("//", 1)[0]
+        if opened is None and "match /databases/" in code and "/documents" in code:
+            opened = depth
+        depth += code.count("{") - code.count("}")
+        if opened is not None and depth <= opened and "}" in code:
+            return index
+    raise RulesFileError("no `match /databases/{database}/documents { ... }` block found")

@@ -1,0 +1,360 @@
+"""Records of the declared resources, and their idempotency records, in Firestore.
+
+Every query is scoped to the caller's tenant (the resource's tenant field) and every read
+is counted; every change is one unit of work. Another tenant's record is "not found",
+exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from functions import config, logs
+from functions.errors import (
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    ServiceUnavailable,
+    StoredEntryInvalid,
+)
+from functions.models import (
+    Bounds,
+    Created,
+    IdempotentCreate,
+    Page,
+    Position,
+    Record,
+    is_document_id,
+)
+from functions.resources import validation
+from functions.resources.declaration import Resource
+from functions.store.client import (
+    UnitOfWork,
+    WriteConflict,
+    backend_errors,
+    call_options,
+    client,
+    count_reads,
+)
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+CONFLICT_ATTEMPTS = 5
+
+
+def _collection(resource: Resource) -> firestore.CollectionReference:
+    if resource.name == "entries":  # ENTRIES_COLLECTION redirects it (the bench's writes)
+        return client().collection(config.entries_collection(resource.collection))
+    return client().collection(resource.collection)
+
+
+def _record_from(resource: Resource, snapshot: Any) -> Record:
+    """Raises: StoredEntryInvalid when the stored document is not a valid record."""
+    record = _record_or_none(resource, snapshot.id, snapshot.to_dict() or {})
+    if record is None:
+        raise StoredEntryInvalid()
+    return record
+
+
+def _record_or_none(resource: Resource, doc_id: str, data: Mapping[str, Any]) -> Record | None:
+    """The record a stored document holds, or None (logged) when it does not hold a valid
+    one: other writers (the owner's app, an older version, a direct client) may have
+    left documents the API cannot vouch for."""
+    try:
+        return validation.record_from(resource, doc_id, data)
+    except validation.InvalidStored as exc:
+        logs.log(
+            "WARNING",
+            f"stored {resource.item} {doc_id} is not valid ({', '.join(exc.fields)}); left out",
+            code="stored_entry_invalid",
+        )
+        return None
+
+
+def _position_of(snapshot: Any, leading: str | None) -> Position | None:
+    """Where a list resumes after `snapshot`, read from its stored order fields."""
+    created = snapshot.get("createdAt")
+    if not isinstance(created, dt.datetime):
+        return None
+    if leading is None:
+        return Position(created, snapshot.id)
+    value = snapshot.get(leading)
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        return None
+    return Position(created, snapshot.id, value)
+
+
+def _owned(resource: Resource, snapshot: Any, partner_id: str) -> bool:
+    return bool(snapshot.exists) and (snapshot.get(resource.tenant_field) == partner_id)
+
+
+def _not_found(resource: Resource) -> NotFound:
+    return NotFound(f"No {resource.item} with this id.")
+
+
+def get_record(resource: Resource, partner_id: str, doc_id: str) -> Record:
+    """Raises:
+    NotFound: the record is missing or belongs to another tenant (same answer).
+    StoredEntryInvalid: the caller's document exists but is not a valid record.
+    """
+    if not is_document_id(doc_id):
+        raise _not_found(resource)
+    with backend_errors():
+        snapshot = _collection(resource).document(doc_id).get(**call_options())
+    count_reads(1)
+    if not _owned(resource, snapshot, partner_id):
+        raise _not_found(resource)
+    return _record_from(resource, snapshot)
+
+
+def list_records(
+    resource: Resource,
+    partner_id: str,
+    *,
+    limit: int,
+    after: Position | None = None,
+    equals: tuple[tuple[str, Any], ...] = (),
+    bounds: Bounds | None = None,
+) -> Page:
+    """One page of the tenant's records in list order; reads at most `limit + 1` documents.
+
+    Stored documents that are not valid records are left out of the page and named in its
+    `skipped`; the page still resumes after the last document read, so none is skipped
+    silently and a bad one never stops the list.
+    """
+    query = list_query(resource, partner_id, equals=equals, bounds=bounds, after=after)
+    with backend_errors():
+        snapshots = list(query.limit(limit + 1).stream(**call_options()))
+    count_reads(len(snapshots))
+    page = snapshots[:limit]
+    records, skipped = [], []
+    for snapshot in page:
+        record = _record_or_none(resource, snapshot.id, snapshot.to_dict() or {})
+        if record is None:
+            skipped.append(snapshot.id)
+        else:
+            records.append(record)
+    next_after = None
+    if len(snapshots) > limit:
+        leading = bounds.field if bounds is not None else None
+        positions = (_position_of(s, leading) for s in reversed(page))
+        next_after = next((p for p in positions if p is not None), None)
+    return Page(records, next_after, skipped)
+
+
+def list_query(
+    resource: Resource,
+    partner_id: str,
+    *,
+    equals: tuple[tuple[str, Any], ...] = (),
+    bounds: Bounds | None = None,
+    after: Position | None = None,
+) -> Any:
+    """The query behind a list; every shape of it has a generated composite index."""
+    from google.cloud.firestore import FieldFilter  # noqa: PLC0415
+
+    query: Any = _collection(resource).where(
+        filter=FieldFilter(resource.tenant_field, "==", partner_id)
+    )
+    for name, value in equals:
+        query = query.where(filter=FieldFilter(name, "==", value))
+    if bounds is not None:
+        if bounds.low is not None:
+            query = query.where(filter=FieldFilter(bounds.field, ">=", bounds.low))
+        if bounds.high is not None:
+            query = query.where(filter=FieldFilter(bounds.field, "<=", bounds.high))
+    for name in sort_fields(bounds.field if bounds is not None else None):
+        query = query.order_by(name)
+    if after is not None:
+        values: dict[str, Any] = {"createdAt": after.created_at, "__name__": after.entry_id}
+        if bounds is not None:
+            values[bounds.field] = after.leading
+        query = query.start_after(values)
+    return query
+
+
+def sort_fields(leading: str | None) -> tuple[str, ...]:
+    return ("createdAt", "__name__") if leading is None else (leading, "createdAt", "__name__")
+
+
+def create_record(
+    resource: Resource,
+    partner_id: str,
+    uid: str,
+    fields: Mapping[str, Any],
+    idempotency: IdempotentCreate | None = None,
+) -> Created:
+    """Store a new record; with an Idempotency-Key, exactly once per key and tenant.
+
+    Raises:
+        Conflict: the key was used before with a different body (or another resource).
+    """
+    now = dt.datetime.now(dt.UTC)
+    reference = _collection(resource).document()
+    document = {
+        **fields,
+        **{spec.name: now for spec in resource.fields if spec.server_set},
+        resource.tenant_field: partner_id,
+        "createdAt": now,
+        "updatedAt": now,
+        "createdBy": uid,
+        "version": 1,
+    }
+    record = validation.record_from(resource, reference.id, document)
+    if idempotency is None:
+        work = UnitOfWork()
+        work.create(reference, document)
+        try:
+            work.commit()
+        except WriteConflict as exc:  # a generated id that exists: never seen, never ignored
+            raise ServiceUnavailable(f"The new {resource.item}'s id was taken; retry.") from exc
+        count_reads(0)
+        return Created(record, replayed=False)
+    return _create_once(
+        resource, partner_id, reference, document, record, idempotency=idempotency, now=now
+    )
+
+
+def _create_once(
+    resource: Resource,
+    partner_id: str,
+    reference: firestore.DocumentReference,
+    document: dict[str, Any],
+    record: Record,
+    *,
+    idempotency: IdempotentCreate,
+    now: dt.datetime,
+) -> Created:
+    """Write the record and its idempotency record in one unit of work, or replay.
+
+    Both writes are creates, so of any number of concurrent requests with one key exactly
+    one commit succeeds; the others find the record and replay it. No transaction holds
+    locks, so retries under load never queue behind each other. The record's document id
+    hashes the tenant with the key (keys are scoped per partner, across resources: a key
+    reused for another resource is a conflict); its `expiresAt` drives a Firestore TTL
+    policy, and a record past it is replaced as if absent. The answer is kept as JSON
+    text: Firestore indexes every field of a map, which a replay never queries, and one
+    string is cheaper to write.
+    """
+    key_id = hashlib.sha256(f"{partner_id}\n{idempotency.key}".encode()).hexdigest()
+    key_ref = client().collection(config.idempotency_collection()).document(key_id)
+    kept = {
+        "partnerId": partner_id,
+        "resource": resource.name,
+        "fingerprint": idempotency.fingerprint,
+        "entryId": reference.id,
+        "response": json.dumps(record.values, default=_json_time, separators=(",", ":")),
+        "createdAt": now,
+        "expiresAt": now + dt.timedelta(hours=config.idempotency_ttl_hours()),
+    }
+    known: Any = None  # the key's record, once a create has found the key taken
+    reads = 0
+    for _ in range(CONFLICT_ATTEMPTS):
+        work = UnitOfWork()
+        if known is not None and known.exists:
+            first = known.to_dict() or {}
+            expires = first.get("expiresAt")
+            if isinstance(expires, dt.datetime) and expires > now:
+                count_reads(reads)
+                same_resource = first.get("resource", "entries") == resource.name
+                if first.get("fingerprint") != idempotency.fingerprint or not same_resource:
+                    raise Conflict(
+                        "This Idempotency-Key was used with a different request; "
+                        f"use a new key for a new {resource.item}."
+                    )
+                replayed = validation.record_from_json(resource, first["response"])
+                return Created(replayed, replayed=True)
+            work.update(key_ref, kept, unchanged_since=known.update_time)
+        else:
+            work.create(key_ref, kept)
+        work.create(reference, document)
+        try:
+            work.commit()
+        except WriteConflict:
+            with backend_errors():
+                known = key_ref.get(**call_options())
+            reads += 1
+            continue
+        count_reads(reads)
+        return Created(record, replayed=False)
+    raise ServiceUnavailable("Too many concurrent requests with this Idempotency-Key.")
+
+
+def _json_time(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def update_record(
+    resource: Resource,
+    partner_id: str,
+    doc_id: str,
+    *,
+    sets: Mapping[str, Any],
+    clears: tuple[str, ...],
+    expected_version: int,
+) -> Record:
+    """Apply a partial update if the record is still at `expected_version`.
+
+    The write carries the read's update time as a precondition, so a change that lands in
+    between makes this one fail instead of overwriting it (optimistic concurrency).
+
+    Raises:
+        NotFound: missing or another tenant's record.
+        PreconditionFailed: the record changed since the caller read it.
+    """
+    from google.cloud import firestore  # noqa: PLC0415
+
+    if not is_document_id(doc_id):
+        raise _not_found(resource)
+    reference = _collection(resource).document(doc_id)
+    with backend_errors():
+        snapshot = reference.get(**call_options())
+    count_reads(1)
+    if not _owned(resource, snapshot, partner_id):
+        raise _not_found(resource)
+    current = snapshot.to_dict() or {}
+    _require_version(resource, current, expected_version)
+    now = dt.datetime.now(dt.UTC)
+    changes: dict[str, Any] = {
+        **sets,
+        **{s.name: now for s in resource.fields if s.server_set and s.set_on == "write"},
+        "updatedAt": now,
+        "version": expected_version + 1,
+    }
+    merged = {k: v for k, v in {**current, **changes}.items() if k not in clears}
+    updated = _record_or_none(resource, doc_id, merged)
+    if updated is None:  # validated before anything is written
+        raise StoredEntryInvalid()
+    changes.update({name: firestore.DELETE_FIELD for name in clears})
+    work = UnitOfWork()
+    work.update(reference, changes, unchanged_since=snapshot.update_time)
+    try:
+        work.commit()
+    except WriteConflict as exc:
+        with backend_errors():
+            latest = reference.get(**call_options())
+        count_reads(2)
+        if not _owned(resource, latest, partner_id):
+            raise _not_found(resource) from exc
+        _require_version(resource, latest.to_dict() or {}, expected_version)
+        raise PreconditionFailed(
+            f"The {resource.item} changed since it was read; read it again."
+        ) from exc
+    return updated
+
+
+def _require_version(resource: Resource, current: Mapping[str, Any], expected: int) -> None:
+    """Raises: PreconditionFailed, naming the current version, when the versions differ."""
+    version = current.get("version")
+    if version != expected:
+        raise PreconditionFailed(
+            f"The {resource.item} is at version {version}; read it again.",
+            current_version=version if isinstance(version, int) else None,
+        )

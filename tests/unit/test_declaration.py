@@ -1,0 +1,372 @@
+"""The declaration and what is generated from it: refusals that name the place, the
+committed outputs equal to fresh ones, the rules block placed without touching anything
+else, and the OpenAPI patterns saying exactly what the server accepts."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from devtools import generate
+from functions import openapi
+from functions.errors import BadRequest, ValidationFailed
+from functions.http import parsing
+from functions.resources import declaration, indexes, kinds, rules, validation
+from functions.resources.declaration import Declaration, DeclarationError, FieldSpec
+from tests.helpers import ROOT
+
+MORE = ROOT / "tests" / "fixtures" / "more_resources.toml"
+
+
+def both() -> Declaration:
+    """The repository's declaration with the test suite's two more resources."""
+    text = (ROOT / "resources.toml").read_text() + "\n" + MORE.read_text()
+    return declaration.parse(tomllib.loads(text))
+
+
+def _parse(text: str) -> Declaration:
+    return declaration.parse(tomllib.loads(text))
+
+
+MENU = """
+[menus]
+operations = ["list", "get", "create", "update"]
+[menus.fields.name]
+kind = "text"
+max_length = 80
+required = true
+"""
+
+
+# --- refusals, each naming its place ------------------------------------------------------
+
+REFUSED = {
+    "unknown kind": ('[menus.fields.price]\nkind = "money"', "menus.fields.price: kind 'money'"),
+    "text without a length": ('[menus.fields.note]\nkind = "text"', "menus.fields.note: text"),
+    "a digit class": (
+        '[menus.fields.sku]\nkind = "text"\nmax_length = 8\npattern = "^\\\\d+$"',
+        "menus.fields.sku: pattern escape \\d",
+    ),
+    "a lookahead": (
+        '[menus.fields.sku]\nkind = "text"\nmax_length = 8\npattern = "^(?!x)a$"',
+        "menus.fields.sku: pattern may not use (?...)",
+    ),
+    "an unanchored pattern": (
+        '[menus.fields.sku]\nkind = "text"\nmax_length = 8\npattern = "[A-Z]+"',
+        "menus.fields.sku: pattern must be anchored",
+    ),
+    "a huge repetition": (
+        '[menus.fields.sku]\nkind = "text"\nmax_length = 8\npattern = "^a{1,2000}$"',
+        "menus.fields.sku: pattern: repetition",
+    ),
+    "a quote in an enum": (
+        '[menus.fields.course]\nkind = "text"\nmax_length = 8\nenum = ["chef\'s"]',
+        "menus.fields.course: enum value",
+    ),
+    "a server field": ('[menus.fields.version]\nkind = "integer"', "menus.fields.version"),
+    "a word of the rules": ('[menus.fields.in]\nkind = "boolean"', "menus.fields.in: 'in' is"),
+    "a required field partners cannot set": (
+        '[menus.fields.code]\nkind = "currency"\nrequired = true\naccess = ["read"]',
+        "menus.fields.code: a required field",
+    ),
+    "a timestamp partners would write": (
+        '[menus.fields.at]\nkind = "timestamp"\naccess = ["read", "create"]',
+        "menus.fields.at: a timestamp is set by the server",
+    ),
+    "bounds the wrong way round": (
+        '[menus.fields.kcal]\nkind = "integer"\nminimum = 10\nmaximum = 1',
+        "menus.fields.kcal: need minimum <= maximum",
+    ),
+    "an unknown option": ('[menus.fields.kcal]\nkind = "integer"\nmax = 3', "unknown key 'max'"),
+}
+
+
+@pytest.mark.parametrize(("fragment", "expected"), REFUSED.values(), ids=list(REFUSED))
+def test_a_field_no_language_can_check_alike_is_refused_by_name(
+    fragment: str, expected: str
+) -> None:
+    with pytest.raises(DeclarationError) as caught:
+        _parse(MENU + fragment)
+    assert expected in caught.value.message
+
+
+RESOURCE_REFUSALS = {
+    "a filter on a hidden field": (
+        'filters = ["cost"]\n[menus.fields.cost]\nkind = "decimal"\naccess = []',
+        "filters: 'cost' is hidden",
+    ),
+    "a range over a decimal": (
+        'ranges = ["cost"]\n[menus.fields.cost]\nkind = "decimal"',
+        "ranges: 'cost' is a decimal",
+    ),
+    "a filter on no field": ('filters = ["colour"]', "filters: 'colour' is not a declared field"),
+    "an internal collection": ('collection = "partnerKeys"', "collection 'partnerKeys'"),
+    "a misspelt key": ('filter = ["name"]', "unknown key 'filter'"),
+    "page sizes the wrong way round": ("page_size = 50\nmax_page_size = 10", "page_size"),
+    "a malformed scope": ('read_scope = "menus read"', "scope 'menus read'"),
+}
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"), RESOURCE_REFUSALS.values(), ids=list(RESOURCE_REFUSALS)
+)
+def test_a_resource_the_api_cannot_serve_is_refused_by_name(lines: str, expected: str) -> None:
+    head, _, fields = MENU.partition("[menus.fields.name]")
+    extra_fields = ""
+    if "\n[" in lines:
+        lines, _, rest = lines.partition("\n[")
+        extra_fields = "\n[" + rest
+    text = head.replace("[menus]\n", f"[menus]\n{lines}\n") + "[menus.fields.name]" + fields
+    with pytest.raises(DeclarationError) as caught:
+        _parse(text + extra_fields)
+    assert expected in caught.value.message
+    assert caught.value.message.startswith("resources.toml: menus")
+
+
+def test_two_resources_on_one_collection_and_an_empty_file_are_refused() -> None:
+    twice = MENU + MENU.replace("[menus", "[dishes").replace(
+        "operations", 'collection = "menus"\noperations'
+    )
+    with pytest.raises(DeclarationError, match="collection 'menus' is already declared"):
+        _parse(twice)
+    with pytest.raises(DeclarationError, match="declares no resource"):
+        _parse("")
+    with pytest.raises(DeclarationError, match="operation 'delete'"):
+        _parse(MENU.replace('"update"]', '"delete"]'))
+
+
+def test_a_file_that_is_not_toml_is_refused_with_its_name(tmp_path: Path) -> None:
+    broken = tmp_path / "resources.toml"
+    broken.write_text("[menus\n")
+    with pytest.raises(DeclarationError, match=r"^resources.toml: not valid TOML"):
+        declaration.load(broken)
+    with pytest.raises(DeclarationError, match="cannot be read"):
+        declaration.load(tmp_path / "missing.toml")
+
+
+def test_make_generate_refuses_a_bad_declaration_with_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MENU + '[menus.fields.x]\nkind = "money"\n')
+    before = {path: path.read_text() for path in generate.outputs(declaration.current())}
+    assert generate.main(["--declaration", str(bad)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: bad.toml: menus.fields.x: kind 'money' is not one of text, decimal, date, "
+        "currency, integer, boolean, timestamp"
+    ]
+    assert {path: path.read_text() for path in before} == before
+
+
+# --- the default declaration is today's contract ----------------------------------------------
+
+
+def test_the_default_declaration_is_the_entries_contract() -> None:
+    entries = declaration.current().get("entries")
+    assert entries is not None
+    assert entries.wire_fields == (
+        "id", "partnerId", "description", "amount", "currency", "date", "category",
+        "reference", "createdAt", "updatedAt", "createdBy", "version",
+    )  # fmt: skip
+    assert (entries.read_scope, entries.write_scope) == ("entries:read", "entries:write")
+    assert (entries.page_size, entries.max_page_size) == (20, 100)
+    assert list(parsing.query_params(entries)) == [
+        "limit", "cursor", "dateFrom", "dateTo", "category", "fields",
+    ]  # fmt: skip
+
+
+def test_the_committed_outputs_are_what_the_declaration_generates() -> None:
+    stale = [
+        path.name
+        for path, content in generate.outputs(declaration.current()).items()
+        if path.read_text() != content
+    ]
+    assert stale == [], "run `make generate`"
+    assert generate.main(["--check"]) == 0
+
+
+def test_every_declared_list_shape_has_one_index() -> None:
+    decl = both()
+    menus, orders = decl.get("menus"), decl.get("orders")
+    assert menus is not None
+    assert orders is not None
+    # 2 filters -> 4 subsets, each without a range or with the one range field
+    assert len(indexes.indexes_of(menus)) == 8
+    assert len(indexes.indexes_of(orders)) == 4
+    assert all(
+        index["fields"][0]["fieldPath"] == "restaurantId" for index in indexes.indexes_of(orders)
+    )
+    owner = {"indexes": [{"collectionGroup": "users", "fields": []}], "fieldOverrides": [1]}
+    merged = indexes.merged(owner, decl)
+    assert merged["indexes"][0] == owner["indexes"][0]
+    assert merged["fieldOverrides"] == [1]
+    assert indexes.merged(merged, decl) == merged  # no duplicates on a second run
+
+
+# --- the rules block ----------------------------------------------------------------------
+
+OWNER_RULES = """rules_version = '2';
+service cloud.firestore {
+  match /databases/{database}/documents {
+    match /users/{uid} {
+      allow read, write: if request.auth.uid == uid;  // the owner's {own} comment
+    }
+  }
+}
+"""
+
+
+def test_the_block_goes_inside_the_documents_match_and_keeps_every_owner_line() -> None:
+    block = rules.block(both())
+    placed = rules.place(OWNER_RULES, block)
+    assert block in placed
+    assert placed.replace(block, "").replace("\n\n", "\n", 1) == OWNER_RULES
+    assert placed.index(block) < placed.rindex("  }\n}")
+    again = rules.place(placed, rules.block(declaration.current()))
+    assert again.replace(rules.block(declaration.current()), "") == placed.replace(block, "")
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("service cloud.firestore {}\n", "no `match /databases"),
+        (OWNER_RULES + rules.BEGIN + "\n", "unbalanced"),
+        (OWNER_RULES + rules.END + "\n" + rules.BEGIN + "\n", "END marker comes before"),
+    ],
+)
+def test_a_rules_file_the_block_cannot_go_into_is_refused(source: str, message: str) -> None:
+    with pytest.raises(rules.RulesFileError, match=message):
+        rules.place(source, rules.block(declaration.current()))
+
+
+def test_hidden_fields_close_direct_reads_and_owner_named_tenants_are_checked() -> None:
+    block = rules.block(both())
+    menus = block[block.index("match /menus/") : block.index("// orders:")]
+    assert "allow get" not in menus
+    assert "allow list" not in menus
+    assert "Hidden from partners: costPrice" in menus
+    assert "'costPrice'" not in block  # never in hasOnly: partners cannot write it directly
+    orders = block[block.index("match /orders/") :]
+    assert "resource.data.restaurantId == request.auth.token.partnerId" in orders
+    assert "data.placedAt == request.time" in block
+    assert "allow update, delete: if false;" in orders
+
+
+# --- OpenAPI: typed schemas, exact nullability ---------------------------------------------
+
+
+def test_each_resource_has_typed_schemas_and_only_its_operations() -> None:
+    document = openapi.build(both())
+    schemas, paths = document["components"]["schemas"], document["paths"]
+    assert "patch" not in paths["/api/v1/orders/{id}"]
+    assert set(paths["/api/v1/menus/{id}"]) == {"get", "patch"}
+    assert "costPrice" not in json.dumps(schemas["MenuItem"])
+    assert "costPrice" not in schemas["MenuItemCreate"]["properties"]
+    assert schemas["Order"]["properties"]["restaurantId"]["type"] == "string"
+    assert (
+        schemas["OrderPage"]["properties"]["data"]["items"]["properties"]["table"]
+        == (schemas["Order"]["properties"]["table"])
+    )
+    entry_create = schemas["EntryCreate"]["properties"]
+    assert "anyOf" not in entry_create["category"]  # null is refused on create
+    patch = schemas["EntryPatch"]
+    assert patch["minProperties"] == 1
+    assert "anyOf" not in patch["properties"]["amount"]  # a required field cannot be nulled
+    assert patch["properties"]["category"]["anyOf"][1] == {"type": "null"}
+    assert schemas["MenuItemCreate"]["properties"]["course"]["enum"] == [
+        "starter", "main", "dessert", "drink",
+    ]  # fmt: skip
+
+
+# --- the document's patterns say exactly what the model accepts -----------------------------
+
+DECIMAL_CHARS = st.text(alphabet="-0123456789.", max_size=12)
+
+
+@pytest.mark.parametrize(("digits", "scale"), [(15, 2), (4, 2), (3, 0), (5, 3)])
+@settings(max_examples=400, deadline=None)
+@given(value=DECIMAL_CHARS)
+def test_the_decimal_pattern_accepts_what_the_model_does(
+    digits: int, scale: int, value: str
+) -> None:
+    spec = FieldSpec(name="price", kind="decimal", required=True, digits=digits, scale=scale)
+    assert bool(re.fullmatch(kinds.exact_decimal_pattern(spec), value)) is _model_takes(spec, value)
+
+
+TEXT_CHARS = st.text(
+    alphabet=st.sampled_from(
+        [
+            "a",
+            "é",
+            " ",
+            "\t",
+            "\n",
+            "\r",
+            "\x00",
+            "\x1f",
+            "\x7f",
+            "\x85",
+            "\xa0",
+            "\u2003",
+            "\u200b",
+            "\u2028",
+            "\u3000",
+            "\ufeff",
+            "\U0001f355",
+            "\u180e",
+        ]
+    ),
+    max_size=6,
+)
+
+
+@pytest.mark.parametrize("multiline", [True, False])
+@settings(max_examples=400, deadline=None)
+@given(value=TEXT_CHARS)
+def test_the_text_pattern_accepts_what_the_model_does(multiline: bool, value: str) -> None:
+    spec = FieldSpec(name="note", kind="text", required=True, max_length=20, multiline=multiline)
+    in_document = bool(re.fullmatch(kinds.not_blank_text_pattern(spec), value))
+    assert in_document is _model_takes(spec, value)
+
+
+def _model_takes(spec: FieldSpec, value: Any) -> bool:
+    resource = declaration.Resource(
+        name="things",
+        collection="things",
+        item="thing",
+        tenant_field="partnerId",
+        operations=frozenset({"create"}),
+        read_scope="things:read",
+        write_scope="things:write",
+        fields=(spec,),
+    )
+    try:
+        validation.parse_create(resource, {spec.name: value})
+    except ValidationFailed:
+        return False
+    return True
+
+
+FIELD_LISTS = st.lists(st.sampled_from(["id", "amount", "bogus", ",", " ", "\t", ""]), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=FIELD_LISTS)
+def test_the_fields_pattern_accepts_what_the_server_does(parts: list[str]) -> None:
+    value = "".join(parts)
+    entries = declaration.current().resources[0]
+    pattern = openapi.build()["paths"]["/fetchData"]["get"]["parameters"][-1]["schema"]["pattern"]
+    caller = parsing.Caller(uid="u", partner_id="acme", scopes=frozenset(), claims={})
+    try:
+        parsing.list_query(entries, {"fields": [value]}, caller)
+        served = True
+    except BadRequest:
+        served = False
+    assert bool(re.fullmatch(pattern, value)) is served
