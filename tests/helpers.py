@@ -28,6 +28,7 @@ FUNCTIONS = ("fetchData", "createEntry", "updateEntry", "api", "health", "openap
 PARTNER_FUNCTIONS = ("fetchData", "createEntry", "updateEntry")
 METHODS = {"fetchData": "GET", "createEntry": "POST", "updateEntry": "PATCH"}
 PASSWORD = "test-password-1"
+MORE_RESOURCES = ROOT / "tests" / "fixtures" / "more_resources.toml"
 
 counter = itertools.count()
 
@@ -289,3 +290,16 @@ ENTRY_WIRE_FIELDS = frozenset(
     }
 )
 """An entry as partners see it; stored, it is the same less `id` (the document's name)."""
+
+
+def more_declaration_text() -> str:
+    """The repository's declaration with the test suite's two more resources."""
+    return (ROOT / "resources.toml").read_text() + "\n" + MORE_RESOURCES.read_text()
+
+
+def more_declaration() -> Any:
+    import tomllib
+
+    from functions.resources import declaration
+
+    return declaration.parse(tomllib.loads(more_declaration_text()))

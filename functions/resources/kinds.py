@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from functions.models import (
     BLANK_PATTERN,
@@ -27,6 +28,12 @@ from functions.models import (
 )
 from functions.resources.declaration import FieldSpec
 
+DATE_JSON_PATTERN = (
+    r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+    r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+)
+"""DATE_PATTERN without year 0000, for JSON Schema (whose `format: date` rules out the
+days a month does not have)."""
 UTF16_NOTE = " Length is counted in UTF-16 code units: an emoji counts as two characters."
 _BLANK = re.compile(BLANK_PATTERN)
 
@@ -83,6 +90,14 @@ def _not_blank(value: str) -> str:
 def _not_negative_zero(value: str) -> str:
     if re.fullmatch(NEGATIVE_ZERO_PATTERN, value):
         raise ValueError("must not be negative zero")
+    return value
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON has one number type: 204.0 and 2.04e2 are the integer 204 (as JSON Schema
+    reads them), stored as an integer. Booleans and fractions stay refused."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
     return value
 
 
@@ -161,7 +176,9 @@ _ANNOTATIONS: dict[str, Callable[[FieldSpec], Any]] = {
     "date": lambda spec: Annotated[
         str, StringConstraints(pattern=DATE_PATTERN), AfterValidator(_calendar_date)
     ],
-    "integer": lambda spec: Annotated[int, Field(ge=spec.minimum, le=spec.maximum)],
+    "integer": lambda spec: Annotated[
+        int, BeforeValidator(_whole_number), Field(ge=spec.minimum, le=spec.maximum)
+    ],
     "boolean": lambda spec: bool,
     "timestamp": lambda spec: annotation_of_time(),
 }
@@ -283,7 +300,7 @@ def json_schema(spec: FieldSpec) -> dict[str, Any]:
         schema = {"type": "string", "pattern": CURRENCY_PATTERN}
         description = spec.description or "ISO 4217 currency code (three capital letters)."
     elif spec.kind == "date":
-        schema = {"type": "string", "format": "date", "pattern": DATE_PATTERN}
+        schema = {"type": "string", "format": "date", "pattern": DATE_JSON_PATTERN}
         description = spec.description or "ISO calendar date, YYYY-MM-DD."
     elif spec.kind == "integer":
         schema = {"type": "integer", "minimum": spec.minimum, "maximum": spec.maximum}
@@ -340,7 +357,7 @@ def query_schema(spec: FieldSpec) -> dict[str, Any]:
     if spec.kind == "boolean":
         return {"type": "string", "enum": ["true", "false"]}
     if spec.kind == "date":
-        return {"type": "string", "format": "date", "pattern": DATE_PATTERN}
+        return {"type": "string", "format": "date", "pattern": DATE_JSON_PATTERN}
     if spec.kind == "currency":
         return {"type": "string", "pattern": CURRENCY_PATTERN}
     return {"type": "string", "minLength": 1, "maxLength": spec.max_length}

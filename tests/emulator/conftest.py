@@ -127,14 +127,10 @@ def more_resources(emulator_hosts: dict[str, str], tmp_path_factory: Any) -> Ite
     from devtools import generate
     from functions.resources import declaration
     from tests.emulator.rest import load_rules
-    from tests.helpers import ROOT
+    from tests.helpers import more_declaration_text
 
     path = tmp_path_factory.mktemp("declaration") / "resources.toml"
-    path.write_text(
-        (ROOT / "resources.toml").read_text()
-        + "\n"
-        + (ROOT / "tests" / "fixtures" / "more_resources.toml").read_text()
-    )
+    path.write_text(more_declaration_text())
     previous = os.environ.get("PARTNER_RESOURCES")
     os.environ["PARTNER_RESOURCES"] = str(path)
     decl = declaration.load(path)

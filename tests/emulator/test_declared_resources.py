@@ -9,11 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
 
 from functions import openapi
 from functions.resources.declaration import Declaration
+from tests.emulator.parity import assert_parity, documents
 from tests.emulator.rest import create_doc, get_doc
-from tests.helpers import Api, User, assert_error
+from tests.emulator.test_parity import PARITY
+from tests.helpers import Api, User, assert_error, more_declaration
 
 pytestmark = pytest.mark.usefixtures("more_resources")
 
@@ -43,10 +46,15 @@ def make_order(api: Api, user: User, **changes: Any) -> dict[str, Any]:
         ({"course": "brunch"}, "course", "must be one of: starter, main, dessert, drink"),
         ({"sku": "piz-1"}, "sku", "does not have the required form"),
         ({"price": "-0.00"}, "price", "must not be negative zero"),
-        ({"price": "10000"}, "price", 'must be a decimal string such as "123.45"'),
+        (
+            {"price": "10000"},
+            "price",
+            'must be a decimal string such as "123.45" (at most 2 decimals)',
+        ),
         ({"vegetarian": "yes"}, "vegetarian", "must be true or false"),
         ({"calories": 5001}, "calories", "must be at most 5000"),
-        ({"calories": 1.0}, "calories", "must be a whole number"),
+        ({"calories": 1.5}, "calories", "must be a whole number"),
+        ({"calories": True}, "calories", "must be a whole number"),
         ({"costPrice": "1.00"}, "costPrice", "is not a field of a menu item"),
         ({"partnerId": "globex"}, "partnerId", "is set by the server and cannot be written"),
         ({"name": "\u2003\u200b"}, "name", "must contain a non-space character"),
@@ -77,9 +85,7 @@ def test_unknown_resources_and_undeclared_operations_are_answered_in_the_envelop
     assert_error(api.call("DELETE", "api/v1/menus"), 405, "method_not_allowed")
 
 
-def test_each_resource_has_its_own_scopes(
-    api: Api, partner: Callable[..., User]
-) -> None:
+def test_each_resource_has_its_own_scopes(api: Api, partner: Callable[..., User]) -> None:
     entries_only = partner("acme", scopes=["entries:read", "entries:write"])
     error = assert_error(api.get("api/v1/menus", headers=entries_only.headers()), 403)
     assert "menus:read" in error["message"]
@@ -94,9 +100,7 @@ def test_another_tenants_record_is_not_found(api: Api, acme: User, globex: User)
     assert api.get("api/v1/orders", headers=globex.headers()).get_json()["data"] == []
 
 
-def test_a_cursor_works_only_for_the_resource_and_query_it_came_from(
-    api: Api, acme: User
-) -> None:
+def test_a_cursor_works_only_for_the_resource_and_query_it_came_from(api: Api, acme: User) -> None:
     for _ in range(3):
         make_menu(api, acme)
         make_order(api, acme)
@@ -112,9 +116,7 @@ def test_a_cursor_works_only_for_the_resource_and_query_it_came_from(
 # --- what partners get ------------------------------------------------------------------------
 
 
-def test_a_hidden_field_is_never_shown_and_survives_a_partners_change(
-    api: Api, acme: User
-) -> None:
+def test_a_hidden_field_is_never_shown_and_survives_a_partners_change(api: Api, acme: User) -> None:
     from functions import store
 
     menu = make_menu(api, acme, sku="PIZ-0001", calories=800)
@@ -152,9 +154,7 @@ def test_an_owner_named_tenant_field_and_a_server_timestamp(api: Api, acme: User
     assert fetched.headers["ETag"] == '"1"'
 
 
-def test_lists_filter_by_declared_fields_and_page_through_a_range(
-    api: Api, acme: User
-) -> None:
+def test_lists_filter_by_declared_fields_and_page_through_a_range(api: Api, acme: User) -> None:
     for calories, course, vegetarian in [
         (900, "main", False), (300, "starter", True), (600, "main", True), (150, "dessert", True),
     ]:  # fmt: skip
@@ -203,9 +203,7 @@ def test_the_document_served_is_the_declarations(api: Api, more_resources: Decla
 # --- the rules: direct clients -----------------------------------------------------------------
 
 
-def test_rules_close_direct_reads_of_a_collection_with_a_hidden_field(
-    api: Api, acme: User
-) -> None:
+def test_rules_close_direct_reads_of_a_collection_with_a_hidden_field(api: Api, acme: User) -> None:
     menu = make_menu(api, acme)
     assert get_doc(acme.token, f"menus/{menu['id']}").status_code == 403
     order = make_order(api, acme)
@@ -224,3 +222,21 @@ def test_rules_check_an_owner_named_tenant_and_server_times(acme: User, globex: 
     assert order(acme, "acme", all_times) == 200
     assert get_doc(globex.token, "orders/o1").status_code == 403
     assert get_doc(acme.token, "orders/o1").status_code == 200
+
+
+# --- parity of the rules and the model on drawn documents -------------------------------------
+
+MORE = more_declaration()
+
+
+@pytest.mark.parametrize("name", ["menus", "orders"])
+def test_rules_and_model_accept_the_same_records(acme: User, name: str) -> None:
+    resource = MORE.get(name)
+    assert resource is not None
+
+    @PARITY
+    @given(drawn=documents(resource))
+    def agree(drawn: tuple[str, dict[str, Any]]) -> None:
+        assert_parity(resource, acme, "acme", drawn)
+
+    agree()

@@ -16,19 +16,18 @@ from hypothesis import strategies as st
 
 from devtools import generate
 from functions import openapi
+from functions.auth import Caller
 from functions.errors import BadRequest, ValidationFailed
 from functions.http import parsing
 from functions.resources import declaration, indexes, kinds, rules, validation
 from functions.resources.declaration import Declaration, DeclarationError, FieldSpec
-from tests.helpers import ROOT
-
-MORE = ROOT / "tests" / "fixtures" / "more_resources.toml"
+from tests.helpers import more_declaration
 
 
 def both() -> Declaration:
     """The repository's declaration with the test suite's two more resources."""
-    text = (ROOT / "resources.toml").read_text() + "\n" + MORE.read_text()
-    return declaration.parse(tomllib.loads(text))
+    decl: Declaration = more_declaration()
+    return decl
 
 
 def _parse(text: str) -> Declaration:
@@ -203,7 +202,10 @@ def test_every_declared_list_shape_has_one_index() -> None:
     assert all(
         index["fields"][0]["fieldPath"] == "restaurantId" for index in indexes.indexes_of(orders)
     )
-    owner = {"indexes": [{"collectionGroup": "users", "fields": []}], "fieldOverrides": [1]}
+    owner: dict[str, Any] = {
+        "indexes": [{"collectionGroup": "users", "fields": []}],
+        "fieldOverrides": [1],
+    }
     merged = indexes.merged(owner, decl)
     assert merged["indexes"][0] == owner["indexes"][0]
     assert merged["fieldOverrides"] == [1]
@@ -363,7 +365,7 @@ def test_the_fields_pattern_accepts_what_the_server_does(parts: list[str]) -> No
     value = "".join(parts)
     entries = declaration.current().resources[0]
     pattern = openapi.build()["paths"]["/fetchData"]["get"]["parameters"][-1]["schema"]["pattern"]
-    caller = parsing.Caller(uid="u", partner_id="acme", scopes=frozenset(), claims={})
+    caller = Caller(uid="u", partner_id="acme", scopes=frozenset(), claims={})
     try:
         parsing.list_query(entries, {"fields": [value]}, caller)
         served = True

@@ -1,0 +1,93 @@
+"""Contract fuzzing of the test suite's second declaration (menus with a hidden field,
+orders with an owner-named tenant field): the document generated from it, the functions
+serving it, positive and negative checks, as for the repository's declaration."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+from werkzeug.serving import make_server
+
+from devtools import emulators
+from functions import openapi
+from tests.emulator.test_fuzz import CHECKS, CONFIG, EXAMPLES, servable
+from tests.helpers import PASSWORD, function_app, more_declaration
+
+schema = schemathesis.openapi.from_dict(openapi.build(more_declaration()), config=CONFIG).include(
+    path_regex="^/api/v1/(menus|orders)"
+)
+sent: dict[str, int] = {"requests": 0, "server_errors": 0}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def totals(more_resources: Any) -> Iterator[dict[str, int]]:
+    sent.update(requests=0, server_errors=0)
+    yield sent
+    print(f"\nfuzz (second declaration): {sent['requests']} requests, {sent['server_errors']} 5xx")
+    assert sent["server_errors"] == 0
+    assert sent["requests"] > 0
+
+
+@pytest.fixture(scope="module")
+def base_url(more_resources: Any) -> Iterator[str]:
+    """The `api` function on a local HTTP server; like the Functions front end, it takes
+    the function's name off the path (`/api/v1/menus` reaches the function as `/v1/menus`)."""
+    app = function_app("api")
+
+    def without_function_name(environ: dict[str, Any], start_response: Any) -> Any:
+        environ["PATH_INFO"] = environ.get("PATH_INFO", "").removeprefix("/api") or "/"
+        return app(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, without_function_name, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def fuzz_token(more_resources: Any) -> str:
+    from firebase_admin import auth as firebase_auth
+
+    from functions.firebase_app import admin_app
+
+    email = f"fuzzer-more-{os.getpid()}@example.test"
+    try:
+        user = firebase_auth.get_user_by_email(email, app=admin_app())
+    except firebase_auth.UserNotFoundError:
+        user = firebase_auth.create_user(email=email, password=PASSWORD, app=admin_app())
+    claims = {"role": "partner", "partnerId": f"fuzz-more-{os.getpid()}"}
+    firebase_auth.set_custom_user_claims(user.uid, claims, app=admin_app())
+    return emulators.sign_in(email, PASSWORD)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_the_second_declarations_contract(
+    case: schemathesis.Case[Any], base_url: str, fuzz_token: str
+) -> None:
+    with requests.Session() as session:
+        response = servable(case).call_and_validate(
+            base_url=base_url,
+            session=session,
+            headers={"Authorization": f"Bearer {fuzz_token}"},
+            checks=CHECKS,
+            timeout=60,
+        )
+    sent["requests"] += 1
+    if response.status_code >= 500:
+        sent["server_errors"] += 1
