@@ -252,8 +252,9 @@ __all__ = [
 
 def check_start_up() -> None:
     """Exit with one line when functions-framework builds its app around main.py without a
-    project id. (The Firebase CLI imports main.py without one to discover the functions,
-    outside any app: that import must and does go through.)"""
+    project id, or with a declaration it cannot serve. (The Firebase CLI imports main.py
+    without a project to discover the functions, outside any app: that import must and
+    does go through.)"""
     if not flask.has_app_context():
         return
     try:
@@ -264,6 +265,11 @@ def check_start_up() -> None:
             "to your project id, for example demo-partner-api",
             file=sys.stderr,
         )
+        raise SystemExit(2) from None
+    try:
+        declaration.current()
+    except declaration.DeclarationError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

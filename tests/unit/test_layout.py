@@ -212,6 +212,35 @@ def test_plain_functions_framework_without_a_project_stops_with_one_line() -> No
     ]
 
 
+def test_plain_functions_framework_with_a_bad_declaration_stops_with_one_line(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "resources.toml"
+    bad.write_text('[menus.fields.price]\nkind = "money"\n')
+    binary = Path(sys.executable).parent / "functions-framework"
+    env = {
+        "PATH": os.environ["PATH"],
+        "NO_GCE_CHECK": "true",
+        "HOME": os.environ.get("HOME", "/"),
+        "GOOGLE_CLOUD_PROJECT": "demo-partner-api",
+        "PARTNER_RESOURCES": str(bad),
+    }
+    result = subprocess.run(
+        [str(binary), "--target", "api", "--source", "main.py", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: resources.toml: menus.fields.price: kind 'money' is not one of text, decimal, "
+        "date, currency, integer, boolean, timestamp"
+    ]
+
+
 def test_only_google_api_cores_python_version_notice_is_silenced() -> None:
     code = (
         "import functions, warnings\n"
