@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all serve test unit fuzz soak bench token lint typecheck generate lock vendor browser clean
+.PHONY: all serve test unit fuzz soak bench token lint typecheck generate adopt lock vendor browser clean
 
 all: $(VENV)/.installed tooling/node_modules/.installed
 
@@ -80,6 +80,11 @@ typecheck: all
 
 generate: all
 	$(PY) -m devtools.generate $(GENERATE_ARGS)
+
+# Add the package to an existing Firebase app: make adopt INTO=.. [ADOPT_ARGS=--dry-run]
+adopt: all
+	@test -n "$(INTO)" || { echo "error: name the app's folder: make adopt INTO=../my-app"; exit 2; }
+	$(PY) -m devtools.adopt --into "$(INTO)" $(ADOPT_ARGS)
 
 # Re-vendor the pinned API reference renderer (swagger-ui-dist) into functions/vendor/.
 vendor: all

@@ -1,0 +1,113 @@
+"""An app we did not write (tests/fixtures/existing_app), adopted: on the Firestore
+emulator its own rules tests, written before adoption and unchanged, pass before and after,
+and partners get exactly what the partner rules give them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from devtools import adopt, emulators, generate
+from functions.resources import declaration
+from tests.corpus import VALID
+from tests.emulator.rest import DOCUMENTS, create_doc, get_doc, headers, load_rules, rest, value
+from tests.helpers import PASSWORD, ROOT, User, UserFactory
+
+FIXTURE = ROOT / "tests" / "fixtures" / "existing_app"
+OWNER = json.loads((FIXTURE / "owner_rules_cases.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def adopted_rules(tmp_path_factory: Any, emulator_hosts: dict[str, str]) -> Iterator[str]:
+    """The fixture app's rules after `make adopt`; the repository's rules come back after."""
+    app = tmp_path_factory.mktemp("apps") / "restaurant-app"
+    shutil.copytree(FIXTURE, app)
+    (app / "partner-api").mkdir()
+    changes, _ = adopt.plan(app, app / "partner-api", declaration.current())
+    adopt.apply(app, changes)
+    try:
+        yield (app / "firestore.rules").read_text()
+    finally:
+        load_rules(generate.RULES_PATH.read_text())
+
+
+def _owner_user(uid: str) -> User:
+    from firebase_admin import auth
+
+    from functions.firebase_app import admin_app
+
+    email = f"{uid}@restaurant.example"
+    auth.create_user(uid=uid, email=email, password=PASSWORD, app=admin_app())
+    return User(uid=uid, email=email, token=emulators.sign_in(email, PASSWORD))
+
+
+def _write(token: str | None, path: str, data: dict[str, Any], *, exists: bool) -> int:
+    write: dict[str, Any] = {
+        "update": {
+            "name": f"{DOCUMENTS}/{path}",
+            "fields": {k: value(v) for k, v in data.items()},
+        },
+        "currentDocument": {"exists": exists},
+    }
+    response = requests.post(
+        rest(":commit"), json={"writes": [write]}, headers=headers(token), timeout=30
+    )
+    return response.status_code
+
+
+def run_owner_cases(rules_text: str) -> list[str]:
+    """The owner's rules tests, as written before adoption; returns the cases that fail."""
+    from functions import store
+
+    load_rules(rules_text)
+    for path, data in OWNER["seed"].items():
+        store.client().document(path).set(data)
+    users = {"alice": _owner_user("alice")}
+    failures = []
+    for case in OWNER["cases"]:
+        token = users[case["who"]].token if case["who"] else None
+        if case["op"] == "get":
+            status = get_doc(token, case["path"]).status_code
+        else:
+            status = _write(token, case["path"], case["data"], exists=case["op"] == "update")
+        if (status == 200) is not case["allowed"]:
+            failures.append(f"{case} -> {status}")
+    return failures
+
+
+def test_the_owners_cases_pass_on_the_owners_own_rules(clean: None) -> None:
+    assert run_owner_cases((FIXTURE / "firestore.rules").read_text()) == []
+
+
+def test_the_owners_cases_still_pass_after_adoption(clean: None, adopted_rules: str) -> None:
+    assert run_owner_cases(adopted_rules) == []
+
+
+def test_partners_get_the_partner_rules_after_adoption(
+    make_user: UserFactory, adopted_rules: str
+) -> None:
+    from functions import store
+
+    load_rules(adopted_rules)
+    acme = make_user({"role": "partner", "partnerId": "acme"})
+    for tenant in ("acme", "globex"):
+        store.client().document(f"entries/{tenant}-1").set(
+            {**VALID["minimal"], "partnerId": tenant, "createdBy": "seed", "version": 1}
+        )
+    store.client().document("users/alice").set({"name": "Alice"})
+    assert get_doc(acme.token, "entries/acme-1").status_code == 200
+    assert get_doc(acme.token, "entries/globex-1").status_code == 403
+    assert get_doc(acme.token, "users/alice").status_code == 403
+    created = create_doc(
+        acme.token,
+        "new-1",
+        {**VALID["minimal"], "partnerId": "acme", "createdBy": acme.uid, "version": 1},
+    )
+    assert created.status_code == 200, created.text
+    someone = make_user({})
+    assert get_doc(someone.token, "entries/acme-1").status_code == 403

@@ -1,0 +1,251 @@
+"""Adopting the package into an existing app's folder (a fixture app we did not write):
+what changes, what never does, and the one-line refusals that change nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from devtools import adopt
+from functions.resources import declaration, rules
+from tests.helpers import ROOT, more_declaration
+
+FIXTURE = ROOT / "tests" / "fixtures" / "existing_app"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    """A copy of the fixture app, with the package's folder inside it."""
+    folder = tmp_path / "restaurant-app"
+    shutil.copytree(FIXTURE, folder)
+    (folder / "partner-api").mkdir()
+    return folder
+
+
+def adopt_into(app: Path, decl: declaration.Declaration | None = None) -> list[adopt.Overlap]:
+    changes, overlaps = adopt.plan(app, app / "partner-api", decl or declaration.current())
+    adopt.apply(app, changes)
+    return overlaps
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+# --- refusals first: one line, nothing changed -------------------------------------------------
+
+
+def test_a_folder_that_is_not_a_firebase_project_is_refused(app: Path) -> None:
+    (app / "firebase.json").unlink()
+    before = snapshot(app)
+    with pytest.raises(adopt.Refused, match=r"not a Firebase project \(no firebase.json\)"):
+        adopt.plan(app, app / "partner-api", declaration.current())
+    with pytest.raises(adopt.Refused, match="no such folder"):
+        adopt.plan(app / "missing", app / "partner-api", declaration.current())
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "message"),
+    [
+        ("firebase.json", "{not json", "firebase.json: not valid JSON"),
+        ("firebase.json", "[]", "firebase.json: must be a JSON object"),
+        ("firestore.rules", "service cloud.firestore {\n  match /x {\n", "unbalanced braces"),
+        ("firestore.rules", "allow read;", "not a Firestore rules file"),
+        ("firestore.rules", "service cloud.firestore {\n}\n", "no `match /databases"),
+        ("firestore.indexes.json", "{", "firestore.indexes.json: not valid JSON"),
+    ],
+)
+def test_files_that_do_not_parse_are_refused_in_one_line(
+    app: Path, file: str, content: str, message: str
+) -> None:
+    (app / file).write_text(content)
+    before = snapshot(app)
+    with pytest.raises(adopt.Refused, match=message) as caught:
+        adopt.plan(app, app / "partner-api", declaration.current())
+    assert "\n" not in str(caught.value)
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"source": "other", "codebase": "partner-api"}, "already deploys 'other'"),
+        ({"source": "partner-api", "codebase": "payments"}, "already deployed as codebase"),
+    ],
+)
+def test_a_conflicting_codebase_is_refused(app: Path, entry: dict[str, str], message: str) -> None:
+    config = json.loads((app / "firebase.json").read_text())
+    config["functions"].append(entry)
+    (app / "firebase.json").write_text(json.dumps(config))
+    with pytest.raises(adopt.Refused, match=message):
+        adopt.plan(app, app / "partner-api", declaration.current())
+
+
+def test_the_package_must_sit_inside_the_app(app: Path, tmp_path: Path) -> None:
+    with pytest.raises(adopt.Refused, match="must sit inside"):
+        adopt.plan(app, tmp_path / "elsewhere", declaration.current())
+    with pytest.raises(adopt.Refused, match="subfolder"):
+        adopt.plan(app, app, declaration.current())
+
+
+def test_the_command_refuses_with_one_line_and_exit_2(
+    app: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (app / "firebase.json").unlink()
+    assert adopt.main(["--into", str(app)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: ")
+
+
+# --- what adoption changes, and what it keeps --------------------------------------------------
+
+
+def test_adoption_adds_a_codebase_and_keeps_every_other_entry(app: Path) -> None:
+    before = json.loads((app / "firebase.json").read_text())
+    adopt_into(app)
+    after = json.loads((app / "firebase.json").read_text())
+    assert after["functions"][0] == before["functions"][0]
+    ours = after["functions"][1]
+    assert (ours["source"], ours["codebase"], ours["runtime"]) == (
+        "partner-api",
+        "partner-api",
+        "python311",
+    )
+    assert "venv" in ours["ignore"]
+    assert {k: v for k, v in after.items() if k != "functions"} == {
+        k: v for k, v in before.items() if k != "functions"
+    }
+
+
+def test_the_owners_rules_stay_byte_for_byte_and_only_the_block_is_added(app: Path) -> None:
+    original = (app / "firestore.rules").read_text()
+    adopt_into(app)
+    adopted = (app / "firestore.rules").read_text()
+    block = rules.block(declaration.current())
+    assert adopted.count(rules.BEGIN) == 1
+    assert adopted.replace("\n" + block, "") == original
+
+
+def test_indexes_are_the_union_without_duplicates(app: Path) -> None:
+    original = json.loads((app / "firestore.indexes.json").read_text())
+    adopt_into(app)
+    merged = json.loads((app / "firestore.indexes.json").read_text())
+    assert merged["indexes"][: len(original["indexes"])] == original["indexes"]
+    assert merged["fieldOverrides"][: len(original["fieldOverrides"])] == original["fieldOverrides"]
+    ours = json.loads((ROOT / "firestore.indexes.json").read_text())
+    for index in ours["indexes"] + ours["fieldOverrides"]:
+        assert (merged["indexes"] + merged["fieldOverrides"]).count(index) == 1
+
+
+def test_a_second_run_changes_nothing_and_keeps_the_backups(
+    app: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = (app / "firestore.rules").read_text()
+    adopt_into(app)
+    assert (app / adopt.BACKUP_FOLDER / "firestore.rules").read_text() == original
+    after_first = snapshot(app)
+    changes, _ = adopt.plan(app, app / "partner-api", declaration.current())
+    assert changes == []
+    adopt.apply(app, changes)
+    assert snapshot(app) == after_first
+
+
+def test_a_changed_declaration_changes_only_the_block(app: Path) -> None:
+    adopt_into(app)
+    first = (app / "firestore.rules").read_text()
+    adopt_into(app, more_declaration())
+    second = (app / "firestore.rules").read_text()
+    old_block, new_block = rules.block(declaration.current()), rules.block(more_declaration())
+    assert old_block in first
+    assert new_block in second
+    assert first.replace(old_block, "") == second.replace(new_block, "")
+    # the backups are now those of the second run
+    assert (app / adopt.BACKUP_FOLDER / "firestore.rules").read_text() == first
+
+
+def test_a_dry_run_prints_a_readable_diff_and_changes_nothing(
+    app: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(adopt, "ROOT", app / "partner-api")
+    (app / "partner-api" / "firebase.json").write_text((ROOT / "firebase.json").read_text())
+    before = snapshot(app)
+    assert adopt.main(["--into", str(app), "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert snapshot(app) == before
+    assert "--- a/firebase.json\n+++ b/firebase.json\n" in out
+    assert "--- a/firestore.rules\n+++ b/firestore.rules\n" in out
+    assert f"+    {rules.BEGIN}\n" in out
+    assert "would change: firestore.rules" in err
+
+
+# --- owner rules that also reach partner collections -------------------------------------------
+
+
+def test_owner_rules_that_reach_a_partner_collection_are_reported_never_edited(
+    app: Path,
+) -> None:
+    assert adopt_into(app) == []  # users and menus are not partner collections of entries
+    found = adopt_into(app, more_declaration())  # now menus is one
+    assert [(o.line, o.collection, o.operations) for o in found] == [(17, "menus", ("read",))]
+    assert "firestore.rules:17: `match /menus/{menuId}` allows read always" in found[0].describe()
+    recursive = (
+        (app / "firestore.rules")
+        .read_text()
+        .replace(
+            "    match /users/{uid} {",
+            "    match /{document=**} {\n      allow read: if signedIn();\n"
+            "      allow write: if false;\n    }\n\n    match /users/{uid} {",
+        )
+    )
+    (app / "firestore.rules").write_text(recursive)
+    found = adopt_into(app, more_declaration())
+    reported = {(o.line, o.collection) for o in found}
+    assert {(13, "entries"), (13, "menus"), (13, "orders")} <= reported
+    assert all(o.operations != ("write",) for o in found)  # `if false` lets nobody in
+    assert (app / "firestore.rules").read_text().count("allow read: if signedIn();") == 1
+
+
+def test_the_owners_json_files_only_gain_lines(app: Path) -> None:
+    changes, _ = adopt.plan(app, app / "partner-api", declaration.current())
+    for change in changes:
+        removed = [
+            line
+            for line in change.diff(app).splitlines()
+            if line.startswith("-") and not line.startswith("---")
+        ]
+        if change.path.suffix == ".json":
+            # a line that ended an array gains a comma: the only owner line touched
+            assert all(line.strip() in ("-}", "-]") for line in removed), removed
+
+
+def test_a_single_codebase_and_no_firestore_section_are_adopted_too(app: Path) -> None:
+    (app / "firebase.json").write_text(
+        '{\n  "functions": {"source": "functions", "runtime": "nodejs20"},\n'
+        '  "hosting": {"public": "public"}\n}\n'
+    )
+    (app / "firestore.rules").unlink()
+    (app / "firestore.indexes.json").unlink()
+    adopt_into(app)
+    config = json.loads((app / "firebase.json").read_text())
+    assert config["functions"][0] == {"source": "functions", "runtime": "nodejs20"}
+    assert config["functions"][1]["codebase"] == "partner-api"
+    assert config["firestore"] == {"rules": "firestore.rules", "indexes": "firestore.indexes.json"}
+    assert config["hosting"] == {"public": "public"}
+    written = (app / "firestore.rules").read_text()
+    assert rules.BEGIN in written
+    assert "service cloud.firestore" in written
+    assert json.loads((app / "firestore.indexes.json").read_text()) == json.loads(
+        (ROOT / "firestore.indexes.json").read_text()
+    )
+    changes, _ = adopt.plan(app, app / "partner-api", declaration.current())
+    assert changes == []
