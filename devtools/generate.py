@@ -25,20 +25,34 @@ INDEXES_PATH = ROOT / "firestore.indexes.json"
 
 
 def own_field_overrides() -> list[dict[str, Any]]:
-    """The package's own collections' settings: idempotency records expire by TTL."""
+    """The package's own collections' settings: idempotency records, audit records and
+    daily quota counts expire by TTL (`expiresAt`)."""
+    return [
+        {"collectionGroup": group, "fieldPath": "expiresAt", "ttl": True, "indexes": []}
+        for group in (
+            config.DEFAULT_IDEMPOTENCY_COLLECTION,
+            config.DEFAULT_AUDIT_COLLECTION,
+            config.DEFAULT_LIMITS_COLLECTION,
+        )
+    ]
+
+
+def own_indexes() -> list[dict[str, Any]]:
+    """The queries of `partners audit`: by partner, or by partner and record, in time."""
     return [
         {
-            "collectionGroup": config.DEFAULT_IDEMPOTENCY_COLLECTION,
-            "fieldPath": "expiresAt",
-            "ttl": True,
-            "indexes": [],
+            "collectionGroup": config.DEFAULT_AUDIT_COLLECTION,
+            "queryScope": "COLLECTION",
+            "fields": [{"fieldPath": name, "order": "ASCENDING"} for name in fields],
         }
+        for fields in (("partnerId", "at"), ("partnerId", "recordId", "at"))
     ]
 
 
 def indexes_file(decl: Declaration) -> str:
     document = {
-        "indexes": [index for r in decl.resources for index in indexes.indexes_of(r)],
+        "indexes": [index for r in decl.resources for index in indexes.indexes_of(r)]
+        + own_indexes(),
         "fieldOverrides": own_field_overrides(),
     }
     return json.dumps(document, indent=2) + "\n"

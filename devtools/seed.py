@@ -9,6 +9,7 @@ from collections.abc import Callable
 from devtools.emulators import sign_in
 from functions.admin.keys import KeyDirectory
 from functions.admin.partners import PartnerDirectory
+from functions.admin.records import PartnerRecords
 from functions.resources import declaration
 from functions.store import records as store
 
@@ -70,7 +71,9 @@ def seed(project: str) -> dict[str, str]:
     directory = PartnerDirectory(project)
     keys = KeyDirectory(project, firestore.client())
     issued = {}
+    records = PartnerRecords(firestore.client())
     for partner_id, email in DEMO_USERS.items():
+        records.add(partner_id, partner_id.title(), {})
         user = auth.create_user(email=email, password=DEMO_PASSWORD, app=directory.app)
         directory.grant(user.uid, partner_id, None)
         for fields in DEMO_ENTRIES[partner_id]:

@@ -11,10 +11,18 @@ import json
 import os
 
 from functions.errors import ConfigurationError
+from functions.models import Limits
 
 DEFAULT_ENTRIES_COLLECTION = "entries"
 DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
 DEFAULT_API_KEYS_COLLECTION = "partnerKeys"
+DEFAULT_PARTNERS_COLLECTION = "partners"
+DEFAULT_AUDIT_COLLECTION = "partnerAudit"
+DEFAULT_LIMITS_COLLECTION = "partnerLimits"
+DEFAULT_AUDIT_RETENTION_DAYS = 400
+DEFAULT_RATE_PER_S = 10.0
+DEFAULT_BURST = 40
+DEFAULT_DAILY_CREATES = 10_000
 DEFAULT_IDEMPOTENCY_TTL_HOURS = 24
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 DEFAULT_FIRESTORE_TIMEOUT_S = 10.0
@@ -55,6 +63,40 @@ def entries_collection(declared: str = DEFAULT_ENTRIES_COLLECTION) -> str:
 
 def api_keys_collection() -> str:
     return _env("API_KEYS_COLLECTION") or DEFAULT_API_KEYS_COLLECTION
+
+
+def partners_collection() -> str:
+    return _env("PARTNERS_COLLECTION") or DEFAULT_PARTNERS_COLLECTION
+
+
+def audit_collection() -> str:
+    return _env("AUDIT_COLLECTION") or DEFAULT_AUDIT_COLLECTION
+
+
+def limits_collection() -> str:
+    """Where the shared state of rate limits and quotas lives (one document per bucket)."""
+    return _env("LIMITS_COLLECTION") or DEFAULT_LIMITS_COLLECTION
+
+
+def audit_retention_days() -> int:
+    return _int_env("AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS, minimum=1)
+
+
+def default_limits() -> Limits:
+    """Every partner's limits unless its record overrides them: RATE_LIMIT_PER_S calls a
+    second sustained, RATE_LIMIT_BURST at once, DAILY_CREATE_QUOTA creates a UTC day."""
+    raw = _env("RATE_LIMIT_PER_S")
+    try:
+        rate = float(raw) if raw else DEFAULT_RATE_PER_S
+    except ValueError as exc:
+        raise ConfigurationError("RATE_LIMIT_PER_S must be a number") from exc
+    if rate <= 0:
+        raise ConfigurationError("RATE_LIMIT_PER_S must be above 0")
+    return Limits(
+        rate,
+        _int_env("RATE_LIMIT_BURST", DEFAULT_BURST, minimum=1),
+        _int_env("DAILY_CREATE_QUOTA", DEFAULT_DAILY_CREATES, minimum=0),
+    )
 
 
 def idempotency_collection() -> str:

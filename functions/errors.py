@@ -136,6 +136,13 @@ class Forbidden(ApiError):
     default_message = "The caller may not perform this operation."
 
 
+class PartnerSuspended(Forbidden):
+    """The caller's partner is suspended by the app's owner: every credential of it."""
+
+    code = "partner_suspended"
+    default_message = "This partner is suspended; contact the app's owner."
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"
@@ -224,13 +231,33 @@ class ConfigurationError(ApiError):
     expose_message = False
 
 
+class RateLimited(ApiError):
+    """The partner is over its rate: Retry-After says when a call will be admitted."""
+
+    status = 429
+    code = "rate_limited"
+    default_message = "Too many requests for this partner; retry after the given seconds."
+
+    def __init__(self, retry_after_s: int, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after_s))})
+
+
+class QuotaExceeded(RateLimited):
+    """The partner created its daily quota of records (UTC day)."""
+
+    code = "quota_exceeded"
+    default_message = "This partner's daily quota of created records is spent."
+
+
 class ServiceUnavailable(ApiError):
     status = 503
     code = "unavailable"
     default_message = "The data store is unavailable; retry later."
 
-    def __init__(self, message: str | None = None, *, retry_after_s: int = 5) -> None:
-        super().__init__(message, headers={"Retry-After": str(retry_after_s)})
+    def __init__(
+        self, message: str | None = None, *, retry_after_s: int = 5, reason: str | None = None
+    ) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)}, reason=reason)
 
 
 INTERNAL = ApiError()

@@ -127,6 +127,11 @@ def bind(**fields: Any) -> None:
         current.update(fields)
 
 
+def bound(name: str) -> Any:
+    """A field of the current request's context (the request id, say), or None."""
+    return (_context.get() or {}).get(name)
+
+
 def end_request(token: contextvars.Token[dict[str, Any] | None]) -> None:
     _context.reset(token)
 

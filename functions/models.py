@@ -234,3 +234,73 @@ def is_calendar_date(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who changed which record how: written with the change, in the same unit of work."""
+
+    actor: str
+    credential: str
+    partner_id: str
+    operation: str
+    resource: str
+    record_id: str
+    version_before: int | None
+    version_after: int
+    fields: tuple[str, ...]
+    request_id: str
+
+
+# --- partners -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one partner may spend: a token bucket for every call (`rate_per_s` sustained,
+    `burst` at once) and a daily quota of created records (UTC days)."""
+
+    rate_per_s: float
+    burst: int
+    daily_creates: int
+
+    def merged(self, overrides: Mapping[str, Any]) -> Limits:
+        """These limits with a partner record's valid overrides applied (others ignored)."""
+        rate = overrides.get("ratePerSecond", self.rate_per_s)
+        burst = overrides.get("burst", self.burst)
+        daily = overrides.get("dailyCreates", self.daily_creates)
+        valid_rate = isinstance(rate, int | float) and not isinstance(rate, bool) and rate > 0
+        valid_burst = type(burst) is int and burst >= 1
+        valid_daily = type(daily) is int and daily >= 0
+        return Limits(
+            float(rate) if valid_rate else self.rate_per_s,
+            burst if valid_burst else self.burst,
+            daily if valid_daily else self.daily_creates,
+        )
+
+
+PARTNER_STATUSES: Final = ("active", "suspended")
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerRecord:
+    """A partner as its record says. A partner without a record is active with the default
+    limits (every grant made before records existed); a record whose status is not one we
+    know is treated as suspended: an unreadable record never opens a door."""
+
+    partner_id: str
+    status: str = "active"
+    display_name: str = ""
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    exists: bool = True
+
+    @property
+    def suspended(self) -> bool:
+        return self.status != "active"
+
+    def limits(self, defaults: Limits) -> Limits:
+        return defaults.merged(self.overrides)
+
+    @classmethod
+    def absent(cls, partner_id: str) -> PartnerRecord:
+        return cls(partner_id, exists=False)

@@ -10,8 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 
+from functions import logs
 from functions.auth import Caller
-from functions.models import Created, Draft, FieldChanges, IdempotentCreate, ListQuery, Page, Record
+from functions.models import (
+    AuditEntry,
+    Created,
+    Draft,
+    FieldChanges,
+    IdempotentCreate,
+    ListQuery,
+    Page,
+    Record,
+)
 from functions.resources.declaration import Resource
 from functions.store import records as store
 
@@ -48,7 +58,10 @@ def create_record(
         idempotency = IdempotentCreate(
             key=idempotency_key, fingerprint=hashlib.sha256(canonical.encode()).hexdigest()
         )
-    return store.create_record(resource, caller.partner_id, caller.uid, fields, idempotency)
+    audit = _audit(resource, caller, "create", tuple(sorted(fields)))
+    return store.create_record(
+        resource, caller.partner_id, caller.uid, fields, idempotency=idempotency, audit=audit
+    )
 
 
 def update_record(
@@ -68,4 +81,23 @@ def update_record(
         sets=sets,
         clears=clears,
         expected_version=expected_version,
+        audit=_audit(resource, caller, "update", ()),
+    )
+
+
+def _audit(
+    resource: Resource, caller: Caller, operation: str, fields: tuple[str, ...]
+) -> AuditEntry:
+    """Who is writing, for the audit record the store commits with the write."""
+    return AuditEntry(
+        actor=caller.uid,
+        credential=caller.credential,
+        partner_id=caller.partner_id,
+        operation=operation,
+        resource=resource.name,
+        record_id="",
+        version_before=None,
+        version_after=0,
+        fields=fields,
+        request_id=str(logs.bound("request_id") or ""),
     )

@@ -7,6 +7,7 @@ tests import.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import itertools
 import json
 import os
@@ -303,3 +304,61 @@ def more_declaration() -> Any:
     from functions.resources import declaration
 
     return declaration.parse(tomllib.loads(more_declaration_text()))
+
+
+class SimulatedClock:
+    """One clock for a limiter and its lease store: seconds that pass only when told."""
+
+    def __init__(self) -> None:
+        self.seconds = 1_000.0
+        self.start = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def now(self) -> dt.datetime:
+        return self.start + dt.timedelta(seconds=self.seconds - 1_000.0)
+
+
+class MemoryLeases:
+    """The lease arithmetic of `functions.limits` over a dict: the Firestore store's
+    stand-in for pure-logic tests (the emulator tests use the real one)."""
+
+    def __init__(self, clock: SimulatedClock | None = None) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.clock = clock
+        self.down = False
+        self.operations = 0
+
+    def _now(self) -> dt.datetime:
+        return self.clock.now() if self.clock else dt.datetime.now(dt.UTC)
+
+    def lease_tokens(
+        self, bucket: str, want: int, rate_per_s: float, burst: int, least: int = 1
+    ) -> tuple[int, float, int]:
+        from functions.limits import LimitsUnavailable, bucket_lease
+
+        if self.down:
+            raise LimitsUnavailable()
+        name = f"rate:{bucket}"
+        taken, left, document = bucket_lease(
+            self.documents.get(name), self._now(), want, rate_per_s, burst, least=least
+        )
+        if document is not None:
+            self.documents[name] = document
+        spent = 1 if document is None else 2
+        self.operations += spent
+        return taken, left, spent
+
+    def lease_permits(self, bucket: str, want: int, quota: int) -> tuple[int, int, int]:
+        from functions.limits import LimitsUnavailable, quota_lease
+
+        if self.down:
+            raise LimitsUnavailable()
+        name = f"quota:{bucket}"
+        taken, left, document = quota_lease(self.documents.get(name), self._now(), want, quota)
+        if document is not None:
+            self.documents[name] = document
+        spent = 1 if document is None else 2
+        self.operations += spent
+        return taken, left, spent

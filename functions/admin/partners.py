@@ -1,5 +1,6 @@
-"""Manage partner users and keys: `python -m functions.partners grant|revoke|list|show|create`
-and `python -m functions.partners keys create|list|show|revoke|roll`.
+"""Manage partners, their users and keys: `python -m functions.partners
+grant|revoke|list|show|create`, `... keys create|list|show|revoke|roll`,
+`... partner add|suspend|resume|limits|show|list` and `... audit`.
 
 Works against the Auth emulator (FIREBASE_AUTH_EMULATOR_HOST set) or a real project
 (Application Default Credentials, or --credentials with a service-account file).
@@ -14,13 +15,14 @@ Every expected failure is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import secrets
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,7 @@ from functions.admin.errors import (
     environment_problem,
 )
 from functions.admin.keys import IssuedKey, KeyDirectory, key_json
+from functions.admin.records import PartnerRecords, limit_overrides, partner_json
 from functions.auth.callers import (
     PARTNER_CLAIMS,
     PARTNER_ID_CLAIM,
@@ -320,11 +323,13 @@ def _parser() -> argparse.ArgumentParser:
         return parser
 
     scopes_help = "comma-separated scopes (default: every scope resources.toml declares)"
+    create_help = "add the partner's record if it has none (otherwise refused)"
     grant = command(commands, "grant", "make a user a partner user of PARTNER_ID")
     grant.add_argument("user", help="uid or email")
     grant.add_argument("--partner", required=True, dest="partner_id")
     grant.add_argument("--scopes", help=scopes_help)
     grant.add_argument("--move", action="store_true", help="reassign from another partner")
+    grant.add_argument("--create-partner", action="store_true", help=create_help)
 
     revoke = command(commands, "revoke", "remove partner claims and end sessions")
     revoke.add_argument("user", help="uid or email")
@@ -342,6 +347,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("email")
     create.add_argument("--partner", required=True, dest="partner_id")
     create.add_argument("--scopes", help=scopes_help)
+    create.add_argument("--create-partner", action="store_true", help=create_help)
 
     keys = command(commands, "keys", "manage partner API keys").add_subparsers(
         dest="keys_command", required=True
@@ -351,6 +357,7 @@ def _parser() -> argparse.ArgumentParser:
     key_create.add_argument("--scopes", help=scopes_help)
     key_create.add_argument("--expires-in", help="lifetime: 30s, 15m, 12h or 90d (default: none)")
     key_create.add_argument("--label", help="what the key is for")
+    key_create.add_argument("--create-partner", action="store_true", help=create_help)
     key_list = command(keys, "list", "list keys (never their secrets)")
     key_list.add_argument("--partner", dest="partner_id", help="only this partner's keys")
     for name, text in (("show", "show one key"), ("revoke", "revoke a key at once")):
@@ -358,7 +365,37 @@ def _parser() -> argparse.ArgumentParser:
     key_roll = command(keys, "roll", "replace a key; the old one works for the overlap")
     key_roll.add_argument("key_id")
     key_roll.add_argument("--overlap", default="24h", help="how long the old key keeps working")
+
+    _partner_commands(commands, command)
     return parser
+
+
+def _partner_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    """`partner add|suspend|resume|show|list|limits` and `audit`."""
+    partner = command(commands, "partner", "manage partner records").add_subparsers(
+        dest="partner_command", required=True
+    )
+    add = command(partner, "add", "add a partner (active)")
+    add.add_argument("partner_id")
+    add.add_argument("--name", help="display name (default: the id)")
+    for name, text in (
+        ("suspend", "suspend a partner: its users and keys get 403 on their next call"),
+        ("resume", "resume a suspended partner"),
+        ("show", "show a partner's record and the limits that apply"),
+    ):
+        command(partner, name, text).add_argument("partner_id")
+    command(partner, "list", "list partner records")
+    limits = command(partner, "limits", "override a partner's limits (others keep defaults)")
+    limits.add_argument("partner_id")
+    for target in (add, limits):
+        target.add_argument("--rate", type=float, help="calls a second, sustained")
+        target.add_argument("--burst", type=int, help="calls at once")
+        target.add_argument("--daily-creates", type=int, help="records created a UTC day")
+
+    audit = command(commands, "audit", "print a partner's audit trail, oldest first")
+    audit.add_argument("--partner", required=True, dest="partner_id")
+    audit.add_argument("--since", help="only records from this day on (YYYY-MM-DD, UTC)")
+    audit.add_argument("--entry", dest="record_id", help="only the records of this entry")
 
 
 def _scopes(raw: str | None) -> list[str] | None:
@@ -378,12 +415,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: no project: pass --project or set GCLOUD_PROJECT", file=sys.stderr)
         return EXIT_USAGE
     args.json = getattr(args, "json", False)
+    run = {
+        "keys": _keys_command,
+        "partner": _partner_command,
+        "audit": _audit_command,
+        "token": _token_command,
+    }.get(args.command, _users_command)
     try:
-        if args.command == "keys":
-            return _keys_command(args)
-        if args.command == "token":
-            return _token_command(args)
-        return _users_command(args)
+        return run(args)
     except Refused as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_REFUSED
@@ -412,6 +451,9 @@ def _token_command(args: argparse.Namespace) -> int:
 def _users_command(args: argparse.Namespace) -> int:
     """Raises: Refused."""
     directory = PartnerDirectory(args.project, args.credentials)
+    if args.command in ("grant", "create"):
+        records = PartnerRecords(_firestore(args.project, args.credentials))
+        records.require(args.partner_id, create=args.create_partner)
     if args.command in ("list", "create", "show"):
         _print_users(directory, args)
         return 0
@@ -462,12 +504,91 @@ def _keys_command(args: argparse.Namespace) -> int:
         print(json.dumps(shown, indent=2) if args.json else _describe_key(shown))
         return 0
     if args.keys_command == "create":
+        records = PartnerRecords(_firestore(args.project, args.credentials))
+        records.require(args.partner_id, create=args.create_partner)
         issued = keys.create(
             args.partner_id, _scopes(args.scopes), expires_in=args.expires_in, label=args.label
         )
     else:
         issued = keys.roll(args.key_id, args.overlap)
     _print_issued(issued, as_json=args.json)
+    return 0
+
+
+def _partner_command(args: argparse.Namespace) -> int:
+    """Raises: Refused."""
+    records = PartnerRecords(_firestore(args.project, args.credentials))
+    command = args.partner_command
+    if command == "list":
+        found = [partner_json(record, snapshot) for record, snapshot in records.every()]
+        if args.json:
+            print(json.dumps(found, indent=2))
+        else:
+            print("\n".join(_describe_partner(p) for p in found) or "no partner records")
+        return 0
+    overrides = {}
+    if command in ("add", "limits"):
+        overrides = limit_overrides(args.rate, args.burst, args.daily_creates)
+    if command == "add":
+        records.add(args.partner_id, args.name or args.partner_id, overrides)
+    elif command == "suspend":
+        records.change(args.partner_id, {"status": "suspended"})
+    elif command == "resume":
+        records.change(args.partner_id, {"status": "active"})
+    elif command == "limits":
+        if not overrides:
+            raise Refused("give at least one of --rate, --burst, --daily-creates")
+        records.set_limits(args.partner_id, overrides)
+    shown = partner_json(*records.get(args.partner_id))
+    print(json.dumps(shown, indent=2) if args.json else _describe_partner(shown))
+    if command == "suspend":
+        print("its users and keys get 403 partner_suspended on their next call", file=sys.stderr)
+    return 0
+
+
+def _describe_partner(partner: Mapping[str, Any]) -> str:
+    limits = partner["limits"]
+    return "\t".join(
+        (
+            partner["id"],
+            partner["status"],
+            partner["displayName"] or "-",
+            f"{limits['ratePerSecond']:g}/s burst {limits['burst']}",
+            f"{limits['dailyCreates']} creates a day",
+        )
+    )
+
+
+def _audit_command(args: argparse.Namespace) -> int:
+    """Raises: Refused."""
+    since = None
+    if args.since is not None:
+        try:
+            day = dt.date.fromisoformat(args.since)
+        except ValueError as exc:
+            raise Refused(f"--since {args.since!r} is not a day such as 2026-11-01") from exc
+        since = dt.datetime.combine(day, dt.time(), dt.UTC)
+    records = PartnerRecords(_firestore(args.project, args.credentials))
+    found = records.audit(args.partner_id, since, args.record_id)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    lines = [
+        "\t".join(
+            str(v)
+            for v in (
+                entry.get("at"),
+                entry.get("operation"),
+                f"{entry.get('resource')}/{entry.get('recordId')}",
+                f"v{entry.get('versionBefore') or '-'} -> v{entry.get('versionAfter')}",
+                ",".join(entry.get("fields") or []) or "-",
+                entry.get("actor"),
+                entry.get("requestId"),
+            )
+        )
+        for entry in found
+    ]
+    print("\n".join(lines) or "no audit records")
     return 0
 
 

@@ -21,7 +21,9 @@ from functions.api_keys import ApiKey, MalformedKey
 from functions.auth.callers import Caller
 from functions.auth.sessions import LookupTimeout, SharedLookups
 from functions.errors import ApiError, ServiceUnavailable, Unauthorized
+from functions.models import PartnerRecord
 from functions.store import keys as key_store
+from functions.store import partners as partner_store
 
 INVALID_KEY = "The API key is not valid."
 LAST_USED_EVERY_S = 60.0
@@ -31,6 +33,7 @@ LAST_USED_EVERY_S = 60.0
 @dataclass(frozen=True, slots=True)
 class _Found:
     key: ApiKey | None
+    partner: PartnerRecord | None = None
 
 
 class ApiKeyAuthenticator:
@@ -69,12 +72,33 @@ class ApiKeyAuthenticator:
             claims={},
             credential="key",
             credential_id=key.key_id,
+            partner=found.partner,
         )
 
 
 @functools.cache
 def _lookups() -> SharedLookups[_Found]:
-    return SharedLookups(lambda key_id: _Found(key_store.get_key(key_id)))
+    return SharedLookups(_find)
+
+
+_partner_of_key: dict[str, str] = {}
+"""Key id -> partner id, as learnt from key records: a key never changes partner, so once
+known, the key's record and its partner's are read in one round trip."""
+
+
+def _find(key_id: str) -> _Found:
+    """The key's record and its partner's record, fresh."""
+    known = _partner_of_key.get(key_id)
+    if known is not None:
+        snapshot, partner = partner_store.get_with(key_store.key_reference(key_id), known)
+        key = key_store.key_from_snapshot(snapshot)
+        if key is None or key.partner_id == known:
+            return _Found(key, partner)
+    key = key_store.get_key(key_id)
+    if key is None:
+        return _Found(None)
+    _partner_of_key[key_id] = key.partner_id
+    return _Found(key, partner_store.get_partner(key.partner_id))
 
 
 _last_noted: dict[str, float] = {}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from functions.errors import Forbidden
+from functions.models import PartnerRecord
 from functions.resources import declaration
 
 PARTNER_ROLE = "partner"
@@ -40,6 +41,8 @@ class Caller:
     claims: Mapping[str, Any]
     credential: Literal["user", "key"] = "user"
     credential_id: str = ""
+    partner: PartnerRecord | None = None
+    """The partner's record as read with this call's credential (None: not read)."""
 
 
 def caller_from_claims(claims: Mapping[str, Any]) -> Caller:

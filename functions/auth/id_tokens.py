@@ -7,17 +7,28 @@ requests of one user (see `sessions`).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from functions import config, logs
-from functions.auth.callers import Caller, caller_from_claims, current_claims
+from functions.auth.callers import (
+    PARTNER_ID_CLAIM,
+    PARTNER_ID_PATTERN,
+    Caller,
+    caller_from_claims,
+    current_claims,
+)
 from functions.auth.sessions import LookupTimeout, SharedLookups
 from functions.errors import ConfigurationError, ServiceUnavailable, Unauthorized
 from functions.firebase_app import admin_app
+from functions.models import PartnerRecord
+from functions.store import partners as partner_store
 
 if TYPE_CHECKING:
     from firebase_admin import auth as firebase_auth
@@ -39,12 +50,41 @@ class IdTokenAuthenticator:
         """Raises: Unauthorized (token not acceptable), Forbidden (not a partner)."""
         if not looks_like_id_token(credential):
             return None
-        claims = verify_id_token(credential, check_revoked=config.check_revoked())
+        prefetched: dict[str, Future[PartnerRecord]] = {}
+
+        def prefetch(claims: Mapping[str, Any]) -> None:
+            # The partner record is read alongside the user record (another backend, so
+            # not one round trip): started for the token's partner before the lookup.
+            partner_id = claims.get(PARTNER_ID_CLAIM)
+            if isinstance(partner_id, str) and PARTNER_ID_PATTERN.fullmatch(partner_id):
+                prefetched[partner_id] = _pool().submit(partner_store.get_partner, partner_id)
+
+        claims = verify_id_token(
+            credential, check_revoked=config.check_revoked(), on_verified=prefetch
+        )
         logs.bind(uid=claims.get("uid"))
-        return caller_from_claims(claims)
+        caller = caller_from_claims(claims)
+        future = prefetched.get(caller.partner_id)
+        if future is None:  # moved since the token was issued: read the current partner
+            return replace(caller, partner=partner_store.get_partner(caller.partner_id))
+        try:
+            partner = future.result(timeout=config.firestore_timeout_s() + 1)
+        except FutureTimeout as exc:
+            raise ServiceUnavailable("Reading the partner's record took too long.") from exc
+        return replace(caller, partner=partner)
 
 
-def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="partner-record")
+
+
+def verify_id_token(
+    token: str,
+    *,
+    check_revoked: bool,
+    on_verified: Callable[[Mapping[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """The claims to authorize a Firebase ID token of this project with.
 
     Signature, expiry, audience and issuer are checked by firebase-admin. Under the Auth
@@ -72,6 +112,8 @@ def verify_id_token(token: str, *, check_revoked: bool) -> dict[str, Any]:
         if config.auth_emulator_host():
             _check_lifetime(claims)
         _check_sign_in_time(claims)
+        if on_verified is not None:
+            on_verified(claims)
         if check_revoked:
             user = _check_session(verifier, claims)
             claims = current_claims(claims, user.custom_claims or {})

@@ -18,10 +18,11 @@ answer and logs one line per request.
 from __future__ import annotations
 
 import functools
+import math
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import flask
@@ -37,6 +38,10 @@ from functions.errors import (
     ConfigurationError,
     FrameworkError,
     MethodNotAllowed,
+    PartnerSuspended,
+    QuotaExceeded,
+    RateLimited,
+    ServiceUnavailable,
 )
 from functions.http import parsing
 from functions.http.responses import (
@@ -46,6 +51,8 @@ from functions.http.responses import (
     error_response,
     preflight_response,
 )
+from functions.limits import Gate, Permit
+from functions.store.limits import FirestoreLeases
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -61,6 +68,8 @@ class Endpoint(Generic[In, Out]):
     parse: Callable[[Request, Caller], In]
     operation: Callable[[Caller, In], Out]
     serialize: Callable[[Out, In, Caller], Reply]
+    creates: bool = False
+    """Whether a call may create a record: it then spends the partner's daily quota."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +93,9 @@ class Exchange:
     parsed: Any = None
     result: Any = None
     reply: Reply | None = None
+    limits: Gate | None = None
+    limit_headers: dict[str, str] = field(default_factory=dict)
+    permit: Permit | None = None
 
     @property
     def partner_endpoint(self) -> Endpoint[Any, Any]:
@@ -124,12 +136,54 @@ def identify(exchange: Exchange) -> None:
 
 
 def authorize(exchange: Exchange) -> None:
-    """403 when the caller lacks a scope the endpoint needs."""
-    authorize_scopes(exchange.verified_caller, exchange.partner_endpoint.scopes)
+    """403 when the caller's partner is suspended, or the caller lacks a scope the
+    endpoint needs."""
+    caller = exchange.verified_caller
+    if caller.partner is not None and caller.partner.suspended:
+        raise PartnerSuspended(reason="partner_suspended")
+    authorize_scopes(caller, exchange.partner_endpoint.scopes)
 
 
 def apply_limits(exchange: Exchange) -> None:
-    """The slot for per-partner rate limits and quotas (none yet)."""
+    """429 over the partner's rate or, for a create, its daily quota; the budget goes in
+    the RateLimit headers of every answer (see `functions.limits`)."""
+    caller = exchange.verified_caller
+    defaults = config.default_limits()
+    limits = caller.partner.limits(defaults) if caller.partner is not None else defaults
+    gate = exchange.limits or _gate()
+    decision = gate.rate.take(caller.partner_id, limits)
+    window = max(1, math.ceil(limits.burst / limits.rate_per_s))
+    policies = [f'"partner";q={limits.burst};w={window}']
+    if exchange.partner_endpoint.creates:
+        policies.append(f'"creates";q={limits.daily_creates};w=86400')
+    exchange.limit_headers = {
+        "RateLimit-Policy": ", ".join(policies),
+        "RateLimit": f'"partner";r={decision.remaining};t={decision.reset_s}',
+    }
+    operations = decision.operations
+    if decision.unavailable:
+        raise ServiceUnavailable(
+            "The partner's limits could not be checked; retry.", reason="limits_unavailable"
+        )
+    if not decision.allowed:
+        logs.bind(limiter_operations=operations)
+        raise RateLimited(decision.retry_after_s)
+    if exchange.partner_endpoint.creates:
+        permit = gate.creates.reserve(caller.partner_id, limits)
+        operations += permit.operations
+        exchange.limit_headers["RateLimit"] += (
+            f', "creates";r={permit.remaining};t={permit.reset_s}'
+        )
+        if permit.unavailable:
+            raise ServiceUnavailable(
+                "The partner's quota could not be checked; retry.", reason="limits_unavailable"
+            )
+        if not permit.allowed:
+            logs.bind(limiter_operations=operations)
+            raise QuotaExceeded(permit.reset_s)
+        exchange.permit = permit
+    if operations:
+        logs.bind(limiter_operations=operations)
 
 
 def parse(exchange: Exchange) -> None:
@@ -148,7 +202,11 @@ def serialize(exchange: Exchange) -> None:
 
 
 def record_audit(exchange: Exchange) -> None:
-    """The slot for the audit trail of writes (none yet)."""
+    """A write's audit record is committed with the write itself (the store's unit of
+    work); here a replayed create gives its quota permit back: it created nothing."""
+    if exchange.permit is not None and getattr(exchange.result, "replayed", False):
+        exchange.permit.release()
+        exchange.permit = None
 
 
 def answer_public(exchange: Exchange) -> None:
@@ -184,6 +242,7 @@ def serve(
     endpoint: Endpoint[Any, Any] | PublicEndpoint,
     request: Request,
     authenticators: Sequence[Authenticator] | None = None,
+    limits: Gate | None = None,
 ) -> Response:
     """Run `request` through the endpoint's stages; always a JSON answer, errors included."""
     started = time.perf_counter()
@@ -197,10 +256,14 @@ def serve(
         ),
     )
     exchange = Exchange(
-        request, endpoint, _default_authenticators() if authenticators is None else authenticators
+        request,
+        endpoint,
+        _default_authenticators() if authenticators is None else authenticators,
+        limits=limits,
     )
     try:
         response = _run(exchange)
+        response.headers.update(exchange.limit_headers)
         return _finish(response, request, endpoint.name, exchange.request_id, started)
     finally:
         logs.end_request(token)
@@ -261,17 +324,31 @@ def _run(exchange: Exchange) -> Response:
             raise ConfigurationError(f"{exchange.endpoint.name} produced no reply")
         return exchange.reply.response()
     except ApiError as exc:
+        _give_back(exchange)
         logs.bind(code=exc.code, reason=exc.reason)
         if exc.status >= 500 and _first_report(exc):
             logs.log("ERROR", exc.message, error_type=type(exc).__name__)
         return error_response(exc, exchange.request_id or parsing.request_id(exchange.request))
     except Exception as exc:  # noqa: BLE001 - the one place that must catch everything
+        _give_back(exchange)
         logs.report_error(
             f"unhandled {type(exc).__name__} in {exchange.endpoint.name}",
             traceback.format_exc(),
             error_type=type(exc).__name__,
         )
         return error_response(INTERNAL, exchange.request_id or parsing.request_id(exchange.request))
+
+
+def _give_back(exchange: Exchange) -> None:
+    """A call that failed created nothing: its quota permit goes back."""
+    if exchange.permit is not None:
+        exchange.permit.release()
+        exchange.permit = None
+
+
+@functools.cache
+def _gate() -> Gate:
+    return Gate.over(FirestoreLeases())
 
 
 _reported_configuration_errors: set[str] = set()

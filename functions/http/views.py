@@ -101,7 +101,8 @@ def create_endpoint(
             headers["Idempotent-Replayed"] = "true"
         return Reply(record_json(created.record), 201, headers)
 
-    return Endpoint(name, "POST", frozenset({resource.write_scope}), parse, operation, serialize)
+    scopes = frozenset({resource.write_scope})
+    return Endpoint(name, "POST", scopes, parse, operation, serialize, creates=True)
 
 
 def update_endpoint(name: str, resource: Resource, id_of: IdOf, missing: str) -> Endpoint[Any, Any]:

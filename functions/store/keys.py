@@ -69,6 +69,16 @@ def _key_from(key_id: str, data: Mapping[str, Any]) -> ApiKey | None:
     )
 
 
+def key_reference(key_id: str) -> firestore.DocumentReference:
+    return _keys().document(key_id)
+
+
+def key_from_snapshot(snapshot: Any) -> ApiKey | None:
+    if not snapshot.exists:
+        return None
+    return _key_from(snapshot.id, snapshot.to_dict() or {})
+
+
 def get_key(key_id: str, database: firestore.Client | None = None) -> ApiKey | None:
     """The key's record, or None. Raises: ServiceUnavailable (backend down or too slow)."""
     if not KEY_ID_PATTERN.fullmatch(key_id):

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from functions import config, logs
@@ -22,6 +23,7 @@ from functions.errors import (
     StoredEntryInvalid,
 )
 from functions.models import (
+    AuditEntry,
     Bounds,
     Created,
     IdempotentCreate,
@@ -32,6 +34,7 @@ from functions.models import (
 )
 from functions.resources import validation
 from functions.resources.declaration import Resource
+from functions.store import audit as audit_store
 from functions.store.client import (
     UnitOfWork,
     WriteConflict,
@@ -187,7 +190,9 @@ def create_record(
     partner_id: str,
     uid: str,
     fields: Mapping[str, Any],
+    *,
     idempotency: IdempotentCreate | None = None,
+    audit: AuditEntry | None = None,
 ) -> Created:
     """Store a new record; with an Idempotency-Key, exactly once per key and tenant.
 
@@ -206,9 +211,13 @@ def create_record(
         "version": 1,
     }
     record = validation.record_from(resource, reference.id, document)
+    if audit is not None:
+        audit = replace(audit, record_id=reference.id, version_after=1)
     if idempotency is None:
         work = UnitOfWork()
         work.create(reference, document)
+        if audit is not None:
+            audit_store.add(work, audit, now)
         try:
             work.commit()
         except WriteConflict as exc:  # a generated id that exists: never seen, never ignored
@@ -216,7 +225,14 @@ def create_record(
         count_reads(0)
         return Created(record, replayed=False)
     return _create_once(
-        resource, partner_id, reference, document, record, idempotency=idempotency, now=now
+        resource,
+        partner_id,
+        reference,
+        document,
+        record,
+        idempotency=idempotency,
+        now=now,
+        audit=audit,
     )
 
 
@@ -229,6 +245,7 @@ def _create_once(
     *,
     idempotency: IdempotentCreate,
     now: dt.datetime,
+    audit: AuditEntry | None,
 ) -> Created:
     """Write the record and its idempotency record in one unit of work, or replay.
 
@@ -268,11 +285,27 @@ def _create_once(
                         f"use a new key for a new {resource.item}."
                     )
                 replayed = validation.record_from_json(resource, first["response"])
+                if audit is not None:  # a replay changes nothing but is recorded all the same
+                    note = UnitOfWork()
+                    audit_store.add(
+                        note,
+                        replace(
+                            audit,
+                            operation="replay",
+                            record_id=replayed.id,
+                            version_after=replayed.version,
+                            fields=(),
+                        ),
+                        now,
+                    )
+                    note.commit()
                 return Created(replayed, replayed=True)
             work.update(key_ref, kept, unchanged_since=known.update_time)
         else:
             work.create(key_ref, kept)
         work.create(reference, document)
+        if audit is not None:
+            audit_store.add(work, audit, now)
         try:
             work.commit()
         except WriteConflict:
@@ -299,6 +332,7 @@ def update_record(
     sets: Mapping[str, Any],
     clears: tuple[str, ...],
     expected_version: int,
+    audit: AuditEntry | None = None,
 ) -> Record:
     """Apply a partial update if the record is still at `expected_version`.
 
@@ -335,6 +369,19 @@ def update_record(
     changes.update({name: firestore.DELETE_FIELD for name in clears})
     work = UnitOfWork()
     work.update(reference, changes, unchanged_since=snapshot.update_time)
+    if audit is not None:
+        changed = tuple(sorted({*sets, *clears}))
+        audit_store.add(
+            work,
+            replace(
+                audit,
+                record_id=doc_id,
+                version_before=expected_version,
+                version_after=expected_version + 1,
+                fields=changed,
+            ),
+            now,
+        )
     try:
         work.commit()
     except WriteConflict as exc:

@@ -14,7 +14,8 @@ from functions.errors import PreconditionFailed, ValidationFailed
 from functions.http import pipeline
 from functions.http.pipeline import Endpoint, PublicEndpoint, serve
 from functions.http.responses import Reply
-from tests.helpers import PROJECT, assert_error, log_lines
+from functions.limits import Gate
+from tests.helpers import PROJECT, MemoryLeases, assert_error, log_lines
 
 APP = Flask(__name__)
 
@@ -73,7 +74,10 @@ class Recorder:
 
 def call(recorder: Recorder, method: str = "POST", **kwargs: Any) -> Response:
     with APP.test_request_context("/", method=method, **kwargs) as context:
-        return serve(recorder.endpoint(), context.request, [Keys()])
+        return serve(recorder.endpoint(), context.request, [Keys()], LIMITS)
+
+
+LIMITS = Gate.over(MemoryLeases())
 
 
 def bearer(credential: str) -> dict[str, str]:

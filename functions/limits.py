@@ -1,0 +1,302 @@
+"""Rate limits and daily quotas per partner that hold across serving instances.
+
+Each partner has one token bucket (its sustained rate and burst) and one daily count of
+created records, kept in Firestore. No call writes to them: an instance leases tokens in
+chunks (one transaction: read the bucket, refill it for the time passed, take up to a
+chunk, write it back) and spends them locally. Whatever the number of instances, the
+partner can never be admitted more than its burst plus its rate times the time passed,
+because every token admitted was taken from the one bucket; tokens an instance holds and
+does not use are lost when its lease ends (never more than a chunk per instance).
+
+When the bucket is empty, the instance does not ask again until the bucket should hold
+a chunk (with jitter, so instances do not all ask at once), and answers 429 meanwhile with
+the wait in `Retry-After`. When Firestore cannot be reached, the rule is: tokens already
+leased are still spent (fail open within the lease), and beyond them the call is refused
+with 503 and `Retry-After` (fail closed), never a 500; the data store the call needs is
+then most likely down too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from functions.models import Limits
+
+LEASE_SECONDS = 2.0
+"""A lease asks for about this many seconds of the calls this instance has been serving."""
+LEASE_LIFETIME_S = 30.0
+"""Leased tokens an instance has not spent after this long are dropped."""
+FIRST_CHUNK = 10
+"""What an instance's first lease of a bucket asks for (before it knows its own rate)."""
+
+
+class LeaseStore(Protocol):
+    """Where buckets live: Firestore in production (`functions.store.limits`)."""
+
+    def lease_tokens(
+        self, bucket: str, want: int, rate_per_s: float, burst: int, least: int
+    ) -> tuple[int, float, int]:
+        """Take up to `want` tokens, none if fewer than `least` are there: (taken, tokens
+        left in the bucket, operations spent).
+
+        Raises: LimitsUnavailable.
+        """
+        ...
+
+    def lease_permits(self, bucket: str, want: int, quota: int) -> tuple[int, int, int]:
+        """Take up to `want` of a daily quota: (taken, permits left, operations spent).
+
+        Raises: LimitsUnavailable.
+        """
+        ...
+
+
+def bucket_lease(
+    stored: Mapping[str, Any] | None,
+    now: dt.datetime,
+    want: int,
+    rate_per_s: float,
+    burst: int,
+    *,
+    least: int = 1,
+) -> tuple[int, float, dict[str, Any] | None]:
+    """A lease on a token bucket as stored: refilled for the time passed (up to `burst`),
+    up to `want` whole tokens taken, none if fewer than `least` are there.
+    (taken, tokens left, the document to write or None)."""
+    tokens = float(burst)
+    if stored and isinstance(stored.get("at"), dt.datetime):
+        passed = max(0.0, (now - stored["at"]).total_seconds())
+        kept = stored.get("tokens")
+        kept = float(kept) if isinstance(kept, int | float) else 0.0
+        tokens = min(float(burst), kept + passed * rate_per_s)
+    taken = min(want, math.floor(tokens))
+    if taken < max(1, least):
+        return 0, tokens, None
+    return taken, tokens - taken, {"tokens": tokens - taken, "at": now}
+
+
+def quota_lease(
+    stored: Mapping[str, Any] | None, now: dt.datetime, want: int, quota: int
+) -> tuple[int, int, dict[str, Any] | None]:
+    """A lease on a day's count of creates: up to `want` more within `quota`.
+    (taken, permits left, the document to write or None)."""
+    used = stored.get("used", 0) if stored else 0
+    used = used if isinstance(used, int) else quota
+    taken = max(0, min(want, quota - used))
+    if taken < 1:
+        return 0, max(0, quota - used), None
+    return (
+        taken,
+        quota - used - taken,
+        {"used": used + taken, "expiresAt": now + dt.timedelta(days=2)},
+    )
+
+
+class LimitsUnavailable(Exception):
+    """The shared state of the limits could not be read or written in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One call's verdict and what the client is told about its budget."""
+
+    allowed: bool
+    remaining: int
+    reset_s: int
+    retry_after_s: int = 0
+    operations: int = 0
+    unavailable: bool = False
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """One instance's view of one shared bucket."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    tokens: int = 0
+    expires: float = 0.0
+    shared_left: float = 0.0
+    shared_seen: float = -math.inf
+    next_try: float = 0.0
+    short: bool = False
+    """The last lease found less than it asked for: the partner is at its limit."""
+    calls: int = 0
+    leased_at: float = -math.inf
+
+    def chunk(self, limits: Limits, now: float) -> int:
+        """Tokens to ask for: about LEASE_SECONDS of the calls this instance served since
+        its last lease (so instances share a bucket by their own traffic), at most half
+        the burst and the partner's own LEASE_SECONDS of rate, at least 1."""
+        elapsed = now - self.leased_at
+        wanted = (
+            FIRST_CHUNK if elapsed == math.inf else self.calls / max(elapsed, 0.5) * LEASE_SECONDS
+        )
+        ceiling = min(limits.burst // 2, limits.rate_per_s * LEASE_SECONDS)
+        return max(1, min(math.ceil(wanted), math.floor(ceiling)))
+
+
+def chunk(limits: Limits) -> int:
+    """What an instance's first lease asks for (see `_Bucket.chunk`)."""
+    return _Bucket().chunk(limits, 0.0)
+
+
+class RateLimiter:
+    """The per-process side of the shared token buckets."""
+
+    def __init__(
+        self,
+        store: LeaseStore,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._jitter = jitter
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def _bucket(self, name: str) -> _Bucket:
+        with self._lock:
+            return self._buckets.setdefault(name, _Bucket())
+
+    def take(self, name: str, limits: Limits) -> Decision:
+        """Spend one token of bucket `name`, leasing more when this instance has none."""
+        bucket = self._bucket(name)
+        with bucket.lock:
+            now = self._clock()
+            bucket.calls += 1
+            if bucket.tokens >= 1 and now < bucket.expires:
+                bucket.tokens -= 1
+                return self._allowed(bucket, limits, now, operations=0)
+            if now < bucket.next_try:
+                return self._refused(bucket, limits, now, operations=0)
+            want = bucket.chunk(limits, now)
+            bucket.calls, bucket.leased_at = 0, now
+            # At the limit, wait for half a chunk rather than lease crumbs: a lease costs
+            # two operations whatever it takes.
+            least = max(1, want // 2) if bucket.short else 1
+            try:
+                taken, left, operations = self._store.lease_tokens(
+                    name, want, limits.rate_per_s, limits.burst, least
+                )
+            except LimitsUnavailable:
+                bucket.next_try = now + 1.0
+                return Decision(False, 0, 1, retry_after_s=1, unavailable=True)
+            bucket.shared_left, bucket.shared_seen = left, now
+            bucket.short = taken < want
+            if taken >= 1:
+                bucket.tokens, bucket.expires = taken - 1, now + LEASE_LIFETIME_S
+                return self._allowed(bucket, limits, now, operations=operations)
+            # Empty: ask again when a chunk should have refilled, spread over instances.
+            wait = (want - left) / limits.rate_per_s
+            bucket.next_try = now + wait * (0.5 + self._jitter())
+            return self._refused(bucket, limits, now, operations=operations)
+
+    def _estimate(self, bucket: _Bucket, limits: Limits, now: float) -> float:
+        shared = bucket.shared_left + (now - bucket.shared_seen) * limits.rate_per_s
+        return min(limits.burst, bucket.tokens + max(0.0, shared))
+
+    def _allowed(self, bucket: _Bucket, limits: Limits, now: float, operations: int) -> Decision:
+        remaining = math.floor(self._estimate(bucket, limits, now))
+        reset = math.ceil((limits.burst - remaining) / limits.rate_per_s)
+        return Decision(True, remaining, reset, operations=operations)
+
+    def _refused(self, bucket: _Bucket, limits: Limits, now: float, operations: int) -> Decision:
+        retry = max(1, math.ceil(bucket.next_try - now))
+        reset = math.ceil(limits.burst / limits.rate_per_s)
+        return Decision(False, 0, reset, retry_after_s=retry, operations=operations)
+
+
+@dataclass(slots=True)
+class _Quota:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    day: str = ""
+    permits: int = 0
+    shared_left: int = 0
+    next_try: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """A create the daily quota allows; given back if nothing was created."""
+
+    allowed: bool
+    remaining: int
+    reset_s: int
+    release: Callable[[], None] = lambda: None
+    operations: int = 0
+    unavailable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """An instance's limiters: the rate of every call, the daily quota of creates."""
+
+    rate: RateLimiter
+    creates: DailyQuota
+
+    @classmethod
+    def over(cls, store: LeaseStore) -> Gate:
+        return cls(RateLimiter(store), DailyQuota(store))
+
+
+QUOTA_RECHECK_S = 5.0
+"""An exhausted quota is asked again this often, so a raised quota applies in seconds."""
+
+
+class DailyQuota:
+    """The per-process side of the shared daily counts of created records (UTC days)."""
+
+    def __init__(
+        self,
+        store: LeaseStore,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._now = now
+        self._clock = clock
+        self._quotas: dict[str, _Quota] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, partner_id: str, limits: Limits) -> Permit:
+        """One create of today's quota, leasing permits in chunks."""
+        now = self._now()
+        day = now.date().isoformat()
+        midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+        until_midnight = max(1, math.ceil((midnight - now).total_seconds()))
+        with self._lock:
+            quota = self._quotas.setdefault(partner_id, _Quota())
+        with quota.lock:
+            if quota.day != day:
+                quota.day, quota.permits, quota.shared_left, quota.next_try = day, 0, 0, 0.0
+            operations = 0
+            if quota.permits < 1 and self._clock() >= quota.next_try:
+                want = min(limits.daily_creates, max(FIRST_CHUNK, limits.daily_creates // 100))
+                try:
+                    taken, quota.shared_left, operations = self._store.lease_permits(
+                        f"{partner_id}:{day}", max(1, want), limits.daily_creates
+                    )
+                except LimitsUnavailable:
+                    return Permit(False, 0, 1, unavailable=True)
+                quota.permits += taken
+                if taken < 1:
+                    quota.next_try = self._clock() + QUOTA_RECHECK_S
+            if quota.permits < 1:
+                return Permit(False, 0, until_midnight, operations=operations)
+            quota.permits -= 1
+
+            def release() -> None:
+                with quota.lock:
+                    if quota.day == day:
+                        quota.permits += 1
+
+            remaining = quota.permits + quota.shared_left
+            return Permit(True, remaining, until_midnight, release, operations)

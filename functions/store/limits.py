@@ -1,0 +1,82 @@
+"""The shared state of rate limits and daily quotas in Firestore (collection
+`partnerLimits` by default): one document per bucket, changed only by leases, never by a
+call itself. Clients never reach it (the rules deny the collection).
+
+A lease is a read and a write conditioned on the read (the write fails if another
+instance leased in between, and is then retried on a fresh read): no transaction holds a
+lock, and every step has the Firestore deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from functions import config, limits
+from functions.errors import ServiceUnavailable
+from functions.store.client import UnitOfWork, WriteConflict, backend_errors, call_options, client
+
+ATTEMPTS = 4
+
+
+def _reference(name: str) -> Any:
+    return client().collection(config.limits_collection()).document(name)
+
+
+def _lease(
+    name: str, decide: Callable[[dict[str, Any] | None, dt.datetime], tuple[Any, Any, Any]]
+) -> tuple[Any, Any, int]:
+    """Read the bucket, let `decide` compute (taken, left, new document or None), and write
+    the document if the bucket is unchanged since the read; retried on a conflict.
+
+    Raises: LimitsUnavailable.
+    """
+    reference = _reference(name)
+    operations = 0
+    try:
+        for _ in range(ATTEMPTS):
+            with backend_errors():
+                snapshot = reference.get(**call_options())
+            operations += 1
+            now = dt.datetime.now(dt.UTC)
+            taken, left, document = decide(snapshot.to_dict() if snapshot.exists else None, now)
+            if document is None:
+                return taken, left, operations
+            work = UnitOfWork()
+            if snapshot.exists:
+                work.update(reference, document, unchanged_since=snapshot.update_time)
+            else:
+                work.create(reference, document)
+            operations += 1
+            try:
+                work.commit()
+            except WriteConflict:
+                continue
+            return taken, left, operations
+    except ServiceUnavailable as exc:
+        raise limits.LimitsUnavailable() from exc
+    raise limits.LimitsUnavailable()
+
+
+class FirestoreLeases:
+    """Leases on the bucket documents (see `functions.limits`)."""
+
+    def lease_tokens(
+        self, bucket: str, want: int, rate_per_s: float, burst: int, least: int
+    ) -> tuple[int, float, int]:
+        """Raises: LimitsUnavailable."""
+        taken, left, operations = _lease(
+            f"rate:{bucket}",
+            lambda stored, now: limits.bucket_lease(
+                stored, now, want, rate_per_s, burst, least=least
+            ),
+        )
+        return int(taken), float(left), operations
+
+    def lease_permits(self, bucket: str, want: int, quota: int) -> tuple[int, int, int]:
+        """Raises: LimitsUnavailable."""
+        taken, left, operations = _lease(
+            f"quota:{bucket}", lambda stored, now: limits.quota_lease(stored, now, want, quota)
+        )
+        return int(taken), int(left), operations

@@ -1,0 +1,166 @@
+"""The limiter's arithmetic on a simulated clock: several instances sharing one bucket
+never admit more than the burst plus the rate times the time passed, spend few lease
+operations at the limit, refuse almost nothing below it, and follow their failure rule.
+(The emulator tests and `bench/limits.py` run the same with Firestore and real processes.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+from functions.limits import DailyQuota, RateLimiter, bucket_lease, chunk
+from functions.models import Limits
+from tests.helpers import MemoryLeases, SimulatedClock
+
+LIMITS = Limits(rate_per_s=20.0, burst=40, daily_creates=100)
+
+
+def instances(count: int, clock: SimulatedClock, store: MemoryLeases) -> list[RateLimiter]:
+    chance = random.Random(7)  # noqa: S311 - the limiter's jitter, not a secret
+    return [RateLimiter(store, clock.monotonic, chance.random) for _ in range(count)]
+
+
+def drive(
+    limiters: list[RateLimiter], clock: SimulatedClock, per_second: float, seconds: float
+) -> tuple[int, int]:
+    """Calls spread evenly over time and round-robin over the instances."""
+    admitted = refused = 0
+    step = 1 / per_second
+    for index in range(int(per_second * seconds)):
+        clock.seconds += step
+        decision = limiters[index % len(limiters)].take("acme", LIMITS)
+        admitted += decision.allowed
+        refused += not decision.allowed
+    return admitted, refused
+
+
+# --- negative cases first ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("processes", [1, 2, 4])
+def test_at_three_times_the_rate_no_more_than_burst_plus_rate_is_admitted(
+    processes: int,
+) -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    admitted, refused = drive(instances(processes, clock, store), clock, 60, 60)
+    ceiling = LIMITS.burst + LIMITS.rate_per_s * 60
+    assert admitted <= ceiling
+    assert admitted >= 0.9 * LIMITS.rate_per_s * 60  # and the partner still gets its rate
+    assert store.operations / (admitted + refused) <= 0.2
+
+
+def test_another_partners_bucket_is_its_own() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    limiter = instances(1, clock, store)[0]
+    drive([limiter], clock, 60, 10)
+    assert limiter.take("globex", LIMITS).allowed
+
+
+def test_a_refusal_says_when_to_retry_and_what_is_left() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    limiter = instances(1, clock, store)[0]
+    decisions = [limiter.take("acme", LIMITS) for _ in range(LIMITS.burst + 1)]
+    assert all(d.allowed for d in decisions[:-1])
+    last = decisions[-1]
+    assert not last.allowed
+    assert last.remaining == 0
+    assert 1 <= last.retry_after_s <= 2  # a chunk of 20 at 20/s, with jitter
+    clock.seconds += last.retry_after_s
+    assert limiter.take("acme", LIMITS).allowed
+
+
+def test_when_the_state_cannot_be_read_leased_tokens_are_spent_then_refused() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    limiter = instances(1, clock, store)[0]
+    assert limiter.take("acme", LIMITS).allowed  # leases a chunk of 20
+    store.down = True
+    in_hand = [limiter.take("acme", LIMITS) for _ in range(chunk(LIMITS) - 1)]
+    assert all(d.allowed for d in in_hand)
+    beyond = limiter.take("acme", LIMITS)
+    assert (beyond.allowed, beyond.unavailable, beyond.retry_after_s) == (False, True, 1)
+    store.down = False
+    clock.seconds += 1
+    assert limiter.take("acme", LIMITS).allowed
+
+
+# --- below the limit ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("processes", [1, 2, 4])
+def test_at_eighty_percent_of_the_rate_almost_nothing_is_refused(processes: int) -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    admitted, refused = drive(instances(processes, clock, store), clock, 16, 60)
+    assert refused / (admitted + refused) < 0.01
+
+
+def test_a_raised_limit_applies_to_the_next_lease() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    limiter = instances(1, clock, store)[0]
+    while limiter.take("acme", LIMITS).allowed:
+        pass
+    clock.seconds += 2
+    raised = Limits(rate_per_s=200.0, burst=400, daily_creates=100)
+    admitted = sum(limiter.take("acme", raised).allowed for _ in range(200))
+    assert admitted > 40
+
+
+def test_a_bucket_refills_at_its_rate_up_to_its_burst() -> None:
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    taken, left, document = bucket_lease(None, start, 10, 2.0, 5)
+    assert (taken, left) == (5, 0.0)
+    assert document is not None
+    later = start + dt.timedelta(seconds=1.5)
+    assert bucket_lease(document, later, 10, 2.0, 5)[:2] == (3, 0.0)
+    much_later = start + dt.timedelta(hours=1)
+    assert bucket_lease(document, much_later, 1, 2.0, 5)[:2] == (1, 4.0)
+
+
+# --- the daily quota ---------------------------------------------------------------------------
+
+
+def test_the_daily_quota_admits_exactly_its_creates_across_instances() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quotas = [DailyQuota(store, clock.now, clock.monotonic) for _ in range(3)]
+    permits = [quotas[i % 3].reserve("acme", LIMITS) for i in range(150)]
+    granted = [p for p in permits if p.allowed]
+    assert len(granted) <= LIMITS.daily_creates
+    refused = [p for p in permits if not p.allowed]
+    assert refused
+    assert refused[0].reset_s == 12 * 3600  # until midnight UTC
+
+
+def test_a_permit_given_back_is_spent_again_and_a_new_day_starts_afresh() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quota = DailyQuota(store, clock.now, clock.monotonic)
+    small = Limits(rate_per_s=1.0, burst=1, daily_creates=2)
+    first, second = quota.reserve("acme", small), quota.reserve("acme", small)
+    assert first.allowed
+    assert second.allowed
+    assert not quota.reserve("acme", small).allowed
+    second.release()
+    assert quota.reserve("acme", small).allowed
+    clock.seconds += 12 * 3600
+    assert quota.reserve("acme", small).allowed
+
+
+def test_a_raised_quota_applies_within_seconds() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quota = DailyQuota(store, clock.now, clock.monotonic)
+    small = Limits(rate_per_s=1.0, burst=1, daily_creates=1)
+    assert quota.reserve("acme", small).allowed
+    assert not quota.reserve("acme", small).allowed
+    raised = Limits(rate_per_s=1.0, burst=1, daily_creates=5)
+    assert not quota.reserve("acme", raised).allowed  # asked again only every few seconds
+    clock.seconds += 5
+    assert quota.reserve("acme", raised).allowed
