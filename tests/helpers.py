@@ -213,6 +213,12 @@ class Blackhole:
         for connection in self._held:
             connection.close()
 
+    def __enter__(self) -> Blackhole:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m functions.partners ARGS`, as operators run it."""

@@ -20,19 +20,17 @@ from functions.store.client import UnitOfWork, WriteConflict, backend_errors, ca
 ATTEMPTS = 4
 
 
-def _reference(name: str) -> Any:
-    return client().collection(config.limits_collection()).document(name)
-
-
 def _lease(
-    name: str, decide: Callable[[dict[str, Any] | None, dt.datetime], tuple[Any, Any, Any]]
+    database: Any,
+    name: str,
+    decide: Callable[[dict[str, Any] | None, dt.datetime], tuple[Any, Any, Any]],
 ) -> tuple[Any, Any, int]:
     """Read the bucket, let `decide` compute (taken, left, new document or None), and write
     the document if the bucket is unchanged since the read; retried on a conflict.
 
     Raises: LimitsUnavailable.
     """
-    reference = _reference(name)
+    reference = database.collection(config.limits_collection()).document(name)
     operations = 0
     try:
         for _ in range(ATTEMPTS):
@@ -43,7 +41,7 @@ def _lease(
             taken, left, document = decide(snapshot.to_dict() if snapshot.exists else None, now)
             if document is None:
                 return taken, left, operations
-            work = UnitOfWork()
+            work = UnitOfWork(database)
             if snapshot.exists:
                 work.update(reference, document, unchanged_since=snapshot.update_time)
             else:
@@ -62,11 +60,19 @@ def _lease(
 class FirestoreLeases:
     """Leases on the bucket documents (see `functions.limits`)."""
 
+    def __init__(self, database: Any = None) -> None:
+        self._database = database
+
+    @property
+    def database(self) -> Any:
+        return self._database or client()
+
     def lease_tokens(
         self, bucket: str, want: int, rate_per_s: float, burst: int, least: int
     ) -> tuple[int, float, int]:
         """Raises: LimitsUnavailable."""
         taken, left, operations = _lease(
+            self.database,
             f"rate:{bucket}",
             lambda stored, now: limits.bucket_lease(
                 stored, now, want, rate_per_s, burst, least=least
@@ -77,6 +83,8 @@ class FirestoreLeases:
     def lease_permits(self, bucket: str, want: int, quota: int) -> tuple[int, int, int]:
         """Raises: LimitsUnavailable."""
         taken, left, operations = _lease(
-            f"quota:{bucket}", lambda stored, now: limits.quota_lease(stored, now, want, quota)
+            self.database,
+            f"quota:{bucket}",
+            lambda stored, now: limits.quota_lease(stored, now, want, quota),
         )
         return int(taken), int(left), operations

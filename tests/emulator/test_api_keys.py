@@ -30,6 +30,15 @@ from tests.helpers import (
 )
 
 
+@pytest.fixture(autouse=True)
+def partner_records(clean: None) -> None:
+    """acme and globex have records: users and keys are only given to known partners."""
+    from functions import store
+
+    for partner_id in ("acme", "globex"):
+        store.client().collection("partners").document(partner_id).set({"status": "active"})
+
+
 @pytest.fixture
 def keys(clean: None) -> KeyDirectory:
     return KeyDirectory(PROJECT, firestore.client())

@@ -14,6 +14,15 @@ from functions.firebase_app import admin_app
 from tests.helpers import Api, User, UserFactory, assert_error, cli
 
 
+@pytest.fixture(autouse=True)
+def partner_records(clean: None) -> None:
+    """acme and globex have records: users and keys are only given to known partners."""
+    from functions import store
+
+    for partner_id in ("acme", "globex"):
+        store.client().collection("partners").document(partner_id).set({"status": "active"})
+
+
 def claims_of(uid: str) -> dict[str, Any]:
     return dict(firebase_auth.get_user(uid, app=admin_app()).custom_claims or {})
 

@@ -1,0 +1,310 @@
+"""Partners as records: suspension, rate limits and daily quotas (shared by serving
+processes, with their failure rule), and the audit trail of every write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+
+from devtools.functions_server import serve_function
+from functions import store
+from functions.admin.keys import KeyDirectory
+from functions.http import pipeline
+from functions.limits import Gate
+from functions.store.limits import FirestoreLeases
+from tests.emulator.rest import get_doc
+from tests.helpers import (
+    PROJECT,
+    Api,
+    Blackhole,
+    User,
+    UserFactory,
+    assert_error,
+    cli,
+    create,
+    entry_body,
+    log_lines,
+)
+
+
+def set_partner(partner_id: str, **fields: Any) -> None:
+    store.client().collection("partners").document(partner_id).set(
+        {"status": "active", **fields}, merge=True
+    )
+
+
+def audit_records(partner_id: str | None = None) -> list[dict[str, Any]]:
+    found = [d.to_dict() or {} for d in store.client().collection("partnerAudit").stream()]
+    return [r for r in found if partner_id is None or r["partnerId"] == partner_id]
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits(clean: None) -> Iterator[None]:
+    """Each test starts with no leased tokens in this process (the store was wiped)."""
+    pipeline._gate.cache_clear()
+    yield
+    pipeline._gate.cache_clear()
+
+
+@pytest.fixture
+def acme_key(clean: None) -> str:
+    return KeyDirectory(PROJECT, store.client()).create("acme", None).key
+
+
+# --- suspension --------------------------------------------------------------------------------
+
+
+def test_a_suspended_partners_users_and_keys_get_403_on_the_next_call(
+    api: Api, acme: User, acme_key: str, globex: User
+) -> None:
+    set_partner("acme")
+    key = {"Authorization": f"Bearer {acme_key}"}
+    assert api.get("fetchData", headers=acme.headers()).status_code == 200
+    assert api.get("fetchData", headers=key).status_code == 200
+    suspended = cli("partner", "suspend", "acme")
+    assert suspended.returncode == 0, suspended.stderr
+    for headers in (acme.headers(), key):
+        error = assert_error(api.get("fetchData", headers=headers), 403, "partner_suspended")
+        assert "suspended" in error["message"]
+    assert api.get("fetchData", headers=globex.headers()).status_code == 200
+    assert cli("partner", "resume", "acme").returncode == 0
+    assert api.get("fetchData", headers=acme.headers()).status_code == 200
+    assert api.get("fetchData", headers=key).status_code == 200
+
+
+def test_a_partner_without_a_record_is_active_and_a_garbled_one_is_suspended(
+    api: Api, acme: User
+) -> None:
+    assert api.get("fetchData", headers=acme.headers()).status_code == 200  # no record
+    store.client().collection("partners").document("acme").set({"status": "on holiday"})
+    assert_error(api.get("fetchData", headers=acme.headers()), 403, "partner_suspended")
+
+
+def test_clients_never_read_or_write_partner_limit_or_audit_documents(api: Api, acme: User) -> None:
+    set_partner("acme")
+    create(api, acme)
+    for collection in ("partners", "partnerAudit", "partnerLimits"):
+        documents = list(store.client().collection(collection).stream())
+        assert documents, collection
+        path = f"{collection}/{documents[0].id}"
+        assert get_doc(acme.token, path).status_code == 403
+        assert get_doc(None, path).status_code == 403
+
+
+# --- rate limits and quotas --------------------------------------------------------------------
+
+
+def test_over_its_rate_a_partner_gets_429_with_retry_after_and_ratelimit_headers(
+    api: Api, acme: User, globex: User
+) -> None:
+    set_partner("acme", limits={"ratePerSecond": 1, "burst": 4})
+    answers = [api.get("fetchData", headers=acme.headers()) for _ in range(8)]
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(200) <= 5  # the burst, and at most one refill
+    refused = next(a for a in answers if a.status_code == 429)
+    assert_error(refused, 429, "rate_limited")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3
+    for answer in (answers[0], refused):
+        assert answer.headers["RateLimit-Policy"] == '"partner";q=4;w=4'
+        assert answer.headers["RateLimit"].startswith('"partner";r=')
+    assert refused.headers["RateLimit"].startswith('"partner";r=0;')
+    assert api.get("fetchData", headers=globex.headers()).status_code == 200
+    time.sleep(int(refused.headers["Retry-After"]))
+    assert api.get("fetchData", headers=acme.headers()).status_code == 200
+
+
+def test_the_daily_quota_counts_created_records_only(api: Api, acme: User) -> None:
+    set_partner("acme", limits={"dailyCreates": 2})
+    key = {"Idempotency-Key": "first"}
+    first = api.post("createEntry", json=entry_body(), headers=acme.headers(**key))
+    assert first.status_code == 201
+    assert '"creates";q=2;w=86400' in first.headers["RateLimit-Policy"]
+    replay = api.post("createEntry", json=entry_body(), headers=acme.headers(**key))
+    assert replay.status_code == 201  # a replay creates nothing: no permit spent
+    invalid = api.post("createEntry", json=entry_body(amount="x"), headers=acme.headers())
+    assert invalid.status_code == 422  # nothing created: no permit spent
+    assert api.post("createEntry", json=entry_body(), headers=acme.headers()).status_code == 201
+    over = api.post("createEntry", json=entry_body(), headers=acme.headers())
+    assert_error(over, 429, "quota_exceeded")
+    midnight = dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(), dt.UTC)
+    until = (midnight + dt.timedelta(days=1) - dt.datetime.now(dt.UTC)).total_seconds()
+    assert abs(int(over.headers["Retry-After"]) - until) < 5
+    assert api.get("fetchData", headers=acme.headers()).status_code == 200  # reads go on
+
+
+def test_two_serving_processes_share_one_partners_limit(acme: User) -> None:
+    set_partner("acme", limits={"ratePerSecond": 5, "burst": 10})
+    with serve_function("fetchData") as first, serve_function("fetchData") as second:
+        started = time.monotonic()
+
+        def call(index: int) -> int:
+            url = first if index % 2 else second
+            return requests.get(url, headers=acme.headers(), timeout=30).status_code
+
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(pool.map(call, range(60)))
+        elapsed = time.monotonic() - started
+    assert set(statuses) <= {200, 429}
+    assert statuses.count(429) > 0
+    assert statuses.count(200) <= 10 + 5 * elapsed + 1
+
+
+def test_when_the_limits_cannot_be_read_leased_tokens_serve_then_503(
+    api: Api, acme: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_partner("acme", limits={"ratePerSecond": 100, "burst": 100})
+    leases = FirestoreLeases()
+    gate = Gate.over(leases)
+    monkeypatch.setattr(pipeline, "_gate", lambda: gate)
+    assert api.get("fetchData", headers=acme.headers()).status_code == 200  # leases a chunk
+    with Blackhole() as blackhole:
+        monkeypatch.setenv("FIRESTORE_TIMEOUT_S", "0.5")
+        monkeypatch.setattr(leases, "_database", _client_at(blackhole.host, monkeypatch))
+        statuses = [api.get("fetchData", headers=acme.headers()).status_code for _ in range(12)]
+    assert statuses[:9] == [200] * 9  # the rest of the first lease (a chunk of 10)
+    started = time.monotonic()
+    with Blackhole() as blackhole:
+        monkeypatch.setattr(leases, "_database", _client_at(blackhole.host, monkeypatch))
+        refused = api.get("fetchData", headers=acme.headers())
+    assert time.monotonic() - started < 5
+    error = assert_error(refused, 503, "unavailable")
+    assert "limits" in error["message"]
+    assert refused.headers["Retry-After"]
+
+
+def _client_at(host: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from google.cloud import firestore
+
+    real = os.environ["FIRESTORE_EMULATOR_HOST"]
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", host)
+    database = firestore.Client(project=PROJECT)
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", real)
+    return database
+
+
+# --- the audit trail ---------------------------------------------------------------------------
+
+
+def test_every_write_has_one_audit_record_and_refused_writes_none(
+    api: Api, acme: User, acme_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = {"Authorization": f"Bearer {acme_key}"}
+    created = api.post(
+        "createEntry",
+        json=entry_body(category="food"),
+        headers=acme.headers(**{"Idempotency-Key": "k1"}),
+    ).get_json()
+    api.post(
+        "createEntry",
+        json=entry_body(category="food"),
+        headers=acme.headers(**{"Idempotency-Key": "k1"}),
+    )
+    changed = api.patch(
+        f"updateEntry/{created['id']}",
+        json={"amount": "9.99", "reference": None},
+        headers={**key, "If-Match": '"1"'},
+    )
+    assert changed.status_code == 200
+    capsys.readouterr()
+    refusals = [
+        api.post("createEntry", json=entry_body(amount="x"), headers=acme.headers()),
+        api.patch(
+            f"updateEntry/{created['id']}", json={"amount": "1"}, headers={**key, "If-Match": '"1"'}
+        ),
+        api.post(
+            "createEntry",
+            json=entry_body(date="2026-12-12"),
+            headers=acme.headers(**{"Idempotency-Key": "k1"}),
+        ),
+    ]
+    assert [r.status_code for r in refusals] == [422, 412, 409]
+    _, lines = log_lines(capsys)
+    requests_logged = [line for line in lines if line.get("httpRequest")]
+    assert [line["status"] for line in requests_logged] == [422, 412, 409]
+    assert all(line["outcome"] == "rejected" for line in requests_logged)
+
+    trail = sorted(audit_records("acme"), key=lambda r: r["at"])
+    assert [r["operation"] for r in trail] == ["create", "replay", "update"]
+    made, replayed, update = trail
+    assert made["actor"] == acme.uid
+    assert made["credential"] == "user"
+    assert (made["recordId"], made["versionBefore"], made["versionAfter"]) == (
+        created["id"],
+        None,
+        1,
+    )
+    assert made["fields"] == ["amount", "category", "currency", "date", "description"]
+    assert replayed["recordId"] == created["id"]
+    assert update["actor"].startswith("key:")
+    assert update["credential"] == "key"
+    assert (update["versionBefore"], update["versionAfter"]) == (1, 2)
+    assert update["fields"] == ["amount", "reference"]
+    assert update["requestId"] == changed.headers["X-Request-Id"]
+    retention = update["expiresAt"] - update["at"]
+    assert retention == dt.timedelta(days=400)
+
+
+def test_the_audit_command_prints_the_trail(api: Api, acme: User) -> None:
+    set_partner("acme")
+    first = create(api, acme)
+    create(api, acme)
+    listed = cli("--json", "audit", "--partner", "acme")
+    assert listed.returncode == 0, listed.stderr
+    records = json.loads(listed.stdout)
+    assert [r["operation"] for r in records] == ["create", "create"]
+    one = json.loads(cli("audit", "--partner", "acme", "--entry", first["id"], "--json").stdout)
+    assert [r["recordId"] for r in one] == [first["id"]]
+    tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+    assert json.loads(cli("--json", "audit", "--partner", "acme", "--since", tomorrow).stdout) == []
+    text = cli("audit", "--partner", "acme").stdout.splitlines()
+    assert len(text) == 2
+    assert "entries/" in text[0]
+    bad = cli("audit", "--partner", "acme", "--since", "yesterday")
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines() == [
+        "error: --since 'yesterday' is not a day such as 2026-11-01"
+    ]
+
+
+# --- the partner commands ----------------------------------------------------------------------
+
+
+def test_partner_commands_and_their_errors(make_user: UserFactory) -> None:
+    added = cli("--json", "partner", "add", "acme", "--name", "Acme Foods", "--rate", "5")
+    assert added.returncode == 0, added.stderr
+    shown = json.loads(added.stdout)
+    assert (shown["id"], shown["status"], shown["displayName"]) == ("acme", "active", "Acme Foods")
+    assert shown["limits"]["ratePerSecond"] == 5
+    assert shown["overrides"] == {"ratePerSecond": 5.0}
+    again = cli("partner", "add", "acme")
+    assert (again.returncode, again.stderr.strip()) == (1, "error: partner 'acme' already exists")
+    limits = json.loads(cli("--json", "partner", "limits", "acme", "--daily-creates", "7").stdout)
+    assert limits["overrides"] == {"ratePerSecond": 5.0, "dailyCreates": 7}
+    assert json.loads(cli("--json", "partner", "suspend", "acme").stdout)["status"] == "suspended"
+    listed = json.loads(cli("--json", "partner", "list").stdout)
+    assert [(p["id"], p["status"]) for p in listed] == [("acme", "suspended")]
+    user = make_user({})
+    refused = cli("grant", user.uid, "--partner", "globex")
+    assert refused.returncode == 1
+    assert "no partner 'globex'" in refused.stderr
+    assert "--create-partner" in refused.stderr
+    assert cli("keys", "create", "--partner", "globex").returncode == 1
+    assert cli("grant", user.uid, "--partner", "globex", "--create-partner").returncode == 0
+    assert json.loads(cli("--json", "partner", "show", "globex").stdout)["status"] == "active"
+    for args, message in (
+        (("partner", "suspend", "nobody"), "no partner 'nobody'"),
+        (("partner", "add", "Bad Id"), "malformed"),
+        (("partner", "limits", "acme", "--rate", "0"), "--rate must be above 0"),
+        (("partner", "limits", "acme"), "give at least one of"),
+    ):
+        result = cli(*args)
+        assert result.returncode == 1, args
+        assert message in result.stderr, (args, result.stderr)
