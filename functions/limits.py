@@ -129,6 +129,8 @@ class _Bucket:
     """The last lease found less than it asked for: the partner is at its limit."""
     calls: int = 0
     leased_at: float = -math.inf
+    unreachable: bool = False
+    """The last lease could not reach the shared state (refusals until `next_try` are 503)."""
 
     def chunk(self, limits: Limits, now: float) -> int:
         """Tokens to ask for: about LEASE_SECONDS of the calls this instance served since
@@ -176,6 +178,8 @@ class RateLimiter:
                 bucket.tokens -= 1
                 return self._allowed(bucket, limits, now, operations=0)
             if now < bucket.next_try:
+                if bucket.unreachable:
+                    return Decision(False, 0, 1, retry_after_s=1, unavailable=True)
                 return self._refused(bucket, limits, now, operations=0)
             want = bucket.chunk(limits, now)
             bucket.calls, bucket.leased_at = 0, now
@@ -187,8 +191,9 @@ class RateLimiter:
                     name, want, limits.rate_per_s, limits.burst, least
                 )
             except LimitsUnavailable:
-                bucket.next_try = now + 1.0
+                bucket.next_try, bucket.unreachable = now + 1.0, True
                 return Decision(False, 0, 1, retry_after_s=1, unavailable=True)
+            bucket.unreachable = False
             bucket.shared_left, bucket.shared_seen = left, now
             bucket.short = taken < want
             if taken >= 1:

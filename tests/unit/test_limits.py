@@ -84,6 +84,7 @@ def test_when_the_state_cannot_be_read_leased_tokens_are_spent_then_refused() ->
     assert all(d.allowed for d in in_hand)
     beyond = limiter.take("acme", LIMITS)
     assert (beyond.allowed, beyond.unavailable, beyond.retry_after_s) == (False, True, 1)
+    assert limiter.take("acme", LIMITS).unavailable  # not a 429 while it cannot tell
     store.down = False
     clock.seconds += 1
     assert limiter.take("acme", LIMITS).allowed
