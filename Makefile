@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all serve test unit fuzz soak bench token lint typecheck generate adopt lock vendor browser clean
+.PHONY: all serve test unit fuzz soak bench limits token lint typecheck generate adopt lock vendor browser clean
 
 all: $(VENV)/.installed tooling/node_modules/.installed
 
@@ -67,6 +67,10 @@ bench: all
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 		apt-get install -y -qq wrk >/dev/null; } || { echo "error: install wrk"; exit 2; }
 	$(PY) -m devtools.stack --project $(PROJECT) exec -- bench.run $(BENCH_ARGS)
+
+# Rate limits shared by 1, 2 and 4 serving processes; bench/results/limits.{md,json}.
+limits: all
+	$(PY) -m devtools.stack --project $(PROJECT) exec -- bench.limits $(LIMITS_ARGS)
 
 token: all
 	@FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099 $(PY) -m devtools.seed token

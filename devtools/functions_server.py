@@ -18,9 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def serve_function(target: str) -> Iterator[str]:
-    """`functions-framework --target TARGET` on main.py, as deployed (gunicorn, no debug)."""
+def serve_function(
+    target: str, log: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`functions-framework --target TARGET` on main.py, as deployed (gunicorn, no debug);
+    its output (one JSON line per request) goes to `log` when given."""
     port = free_port()
+    output = log.open("ab") if log is not None else subprocess.DEVNULL
     binary = Path(sys.executable).parent / "functions-framework"
     process = subprocess.Popen(
         [
@@ -35,9 +39,9 @@ def serve_function(target: str) -> Iterator[str]:
             str(port),
         ],
         cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+        stdout=output,
+        stderr=output,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -58,3 +62,5 @@ def serve_function(target: str) -> Iterator[str]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        if log is not None and not isinstance(output, int):
+            output.close()
