@@ -46,6 +46,7 @@ ALLOWED_FIELDS = frozenset(
         "outcome",
         "latency_ms",
         "docs_read",
+        "limiter_operations",
         "replayed",
         "error_type",
         "stack_trace",
