@@ -126,22 +126,28 @@ class _Bucket:
     shared_seen: float = -math.inf
     next_try: float = 0.0
     short: bool = False
-    """The last lease found less than it asked for: the partner is at its limit."""
+    """The last lease drained the bucket: the partner is at its limit."""
     calls: int = 0
     leased_at: float = -math.inf
+    misses: int = 0
+    """Leases in a row that found too little: each waits longer (instances spread out)."""
     unreachable: bool = False
     """The last lease could not reach the shared state (refusals until `next_try` are 503)."""
 
     def chunk(self, limits: Limits, now: float) -> int:
         """Tokens to ask for: about LEASE_SECONDS of the calls this instance served since
-        its last lease (so instances share a bucket by their own traffic), at most half
-        the burst and the partner's own LEASE_SECONDS of rate, at least 1."""
+        its last lease (so instances share a bucket by their own traffic), or at the limit
+        the most a lease may take; never more than half the burst or LEASE_SECONDS of the
+        partner's rate, at least 1."""
+        ceiling = math.floor(min(limits.burst // 2, limits.rate_per_s * LEASE_SECONDS))
         elapsed = now - self.leased_at
-        wanted = (
-            FIRST_CHUNK if elapsed == math.inf else self.calls / max(elapsed, 0.5) * LEASE_SECONDS
-        )
-        ceiling = min(limits.burst // 2, limits.rate_per_s * LEASE_SECONDS)
-        return max(1, min(math.ceil(wanted), math.floor(ceiling)))
+        if self.short:  # at the limit: whole chunks, the fewest leases
+            wanted = float(ceiling)
+        elif elapsed == math.inf:
+            wanted = FIRST_CHUNK
+        else:
+            wanted = self.calls / max(elapsed, 0.5) * LEASE_SECONDS
+        return max(1, min(math.ceil(wanted), ceiling))
 
 
 def chunk(limits: Limits) -> int:
@@ -183,9 +189,9 @@ class RateLimiter:
                 return self._refused(bucket, limits, now, operations=0)
             want = bucket.chunk(limits, now)
             bucket.calls, bucket.leased_at = 0, now
-            # At the limit, wait for half a chunk rather than lease crumbs: a lease costs
+            # At the limit, wait for a whole chunk rather than lease crumbs: a lease costs
             # two operations whatever it takes.
-            least = max(1, want // 2) if bucket.short else 1
+            least = want if bucket.short else 1
             try:
                 taken, left, operations = self._store.lease_tokens(
                     name, want, limits.rate_per_s, limits.burst, least
@@ -195,12 +201,18 @@ class RateLimiter:
                 return Decision(False, 0, 1, retry_after_s=1, unavailable=True)
             bucket.unreachable = False
             bucket.shared_left, bucket.shared_seen = left, now
-            bucket.short = taken < want
+            bucket.short = left < 1
             if taken >= 1:
                 bucket.tokens, bucket.expires = taken - 1, now + LEASE_LIFETIME_S
+                bucket.misses = 0
+                if bucket.short:  # the bucket is drained: it holds a chunk again only then
+                    refill = (want - left) / limits.rate_per_s
+                    bucket.next_try = now + refill * (0.75 + self._jitter() / 2)
                 return self._allowed(bucket, limits, now, operations=operations)
-            # Empty: ask again when a chunk should have refilled, spread over instances.
-            wait = (want - left) / limits.rate_per_s
+            # Empty: ask again when a chunk should have refilled, later after each miss and
+            # with jitter, so that instances at the limit do not all ask at once.
+            bucket.misses += 1
+            wait = max(want - left, 1) / limits.rate_per_s * min(bucket.misses, 4)
             bucket.next_try = now + wait * (0.5 + self._jitter())
             return self._refused(bucket, limits, now, operations=operations)
 
