@@ -1,30 +1,42 @@
-"""A short soak: retried and cut-off creates across partners lose and duplicate nothing."""
+"""A short soak: retried and cut-off creates across partners, under their rate limits and
+with one serving process whose Firestore never answers, lose and duplicate nothing and
+leave every entry with its audit and idempotency records."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 
 from devtools import soak
-from devtools.functions_server import serve_function
 
 
 @pytest.fixture
-def create_entry_server(emulator_hosts: dict[str, str]) -> Iterator[str]:
-    with serve_function("createEntry") as url:
-        yield url
+def create_entry_servers(emulator_hosts: dict[str, str]) -> Iterator[list[str]]:
+    with ExitStack() as stack:
+        yield soak.serving(stack, faulty=True)
 
 
-def test_retries_and_cut_offs_lose_and_duplicate_nothing(create_entry_server: str) -> None:
-    report = soak.run(create_entry_server, partners=3, entries=12, cut_share=0.4)
+def test_retries_limits_and_faults_lose_and_duplicate_nothing(
+    create_entry_servers: list[str],
+) -> None:
+    report = soak.run(
+        create_entry_servers, partners=3, entries=12, cut_share=0.4, concurrent_share=0.3
+    )
     print(report)
     assert report.cut_offs > 0
+    assert report.concurrent_keys > 0
+    assert report.rate_limited > 0  # clients met their limits and waited
+    assert report.unavailable > 0  # and the faulty process, and moved on
     assert report.retries >= report.cut_offs
     assert report.server_errors == 0
     assert report.duplicates == 0
     assert report.lost == 0
     assert report.unexpected == 0
+    assert report.content_mismatches == 0
+    assert report.audit_mismatches == 0
+    assert report.idempotency_mismatches == 0
     assert report.acknowledged == report.entries_expected == 36
     assert report.entries_found == 36
     assert report.clean
