@@ -22,7 +22,12 @@ def test_retries_limits_and_faults_lose_and_duplicate_nothing(
     create_entry_servers: list[str],
 ) -> None:
     report = soak.run(
-        create_entry_servers, partners=3, entries=12, cut_share=0.4, concurrent_share=0.3
+        create_entry_servers,
+        partners=3,
+        entries=12,
+        cut_share=0.4,
+        concurrent_share=0.3,
+        rate=2.0,
     )
     print(report)
     assert report.cut_offs > 0
