@@ -19,9 +19,12 @@ from functions.errors import (
     Forbidden,
     MethodNotAllowed,
     NotFound,
+    PartnerSuspended,
     PayloadTooLarge,
     PreconditionFailed,
     PreconditionRequired,
+    QuotaExceeded,
+    RateLimited,
     ServiceUnavailable,
     StoredEntryInvalid,
     Unauthorized,
@@ -42,7 +45,7 @@ def _error_response(*errors: type[ApiError]) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if any(e is Unauthorized for e in errors):
         headers["WWW-Authenticate"] = {"schema": {"type": "string"}}
-    if any(e is ServiceUnavailable for e in errors):
+    if any(e in (ServiceUnavailable, RateLimited, QuotaExceeded) for e in errors):
         headers["Retry-After"] = {"schema": {"type": "integer"}}
     if any(e is MethodNotAllowed for e in errors):
         headers["Allow"] = {"schema": {"type": "string"}}
@@ -60,7 +63,9 @@ def _errors(*errors: type[ApiError]) -> dict[str, Any]:
     common: tuple[type[ApiError], ...] = (
         Unauthorized,
         Forbidden,
+        PartnerSuspended,
         MethodNotAllowed,
+        RateLimited,
         ServiceUnavailable,
     )
     for error in (*common, *errors):
@@ -104,10 +109,25 @@ def _json_body(model: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
 
 
+_RATE_LIMIT = {
+    "RateLimit-Policy": {
+        "description": (
+            'The partner\'s limits: "partner";q=<burst>;w=<seconds to refill>, and on '
+            'creates "creates";q=<daily quota>;w=86400 (draft-ietf-httpapi-ratelimit-headers).'
+        ),
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": "What is left (r) and seconds until full (t), per policy.",
+        "schema": {"type": "string"},
+    },
+}
+
+
 def _ok(model: str, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "description": description,
-        "headers": {**_REQUEST_ID, **(headers or {})},
+        "headers": {**_REQUEST_ID, **_RATE_LIMIT, **(headers or {})},
         "content": {"application/json": {"schema": _ref(model)}},
     }
 
@@ -204,7 +224,12 @@ def _operations(resource: Resource, ids: dict[str, str]) -> dict[str, dict[str, 
             "responses": {
                 "201": _ok(title, f"The stored {item}.", _ETAG),
                 **_errors(
-                    BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+                    BadRequest,
+                    Conflict,
+                    PayloadTooLarge,
+                    UnsupportedMediaType,
+                    ValidationFailed,
+                    QuotaExceeded,
                 ),
             },
         }
