@@ -58,9 +58,13 @@ def emulator_hosts() -> dict[str, str]:
 
 @pytest.fixture
 def clean(emulator_hosts: dict[str, str]) -> None:
-    """Every emulator test starts from empty Firestore and Auth."""
+    """Every emulator test starts from empty Firestore and Auth, and with no tokens of the
+    rate limits leased by this process (their buckets were wiped with Firestore)."""
+    from functions.http import pipeline
+
     emulators.wipe_firestore(PROJECT)
     emulators.wipe_auth(PROJECT)
+    pipeline._gate.cache_clear()
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from devtools import emulators
 from devtools.generate import DOCUMENT_PATH
+from functions import store
 from functions.firebase_app import admin_app
 from tests.helpers import PASSWORD, function_url
 
@@ -101,6 +102,10 @@ def fuzz_token(emulator_hosts: dict[str, str]) -> str:
         user = firebase_auth.create_user(email=email, password=PASSWORD, app=admin_app())
     claims = {"role": "partner", "partnerId": f"fuzz-{os.getpid()}"}
     firebase_auth.set_custom_user_claims(user.uid, claims, app=admin_app())
+    unlimited = {"ratePerSecond": 10_000, "burst": 10_000, "dailyCreates": 1_000_000}
+    store.client().collection("partners").document(claims["partnerId"]).set(
+        {"status": "active", "limits": unlimited}
+    )
     return emulators.sign_in(email, PASSWORD)
 
 

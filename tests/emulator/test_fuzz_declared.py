@@ -58,6 +58,7 @@ def base_url(more_resources: Any) -> Iterator[str]:
 def fuzz_token(more_resources: Any) -> str:
     from firebase_admin import auth as firebase_auth
 
+    from functions import store
     from functions.firebase_app import admin_app
 
     email = f"fuzzer-more-{os.getpid()}@example.test"
@@ -67,6 +68,10 @@ def fuzz_token(more_resources: Any) -> str:
         user = firebase_auth.create_user(email=email, password=PASSWORD, app=admin_app())
     claims = {"role": "partner", "partnerId": f"fuzz-more-{os.getpid()}"}
     firebase_auth.set_custom_user_claims(user.uid, claims, app=admin_app())
+    unlimited = {"ratePerSecond": 10_000, "burst": 10_000, "dailyCreates": 1_000_000}
+    store.client().collection("partners").document(claims["partnerId"]).set(
+        {"status": "active", "limits": unlimited}
+    )
     return emulators.sign_in(email, PASSWORD)
 
 
