@@ -12,8 +12,10 @@ Read top-down, from the edge inward:
   the field `kinds` in Python, rules and JSON Schema, the `validation` models, the
   `rules` block and the `indexes`.
 - `records`: the business rules, free of HTTP and of Firestore; `models` the domain
-  values; `cursor` the signed pagination tokens.
-- `store/`: Firestore, the only package that talks to it, one unit of work per change.
+  values; `cursor` the signed pagination tokens; `limits` the rate limits and daily
+  quotas that instances share through leases.
+- `store/`: Firestore, the only package that talks to it, one unit of work per change
+  (the audit record of a write is committed with it).
 - `errors`, `config`, `logs`, `firebase_app`: one concern each.
 - `openapi`: the contract document; `admin/` the partners command-line tool's logic,
   run as `python -m functions.partners`.
