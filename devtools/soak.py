@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entries", type=int, default=150)
     parser.add_argument("--cut-share", type=float, default=0.25)
     parser.add_argument("--concurrent-share", type=float, default=0.1)
-    parser.add_argument("--rate", type=float, default=10.0, help="each partner's calls/s")
+    parser.add_argument("--rate", type=float, default=1.0, help="each partner's calls/s")
     parser.add_argument(
         "--no-faulty", action="store_true", help="no process with a Firestore that never answers"
     )
