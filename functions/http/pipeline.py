@@ -51,7 +51,7 @@ from functions.http.responses import (
     error_response,
     preflight_response,
 )
-from functions.limits import Gate, Permit
+from functions.limits import Decision, Gate, Permit
 from functions.store.limits import FirestoreLeases
 
 In = TypeVar("In")
@@ -161,29 +161,37 @@ def apply_limits(exchange: Exchange) -> None:
         "RateLimit": f'"partner";r={decision.remaining};t={decision.reset_s}',
     }
     operations = decision.operations
-    if decision.unavailable:
-        raise ServiceUnavailable(
-            "The partner's limits could not be checked; retry.", reason="limits_unavailable"
-        )
-    if not decision.allowed:
-        logs.bind(limiter_operations=operations)
-        raise RateLimited(decision.retry_after_s)
+    _refuse_unless(decision.allowed, decision.unavailable, operations, RateLimited, decision)
     if exchange.partner_endpoint.creates:
         permit = gate.creates.reserve(caller.partner_id, limits)
         operations += permit.operations
         exchange.limit_headers["RateLimit"] += (
             f', "creates";r={permit.remaining};t={permit.reset_s}'
         )
-        if permit.unavailable:
-            raise ServiceUnavailable(
-                "The partner's quota could not be checked; retry.", reason="limits_unavailable"
-            )
-        if not permit.allowed:
-            logs.bind(limiter_operations=operations)
-            raise QuotaExceeded(permit.reset_s)
+        _refuse_unless(permit.allowed, permit.unavailable, operations, QuotaExceeded, permit)
         exchange.permit = permit
     if operations:
         logs.bind(limiter_operations=operations)
+
+
+def _refuse_unless(
+    allowed: bool,
+    unavailable: bool,
+    operations: int,
+    refusal: type[RateLimited],
+    verdict: Decision | Permit,
+) -> None:
+    """Raises: ServiceUnavailable when the limits could not be read (the failure rule),
+    `refusal` (429) when they say no."""
+    if allowed:
+        return
+    logs.bind(limiter_operations=operations)
+    if unavailable:
+        raise ServiceUnavailable(
+            "The partner's limits could not be checked; retry.", reason="limits_unavailable"
+        )
+    wait = verdict.retry_after_s if isinstance(verdict, Decision) else verdict.reset_s
+    raise refusal(wait)
 
 
 def parse(exchange: Exchange) -> None:

@@ -94,13 +94,18 @@ def base_url(emulator_hosts: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def fuzz_token(emulator_hosts: dict[str, str]) -> str:
-    """A partner of its own tenant, so fuzzing never touches other tests' data."""
-    email = f"fuzzer-{os.getpid()}@example.test"
+    return fuzzing_partner("fuzz")
+
+
+def fuzzing_partner(name: str) -> str:
+    """The ID token of a partner of its own tenant (so fuzzing never touches other tests'
+    data) whose limits never stop the fuzzer."""
+    email = f"{name}-{os.getpid()}@example.test"
     try:
         user = firebase_auth.get_user_by_email(email, app=admin_app())
     except firebase_auth.UserNotFoundError:
         user = firebase_auth.create_user(email=email, password=PASSWORD, app=admin_app())
-    claims = {"role": "partner", "partnerId": f"fuzz-{os.getpid()}"}
+    claims = {"role": "partner", "partnerId": f"{name}-{os.getpid()}"}
     firebase_auth.set_custom_user_claims(user.uid, claims, app=admin_app())
     unlimited = {"ratePerSecond": 10_000, "burst": 10_000, "dailyCreates": 1_000_000}
     store.client().collection("partners").document(claims["partnerId"]).set(

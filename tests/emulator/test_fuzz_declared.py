@@ -4,7 +4,6 @@ serving it, positive and negative checks, as for the repository's declaration.""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -15,10 +14,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from werkzeug.serving import make_server
 
-from devtools import emulators
 from functions import openapi
-from tests.emulator.test_fuzz import CHECKS, CONFIG, EXAMPLES, servable
-from tests.helpers import PASSWORD, function_app, more_declaration
+from tests.emulator.test_fuzz import CHECKS, CONFIG, EXAMPLES, fuzzing_partner, servable
+from tests.helpers import function_app, more_declaration
 
 schema = schemathesis.openapi.from_dict(openapi.build(more_declaration()), config=CONFIG).include(
     path_regex="^/api/v1/(menus|orders)"
@@ -56,23 +54,7 @@ def base_url(more_resources: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def fuzz_token(more_resources: Any) -> str:
-    from firebase_admin import auth as firebase_auth
-
-    from functions import store
-    from functions.firebase_app import admin_app
-
-    email = f"fuzzer-more-{os.getpid()}@example.test"
-    try:
-        user = firebase_auth.get_user_by_email(email, app=admin_app())
-    except firebase_auth.UserNotFoundError:
-        user = firebase_auth.create_user(email=email, password=PASSWORD, app=admin_app())
-    claims = {"role": "partner", "partnerId": f"fuzz-more-{os.getpid()}"}
-    firebase_auth.set_custom_user_claims(user.uid, claims, app=admin_app())
-    unlimited = {"ratePerSecond": 10_000, "burst": 10_000, "dailyCreates": 1_000_000}
-    store.client().collection("partners").document(claims["partnerId"]).set(
-        {"status": "active", "limits": unlimited}
-    )
-    return emulators.sign_in(email, PASSWORD)
+    return fuzzing_partner("fuzz-more")
 
 
 @schema.parametrize()

@@ -192,18 +192,23 @@ def test_every_declared_secret_gets_a_local_value_so_no_run_asks_secret_manager(
     assert local.read_text() == first, "an existing value is kept"
 
 
-def test_plain_functions_framework_without_a_project_stops_with_one_line() -> None:
+def start_functions_framework(target: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """functions-framework starting main.py in a bare environment plus `env`."""
     binary = Path(sys.executable).parent / "functions-framework"
-    env = {"PATH": os.environ["PATH"], "NO_GCE_CHECK": "true", "HOME": os.environ.get("HOME", "/")}
-    result = subprocess.run(
-        [str(binary), "--target", "health", "--source", "main.py", "--port", "0"],
+    bare = {"PATH": os.environ["PATH"], "NO_GCE_CHECK": "true", "HOME": os.environ.get("HOME", "/")}
+    return subprocess.run(
+        [str(binary), "--target", target, "--source", "main.py", "--port", "0"],
         cwd=ROOT,
-        env=env,
+        env={**bare, **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_plain_functions_framework_without_a_project_stops_with_one_line() -> None:
+    result = start_functions_framework("health")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines == [
@@ -217,22 +222,8 @@ def test_plain_functions_framework_with_a_bad_declaration_stops_with_one_line(
 ) -> None:
     bad = tmp_path / "resources.toml"
     bad.write_text('[menus.fields.price]\nkind = "money"\n')
-    binary = Path(sys.executable).parent / "functions-framework"
-    env = {
-        "PATH": os.environ["PATH"],
-        "NO_GCE_CHECK": "true",
-        "HOME": os.environ.get("HOME", "/"),
-        "GOOGLE_CLOUD_PROJECT": "demo-partner-api",
-        "PARTNER_RESOURCES": str(bad),
-    }
-    result = subprocess.run(
-        [str(binary), "--target", "api", "--source", "main.py", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = start_functions_framework(
+        "api", GOOGLE_CLOUD_PROJECT="demo-partner-api", PARTNER_RESOURCES=str(bad)
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
