@@ -3,10 +3,13 @@
     request_id -> method -> authenticate -> authorize -> limits -> parse -> operation
     -> serialize -> audit
 
-Each stage is a small function of the exchange with one reason to change; `limits` and
-`audit` are the slots where per-partner limits and the audit trail go. The order fixes
+Each stage is a small function of the exchange with one reason to change: `authorize`
+refuses suspended partners and missing scopes, `limits` spends the partner's rate and,
+for creates, its daily quota (429), `audit` settles the quota once the outcome is known
+(the audit record itself is committed with the write, in the store). The order fixes
 which error a request gets when several things are wrong with it: method (405), identity
-(401, then 403), the request itself (400/413/415/422/428), then the data (404/409/412).
+(401, then 403), the partner's limits (429), the request itself (400/413/415/422/428),
+then the data (404/409/412).
 Public functions (health, the OpenAPI document, the reference page) skip the partner stages.
 
 `serve` is the only place that turns errors into HTTP answers: our errors become the JSON
