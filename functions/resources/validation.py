@@ -28,7 +28,7 @@ _SAFE_FIELD_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 def _refuse_null(value: Any) -> Any:
     # Stored records have no null fields (the rules refuse them too): omit instead.
     if value is None:
-        raise ValueError("must be a string; omit the field instead of sending null")
+        raise ValueError("must not be null; omit the field instead")
     return value
 
 
