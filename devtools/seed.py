@@ -99,8 +99,17 @@ def seed_and_describe(project: str, function_url: Callable[[str, str], str], log
         "Functions:",
         *(
             f"  {name:<12} {function_url(project, name)}"
-            for name in ("fetchData", "createEntry", "updateEntry", "health", "openapi", "docs")
+            for name in (
+                "fetchData",
+                "createEntry",
+                "updateEntry",
+                "api",
+                "health",
+                "openapi",
+                "docs",
+            )
         ),
+        "  (api serves every resource of resources.toml: api/v1/<resource>[/<id>])",
         "",
         f"Demo partner users (password {DEMO_PASSWORD}): "
         + ", ".join(f"{email} [{pid}]" for pid, email in DEMO_USERS.items()),
@@ -115,6 +124,8 @@ def seed_and_describe(project: str, function_url: Callable[[str, str], str], log
         "Try:",
         f'  curl -s -H "Authorization: Bearer $KEY" {shlex.quote(fetch + "?limit=2")}',
         f'  curl -s -H "Authorization: Bearer $TOKEN" {shlex.quote(fetch + "?limit=2")}',
+        f'  curl -s -i -H "Authorization: Bearer $KEY" '
+        f"{shlex.quote(function_url(project, 'api') + '/v1/entries?limit=2')}",
         f'  curl -s -X POST -H "Authorization: Bearer $KEY" {JSON_HEADER} '
         f"-H 'Idempotency-Key: demo-1' -d '{body}' {create}",
         f'  curl -s -X PATCH -H "Authorization: Bearer $KEY" {JSON_HEADER} '
