@@ -20,7 +20,7 @@ from functions.admin.keys import KeyDirectory
 from functions.http import pipeline
 from functions.limits import Gate
 from functions.store.limits import FirestoreLeases
-from tests.emulator.rest import get_doc
+from tests.emulator.rest import create_doc, get_doc
 from tests.helpers import (
     PROJECT,
     Api,
@@ -97,6 +97,8 @@ def test_clients_never_read_or_write_partner_limit_or_audit_documents(api: Api, 
         path = f"{collection}/{documents[0].id}"
         assert get_doc(acme.token, path).status_code == 403
         assert get_doc(None, path).status_code == 403
+        written = create_doc(acme.token, "mine", {"partnerId": "acme"}, collection=collection)
+        assert written.status_code == 403, collection
 
 
 # --- rate limits and quotas --------------------------------------------------------------------
