@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
 from werkzeug.serving import make_server
 
 from functions import openapi
-from tests.emulator.test_fuzz import CHECKS, CONFIG, EXAMPLES, fuzzing_partner, servable
+from tests.emulator.test_fuzz import CONFIG, FUZZING, call_as_partner, fuzzing_partner
 from tests.helpers import function_app, more_declaration
 
 schema = schemathesis.openapi.from_dict(openapi.build(more_declaration()), config=CONFIG).include(
@@ -58,23 +57,12 @@ def fuzz_token(more_resources: Any) -> str:
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
+@FUZZING
 def test_the_second_declarations_contract(
     case: schemathesis.Case[Any], base_url: str, fuzz_token: str
 ) -> None:
     with requests.Session() as session:
-        response = servable(case).call_and_validate(
-            base_url=base_url,
-            session=session,
-            headers={"Authorization": f"Bearer {fuzz_token}"},
-            checks=CHECKS,
-            timeout=60,
-        )
+        response = call_as_partner(case, base_url, fuzz_token, session)
     sent["requests"] += 1
     if response.status_code >= 500:
         sent["server_errors"] += 1
