@@ -71,6 +71,12 @@ def _errors(*errors: type[ApiError]) -> dict[str, Any]:
     for error in (*common, *errors):
         by_status.setdefault(error.status, []).append(error)
     responses = {str(status): _error_response(*group) for status, group in by_status.items()}
+    responses["431"] = {
+        "description": (
+            "The request line or headers are too large: refused by the web server in front "
+            "of the functions before any of them runs, so not in the JSON envelope."
+        )
+    }
     responses["500"] = _error_response(ApiError)
     return responses
 
@@ -145,7 +151,12 @@ def _list_parameters(resource: Resource) -> list[dict[str, Any]]:
             "maximum": resource.max_page_size,
             "default": resource.page_size,
         },
-        "cursor": {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
+        "cursor": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_CURSOR_CHARS,
+            "pattern": "^[A-Za-z0-9_-]+[.][A-Za-z0-9_-]+$",
+        },
         "fields": {"type": "string", "pattern": _fields_pattern(resource)},
     }
     for name in resource.ranges:

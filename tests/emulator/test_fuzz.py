@@ -44,8 +44,9 @@ CHECKS = [
     negative_data_rejection,
     ignored_auth,
 ]
-REJECTIONS = ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "428"]
-"""What refusing invalid data may look like: 412 is how a weak If-Match ETag is refused."""
+REJECTIONS = ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "428", "431"]
+"""What refusing invalid data may look like: 412 is how a weak If-Match ETag is refused,
+431 how the web server in front refuses a request line too long for it."""
 CONFIG = SchemathesisConfig.from_dict(
     {"checks": {"negative_data_rejection": {"expected-statuses": REJECTIONS}}}
 )
