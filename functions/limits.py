@@ -264,6 +264,9 @@ class Gate:
         return cls(RateLimiter(store), DailyQuota(store))
 
 
+QUOTA_CHUNK = 20
+"""Creates a quota lease takes: at most this many are lost with an instance that stops
+before spending them (0.1 lease operations per create)."""
 QUOTA_RECHECK_S = 5.0
 """An exhausted quota is asked again this often, so a raised quota applies in seconds."""
 
@@ -296,7 +299,7 @@ class DailyQuota:
                 quota.day, quota.permits, quota.shared_left, quota.next_try = day, 0, 0, 0.0
             operations = 0
             if quota.permits < 1 and self._clock() >= quota.next_try:
-                want = min(limits.daily_creates, max(FIRST_CHUNK, limits.daily_creates // 100))
+                want = min(limits.daily_creates, QUOTA_CHUNK)
                 try:
                     taken, quota.shared_left, operations = self._store.lease_permits(
                         f"{partner_id}:{day}", max(1, want), limits.daily_creates

@@ -51,16 +51,18 @@ class IdTokenAuthenticator:
         if not looks_like_id_token(credential):
             return None
         prefetched: dict[str, Future[PartnerRecord]] = {}
+        check_revoked = config.check_revoked()
 
         def prefetch(claims: Mapping[str, Any]) -> None:
             # The partner record is read alongside the user record (another backend, so
             # not one round trip): started for the token's partner before the lookup.
+            # Without a user lookup there is nothing to overlap: it is read in line.
             partner_id = claims.get(PARTNER_ID_CLAIM)
             if isinstance(partner_id, str) and PARTNER_ID_PATTERN.fullmatch(partner_id):
                 prefetched[partner_id] = _pool().submit(partner_store.get_partner, partner_id)
 
         claims = verify_id_token(
-            credential, check_revoked=config.check_revoked(), on_verified=prefetch
+            credential, check_revoked=check_revoked, on_verified=prefetch if check_revoked else None
         )
         logs.bind(uid=claims.get("uid"))
         caller = caller_from_claims(claims)
