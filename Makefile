@@ -32,7 +32,7 @@ tooling/node_modules/.installed: tooling/package.json tooling/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20+"; exit 2; }
 	@echo "[install] firebase-tools into tooling/node_modules/ (npm ci) ..."
 	@start=$$(date +%s); level=$$([ -t 1 ] || echo --loglevel=error); \
-	npm ci --prefix tooling --no-audit --no-fund $$level && \
+	npm ci --prefix tooling --omit=optional --no-audit --no-fund $$level && \
 	echo "[install] firebase-tools ready in $$(( $$(date +%s) - start )) s"
 	@touch $@
 

@@ -71,6 +71,21 @@ def outputs(decl: Declaration) -> dict[Path, str]:
     }
 
 
+def notes(decl: Declaration) -> list[str]:
+    """What the owner should know of the declaration before opening it: lists ordered by
+    a field that some documents may lack (Firestore leaves those out of the list)."""
+    found = []
+    for resource in decl.resources:
+        if "list" in resource.operations and not resource.order_always_written:
+            found.append(
+                f"note: {resource.name}: lists are ordered by {resource.order!r}, which the "
+                "API does not write on every record; Firestore leaves every document "
+                f"without it out of the list. `python -m functions.partners inspect "
+                f'{resource.name}` names those documents; order = "id" reaches them all.'
+            )
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make generate", description=__doc__)
     parser.add_argument("--declaration", type=Path, default=None)
@@ -81,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     except declaration.DeclarationError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    for line in notes(decl):
+        print(line, file=sys.stderr)
     stale = []
     for target, content in outputs(decl).items():
         if target.read_text() == content:

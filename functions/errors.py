@@ -8,7 +8,7 @@ ApiError (500 internal)
  ├── MethodNotAllowed (405 method_not_allowed; sets Allow)
  ├── Conflict (409 conflict)
  │    └── StoredEntryInvalid (409 stored_entry_invalid; the stored data, not the request)
- ├── PreconditionFailed (412 precondition_failed; carries the current version)
+ ├── PreconditionFailed (412 precondition_failed; carries the current revision)
  ├── PayloadTooLarge (413 payload_too_large)
  ├── UnsupportedMediaType (415 unsupported_media_type)
  ├── ValidationFailed (422 validation_failed; names each bad field)
@@ -23,7 +23,10 @@ Anything that is not an ApiError becomes a 500 whose body reveals nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import ClassVar, NotRequired, TypedDict
+from typing import TYPE_CHECKING, ClassVar, NotRequired, TypedDict
+
+if TYPE_CHECKING:
+    from functions.models import Revision
 
 
 class FieldIssue(TypedDict):
@@ -166,28 +169,35 @@ class Conflict(ApiError):
 
 
 class StoredEntryInvalid(Conflict):
-    """The caller's entry exists, but what is stored is not a valid entry (another writer
-    left it so); it cannot be shown or changed through the API until it is repaired."""
+    """The caller's record exists, but what is stored is not a valid record of its kind
+    (another writer left it so); it cannot be shown or changed through the API until it
+    is repaired. The message names the resource's own noun."""
 
     code = "stored_entry_invalid"
-    default_message = (
-        "This entry's stored data is not a valid entry; the app's owner must repair it."
-    )
+    default_message = "The stored data is not a valid record; the app's owner must repair it."
+
+    def __init__(self, item: str | None = None) -> None:
+        message = None
+        if item is not None:
+            message = (
+                f"This {item}'s stored data is not a valid {item}; the app's owner must repair it."
+            )
+        super().__init__(message)
 
 
 class PreconditionFailed(ApiError):
-    """The resource is not at the version the caller based the change on.
+    """The resource is not at the revision the caller based the change on.
 
-    `current_version` (when known) lets the HTTP layer send the current ETag.
+    `current` (when known) lets the HTTP layer send the current ETag.
     """
 
     status = 412
     code = "precondition_failed"
-    default_message = "The entry has changed since you read it."
+    default_message = "The record has changed since you read it."
 
-    def __init__(self, message: str | None = None, *, current_version: int | None = None) -> None:
+    def __init__(self, message: str | None = None, *, current: Revision | None = None) -> None:
         super().__init__(message)
-        self.current_version = current_version
+        self.current = current
 
 
 class PayloadTooLarge(ApiError):
@@ -211,7 +221,7 @@ class ValidationFailed(ApiError):
 class PreconditionRequired(ApiError):
     status = 428
     code = "precondition_required"
-    default_message = "Send If-Match with the entry's ETag or version."
+    default_message = "Send If-Match with the record's ETag."
 
 
 class FrameworkError(ApiError):

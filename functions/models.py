@@ -7,6 +7,7 @@ written in the subset of regular-expression syntax that both Python and Firestor
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -96,73 +97,110 @@ class FieldChanges:
 
 
 @dataclass(frozen=True, slots=True)
+class Revision:
+    """What a change is based on: the record's version where its document holds one,
+    otherwise the time Firestore last wrote the document (nanoseconds since the epoch).
+
+    Either way a write by anyone in between (the owner's app included, for documents
+    without a version) changes it, so a change based on an old revision is refused.
+    """
+
+    version: int | None = None
+    written_ns: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.version is None) == (self.written_ns is None):
+            raise ValueError("a revision is a version or a write time, exactly one")
+
+    @classmethod
+    def of_write(cls, moment: dt.datetime) -> Revision:
+        """The revision of a document last written at `moment` (a Firestore update time,
+        whose nanoseconds survive where it carries them)."""
+        nanos = getattr(moment, "nanosecond", moment.microsecond * 1000)
+        seconds = calendar.timegm(moment.utctimetuple())
+        return cls(written_ns=seconds * 1_000_000_000 + nanos)
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """A stored record as partners may read it: its values in wire order (hidden fields
-    left out, optional ones None when absent)."""
+    left out, optional and absent bookkeeping ones None) and its revision."""
 
     id: str
     values: Mapping[str, Any]
+    revision: Revision
 
     @property
-    def version(self) -> int:
-        return int(self.values["version"])
-
-    @property
-    def created_at(self) -> dt.datetime:
-        moment = self.values["createdAt"]
-        if not isinstance(moment, dt.datetime):
-            raise TypeError("createdAt is not a time")
-        return moment
+    def version(self) -> int | None:
+        return self.revision.version
 
 
 @dataclass(frozen=True, slots=True)
 class Position:
     """Where a page ends in the list order: the sort key of its last record.
 
-    The order is (createdAt, id), or (field, createdAt, id) when a list bounds a range
-    field (the `leading` value), so records added during pagination never shift the pages
-    already returned.
+    The order is the resource's order field (when it has one) then the document id, led
+    by a range field when a list bounds one; `keys` are the values before the id. Records
+    added during pagination never shift the pages already returned.
     """
 
-    created_at: dt.datetime
-    entry_id: str
-    leading: str | int | None = None
+    keys: tuple[Any, ...]
+    doc_id: str
 
     def values(self) -> list[Any]:
         """The JSON-able form a cursor carries."""
-        created = self.created_at.astimezone(dt.UTC).isoformat()
-        head = [] if self.leading is None else [self.leading]
-        return [*head, created, self.entry_id]
+        keys = [
+            key.astimezone(dt.UTC).isoformat() if isinstance(key, dt.datetime) else key
+            for key in self.keys
+        ]
+        return [*keys, self.doc_id]
 
     @classmethod
-    def from_values(cls, values: Any, *, leading: str | None = None) -> Position:
-        """A position of an order led by a field of kind `leading` ("date" or "integer"),
-        or by creation time when None.
+    def from_values(cls, values: Any, *, kinds: tuple[str, ...] = ()) -> Position:
+        """A position of an order whose keys are of `kinds` ("timestamp", "date",
+        "integer", "text"), then the document id.
 
         Raises:
             ValueError: `values` is not a position of this order.
         """
-        size = 2 if leading is None else 3
-        if not isinstance(values, list) or len(values) != size:
+        if not isinstance(values, list) or len(values) != len(kinds) + 1:
             raise ValueError("not a position of this order")
-        created, entry_id = values[-2], values[-1]
-        if not isinstance(created, str) or not isinstance(entry_id, str):
-            raise ValueError("not a position of this order")
-        head = values[0] if leading is not None else None
-        if leading == "date" and not (isinstance(head, str) and is_calendar_date(head)):
-            raise ValueError("not a position of this order")
-        if leading == "integer" and (type(head) is not int):
-            raise ValueError("not a position of this order")
-        if not is_document_id(entry_id):
+        doc_id = values[-1]
+        if not isinstance(doc_id, str) or not is_document_id(doc_id):
             raise ValueError("not a document id")
+        keys = tuple(_key(kind, value) for kind, value in zip(kinds, values[:-1], strict=True))
+        return cls(keys, doc_id)
+
+
+MAX_TEXT_KEY_CHARS = 1000
+
+
+def _key(kind: str, value: Any) -> Any:
+    """One sort key of a cursor, checked against its kind (a forged one never queries)."""
+    if kind == "timestamp":
+        if not isinstance(value, str):
+            raise ValueError("not a time")
         try:
-            created_at = dt.datetime.fromisoformat(created)
-            created_at.astimezone(dt.UTC)
+            moment = dt.datetime.fromisoformat(value)
+            moment.astimezone(dt.UTC)
         except (ValueError, OverflowError) as exc:
             raise ValueError("not a time") from exc
-        if created_at.tzinfo is None:
+        if moment.tzinfo is None:
             raise ValueError("a time without a zone")
-        return cls(created_at, entry_id, head)
+        return moment
+    if kind == "date":
+        if not (isinstance(value, str) and is_calendar_date(value)):
+            raise ValueError("not a date")
+        return value
+    if kind == "integer":
+        if type(value) is not int:
+            raise ValueError("not a whole number")
+        return value
+    if kind == "text":
+        if not isinstance(value, str) or len(value) > MAX_TEXT_KEY_CHARS:
+            raise ValueError("not a text")
+        return value
+    raise ValueError(f"a list is not ordered by a {kind}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +285,7 @@ class AuditEntry:
     resource: str
     record_id: str
     version_before: int | None
-    version_after: int
+    version_after: int | None
     fields: tuple[str, ...]
     request_id: str
 

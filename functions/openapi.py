@@ -34,7 +34,7 @@ from functions.errors import (
 from functions.http.parsing import IDEMPOTENCY_KEY_PATTERN, MAX_CURSOR_CHARS, query_params
 from functions.models import ENTRY_ID_CHARS
 from functions.resources import declaration, kinds
-from functions.resources.declaration import SYSTEM_FIELDS, Declaration, Resource
+from functions.resources.declaration import Declaration, Resource
 
 API_VERSION = "1.0.0"
 _REF = "#/components/schemas/{model}"
@@ -88,7 +88,13 @@ _REQUEST_ID = {
     }
 }
 _ETAG = {
-    "ETag": {"description": "The record's version, for If-Match.", "schema": {"type": "string"}}
+    "ETag": {
+        "description": (
+            'The record\'s revision, for If-Match: its version ("3"), or for a record '
+            'stored without one an opaque "w..." that changes with every write.'
+        ),
+        "schema": {"type": "string"},
+    }
 }
 _NULL = {"type": "null"}
 
@@ -181,10 +187,11 @@ def _if_match() -> dict[str, Any]:
         "in": "header",
         "required": True,
         "description": (
-            'The ETag (or version) the change is based on, such as "3". Strong ETags '
-            "only: a weak one (W/...) never matches (412)."
+            'The ETag the change is based on, as read ("3", or "w..." for a record '
+            "stored without a version), or a bare version number. Strong ETags only: a "
+            "weak one (W/...) never matches (412)."
         ),
-        "schema": {"type": "string", "pattern": '^"?[0-9]{1,12}"?$'},
+        "schema": {"type": "string", "pattern": '^"?([0-9]{1,12}|w[0-9]{1,21})"?$'},
     }
 
 
@@ -208,10 +215,10 @@ def _operations(resource: Resource, ids: dict[str, str]) -> dict[str, dict[str, 
     if "list" in resource.operations:
         found["list"] = {
             "operationId": ids["list"],
-            "summary": f"A page of the caller's {items}, oldest first.",
+            "summary": f"A page of the caller's {items}, {_order_words(resource)}.",
             "description": (
-                "Ordered by creation time, or by the bounded field then creation time when "
-                "a range (…From, …To) is given. Pass next_cursor back as cursor."
+                f"Ordered by {_order_words(resource)}; by the bounded field first when a "
+                "range (…From, …To) is given. Pass next_cursor back as cursor."
             ),
             "parameters": _list_parameters(resource),
             "responses": {"200": _ok(f"{title}Page", f"A page of {items}."), **_errors(BadRequest)},
@@ -265,6 +272,15 @@ def _operations(resource: Resource, ids: dict[str, str]) -> dict[str, dict[str, 
             },
         }
     return found
+
+
+def _order_words(resource: Resource) -> str:
+    order = resource.order_field
+    if order is None:
+        return "in order of id"
+    if order == resource.bookkeeping.created_at:
+        return "oldest first"
+    return f"in order of {order}, then id"
 
 
 def _a(noun: str) -> str:
@@ -322,19 +338,21 @@ def _schemas(resource: Resource) -> dict[str, Any]:
         "id": {"type": "string", "description": "Server-assigned id."},
         resource.tenant_field: {"type": "string", "description": "The tenant that owns it."},
     }
-    times = {
-        "createdAt": {
+    book = resource.bookkeeping
+    absent = " Null where another writer stored the record without it."
+    bookkeeping: dict[str | None, dict[str, Any]] = {
+        book.created_at: {
             "type": "string",
             "format": "date-time",
             "description": "When created (UTC).",
         },
-        "updatedAt": {
+        book.updated_at: {
             "type": "string",
             "format": "date-time",
-            "description": "When last changed (UTC).",
+            "description": "When last changed through the API (UTC).",
         },
-        "createdBy": {"type": "string", "description": "The uid (or key id) that created it."},
-        "version": {
+        book.created_by: {"type": "string", "description": "The uid (or key id) that created it."},
+        book.version: {
             "type": "integer",
             "minimum": 1,
             "description": "+1 on every update; the ETag.",
@@ -343,7 +361,11 @@ def _schemas(resource: Resource) -> dict[str, Any]:
     record_properties = {
         **system,
         **{s.name: _value(kinds.json_schema(s), not s.required or s.server_set) for s in readable},
-        **{name: times[name] for name in SYSTEM_FIELDS},
+        **{
+            name: {"anyOf": [schema, _NULL], "description": schema.pop("description") + absent}
+            for name, schema in bookkeeping.items()
+            if name is not None
+        },
     }
     record = {
         "type": "object",

@@ -21,6 +21,7 @@ from functions.models import (
     ListQuery,
     Page,
     Record,
+    Revision,
 )
 from functions.resources.declaration import Resource
 from functions.store import records as store
@@ -65,9 +66,9 @@ def create_record(
 
 
 def update_record(
-    resource: Resource, caller: Caller, doc_id: str, patch: FieldChanges, expected_version: int
+    resource: Resource, caller: Caller, doc_id: str, patch: FieldChanges, expected: Revision
 ) -> Record:
-    """Change the caller's record if it is still at the version the caller last read.
+    """Change the caller's record if it is still at the revision the caller last read.
 
     Raises:
         NotFound: a missing record, or another tenant's.
@@ -80,7 +81,7 @@ def update_record(
         doc_id,
         sets=sets,
         clears=clears,
-        expected_version=expected_version,
+        expected=expected,
         audit=_audit(resource, caller, "update", ()),
     )
 

@@ -27,7 +27,7 @@ from functions.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from functions.models import Bounds, ListQuery, Position
+from functions.models import Bounds, ListQuery, Position, Revision
 from functions.resources import kinds
 from functions.resources.declaration import Resource
 
@@ -35,7 +35,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 _PATH_ID = re.compile(r"/?([^/]*)/?")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
-_IF_MATCH = re.compile(r'"?([0-9]{1,12})"?')
+_IF_MATCH = re.compile(r'"?(?:([0-9]{1,12})|w([0-9]{1,21}))"?')
 MAX_CREDENTIAL_CHARS = 8192
 MAX_CURSOR_CHARS = 2048
 
@@ -100,12 +100,13 @@ def path_id(request: Request) -> str | None:
     """
     match = _PATH_ID.fullmatch(request.path or "/")
     if not match:
-        raise BadRequest("The path takes at most one segment: the entry id.")
+        raise BadRequest("The path takes at most one segment: the record's id.")
     return match.group(1) or None
 
 
-def expected_version(header: str | None) -> int:
-    """The version an `If-Match` header bases a change on: an ETag such as "3", or 3.
+def expected_revision(header: str | None, item: str = "record") -> Revision:
+    """The revision an `If-Match` header bases a change on: an ETag as read (such as "3",
+    or "w..." for a record without a version), or a bare version number such as 3.
 
     Raises:
         PreconditionRequired: no If-Match.
@@ -122,10 +123,13 @@ def expected_version(header: str | None) -> int:
     match = _IF_MATCH.fullmatch(header.strip())
     if not match:
         raise BadRequest(
-            'If-Match must be the entry\'s ETag (such as "3") or its version number.',
+            f'If-Match must be the {item}\'s ETag as read (such as "3") or its version number.',
             details=[{"field": "If-Match", "message": "is malformed"}],
         )
-    return int(match.group(1))
+    version, written = match.groups()
+    if version is not None:
+        return Revision(version=int(version))
+    return Revision(written_ns=int(written))
 
 
 def idempotency_key(header: str | None) -> str | None:
@@ -196,9 +200,9 @@ def list_query(resource: Resource, params: Mapping[str, list[str]], caller: Call
         partner_id=caller.partner_id,
         query_fingerprint=query.fingerprint(resource.name),
     )
-    leading = resource.field(bounds.field).kind if bounds is not None else None
+    kinds_of_keys = tuple(kind for _, kind in resource.order_keys(bounds.field if bounds else None))
     try:
-        after = Position.from_values(raw_position, leading=leading)
+        after = Position.from_values(raw_position, kinds=kinds_of_keys)
     except ValueError as exc:
         raise cursor.invalid_cursor() from exc
     return ListQuery(

@@ -53,10 +53,10 @@ def json_response(
 
 
 def error_response(error: ApiError, request_id: str) -> Response:
-    """The envelope with the error's status and headers (a stale version's current ETag)."""
+    """The envelope with the error's status and headers (a stale revision's current ETag)."""
     headers = error.headers()
-    if isinstance(error, PreconditionFailed) and error.current_version is not None:
-        headers["ETag"] = etag(error.current_version)
+    if isinstance(error, PreconditionFailed) and error.current is not None:
+        headers["ETag"] = etag(error.current)
     return json_response(error.envelope(request_id), error.status, headers)
 
 

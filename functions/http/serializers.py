@@ -7,7 +7,7 @@ from typing import Any, TypedDict
 
 from functions import cursor
 from functions.auth import Caller
-from functions.models import ListQuery, Page, Record
+from functions.models import ListQuery, Page, Record, Revision
 from functions.resources.declaration import Resource
 
 
@@ -52,6 +52,13 @@ def page_json(page: Page, query: ListQuery, caller: Caller, resource: Resource) 
     }
 
 
-def etag(version: int) -> str:
-    """The strong ETag of a record version: `"3"`."""
-    return f'"{version}"'
+WRITE_TIME_PREFIX = "w"
+"""Begins the ETag of a record without a version: `"w<nanoseconds since the epoch>"`."""
+
+
+def etag(revision: Revision) -> str:
+    """The strong ETag of a record revision: `"3"` for a version; for a document without
+    one, the time Firestore last wrote it, as an opaque `"w1764676800123456789"`."""
+    if revision.version is not None:
+        return f'"{revision.version}"'
+    return f'"{WRITE_TIME_PREFIX}{revision.written_ns}"'

@@ -28,7 +28,7 @@ from functions.http import docs, parsing
 from functions.http.pipeline import Endpoint, PublicEndpoint, framework_error, serve
 from functions.http.responses import Reply
 from functions.http.serializers import etag, page_json, record_json
-from functions.models import Created, Draft, FieldChanges, ListQuery, Page, Record
+from functions.models import Created, Draft, FieldChanges, ListQuery, Page, Record, Revision
 from functions.resources import declaration, validation
 from functions.resources.declaration import Resource
 
@@ -48,7 +48,7 @@ class NewRecord:
 class RecordChange:
     doc_id: str
     patch: FieldChanges
-    expected_version: int
+    expected: Revision
 
 
 def read_endpoint(name: str, resource: Resource, id_of: IdOf) -> Endpoint[Any, Any]:
@@ -75,7 +75,7 @@ def read_endpoint(name: str, resource: Resource, id_of: IdOf) -> Endpoint[Any, A
         if isinstance(result, Page) and isinstance(target, ListQuery):
             return Reply(page_json(result, target, caller, resource))
         if isinstance(result, Record):
-            return Reply(record_json(result), headers={"ETag": etag(result.version)})
+            return Reply(record_json(result), headers={"ETag": etag(result.revision)})
         raise TypeError("a list answers a list query, a record an id")
 
     return Endpoint(name, "GET", frozenset({resource.read_scope}), parse, operation, serialize)
@@ -96,7 +96,7 @@ def create_endpoint(
         return records.create_record(resource, caller, new.draft, new.idempotency_key)
 
     def serialize(created: Created, new: NewRecord, caller: Caller) -> Reply:
-        headers = {"ETag": etag(created.record.version)}
+        headers = {"ETag": etag(created.record.revision)}
         if created.replayed:
             headers["Idempotent-Replayed"] = "true"
         return Reply(record_json(created.record), 201, headers)
@@ -113,16 +113,14 @@ def update_endpoint(name: str, resource: Resource, id_of: IdOf, missing: str) ->
         if doc_id is None:
             raise BadRequest(missing)
         patch = validation.parse_patch(resource, parsing.json_object(request))
-        version = parsing.expected_version(request.headers.get("If-Match"))
-        return RecordChange(doc_id, patch, version)
+        expected = parsing.expected_revision(request.headers.get("If-Match"), resource.item)
+        return RecordChange(doc_id, patch, expected)
 
     def operation(caller: Caller, change: RecordChange) -> Record:
-        return records.update_record(
-            resource, caller, change.doc_id, change.patch, change.expected_version
-        )
+        return records.update_record(resource, caller, change.doc_id, change.patch, change.expected)
 
     def serialize(record: Record, change: RecordChange, caller: Caller) -> Reply:
-        return Reply(record_json(record), headers={"ETag": etag(record.version)})
+        return Reply(record_json(record), headers={"ETag": etag(record.revision)})
 
     return Endpoint(name, "PATCH", frozenset({resource.write_scope}), parse, operation, serialize)
 

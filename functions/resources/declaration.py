@@ -27,7 +27,11 @@ KINDS: Final = ("text", "decimal", "date", "currency", "integer", "boolean", "ti
 ACCESS: Final = ("read", "create", "update")
 OPERATIONS: Final = ("list", "get", "create", "update")
 SYSTEM_FIELDS: Final = ("createdAt", "updatedAt", "createdBy", "version")
-"""Set by the server on every resource, beside `id` and the tenant field."""
+"""The server's own fields where a declaration does not place them elsewhere."""
+BOOKKEEPING: Final = ("created_at", "updated_at", "created_by", "version")
+"""The keys of a resource's `bookkeeping` table, in the order the fields are served."""
+DIRECT_ACCESS: Final = ("read", "create")
+ORDER_BY_ID: Final = "id"
 QUERY_WORDS: Final = ("limit", "cursor", "fields")
 RULES_WORDS: Final = frozenset(
     [
@@ -80,6 +84,7 @@ _SCOPE = re.compile(r"[a-z][a-z0-9-]{0,62}:[a-z][a-z0-9-]{0,62}")
 _ITEM_NOUN = re.compile(r"[a-z][a-z ]{0,40}")
 _FILTERABLE = frozenset({"text", "currency", "date", "integer", "boolean"})
 _RANGEABLE = frozenset({"date", "integer"})
+_ORDERABLE = frozenset({"text", "date", "integer", "timestamp"})
 
 
 class DeclarationError(ConfigurationError):
@@ -125,6 +130,27 @@ class FieldSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Bookkeeping:
+    """Where the server keeps its own fields in a resource's documents; None: nowhere.
+
+    The owner's app may have written documents without them (or under other names): a
+    missing one never makes a document invalid. Without a version field, a record's ETag
+    is the time Firestore last wrote it.
+    """
+
+    created_at: str | None = "createdAt"
+    updated_at: str | None = "updatedAt"
+    created_by: str | None = "createdBy"
+    version: str | None = "version"
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The declared names, in the order they are served."""
+        named = (self.created_at, self.updated_at, self.created_by, self.version)
+        return tuple(name for name in named if name is not None)
+
+
+@dataclass(frozen=True, slots=True)
 class Resource:
     """A collection partners may reach, and how."""
 
@@ -141,9 +167,42 @@ class Resource:
     page_size: int = 20
     max_page_size: int = 100
     description: str = ""
+    bookkeeping: Bookkeeping = Bookkeeping()
+    order: str = "createdAt"
+    """The field a list is ordered by (then by id), or `id` alone."""
+    direct_access: frozenset[str] = frozenset()
+    """What partners may do straight on Firestore with an ID token: read, create."""
 
     def field(self, name: str) -> FieldSpec:
         return next(spec for spec in self.fields if spec.name == name)
+
+    @property
+    def order_field(self) -> str | None:
+        """The stored field a list is ordered by before the document id; None: by id."""
+        return None if self.order == ORDER_BY_ID else self.order
+
+    def order_keys(self, leading: str | None = None) -> tuple[tuple[str, str], ...]:
+        """The fields a list is ordered by before the document id, with their kinds: the
+        range field a list bounds (if any), then the order field (a bookkeeping time is a
+        timestamp)."""
+        keys = [] if leading is None else [(leading, self.field(leading).kind)]
+        field = self.order_field
+        if field is not None and field != leading:
+            kind = "timestamp" if field in self.bookkeeping.fields else self.field(field).kind
+            keys.append((field, kind))
+        return tuple(keys)
+
+    @property
+    def order_always_written(self) -> bool:
+        """Whether every record the API writes holds the order field (its own documents
+        always reach a list; other writers' documents may not)."""
+        field = self.order_field
+        if field is None or field == self.bookkeeping.created_at:
+            return True
+        if field in self.bookkeeping.fields:
+            return False
+        spec = self.field(field)
+        return spec.required or (spec.server_set and spec.set_on in ("create", "write"))
 
     @property
     def hidden(self) -> tuple[str, ...]:
@@ -152,18 +211,19 @@ class Resource:
 
     @property
     def server_fields(self) -> tuple[str, ...]:
-        return ("id", self.tenant_field, *SYSTEM_FIELDS)
+        return ("id", self.tenant_field, *self.bookkeeping.fields)
 
     @property
     def wire_fields(self) -> tuple[str, ...]:
-        """What a partner reads, in order: id, tenant, the readable fields, system fields."""
+        """What a partner reads, in order: id, tenant, the readable fields, bookkeeping."""
         readable = tuple(spec.name for spec in self.fields if spec.readable)
-        return ("id", self.tenant_field, *readable, *SYSTEM_FIELDS)
+        return ("id", self.tenant_field, *readable, *self.bookkeeping.fields)
 
     @property
     def stored_fields(self) -> tuple[str, ...]:
         """Every field a stored document of this resource may hold."""
-        return (self.tenant_field, *(spec.name for spec in self.fields), *SYSTEM_FIELDS)
+        names = (spec.name for spec in self.fields)
+        return (self.tenant_field, *names, *self.bookkeeping.fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +355,14 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
     max_page_size = table.get("max_page_size", int, 100)
     if not 1 <= page_size <= max_page_size <= MAX_PAGE_SIZE_LIMIT:
         raise table.fail(f"need 1 <= page_size <= max_page_size <= {MAX_PAGE_SIZE_LIMIT}")
+    bookkeeping = _bookkeeping(table, tenant, fields)
+    direct_access = table.strings("direct_access")
+    if unknown := sorted(set(direct_access) - set(DIRECT_ACCESS)):
+        raise table.fail(
+            f"direct_access {unknown[0]!r} is not one of {', '.join(DIRECT_ACCESS)} "
+            "(partners change records through the API only)"
+        )
+    default_order = bookkeeping.created_at or ORDER_BY_ID
     resource = Resource(
         name=name,
         collection=collection,
@@ -309,10 +377,77 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
         page_size=page_size,
         max_page_size=max_page_size,
         description=table.get("description", str, ""),
+        bookkeeping=bookkeeping,
+        order=table.get("order", str, default_order),
+        direct_access=frozenset(direct_access),
     )
     table.finish()
     _check_lists(resource, table)
+    _check_order(resource, table)
+    _check_direct_access(resource, table)
     return resource
+
+
+def _bookkeeping(table: _Table, tenant: str, fields: tuple[FieldSpec, ...]) -> Bookkeeping:
+    """The `bookkeeping` table: each key a field name, or false where there is none."""
+    raw = _Table(table.get("bookkeeping", Mapping, {}), f"{table.where}.bookkeeping")
+    defaults = Bookkeeping()
+    names: dict[str, str | None] = {}
+    for key in BOOKKEEPING:
+        value = raw.get(key, (str, bool), getattr(defaults, key))
+        if value is True:
+            raise raw.fail(f"{key} takes a field name, or false where there is none")
+        name = value or None
+        if name is not None:
+            if not _FIELD_NAME.fullmatch(name) or name in RULES_WORDS:
+                raise raw.fail(f"{key}: {name!r} is not a field name")
+            if name in (tenant, "id", *QUERY_WORDS):
+                raise raw.fail(f"{key}: {name!r} is set by the server or reserved")
+            if any(spec.name == name for spec in fields):
+                raise DeclarationError(
+                    f"{table.where}.fields.{name}: {name!r} is where the server keeps "
+                    f"{key}; declare bookkeeping.{key} = false (or another name) to use it"
+                )
+            if name in names.values():
+                raise raw.fail(f"{key}: {name!r} is named twice")
+        names[key] = name
+    raw.finish()
+    return Bookkeeping(**names)
+
+
+def _check_order(resource: Resource, table: _Table) -> None:
+    order = resource.order
+    if order in (ORDER_BY_ID, resource.bookkeeping.created_at):
+        return
+    if order in resource.bookkeeping.fields:
+        raise table.fail(
+            f"order: {order!r} changes with every write; order by the creation time, "
+            "a declared field or id"
+        )
+    if order not in {spec.name for spec in resource.fields}:
+        raise table.fail(f"order: {order!r} is not a declared field, the creation time or id")
+    spec = resource.field(order)
+    if not spec.readable:
+        raise table.fail(f"order: {order!r} is hidden; the order would reveal it")
+    if spec.kind not in _ORDERABLE:
+        raise table.fail(
+            f"order: {order!r} is a {spec.kind}; order takes {', '.join(sorted(_ORDERABLE))}"
+        )
+    if order in resource.ranges:
+        raise table.fail(f"order: {order!r} is a range; a bounded list is ordered by it anyway")
+
+
+def _check_direct_access(resource: Resource, table: _Table) -> None:
+    if "read" in resource.direct_access:
+        if not {"get", "list"} & resource.operations:
+            raise table.fail("direct_access: read needs the get or list operation")
+        if resource.hidden:
+            raise table.fail(
+                f"direct_access: read would show the hidden field {resource.hidden[0]!r} "
+                "(rules cannot hide a field); partners read through the API only"
+            )
+    if "create" in resource.direct_access and "create" not in resource.operations:
+        raise table.fail("direct_access: create needs the create operation")
 
 
 def _check_lists(resource: Resource, table: _Table) -> None:
@@ -349,7 +484,7 @@ def _field(name: str, raw: Any, where: str, tenant: str) -> FieldSpec:
         raise DeclarationError(f"{where}: a field name is a letter then letters or digits")
     if name in RULES_WORDS:
         raise DeclarationError(f"{where}: {name!r} is a word of the rules language")
-    if name in (tenant, "id", *SYSTEM_FIELDS, *QUERY_WORDS):
+    if name in (tenant, "id", *QUERY_WORDS):
         raise DeclarationError(f"{where}: {name!r} is set by the server or reserved")
     table = _Table(raw, where)
     kind = table.get("kind", str, "")

@@ -1,8 +1,9 @@
 """The composite indexes every declared list query needs.
 
-A list is always filtered to one tenant and ordered by creation time; each subset of the
-equality filters, with or without one range field (which then leads the order), is one
-query shape and gets one index.
+A list is always filtered to one tenant and ordered by the resource's order field (or by
+document id alone); each subset of the equality filters, with or without one range field
+(which then leads the order), is one query shape. A shape of one field needs no composite
+index (Firestore's single-field index serves it); every other shape gets one.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ def indexes_of(resource: Resource) -> list[dict[str, Any]]:
     for size in range(len(resource.filters) + 1):
         for equals in itertools.combinations(resource.filters, size):
             for bound in (None, *resource.ranges):
-                fields = [resource.tenant_field, *equals, *([bound] if bound else []), "createdAt"]
-                shapes.append(fields)
+                keys = [name for name, _ in resource.order_keys(bound)]
+                fields = [resource.tenant_field, *equals, *keys]
+                if len(fields) > 1:
+                    shapes.append(fields)
     shapes.sort(key=lambda fields: (len(fields), fields))
     return [
         {

@@ -2,20 +2,28 @@
 
 The block sits between two marker lines inside `match /databases/{database}/documents`;
 everything outside the markers is the owner's and is never touched. Rules combine with
-OR, so the block only ever allows: tenant-isolated reads of collections without hidden
-fields, and creates that pass the same checks as the API. Clients never update or delete.
+OR, so the block only ever allows what each resource's `direct_access` declares:
+tenant-isolated reads of collections without hidden fields, and creates that pass the same
+checks as the API, both for active partners only. Clients never update or delete.
 """
 
 from __future__ import annotations
 
+import re
+
 from functions.models import ENTRY_ID_CHARS
 from functions.resources import kinds
-from functions.resources.declaration import OPERATIONS, SYSTEM_FIELDS, Declaration, Resource
+from functions.resources.declaration import OPERATIONS, Declaration, Resource
 
 BEGIN = "// BEGIN partner-api: generated from resources.toml by `make generate`; do not edit"
 END = "// END partner-api"
 BEGIN_PREFIX = "// BEGIN partner-api"
 PARTNER_ID_RE2 = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+PARTNERS_COLLECTION = "partners"
+"""Where the rules read a partner's status: the functions' default (PARTNERS_COLLECTION)."""
+
+
+_DOCUMENTS_MATCH = re.compile(r"match\s+/databases/\{(\w+)\}/documents")
 
 
 class RulesFileError(ValueError):
@@ -24,6 +32,9 @@ class RulesFileError(ValueError):
 
 def block(declaration: Declaration, indent: str = "    ") -> str:
     """The generated block, marker lines included, indented for its place."""
+    partner = (
+        f"/databases/$(database)/documents/{PARTNERS_COLLECTION}/$(request.auth.token.partnerId)"
+    )
     body = [
         BEGIN,
         '// Partners are Firebase Auth users whose custom claims carry role "partner" and a',
@@ -40,6 +51,15 @@ def block(declaration: Declaration, indent: str = "    ") -> str:
         "function partnerApiHasScope(scope) {",
         "  return !('scopes' in request.auth.token)",
         "    || (request.auth.token.scopes is list && scope in request.auth.token.scopes);",
+        "}",
+        "",
+        "// The API's own rule for suspension, on this door too: a partner without a record",
+        "// is active; a record whose status is anything but 'active' shuts the partner out.",
+        "// (get() of a missing document fails the rule, hence exists() first.) Made only",
+        "// where direct access is declared, after every cheaper check has passed.",
+        "function partnerApiIsActive() {",
+        f"  return !exists({partner})",
+        f"    || get({partner}).data.get('status', '') == 'active';",
         "}",
         "",
         "// The ids the API assigns and reads.",
@@ -64,13 +84,14 @@ def _resource(resource: Resource) -> list[str]:
     valid = f"partnerApiValid_{name}"
     tenant = resource.tenant_field
     owns = f".{tenant} == request.auth.token.partnerId"
-    required = [tenant, *SYSTEM_FIELDS] + [
+    book = resource.bookkeeping
+    required = [tenant, *book.fields] + [
         spec.name for spec in resource.fields if spec.required or spec.server_set
     ]
     allowed = (
         [tenant]
         + [spec.name for spec in resource.fields if spec.creatable or spec.server_set]
-        + list(SYSTEM_FIELDS)
+        + list(book.fields)
     )
     checks = [
         f"data.keys().hasAll({_list(required)})",
@@ -84,48 +105,62 @@ def _resource(resource: Resource) -> list[str]:
             check = kinds.rules_check(spec, value)
             checks.append(check if spec.required else f"(!('{spec.name}' in data) || {check})")
     checks += [
-        "data.createdAt == request.time",
-        "data.updatedAt == request.time",
-        "data.createdBy == request.auth.uid",
-        "data.version == 1",
+        f"data.{field} == request.time" for field in (book.created_at, book.updated_at) if field
     ]
+    if book.created_by is not None:
+        checks.append(f"data.{book.created_by} == request.auth.uid")
+    if book.version is not None:
+        checks.append(f"data.{book.version} == 1")
+    direct = resource.direct_access
     read = f"partnerApiIsPartner() && partnerApiHasScope('{resource.read_scope}')"
     write = f"partnerApiIsPartner() && partnerApiHasScope('{resource.write_scope}')"
     lines = [
-        f"// {resource.name}: {', '.join(o for o in OPERATIONS if o in resource.operations)}",
-        f"function {valid}(data) {{",
-        f"  return {checks[0]}",
-        *(f"    && {check}" for check in checks[1:-1]),
-        f"    && {checks[-1]};",
-        "}",
-        "",
-        f"match /{resource.collection}/{{docId}} {{",
+        f"// {resource.name}: {', '.join(o for o in OPERATIONS if o in resource.operations)}"
+        f"; straight on Firestore: {', '.join(sorted(direct)) or 'nothing (API only)'}",
     ]
+    if "create" in direct:
+        lines += [
+            f"function {valid}(data) {{",
+            f"  return {checks[0]}",
+            *(f"    && {check}" for check in checks[1:-1]),
+            f"    && {checks[-1]};",
+            "}",
+            "",
+        ]
+    lines.append(f"match /{resource.collection}/{{docId}} {{")
     if resource.hidden:
         lines.append(
             f"  // Hidden from partners: {', '.join(resource.hidden)}. Rules cannot hide a "
             "field, so partners read through the API only."
         )
-    if "get" in resource.operations and not resource.hidden:
-        lines += [f"  allow get: if {read}", f"    && resource.data{owns};"]
-    if "list" in resource.operations and not resource.hidden:
+    # The cheap checks come first: the status read is made only for a partner who passes
+    # them (rules stop at the first false term).
+    if "read" in direct and "get" in resource.operations:
+        lines += [
+            f"  allow get: if {read}",
+            f"    && resource.data{owns}",
+            "    && partnerApiIsActive();",
+        ]
+    if "read" in direct and "list" in resource.operations:
         lines += [
             "  // A list must be filtered to the caller's tenant and fetch at most "
             f"{resource.max_page_size} documents.",
             f"  allow list: if {read}",
             f"    && resource.data{owns}",
-            f"    && request.query.limit <= {resource.max_page_size};",
+            f"    && request.query.limit <= {resource.max_page_size}",
+            "    && partnerApiIsActive();",
         ]
-    if "create" in resource.operations:
+    if "create" in direct:
         lines += [
             f"  allow create: if {write}",
             "    && partnerApiIsId(docId)",
             f"    && request.resource.data{owns}",
-            f"    && {valid}(request.resource.data);",
+            f"    && {valid}(request.resource.data)",
+            "    && partnerApiIsActive();",
         ]
     lines += [
         "  // Partners change records through the API only (versions, If-Match).",
-        "  allow update, delete: if false;",
+        "  allow update, delete: if false;" if direct else "  allow read, write: if false;",
         "}",
     ]
     return lines
@@ -147,6 +182,9 @@ def place(rules: str, generated: str) -> str:
     ends = [i for i, line in enumerate(lines) if line.strip() == END]
     if len(begins) > 1 or len(ends) > 1 or len(begins) != len(ends):
         raise RulesFileError("the partner-api markers are unbalanced; fix them by hand")
+    database = _DOCUMENTS_MATCH.search(rules)
+    if database is not None and database.group(1) != "database":  # the owner's own name
+        generated = generated.replace("$(database)", f"$({database.group(1)})")
     if begins:
         start, stop = begins[0], ends[0]
         if stop < start:

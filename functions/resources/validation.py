@@ -7,6 +7,7 @@ every bad, missing or unknown field without echoing client input.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from functions.errors import FieldIssue, ValidationFailed
-from functions.models import Draft, FieldChanges, Record
+from functions.models import Draft, FieldChanges, Record, Revision
 from functions.resources import kinds
 from functions.resources.declaration import Resource
 
@@ -64,13 +65,19 @@ def models_of(resource: Resource) -> Models:
         if spec.updatable
     }
     patch = create_model(f"{title}Patch", __config__=_INPUT, **patch_fields)
+    # The bookkeeping fields are the server's: another writer (the owner's app) may have
+    # left them out, which never makes a document invalid; a wrong kind still does.
+    book = resource.bookkeeping
+    bookkeeping: dict[str | None, Any] = {
+        book.created_at: (kinds.annotation_of_time() | None, None),
+        book.updated_at: (kinds.annotation_of_time() | None, None),
+        book.created_by: (str | None, None),
+        book.version: (int | None, Field(default=None, ge=1)),
+    }
     stored_fields: dict[str, Any] = {
         "id": (str, ...),
         resource.tenant_field: (str, ...),
-        "createdAt": (kinds.annotation_of_time(), ...),
-        "updatedAt": (kinds.annotation_of_time(), ...),
-        "createdBy": (str, ...),
-        "version": (int, Field(ge=1)),
+        **{name: spec for name, spec in bookkeeping.items() if name is not None},
     }
     for spec in resource.fields:
         if spec.readable:
@@ -112,8 +119,11 @@ def parse_patch(resource: Resource, body: Mapping[str, Any]) -> FieldChanges:
     return FieldChanges(sets, tuple(k for k, v in sent.items() if v is None))
 
 
-def record_from(resource: Resource, doc_id: str, data: Mapping[str, Any]) -> Record:
-    """The record a stored document holds, in wire order.
+def record_from(
+    resource: Resource, doc_id: str, data: Mapping[str, Any], *, written: dt.datetime
+) -> Record:
+    """The record a stored document holds, in wire order; `written` is when Firestore last
+    wrote the document (its revision where it holds no version).
 
     Raises:
         InvalidStored: naming the fields that are not valid.
@@ -123,15 +133,28 @@ def record_from(resource: Resource, doc_id: str, data: Mapping[str, Any]) -> Rec
     except ValidationError as exc:
         fields = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
         raise InvalidStored(fields) from exc
-    values = model.model_dump()
-    return Record(doc_id, {name: values.get(name) for name in resource.wire_fields})
+    return _record(resource, model.model_dump(), written)
 
 
-def record_from_json(resource: Resource, text: str) -> Record:
+def record_from_json(resource: Resource, text: str, *, written: dt.datetime) -> Record:
     """A record kept as JSON (an idempotency record's first answer)."""
     model = models_of(resource).stored.model_validate_json(text)
-    values = model.model_dump()
-    return Record(values["id"], {name: values.get(name) for name in resource.wire_fields})
+    return _record(resource, model.model_dump(), written)
+
+
+def _record(resource: Resource, values: Mapping[str, Any], written: dt.datetime) -> Record:
+    wire = {field: values.get(field) for field in resource.wire_fields}
+    return Record(values["id"], wire, revision_of(resource, values, written))
+
+
+def revision_of(resource: Resource, data: Mapping[str, Any], written: dt.datetime) -> Revision:
+    """A stored document's revision: its version where it holds a valid one, otherwise
+    `written`, the time Firestore last wrote it."""
+    name = resource.bookkeeping.version
+    version = data.get(name) if name is not None else None
+    if type(version) is int and version >= 1:
+        return Revision(version=version)
+    return Revision.of_write(written)
 
 
 class InvalidStored(ValueError):

@@ -84,10 +84,18 @@ class UnitOfWork:
     def __init__(self, database: firestore.Client | None = None) -> None:
         self._client = database or client()
         self._batch = self._client.batch()
+        self._writes = 0
 
-    def create(self, reference: firestore.DocumentReference, data: Mapping[str, Any]) -> None:
-        """Write a new document; the commit fails with WriteConflict if it exists."""
+    def _added(self) -> int:
+        self._writes += 1
+        return self._writes - 1
+
+    def create(self, reference: firestore.DocumentReference, data: Mapping[str, Any]) -> int:
+        """Write a new document; the commit fails with WriteConflict if it exists.
+
+        Returns the write's place in the list `commit` returns."""
         self._batch.create(reference, dict(data))
+        return self._added()
 
     def update(
         self,
@@ -95,25 +103,33 @@ class UnitOfWork:
         changes: Mapping[str, Any],
         *,
         unchanged_since: dt.datetime | None,
-    ) -> None:
+    ) -> int:
         """Change an existing document, read at `unchanged_since` when given; the commit
-        fails with WriteConflict if it vanished or changed since."""
+        fails with WriteConflict if it vanished or changed since.
+
+        Returns the write's place in the list `commit` returns."""
         if unchanged_since is None:
             self._batch.update(reference, dict(changes))
-            return
-        option = self._client.write_option(last_update_time=unchanged_since)
-        self._batch.update(reference, dict(changes), option=option)
+        else:
+            option = self._client.write_option(last_update_time=unchanged_since)
+            self._batch.update(reference, dict(changes), option=option)
+        return self._added()
 
-    def commit(self) -> None:
-        """Raises: WriteConflict (nothing written), ServiceUnavailable (backend failure)."""
+    def commit(self) -> list[dt.datetime]:
+        """When each write left its document (Firestore's update times), in the order the
+        writes were added.
+
+        Raises: WriteConflict (nothing written), ServiceUnavailable (backend failure).
+        """
         from google.api_core import exceptions as api_exceptions  # noqa: PLC0415
 
         try:
             with backend_errors():
-                self._batch.commit(**call_options())
+                results = self._batch.commit(**call_options())
         except (
             api_exceptions.AlreadyExists,
             api_exceptions.FailedPrecondition,
             api_exceptions.NotFound,
         ) as exc:
             raise WriteConflict(str(exc)) from exc
+        return [result.update_time for result in results]

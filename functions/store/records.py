@@ -30,6 +30,7 @@ from functions.models import (
     Page,
     Position,
     Record,
+    Revision,
     is_document_id,
 )
 from functions.resources import validation
@@ -58,38 +59,43 @@ def _collection(resource: Resource) -> firestore.CollectionReference:
 
 def _record_from(resource: Resource, snapshot: Any) -> Record:
     """Raises: StoredEntryInvalid when the stored document is not a valid record."""
-    record = _record_or_none(resource, snapshot.id, snapshot.to_dict() or {})
+    record = _record_or_none(resource, snapshot)
     if record is None:
-        raise StoredEntryInvalid()
+        raise StoredEntryInvalid(resource.item)
     return record
 
 
-def _record_or_none(resource: Resource, doc_id: str, data: Mapping[str, Any]) -> Record | None:
+def _record_or_none(resource: Resource, snapshot: Any) -> Record | None:
     """The record a stored document holds, or None (logged) when it does not hold a valid
     one: other writers (the owner's app, an older version, a direct client) may have
     left documents the API cannot vouch for."""
+    return _valid_or_none(resource, snapshot.id, snapshot.to_dict() or {}, snapshot.update_time)
+
+
+def _valid_or_none(
+    resource: Resource, doc_id: str, data: Mapping[str, Any], written: dt.datetime
+) -> Record | None:
     try:
-        return validation.record_from(resource, doc_id, data)
+        return validation.record_from(resource, doc_id, data, written=written)
     except validation.InvalidStored as exc:
         logs.log(
             "WARNING",
             f"stored {resource.item} {doc_id} is not valid ({', '.join(exc.fields)}); left out",
-            code="stored_entry_invalid",
+            code="stored_record_invalid",
+            resource=resource.name,
         )
         return None
 
 
-def _position_of(snapshot: Any, leading: str | None) -> Position | None:
+def _position_of(snapshot: Any, keys: tuple[str, ...]) -> Position | None:
     """Where a list resumes after `snapshot`, read from its stored order fields."""
-    created = snapshot.get("createdAt")
-    if not isinstance(created, dt.datetime):
-        return None
-    if leading is None:
-        return Position(created, snapshot.id)
-    value = snapshot.get(leading)
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        return None
-    return Position(created, snapshot.id, value)
+    data, values = snapshot.to_dict() or {}, []
+    for name in keys:
+        value = data.get(name)
+        if not isinstance(value, (str, int, dt.datetime)) or isinstance(value, bool):
+            return None
+        values.append(value)
+    return Position(tuple(values), snapshot.id)
 
 
 def _owned(resource: Resource, snapshot: Any, partner_id: str) -> bool:
@@ -137,15 +143,15 @@ def list_records(
     page = snapshots[:limit]
     records, skipped = [], []
     for snapshot in page:
-        record = _record_or_none(resource, snapshot.id, snapshot.to_dict() or {})
+        record = _record_or_none(resource, snapshot)
         if record is None:
             skipped.append(snapshot.id)
         else:
             records.append(record)
     next_after = None
     if len(snapshots) > limit:
-        leading = bounds.field if bounds is not None else None
-        positions = (_position_of(s, leading) for s in reversed(page))
+        keys = tuple(name for name, _ in resource.order_keys(bounds.field if bounds else None))
+        positions = (_position_of(s, keys) for s in reversed(page))
         next_after = next((p for p in positions if p is not None), None)
     return Page(records, next_after, skipped)
 
@@ -171,18 +177,14 @@ def list_query(
             query = query.where(filter=FieldFilter(bounds.field, ">=", bounds.low))
         if bounds.high is not None:
             query = query.where(filter=FieldFilter(bounds.field, "<=", bounds.high))
-    for name in sort_fields(bounds.field if bounds is not None else None):
+    keys = tuple(name for name, _ in resource.order_keys(bounds.field if bounds else None))
+    for name in (*keys, "__name__"):
         query = query.order_by(name)
     if after is not None:
-        values: dict[str, Any] = {"createdAt": after.created_at, "__name__": after.entry_id}
-        if bounds is not None:
-            values[bounds.field] = after.leading
+        values: dict[str, Any] = dict(zip(keys, after.keys, strict=True))
+        values["__name__"] = after.doc_id
         query = query.start_after(values)
     return query
-
-
-def sort_fields(leading: str | None) -> tuple[str, ...]:
-    return ("createdAt", "__name__") if leading is None else (leading, "createdAt", "__name__")
 
 
 def create_record(
@@ -201,29 +203,33 @@ def create_record(
     """
     now = dt.datetime.now(dt.UTC)
     reference = _collection(resource).document()
+    book = resource.bookkeeping
+    bookkeeping = {
+        book.created_at: now,
+        book.updated_at: now,
+        book.created_by: uid,
+        book.version: 1,
+    }
     document = {
         **fields,
         **{spec.name: now for spec in resource.fields if spec.server_set},
         resource.tenant_field: partner_id,
-        "createdAt": now,
-        "updatedAt": now,
-        "createdBy": uid,
-        "version": 1,
+        **{name: value for name, value in bookkeeping.items() if name is not None},
     }
-    record = validation.record_from(resource, reference.id, document)
+    record = validation.record_from(resource, reference.id, document, written=now)
     if audit is not None:
-        audit = replace(audit, record_id=reference.id, version_after=1)
+        audit = replace(audit, record_id=reference.id, version_after=record.version)
     if idempotency is None:
         work = UnitOfWork()
-        work.create(reference, document)
+        write = work.create(reference, document)
         if audit is not None:
             audit_store.add(work, audit, now)
         try:
-            work.commit()
+            written = work.commit()
         except WriteConflict as exc:  # a generated id that exists: never seen, never ignored
             raise ServiceUnavailable(f"The new {resource.item}'s id was taken; retry.") from exc
         count_reads(0)
-        return Created(record, replayed=False)
+        return Created(_as_written(record, written[write]), replayed=False)
     return _create_once(
         resource,
         partner_id,
@@ -284,7 +290,9 @@ def _create_once(
                         "This Idempotency-Key was used with a different request; "
                         f"use a new key for a new {resource.item}."
                     )
-                replayed = validation.record_from_json(resource, first["response"])
+                replayed = validation.record_from_json(
+                    resource, first["response"], written=known.update_time
+                )
                 if audit is not None:  # a replay changes nothing but is recorded all the same
                     note = UnitOfWork()
                     audit_store.add(
@@ -303,19 +311,26 @@ def _create_once(
             work.update(key_ref, kept, unchanged_since=known.update_time)
         else:
             work.create(key_ref, kept)
-        work.create(reference, document)
+        write = work.create(reference, document)
         if audit is not None:
             audit_store.add(work, audit, now)
         try:
-            work.commit()
+            written = work.commit()
         except WriteConflict:
             with backend_errors():
                 known = key_ref.get(**call_options())
             reads += 1
             continue
         count_reads(reads)
-        return Created(record, replayed=False)
+        return Created(_as_written(record, written[write]), replayed=False)
     raise ServiceUnavailable("Too many concurrent requests with this Idempotency-Key.")
+
+
+def _as_written(record: Record, written: dt.datetime) -> Record:
+    """`record` with the revision its commit gave it (where it holds no version)."""
+    if record.version is not None:
+        return record
+    return replace(record, revision=Revision.of_write(written))
 
 
 def _json_time(value: Any) -> str:
@@ -331,13 +346,14 @@ def update_record(
     *,
     sets: Mapping[str, Any],
     clears: tuple[str, ...],
-    expected_version: int,
+    expected: Revision,
     audit: AuditEntry | None = None,
 ) -> Record:
-    """Apply a partial update if the record is still at `expected_version`.
+    """Apply a partial update if the record is still at the `expected` revision.
 
     The write carries the read's update time as a precondition, so a change that lands in
-    between makes this one fail instead of overwriting it (optimistic concurrency).
+    between (the owner's app writing the document included) makes this one fail instead
+    of overwriting it (optimistic concurrency).
 
     Raises:
         NotFound: missing or another tenant's record.
@@ -354,21 +370,25 @@ def update_record(
     if not _owned(resource, snapshot, partner_id):
         raise _not_found(resource)
     current = snapshot.to_dict() or {}
-    _require_version(resource, current, expected_version)
+    before = validation.revision_of(resource, current, snapshot.update_time)
+    _require(resource, before, expected)
     now = dt.datetime.now(dt.UTC)
+    book = resource.bookkeeping
     changes: dict[str, Any] = {
         **sets,
         **{s.name: now for s in resource.fields if s.server_set and s.set_on == "write"},
-        "updatedAt": now,
-        "version": expected_version + 1,
     }
+    if book.updated_at is not None:
+        changes[book.updated_at] = now
+    if book.version is not None and before.version is not None:
+        changes[book.version] = before.version + 1
     merged = {k: v for k, v in {**current, **changes}.items() if k not in clears}
-    updated = _record_or_none(resource, doc_id, merged)
+    updated = _valid_or_none(resource, doc_id, merged, now)
     if updated is None:  # validated before anything is written
-        raise StoredEntryInvalid()
+        raise StoredEntryInvalid(resource.item)
     changes.update({name: firestore.DELETE_FIELD for name in clears})
     work = UnitOfWork()
-    work.update(reference, changes, unchanged_since=snapshot.update_time)
+    write = work.update(reference, changes, unchanged_since=snapshot.update_time)
     if audit is not None:
         changed = tuple(sorted({*sets, *clears}))
         audit_store.add(
@@ -376,32 +396,33 @@ def update_record(
             replace(
                 audit,
                 record_id=doc_id,
-                version_before=expected_version,
-                version_after=expected_version + 1,
+                version_before=before.version,
+                version_after=updated.version,
                 fields=changed,
             ),
             now,
         )
     try:
-        work.commit()
+        written = work.commit()
     except WriteConflict as exc:
         with backend_errors():
             latest = reference.get(**call_options())
         count_reads(2)
         if not _owned(resource, latest, partner_id):
             raise _not_found(resource) from exc
-        _require_version(resource, latest.to_dict() or {}, expected_version)
+        now_at = validation.revision_of(resource, latest.to_dict() or {}, latest.update_time)
         raise PreconditionFailed(
-            f"The {resource.item} changed since it was read; read it again."
+            f"The {resource.item} changed since it was read; read it again.", current=now_at
         ) from exc
-    return updated
+    return _as_written(updated, written[write])
 
 
-def _require_version(resource: Resource, current: Mapping[str, Any], expected: int) -> None:
-    """Raises: PreconditionFailed, naming the current version, when the versions differ."""
-    version = current.get("version")
-    if version != expected:
-        raise PreconditionFailed(
-            f"The {resource.item} is at version {version}; read it again.",
-            current_version=version if isinstance(version, int) else None,
-        )
+def _require(resource: Resource, current: Revision, expected: Revision) -> None:
+    """Raises: PreconditionFailed, with the current revision, when the two differ."""
+    if current == expected:
+        return
+    if current.version is not None:
+        message = f"The {resource.item} is at version {current.version}; read it again."
+    else:
+        message = f"The {resource.item} changed since it was read; read it again."
+    raise PreconditionFailed(message, current=current)

@@ -8,6 +8,7 @@ import pytest
 
 from functions.errors import BadRequest, FieldIssue, PreconditionFailed, ServiceUnavailable
 from functions.http.responses import error_response
+from functions.models import Revision
 from tests.helpers import PROJECT, assert_error, function_app
 
 
@@ -34,7 +35,10 @@ def test_an_error_lists_at_most_20_details_and_says_how_many_there_were() -> Non
 
 
 def test_a_stale_version_carries_the_current_etag_and_retries_say_when() -> None:
-    assert error_response(PreconditionFailed(current_version=4), "r").headers["ETag"] == '"4"'
+    assert (
+        error_response(PreconditionFailed(current=Revision(version=4)), "r").headers["ETag"]
+        == '"4"'
+    )
     assert "ETag" not in error_response(PreconditionFailed(), "r").headers
     assert error_response(ServiceUnavailable(), "r").headers["Retry-After"] == "5"
 

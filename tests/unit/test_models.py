@@ -67,10 +67,12 @@ def test_unknown_and_server_fields_are_named_without_echoing_input() -> None:
 @pytest.mark.parametrize("by_date", [False, True])
 def test_a_position_survives_its_round_trip(by_date: bool) -> None:
     moment = dt.datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=dt.UTC)
-    position = Position(moment, "abc_123", "2026-03-01" if by_date else None)
-    assert Position.from_values(
-        json.loads(json.dumps(position.values())), leading="date" if by_date else None
-    ) == (position)
+    keys = ("2026-03-01", moment) if by_date else (moment,)
+    position = Position(keys, "abc_123")
+    kinds = ("date", "timestamp") if by_date else ("timestamp",)
+    assert Position.from_values(json.loads(json.dumps(position.values())), kinds=kinds) == (
+        position
+    )
 
 
 @pytest.mark.parametrize(
@@ -89,7 +91,7 @@ def test_a_position_survives_its_round_trip(by_date: bool) -> None:
 )
 def test_a_forged_position_is_refused(values: Any) -> None:
     with pytest.raises(ValueError, match=r"^(not|a time)"):
-        Position.from_values(values)
+        Position.from_values(values, kinds=("timestamp",))
 
 
 # --- blank text and document ids ----------------------------------------------------------
@@ -141,4 +143,4 @@ def test_any_id_firestore_can_hold_is_readable(value: str, readable: bool) -> No
 
 def test_a_position_may_carry_any_stored_id() -> None:
     values = ["2026-03-01T00:00:00+00:00", "odd.id é"]
-    assert Position.from_values(values).entry_id == "odd.id é"
+    assert Position.from_values(values, kinds=("timestamp",)).doc_id == "odd.id é"

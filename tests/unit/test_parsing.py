@@ -21,7 +21,8 @@ from functions.errors import (
     UnsupportedMediaType,
 )
 from functions.http import parsing
-from functions.models import Bounds, ListQuery, Position
+from functions.http.serializers import etag
+from functions.models import Bounds, ListQuery, Position, Revision
 from functions.resources import declaration
 from tests.helpers import PROJECT
 
@@ -74,26 +75,50 @@ def test_the_bearer_scheme_is_case_insensitive() -> None:
 
 @pytest.mark.parametrize(("header", "version"), [('"1"', 1), ("7", 7), (' "12" ', 12)])
 def test_if_match_names_a_version(header: str, version: int) -> None:
-    assert parsing.expected_version(header) == version
+    assert parsing.expected_revision(header) == Revision(version=version)
+
+
+@pytest.mark.parametrize(
+    ("header", "written"),
+    [
+        ('"w1764676800123456789"', 1764676800123456789),
+        ("w0", 0),
+        ('"w' + "9" * 21 + '"', 10**21 - 1),
+    ],
+)
+def test_if_match_names_the_write_time_of_a_record_without_a_version(
+    header: str, written: int
+) -> None:
+    assert parsing.expected_revision(header) == Revision(written_ns=written)
+
+
+def test_an_etag_reads_back_as_the_revision_it_was_made_from() -> None:
+    moment = dt.datetime(2026, 12, 2, 10, 0, 0, 123456, tzinfo=dt.UTC)
+    for revision in (Revision(version=3), Revision.of_write(moment)):
+        assert parsing.expected_revision(etag(revision)) == revision
+    assert etag(Revision.of_write(moment)) == '"w1796205600123456000"'
 
 
 @pytest.mark.parametrize("header", [None, "", "   "])
 def test_a_missing_if_match_is_428(header: str | None) -> None:
     with pytest.raises(PreconditionRequired):
-        parsing.expected_version(header)
+        parsing.expected_revision(header)
 
 
-@pytest.mark.parametrize("header", ["*", '"abc"', "1,2", '"1" "2"', '"1"x', "-1", "1" * 13])
+@pytest.mark.parametrize(
+    "header",
+    ["*", '"abc"', "1,2", '"1" "2"', '"1"x', "-1", "1" * 13, '"w"', "w" + "1" * 22, '"W1"', "w-1"],
+)
 def test_a_malformed_if_match_is_400_naming_the_header(header: str) -> None:
     with pytest.raises(BadRequest) as caught:
-        parsing.expected_version(header)
+        parsing.expected_revision(header)
     assert caught.value.details == [{"field": "If-Match", "message": "is malformed"}]
 
 
 @pytest.mark.parametrize("header", ['W/"1"', ' W/"7" ', "W/1"])
 def test_a_weak_etag_never_matches_and_says_why(header: str) -> None:
     with pytest.raises(PreconditionFailed, match="strong"):
-        parsing.expected_version(header)
+        parsing.expected_revision(header)
 
 
 @pytest.mark.parametrize("key", ["order-42", "x" * 255, "!~"])
@@ -164,7 +189,7 @@ def _cursor(values: list[Any], caller: Caller = ACME, query: ListQuery | None = 
 
 
 def test_a_cursor_resumes_after_the_position_it_carries() -> None:
-    position = Position(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), "abc123")
+    position = Position((dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC),), "abc123")
     query = parsing.list_query(ENTRIES, {"cursor": [_cursor(position.values())]}, ACME)
     assert query.after == position
 
@@ -174,7 +199,7 @@ def test_a_cursor_resumes_after_the_position_it_carries() -> None:
     ["another partner", "another query", "tampered", "garbage", "wrong shape", "out of range"],
 )
 def test_an_unusable_cursor_is_one_and_the_same_400(case: str) -> None:
-    good = Position(dt.datetime(2026, 3, 1, tzinfo=dt.UTC), "abc123").values()
+    good = Position((dt.datetime(2026, 3, 1, tzinfo=dt.UTC),), "abc123").values()
     params = {"cursor": [_cursor(good)]}
     if case == "another partner":
         params = {"cursor": [_cursor(good, GLOBEX)]}

@@ -15,6 +15,7 @@ from functions.http import pipeline
 from functions.http.pipeline import Endpoint, PublicEndpoint, serve
 from functions.http.responses import Reply
 from functions.limits import Gate
+from functions.models import Revision
 from tests.helpers import PROJECT, MemoryLeases, assert_error, log_lines
 
 APP = Flask(__name__)
@@ -52,7 +53,7 @@ class Recorder:
     def operation(self, caller: Caller, parsed: dict[str, Any]) -> str:
         self.ran.append("operation")
         if parsed.get("stale"):
-            raise PreconditionFailed(current_version=3)
+            raise PreconditionFailed(current=Revision(version=3))
         if parsed.get("crash"):
             raise RuntimeError("secret internals")
         return caller.partner_id
