@@ -30,6 +30,7 @@ PARTNER_FUNCTIONS = ("fetchData", "createEntry", "updateEntry")
 METHODS = {"fetchData": "GET", "createEntry": "POST", "updateEntry": "PATCH"}
 PASSWORD = "test-password-1"
 MORE_RESOURCES = ROOT / "tests" / "fixtures" / "more_resources.toml"
+EXISTING_DATA = ROOT / "tests" / "fixtures" / "existing_data.toml"
 
 counter = itertools.count()
 
@@ -302,6 +303,11 @@ ENTRY_WIRE_FIELDS = frozenset(
 def more_declaration_text() -> str:
     """The repository's declaration with the test suite's two more resources."""
     return (ROOT / "resources.toml").read_text() + "\n" + MORE_RESOURCES.read_text()
+
+
+def existing_declaration_text() -> str:
+    """The repository's declaration with a collection the owner's app already fills."""
+    return (ROOT / "resources.toml").read_text() + "\n" + EXISTING_DATA.read_text()
 
 
 def more_declaration() -> Any:

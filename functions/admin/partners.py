@@ -1,6 +1,6 @@
 """Manage partners, their users and keys: `python -m functions.partners
 grant|revoke|list|show|create`, `... keys create|list|show|revoke|roll`,
-`... partner add|suspend|resume|limits|show|list` and `... audit`.
+`... partner add|suspend|resume|limits|show|list`, `... audit` and `... inspect`.
 
 Works against the Auth emulator (FIREBASE_AUTH_EMULATOR_HOST set) or a real project
 (Application Default Credentials, or --credentials with a service-account file).
@@ -58,6 +58,11 @@ MAX_CLAIMS_CHARS = 1000
 
 REVOKE_SETTLE_S = 1.05
 """How long a revoke waits between removing the claims and revoking the sessions."""
+SUSPENDED_NOTE = (
+    "the API: its users and keys get 403 partner_suspended on their next call. straight on "
+    "Firestore: the rules refuse its users' reads and creates on their next request, in "
+    "every collection whose direct_access allows them"
+)
 DIRECT_ACCESS_NOTE = (
     "note: the API applies this on the user's next call; direct Firestore access (the "
     "rules) sees it only when the user's ID token refreshes, within the hour"
@@ -392,10 +397,36 @@ def _partner_commands(commands: Any, command: Callable[..., argparse.ArgumentPar
         target.add_argument("--burst", type=int, help="calls at once")
         target.add_argument("--daily-creates", type=int, help="records created a UTC day")
 
+    inspect = command(
+        commands, "inspect", "what partners would see of a declared collection (read only)"
+    )
+    inspect.add_argument("resource", help="a resource resources.toml declares")
+    inspect.add_argument("--partner", dest="partner_id", help="only this partner's documents")
+    inspect.add_argument(
+        "--sample",
+        type=_sample_size,
+        default=DEFAULT_SAMPLE,
+        help=f"read at most N documents, in id order (default {DEFAULT_SAMPLE})",
+    )
+
     audit = command(commands, "audit", "print a partner's audit trail, oldest first")
     audit.add_argument("--partner", required=True, dest="partner_id")
     audit.add_argument("--since", help="only records from this day on (YYYY-MM-DD, UTC)")
     audit.add_argument("--entry", dest="record_id", help="only the records of this entry")
+
+
+DEFAULT_SAMPLE = 10_000
+MAX_SAMPLE = 10_000_000
+
+
+def _sample_size(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_SAMPLE:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_SAMPLE}")
+    return value
 
 
 def _scopes(raw: str | None) -> list[str] | None:
@@ -419,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keys": _keys_command,
         "partner": _partner_command,
         "audit": _audit_command,
+        "inspect": _inspect_command,
         "token": _token_command,
     }.get(args.command, _users_command)
     try:
@@ -542,7 +574,7 @@ def _partner_command(args: argparse.Namespace) -> int:
     shown = partner_json(*records.get(args.partner_id))
     print(json.dumps(shown, indent=2) if args.json else _describe_partner(shown))
     if command == "suspend":
-        print("its users and keys get 403 partner_suspended on their next call", file=sys.stderr)
+        print(SUSPENDED_NOTE, file=sys.stderr)
     return 0
 
 
@@ -590,6 +622,42 @@ def _audit_command(args: argparse.Namespace) -> int:
     ]
     print("\n".join(lines) or "no audit records")
     return 0
+
+
+def _inspect_command(args: argparse.Namespace) -> int:
+    """Raises: Refused (a resource the declaration does not name)."""
+    from functions.admin import inspection  # noqa: PLC0415
+    from functions.resources import declaration  # noqa: PLC0415
+    from functions.store import records as record_store  # noqa: PLC0415
+
+    try:
+        declared = declaration.current()
+    except declaration.DeclarationError as exc:
+        raise Refused(exc.message) from exc
+    resource = declared.get(args.resource)
+    if resource is None:
+        names = ", ".join(r.name for r in declared.resources)
+        raise Refused(f"{declared.source} declares no resource {args.resource!r} (it has {names})")
+    database = _firestore(args.project, args.credentials)
+    documents = record_store.scan(resource, database, partner_id=args.partner_id)
+    found = inspection.inspect(
+        resource, _with_progress(documents), partner_id=args.partner_id, sample=args.sample
+    )
+    print(json.dumps(found.as_json(), indent=2) if args.json else inspection.render(found))
+    return 0
+
+
+def _with_progress(documents: Iterator[Any], every: int = 500) -> Iterator[Any]:
+    """The documents, counted on stderr as they stream when it is a terminal."""
+    shown = sys.stderr.isatty()
+    count = 0
+    for document in documents:
+        count += 1
+        if shown and count % every == 0:
+            print(f"\rscanned {count} documents ...", end="", file=sys.stderr, flush=True)
+        yield document
+    if shown and count >= every:
+        print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
 
 
 def _print_issued(issued: IssuedKey, *, as_json: bool) -> None:

@@ -128,13 +128,29 @@ def more_resources(emulator_hosts: dict[str, str], tmp_path_factory: Any) -> Ite
     """The repository's declaration with two more resources (tests/fixtures), served by
     the in-process functions and enforced by the Firestore emulator's rules for the
     duration of a module; the repository's own rules come back afterwards."""
+    from tests.helpers import more_declaration_text
+
+    yield from _declared(more_declaration_text(), tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def existing_data(emulator_hosts: dict[str, str], tmp_path_factory: Any) -> Iterator[Any]:
+    """The repository's declaration with `dishes`, a collection the owner's app already
+    fills, declared as it is (no bookkeeping fields, lists by id), for a module."""
+    from tests.helpers import existing_declaration_text
+
+    yield from _declared(existing_declaration_text(), tmp_path_factory)
+
+
+def _declared(text: str, tmp_path_factory: Any) -> Iterator[Any]:
+    """Serve and enforce the declaration `text` (functions and rules) while the caller
+    runs; the repository's own declaration and rules come back afterwards."""
     from devtools import generate
     from functions.resources import declaration
     from tests.emulator.rest import load_rules
-    from tests.helpers import more_declaration_text
 
     path = tmp_path_factory.mktemp("declaration") / "resources.toml"
-    path.write_text(more_declaration_text())
+    path.write_text(text)
     previous = os.environ.get("PARTNER_RESOURCES")
     os.environ["PARTNER_RESOURCES"] = str(path)
     decl = declaration.load(path)

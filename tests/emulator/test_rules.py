@@ -18,7 +18,7 @@ from functions.resources import declaration
 from functions.store import records as store
 from tests.corpus import INVALID, VALID, model_accepts, unicode_samples
 from tests.emulator.rest import DOCUMENTS, create_doc, headers, rest, value
-from tests.helpers import ROOT, User, UserFactory
+from tests.helpers import ROOT, Api, User, UserFactory
 
 
 def run_query(token: str | None, partner_id: str | None, limit: int = 10) -> requests.Response:
@@ -70,8 +70,16 @@ PRINCIPALS: dict[str, dict[str, Any] | None] = {
     "partner A": {"role": "partner", "partnerId": "acme"},
     "partner B": {"role": "partner", "partnerId": "globex"},
     "partner role without partnerId": {"role": "partner"},
+    "partner A, suspended": {"role": "partner", "partnerId": "acme"},
+    "partner A, a record of unknown status": {"role": "partner", "partnerId": "acme"},
 }
 IS_PARTNER = {"partner A", "partner B"}
+PARTNER_RECORDS = {
+    # the record the test stores for acme before it acts: the API's own reading of it
+    "partner A": {"status": "active", "displayName": "Acme"},
+    "partner A, suspended": {"status": "suspended"},
+    "partner A, a record of unknown status": {"status": "paused"},
+}
 
 
 def _own(principal: str) -> str:
@@ -178,8 +186,12 @@ def _allowed(response: requests.Response) -> bool:
 @pytest.mark.parametrize("operation", list(OPERATIONS))
 @pytest.mark.parametrize("principal", list(PRINCIPALS))
 def test_rules_matrix(make_user: UserFactory, principal: str, operation: str) -> None:
+    from functions import store as firestore
+
     seed_entry("acme", "acme-1")
     seed_entry("globex", "globex-1")
+    if principal in PARTNER_RECORDS:  # partner B has no record: active, as the API decides
+        firestore.client().document("partners/acme").set(PARTNER_RECORDS[principal])
     claims = PRINCIPALS[principal]
     user: User | None = make_user(claims) if claims is not None else None
     run, allowed_for_partner = OPERATIONS[operation]
@@ -296,3 +308,41 @@ def test_every_list_query_has_a_declared_index(
         set(index[: len(equality)]) == equality and list(index[len(equality) :]) == order
         for index in _declared_indexes()
     ), f"no index for equality {sorted(equality)} then order {order}"
+
+
+# --- one policy on both doors ------------------------------------------------------------
+
+
+def test_a_suspension_holds_on_the_direct_door_until_resume(
+    make_user: UserFactory, api: Api
+) -> None:
+    from tests.helpers import cli, entry_body
+
+    acme = make_user({"role": "partner", "partnerId": "acme"})
+    seed_entry("acme", "acme-1")
+    assert cli("partner", "add", "acme").returncode == 0
+
+    def direct() -> list[int]:
+        created = create_doc(acme.token, f"d{next(_ids)}", entry_fields("acme", acme.uid))
+        return [
+            requests.get(
+                rest("/entries/acme-1"), headers=headers(acme.token), timeout=30
+            ).status_code,
+            run_query(acme.token, "acme").status_code,
+            created.status_code,
+        ]
+
+    assert direct() == [200, 200, 200]
+    suspended = cli("partner", "suspend", "acme")
+    assert suspended.returncode == 0, suspended.stderr
+    assert "straight on Firestore: the rules refuse" in suspended.stderr
+    assert direct() == [403, 403, 403]
+    through_api = api.get("fetchData", headers=acme.headers())
+    assert through_api.status_code == 403  # both doors, one answer
+    assert through_api.get_json()["error"]["code"] == "partner_suspended"
+    assert cli("partner", "resume", "acme").returncode == 0
+    assert direct() == [200, 200, 200]
+    assert api.post("createEntry", json=entry_body(), headers=acme.headers()).status_code == 201
+
+
+_ids = iter(range(1_000_000))
