@@ -127,8 +127,17 @@ def rules_accept(
     resource: Resource, user: User, partner_id: str, doc_id: str, body: dict[str, Any]
 ) -> bool:
     """What the rules decide for a direct client create of the same document."""
-    document = {**body, resource.tenant_field: partner_id, "createdBy": user.uid, "version": 1}
-    times = ("createdAt", "updatedAt", *(s.name for s in resource.fields if s.server_set))
+    book = resource.bookkeeping
+    server = {book.created_by: user.uid, book.version: 1}
+    document = {
+        **body,
+        resource.tenant_field: partner_id,
+        **{name: value for name, value in server.items() if name is not None},
+    }
+    times = (
+        *(name for name in (book.created_at, book.updated_at) if name is not None),
+        *(s.name for s in resource.fields if s.server_set),
+    )
     response = create_doc(user.token, doc_id, document, collection=resource.collection, times=times)
     assert response.status_code in (200, 400, 403), response.text[:300]
     return response.status_code == 200

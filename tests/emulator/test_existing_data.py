@@ -309,3 +309,66 @@ def test_entries_the_app_wrote_without_the_apis_bookkeeping_are_listed_read_and_
     assert found["outOfLists"] == {"count": 1, "examples": ["app-3"]}
     assert (found["scanned"], found["served"]["count"]) == (3, 3)
     assert "createdAt" in cli("inspect", "entries").stdout
+
+
+# --- the app's own names for the server's fields -----------------------------------------------
+
+
+def test_bookkeeping_under_the_apps_own_names_on_both_doors(
+    api: Api, acme: User, existing_data: Any
+) -> None:
+    import datetime as dt
+
+    from functions import store
+
+    created = api.post("api/v1/specials", json={"title": "Soup of the day"}, headers=acme.headers())
+    assert created.status_code == 201, created.get_data(as_text=True)
+    record = created.get_json()
+    assert set(record) == {"id", "partnerId", "title", "until", "created", "rev"}
+    assert (record["rev"], created.headers["ETag"]) == (1, '"1"')
+    kept = store.client().collection("specials").document(record["id"]).get().to_dict() or {}
+    assert set(kept) == {"partnerId", "title", "created", "rev"}
+    changed = api.patch(
+        f"api/v1/specials/{record['id']}",
+        json={"until": "2026-12-31"},
+        headers=acme.headers(**{"If-Match": '"1"'}),
+    )
+    assert (changed.status_code, changed.headers["ETag"]) == (200, '"2"')
+
+    # Straight on Firestore, the rules check the same names: `created` is the request time.
+    fields = {"partnerId": "acme", "title": "Direct", "rev": 1}
+    assert (
+        create_doc(
+            acme.token, "direct1", fields, collection="specials", times=("created",)
+        ).status_code
+        == 200
+    )
+    refused = create_doc(acme.token, "direct2", fields, collection="specials", times=("createdAt",))
+    assert refused.status_code == 403
+    assert get_doc(acme.token, "specials/direct1").status_code == 200
+
+    # Ordered by `created`: a special the app wrote without it is out of lists, and named.
+    store.client().collection("specials").document("app-1").set(
+        {"partnerId": "acme", "title": "Old"}
+    )
+    listed = api.get("api/v1/specials", headers=acme.headers()).get_json()
+    assert [r["id"] for r in listed["data"]] == [record["id"], "direct1"]
+    found = json.loads(cli("inspect", "specials", "--json").stdout)
+    assert found["outOfLists"] == {"count": 1, "examples": ["app-1"]}
+    assert isinstance(kept["created"], dt.datetime)
+
+
+def test_rules_and_model_accept_the_same_specials(acme: User, existing_data: Any) -> None:
+    from hypothesis import given
+
+    from tests.emulator.parity import assert_parity, documents
+    from tests.emulator.test_parity import PARITY
+
+    resource = existing_data.get("specials")
+
+    @PARITY
+    @given(drawn=documents(resource))
+    def agree(drawn: tuple[str, dict[str, Any]]) -> None:
+        assert_parity(resource, acme, "acme", drawn)
+
+    agree()
