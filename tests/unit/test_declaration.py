@@ -84,6 +84,10 @@ REFUSED = {
         "menus.fields.kcal: need minimum <= maximum",
     ),
     "an unknown option": ('[menus.fields.kcal]\nkind = "integer"\nmax = 3', "unknown key 'max'"),
+    "a field where the server keeps its own": (
+        '[menus.fields.createdAt]\nkind = "date"',
+        "menus.fields.createdAt: 'createdAt' is where the server keeps created_at",
+    ),
 }
 
 
@@ -110,6 +114,31 @@ RESOURCE_REFUSALS = {
     "a misspelt key": ('filter = ["name"]', "unknown key 'filter'"),
     "page sizes the wrong way round": ("page_size = 50\nmax_page_size = 10", "page_size"),
     "a malformed scope": ('read_scope = "menus read"', "scope 'menus read'"),
+    "a direct update": ('direct_access = ["update"]', "direct_access 'update' is not one of"),
+    "a direct read of a hidden field": (
+        'direct_access = ["read"]\n[menus.fields.cost]\nkind = "decimal"\naccess = []',
+        "direct_access: read would show the hidden field 'cost'",
+    ),
+    "an order by no field": ('order = "colour"', "order: 'colour' is not a declared field"),
+    "an order by the update time": ('order = "updatedAt"', "order: 'updatedAt' changes with"),
+    "an order by a hidden field": (
+        'order = "cost"\n[menus.fields.cost]\nkind = "integer"\naccess = []',
+        "order: 'cost' is hidden",
+    ),
+    "an order by a decimal": (
+        'order = "cost"\n[menus.fields.cost]\nkind = "decimal"',
+        "order: 'cost' is a decimal",
+    ),
+    "a bookkeeping name of true": ("bookkeeping = { version = true }", "version takes a field"),
+    "a bookkeeping name twice": (
+        'bookkeeping = { created_at = "at", updated_at = "at" }',
+        "updated_at: 'at' is named twice",
+    ),
+    "a bookkeeping name that is the tenant": (
+        'bookkeeping = { created_by = "partnerId" }',
+        "created_by: 'partnerId' is set by the server or reserved",
+    ),
+    "a misspelt bookkeeping key": ("bookkeeping = { created = false }", "unknown key 'created'"),
 }
 
 
@@ -212,7 +241,112 @@ def test_every_declared_list_shape_has_one_index() -> None:
     assert indexes.merged(merged, decl) == merged  # no duplicates on a second run
 
 
+def test_direct_access_needs_the_operation_it_opens() -> None:
+    only_list = MENU.replace('["list", "get", "create", "update"]', '["list"]')
+    with pytest.raises(DeclarationError, match="direct_access: create needs the create operation"):
+        _parse(only_list.replace("[menus]\n", '[menus]\ndirect_access = ["create"]\n'))
+    only_create = MENU.replace('["list", "get", "create", "update"]', '["create"]')
+    with pytest.raises(DeclarationError, match="direct_access: read needs the get or list"):
+        _parse(only_create.replace("[menus]\n", '[menus]\ndirect_access = ["read"]\n'))
+
+
+def test_bookkeeping_defaults_keep_the_apis_fields_and_false_removes_them() -> None:
+    kept = _parse(MENU).get("menus")
+    assert kept is not None
+    assert kept.bookkeeping.fields == ("createdAt", "updatedAt", "createdBy", "version")
+    assert (kept.order, kept.order_field, kept.direct_access) == (
+        "createdAt",
+        "createdAt",
+        frozenset(),
+    )
+    bare = _parse(
+        MENU.replace(
+            "[menus]\n", "[menus]\nbookkeeping = { created_at = false, version = false }\n"
+        )
+    ).get("menus")
+    assert bare is not None
+    assert bare.bookkeeping.fields == ("updatedAt", "createdBy")
+    assert (bare.order, bare.order_field, bare.order_keys()) == ("id", None, ())
+    assert bare.wire_fields == ("id", "partnerId", "name", "updatedAt", "createdBy")
+    renamed = _parse(
+        MENU.replace("[menus]\n", '[menus]\nbookkeeping = { created_at = "created" }\n')
+    ).get("menus")
+    assert renamed is not None
+    assert renamed.order_keys() == (("created", "timestamp"),)
+    assert renamed.order_keys("name") == (("name", "text"), ("created", "timestamp"))
+
+
+@pytest.mark.parametrize(
+    ("order", "written"), [("id", True), ("createdAt", True), ("name", True), ("note", False)]
+)
+def test_generate_says_so_when_a_list_order_field_may_be_missing(order: str, written: bool) -> None:
+    text = MENU + '[menus.fields.note]\nkind = "text"\nmax_length = 9\n'
+    decl = _parse(text.replace("[menus]\n", f'[menus]\norder = "{order}"\n'))
+    menus = decl.get("menus")
+    assert menus is not None
+    assert menus.order_always_written is written
+    notes = generate.notes(decl)
+    if written:
+        assert notes == []
+    else:
+        assert notes == [
+            "note: menus: lists are ordered by 'note', which the API does not write on every "
+            "record; Firestore leaves every document without it out of the list. `python -m "
+            "functions.partners inspect menus` names those documents; "
+            'order = "id" reaches them all.'
+        ]
+
+
+def test_lists_by_id_need_an_index_only_beside_a_filter_or_range() -> None:
+    text = MENU.replace("[menus]\n", '[menus]\norder = "id"\nfilters = ["name"]\n')
+    menus = _parse(text + '[menus.fields.kcal]\nkind = "integer"\n').get("menus")
+    assert menus is not None
+    shapes = [[f["fieldPath"] for f in i["fields"]] for i in indexes.indexes_of(menus)]
+    assert shapes == [["partnerId", "name"]]  # the tenant alone: Firestore's own index
+    ranged = _parse(
+        text.replace("filters", 'ranges = ["kcal"]\nfilters')
+        + '[menus.fields.kcal]\nkind = "integer"\n'
+    ).get("menus")
+    assert ranged is not None
+    shapes = [[f["fieldPath"] for f in i["fields"]] for i in indexes.indexes_of(ranged)]
+    assert shapes == [["partnerId", "kcal"], ["partnerId", "name"], ["partnerId", "name", "kcal"]]
+
+
 # --- the rules block ----------------------------------------------------------------------
+
+
+def test_direct_access_decides_what_the_rules_allow_and_every_allow_checks_the_status() -> None:
+    def block_of(direct: str) -> str:
+        decl = _parse(MENU.replace("[menus]\n", f"[menus]\ndirect_access = {direct}\n"))
+        text = rules.block(decl)
+        return text[text.index("// menus") :]
+
+    closed = block_of("[]")
+    assert "allow get" not in closed
+    assert "allow list" not in closed
+    assert "allow create" not in closed
+    assert "allow read, write: if false;" in closed
+    assert "straight on Firestore: nothing (API only)" in closed
+    read = block_of('["read"]')
+    assert "allow get" in read
+    assert "allow list" in read
+    assert "allow create" not in read
+    both_doors = block_of('["read", "create"]')
+    allows = [line for line in both_doors.splitlines() if "allow " in line and "false" not in line]
+    assert len(allows) == 3
+    statements = both_doors.split("allow ")[1:4]
+    assert all("partnerApiIsActive()" in statement for statement in statements)
+
+
+def test_the_status_check_names_the_owners_database_variable() -> None:
+    owner = (
+        "rules_version = '2';\nservice cloud.firestore {\n  match /databases/{db}/documents {\n"
+        "  }\n}\n"
+    )
+    placed = rules.place(owner, rules.block(declaration.current()))
+    assert "$(database)" not in placed
+    assert "/databases/$(db)/documents/partners/$(request.auth.token.partnerId)" in placed
+
 
 OWNER_RULES = """rules_version = '2';
 service cloud.firestore {
