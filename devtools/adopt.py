@@ -460,7 +460,42 @@ def main(argv: list[str] | None = None) -> int:
         print("nothing to change: the app already has this version", file=sys.stderr)
     for overlap in found:
         print(f"warning: {overlap.describe()}", file=sys.stderr)
+    for line in existing_data(decl):
+        print(line, file=sys.stderr)
     return 0
+
+
+def existing_data(decl: Declaration) -> list[str]:
+    """What to check before partners reach collections the app may already fill: on the
+    Firestore emulator, how many documents each holds; elsewhere, the command to run."""
+    from functions import config  # noqa: PLC0415
+
+    if config.firestore_emulator_host() is None:
+        names = ", ".join(resource.name for resource in decl.resources)
+        return [
+            f"note: if your app already keeps documents in the collections of {names}, run "
+            "`python -m functions.partners inspect RESOURCE` (with the project's "
+            "credentials) before you deploy: it shows what partners would see of them"
+        ]
+    from functions.errors import ApiError  # noqa: PLC0415
+    from functions.store import records  # noqa: PLC0415
+    from functions.store.client import client  # noqa: PLC0415
+
+    lines = []
+    for resource in decl.resources:
+        try:
+            held = records.count(resource, client())
+        except (ApiError, OSError) as exc:  # no project, or the emulator does not answer
+            lines.append(f"note: {resource.name}: could not count its documents ({exc})")
+            continue
+        if held:
+            lines.append(
+                f"warning: {resource.name}: collection {resource.collection} already holds "
+                f"{held} documents on the emulator (project {config.project_id()}): run "
+                f"`python -m functions.partners inspect {resource.name}` to see what partners "
+                "would see of them"
+            )
+    return lines
 
 
 if __name__ == "__main__":

@@ -60,6 +60,14 @@ def _collection(
     return database.collection(resource.collection)
 
 
+def count(resource: Resource, database: firestore.Client) -> int:
+    """How many documents the resource's collection holds (one aggregation query)."""
+    with backend_errors():
+        collection: Any = _collection(resource, database)
+        found = collection.count().get(**call_options())
+    return int(found[0][0].value)
+
+
 def scan(
     resource: Resource,
     database: firestore.Client,

@@ -16,7 +16,7 @@ from devtools import adopt, emulators, generate
 from functions.resources import declaration
 from tests.corpus import VALID
 from tests.emulator.rest import DOCUMENTS, create_doc, get_doc, headers, load_rules, rest, value
-from tests.helpers import PASSWORD, ROOT, User, UserFactory
+from tests.helpers import PASSWORD, PROJECT, ROOT, User, UserFactory
 
 FIXTURE = ROOT / "tests" / "fixtures" / "existing_app"
 OWNER = json.loads((FIXTURE / "owner_rules_cases.json").read_text())
@@ -111,3 +111,19 @@ def test_partners_get_the_partner_rules_after_adoption(
     assert created.status_code == 200, created.text
     someone = make_user({})
     assert get_doc(someone.token, "entries/acme-1").status_code == 403
+
+
+def test_adoption_warns_of_documents_a_declared_collection_already_holds(
+    emulator_hosts: dict[str, str],
+) -> None:
+    from functions import store
+
+    emulators.wipe_firestore(PROJECT)
+    assert adopt.existing_data(declaration.current()) == []  # empty: nothing to say
+    for doc_id in ("a", "b"):
+        store.client().document(f"entries/{doc_id}").set({"partnerId": "acme"})
+    assert adopt.existing_data(declaration.current()) == [
+        f"warning: entries: collection entries already holds 2 documents on the emulator "
+        f"(project {PROJECT}): run `python -m functions.partners inspect entries` to see what "
+        "partners would see of them"
+    ]

@@ -249,3 +249,14 @@ def test_a_single_codebase_and_no_firestore_section_are_adopted_too(app: Path) -
     )
     changes, _ = adopt.plan(app, app / "partner-api", declaration.current())
     assert changes == []
+
+
+def test_without_an_emulator_adoption_says_to_inspect_existing_collections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FIRESTORE_EMULATOR_HOST", raising=False)
+    assert adopt.existing_data(declaration.current()) == [
+        "note: if your app already keeps documents in the collections of entries, run "
+        "`python -m functions.partners inspect RESOURCE` (with the project's credentials) "
+        "before you deploy: it shows what partners would see of them"
+    ]
