@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all serve test unit fuzz soak bench limits token lint typecheck generate adopt lock vendor browser clean
+.PHONY: all serve test unit fuzz soak bench limits rules-cost token lint typecheck generate adopt lock vendor browser clean
 
 all: $(VENV)/.installed tooling/node_modules/.installed
 
@@ -71,6 +71,10 @@ bench: all
 # Rate limits shared by 1, 2 and 4 serving processes; bench/results/limits.{md,json}.
 limits: all
 	$(PY) -m devtools.stack --project $(PROJECT) exec -- bench.limits $(LIMITS_ARGS)
+
+# What the rules' partner-status check adds to a direct read; bench/results/rules_cost.md.
+rules-cost: all
+	$(PY) -m devtools.stack --project $(PROJECT) exec -- bench.rules_cost $(RULES_COST_ARGS)
 
 token: all
 	@FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099 $(PY) -m devtools.seed token
