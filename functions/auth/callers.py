@@ -83,8 +83,9 @@ def require_scopes(caller: Caller, scopes: frozenset[str]) -> None:
     """Raises: Forbidden when the caller lacks one of `scopes`."""
     missing = sorted(scopes - caller.scopes)
     if missing:
+        holder = "API key" if caller.credential == "key" else "partner user"
         raise Forbidden(
-            f"This partner user lacks the scope(s): {', '.join(missing)}.",
+            f"This {holder} lacks the scope(s): {', '.join(missing)}.",
             reason="insufficient_scope",
             headers={
                 "WWW-Authenticate": (

@@ -90,7 +90,8 @@ def test_a_read_only_key_cannot_create(api: Api, keys: KeyDirectory) -> None:
     reader = issue(keys, scopes=["entries:read"])
     assert api.get("fetchData", headers=bearer(reader.key)).status_code == 200
     response = api.post("createEntry", json=entry_body(), headers=bearer(reader.key))
-    assert_error(response, 403, "permission_denied")
+    error = assert_error(response, 403, "permission_denied")
+    assert error["message"] == "This API key lacks the scope(s): entries:write."  # not "user"
     assert stored_entries() == []
 
 
