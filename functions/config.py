@@ -9,9 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
+from typing import Any
 
+from functions import logs
 from functions.errors import ConfigurationError
-from functions.models import Limits
+from functions.models import LIMIT_BOUNDS, Limits, limit_in_range
 
 DEFAULT_ENTRIES_COLLECTION = "entries"
 DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
@@ -84,19 +87,36 @@ def audit_retention_days() -> int:
 
 def default_limits() -> Limits:
     """Every partner's limits unless its record overrides them: RATE_LIMIT_PER_S calls a
-    second sustained, RATE_LIMIT_BURST at once, DAILY_CREATE_QUOTA creates a UTC day."""
-    raw = _env("RATE_LIMIT_PER_S")
-    try:
-        rate = float(raw) if raw else DEFAULT_RATE_PER_S
-    except ValueError as exc:
-        raise ConfigurationError("RATE_LIMIT_PER_S must be a number") from exc
-    if rate <= 0:
-        raise ConfigurationError("RATE_LIMIT_PER_S must be above 0")
+    second sustained, RATE_LIMIT_BURST at once, DAILY_CREATE_QUOTA creates a UTC day. A
+    value that is not a number in range is ignored (the default applies), logged once."""
     return Limits(
-        rate,
-        _int_env("RATE_LIMIT_BURST", DEFAULT_BURST, minimum=1),
-        _int_env("DAILY_CREATE_QUOTA", DEFAULT_DAILY_CREATES, minimum=0),
+        float(_limit_env("RATE_LIMIT_PER_S", "ratePerSecond", DEFAULT_RATE_PER_S, float)),
+        int(_limit_env("RATE_LIMIT_BURST", "burst", DEFAULT_BURST, int)),
+        int(_limit_env("DAILY_CREATE_QUOTA", "dailyCreates", DEFAULT_DAILY_CREATES, int)),
     )
+
+
+_reported_limits: set[tuple[str, str]] = set()
+
+
+def _limit_env(name: str, key: str, default: float, parse: Callable[[str], Any]) -> Any:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = parse(raw)
+    except ValueError:
+        value = None
+    if value is not None and limit_in_range(key, value):
+        return value
+    if (name, raw) not in _reported_limits:
+        _reported_limits.add((name, raw))
+        logs.log(
+            "WARNING",
+            f"{name}={raw!r} is not {LIMIT_BOUNDS[key]}; the default {default:g} applies",
+            code="limits_setting_invalid",
+        )
+    return default
 
 
 def idempotency_collection() -> str:
@@ -150,6 +170,36 @@ def local_overrides_allowed() -> bool:
     return not any(_env(name) for name in DEPLOYED_RUNTIME_MARKERS)
 
 
+LOCAL_ONLY_VARIABLES = (
+    "FIREBASE_AUTH_EMULATOR_HOST",
+    "FIRESTORE_EMULATOR_HOST",
+    "ID_TOKEN_CERTS_URL",
+)
+"""Variables that point the SDKs at emulators or weaken verification: never in a deployed
+function of a real project."""
+
+
+def _set_as_the_sdks_read_it(name: str) -> bool:
+    # firebase-admin (`_auth_utils.is_emulated`) and google-cloud-firestore treat any
+    # non-empty raw value as set, whitespace included: so must the guard.
+    return os.environ.get(name, "") != ""
+
+
+def check_local_only() -> None:
+    """Refuse to serve any partner call where a local-only variable is set in a deployed
+    function of a real project, API keys included.
+
+    Raises:
+        ConfigurationError: naming the variable (logged, never sent).
+    """
+    for name in LOCAL_ONLY_VARIABLES:
+        if _set_as_the_sdks_read_it(name) and not local_overrides_allowed():
+            raise ConfigurationError(
+                f"{name} is set in a deployed function of project {project_id()}: refusing "
+                "to serve. It applies only to demo- projects and local runs; remove it."
+            )
+
+
 def _local_only(name: str) -> str | None:
     """A variable that weakens verification, refused in a deployed function.
 
@@ -157,13 +207,8 @@ def _local_only(name: str) -> str | None:
         ConfigurationError: it is set where local overrides are not allowed; the function
             then refuses to serve rather than trust what it did not verify.
     """
-    value = _env(name)
-    if value and not local_overrides_allowed():
-        raise ConfigurationError(
-            f"{name} is set in a deployed function of project {project_id()}: refusing to "
-            "serve. It applies only to demo- projects and local runs; remove it."
-        )
-    return value
+    check_local_only()
+    return _env(name)
 
 
 def auth_emulator_host() -> str | None:

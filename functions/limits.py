@@ -69,17 +69,28 @@ def bucket_lease(
 ) -> tuple[int, float, dict[str, Any] | None]:
     """A lease on a token bucket as stored: refilled for the time passed (up to `burst`),
     up to `want` whole tokens taken, none if fewer than `least` are there.
-    (taken, tokens left, the document to write or None)."""
+    (taken, tokens left, the document to write or None).
+
+    What is read is clamped to what a bucket can hold (0 to `burst`; anything that is not
+    a finite number counts as empty, a time in the future as now): a document an operator
+    edited can delay a partner by one refill at most, never lock it out.
+    """
     tokens = float(burst)
     if stored and isinstance(stored.get("at"), dt.datetime):
-        passed = max(0.0, (now - stored["at"]).total_seconds())
-        kept = stored.get("tokens")
-        kept = float(kept) if isinstance(kept, int | float) else 0.0
-        tokens = min(float(burst), kept + passed * rate_per_s)
+        passed = min(max(0.0, (now - stored["at"]).total_seconds()), burst / rate_per_s)
+        tokens = min(
+            float(burst), _stored_tokens(stored.get("tokens"), burst) + passed * rate_per_s
+        )
     taken = min(want, math.floor(tokens))
     if taken < max(1, least):
         return 0, tokens, None
     return taken, tokens - taken, {"tokens": tokens - taken, "at": now}
+
+
+def _stored_tokens(value: Any, burst: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0.0
+    return min(max(float(value), 0.0), float(burst))
 
 
 def quota_lease(
@@ -206,14 +217,16 @@ class RateLimiter:
                 bucket.tokens, bucket.expires = taken - 1, now + LEASE_LIFETIME_S
                 bucket.misses = 0
                 if bucket.short:  # the bucket is drained: it holds a chunk again only then
-                    refill = (want - left) / limits.rate_per_s
-                    bucket.next_try = now + refill * (0.75 + self._jitter() / 2)
+                    refill = (want - left) / limits.rate_per_s * (0.75 + self._jitter() / 2)
+                    bucket.next_try = now + min(refill, limits.refill_s)
                 return self._allowed(bucket, limits, now, operations=operations)
             # Empty: ask again when a chunk should have refilled, later after each miss and
-            # with jitter, so that instances at the limit do not all ask at once.
+            # with jitter, so that instances at the limit do not all ask at once; never
+            # later than a whole refill, so a refusing instance reads the shared state again.
             bucket.misses += 1
             wait = max(want - left, 1) / limits.rate_per_s * min(bucket.misses, 4)
-            bucket.next_try = now + wait * (0.5 + self._jitter())
+            wait = min(wait * (0.5 + self._jitter()), limits.refill_s)
+            bucket.next_try = now + wait
             return self._refused(bucket, limits, now, operations=operations)
 
     def _estimate(self, bucket: _Bucket, limits: Limits, now: float) -> float:
@@ -226,8 +239,8 @@ class RateLimiter:
         return Decision(True, remaining, reset, operations=operations)
 
     def _refused(self, bucket: _Bucket, limits: Limits, now: float, operations: int) -> Decision:
-        retry = max(1, math.ceil(bucket.next_try - now))
-        reset = math.ceil(limits.burst / limits.rate_per_s)
+        reset = math.ceil(limits.refill_s)
+        retry = min(max(1, math.ceil(bucket.next_try - now)), reset)
         return Decision(False, 0, reset, retry_after_s=retry, operations=operations)
 
 

@@ -293,6 +293,33 @@ class AuditEntry:
 # --- partners -----------------------------------------------------------------------------
 
 
+MIN_RATE_PER_S: Final = 0.01
+MAX_RATE_PER_S: Final = 10_000.0
+MAX_BURST: Final = 100_000
+MAX_DAILY_CREATES: Final = 100_000_000
+LIMIT_BOUNDS: Final = {
+    "ratePerSecond": f"{MIN_RATE_PER_S:g} to {MAX_RATE_PER_S:g} calls a second",
+    "burst": f"1 to {MAX_BURST} calls",
+    "dailyCreates": f"0 to {MAX_DAILY_CREATES} creates",
+}
+"""The range of each limit: wherever a value enters (the CLI, a partner record, the
+environment), one outside it is refused or ignored, so no limit can overflow the
+arithmetic of a lease or lock a partner out."""
+
+
+def limit_in_range(name: str, value: Any) -> bool:
+    """Whether `value` is a usable value of the limit `name` (a record's key)."""
+    if isinstance(value, bool):
+        return False
+    if name == "ratePerSecond":
+        return isinstance(value, int | float) and MIN_RATE_PER_S <= value <= MAX_RATE_PER_S
+    if name == "burst":
+        return type(value) is int and 1 <= value <= MAX_BURST
+    if name == "dailyCreates":
+        return type(value) is int and 0 <= value <= MAX_DAILY_CREATES
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """What one partner may spend: a token bucket for every call (`rate_per_s` sustained,
@@ -303,18 +330,24 @@ class Limits:
     daily_creates: int
 
     def merged(self, overrides: Mapping[str, Any]) -> Limits:
-        """These limits with a partner record's valid overrides applied (others ignored)."""
-        rate = overrides.get("ratePerSecond", self.rate_per_s)
-        burst = overrides.get("burst", self.burst)
-        daily = overrides.get("dailyCreates", self.daily_creates)
-        valid_rate = isinstance(rate, int | float) and not isinstance(rate, bool) and rate > 0
-        valid_burst = type(burst) is int and burst >= 1
-        valid_daily = type(daily) is int and daily >= 0
+        """These limits with a partner record's valid overrides applied (values out of
+        range are ignored: see `valid_overrides`)."""
+        valid = valid_overrides(overrides)
         return Limits(
-            float(rate) if valid_rate else self.rate_per_s,
-            burst if valid_burst else self.burst,
-            daily if valid_daily else self.daily_creates,
+            float(valid.get("ratePerSecond", self.rate_per_s)),
+            int(valid.get("burst", self.burst)),
+            int(valid.get("dailyCreates", self.daily_creates)),
         )
+
+    @property
+    def refill_s(self) -> float:
+        """How long an empty bucket takes to fill again."""
+        return self.burst / self.rate_per_s
+
+
+def valid_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides of a partner record that are in range; the others count as absent."""
+    return {name: value for name, value in overrides.items() if limit_in_range(name, value)}
 
 
 PARTNER_STATUSES: Final = ("active", "suspended")

@@ -15,6 +15,10 @@ class Refused(Exception):
     """The operation cannot be done as asked; the message tells the operator why."""
 
 
+class UsageError(Refused):
+    """The command's own words are off (a value out of range): exit 2, as argparse does."""
+
+
 class EnvironmentProblem(Exception):
     """The tool cannot do its work here: credentials, emulators or network."""
 

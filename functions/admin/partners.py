@@ -32,6 +32,7 @@ from functions.admin.errors import (
     EXIT_USAGE,
     EnvironmentProblem,
     Refused,
+    UsageError,
     environment_problem,
 )
 from functions.admin.keys import IssuedKey, KeyDirectory, key_json
@@ -455,6 +456,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }.get(args.command, _users_command)
     try:
         return run(args)
+    except UsageError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_USAGE
     except Refused as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_REFUSED

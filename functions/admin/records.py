@@ -8,9 +8,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from functions import config
-from functions.admin.errors import Refused
+from functions.admin.errors import Refused, UsageError
 from functions.auth.callers import PARTNER_ID_PATTERN
-from functions.models import PartnerRecord
+from functions.models import LIMIT_BOUNDS, PartnerRecord, limit_in_range
 from functions.store import audit as audit_store
 from functions.store import partners as partner_store
 from functions.store.client import WriteConflict
@@ -45,20 +45,18 @@ def _time(value: Any) -> str | None:
 
 
 def limit_overrides(rate: float | None, burst: int | None, daily: int | None) -> dict[str, Any]:
-    """Raises: Refused for a value out of range."""
+    """Raises: UsageError for a value out of range (NaN and infinities included)."""
     overrides: dict[str, Any] = {}
-    if rate is not None:
-        if not 0 < rate <= 10_000:
-            raise Refused("--rate must be above 0 and at most 10000 calls a second")
-        overrides["ratePerSecond"] = rate
-    if burst is not None:
-        if not 1 <= burst <= 100_000:
-            raise Refused("--burst must be 1 to 100000")
-        overrides["burst"] = burst
-    if daily is not None:
-        if not 0 <= daily <= 100_000_000:
-            raise Refused("--daily-creates must be 0 to 100000000")
-        overrides["dailyCreates"] = daily
+    for flag, name, value in (
+        ("--rate", "ratePerSecond", rate),
+        ("--burst", "burst", burst),
+        ("--daily-creates", "dailyCreates", daily),
+    ):
+        if value is None:
+            continue
+        if not limit_in_range(name, value):
+            raise UsageError(f"{flag} must be {LIMIT_BOUNDS[name]}")
+        overrides[name] = value
     return overrides
 
 

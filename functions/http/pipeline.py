@@ -133,7 +133,9 @@ def check_method(exchange: Exchange) -> Response | None:
 
 
 def identify(exchange: Exchange) -> None:
-    """401 for a missing or unacceptable credential; 403 for a known non-partner."""
+    """401 for a missing or unacceptable credential; 403 for a known non-partner; a 500
+    for every call of a deployed function whose environment points at emulators."""
+    config.check_local_only()
     credential = parsing.bearer_credential(exchange.request.headers.get("Authorization"))
     exchange.caller = authenticate(credential, exchange.authenticators)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from functions import config, logs
-from functions.models import PARTNER_STATUSES, PartnerRecord
+from functions.models import PARTNER_STATUSES, PartnerRecord, valid_overrides
 from functions.store.client import UnitOfWork, backend_errors, call_options, client
 
 if TYPE_CHECKING:
@@ -36,11 +36,20 @@ def record_from(partner_id: str, data: Mapping[str, Any] | None) -> PartnerRecor
         )
         status = "invalid"
     limits = data.get("limits")
+    overrides = dict(limits) if isinstance(limits, Mapping) else {}
+    valid = valid_overrides(overrides)
+    if ignored := sorted(set(overrides) - set(valid)):
+        logs.log(
+            "WARNING",
+            f"partner {partner_id} has limits out of range ({', '.join(ignored)}); "
+            "the defaults apply to them",
+            code="partner_limits_invalid",
+        )
     return PartnerRecord(
         partner_id=partner_id,
         status=str(status),
         display_name=str(data.get("displayName") or ""),
-        overrides=dict(limits) if isinstance(limits, Mapping) else {},
+        overrides=valid,
     )
 
 

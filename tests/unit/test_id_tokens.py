@@ -266,3 +266,38 @@ def test_a_deployed_function_with_emulator_mode_refuses_to_serve(
     logged, _ = log_lines(capsys)
     assert "is set in a deployed function" not in logged, "the reason is logged once"
     assert "GET fetchData -> 500" in logged, "every refused request still has its line"
+
+
+@pytest.mark.parametrize("raw", ["", " ", "\t", "  \n", "127.0.0.1:9099"])
+def test_the_guard_decides_set_as_firebase_admin_does(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    from firebase_admin import _auth_utils
+
+    monkeypatch.setenv("GCLOUD_PROJECT", "acme-accounting")
+    monkeypatch.setenv("K_SERVICE", "fetchdata")
+    for name in config.LOCAL_ONLY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", raw)
+    emulated = _auth_utils.is_emulated()  # firebase-admin's own reading of the variable
+    assert emulated is (raw != "")
+    if emulated:
+        with pytest.raises(ConfigurationError, match="FIREBASE_AUTH_EMULATOR_HOST is set"):
+            config.check_local_only()
+    else:
+        config.check_local_only()
+
+
+@pytest.mark.parametrize("variable", ["FIREBASE_AUTH_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST"])
+def test_a_deployed_function_with_an_emulator_variable_refuses_api_keys_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str
+) -> None:
+    app = function_app("fetchData")
+    monkeypatch.setattr(pipeline, "_reported_configuration_errors", set())
+    monkeypatch.setenv("GCLOUD_PROJECT", "acme-accounting")
+    monkeypatch.setenv("K_SERVICE", "fetchdata")
+    monkeypatch.setenv(variable, " ")
+    key = "pak_live_" + "a" * 40
+    response = app.test_client().get("/", headers={"Authorization": f"Bearer {key}"})
+    assert_error(response, 500, "internal")
+    assert f"{variable} is set in a deployed function" in log_lines(capsys)[0]

@@ -11,7 +11,7 @@ import random
 import pytest
 
 from functions.limits import DailyQuota, RateLimiter, bucket_lease, chunk
-from functions.models import Limits
+from functions.models import Limits, limit_in_range
 from tests.helpers import MemoryLeases, SimulatedClock
 
 LIMITS = Limits(rate_per_s=20.0, burst=40, daily_creates=100)
@@ -165,3 +165,112 @@ def test_a_raised_quota_applies_within_seconds() -> None:
     assert not quota.reserve("acme", raised).allowed  # asked again only every few seconds
     clock.seconds += 5
     assert quota.reserve("acme", raised).allowed
+
+
+# --- values an operator sets: bounded where they enter, clamped where they are read -------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "usable"),
+    [
+        ("ratePerSecond", 1e-320, False),
+        ("ratePerSecond", 0.0099, False),
+        ("ratePerSecond", 0.01, True),
+        ("ratePerSecond", 10_000, True),
+        ("ratePerSecond", 10_000.1, False),
+        ("ratePerSecond", float("nan"), False),
+        ("ratePerSecond", float("inf"), False),
+        ("ratePerSecond", float("-inf"), False),
+        ("ratePerSecond", "25", False),
+        ("ratePerSecond", True, False),
+        ("burst", 0, False),
+        ("burst", 1, True),
+        ("burst", 100_000, True),
+        ("burst", 100_001, False),
+        ("burst", 2.0, False),
+        ("dailyCreates", -1, False),
+        ("dailyCreates", 0, True),
+        ("dailyCreates", 100_000_000, True),
+        ("dailyCreates", 100_000_001, False),
+        ("dailyCreates", 10**400, False),
+    ],
+)
+def test_each_limit_has_a_range_checked_on_both_sides(
+    name: str, value: object, usable: bool
+) -> None:
+    assert limit_in_range(name, value) is usable
+    merged = LIMITS.merged({name: value})
+    field = {"ratePerSecond": "rate_per_s", "burst": "burst", "dailyCreates": "daily_creates"}
+    expected = value if usable else getattr(LIMITS, field[name])
+    assert getattr(merged, field[name]) == expected
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [-1e308, float("-inf"), float("nan"), float("inf"), "lots", None, True, 1e308],
+)
+def test_a_stored_bucket_is_clamped_to_what_a_bucket_can_hold(stored: object) -> None:
+    now = dt.datetime(2026, 12, 2, tzinfo=dt.UTC)
+    taken, left, _ = bucket_lease({"tokens": stored, "at": now}, now, 10, 20.0, 40)
+    held = 40.0 if stored == 1e308 else 0.0  # anything not a finite number counts as empty
+    assert (taken, left) == ((10, held - 10) if held else (0, 0.0))
+    # a second later the bucket has refilled by the rate, whatever was stored
+    later = now + dt.timedelta(seconds=1)
+    taken, left, _ = bucket_lease({"tokens": stored, "at": now}, later, 10, 20.0, 40)
+    assert taken == 10
+    assert left == min(40.0, held + 20.0) - 10
+    # a time in the future counts as now, never as a debt
+    future = {"tokens": 5, "at": now + dt.timedelta(days=365)}
+    assert bucket_lease(future, now, 10, 20.0, 40)[:2] == (5, 0.0)
+
+
+def test_a_poisoned_bucket_delays_by_one_refill_at_most_and_is_read_again() -> None:
+    clock = SimulatedClock()
+    store = MemoryLeases(clock)
+    limiter = RateLimiter(store, clock.monotonic, lambda: 1.0)  # the longest jitter
+    store.documents["rate:acme"] = {"tokens": -1e308, "at": clock.now()}
+    refused = limiter.take("acme", LIMITS)
+    assert not refused.allowed
+    assert 1 <= refused.retry_after_s <= LIMITS.refill_s == 2.0  # not a 308-digit wait
+    store.documents["rate:acme"] = {"tokens": 40, "at": clock.now()}  # the operator fixes it
+    clock.seconds += refused.retry_after_s
+    before = store.operations
+    assert limiter.take("acme", LIMITS).allowed
+    assert store.operations > before  # it read the shared state again instead of refusing
+
+
+def test_the_cli_refuses_a_limit_out_of_range_as_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from functions.admin import partners
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")  # never reached
+    for flag, value, bound in (
+        ("--rate", "1e-320", "--rate must be 0.01 to 10000 calls a second"),
+        ("--rate", "nan", "--rate must be 0.01 to 10000 calls a second"),
+        ("--rate", "inf", "--rate must be 0.01 to 10000 calls a second"),
+        ("--burst", "0", "--burst must be 1 to 100000 calls"),
+        ("--daily-creates", "-1", "--daily-creates must be 0 to 100000000 creates"),
+    ):
+        code = partners.main(["--project", "demo-x", "partner", "add", "acme", flag, value])
+        assert code == 2
+        assert capsys.readouterr().err.strip() == f"error: {bound}"
+
+
+def test_limits_from_the_environment_out_of_range_fall_back_to_the_defaults(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from functions import config
+
+    monkeypatch.setattr(config, "_reported_limits", set())
+    monkeypatch.setenv("RATE_LIMIT_PER_S", "1e-320")
+    monkeypatch.setenv("RATE_LIMIT_BURST", "many")
+    monkeypatch.setenv("DAILY_CREATE_QUOTA", "-5")
+    assert config.default_limits() == Limits(
+        config.DEFAULT_RATE_PER_S, config.DEFAULT_BURST, config.DEFAULT_DAILY_CREATES
+    )
+    logged = capsys.readouterr()
+    assert (logged.out + logged.err).count("limits_setting_invalid") == 3
+    config.default_limits()
+    again = capsys.readouterr()
+    assert "limits_setting_invalid" not in again.out + again.err  # once per value
