@@ -38,14 +38,19 @@ def own_field_overrides() -> list[dict[str, Any]]:
 
 
 def own_indexes() -> list[dict[str, Any]]:
-    """The queries of `partners audit`: by partner, or by partner and record, in time."""
+    """The queries of `partners audit` (by partner, or by partner and record, in time) and
+    the count a day's quota is rebuilt from (a partner's creates since a time)."""
     return [
         {
             "collectionGroup": config.DEFAULT_AUDIT_COLLECTION,
             "queryScope": "COLLECTION",
             "fields": [{"fieldPath": name, "order": "ASCENDING"} for name in fields],
         }
-        for fields in (("partnerId", "at"), ("partnerId", "recordId", "at"))
+        for fields in (
+            ("partnerId", "at"),
+            ("partnerId", "recordId", "at"),
+            ("partnerId", "operation", "at"),
+        )
     ]
 
 

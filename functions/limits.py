@@ -94,12 +94,22 @@ def _stored_tokens(value: Any, burst: int) -> float:
 
 
 def quota_lease(
-    stored: Mapping[str, Any] | None, now: dt.datetime, want: int, quota: int
+    stored: Mapping[str, Any] | None,
+    now: dt.datetime,
+    want: int,
+    quota: int,
+    recount: Callable[[], int] = lambda: 0,
 ) -> tuple[int, int, dict[str, Any] | None]:
     """A lease on a day's count of creates: up to `want` more within `quota`.
-    (taken, permits left, the document to write or None)."""
-    used = stored.get("used", 0) if stored else 0
-    used = used if isinstance(used, int) else quota
+    (taken, permits left, the document to write or None).
+
+    A day's document that is missing (the day's first lease, or deleted by an operator)
+    or whose count is not a whole number from 0 is rebuilt from `recount`, the creates the
+    day's audit trail holds: an edit neither opens the quota nor locks the partner out.
+    """
+    used = stored.get("used") if stored else None
+    if type(used) is not int or used < 0:
+        used = max(0, recount())
     taken = max(0, min(want, quota - used))
     if taken < 1:
         return 0, max(0, quota - used), None

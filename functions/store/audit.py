@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions import config
 from functions.models import AuditEntry
-from functions.store.client import UnitOfWork, backend_errors, client
+from functions.store.client import UnitOfWork, backend_errors, call_options, client
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -62,3 +62,19 @@ def query(
     with backend_errors():
         for snapshot in found.order_by("at").stream():
             yield {"id": snapshot.id, **(snapshot.to_dict() or {})}
+
+
+def count_creates(database: firestore.Client, partner_id: str, since: dt.datetime) -> int:
+    """How many records the partner created through the API since `since` (one
+    aggregation query: what a day's quota document is rebuilt from)."""
+    from google.cloud.firestore import FieldFilter  # noqa: PLC0415
+
+    found: Any = (
+        trail(database)
+        .where(filter=FieldFilter("partnerId", "==", partner_id))
+        .where(filter=FieldFilter("operation", "==", "create"))
+        .where(filter=FieldFilter("at", ">=", since))
+    )
+    with backend_errors():
+        result = found.count().get(**call_options())
+    return int(result[0][0].value)

@@ -15,6 +15,7 @@ from typing import Any
 
 from functions import config, limits
 from functions.errors import ServiceUnavailable
+from functions.store import audit
 from functions.store.client import UnitOfWork, WriteConflict, backend_errors, call_options, client
 
 ATTEMPTS = 4
@@ -82,9 +83,18 @@ class FirestoreLeases:
 
     def lease_permits(self, bucket: str, want: int, quota: int) -> tuple[int, int, int]:
         """Raises: LimitsUnavailable."""
+        partner_id, _, day = bucket.rpartition(":")
+        recounts = 0
+
+        def recount() -> int:
+            nonlocal recounts
+            recounts += 1
+            since = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), dt.UTC)
+            return audit.count_creates(self.database, partner_id, since)
+
         taken, left, operations = _lease(
             self.database,
             f"quota:{bucket}",
-            lambda stored, now: limits.quota_lease(stored, now, want, quota),
+            lambda stored, now: limits.quota_lease(stored, now, want, quota, recount),
         )
-        return int(taken), int(left), operations
+        return int(taken), int(left), operations + recounts

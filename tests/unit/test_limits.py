@@ -274,3 +274,34 @@ def test_limits_from_the_environment_out_of_range_fall_back_to_the_defaults(
     config.default_limits()
     again = capsys.readouterr()
     assert "limits_setting_invalid" not in again.out + again.err  # once per value
+
+
+@pytest.mark.parametrize(
+    ("stored", "recounted"),
+    [
+        (None, True),  # the day's first lease, or a document an operator deleted
+        ({"used": -3}, True),
+        ({"used": 2.5}, True),
+        ({"used": "7"}, True),
+        ({"used": True}, True),
+        ({}, True),
+        ({"used": 7}, False),
+    ],
+)
+def test_an_unreadable_day_count_is_rebuilt_from_the_audit_trail(
+    stored: dict[str, object] | None, recounted: bool
+) -> None:
+    from functions.limits import quota_lease
+
+    now = dt.datetime(2026, 12, 2, 12, tzinfo=dt.UTC)
+    asked: list[int] = []
+
+    def recount() -> int:
+        asked.append(1)
+        return 7  # creates the day's audit trail holds
+
+    taken, left, document = quota_lease(stored, now, 5, 10, recount)
+    assert asked == ([1] if recounted else [])
+    assert (taken, left) == (3, 0)  # 7 used of 10: never more than the quota, never locked
+    assert document is not None
+    assert document["used"] == 10
