@@ -99,6 +99,9 @@ class Exchange:
     limits: Gate | None = None
     limit_headers: dict[str, str] = field(default_factory=dict)
     permit: Permit | None = None
+    allowed: tuple[str, ...] = ()
+    """Every method the request's route serves (Allow, CORS preflights); by default the
+    endpoint's own."""
 
     @property
     def partner_endpoint(self) -> Endpoint[Any, Any]:
@@ -123,12 +126,14 @@ def assign_request_id(exchange: Exchange) -> None:
 
 
 def check_method(exchange: Exchange) -> Response | None:
-    """Answer an allowed origin's CORS preflight; refuse any other method (405)."""
+    """Answer an allowed origin's CORS preflight; refuse any other method (405); both
+    name every method the route serves."""
     request, method = exchange.request, exchange.endpoint.method
+    allowed = exchange.allowed or (method,)
     if request.method == "OPTIONS" and cors_headers(request):
-        return preflight_response(method)
+        return preflight_response(allowed)
     if request.method != method:
-        raise MethodNotAllowed((method,))
+        raise MethodNotAllowed(allowed)
     return None
 
 
@@ -256,8 +261,12 @@ def serve(
     request: Request,
     authenticators: Sequence[Authenticator] | None = None,
     limits: Gate | None = None,
+    *,
+    allowed: tuple[str, ...] = (),
 ) -> Response:
-    """Run `request` through the endpoint's stages; always a JSON answer, errors included."""
+    """Run `request` through the endpoint's stages; always a JSON answer, errors included.
+    `allowed`: every method of the request's route, when it serves more than the
+    endpoint's."""
     started = time.perf_counter()
     token = logs.start_request(
         function=endpoint.name,
@@ -273,6 +282,7 @@ def serve(
         endpoint,
         _default_authenticators() if authenticators is None else authenticators,
         limits=limits,
+        allowed=allowed,
     )
     try:
         response = _run(exchange)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,12 +72,12 @@ def cors_headers(request: Request) -> dict[str, str]:
     }
 
 
-def preflight_response(method: str) -> Response:
-    """The answer to an allowed origin's CORS preflight."""
+def preflight_response(methods: Sequence[str]) -> Response:
+    """The answer to an allowed origin's CORS preflight: every method the route serves."""
     return Response(
         status=204,
         headers={
-            "Access-Control-Allow-Methods": f"{method}, OPTIONS",
+            "Access-Control-Allow-Methods": ", ".join((*methods, "OPTIONS")),
             "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
             "Access-Control-Max-Age": "600",
         },

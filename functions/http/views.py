@@ -208,25 +208,28 @@ def _resource_endpoints(resource: Resource) -> dict[tuple[bool, str], Endpoint[A
     return found
 
 
-def _api_route(request: Request) -> Endpoint[Any, Any] | PublicEndpoint:
+def _api_route(
+    request: Request,
+) -> tuple[Endpoint[Any, Any] | PublicEndpoint, tuple[str, ...]]:
+    """The endpoint for the request, and every method its route serves."""
     match = _ROUTE.fullmatch(request.path or "/")
     unknown = NotFound("No such resource; the OpenAPI document lists them.")
     if match is None:
-        return _refusal("api", request.method, unknown)
+        return _refusal("api", request.method, unknown), ()
     try:
         endpoints = _api_endpoints(match.group(1))
     except ConfigurationError as exc:
-        return _refusal("api", request.method, exc)
+        return _refusal("api", request.method, exc), ()
     if not endpoints:
-        return _refusal("api", request.method, unknown)
+        return _refusal("api", request.method, unknown), ()
     names_record = match.group(2) is not None
+    allowed = tuple(m for (item, m) in endpoints if item == names_record)
     endpoint = endpoints.get((names_record, request.method))
     if endpoint is not None:
-        return endpoint
-    allowed = tuple(m for (item, m) in endpoints if item == names_record)
+        return endpoint, allowed
     if request.method == "OPTIONS" and allowed:  # a CORS preflight, answered by the pipeline
-        return endpoints[(names_record, allowed[0])]
-    return _refusal("api", request.method, MethodNotAllowed(allowed))
+        return endpoints[(names_record, allowed[0])], allowed
+    return _refusal("api", request.method, MethodNotAllowed(allowed)), allowed
 
 
 # --- public: liveness, the contract and its reference page ------------------------------
@@ -285,7 +288,8 @@ def update_entry(request: Request) -> Response:
 
 
 def api(request: Request) -> Response:
-    return serve(_api_route(request), request)
+    endpoint, allowed = _api_route(request)
+    return serve(endpoint, request, allowed=allowed)
 
 
 def health(request: Request) -> Response:

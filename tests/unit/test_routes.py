@@ -59,3 +59,29 @@ def test_undeclared_resources_and_paths_are_404(path: str) -> None:
 def test_a_declared_operation_asks_for_a_credential() -> None:
     response = function_app("api").test_client().get("/v1/menus")
     assert_error(response, 401, "unauthenticated")
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"), [("/v1/menus", "GET, POST"), ("/v1/menus/abc", "GET, PATCH")]
+)
+def test_options_and_preflights_name_every_method_the_route_serves(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, path: str, methods: str
+) -> None:
+    declared = tmp_path / "all.toml"
+    declared.write_text(
+        ONLY_MENUS.replace('["list", "create"]', '["list", "get", "create", "update"]')
+    )
+    monkeypatch.setenv("PARTNER_RESOURCES", str(declared))
+    client = function_app("api").test_client()
+    plain = client.open(path, method="OPTIONS")
+    assert_error(plain, 405, "method_not_allowed")
+    assert plain.headers["Allow"] == methods  # not only the first endpoint's
+    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://partner.example")
+    preflight = client.open(
+        path,
+        method="OPTIONS",
+        headers={"Origin": "https://partner.example", "Access-Control-Request-Method": "PATCH"},
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Methods"] == f"{methods}, OPTIONS"
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://partner.example"
