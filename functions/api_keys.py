@@ -73,6 +73,8 @@ class ApiKey:
     expires_at: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
     last_used_at: dt.datetime | None = None
+    replaced_by: str | None = None
+    """The key that replaced this one (`keys roll`): it works until `expires_at`."""
 
     def matches(self, secret: str) -> bool:
         return hmac.compare_digest(self.secret_hash, secret_hash(secret, self.salt))
@@ -153,6 +155,9 @@ DURATION = re.compile(r"([1-9][0-9]{0,5})([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+MAX_DURATION_S = 3650 * 86400
+
+
 def parse_duration(text: str) -> dt.timedelta:
     """`30s`, `15m`, `12h`, `90d`.
 
@@ -162,7 +167,10 @@ def parse_duration(text: str) -> dt.timedelta:
     match = DURATION.fullmatch(text.strip())
     if match is None:
         raise ValueError(f"{text!r} is not a duration such as 30s, 15m, 12h or 90d")
-    return dt.timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if not 1 <= seconds <= MAX_DURATION_S:
+        raise ValueError(f"{text!r}: a duration is 1s to 3650d")
+    return dt.timedelta(seconds=seconds)
 
 
 def normalized_scopes(scopes: Sequence[str], known: frozenset[str]) -> tuple[str, ...]:

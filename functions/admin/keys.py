@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from functions import api_keys
-from functions.admin.errors import Refused
+from functions.admin.errors import Refused, UsageError
 from functions.api_keys import ApiKey
 from functions.auth.callers import PARTNER_ID_PATTERN, known_scopes
 from functions.store import keys as key_store
@@ -49,16 +49,18 @@ def key_json(key: ApiKey) -> dict[str, Any]:
         "expiresAt": _time(key.expires_at),
         "lastUsedAt": _time(key.last_used_at),
         "revokedAt": _time(key.revoked_at),
+        "replacedBy": key.replaced_by,
         "status": status(key, dt.datetime.now(dt.UTC)),
     }
 
 
 def status(key: ApiKey, now: dt.datetime) -> str:
+    """revoked, expired, rolling (replaced, working until it expires) or active."""
     if key.revoked_at is not None and key.revoked_at <= now:
         return "revoked"
     if key.expires_at is not None and key.expires_at <= now:
         return "expired"
-    return "active"
+    return "rolling" if key.replaced_by is not None else "active"
 
 
 def _time(moment: dt.datetime | None) -> str | None:
@@ -142,6 +144,11 @@ class KeyDirectory:
         until the overlap ends. Raises: Refused (unknown, revoked or expired key)."""
         old = self.find(key_id)
         now = dt.datetime.now(dt.UTC)
+        if status(old, now) == "rolling":
+            raise Refused(
+                f"key {key_id!r} is already rolling: {old.replaced_by!r} replaced it and it "
+                f"stops working at {_time(old.expires_at)}; roll {old.replaced_by!r} instead"
+            )
         if status(old, now) != "active":
             raise Refused(f"key {key_id!r} is {status(old, now)}; create a new one instead")
         lifetime = None if old.expires_at is None else old.expires_at - old.created_at
@@ -159,10 +166,11 @@ class KeyDirectory:
 
 
 def _duration(text: str) -> dt.timedelta:
+    """Raises: UsageError (exit 2): the flag's own words are off."""
     try:
         return api_keys.parse_duration(text)
     except ValueError as exc:
-        raise Refused(str(exc)) from exc
+        raise UsageError(str(exc)) from exc
 
 
 def _scopes(scopes: Sequence[str] | None) -> tuple[str, ...]:

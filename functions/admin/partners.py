@@ -547,6 +547,13 @@ def _keys_command(args: argparse.Namespace) -> int:
         )
     else:
         issued = keys.roll(args.key_id, args.overlap)
+        old = key_json(keys.find(args.key_id))
+        if args.json:
+            print(json.dumps({**issued.as_json(), "replaced": old}, indent=2))
+            return 0
+        _print_issued(issued, as_json=False)
+        print(f"the old key {old['id']} keeps working until {old['expiresAt']}", file=sys.stderr)
+        return 0
     _print_issued(issued, as_json=args.json)
     return 0
 
@@ -674,13 +681,16 @@ def _print_issued(issued: IssuedKey, *, as_json: bool) -> None:
 
 
 def _describe_key(key: Mapping[str, Any]) -> str:
+    state = key["status"]
+    if state == "rolling":
+        state = f"rolling until {key['expiresAt']} (replaced by {key['replacedBy']})"
     return "\t".join(
         str(v)
         for v in (
             key["id"],
             key["partnerId"],
             ",".join(key["scopes"]),
-            key["status"],
+            state,
             key["label"] or "-",
             f"created {key['createdAt']}",
             f"expires {key['expiresAt'] or 'never'}",

@@ -41,6 +41,7 @@ def _record(key: ApiKey) -> dict[str, Any]:
         "expiresAt": key.expires_at,
         "revokedAt": key.revoked_at,
         "lastUsedAt": key.last_used_at,
+        "replacedBy": key.replaced_by,
     }
 
 
@@ -66,6 +67,7 @@ def _key_from(key_id: str, data: Mapping[str, Any]) -> ApiKey | None:
         expires_at=data.get("expiresAt"),
         revoked_at=data.get("revokedAt"),
         last_used_at=data.get("lastUsedAt"),
+        replaced_by=replaced if isinstance(replaced := data.get("replacedBy"), str) else None,
     )
 
 
@@ -104,7 +106,9 @@ def roll_key(
     work = UnitOfWork(database)
     work.create(_keys(database).document(new.key_id), _record(new))
     work.update(
-        _keys(database).document(old.key_id), {"expiresAt": old_expires_at}, unchanged_since=None
+        _keys(database).document(old.key_id),
+        {"expiresAt": old_expires_at, "replacedBy": new.key_id},
+        unchanged_since=None,
     )
     work.commit()
 

@@ -228,7 +228,27 @@ def test_keys_create_list_show_revoke_roll_through_the_cli(api: Api, clean: None
     new = json.loads(rolled.stdout)
     assert set(new) >= {"id", "key", "partnerId", "scopes", "expiresAt", "label"}
     assert new["id"] != issued["id"]
+    assert new["replaced"]["id"] == issued["id"]
+    assert new["replaced"]["status"] == "rolling"
     assert api.get("fetchData", headers=bearer(new["key"])).status_code == 200
+    old = json.loads(cli("keys", "show", issued["id"], "--json").stdout)
+    assert (old["status"], old["replacedBy"]) == ("rolling", new["id"])
+    assert (
+        f"rolling until {old['expiresAt']} (replaced by {new['id']})"
+        in cli("keys", "show", issued["id"]).stdout
+    )
+    again = cli("keys", "roll", issued["id"])
+    assert again.returncode == 1
+    assert again.stderr.strip() == (
+        f"error: key {issued['id']!r} is already rolling: {new['id']!r} replaced it and it "
+        f"stops working at {old['expiresAt']}; roll {new['id']!r} instead"
+    )
+    assert api.get("fetchData", headers=bearer(key)).status_code == 200  # still in its overlap
+    text_roll = cli("keys", "roll", new["id"], "--overlap", "1h")
+    assert text_roll.returncode == 0, text_roll.stderr
+    assert f"the old key {new['id']} keeps working until " in text_roll.stderr
+    new = {**new, "key": text_roll.stdout.strip()}
+    new["id"] = api_keys.parse(new["key"], PROJECT).key_id
 
     revoked = cli("keys", "revoke", new["id"], "--json")
     assert revoked.returncode == 0, revoked.stderr
@@ -249,7 +269,6 @@ def test_create_prints_the_key_once_and_only_the_key_on_stdout(clean: None) -> N
     [
         (("keys", "create", "--partner", "Not Valid"), "malformed"),
         (("keys", "create", "--partner", "acme", "--scopes", "root"), "unknown scopes"),
-        (("keys", "create", "--partner", "acme", "--expires-in", "1w"), "duration"),
         (("keys", "show", "0123456789abcdef"), "no key"),
         (("keys", "revoke", "0123456789abcdef"), "no key"),
         (("keys", "roll", "0123456789abcdef"), "no key"),
@@ -309,3 +328,11 @@ def test_a_damaged_key_record_refuses_its_key_and_never_fails_the_call(
     listed = cli("keys", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == []
+
+
+@pytest.mark.parametrize("duration", ["1w", "0s", "forever", "-1d", "99999999999999999d"])
+def test_a_bad_duration_is_a_usage_error(clean: None, duration: str) -> None:
+    result = cli("keys", "create", "--partner", "acme", "--expires-in", duration)
+    assert result.returncode == 2
+    assert "duration" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
