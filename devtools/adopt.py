@@ -397,7 +397,8 @@ def plan(app: Path, package: Path, decl: Declaration) -> tuple[list[Change], lis
     config_before = config_path.read_text()
     config_after = adopted_firebase_json(config_before, source)
     firestore = json.loads(config_after)["firestore"]
-    rules_path, indexes_path = app / firestore["rules"], app / firestore["indexes"]
+    rules_path = _inside(app, firestore["rules"], "firestore.rules")
+    indexes_path = _inside(app, firestore["indexes"], "firestore.indexes")
     rules_before = rules_path.read_text() if rules_path.is_file() else None
     current_rules = rules_before if rules_before is not None else FRAME
     _check_rules(current_rules, firestore["rules"])
@@ -416,12 +417,36 @@ def plan(app: Path, package: Path, decl: Declaration) -> tuple[list[Change], lis
     return changed, overlaps(rules_after, firestore["rules"], decl)
 
 
+def _inside(app: Path, named: Any, key: str) -> Path:
+    """The app's file that firebase.json names, refused unless it resolves inside the app
+    (symbolic links followed): adoption writes only the app's own files.
+
+    Raises:
+        Refused: a name that is not a relative path inside the app.
+    """
+    if not isinstance(named, str) or not named.strip():
+        raise Refused(f"firebase.json: {key} must name a file")
+    path = app / named
+    try:
+        path.resolve().relative_to(app.resolve())
+    except ValueError:
+        raise Refused(
+            f"firebase.json: {key} is {named!r}, outside the app's folder; adoption writes "
+            "only files inside it: move the file into the app and name it relatively"
+        ) from None
+    return path
+
+
+BACKUP_IGNORE = "# Copies make adopt keeps of the files it changed; not part of the app.\n*\n"
+
+
 def apply(app: Path, changes: list[Change]) -> None:
     """Back up what changes (replacing the previous run's backups), then write."""
     backup = app / BACKUP_FOLDER
     if changes:
         shutil.rmtree(backup, ignore_errors=True)
         backup.mkdir()
+        (backup / ".gitignore").write_text(BACKUP_IGNORE)
     for change in changes:
         if change.before is not None:
             target = backup / change.path.relative_to(app)

@@ -153,6 +153,7 @@ def test_a_second_run_changes_nothing_and_keeps_the_backups(
     original = (app / "firestore.rules").read_text()
     adopt_into(app)
     assert (app / adopt.BACKUP_FOLDER / "firestore.rules").read_text() == original
+    assert (app / adopt.BACKUP_FOLDER / ".gitignore").read_text().endswith("*\n")
     after_first = snapshot(app)
     changes, _ = adopt.plan(app, app / "partner-api", declaration.current())
     assert changes == []
@@ -260,3 +261,34 @@ def test_without_an_emulator_adoption_says_to_inspect_existing_collections(
         "`python -m functions.partners inspect RESOURCE` (with the project's credentials) "
         "before you deploy: it shows what partners would see of them"
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "named"),
+    [
+        ("rules", "../firestore.rules"),
+        ("indexes", "../../elsewhere/indexes.json"),
+        ("rules", "/etc/firestore.rules"),
+        ("rules", "linked/firestore.rules"),  # a folder that links outside the app
+    ],
+)
+def test_files_outside_the_app_are_refused_before_anything_is_written(
+    app: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, named: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (app / "linked").symlink_to(outside, target_is_directory=True)
+    config = json.loads((app / "firebase.json").read_text())
+    config["firestore"][key] = named
+    (app / "firebase.json").write_text(json.dumps(config, indent=2))
+    before, outside_before = snapshot(app), snapshot(tmp_path)
+    with pytest.raises(adopt.Refused, match=f"firestore.{key} is {named!r}, outside"):
+        adopt.plan(app, app / "partner-api", declaration.current())
+    code = adopt.main(["--into", str(app), "--declaration", str(ROOT / "resources.toml")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert snapshot(app) == before
+    assert snapshot(tmp_path) == outside_before
+    assert not (app / adopt.BACKUP_FOLDER).exists()
