@@ -563,6 +563,11 @@ def check_portable_pattern(pattern: str, table: _Table) -> None:
     shorthands (`\\d` is any Unicode digit in Python, ASCII only in RE2), no `\\u`
     escapes, no POSIX classes, repetition counts up to 1,000.
     """
+    if not pattern.isprintable():
+        raise table.fail(
+            "pattern holds a control or invisible character; write it as an escape "
+            "(\\n, \\x09) so the rules can hold it"
+        )
     if not (pattern.startswith("^") and pattern.endswith("$")):
         raise table.fail("pattern must be anchored: start with ^ and end with $")
     try:

@@ -346,3 +346,45 @@ def test_a_suspension_holds_on_the_direct_door_until_resume(
 
 
 _ids = iter(range(1_000_000))
+
+
+# --- the generated rules compile, for every declaration the suite knows --------------------
+
+
+@pytest.mark.parametrize("which", ["resources.toml", "more_resources", "existing_data"])
+def test_the_rules_generated_from_every_declaration_compile(
+    emulator_hosts: dict[str, str], which: str
+) -> None:
+    import tomllib
+
+    from devtools import generate
+    from tests.emulator.rest import load_rules
+    from tests.helpers import existing_declaration_text, more_declaration_text
+
+    text = {
+        "resources.toml": (ROOT / "resources.toml").read_text(),
+        "more_resources": more_declaration_text(),
+        "existing_data": existing_declaration_text(),
+    }[which]
+    decl = declaration.parse(tomllib.loads(text))
+    try:
+        load_rules(generate.rules_file(decl, generate.RULES_PATH.read_text()))  # raises if not
+    finally:
+        load_rules(generate.RULES_PATH.read_text())
+
+
+def test_rules_that_do_not_compile_are_caught_by_the_compile_check(
+    emulator_hosts: dict[str, str],
+) -> None:
+    from devtools import generate
+    from tests.emulator.rest import load_rules
+
+    broken = generate.RULES_PATH.read_text().replace(
+        "request.query.limit <= 100", "request.query.limit <= 'a\nb'"
+    )
+    assert broken != generate.RULES_PATH.read_text()
+    try:
+        with pytest.raises(requests.HTTPError):
+            load_rules(broken)
+    finally:
+        load_rules(generate.RULES_PATH.read_text())

@@ -57,6 +57,14 @@ REFUSED = {
         '[menus.fields.sku]\nkind = "text"\nmax_length = 8\npattern = "^(?!x)a$"',
         "menus.fields.sku: pattern may not use (?...)",
     ),
+    "a raw newline in a pattern": (
+        '[menus.fields.sku]\nkind = "text"\nmax_length = 8\npattern = "^a\\nb$"',
+        "menus.fields.sku: pattern holds a control or invisible character",
+    ),
+    "a raw tab in a pattern": (
+        '[menus.fields.sku]\nkind = "text"\nmax_length = 8\npattern = "^a\\tb$"',
+        "menus.fields.sku: pattern holds a control or invisible character",
+    ),
     "an unanchored pattern": (
         '[menus.fields.sku]\nkind = "text"\nmax_length = 8\npattern = "[A-Z]+"',
         "menus.fields.sku: pattern must be anchored",
