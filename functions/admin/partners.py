@@ -447,6 +447,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: no project: pass --project or set GCLOUD_PROJECT", file=sys.stderr)
         return EXIT_USAGE
     args.json = getattr(args, "json", False)
+    try:
+        probe_emulators()
+    except EnvironmentProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
     run = {
         "keys": _keys_command,
         "partner": _partner_command,
@@ -468,6 +473,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_ENVIRONMENT
+
+
+PROBE_TIMEOUT_S = 2.0
+EMULATORS = (("FIRESTORE_EMULATOR_HOST", "Firestore"), ("FIREBASE_AUTH_EMULATOR_HOST", "Auth"))
+
+
+def probe_emulators(timeout_s: float = PROBE_TIMEOUT_S) -> None:
+    """Fail at once, not after the SDKs' minutes of retries, when an emulator the
+    environment names does not answer.
+
+    Raises: EnvironmentProblem, saying what to start.
+    """
+    import socket  # noqa: PLC0415
+
+    for variable, name in EMULATORS:
+        host = os.environ.get(variable, "").strip()
+        if not host:
+            continue
+        address, _, port = host.rpartition(":")
+        try:
+            with socket.create_connection((address.strip("[]"), int(port)), timeout=timeout_s):
+                pass
+        except (OSError, ValueError):
+            raise EnvironmentProblem(
+                f"the {name} emulator at {host} ({variable}) does not answer: start the "
+                "emulators (`make serve`, or `firebase emulators:start`), or unset "
+                f"{variable} to use the real project"
+            ) from None
 
 
 def _token_command(args: argparse.Namespace) -> int:
@@ -560,8 +593,11 @@ def _keys_command(args: argparse.Namespace) -> int:
 
 def _partner_command(args: argparse.Namespace) -> int:
     """Raises: Refused."""
-    records = PartnerRecords(_firestore(args.project, args.credentials))
     command = args.partner_command
+    overrides = {}
+    if command in ("add", "limits"):  # the flags' own words first, before any connection
+        overrides = limit_overrides(args.rate, args.burst, args.daily_creates)
+    records = PartnerRecords(_firestore(args.project, args.credentials))
     if command == "list":
         found = [partner_json(record, snapshot) for record, snapshot in records.every()]
         if args.json:
@@ -569,9 +605,6 @@ def _partner_command(args: argparse.Namespace) -> int:
         else:
             print("\n".join(_describe_partner(p) for p in found) or "no partner records")
         return 0
-    overrides = {}
-    if command in ("add", "limits"):
-        overrides = limit_overrides(args.rate, args.burst, args.daily_creates)
     if command == "add":
         records.add(args.partner_id, args.name or args.partner_id, overrides)
     elif command == "suspend":

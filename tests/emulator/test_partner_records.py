@@ -301,12 +301,13 @@ def test_partner_commands_and_their_errors(make_user: UserFactory) -> None:
     assert cli("keys", "create", "--partner", "globex").returncode == 1
     assert cli("grant", user.uid, "--partner", "globex", "--create-partner").returncode == 0
     assert json.loads(cli("--json", "partner", "show", "globex").stdout)["status"] == "active"
-    for args, message in (
-        (("partner", "suspend", "nobody"), "no partner 'nobody'"),
-        (("partner", "add", "Bad Id"), "malformed"),
-        (("partner", "limits", "acme", "--rate", "0"), "--rate must be above 0"),
-        (("partner", "limits", "acme"), "give at least one of"),
+    for args, message, code in (
+        (("partner", "suspend", "nobody"), "no partner 'nobody'", 1),
+        (("partner", "add", "Bad Id"), "malformed", 1),
+        (("partner", "limits", "acme", "--rate", "0"), "--rate must be 0.01 to 10000", 2),
+        (("partner", "limits", "acme", "--rate", "1e-320"), "--rate must be 0.01 to 10000", 2),
+        (("partner", "limits", "acme"), "give at least one of", 1),
     ):
         result = cli(*args)
-        assert result.returncode == 1, args
+        assert result.returncode == code, args
         assert message in result.stderr, (args, result.stderr)

@@ -154,3 +154,27 @@ def test_a_change_knows_when_it_takes_rights_away(
     change = Change(before, PartnerUser("u1", None, disabled=False, claims=after))
     assert change.narrows() is narrows
     assert change.as_json()["before"] == before
+
+
+def test_the_cli_says_at_once_when_an_emulator_it_is_pointed_at_is_not_running(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    from functions.admin import partners
+    from tests.helpers import closed_port
+
+    port = closed_port()
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{port}")
+    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
+    started = time.monotonic()
+    code = partners.main(["--project", "demo-x", "partner", "list"])
+    elapsed = time.monotonic() - started
+    assert code == 3
+    assert elapsed < 5.0  # the SDK alone retried for minutes
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"error: the Firestore emulator at 127.0.0.1:{port} (FIRESTORE_EMULATOR_HOST) does not "
+        "answer: start the emulators (`make serve`, or `firebase emulators:start`), or unset "
+        "FIRESTORE_EMULATOR_HOST to use the real project"
+    )

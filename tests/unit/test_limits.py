@@ -244,7 +244,8 @@ def test_the_cli_refuses_a_limit_out_of_range_as_a_usage_error(
 ) -> None:
     from functions.admin import partners
 
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")  # never reached
+    for name in ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)  # refused before any connection is made
     for flag, value, bound in (
         ("--rate", "1e-320", "--rate must be 0.01 to 10000 calls a second"),
         ("--rate", "nan", "--rate must be 0.01 to 10000 calls a second"),
