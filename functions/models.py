@@ -18,41 +18,82 @@ AMOUNT_PATTERN: Final = r"^-?(0|[1-9][0-9]{0,14})([.][0-9]{1,2})?$"
 NEGATIVE_ZERO_PATTERN: Final = r"^-0([.]0+)?$"
 CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
 DATE_PATTERN: Final = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+Ranges = tuple[tuple[int, int], ...]
+
 TEXT_PATTERN: Final = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
 """Printable text: no control characters other than tab and newline."""
-LABEL_PATTERN: Final = r"^[^\x00-\x1f\x7f]*$"
-"""Single-line text: no control characters at all."""
-BLANK_RANGES: Final = (
+BIDI_CONTROLS: Final[Ranges] = ((0x202A, 0x202E), (0x2066, 0x2069))
+"""Embeddings, overrides and isolates: they reorder what follows them on the line, so a
+single-line text (a name, a reference) could show something else than it holds."""
+BLANK_RANGES: Final[Ranges] = (
     (0x09, 0x0D),
     (0x1C, 0x20),
     (0x85, 0x85),
     (0xA0, 0xA0),
+    (0xAD, 0xAD),
+    (0x34F, 0x34F),
+    (0x600, 0x605),
+    (0x61C, 0x61C),
+    (0x6DD, 0x6DD),
+    (0x70F, 0x70F),
+    (0x890, 0x891),
+    (0x8E2, 0x8E2),
+    (0x115F, 0x1160),
     (0x1680, 0x1680),
-    (0x180E, 0x180E),
-    (0x2000, 0x200D),
-    (0x2028, 0x2029),
-    (0x202F, 0x202F),
-    (0x205F, 0x2060),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2000, 0x200F),
+    (0x2028, 0x202F),
+    (0x205F, 0x206F),
+    (0x2800, 0x2800),
     (0x3000, 0x3000),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
     (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
 )
-"""What counts as blank: every character Python's `str.isspace` accepts, and the
-zero-width ones (U+180E, U+200B to U+200D, U+2060, U+FEFF). Text made only of these is
-refused, by the model and by the rules alike (the rules' `trim()` only strips ASCII)."""
+"""What counts as blank: every character Python's `str.isspace` accepts, every
+default-ignorable code point and format character of Unicode 15.1 (zero-width, joiners,
+soft hyphen, bidirectional and other format controls, fillers, variation selectors, tags),
+and the blank-looking U+2800 BRAILLE PATTERN BLANK. Text made only of these is refused, by
+the model and by the rules alike (the rules' `trim()` only strips ASCII)."""
 
 
-def _char_class(escape: str) -> str:
-    parts = []
-    for low, high in BLANK_RANGES:
-        parts.append(
-            escape.format(low) if low == high else f"{escape.format(low)}-{escape.format(high)}"
-        )
-    return "[" + "".join(parts) + "]"
+def char_class(ranges: Ranges, syntax: str, *, negated: bool = False, head: str = "") -> str:
+    """A character class of `ranges` in one regular-expression syntax: "python" (`\\u`,
+    `\\U` escapes), "re2" (`\\x{...}`, as the rules write it) or "json" (escapes within
+    the Basic Multilingual Plane, the characters themselves beyond it, which JSON Schema's
+    ECMA-262 dialect and Python read alike)."""
+
+    def one(code: int) -> str:
+        if syntax == "re2":
+            return f"\\x{{{code:x}}}"
+        if code <= 0xFFFF:
+            return f"\\u{code:04x}"
+        return f"\\U{code:08x}" if syntax == "python" else chr(code)
+
+    parts = "".join(one(low) if low == high else f"{one(low)}-{one(high)}" for low, high in ranges)
+    return f"[{'^' if negated else ''}{head}{parts}]"
 
 
-BLANK_PATTERN: Final = "^" + _char_class("\\u{:04x}") + "*$"
+LABEL_PATTERN: Final = (
+    "^" + char_class(BIDI_CONTROLS, "python", negated=True, head=r"\x00-\x1f\x7f") + "*$"
+)
+"""Single-line text: no control characters at all, no bidirectional controls."""
+LABEL_PATTERN_RE2: Final = (
+    "^" + char_class(BIDI_CONTROLS, "re2", negated=True, head=r"\x00-\x1f\x7f") + "*$"
+)
+"""The same, in RE2's syntax, as `firestore.rules` writes it."""
+BLANK_PATTERN: Final = "^" + char_class(BLANK_RANGES, "python") + "*$"
 """Blank text, in Python's syntax."""
-BLANK_PATTERN_RE2: Final = "^" + _char_class("\\x{{{:x}}}") + "*$"
+BLANK_PATTERN_RE2: Final = "^" + char_class(BLANK_RANGES, "re2") + "*$"
 """The same, in RE2's syntax, as `firestore.rules` writes it."""
 MAX_DOCUMENT_ID_BYTES = 1500
 

@@ -99,13 +99,24 @@ def unicode_samples() -> dict[str, dict[str, Any]]:
     given: the rules and the model must simply agree on each."""
     import unicodedata
 
+    from functions.models import BIDI_CONTROLS, BLANK_RANGES
+
+    codes = {
+        code
+        for code in range(0x10000)
+        if not 0xD800 <= code <= 0xDFFF
+        and unicodedata.category(chr(code)) in {"Zs", "Zl", "Zp", "Cc", "Cf"}
+    }
+    for low, high in BLANK_RANGES:  # the blank set, beyond the plane by its ends and middle
+        codes |= set(range(low, high + 1)) if high <= 0xFFFF else {low, (low + high) // 2, high}
     samples: dict[str, dict[str, Any]] = {}
-    for code in range(0x10000):
-        if 0xD800 <= code <= 0xDFFF:
-            continue
-        if unicodedata.category(chr(code)) in {"Zs", "Zl", "Zp", "Cc", "Cf"}:
-            samples[f"description U+{code:04X}"] = _with(description=chr(code))
-            samples[f"category U+{code:04X}"] = _with(category=chr(code))
+    for code in sorted(codes):
+        samples[f"description U+{code:04X}"] = _with(description=chr(code))
+        samples[f"category U+{code:04X}"] = _with(category=chr(code))
+    for low, high in BIDI_CONTROLS:  # inside visible text: refused on one line only
+        for code in range(low, high + 1):
+            samples[f"description a U+{code:04X} b"] = _with(description=f"a{chr(code)}b")
+            samples[f"category a U+{code:04X} b"] = _with(category=f"a{chr(code)}b")
     return samples
 
 

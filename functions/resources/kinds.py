@@ -16,14 +16,17 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from functions.models import (
+    BIDI_CONTROLS,
     BLANK_PATTERN,
     BLANK_PATTERN_RE2,
     BLANK_RANGES,
     CURRENCY_PATTERN,
     DATE_PATTERN,
     LABEL_PATTERN,
+    LABEL_PATTERN_RE2,
     NEGATIVE_ZERO_PATTERN,
     TEXT_PATTERN,
+    char_class,
     is_calendar_date,
 )
 from functions.resources.declaration import FieldSpec
@@ -64,17 +67,21 @@ def text_pattern(spec: FieldSpec) -> str:
     return TEXT_PATTERN if spec.multiline else LABEL_PATTERN
 
 
+def text_pattern_re2(spec: FieldSpec) -> str:
+    """`text_pattern` as the rules write it (RE2 has no `\\u` escapes)."""
+    return TEXT_PATTERN if spec.multiline else LABEL_PATTERN_RE2
+
+
 def not_blank_text_pattern(spec: FieldSpec) -> str:
     """Allowed characters with at least one that is not blank, in one pattern (JSON Schema)."""
-    allowed = (
-        r"[^\u0000-\u0008\u000b-\u001f\u007f]" if spec.multiline else r"[^\u0000-\u001f\u007f]"
-    )
-    blanks = "".join(
-        f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}"
-        for low, high in BLANK_RANGES
-        if low > 0x20
-    )
-    visible = rf"[^\u0000-\u0020\u007f{blanks}]"
+    if spec.multiline:
+        allowed = r"[^\u0000-\u0008\u000b-\u001f\u007f]"
+    else:
+        allowed = char_class(BIDI_CONTROLS, "json", negated=True, head=r"\u0000-\u001f\u007f")
+    blanks = tuple((low, high) for low, high in BLANK_RANGES if low > 0x20)
+    if not spec.multiline:
+        blanks += BIDI_CONTROLS
+    visible = char_class(blanks, "json", negated=True, head=r"\u0000-\u0020\u007f")
     return f"^{allowed}*{visible}{allowed}*$"
 
 
@@ -198,6 +205,8 @@ def pattern_message(spec: FieldSpec) -> str:
         return 'must be an ISO 4217 code such as "EUR"'
     if spec.kind == "date":
         return 'must be a date in the form "YYYY-MM-DD"'
+    if spec.kind == "text" and not spec.multiline:
+        return "must not contain control characters or bidirectional controls"
     return "must not contain control characters"
 
 
@@ -247,7 +256,7 @@ RULES_HELPERS = f"""\
 def _text_rule(spec: FieldSpec, value: str) -> str:
     check = (
         f"partnerApiText({value}, {spec.min_length}, {spec.max_length}, "
-        f"{rules_string(text_pattern(spec))})"
+        f"{rules_string(text_pattern_re2(spec))})"
     )
     if spec.pattern:
         check += f" && {value}.matches({rules_string(spec.pattern)})"

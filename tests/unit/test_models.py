@@ -35,7 +35,7 @@ def test_model_judges_the_corpus(name: str, payload: dict[str, Any], valid: bool
         models.CURRENCY_PATTERN,
         models.DATE_PATTERN,
         models.TEXT_PATTERN,
-        models.LABEL_PATTERN,
+        models.LABEL_PATTERN_RE2,
     ],
 )
 def test_rules_use_the_models_patterns(pattern: str) -> None:
@@ -97,10 +97,55 @@ def test_a_forged_position_is_refused(values: Any) -> None:
 # --- blank text and document ids ----------------------------------------------------------
 
 
-def test_the_blank_set_is_pythons_whitespace_and_the_zero_width_characters() -> None:
+INVISIBLE = ["\u200e", "\u00ad", "\u2063", "\u202e", "\u3164", "\u2800", "\U000e0020"]
+"""Characters text was once accepted with, alone: each is invisible or blank-looking."""
+
+
+def test_the_blank_set_is_whitespace_and_every_invisible_character() -> None:
+    import unicodedata
+
     listed = {c for low, high in models.BLANK_RANGES for c in range(low, high + 1)}
     whitespace = {c for c in range(0x110000) if chr(c).isspace()}
-    assert listed == whitespace | {0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF}
+    formats = {c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"}
+    assert whitespace <= listed
+    assert formats <= listed  # every format character this Python knows (Unicode 14)
+    assert {ord(c) for c in INVISIBLE} <= listed
+    # and nothing one can see: spaces, controls, formats, marks and fillers that draw
+    # nothing, the braille blank, code points not yet assigned
+    drawn = {
+        hex(c)
+        for c in listed
+        if unicodedata.category(chr(c))
+        not in {"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Lo", "So", "Cn"}
+    }
+    assert drawn == set()
+    assert {
+        unicodedata.name(chr(c), "") for c in listed if unicodedata.category(chr(c)) == "So"
+    } == {"BRAILLE PATTERN BLANK"}
+
+
+@pytest.mark.parametrize("character", INVISIBLE)
+def test_text_of_one_invisible_character_is_refused(character: str) -> None:
+    for text in (character, character * 3, f" {character}\u200b"):
+        with pytest.raises(ValidationFailed) as caught:
+            validation.parse_create(ENTRIES, {**VALID["minimal"], "description": text})
+        assert caught.value.details == [
+            {"field": "description", "message": "must contain a non-space character"}
+        ]
+
+
+@pytest.mark.parametrize("control", ["\u202a", "\u202e", "\u2066", "\u2069"])
+def test_bidirectional_controls_are_refused_in_single_line_text_only(control: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        validation.parse_create(ENTRIES, {**VALID["minimal"], "category": f"abc{control}def"})
+    assert caught.value.details == [
+        {
+            "field": "category",
+            "message": "must not contain control characters or bidirectional controls",
+        }
+    ]
+    draft = validation.parse_create(ENTRIES, {**VALID["minimal"], "description": f"a{control}b"})
+    assert draft.fields["description"] == f"a{control}b"  # multiline text may hold them
 
 
 @pytest.mark.parametrize("text", ["\u00a0", "\u3000", "\u2028", "\u0085", " \u200b\ufeff "])
