@@ -332,7 +332,7 @@ def test_a_damaged_key_record_refuses_its_key_and_never_fails_the_call(
 
 @pytest.mark.parametrize("duration", ["1w", "0s", "forever", "-1d", "99999999999999999d"])
 def test_a_bad_duration_is_a_usage_error(clean: None, duration: str) -> None:
-    result = cli("keys", "create", "--partner", "acme", "--expires-in", duration)
+    result = cli("keys", "create", "--partner", "acme", f"--expires-in={duration}")
     assert result.returncode == 2
     assert "duration" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

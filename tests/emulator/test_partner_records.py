@@ -142,6 +142,67 @@ def test_the_daily_quota_counts_created_records_only(api: Api, acme: User) -> No
     assert api.get("fetchData", headers=acme.headers()).status_code == 200  # reads go on
 
 
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"ratePerSecond": 1e-320},
+        {"ratePerSecond": float("-inf")},
+        {"ratePerSecond": float("nan"), "burst": 10**18},
+        {"burst": "many", "dailyCreates": -5},
+        {"dailyCreates": 1e300},
+        "not a map",
+    ],
+)
+def test_limits_out_of_range_in_a_record_are_ignored_never_a_500(
+    api: Api, acme: User, capsys: pytest.CaptureFixture[str], limits: Any
+) -> None:
+    set_partner("acme", limits=limits)
+    read = api.get("fetchData", headers=acme.headers())
+    assert read.status_code == 200, read.get_data(as_text=True)
+    assert read.headers["RateLimit-Policy"] == '"partner";q=100;w=4'  # the defaults
+    assert api.post("createEntry", json=entry_body(), headers=acme.headers()).status_code == 201
+    if isinstance(limits, dict):
+        logged, _ = log_lines(capsys)
+        assert "partner_limits_invalid" in logged
+
+
+def test_a_poisoned_bucket_document_delays_by_one_refill_and_is_read_again(
+    api: Api, acme: User
+) -> None:
+    set_partner("acme", limits={"ratePerSecond": 2, "burst": 4})
+    buckets = store.client().collection("partnerLimits")
+    buckets.document("rate:acme").set({"tokens": -1e308, "at": dt.datetime.now(dt.UTC)})
+    refused = api.get("fetchData", headers=acme.headers())
+    assert_error(refused, 429, "rate_limited")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 2  # the bucket's refill time: 4 / 2 s
+    buckets.document("rate:acme").set({"tokens": 4, "at": dt.datetime.now(dt.UTC)})
+    time.sleep(int(refused.headers["Retry-After"]))
+    assert api.get("fetchData", headers=acme.headers()).status_code == 200
+
+
+@pytest.mark.parametrize("edit", ["delete", -3, 2.5, "seven"])
+def test_an_edited_quota_document_is_rebuilt_from_the_audit_trail(
+    api: Api, acme: User, edit: Any
+) -> None:
+    set_partner("acme", limits={"dailyCreates": 4})
+    for _ in range(2):
+        assert api.post("createEntry", json=entry_body(), headers=acme.headers()).status_code == 201
+    day = dt.datetime.now(dt.UTC).date().isoformat()
+    quota = store.client().collection("partnerLimits").document(f"quota:acme:{day}")
+    assert quota.get().exists
+    if edit == "delete":
+        quota.delete()
+    else:
+        quota.set({"used": edit}, merge=True)
+    pipeline._gate.cache_clear()  # another instance, with no permits in hand
+    statuses = [
+        api.post("createEntry", json=entry_body(), headers=acme.headers()).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [201, 201, 429]  # 2 before + 2 after = the quota of 4, never more
+    assert (quota.get().to_dict() or {})["used"] == 4
+
+
 def test_two_serving_processes_share_one_partners_limit(acme: User) -> None:
     set_partner("acme", limits={"ratePerSecond": 5, "burst": 10})
     with serve_function("fetchData") as first, serve_function("fetchData") as second:
