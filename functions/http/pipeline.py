@@ -319,7 +319,7 @@ def _finish(
     status = response.status_code
     latency_s = time.perf_counter() - started
     logs.log(
-        "INFO" if status < 500 else "ERROR",
+        "INFO" if status < 400 else "WARNING" if status < 500 else "ERROR",
         f"{request.method} {name} -> {status}",
         request_id=request_id,
         status=status,
@@ -332,7 +332,11 @@ def _finish(
             latency_s=latency_s,
             user_agent=request.headers.get("User-Agent"),
             response_size=response.calculate_content_length(),
+            request_size=request.content_length,
+            remote_ip=parsing.client_address(request),
+            protocol=request.environ.get("SERVER_PROTOCOL"),
         ),
+        **logs.labels(partner=logs.bound("partner_id"), function=name),
     )
     return response
 

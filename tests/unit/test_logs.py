@@ -126,3 +126,70 @@ def test_lines_from_many_threads_never_run_together(tmp_path: Path) -> None:
     lines = out.read_text().splitlines()
     assert len(lines) == 12_000
     assert all(json.loads(line)["status"] == 200 for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("status", "severity"), [(200, "INFO"), (401, "WARNING"), (429, "WARNING"), (503, "ERROR")]
+)
+def test_the_request_line_is_what_cloud_logging_reads(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], status: int, severity: str
+) -> None:
+    import flask
+
+    from functions.http.pipeline import _finish
+
+    app = flask.Flask("t")
+    headers = {"X-Forwarded-For": "203.0.113.9, 198.51.100.7", "User-Agent": "erp/1.0"}
+    with app.test_request_context("/abc?secret=1", method="POST", data=b"x" * 42, headers=headers):
+        token = logs.start_request(function="createEntry", partner_id="acme")
+        try:
+            _finish(flask.Response("{}", status=status), flask.request, "createEntry", "r1", 0.0)
+        finally:
+            logs.end_request(token)
+    _, (record,) = log_lines(capsys)
+    assert record["severity"] == severity
+    assert record["logging.googleapis.com/labels"] == {"partner": "acme", "function": "createEntry"}
+    request = record["httpRequest"]
+    assert (
+        request["remoteIp"] == "198.51.100.7"
+    )  # what Google's front end appended, not the client's words
+    assert request["requestSize"] == "42"
+    assert request["protocol"] == "HTTP/1.1"
+    assert request["requestUrl"] == "/createEntry/abc"
+
+
+def test_an_error_report_names_the_deployed_revision(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("K_REVISION", "createentry-00042-abc")
+    token = logs.start_request(function="createEntry")
+    try:
+        logs.report_error("unhandled KeyError", "Traceback ...")
+    finally:
+        logs.end_request(token)
+    _, (record,) = log_lines_from(capsys.readouterr().err)
+    assert record["serviceContext"] == {
+        "service": "createEntry",
+        "version": "createentry-00042-abc",
+    }
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "seen"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("1.2.3.4, 203.0.113.9", "203.0.113.9"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("<script>", "127.0.0.1"),
+        ("", "127.0.0.1"),
+    ],
+)
+def test_the_client_address_is_the_last_one_google_appended(forwarded: str, seen: str) -> None:
+    import flask
+
+    from functions.http import parsing
+
+    app = flask.Flask("t")
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    with app.test_request_context("/", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+        assert parsing.client_address(flask.request) == seen
