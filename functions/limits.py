@@ -343,3 +343,61 @@ class DailyQuota:
 
             remaining = quota.permits + quota.shared_left
             return Permit(True, remaining, until_midnight, release, operations)
+
+
+FAILURES_BURST = 20
+"""Failed credentials one client address may present at once, per instance."""
+FAILURES_PER_S = 0.5
+"""How fast that allowance comes back: one failure every two seconds, sustained."""
+TRACKED_ADDRESSES = 10_000
+"""Addresses (and recently good credentials) an instance remembers at most."""
+GOOD_CREDENTIAL_S = 600.0
+"""How long a credential that passed stays exempt on this instance."""
+
+
+class FailureGuard:
+    """Per-instance brakes on failed credentials, by client address, with no Firestore
+    operation: a forged key or a non-partner's token costs a lookup each, so an address
+    that keeps failing is refused before any lookup until its allowance comes back. A
+    credential that passed on this instance lately is never held back, so a partner in
+    good standing behind the same address is not affected."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._allowance: dict[str, tuple[float, float]] = {}  # address: (left, when)
+        self._good: dict[str, float] = {}  # credential fingerprint: until
+
+    def retry_after(self, address: str | None, fingerprint: str) -> int:
+        """0 when the call may go on, else the seconds until this address may fail again."""
+        if address is None:
+            return 0
+        now = self._clock()
+        with self._lock:
+            if self._good.get(fingerprint, -math.inf) > now:
+                return 0
+            left = self._left(address, now)
+        return 0 if left >= 1 else math.ceil((1 - left) / FAILURES_PER_S)
+
+    def failed(self, address: str | None) -> None:
+        if address is None:
+            return
+        now = self._clock()
+        with self._lock:
+            left = self._left(address, now)
+            self._remember(self._allowance, address, (max(0.0, left - 1), now))
+
+    def passed(self, fingerprint: str) -> None:
+        with self._lock:
+            self._remember(self._good, fingerprint, self._clock() + GOOD_CREDENTIAL_S)
+
+    def _left(self, address: str, now: float) -> float:
+        left, when = self._allowance.get(address, (float(FAILURES_BURST), now))
+        return min(float(FAILURES_BURST), left + (now - when) * FAILURES_PER_S)
+
+    @staticmethod
+    def _remember(table: dict[str, Any], key: str, value: Any) -> None:
+        table.pop(key, None)
+        table[key] = value  # newest last: the oldest goes first when the table is full
+        while len(table) > TRACKED_ADDRESSES:
+            del table[next(iter(table))]

@@ -67,15 +67,20 @@ def request_id(request: Request) -> str:
     return incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
-def client_address(request: Request) -> str | None:
+def forwarded_address(request: Request) -> str | None:
     """The caller's address as Google's front end saw it: the last entry it appended to
-    X-Forwarded-For (entries before it are the client's own words, never trusted), or the
-    socket's peer where there is no front end (local runs)."""
+    X-Forwarded-For (entries before it are the client's own words, never trusted); None
+    where no front end is in between (local runs)."""
     forwarded = request.headers.get("X-Forwarded-For", "")
     last = forwarded.rsplit(",", 1)[-1].strip()
     if last and len(last) <= 45 and all(c in _ADDRESS_CHARS for c in last):
         return last
-    return request.remote_addr
+    return None
+
+
+def client_address(request: Request) -> str | None:
+    """`forwarded_address`, or the socket's peer where there is no front end."""
+    return forwarded_address(request) or request.remote_addr
 
 
 _ADDRESS_CHARS = frozenset("0123456789abcdefABCDEF.:")

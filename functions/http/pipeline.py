@@ -21,6 +21,7 @@ answer and logs one line per request.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import time
 import traceback
@@ -39,12 +40,14 @@ from functions.errors import (
     INTERNAL,
     ApiError,
     ConfigurationError,
+    Forbidden,
     FrameworkError,
     MethodNotAllowed,
     PartnerSuspended,
     QuotaExceeded,
     RateLimited,
     ServiceUnavailable,
+    Unauthorized,
 )
 from functions.http import parsing
 from functions.http.responses import (
@@ -54,7 +57,7 @@ from functions.http.responses import (
     error_response,
     preflight_response,
 )
-from functions.limits import Decision, Gate, Permit
+from functions.limits import Decision, FailureGuard, Gate, Permit
 from functions.store.limits import FirestoreLeases
 
 In = TypeVar("In")
@@ -142,7 +145,19 @@ def identify(exchange: Exchange) -> None:
     for every call of a deployed function whose environment points at emulators."""
     config.check_local_only()
     credential = parsing.bearer_credential(exchange.request.headers.get("Authorization"))
-    exchange.caller = authenticate(credential, exchange.authenticators)
+    address = parsing.forwarded_address(exchange.request)  # None without a front end
+    fingerprint = hashlib.sha256(credential.encode()).hexdigest()
+    guard = _failure_guard()
+    if wait := guard.retry_after(address, fingerprint):
+        raise RateLimited(
+            wait, "Too many failed credentials from this address; retry after the given seconds."
+        )
+    try:
+        exchange.caller = authenticate(credential, exchange.authenticators)
+    except (Unauthorized, Forbidden):
+        guard.failed(address)
+        raise
+    guard.passed(fingerprint)
 
 
 def authorize(exchange: Exchange) -> None:
@@ -371,6 +386,11 @@ def _give_back(exchange: Exchange) -> None:
     if exchange.permit is not None:
         exchange.permit.release()
         exchange.permit = None
+
+
+@functools.cache
+def _failure_guard() -> FailureGuard:
+    return FailureGuard()
 
 
 @functools.cache

@@ -65,6 +65,7 @@ def clean(emulator_hosts: dict[str, str]) -> None:
     emulators.wipe_firestore(PROJECT)
     emulators.wipe_auth(PROJECT)
     pipeline._gate.cache_clear()
+    pipeline._failure_guard.cache_clear()
 
 
 @pytest.fixture

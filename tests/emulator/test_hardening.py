@@ -235,3 +235,56 @@ def test_a_weak_etag_is_412_and_changes_nothing(api: Api, acme: User) -> None:
     error = assert_error(response, 412, "precondition_failed")
     assert "weak" in error["message"]
     assert api.get(f"fetchData/{created['id']}", headers=acme.headers()).get_json()["version"] == 1
+
+
+# --- failed credentials are braked per client address --------------------------------------
+
+
+def test_an_address_presenting_forged_keys_is_held_back_before_any_lookup(
+    api: Api, acme: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import api_keys
+    from functions.limits import FAILURES_BURST
+    from functions.store import keys as key_store
+
+    lookups: list[str] = []
+    real_get_key = key_store.get_key
+
+    def counted(key_id: str, *args: Any, **kwargs: Any) -> Any:  # the real lookup, counted
+        lookups.append(key_id)
+        return real_get_key(key_id, *args, **kwargs)
+
+    monkeypatch.setattr(key_store, "get_key", counted)
+    good = api.get("fetchData", headers=acme.headers(**{"X-Forwarded-For": "203.0.113.9"}))
+    assert good.status_code == 200  # a partner in good standing, from the attacker's address
+    # the client's own X-Forwarded-For words change nothing: the front end's last entry counts
+    statuses = []
+    for index in range(FAILURES_BURST + 10):
+        forged, _ = api_keys.new_key(PROJECT)
+        spoofed = f"10.9.{index}.1, 203.0.113.9"
+        headers = {"Authorization": f"Bearer {forged}", "X-Forwarded-For": spoofed}
+        statuses.append(api.get("fetchData", headers=headers).status_code)
+    assert statuses == [401] * FAILURES_BURST + [429] * 10
+    assert len(lookups) == FAILURES_BURST  # the ten held back cost no Firestore read
+    held = api.get(
+        "fetchData", headers={"Authorization": "Bearer x.y.z", "X-Forwarded-For": "203.0.113.9"}
+    )
+    assert_error(held, 429, "rate_limited")
+    assert held.headers["Retry-After"] == "2"
+    again = api.get("fetchData", headers=acme.headers(**{"X-Forwarded-For": "203.0.113.9"}))
+    assert again.status_code == 200  # its credential passed before: never held back
+    other = api.get(
+        "fetchData", headers={"Authorization": "Bearer x.y.z", "X-Forwarded-For": "198.51.100.7"}
+    )
+    assert_error(other, 401)  # another address keeps its own allowance
+
+
+def test_a_signed_up_non_partner_is_held_back_too(api: Api, make_user: Any) -> None:
+    from functions.limits import FAILURES_BURST
+
+    stranger = make_user({})
+    headers = stranger.headers(**{"X-Forwarded-For": "203.0.113.10"})
+    statuses = [
+        api.get("fetchData", headers=headers).status_code for _ in range(FAILURES_BURST + 2)
+    ]
+    assert statuses == [403] * FAILURES_BURST + [429] * 2

@@ -306,3 +306,37 @@ def test_an_unreadable_day_count_is_rebuilt_from_the_audit_trail(
     assert (taken, left) == (3, 0)  # 7 used of 10: never more than the quota, never locked
     assert document is not None
     assert document["used"] == 10
+
+
+# --- failed credentials, by client address ---------------------------------------------------
+
+
+def test_an_address_that_keeps_failing_is_held_back_and_partners_are_not() -> None:
+    from functions.limits import FAILURES_BURST, FailureGuard
+
+    clock = SimulatedClock()
+    guard = FailureGuard(clock.monotonic)
+    for _ in range(FAILURES_BURST):
+        assert guard.retry_after("203.0.113.9", "forged") == 0
+        guard.failed("203.0.113.9")
+    assert guard.retry_after("203.0.113.9", "forged") == 2  # one failure back every 2 s
+    assert guard.retry_after("198.51.100.7", "forged") == 0  # another address: its own budget
+    guard.passed("good")  # a partner's credential that passed on this instance ...
+    assert guard.retry_after("203.0.113.9", "good") == 0  # ... goes through from that address
+    clock.seconds += 1.9
+    assert guard.retry_after("203.0.113.9", "forged") == 1
+    clock.seconds += 0.2
+    assert guard.retry_after("203.0.113.9", "forged") == 0  # one more attempt, not twenty
+    guard.failed("203.0.113.9")
+    assert guard.retry_after("203.0.113.9", "forged") == 2
+    assert guard.retry_after(None, "forged") == 0  # no front end: nothing to key on
+
+
+def test_the_guard_remembers_a_bounded_number_of_addresses() -> None:
+    from functions import limits
+    from functions.limits import FailureGuard
+
+    guard = FailureGuard(SimulatedClock().monotonic)
+    for index in range(limits.TRACKED_ADDRESSES + 50):
+        guard.failed(f"10.0.{index // 256}.{index % 256}")
+    assert len(guard._allowance) == limits.TRACKED_ADDRESSES
