@@ -24,7 +24,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from functions.admin.errors import (
     EXIT_ENVIRONMENT,
@@ -307,10 +307,44 @@ class PartnerDirectory:
         )
 
 
+EXAMPLES = """examples (against the emulators of `make serve`):
+  python -m functions.partners partner add acme --name "Acme Foods" --rate 50
+  python -m functions.partners create buyer@acme.example --partner acme
+  python -m functions.partners grant buyer@acme.example --partner acme --scopes entries:read
+  python -m functions.partners keys create --partner acme --expires-in 90d --label "ERP sync"
+  python -m functions.partners keys roll KEY_ID --overlap 24h
+  python -m functions.partners partner suspend acme --yes
+  python -m functions.partners audit --partner acme --since 2026-11-01
+  python -m functions.partners inspect entries --partner acme
+
+against a real project: --project ID, and --credentials FILE or Application Default
+Credentials. Exit codes: 0 done, 1 refused, 2 usage, 3 environment. Every command takes
+--json (errors then come as JSON on stderr too)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors come as JSON on stderr when --json was asked for."""
+
+    def error(self, message: str) -> NoReturn:
+        if "--json" in sys.argv[1:] or _JSON_REQUESTED[0]:
+            _print_error("usage", message, EXIT_USAGE, as_json=True)
+            raise SystemExit(EXIT_USAGE)
+        super().error(message)
+
+
+_JSON_REQUESTED = [False]
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m functions.partners",
-        description="Grant, revoke, list and show partner users of a Firebase project.",
+        description=(
+            "Run a Firebase app's partners: their records, limits and suspension, their "
+            "users (custom claims) and API keys, the audit trail, and what partners would "
+            "see of a declared collection (inspect)."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--project",
@@ -325,8 +359,12 @@ def _parser() -> argparse.ArgumentParser:
     json_flag.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
 
     def command(group: Any, name: str, text: str) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = group.add_parser(name, help=text, parents=[json_flag])
+        parser: argparse.ArgumentParser = group.add_parser(
+            name, help=text, description=text, parents=[json_flag]
+        )
         return parser
+
+    yes_help = "do it without asking (needed where there is no terminal to ask on)"
 
     scopes_help = "comma-separated scopes (default: every scope resources.toml declares)"
     create_help = "add the partner's record if it has none (otherwise refused)"
@@ -339,6 +377,7 @@ def _parser() -> argparse.ArgumentParser:
 
     revoke = command(commands, "revoke", "remove partner claims and end sessions")
     revoke.add_argument("user", help="uid or email")
+    revoke.add_argument("--yes", action="store_true", help=yes_help)
 
     listing = command(commands, "list", "list partner users")
     listing.add_argument("--partner", dest="partner_id", help="only this partner's users")
@@ -366,8 +405,10 @@ def _parser() -> argparse.ArgumentParser:
     key_create.add_argument("--create-partner", action="store_true", help=create_help)
     key_list = command(keys, "list", "list keys (never their secrets)")
     key_list.add_argument("--partner", dest="partner_id", help="only this partner's keys")
-    for name, text in (("show", "show one key"), ("revoke", "revoke a key at once")):
-        command(keys, name, text).add_argument("key_id")
+    command(keys, "show", "show one key").add_argument("key_id")
+    key_revoke = command(keys, "revoke", "revoke a key at once")
+    key_revoke.add_argument("key_id")
+    key_revoke.add_argument("--yes", action="store_true", help=yes_help)
     key_roll = command(keys, "roll", "replace a key; the old one works for the overlap")
     key_roll.add_argument("key_id")
     key_roll.add_argument("--overlap", default="24h", help="how long the old key keeps working")
@@ -389,7 +430,14 @@ def _partner_commands(commands: Any, command: Callable[..., argparse.ArgumentPar
         ("resume", "resume a suspended partner"),
         ("show", "show a partner's record and the limits that apply"),
     ):
-        command(partner, name, text).add_argument("partner_id")
+        target = command(partner, name, text)
+        target.add_argument("partner_id")
+        if name == "suspend":
+            target.add_argument(
+                "--yes",
+                action="store_true",
+                help="do it without asking (needed where there is no terminal to ask on)",
+            )
     command(partner, "list", "list partner records")
     limits = command(partner, "limits", "override a partner's limits (others keep defaults)")
     limits.add_argument("partner_id")
@@ -434,6 +482,12 @@ def _scopes(raw: str | None) -> list[str] | None:
     return None if raw is None else [s.strip() for s in raw.split(",") if s.strip()]
 
 
+USERS_HEADER = "UID\tEMAIL\tCLAIMS"
+KEYS_HEADER = "ID\tPARTNER\tSCOPES\tSTATUS\tLABEL\tCREATED\tEXPIRES\tLAST USED\tREVOKED\tHINT"
+PARTNERS_HEADER = "ID\tSTATUS\tNAME\tRATE\tDAILY CREATES"
+AUDIT_HEADER = "AT\tOPERATION\tRECORD\tVERSIONS\tFIELDS\tACTOR\tREQUEST"
+
+
 def _describe(user: PartnerUser) -> str:
     claims = json.dumps(dict(user.claims), sort_keys=True)
     state = " (disabled)" if user.disabled else ""
@@ -442,15 +496,21 @@ def _describe(user: PartnerUser) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit codes: 0 done, 1 refused, 2 usage, 3 environment (see `functions.admin.errors`)."""
+    _JSON_REQUESTED[0] = "--json" in (sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    if not args.project:
-        print("error: no project: pass --project or set GCLOUD_PROJECT", file=sys.stderr)
-        return EXIT_USAGE
     args.json = getattr(args, "json", False)
+    if not args.project:
+        _print_error(
+            "usage",
+            "no project: pass --project or set GCLOUD_PROJECT",
+            EXIT_USAGE,
+            as_json=args.json,
+        )
+        return EXIT_USAGE
     try:
         probe_emulators()
     except EnvironmentProblem as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _print_error("environment", str(exc), EXIT_ENVIRONMENT, as_json=args.json)
         return EXIT_ENVIRONMENT
     run = {
         "keys": _keys_command,
@@ -462,17 +522,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except UsageError as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        _print_error("usage", str(exc), EXIT_USAGE, as_json=args.json)
         return EXIT_USAGE
     except Refused as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        _print_error("refused", str(exc), EXIT_REFUSED, as_json=args.json)
         return EXIT_REFUSED
     except Exception as exc:
         problem = environment_problem(exc)
         if problem is None:
             raise
-        print(f"error: {problem}", file=sys.stderr)
+        _print_error("environment", problem, EXIT_ENVIRONMENT, as_json=args.json)
         return EXIT_ENVIRONMENT
+
+
+def _print_error(kind: str, message: str, code: int, *, as_json: bool) -> None:
+    """One line on stderr: `error: ...`, or with --json `{"error": {...}}`."""
+    text = " ".join(message.split())
+    if as_json:
+        print(json.dumps({"error": {"kind": kind, "message": text, "exit": code}}), file=sys.stderr)
+    else:
+        print(f"error: {text}", file=sys.stderr)
+
+
+def _confirm(args: argparse.Namespace, question: str) -> None:
+    """Ask on a terminal, unless --yes; refuse where there is none to ask on.
+
+    Raises: UsageError (no terminal, no --yes), Refused (the answer was not yes).
+    """
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question}: pass --yes to confirm (there is no terminal to ask on)")
+    answer = input(f"{question}? [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise Refused("not confirmed; nothing changed")
 
 
 PROBE_TIMEOUT_S = 2.0
@@ -529,6 +612,8 @@ def _users_command(args: argparse.Namespace) -> int:
     if args.command == "grant":
         change = directory.grant(args.user, args.partner_id, _scopes(args.scopes), move=args.move)
     else:
+        merged_revoke(directory.show(args.user).claims)  # refused before anyone is asked
+        _confirm(args, f"revoke {args.user}'s partner claims and end their sessions")
         change = directory.revoke(args.user)
     if args.json:
         print(json.dumps(change.as_json(), indent=2))
@@ -547,11 +632,13 @@ def _print_users(directory: PartnerDirectory, args: argparse.Namespace) -> None:
         if args.json:
             print(json.dumps([u.as_json() for u in found], indent=2))
         else:
-            print("\n".join(_describe(u) for u in found) or "no partner users")
+            rows = [_describe(u) for u in found]
+            print("\n".join([USERS_HEADER, *rows]) if rows else "no partner users")
     elif args.command == "create":
         user, password = directory.create(args.email, args.partner_id, _scopes(args.scopes))
         output = {**user.as_json(), "password": password}
-        print(json.dumps(output, indent=2) if args.json else f"{_describe(user)}\t{password}")
+        shown = f"{USERS_HEADER}\n{_describe(user)}\npassword: {password}"
+        print(json.dumps(output, indent=2) if args.json else shown)
     else:
         user = directory.show(args.user)
         print(json.dumps(user.as_json(), indent=2) if args.json else _describe(user))
@@ -565,10 +652,14 @@ def _keys_command(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([key_json(k) for k in found], indent=2))
         else:
-            print("\n".join(_describe_key(key_json(k)) for k in found) or "no keys")
+            rows = [_describe_key(key_json(k)) for k in found]
+            print("\n".join([KEYS_HEADER, *rows]) if rows else "no keys")
         return 0
     if args.keys_command in ("show", "revoke"):
         revoking = args.keys_command == "revoke"
+        if revoking:
+            keys.find(args.key_id)  # an unknown key is refused before anyone is asked
+            _confirm(args, f"revoke key {args.key_id} (its next call gets 401)")
         shown = key_json(keys.revoke(args.key_id) if revoking else keys.find(args.key_id))
         print(json.dumps(shown, indent=2) if args.json else _describe_key(shown))
         return 0
@@ -603,11 +694,14 @@ def _partner_command(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(found, indent=2))
         else:
-            print("\n".join(_describe_partner(p) for p in found) or "no partner records")
+            rows = [_describe_partner(p) for p in found]
+            print("\n".join([PARTNERS_HEADER, *rows]) if rows else "no partner records")
         return 0
     if command == "add":
         records.add(args.partner_id, args.name or args.partner_id, overrides)
     elif command == "suspend":
+        records.recorded(args.partner_id)  # an unknown partner is refused before anyone is asked
+        _confirm(args, f"suspend {args.partner_id} (its users and keys get 403 at once)")
         records.change(args.partner_id, {"status": "suspended"})
     elif command == "resume":
         records.change(args.partner_id, {"status": "active"})
@@ -642,10 +736,13 @@ def _audit_command(args: argparse.Namespace) -> int:
         try:
             day = dt.date.fromisoformat(args.since)
         except ValueError as exc:
-            raise Refused(f"--since {args.since!r} is not a day such as 2026-11-01") from exc
+            raise UsageError(f"--since {args.since!r} is not a day such as 2026-11-01") from exc
         since = dt.datetime.combine(day, dt.time(), dt.UTC)
     records = PartnerRecords(_firestore(args.project, args.credentials))
     found = records.audit(args.partner_id, since, args.record_id)
+    unknown = not found and not records.get(args.partner_id)[0].exists
+    if unknown and not records.audit(args.partner_id, None, None):
+        raise Refused(f"no partner {args.partner_id!r}: no record and no audit records")
     if args.json:
         print(json.dumps(found, indent=2))
         return 0
@@ -664,7 +761,7 @@ def _audit_command(args: argparse.Namespace) -> int:
         )
         for entry in found
     ]
-    print("\n".join(lines) or "no audit records")
+    print("\n".join([AUDIT_HEADER, *lines]) if lines else "no audit records")
     return 0
 
 

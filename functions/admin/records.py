@@ -105,11 +105,16 @@ class PartnerRecords:
             )
         self.add(partner_id, partner_id, {})
 
-    def change(self, partner_id: str, changes: Mapping[str, Any]) -> PartnerRecord:
-        """Raises: Refused for an unknown partner or a concurrent change."""
+    def recorded(self, partner_id: str) -> Any:
+        """The partner's record as stored. Raises: Refused for an unknown partner."""
         snapshot = self._snapshot(partner_id)
         if not snapshot.exists:
             raise Refused(f"no partner {partner_id!r}; add it with `partner add {partner_id}`")
+        return snapshot
+
+    def change(self, partner_id: str, changes: Mapping[str, Any]) -> PartnerRecord:
+        """Raises: Refused for an unknown partner or a concurrent change."""
+        snapshot = self.recorded(partner_id)
         try:
             partner_store.update(partner_id, changes, self.database, since=snapshot.update_time)
         except WriteConflict as exc:

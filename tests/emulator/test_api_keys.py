@@ -250,7 +250,7 @@ def test_keys_create_list_show_revoke_roll_through_the_cli(api: Api, clean: None
     new = {**new, "key": text_roll.stdout.strip()}
     new["id"] = api_keys.parse(new["key"], PROJECT).key_id
 
-    revoked = cli("keys", "revoke", new["id"], "--json")
+    revoked = cli("keys", "revoke", new["id"], "--json", "--yes")
     assert revoked.returncode == 0, revoked.stderr
     assert json.loads(revoked.stdout)["status"] == "revoked"
     assert_error(api.get("fetchData", headers=bearer(new["key"])), 401)
@@ -286,8 +286,8 @@ def test_key_refusals_exit_1_with_one_line(
 
 def test_revoking_twice_and_rolling_a_revoked_key_are_refused(keys: KeyDirectory) -> None:
     issued = issue(keys)
-    assert cli("keys", "revoke", issued.record.key_id).returncode == 0
-    again = cli("keys", "revoke", issued.record.key_id)
+    assert cli("keys", "revoke", issued.record.key_id, "--yes").returncode == 0
+    again = cli("keys", "revoke", issued.record.key_id, "--yes")
     assert again.returncode == 1
     assert "already revoked" in again.stderr
     rolled = cli("keys", "roll", issued.record.key_id)

@@ -69,7 +69,7 @@ def test_a_suspended_partners_users_and_keys_get_403_on_the_next_call(
     key = {"Authorization": f"Bearer {acme_key}"}
     assert api.get("fetchData", headers=acme.headers()).status_code == 200
     assert api.get("fetchData", headers=key).status_code == 200
-    suspended = cli("partner", "suspend", "acme")
+    suspended = cli("partner", "suspend", "acme", "--yes")
     assert suspended.returncode == 0, suspended.stderr
     for headers in (acme.headers(), key):
         error = assert_error(api.get("fetchData", headers=headers), 403, "partner_suspended")
@@ -328,10 +328,11 @@ def test_the_audit_command_prints_the_trail(api: Api, acme: User) -> None:
     tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
     assert json.loads(cli("--json", "audit", "--partner", "acme", "--since", tomorrow).stdout) == []
     text = cli("audit", "--partner", "acme").stdout.splitlines()
-    assert len(text) == 2
-    assert "entries/" in text[0]
+    assert len(text) == 3
+    assert text[0] == "AT\tOPERATION\tRECORD\tVERSIONS\tFIELDS\tACTOR\tREQUEST"
+    assert "entries/" in text[1]
     bad = cli("audit", "--partner", "acme", "--since", "yesterday")
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
         "error: --since 'yesterday' is not a day such as 2026-11-01"
     ]
@@ -351,7 +352,10 @@ def test_partner_commands_and_their_errors(make_user: UserFactory) -> None:
     assert (again.returncode, again.stderr.strip()) == (1, "error: partner 'acme' already exists")
     limits = json.loads(cli("--json", "partner", "limits", "acme", "--daily-creates", "7").stdout)
     assert limits["overrides"] == {"ratePerSecond": 5.0, "dailyCreates": 7}
-    assert json.loads(cli("--json", "partner", "suspend", "acme").stdout)["status"] == "suspended"
+    assert (
+        json.loads(cli("--json", "partner", "suspend", "acme", "--yes").stdout)["status"]
+        == "suspended"
+    )
     listed = json.loads(cli("--json", "partner", "list").stdout)
     assert [(p["id"], p["status"]) for p in listed] == [("acme", "suspended")]
     user = make_user({})

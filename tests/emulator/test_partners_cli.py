@@ -57,7 +57,7 @@ def test_grant_show_list_revoke_round_trip(make_user: UserFactory, api: Api) -> 
     token = emulators.sign_in(user.email, "test-password-1")
     assert api.get("fetchData", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
-    revoked = cli("--json", "revoke", user.email)
+    revoked = cli("--json", "revoke", user.email, "--yes")
     assert revoked.returncode == 0, revoked.stderr
     assert json.loads(revoked.stdout)["before"]["partnerId"] == "acme"
     assert "direct Firestore access" in revoked.stderr
@@ -243,3 +243,103 @@ def test_token_prints_a_fresh_id_token_on_the_emulator_only(api: Api, acme: User
     unknown = cli("token", "nobody@example.test")
     assert unknown.returncode == 1
     assert "no user" in unknown.stderr
+
+
+# --- conventions: confirmations, JSON errors, tables, help ---------------------------------------
+
+
+def _on_a_terminal(args: list[str], answer: str) -> tuple[int, str]:
+    """Run the CLI with a terminal for standard input, answering its question."""
+    import contextlib
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "functions.partners", *args],
+        cwd=ROOT,
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(follower)
+    os.write(leader, answer.encode())
+    out, err = process.communicate(timeout=120)
+    prompt = b""
+    with contextlib.suppress(OSError):  # nothing left to read
+        prompt = os.read(leader, 4096)
+    os.close(leader)
+    return process.returncode, prompt.decode(errors="replace") + out + err
+
+
+def test_destructive_commands_ask_on_a_terminal_and_need_yes_without_one(clean: None) -> None:
+    assert cli("partner", "add", "initech").returncode == 0
+    without = cli("partner", "suspend", "initech")
+    assert without.returncode == 2
+    assert "pass --yes to confirm" in without.stderr
+    assert json.loads(cli("--json", "partner", "show", "initech").stdout)["status"] == "active"
+    code, shown = _on_a_terminal(["partner", "suspend", "initech"], "n\n")
+    assert code == 1
+    assert "suspend initech (its users and keys get 403 at once)? [y/N]" in shown
+    assert "not confirmed; nothing changed" in shown
+    assert json.loads(cli("--json", "partner", "show", "initech").stdout)["status"] == "active"
+    code, _ = _on_a_terminal(["partner", "suspend", "initech"], "y\n")
+    assert code == 0
+    assert json.loads(cli("--json", "partner", "show", "initech").stdout)["status"] == "suspended"
+    unknown = cli("partner", "suspend", "nobody")
+    assert unknown.returncode == 1  # refused before anyone is asked
+    assert "no partner 'nobody'" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "code"),
+    [
+        (["--json", "partner", "suspend", "nobody", "--yes"], "refused", 1),
+        (["partner", "add", "acme", "--rate", "0", "--json"], "usage", 2),
+        (["--json", "partner", "frobnicate"], "usage", 2),
+        (["--json", "keys", "create"], "usage", 2),
+    ],
+)
+def test_with_json_errors_are_json_on_stderr_too(
+    clean: None, args: list[str], kind: str, code: int
+) -> None:
+    result = cli(*args)
+    assert result.returncode == code
+    assert result.stdout == ""
+    error = json.loads(result.stderr)["error"]
+    assert (error["kind"], error["exit"]) == (kind, code)
+    assert error["message"]
+
+
+def test_tables_have_a_header_and_a_new_password_is_labelled(clean: None) -> None:
+    created = cli("create", "new@globex.example", "--partner", "globex", "--create-partner")
+    assert created.returncode == 0, created.stderr
+    lines = created.stdout.splitlines()
+    assert lines[0] == "UID\tEMAIL\tCLAIMS"
+    assert lines[2].startswith("password: ")
+    assert len(lines[2]) > len("password: ") + 8
+    assert cli("list").stdout.splitlines()[0] == "UID\tEMAIL\tCLAIMS"
+    assert cli("partner", "list").stdout.splitlines()[0] == "ID\tSTATUS\tNAME\tRATE\tDAILY CREATES"
+    assert cli("keys", "create", "--partner", "globex").returncode == 0
+    assert cli("keys", "list").stdout.splitlines()[0].startswith("ID\tPARTNER\tSCOPES\tSTATUS")
+
+
+def test_audit_of_an_unknown_partner_says_so(clean: None) -> None:
+    result = cli("audit", "--partner", "nobody")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: no partner 'nobody': no record and no audit records"
+    assert cli("partner", "add", "quiet").returncode == 0
+    known = cli("audit", "--partner", "quiet")
+    assert (known.returncode, known.stdout.strip()) == (0, "no audit records")
+
+
+def test_help_gives_examples_and_every_command_describes_itself() -> None:
+    top = cli("--help")
+    assert "examples (against the emulators of `make serve`):" in top.stdout
+    assert "inspect entries --partner acme" in top.stdout
+    assert "suspend a partner" in cli("partner", "suspend", "--help").stdout

@@ -333,7 +333,7 @@ def test_a_suspension_holds_on_the_direct_door_until_resume(
         ]
 
     assert direct() == [200, 200, 200]
-    suspended = cli("partner", "suspend", "acme")
+    suspended = cli("partner", "suspend", "acme", "--yes")
     assert suspended.returncode == 0, suspended.stderr
     assert "straight on Firestore: the rules refuse" in suspended.stderr
     assert direct() == [403, 403, 403]
