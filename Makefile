@@ -14,26 +14,44 @@ LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hash
 
 .PHONY: all serve test unit fuzz soak bench limits rules-cost token lint typecheck generate adopt lock vendor browser clean
 
-all: $(VENV)/.installed tooling/node_modules/.installed
+# Each install is keyed on its locks' content (a stamp named after their hash), not on file
+# times: a fresh clone or a pull that leaves the locks as they were installs nothing.
+PY_LOCKS := requirements.txt requirements-dev.txt
+NODE_LOCKS := tooling/package.json tooling/package-lock.json
+PY_STAMP := $(VENV)/.installed-$(shell cat $(PY_LOCKS) | sha256sum | cut -c1-16)
+NODE_STAMP := tooling/node_modules/.installed-$(shell cat $(NODE_LOCKS) | sha256sum | cut -c1-16)
+HEARTBEAT := devtools/heartbeat.sh
+
+all: $(PY_STAMP) $(NODE_STAMP)
 
 # Installs say what they do and how long it took; in a terminal pip and npm show their own
-# progress too (in CI, where stdout is not a terminal, they stay quiet).
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# progress, elsewhere (CI) a heartbeat line every 30 s while they run.
+$(PY_STAMP):
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 (the functions runtime is python311)"; exit 2; }
 	@echo "[install] Python packages into $(VENV)/ (requirements-dev.txt, about 95 packages) ..."
 	@start=$$(date +%s); quiet=$$([ -t 1 ] || echo --quiet); \
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) && \
-	$(PY) -m pip install --disable-pip-version-check $$quiet --upgrade pip && \
-	$(PY) -m pip install --disable-pip-version-check $$quiet -r requirements-dev.txt && \
+	$(HEARTBEAT) pip $(PY) -m pip install --disable-pip-version-check $$quiet --upgrade pip && \
+	$(HEARTBEAT) pip $(PY) -m pip install --disable-pip-version-check $$quiet -r requirements-dev.txt && \
 	echo "[install] Python packages ready in $$(( $$(date +%s) - start )) s"
+	@rm -f $(VENV)/.installed*
 	@touch $@
 
-tooling/node_modules/.installed: tooling/package.json tooling/package-lock.json
+# npm ci empties node_modules before it installs: it runs in a staging folder, and its
+# result replaces node_modules only once it succeeded (an offline run keeps what was there).
+# Optional dependencies are left out: firebase-tools runs without them, and re2's would be
+# compiled from C++ for 25 minutes where its prebuilt binary cannot be downloaded.
+$(NODE_STAMP):
 	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20+"; exit 2; }
 	@echo "[install] firebase-tools into tooling/node_modules/ (npm ci) ..."
 	@start=$$(date +%s); level=$$([ -t 1 ] || echo --loglevel=error); \
-	npm ci --prefix tooling --omit=optional --no-audit --no-fund $$level && \
-	echo "[install] firebase-tools ready in $$(( $$(date +%s) - start )) s"
+	rm -rf tooling/.staging && mkdir -p tooling/.staging && \
+	cp $(NODE_LOCKS) tooling/.staging/ && \
+	$(HEARTBEAT) npm npm ci --prefix tooling/.staging --omit=optional --no-audit --no-fund $$level && \
+	rm -rf tooling/node_modules && mv tooling/.staging/node_modules tooling/node_modules && \
+	rm -rf tooling/.staging && \
+	echo "[install] firebase-tools ready in $$(( $$(date +%s) - start )) s" || \
+	{ status=$$?; rm -rf tooling/.staging; echo "error: npm ci failed; tooling/node_modules is as it was"; exit $$status; }
 	@touch $@
 
 serve: all
