@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all serve test unit fuzz soak bench limits rules-cost token lint typecheck generate adopt lock vendor browser clean
+.PHONY: all serve emulators test unit fuzz soak bench limits rules-cost token lint typecheck generate adopt lock vendor browser clean
 
 # Each install is keyed on its locks' content (a stamp named after their hash), not on file
 # times: a fresh clone or a pull that leaves the locks as they were installs nothing.
@@ -106,6 +106,12 @@ typecheck: all
 
 generate: all
 	$(PY) -m devtools.generate $(GENERATE_ARGS)
+
+# An adopted app's own emulators, with the package's Java and Firestore emulator:
+# make emulators INTO=.. [PROJECT=<id>] [EMULATORS_ARGS=--print-env]
+emulators: all
+	@test -n "$(INTO)" || { echo "error: name the app's folder: make emulators INTO=../my-app"; exit 2; }
+	$(PY) -m devtools.app_emulators --into "$(INTO)" $(if $(filter-out demo-partner-api,$(PROJECT)),--project $(PROJECT)) $(EMULATORS_ARGS)
 
 # Add the package to an existing Firebase app: make adopt INTO=.. [ADOPT_ARGS=--dry-run]
 adopt: all

@@ -292,3 +292,46 @@ def test_files_outside_the_app_are_refused_before_anything_is_written(
     assert snapshot(app) == before
     assert snapshot(tmp_path) == outside_before
     assert not (app / adopt.BACKUP_FOLDER).exists()
+
+
+def test_the_apps_emulators_get_the_packages_java_and_firestore_emulator(
+    app: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from devtools import app_emulators
+
+    (app / ".firebaserc").write_text('{"projects": {"default": "restaurant-app"}}')
+    assert app_emulators.main(["--into", str(app), "--print-env"]) == 0
+    printed = capsys.readouterr().out
+    env = app_emulators.environment("restaurant-app")
+    java = Path(env["JAVA_HOME"]) / "bin" / "java"
+    assert java.exists()
+    assert f"export JAVA_HOME={env['JAVA_HOME']}" in printed
+    assert f"export PATH={java.parent}:" in printed.replace("'", "")
+    if "FIRESTORE_EMULATOR_BINARY_PATH" in env:  # where the Cloud SDK's emulator is installed
+        assert "export FIRESTORE_EMULATOR_BINARY_PATH=" in printed
+    assert "emulators:start --project restaurant-app" in printed
+    assert app_emulators.main(["--into", str(app), "--project", "other", "--print-env"]) == 0
+    assert "--project other" in capsys.readouterr().out
+
+
+def test_the_apps_emulators_need_a_project_and_a_firebase_app(
+    app: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from devtools import app_emulators
+
+    assert app_emulators.main(["--into", str(app), "--print-env"]) == 2
+    assert "no default project in .firebaserc; pass PROJECT=<id>" in capsys.readouterr().err
+    assert app_emulators.main(["--into", str(tmp_path), "--print-env"]) == 2
+    assert "not a Firebase project" in capsys.readouterr().err
+
+
+def test_the_apps_emulators_run_without_the_ui_download_and_nothing_else_changed() -> None:
+    from devtools import app_emulators
+
+    config = json.loads((FIXTURE / "firebase.json").read_text())
+    quiet = app_emulators.without_ui(config)
+    assert quiet["emulators"]["ui"] == {"enabled": False}
+    assert {k: v for k, v in quiet["emulators"].items() if k != "ui"} == config["emulators"]
+    assert {k: v for k, v in quiet.items() if k != "emulators"} == {
+        k: v for k, v in config.items() if k != "emulators"
+    }
