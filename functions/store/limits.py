@@ -3,13 +3,17 @@
 call itself. Clients never reach it (the rules deny the collection).
 
 A lease is a read and a write conditioned on the read (the write fails if another
-instance leased in between, and is then retried on a fresh read): no transaction holds a
-lock, and every step has the Firestore deadline.
+instance leased in between, and is then retried on a fresh read after a short random
+wait, until the Firestore deadline): no transaction holds a lock, and every step has the
+Firestore deadline. Only a Firestore that does not answer in time makes the limits
+unavailable, never instances that happen to lease at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +22,8 @@ from functions.errors import ServiceUnavailable
 from functions.store import audit
 from functions.store.client import UnitOfWork, WriteConflict, backend_errors, call_options, client
 
-ATTEMPTS = 4
+CONFLICT_BACKOFF_S = 0.01
+"""The first wait after a conflicting lease; it doubles (with jitter) up to a quarter second."""
 
 
 def _lease(
@@ -33,8 +38,10 @@ def _lease(
     """
     reference = database.collection(config.limits_collection()).document(name)
     operations = 0
+    deadline = time.monotonic() + config.firestore_timeout_s()
+    backoff = CONFLICT_BACKOFF_S
     try:
-        for _ in range(ATTEMPTS):
+        while time.monotonic() < deadline:
             with backend_errors():
                 snapshot = reference.get(**call_options())
             operations += 1
@@ -50,7 +57,10 @@ def _lease(
             operations += 1
             try:
                 work.commit()
-            except WriteConflict:
+            except WriteConflict:  # another instance leased in between: read again
+                jitter = 0.5 + random.random()  # noqa: S311 - spreading retries, not a secret
+                time.sleep(max(0.0, min(backoff * jitter, deadline - time.monotonic())))
+                backoff = min(backoff * 2, 0.25)
                 continue
             return taken, left, operations
     except ServiceUnavailable as exc:

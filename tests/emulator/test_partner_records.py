@@ -376,3 +376,24 @@ def test_partner_commands_and_their_errors(make_user: UserFactory) -> None:
         result = cli(*args)
         assert result.returncode == code, args
         assert message in result.stderr, (args, result.stderr)
+
+
+def test_leases_that_conflict_are_retried_until_the_deadline_never_given_up(
+    emulator_hosts: dict[str, str],
+) -> None:
+    from functions.limits import LimitsUnavailable
+
+    leases = FirestoreLeases()
+    outcomes: list[str] = []
+
+    def lease(_: int) -> None:
+        try:
+            taken, _, _ = leases.lease_tokens("contended", 1, 1000.0, 100_000, 1)
+            outcomes.append("taken" if taken else "empty")
+        except LimitsUnavailable:
+            outcomes.append("unavailable")
+
+    with ThreadPoolExecutor(4) as pool:  # four instances leasing one bucket back to back
+        list(pool.map(lease, range(120)))
+    assert outcomes.count("unavailable") == 0  # was 4 attempts, then a 503 while healthy
+    assert outcomes.count("taken") == 120
