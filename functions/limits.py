@@ -50,8 +50,11 @@ class LeaseStore(Protocol):
         """
         ...
 
-    def lease_permits(self, bucket: str, want: int, quota: int) -> tuple[int, int, int]:
-        """Take up to `want` of a daily quota: (taken, permits left, operations spent).
+    def lease_permits(
+        self, bucket: str, want: int, quota: int, returned: int = 0
+    ) -> tuple[int, int, int]:
+        """Give `returned` unused permits back, then take up to `want` of a daily quota:
+        (taken, permits left, operations spent).
 
         Raises: LimitsUnavailable.
         """
@@ -98,7 +101,9 @@ def quota_lease(
     now: dt.datetime,
     want: int,
     quota: int,
+    *,
     recount: Callable[[], int] = lambda: 0,
+    returned: int = 0,
 ) -> tuple[int, int, dict[str, Any] | None]:
     """A lease on a day's count of creates: up to `want` more within `quota`.
     (taken, permits left, the document to write or None).
@@ -110,9 +115,15 @@ def quota_lease(
     used = stored.get("used") if stored else None
     if type(used) is not int or used < 0:
         used = max(0, recount())
+    elif returned:
+        used = max(0, used - returned)
+    # Near the end of the quota a lease is a share of what is left, so the permits an
+    # instance may strand (stop before spending them) shrink with what remains.
+    want = min(want, max(1, math.ceil((quota - used) / QUOTA_SHARE)))
     taken = max(0, min(want, quota - used))
     if taken < 1:
-        return 0, max(0, quota - used), None
+        document = {"used": used, "expiresAt": now + dt.timedelta(days=2)} if returned else None
+        return 0, max(0, quota - used), document
     return (
         taken,
         quota - used - taken,
@@ -261,6 +272,8 @@ class _Quota:
     permits: int = 0
     shared_left: int = 0
     next_try: float = 0.0
+    leased_at: float = 0.0
+    quota: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,8 +301,11 @@ class Gate:
 
 
 QUOTA_CHUNK = 20
-"""Creates a quota lease takes: at most this many are lost with an instance that stops
-before spending them (0.1 lease operations per create)."""
+"""Creates a quota lease takes at most (0.1 lease operations per create)."""
+QUOTA_SHARE = 8
+"""A lease takes at most 1/8 of what is left of the day's quota."""
+QUOTA_LEASE_LIFETIME_S = 60.0
+"""Permits an instance has held this long unspent go back to the shared count."""
 QUOTA_RECHECK_S = 5.0
 """An exhausted quota is asked again this often, so a raised quota applies in seconds."""
 
@@ -320,16 +336,20 @@ class DailyQuota:
         with quota.lock:
             if quota.day != day:
                 quota.day, quota.permits, quota.shared_left, quota.next_try = day, 0, 0, 0.0
-            operations = 0
-            if quota.permits < 1 and self._clock() >= quota.next_try:
+            operations, returned = 0, 0
+            if quota.permits and self._clock() - quota.leased_at > QUOTA_LEASE_LIFETIME_S:
+                returned, quota.permits = quota.permits, 0  # aged: back with the next lease
+            if quota.permits < 1 and (returned or self._clock() >= quota.next_try):
                 want = min(limits.daily_creates, QUOTA_CHUNK)
                 try:
                     taken, quota.shared_left, operations = self._store.lease_permits(
-                        f"{partner_id}:{day}", max(1, want), limits.daily_creates
+                        f"{partner_id}:{day}", max(1, want), limits.daily_creates, returned
                     )
                 except LimitsUnavailable:
+                    quota.permits += returned  # nothing was given back
                     return Permit(False, 0, 1, unavailable=True)
                 quota.permits += taken
+                quota.leased_at, quota.quota = self._clock(), limits.daily_creates
                 if taken < 1:
                     quota.next_try = self._clock() + QUOTA_RECHECK_S
             if quota.permits < 1:
@@ -343,6 +363,25 @@ class DailyQuota:
 
             remaining = quota.permits + quota.shared_left
             return Permit(True, remaining, until_midnight, release, operations)
+
+    def give_back(self) -> int:
+        """Return every unspent permit of today to the shared counts (an instance that
+        stops: Cloud Run sends SIGTERM and the process exits); the permits returned."""
+        day = self._now().date().isoformat()
+        returned = 0
+        with self._lock:
+            quotas = list(self._quotas.items())
+        for partner_id, quota in quotas:
+            with quota.lock:
+                if quota.day != day or quota.permits < 1:
+                    continue
+                try:
+                    self._store.lease_permits(f"{partner_id}:{day}", 0, quota.quota, quota.permits)
+                except LimitsUnavailable:
+                    continue
+                returned += quota.permits
+                quota.permits = 0
+        return returned
 
 
 FAILURES_BURST = 20

@@ -65,6 +65,11 @@ def create_record(
     )
 
 
+def replays(caller: Caller, idempotency_key: str | None) -> bool:
+    """Whether a create with this key would replay an earlier answer (and create nothing)."""
+    return idempotency_key is not None and store.has_answered(caller.partner_id, idempotency_key)
+
+
 def update_record(
     resource: Resource, caller: Caller, doc_id: str, patch: FieldChanges, expected: Revision
 ) -> Record:

@@ -362,13 +362,17 @@ class MemoryLeases:
         self.operations += spent
         return taken, left, spent
 
-    def lease_permits(self, bucket: str, want: int, quota: int) -> tuple[int, int, int]:
+    def lease_permits(
+        self, bucket: str, want: int, quota: int, returned: int = 0
+    ) -> tuple[int, int, int]:
         from functions.limits import LimitsUnavailable, quota_lease
 
         if self.down:
             raise LimitsUnavailable()
         name = f"quota:{bucket}"
-        taken, left, document = quota_lease(self.documents.get(name), self._now(), want, quota)
+        taken, left, document = quota_lease(
+            self.documents.get(name), self._now(), want, quota, returned=returned
+        )
         if document is not None:
             self.documents[name] = document
         spent = 1 if document is None else 2

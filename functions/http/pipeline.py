@@ -20,6 +20,7 @@ answer and logs one line per request.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import math
@@ -76,6 +77,9 @@ class Endpoint(Generic[In, Out]):
     serialize: Callable[[Out, In, Caller], Reply]
     creates: bool = False
     """Whether a call may create a record: it then spends the partner's daily quota."""
+    replays: Callable[[Request, Caller], bool] | None = None
+    """For a create: whether the request would only replay an earlier answer, asked when
+    the daily quota is spent (a replay creates nothing, so the quota never refuses it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +197,16 @@ def apply_limits(exchange: Exchange) -> None:
         exchange.limit_headers["RateLimit"] += (
             f', "creates";r={permit.remaining};t={permit.reset_s}'
         )
-        _refuse_unless(permit.allowed, permit.unavailable, operations, QuotaExceeded, permit)
-        exchange.permit = permit
+        endpoint = exchange.partner_endpoint
+        replay = (
+            not permit.allowed
+            and not permit.unavailable
+            and endpoint.replays is not None
+            and endpoint.replays(exchange.request, caller)
+        )
+        if not replay:
+            _refuse_unless(permit.allowed, permit.unavailable, operations, QuotaExceeded, permit)
+            exchange.permit = permit
     if operations:
         logs.bind(limiter_operations=operations)
 
@@ -395,7 +407,11 @@ def _failure_guard() -> FailureGuard:
 
 @functools.cache
 def _gate() -> Gate:
-    return Gate.over(FirestoreLeases())
+    gate = Gate.over(FirestoreLeases())
+    # An instance that stops (Cloud Run's SIGTERM ends the worker normally) gives its
+    # unspent quota permits back rather than strand them until midnight.
+    atexit.register(gate.creates.give_back)
+    return gate
 
 
 _reported_configuration_errors: set[str] = set()

@@ -101,8 +101,17 @@ def create_endpoint(
             headers["Idempotent-Replayed"] = "true"
         return Reply(record_json(created.record), 201, headers)
 
+    def replays(request: Request, caller: Caller) -> bool:
+        try:
+            key = parsing.idempotency_key(request.headers.get("Idempotency-Key"))
+        except ApiError:
+            return False  # the parse stage says what is wrong with it
+        return records.replays(caller, key)
+
     scopes = frozenset({resource.write_scope})
-    return Endpoint(name, "POST", scopes, parse, operation, serialize, creates=True)
+    return Endpoint(
+        name, "POST", scopes, parse, operation, serialize, creates=True, replays=replays
+    )
 
 
 def update_endpoint(name: str, resource: Resource, id_of: IdOf, missing: str) -> Endpoint[Any, Any]:

@@ -91,7 +91,9 @@ class FirestoreLeases:
         )
         return int(taken), float(left), operations
 
-    def lease_permits(self, bucket: str, want: int, quota: int) -> tuple[int, int, int]:
+    def lease_permits(
+        self, bucket: str, want: int, quota: int, returned: int = 0
+    ) -> tuple[int, int, int]:
         """Raises: LimitsUnavailable."""
         partner_id, _, day = bucket.rpartition(":")
         recounts = 0
@@ -105,6 +107,8 @@ class FirestoreLeases:
         taken, left, operations = _lease(
             self.database,
             f"quota:{bucket}",
-            lambda stored, now: limits.quota_lease(stored, now, want, quota, recount),
+            lambda stored, now: limits.quota_lease(
+                stored, now, want, quota, recount=recount, returned=returned
+            ),
         )
         return int(taken), int(left), operations + recounts

@@ -388,7 +388,7 @@ def test_leases_that_conflict_are_retried_until_the_deadline_never_given_up(
 
     def lease(_: int) -> None:
         try:
-            taken, _, _ = leases.lease_tokens("contended", 1, 1000.0, 100_000, 1)
+            taken = leases.lease_tokens("contended", 1, 1000.0, 100_000, 1)[0]
             outcomes.append("taken" if taken else "empty")
         except LimitsUnavailable:
             outcomes.append("unavailable")
@@ -397,3 +397,19 @@ def test_leases_that_conflict_are_retried_until_the_deadline_never_given_up(
         list(pool.map(lease, range(120)))
     assert outcomes.count("unavailable") == 0  # was 4 attempts, then a 503 while healthy
     assert outcomes.count("taken") == 120
+
+
+def test_a_replay_is_never_refused_by_a_spent_quota(api: Api, acme: User) -> None:
+    set_partner("acme", limits={"dailyCreates": 1})
+    key = {"Idempotency-Key": "only-one"}
+    first = api.post("createEntry", json=entry_body(), headers=acme.headers(**key))
+    assert first.status_code == 201
+    assert_error(api.post("createEntry", json=entry_body(), headers=acme.headers()), 429)
+    other_key = {"Idempotency-Key": "a-new-one"}
+    fresh = api.post("createEntry", json=entry_body(), headers=acme.headers(**other_key))
+    assert_error(fresh, 429, "quota_exceeded")  # a new key would create: refused
+    replay = api.post("createEntry", json=entry_body(), headers=acme.headers(**key))
+    assert replay.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == first.get_json()
+    assert len([e for e in store.client().collection("entries").stream()]) == 1

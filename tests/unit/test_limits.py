@@ -301,11 +301,11 @@ def test_an_unreadable_day_count_is_rebuilt_from_the_audit_trail(
         asked.append(1)
         return 7  # creates the day's audit trail holds
 
-    taken, left, document = quota_lease(stored, now, 5, 10, recount)
+    taken, left, document = quota_lease(stored, now, 5, 10, recount=recount)
     assert asked == ([1] if recounted else [])
-    assert (taken, left) == (3, 0)  # 7 used of 10: never more than the quota, never locked
+    assert (taken, left) == (1, 2)  # 7 used of 10: a share of the 3 left, never locked out
     assert document is not None
-    assert document["used"] == 10
+    assert document["used"] == 8
 
 
 # --- failed credentials, by client address ---------------------------------------------------
@@ -340,3 +340,45 @@ def test_the_guard_remembers_a_bounded_number_of_addresses() -> None:
     for index in range(limits.TRACKED_ADDRESSES + 50):
         guard.failed(f"10.0.{index // 256}.{index % 256}")
     assert len(guard._allowance) == limits.TRACKED_ADDRESSES
+
+
+# --- quota availability: small leases near the end, permits given back ----------------------
+
+
+def test_near_the_end_of_a_quota_instances_strand_few_permits() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quotas = [DailyQuota(store, clock.now, clock.monotonic) for _ in range(3)]
+    small = Limits(rate_per_s=1.0, burst=1, daily_creates=25)
+    first_leases = []
+    for quota in quotas:
+        quota.reserve("acme", small)
+        first_leases.append(quota._quotas["acme"].permits + 1)
+    assert first_leases == [4, 3, 3]  # an eighth of what is left (it was 20, 5 and 0)
+    # one instance serves every call from now on; the others hold what they leased
+    busy = quotas[0]
+    admitted = 3 + sum(busy.reserve("acme", small).allowed for _ in range(30))
+    stranded = sum(q._quotas["acme"].permits for q in quotas[1:])
+    assert admitted + stranded == 25
+    assert stranded == 4  # was 12 with leases of 20: 8 valid creates refused at 13
+
+
+def test_unspent_permits_go_back_when_an_instance_stops_or_holds_them_too_long() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    small = Limits(rate_per_s=1.0, burst=1, daily_creates=25)
+    stopping, staying = (DailyQuota(store, clock.now, clock.monotonic) for _ in range(2))
+    assert stopping.reserve("acme", small).allowed  # leased 4, spent 1
+    assert stopping.give_back() == 3  # at exit
+    day = clock.now().date().isoformat()
+    assert store.documents[f"quota:acme:{day}"]["used"] == 1
+    admitted = sum(staying.reserve("acme", small).allowed for _ in range(30))
+    assert admitted == 24  # the quota, whole: nothing died with the stopped instance
+
+    clock.seconds += 86_400  # a new day; an idle instance's permits age out
+    idle, busy = (DailyQuota(store, clock.now, clock.monotonic) for _ in range(2))
+    assert idle.reserve("acme", small).allowed  # leased 4, holds 3
+    assert sum(busy.reserve("acme", small).allowed for _ in range(30)) == 21
+    clock.seconds += 61  # past the lease lifetime: its next call gives them back first
+    assert idle.reserve("acme", small).allowed
+    assert sum(busy.reserve("acme", small).allowed for _ in range(30)) == 2
