@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from functions.models import Limits
 
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 3.0
 """A lease asks for about this many seconds of the calls this instance has been serving."""
 LEASE_LIFETIME_S = 30.0
 """Leased tokens an instance has not spent after this long are dropped."""

@@ -52,6 +52,16 @@ def test_at_three_times_the_rate_no_more_than_burst_plus_rate_is_admitted(
     assert store.operations / (admitted + refused) <= 0.2
 
 
+@pytest.mark.parametrize("processes", [1, 2, 4])
+def test_at_eighty_percent_almost_nothing_is_refused_and_leases_are_few(processes: int) -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    admitted, refused = drive(instances(processes, clock, store), clock, 16, 60)
+    calls = admitted + refused
+    assert refused / calls < 0.01
+    assert store.operations / calls < 0.2  # Firestore operations per call
+
+
 def test_another_partners_bucket_is_its_own() -> None:
     clock, store = SimulatedClock(), MemoryLeases()
     store.clock = clock
