@@ -13,6 +13,7 @@ from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
 import functions  # noqa: F401 - before google-api-core: it silences one import-time notice
+from functions import config
 from functions.http import views
 
 # Partners authenticate with Firebase ID tokens, checked by the functions themselves, so
@@ -21,7 +22,7 @@ from functions.http import views
 # key that signs pagination cursors, lives in Secret Manager (`firebase
 # functions:secrets:set CURSOR_SECRET`); the emulators read it from .secret.local.
 PARTNER_FUNCTION: dict[str, Any] = {
-    "region": "us-central1",
+    "region": config.DEFAULT_REGION,
     "invoker": "public",
     "memory": options.MemoryOption.MB_256,
     "timeout_sec": 30,

@@ -58,6 +58,17 @@ def project_id() -> str:
     raise ConfigurationError("no project id: set GCLOUD_PROJECT (or FIREBASE_CONFIG)")
 
 
+DEFAULT_REGION = "us-central1"
+"""Where main.py deploys the functions (its global options)."""
+
+
+def function_region() -> str:
+    """The region the functions run in, as the runtime tells it (FUNCTION_REGION), or the
+    one main.py deploys to."""
+    value = _env("FUNCTION_REGION") or DEFAULT_REGION
+    return value if value.replace("-", "").isalnum() and len(value) <= 40 else DEFAULT_REGION
+
+
 def entries_collection(declared: str = DEFAULT_ENTRIES_COLLECTION) -> str:
     """The collection of the `entries` resource: as declared, unless ENTRIES_COLLECTION
     redirects it (the benchmark writes to a collection of its own)."""

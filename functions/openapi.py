@@ -12,9 +12,11 @@ import functools
 import json
 from typing import Any
 
+from functions import config
 from functions.errors import (
     ApiError,
     BadRequest,
+    ConfigurationError,
     Conflict,
     Forbidden,
     MethodNotAllowed,
@@ -37,6 +39,7 @@ from functions.resources import declaration, kinds
 from functions.resources.declaration import Declaration, Resource
 
 API_VERSION = "1.0.0"
+DEFAULT_PROJECT = "demo-partner-api"
 _REF = "#/components/schemas/{model}"
 
 
@@ -51,7 +54,7 @@ def _error_response(*errors: type[ApiError]) -> dict[str, Any]:
         headers["Allow"] = {"schema": {"type": "string"}}
     response: dict[str, Any] = {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},
+        "content": {"application/json": {"schema": _ref(ENVELOPE)}},
     }
     if headers:
         response["headers"] = headers
@@ -113,7 +116,11 @@ def _id_parameter(resource: Resource) -> dict[str, Any]:
         "in": "path",
         "required": True,
         "description": f"The {resource.item} id.",
-        "schema": {"type": "string", "pattern": f"^{ENTRY_ID_CHARS}$"},
+        "schema": {
+            "type": "string",
+            "pattern": f"^{ENTRY_ID_CHARS}$",
+            "examples": ["Xf3kT9aQ2Lm0PzR8wB1c"],
+        },
     }
 
 
@@ -124,8 +131,8 @@ def _json_body(model: str) -> dict[str, Any]:
 _RATE_LIMIT = {
     "RateLimit-Policy": {
         "description": (
-            'The partner\'s limits: "partner";q=<burst>;w=<seconds to refill>, and on '
-            'creates "creates";q=<daily quota>;w=86400 (draft-ietf-httpapi-ratelimit-headers).'
+            'The partner\'s limits: `"partner";q=BURST;w=SECONDS_TO_REFILL`, and on creates '
+            '`"creates";q=DAILY_QUOTA;w=86400` (draft-ietf-httpapi-ratelimit-headers).'
         ),
         "schema": {"type": "string"},
     },
@@ -191,7 +198,11 @@ def _if_match() -> dict[str, Any]:
             "stored without a version), or a bare version number. Strong ETags only: a "
             "weak one (W/...) never matches (412)."
         ),
-        "schema": {"type": "string", "pattern": '^"?([0-9]{1,12}|w[0-9]{1,21})"?$'},
+        "schema": {
+            "type": "string",
+            "pattern": '^"?([0-9]{1,12}|w[0-9]{1,21})"?$',
+            "examples": ['"3"'],
+        },
     }
 
 
@@ -204,7 +215,11 @@ def _idempotency_key() -> dict[str, Any]:
             "Makes retries safe: the same key and body within the retention window return "
             "the first result and write nothing."
         ),
-        "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$"},
+        "schema": {
+            "type": "string",
+            "pattern": f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$",
+            "examples": ["order-2026-0042"],
+        },
     }
 
 
@@ -287,12 +302,38 @@ def _a(noun: str) -> str:
     return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
+FIRST_URLS_TAG = "entries: first URLs"
+
+
+def _tags(decl: Declaration) -> list[dict[str, str]]:
+    """Operations grouped by resource, `/api/v1` first; the first URLs last, as such."""
+    tags = [
+        {"name": r.name, "description": r.description or f"{r.name} under /api/v1"}
+        for r in decl.resources
+    ]
+    if decl.get("entries") is not None:
+        tags.append(
+            {
+                "name": FIRST_URLS_TAG,
+                "description": (
+                    "The entries operations at the URLs partners integrated with first "
+                    "(fetchData, createEntry, updateEntry): the same as /api/v1/entries."
+                ),
+            }
+        )
+    return tags
+
+
+def _tagged(operations: dict[str, dict[str, Any]], tag: str) -> dict[str, dict[str, Any]]:
+    return {name: {**operation, "tags": [tag]} for name, operation in operations.items()}
+
+
 def _paths(decl: Declaration) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     entries = decl.get("entries")
     if entries is not None:  # the first URLs partners integrated with
         names = {"list": "listEntries", "get": "getEntry", "create": "createEntry"}
-        legacy = _operations(entries, {**names, "update": "updateEntry"})
+        legacy = _tagged(_operations(entries, {**names, "update": "updateEntry"}), FIRST_URLS_TAG)
         for path, method, op in (
             ("/fetchData", "get", "list"),
             ("/fetchData/{id}", "get", "get"),
@@ -304,14 +345,17 @@ def _paths(decl: Declaration) -> dict[str, Any]:
     for resource in decl.resources:
         plural = "".join(word.title() for word in resource.name.split("-"))
         single = _title(resource)
-        ops = _operations(
-            resource,
-            {
-                "list": f"apiList{plural}",
-                "get": f"apiGet{single}",
-                "create": f"apiCreate{single}",
-                "update": f"apiUpdate{single}",
-            },
+        ops = _tagged(
+            _operations(
+                resource,
+                {
+                    "list": f"apiList{plural}",
+                    "get": f"apiGet{single}",
+                    "create": f"apiCreate{single}",
+                    "update": f"apiUpdate{single}",
+                },
+            ),
+            resource.name,
         )
         collection, item = f"/api/v1/{resource.name}", f"/api/v1/{resource.name}/{{id}}"
         for path, method, op in (
@@ -335,8 +379,16 @@ def _schemas(resource: Resource) -> dict[str, Any]:
     updatable = [s for s in resource.fields if s.updatable]
     readable = [s for s in resource.fields if s.readable]
     system: dict[str, Any] = {
-        "id": {"type": "string", "description": "Server-assigned id."},
-        resource.tenant_field: {"type": "string", "description": "The tenant that owns it."},
+        "id": {
+            "type": "string",
+            "description": "Server-assigned id.",
+            "examples": ["Xf3kT9aQ2Lm0PzR8wB1c"],
+        },
+        resource.tenant_field: {
+            "type": "string",
+            "description": "The tenant that owns it.",
+            "examples": ["acme"],
+        },
     }
     book = resource.bookkeeping
     absent = " Null where another writer stored the record without it."
@@ -345,17 +397,24 @@ def _schemas(resource: Resource) -> dict[str, Any]:
             "type": "string",
             "format": "date-time",
             "description": "When created (UTC).",
+            "examples": ["2026-03-31T09:15:00.000000Z"],
         },
         book.updated_at: {
             "type": "string",
             "format": "date-time",
             "description": "When last changed through the API (UTC).",
+            "examples": ["2026-04-02T16:40:12.250000Z"],
         },
-        book.created_by: {"type": "string", "description": "The uid (or key id) that created it."},
+        book.created_by: {
+            "type": "string",
+            "description": "The uid (or key id) that created it.",
+            "examples": ["key:0123456789abcdef"],
+        },
         book.version: {
             "type": "integer",
             "minimum": 1,
             "description": "+1 on every update; the ETag.",
+            "examples": [1],
         },
     }
     record_properties = {
@@ -374,7 +433,11 @@ def _schemas(resource: Resource) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": record_properties,
     }
-    item = {**record, "required": ["id"], "description": "A record, or the requested fields of it."}
+    projection = {
+        **record,
+        "required": ["id"],
+        "description": "The fields a `fields` query asked for (and `id`).",
+    }
     return {
         f"{title}Create": {
             "type": "object",
@@ -391,13 +454,18 @@ def _schemas(resource: Resource) -> dict[str, Any]:
             "properties": {s.name: _value(kinds.json_schema(s), not s.required) for s in updatable},
         },
         title: record,
+        f"{title}Fields": projection,
         f"{title}Page": {
             "type": "object",
             "required": ["data", "next_cursor", "has_more", "skipped"],
             "additionalProperties": False,
             "properties": {
-                "data": {"type": "array", "items": item},
-                "next_cursor": {"type": ["string", "null"]},
+                "data": {
+                    "type": "array",
+                    "description": f"Whole {resource.name}, or with `fields` the fields asked for.",
+                    "items": {"anyOf": [_ref(title), _ref(f"{title}Fields")]},
+                },
+                "next_cursor": {"type": ["string", "null"], "examples": [None]},
                 "has_more": {"type": "boolean"},
                 "skipped": {
                     "type": "array",
@@ -412,43 +480,54 @@ def _schemas(resource: Resource) -> dict[str, Any]:
     }
 
 
-_ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error"],
-    "additionalProperties": False,
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["status", "code", "message", "request_id"],
-            "additionalProperties": False,
-            "properties": {
-                "status": {"type": "integer"},
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "request_id": {"type": "string"},
-                "details": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["field", "message"],
-                        "additionalProperties": False,
-                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                    },
-                },
-            },
-        }
+ENVELOPE = "ErrorEnvelope"
+"""Every error's body. (Named apart from its `error` member, so that generated clients do
+not meet a class `Error` with an attribute `error`.)"""
+_ERROR_SCHEMAS: dict[str, Any] = {
+    ENVELOPE: {
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {"error": {"$ref": _REF.format(model="ErrorBody")}},
+    },
+    "ErrorBody": {
+        "type": "object",
+        "required": ["status", "code", "message", "request_id"],
+        "additionalProperties": False,
+        "properties": {
+            "status": {"type": "integer", "examples": [422]},
+            "code": {"type": "string", "examples": ["validation_failed"]},
+            "message": {"type": "string", "examples": ["Some fields are invalid."]},
+            "request_id": {"type": "string", "examples": ["5f0c9a7e2b8d4c1e9f3a6b7c8d9e0f1a"]},
+            "details": {"type": "array", "items": {"$ref": _REF.format(model="FieldIssue")}},
+        },
+    },
+    "FieldIssue": {
+        "type": "object",
+        "required": ["field", "message"],
+        "additionalProperties": False,
+        "properties": {
+            "field": {"type": "string", "examples": ["amount"]},
+            "message": {"type": "string", "examples": ["is required"]},
+        },
     },
 }
 
 
-def build(decl: Declaration | None = None) -> dict[str, Any]:
-    """The whole document, deterministic so that it can be compared with the committed one."""
+def build(
+    decl: Declaration | None = None,
+    *,
+    project: str = DEFAULT_PROJECT,
+    region: str = config.DEFAULT_REGION,
+) -> dict[str, Any]:
+    """The whole document, deterministic so that it can be compared with the committed one
+    (which names the demo project; the served one names the project that serves it)."""
     decl = decl or declaration.current()
     security: list[dict[str, list[str]]] = [{"partnerApiKey": []}, {"firebaseIdToken": []}]
     schemas: dict[str, Any] = {}
     for resource in decl.resources:
         schemas.update(_schemas(resource))
-    schemas["Error"] = _ERROR_SCHEMA
+    schemas.update(_ERROR_SCHEMAS)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -464,17 +543,15 @@ def build(decl: Declaration | None = None) -> dict[str, Any]:
         "servers": [
             {
                 "url": "https://{region}-{project}.cloudfunctions.net",
-                "variables": {
-                    "region": {"default": "us-central1"},
-                    "project": {"default": "demo-partner-api"},
-                },
+                "variables": {"region": {"default": region}, "project": {"default": project}},
             },
             {
-                "url": "http://127.0.0.1:5001/{project}/us-central1",
+                "url": "http://127.0.0.1:5001/{project}/{region}",
                 "description": "Firebase Emulator Suite",
-                "variables": {"project": {"default": "demo-partner-api"}},
+                "variables": {"region": {"default": region}, "project": {"default": project}},
             },
         ],
+        "tags": _tags(decl),
         "security": security,
         "paths": _paths(decl),
         "components": {
@@ -504,13 +581,18 @@ def build(decl: Declaration | None = None) -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    """The document of the served declaration, built once (what the functions serve)."""
-    return _document_of(declaration.current())
+    """The document of the served declaration, for the project and region that serve it,
+    built once (what the functions serve)."""
+    try:
+        project = config.project_id()
+    except ConfigurationError:
+        project = DEFAULT_PROJECT
+    return _document_of(declaration.current(), project, config.function_region())
 
 
 @functools.cache
-def _document_of(decl: Declaration) -> dict[str, Any]:
-    return build(decl)
+def _document_of(decl: Declaration, project: str, region: str) -> dict[str, Any]:
+    return build(decl, project=project, region=region)
 
 
 def render(decl: Declaration | None = None) -> str:

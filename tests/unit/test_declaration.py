@@ -414,10 +414,16 @@ def test_each_resource_has_typed_schemas_and_only_its_operations() -> None:
     assert "costPrice" not in json.dumps(schemas["MenuItem"])
     assert "costPrice" not in schemas["MenuItemCreate"]["properties"]
     assert schemas["Order"]["properties"]["restaurantId"]["type"] == "string"
-    assert (
-        schemas["OrderPage"]["properties"]["data"]["items"]["properties"]["table"]
-        == (schemas["Order"]["properties"]["table"])
-    )
+    items = schemas["OrderPage"]["properties"]["data"]["items"]
+    assert items == {  # the whole record first, the fields a projection asked for second
+        "anyOf": [
+            {"$ref": "#/components/schemas/Order"},
+            {"$ref": "#/components/schemas/OrderFields"},
+        ]
+    }
+    assert schemas["OrderFields"]["required"] == ["id"]
+    assert schemas["OrderFields"]["properties"] == schemas["Order"]["properties"]
+    assert schemas["Order"]["required"] == list(both().get("orders").wire_fields)  # type: ignore[union-attr]
     entry_create = schemas["EntryCreate"]["properties"]
     assert "anyOf" not in entry_create["category"]  # null is refused on create
     patch = schemas["EntryPatch"]
@@ -478,6 +484,31 @@ def test_the_text_pattern_accepts_what_the_model_does(multiline: bool, value: st
     spec = FieldSpec(name="note", kind="text", required=True, max_length=20, multiline=multiline)
     in_document = bool(re.fullmatch(kinds.not_blank_text_pattern(spec), value))
     assert in_document is _model_takes(spec, value)
+
+
+def test_the_document_serves_its_own_project_and_groups_operations_by_resource(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    committed = openapi.build(both())
+    assert committed["servers"][0]["variables"]["project"]["default"] == "demo-partner-api"
+    monkeypatch.setenv("GCLOUD_PROJECT", "acme-accounting")
+    monkeypatch.setenv("FUNCTION_REGION", "europe-west1")
+    openapi._document_of.cache_clear()
+    served = openapi.document()
+    for server in served["servers"]:
+        assert server["variables"]["project"]["default"] == "acme-accounting"
+        assert server["variables"]["region"]["default"] == "europe-west1"
+    assert [tag["name"] for tag in committed["tags"]] == [
+        "entries", "menus", "orders", "entries: first URLs",
+    ]  # fmt: skip
+    assert committed["paths"]["/api/v1/menus"]["get"]["tags"] == ["menus"]
+    assert committed["paths"]["/fetchData"]["get"]["tags"] == ["entries: first URLs"]
+    text = json.dumps(committed)
+    assert "<burst>" not in text  # the reference page would take it for an HTML tag
+    assert '"$ref": "#/components/schemas/Error"' not in text
+    assert committed["components"]["schemas"]["ErrorEnvelope"]["properties"]["error"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }
 
 
 def _model_takes(spec: FieldSpec, value: Any) -> bool:
