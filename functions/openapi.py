@@ -302,7 +302,7 @@ def _a(noun: str) -> str:
     return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
-FIRST_URLS_TAG = "entries: first URLs"
+FIRST_URLS_TAG = "entries: first urls"
 
 
 def _tags(decl: Declaration) -> list[dict[str, str]]:

@@ -499,10 +499,10 @@ def test_the_document_serves_its_own_project_and_groups_operations_by_resource(
         assert server["variables"]["project"]["default"] == "acme-accounting"
         assert server["variables"]["region"]["default"] == "europe-west1"
     assert [tag["name"] for tag in committed["tags"]] == [
-        "entries", "menus", "orders", "entries: first URLs",
+        "entries", "menus", "orders", "entries: first urls",
     ]  # fmt: skip
     assert committed["paths"]["/api/v1/menus"]["get"]["tags"] == ["menus"]
-    assert committed["paths"]["/fetchData"]["get"]["tags"] == ["entries: first URLs"]
+    assert committed["paths"]["/fetchData"]["get"]["tags"] == ["entries: first urls"]
     text = json.dumps(committed)
     assert "<burst>" not in text  # the reference page would take it for an HTML tag
     assert '"$ref": "#/components/schemas/Error"' not in text
