@@ -43,12 +43,7 @@ def _rules(with_check: bool) -> str:
 
 
 def _load(source: str) -> None:
-    response = requests.put(
-        f"http://{emulators.firestore_host()}/emulator/v1/projects/{PROJECT}:securityRules",
-        json={"rules": {"files": [{"name": "firestore.rules", "content": source}]}},
-        timeout=30,
-    )
-    response.raise_for_status()
+    emulators.load_rules(PROJECT, source)
 
 
 def _partner_token() -> str:

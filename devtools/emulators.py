@@ -122,3 +122,18 @@ class FirestoreProcess:
             self.signal(signal.SIGKILL)
             self.process.wait(timeout=20)
             self.process = None
+
+
+def load_rules(project: str, source: str) -> None:
+    """Replace the Firestore emulator's rules (as the Emulator Suite's test SDKs do).
+
+    Raises: requests.HTTPError when the emulator refuses them (they do not compile).
+    """
+    import requests  # noqa: PLC0415
+
+    response = requests.put(
+        f"http://{firestore_host()}/emulator/v1/projects/{project}:securityRules",
+        json={"rules": {"files": [{"name": "firestore.rules", "content": source}]}},
+        timeout=30,
+    )
+    response.raise_for_status()

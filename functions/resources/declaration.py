@@ -424,15 +424,7 @@ def _check_order(resource: Resource, table: _Table) -> None:
             f"order: {order!r} changes with every write; order by the creation time, "
             "a declared field or id"
         )
-    if order not in {spec.name for spec in resource.fields}:
-        raise table.fail(f"order: {order!r} is not a declared field, the creation time or id")
-    spec = resource.field(order)
-    if not spec.readable:
-        raise table.fail(f"order: {order!r} is hidden; the order would reveal it")
-    if spec.kind not in _ORDERABLE:
-        raise table.fail(
-            f"order: {order!r} is a {spec.kind}; order takes {', '.join(sorted(_ORDERABLE))}"
-        )
+    _check_usable(resource, table, "order", order, _ORDERABLE)
     if order in resource.ranges:
         raise table.fail(f"order: {order!r} is a range; a bounded list is ordered by it anyway")
 
@@ -450,8 +442,23 @@ def _check_direct_access(resource: Resource, table: _Table) -> None:
         raise table.fail("direct_access: create needs the create operation")
 
 
+def _check_usable(
+    resource: Resource, table: _Table, what: str, name: str, allowed: frozenset[str]
+) -> None:
+    """A field a list filters, bounds or orders by: declared, readable (a list would
+    reveal it otherwise) and of a kind `what` takes."""
+    if name not in {spec.name for spec in resource.fields}:
+        raise table.fail(f"{what}: {name!r} is not a declared field")
+    spec = resource.field(name)
+    if not spec.readable:
+        raise table.fail(f"{what}: {name!r} is hidden; the list would reveal it")
+    if spec.kind not in allowed:
+        raise table.fail(
+            f"{what}: {name!r} is a {spec.kind}; {what} takes {', '.join(sorted(allowed))}"
+        )
+
+
 def _check_lists(resource: Resource, table: _Table) -> None:
-    names = {spec.name for spec in resource.fields}
     if len(resource.filters) > MAX_FILTERS or len(resource.ranges) > MAX_RANGES:
         raise table.fail(
             f"at most {MAX_FILTERS} filters and {MAX_RANGES} ranges (each combination needs "
@@ -462,15 +469,7 @@ def _check_lists(resource: Resource, table: _Table) -> None:
         ("ranges", _RANGEABLE, resource.ranges),
     ):
         for name in listed:
-            if name not in names:
-                raise table.fail(f"{kind}: {name!r} is not a declared field")
-            spec = resource.field(name)
-            if not spec.readable:
-                raise table.fail(f"{kind}: {name!r} is hidden; a filter would reveal it")
-            if spec.kind not in allowed:
-                raise table.fail(
-                    f"{kind}: {name!r} is a {spec.kind}; {kind} take {', '.join(sorted(allowed))}"
-                )
+            _check_usable(resource, table, kind, name, allowed)
     params = [*resource.filters, *(f"{r}{end}" for r in resource.ranges for end in ("From", "To"))]
     for param in params:
         if param in QUERY_WORDS or params.count(param) > 1:

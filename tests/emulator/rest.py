@@ -67,12 +67,7 @@ def get_doc(token: str | None, path: str) -> requests.Response:
 
 
 def load_rules(source: str) -> None:
-    """Replace the Firestore emulator's rules (as the Emulator Suite's test SDKs do)."""
-    from devtools.emulators import firestore_host
+    """Replace the Firestore emulator's rules of the test project."""
+    from devtools import emulators
 
-    response = requests.put(
-        f"http://{firestore_host()}/emulator/v1/projects/{PROJECT}:securityRules",
-        json={"rules": {"files": [{"name": "firestore.rules", "content": source}]}},
-        timeout=30,
-    )
-    response.raise_for_status()
+    emulators.load_rules(PROJECT, source)
