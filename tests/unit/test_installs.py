@@ -84,7 +84,7 @@ def test_npm_failing_offline_leaves_node_modules_as_it_was(tmp_path: Path) -> No
 def test_a_long_install_without_a_terminal_says_it_is_still_running() -> None:
     started = time.monotonic()
     result = subprocess.run(
-        [str(ROOT / "devtools/heartbeat.sh"), "npm", "sh", "-c", "sleep 2.5; exit 3"],
+        [str(ROOT / "devtools/heartbeat.sh"), "npm", "sh", "-c", "sleep 4.5; exit 3"],
         env={**os.environ, "HEARTBEAT_S": "1"},
         capture_output=True,
         text=True,
@@ -93,5 +93,5 @@ def test_a_long_install_without_a_terminal_says_it_is_still_running() -> None:
     )
     assert result.returncode == 3  # the command's own status
     beats = [line for line in result.stdout.splitlines() if "npm: still running" in line]
-    assert 2 <= len(beats) <= 3
-    assert time.monotonic() - started < 10
+    assert 2 <= len(beats) <= 5  # one a second, margins for a busy machine
+    assert time.monotonic() - started < 30  # nothing holds the output open once it is done
