@@ -387,7 +387,7 @@ def _schemas(resource: Resource) -> dict[str, Any]:
         resource.tenant_field: {
             "type": "string",
             "description": "The tenant that owns it.",
-            "examples": ["acme"],
+            "examples": ["example-partner"],
         },
     }
     book = resource.bookkeeping
