@@ -232,7 +232,7 @@ def _operations(resource: Resource, ids: dict[str, str]) -> dict[str, dict[str, 
             "operationId": ids["list"],
             "summary": f"A page of the caller's {items}, {_order_words(resource)}.",
             "description": (
-                f"Ordered by {_order_words(resource)}; by the bounded field first when a "
+                f"Ordered by {_order_key_words(resource)}; by the bounded field first when a "
                 "range (…From, …To) is given. Pass next_cursor back as cursor."
             ),
             "parameters": _list_parameters(resource),
@@ -296,6 +296,15 @@ def _order_words(resource: Resource) -> str:
     if order == resource.bookkeeping.created_at:
         return "oldest first"
     return f"in order of {order}, then id"
+
+
+def _order_key_words(resource: Resource) -> str:
+    order = resource.order_field
+    if order is None:
+        return "id"
+    if order == resource.bookkeeping.created_at:
+        return "creation time, then id"
+    return f"{order}, then id"
 
 
 def _a(noun: str) -> str:
