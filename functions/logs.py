@@ -52,6 +52,7 @@ ALLOWED_FIELDS = frozenset(
         "docs_read",
         "limiter_operations",
         "replayed",
+        "resource",
         "error_type",
         "stack_trace",
         "httpRequest",

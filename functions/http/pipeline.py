@@ -21,6 +21,7 @@ answer and logs one line per request.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import hashlib
 import math
@@ -408,10 +409,16 @@ def _failure_guard() -> FailureGuard:
 @functools.cache
 def _gate() -> Gate:
     gate = Gate.over(FirestoreLeases())
-    # An instance that stops (Cloud Run's SIGTERM ends the worker normally) gives its
-    # unspent quota permits back rather than strand them until midnight.
-    atexit.register(gate.creates.give_back)
+    atexit.register(_give_back_at_exit, gate)
     return gate
+
+
+def _give_back_at_exit(gate: Gate) -> None:
+    """An instance that stops (Cloud Run's SIGTERM ends the worker normally) gives its
+    unspent quota permits back rather than strand them until midnight. The process is
+    ending: whatever goes wrong here only means the permits age out with the day."""
+    with contextlib.suppress(Exception):
+        gate.creates.give_back()
 
 
 _reported_configuration_errors: set[str] = set()

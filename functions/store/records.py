@@ -86,7 +86,7 @@ def scan(
     query = query.order_by("__name__")
     last = None
     while True:
-        page = query.limit(page_size) if last is None else query.start_after(last)
+        page = query if last is None else query.start_after(last)
         with backend_errors():
             snapshots = list(page.limit(page_size).stream(**call_options()))
         for snapshot in snapshots:
