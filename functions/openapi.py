@@ -230,9 +230,9 @@ def _operations(resource: Resource, ids: dict[str, str]) -> dict[str, dict[str, 
     if "list" in resource.operations:
         found["list"] = {
             "operationId": ids["list"],
-            "summary": f"A page of the caller's {items}, {_order_words(resource)}.",
+            "summary": f"A page of the caller's {items}, {_order_words(resource)[0]}.",
             "description": (
-                f"Ordered by {_order_key_words(resource)}; by the bounded field first when a "
+                f"Ordered by {_order_words(resource)[1]}; by the bounded field first when a "
                 "range (…From, …To) is given. Pass next_cursor back as cursor."
             ),
             "parameters": _list_parameters(resource),
@@ -289,22 +289,14 @@ def _operations(resource: Resource, ids: dict[str, str]) -> dict[str, dict[str, 
     return found
 
 
-def _order_words(resource: Resource) -> str:
+def _order_words(resource: Resource) -> tuple[str, str]:
+    """How a list is ordered: for its summary, and what it is ordered by."""
     order = resource.order_field
     if order is None:
-        return "in order of id"
+        return "in order of id", "id"
     if order == resource.bookkeeping.created_at:
-        return "oldest first"
-    return f"in order of {order}, then id"
-
-
-def _order_key_words(resource: Resource) -> str:
-    order = resource.order_field
-    if order is None:
-        return "id"
-    if order == resource.bookkeeping.created_at:
-        return "creation time, then id"
-    return f"{order}, then id"
+        return "oldest first", "creation time, then id"
+    return f"in order of {order}, then id", f"{order}, then id"
 
 
 def _a(noun: str) -> str:
