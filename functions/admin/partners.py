@@ -322,20 +322,24 @@ Credentials. Exit codes: 0 done, 1 refused, 2 usage, 3 environment. Every comman
 --json (errors then come as JSON on stderr too)."""
 
 
+YES_HELP = "do it without asking (needed where there is no terminal to ask on)"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, whose usage errors come as JSON on stderr when --json was asked for."""
+    """argparse, whose usage errors come as JSON on stderr when --json was asked for
+    (subcommand parsers are made as this class too, and share the flag)."""
+
+    json_errors = False
 
     def error(self, message: str) -> NoReturn:
-        if "--json" in sys.argv[1:] or _JSON_REQUESTED[0]:
+        if self.json_errors:
             _print_error("usage", message, EXIT_USAGE, as_json=True)
             raise SystemExit(EXIT_USAGE)
         super().error(message)
 
 
-_JSON_REQUESTED = [False]
-
-
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
+    _Parser.json_errors = json_errors
     parser = _Parser(
         prog="python -m functions.partners",
         description=(
@@ -364,8 +368,6 @@ def _parser() -> argparse.ArgumentParser:
         )
         return parser
 
-    yes_help = "do it without asking (needed where there is no terminal to ask on)"
-
     scopes_help = "comma-separated scopes (default: every scope resources.toml declares)"
     create_help = "add the partner's record if it has none (otherwise refused)"
     grant = command(commands, "grant", "make a user a partner user of PARTNER_ID")
@@ -377,7 +379,7 @@ def _parser() -> argparse.ArgumentParser:
 
     revoke = command(commands, "revoke", "remove partner claims and end sessions")
     revoke.add_argument("user", help="uid or email")
-    revoke.add_argument("--yes", action="store_true", help=yes_help)
+    revoke.add_argument("--yes", action="store_true", help=YES_HELP)
 
     listing = command(commands, "list", "list partner users")
     listing.add_argument("--partner", dest="partner_id", help="only this partner's users")
@@ -408,7 +410,7 @@ def _parser() -> argparse.ArgumentParser:
     command(keys, "show", "show one key").add_argument("key_id")
     key_revoke = command(keys, "revoke", "revoke a key at once")
     key_revoke.add_argument("key_id")
-    key_revoke.add_argument("--yes", action="store_true", help=yes_help)
+    key_revoke.add_argument("--yes", action="store_true", help=YES_HELP)
     key_roll = command(keys, "roll", "replace a key; the old one works for the overlap")
     key_roll.add_argument("key_id")
     key_roll.add_argument("--overlap", default="24h", help="how long the old key keeps working")
@@ -433,11 +435,7 @@ def _partner_commands(commands: Any, command: Callable[..., argparse.ArgumentPar
         target = command(partner, name, text)
         target.add_argument("partner_id")
         if name == "suspend":
-            target.add_argument(
-                "--yes",
-                action="store_true",
-                help="do it without asking (needed where there is no terminal to ask on)",
-            )
+            target.add_argument("--yes", action="store_true", help=YES_HELP)
     command(partner, "list", "list partner records")
     limits = command(partner, "limits", "override a partner's limits (others keep defaults)")
     limits.add_argument("partner_id")
@@ -496,8 +494,8 @@ def _describe(user: PartnerUser) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit codes: 0 done, 1 refused, 2 usage, 3 environment (see `functions.admin.errors`)."""
-    _JSON_REQUESTED[0] = "--json" in (sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = _parser(json_errors="--json" in words).parse_args(argv)
     args.json = getattr(args, "json", False)
     if not args.project:
         _print_error(
