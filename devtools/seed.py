@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from devtools.emulators import sign_in
 from functions.admin.keys import KeyDirectory
-from functions.admin.partners import PartnerDirectory
 from functions.admin.records import PartnerRecords
+from functions.admin.users import PartnerDirectory
 from functions.resources import declaration
 from functions.store import records as store
 

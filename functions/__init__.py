@@ -16,9 +16,16 @@ Read top-down, from the edge inward:
   quotas that instances share through leases.
 - `store/`: Firestore, the only package that talks to it, one unit of work per change
   (the audit record of a write is committed with it).
+- `wiring`: the parts every serving process shares (authenticators, the limits gate over
+  Firestore leases, the failed-credential guard), composed once for the pipeline.
 - `errors`, `config`, `logs`, `firebase_app`: one concern each.
-- `openapi`: the contract document; `admin/` the partners command-line tool's logic,
-  run as `python -m functions.partners`.
+- `openapi`: the contract document, built from the declaration (never from the parser).
+- `admin/`: what owners do to run partners (`operator`), and the command-line tool around
+  it (`cli`), run as `python -m functions.partners`.
+
+The layers, from the edge down, are held by `tests/unit/test_layers.py`: each module
+imports only its own layer and those below; only `store/` (and the tool's client factory,
+`admin/clients`) uses Firestore's client; nothing under the HTTP edge imports the web.
 """
 
 import warnings

@@ -17,6 +17,8 @@ from typing import Any
 from functions import config
 from functions.errors import BadRequest
 
+MAX_CHARS = 2048
+"""The longest cursor accepted: far above any this module makes."""
 _VERSION = 1
 _MAC_BYTES = 16
 

@@ -110,6 +110,8 @@ def is_document_id(value: str) -> bool:
     )
 
 
+IDEMPOTENCY_KEY_PATTERN: Final = re.compile(r"[\x21-\x7e]{1,255}")
+"""An Idempotency-Key: 1 to 255 printable ASCII characters, no spaces."""
 ENTRY_ID_CHARS: Final = "[A-Za-z0-9_-]{1,128}"
 """The ids the API assigns and the rules let clients create."""
 ENTRY_ID_PATTERN: Final = re.compile(rf"(?!__.*__\Z){ENTRY_ID_CHARS}")

@@ -12,7 +12,7 @@ import functools
 import json
 from typing import Any
 
-from functions import config
+from functions import config, cursor
 from functions.errors import (
     ApiError,
     BadRequest,
@@ -33,8 +33,7 @@ from functions.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from functions.http.parsing import IDEMPOTENCY_KEY_PATTERN, MAX_CURSOR_CHARS, query_params
-from functions.models import ENTRY_ID_CHARS
+from functions.models import ENTRY_ID_CHARS, IDEMPOTENCY_KEY_PATTERN
 from functions.resources import declaration, kinds
 from functions.resources.declaration import Declaration, Resource
 
@@ -167,7 +166,7 @@ def _list_parameters(resource: Resource) -> list[dict[str, Any]]:
         "cursor": {
             "type": "string",
             "minLength": 1,
-            "maxLength": MAX_CURSOR_CHARS,
+            "maxLength": cursor.MAX_CHARS,
             "pattern": "^[A-Za-z0-9_-]+[.][A-Za-z0-9_-]+$",
         },
         "fields": {"type": "string", "pattern": _fields_pattern(resource)},
@@ -184,7 +183,7 @@ def _list_parameters(resource: Resource) -> list[dict[str, Any]]:
             "description": text,
             "schema": schemas[name],
         }
-        for name, text in query_params(resource).items()
+        for name, text in resource.query_params().items()
     ]
 
 

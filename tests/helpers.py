@@ -222,16 +222,54 @@ class Blackhole:
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m functions.partners ARGS`, as operators run it."""
+    """`python -m functions.partners ARGS`, run in this process (no terminal: stdin is empty,
+    and stdout and stderr are captured), or with `env`, as operators run it: a process of
+    its own with exactly that environment."""
+    if env is not None:
+        return cli_process(*args, env=env)
+    import contextlib
+    import io
+
+    from functions.admin import cli as tool
+
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        _no_terminal(),
+    ):
+        try:
+            code = tool.main(list(args))
+        except SystemExit as exc:  # argparse: --help, and usage errors
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def cli_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m functions.partners ARGS` in a process of its own, as operators run it."""
     return subprocess.run(
         [sys.executable, "-m", "functions.partners", *args],
         cwd=ROOT,
         env=env or dict(os.environ),
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+class _no_terminal:  # noqa: N801 - used as a context manager, like contextlib's
+    """sys.stdin as a closed, empty stream that is no terminal, while the tool runs."""
+
+    def __enter__(self) -> None:
+        import io
+
+        self._saved = sys.stdin
+        sys.stdin = io.StringIO("")
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdin = self._saved
 
 
 def log_lines(capsys: Any) -> tuple[str, list[dict[str, Any]]]:

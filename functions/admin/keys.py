@@ -20,7 +20,7 @@ from functions.auth.callers import PARTNER_ID_PATTERN, known_scopes
 from functions.store import keys as key_store
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
+    from functions.admin.clients import Database
 
 DEFAULT_OVERLAP = "24h"
 
@@ -70,7 +70,7 @@ def _time(moment: dt.datetime | None) -> str | None:
 class KeyDirectory:
     """The API keys of one Firebase project."""
 
-    def __init__(self, project: str, database: firestore.Client) -> None:
+    def __init__(self, project: str, database: Database) -> None:
         self.project = project
         self.database = database
 

@@ -16,7 +16,7 @@ from functions.store import partners as partner_store
 from functions.store.client import WriteConflict
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
+    from functions.admin.clients import Database
 
 LIMIT_FIELDS = {"rate": "ratePerSecond", "burst": "burst", "daily_creates": "dailyCreates"}
 
@@ -63,7 +63,7 @@ def limit_overrides(rate: float | None, burst: int | None, daily: int | None) ->
 class PartnerRecords:
     """Partner records through the operator's Firestore client."""
 
-    def __init__(self, database: firestore.Client) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
 
     def _snapshot(self, partner_id: str) -> Any:

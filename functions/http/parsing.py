@@ -27,38 +27,15 @@ from functions.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from functions.models import Bounds, ListQuery, Position, Revision
+from functions.models import IDEMPOTENCY_KEY_PATTERN, Bounds, ListQuery, Position, Revision
 from functions.resources import kinds
 from functions.resources.declaration import Resource
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 _PATH_ID = re.compile(r"/?([^/]*)/?")
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 _IF_MATCH = re.compile(r'"?(?:([0-9]{1,12})|w([0-9]{1,21}))"?')
 MAX_CREDENTIAL_CHARS = 8192
-MAX_CURSOR_CHARS = 2048
-
-
-def query_params(resource: Resource) -> dict[str, str]:
-    """The query parameters of a resource's list, with their descriptions (for the
-    OpenAPI document too)."""
-    items = resource.name
-    params = {
-        "limit": (f"Page size, 1 to {resource.max_page_size} (default {resource.page_size})."),
-        "cursor": "The next_cursor of the previous page.",
-    }
-    for name in resource.ranges:
-        params[f"{name}From"] = f"Only {items} whose {name} is on or after this value."
-        params[f"{name}To"] = f"Only {items} whose {name} is on or before this value."
-    for name in resource.filters:
-        params[name] = f"Only {items} whose {name} is this value."
-    params["fields"] = (
-        "Comma-separated fields to return (id is always returned): "
-        + ", ".join(resource.wire_fields)
-        + "."
-    )
-    return params
 
 
 def request_id(request: Request) -> str:
@@ -174,7 +151,7 @@ def list_query(resource: Resource, params: Mapping[str, list[str]], caller: Call
         BadRequest: naming each unknown, repeated or invalid parameter; or one answer for
             every unusable cursor (altered, or issued for another partner or query).
     """
-    known = query_params(resource)
+    known = resource.query_params()
     issues: list[FieldIssue] = []
     values: dict[str, str] = {}
     for name, given in params.items():
@@ -207,7 +184,7 @@ def list_query(resource: Resource, params: Mapping[str, list[str]], caller: Call
             shown = ", ".join(name if name else "(empty)" for name in unknown)
             issues.append({"field": "fields", "message": f"unknown fields: {shown}"[:200]})
         fields = frozenset(names)
-    if "cursor" in values and not 1 <= len(values["cursor"]) <= MAX_CURSOR_CHARS:
+    if "cursor" in values and not 1 <= len(values["cursor"]) <= cursor.MAX_CHARS:
         issues.append({"field": "cursor", "message": "is not a cursor of this API"})
     if issues:
         raise BadRequest("Some query parameters are invalid.", details=issues)

@@ -20,9 +20,6 @@ answer and logs one line per request.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import functools
 import hashlib
 import math
 import time
@@ -35,8 +32,8 @@ import flask
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
-from functions import config, logs
-from functions.auth import Authenticator, Caller, authenticate, default_authenticators
+from functions import config, logs, wiring
+from functions.auth import Authenticator, Caller, authenticate
 from functions.auth import require_scopes as authorize_scopes
 from functions.errors import (
     INTERNAL,
@@ -59,8 +56,7 @@ from functions.http.responses import (
     error_response,
     preflight_response,
 )
-from functions.limits import Decision, FailureGuard, Gate, Permit
-from functions.store.limits import FirestoreLeases
+from functions.limits import Decision, Gate, Permit
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -152,7 +148,7 @@ def identify(exchange: Exchange) -> None:
     credential = parsing.bearer_credential(exchange.request.headers.get("Authorization"))
     address = parsing.forwarded_address(exchange.request)  # None without a front end
     fingerprint = hashlib.sha256(credential.encode()).hexdigest()
-    guard = _failure_guard()
+    guard = wiring.failure_guard()
     if wait := guard.retry_after(address, fingerprint):
         raise RateLimited(
             wait, "Too many failed credentials from this address; retry after the given seconds."
@@ -180,7 +176,7 @@ def apply_limits(exchange: Exchange) -> None:
     caller = exchange.verified_caller
     defaults = config.default_limits()
     limits = caller.partner.limits(defaults) if caller.partner is not None else defaults
-    gate = exchange.limits or _gate()
+    gate = exchange.limits or wiring.limits_gate()
     decision = gate.rate.take(caller.partner_id, limits)
     window = max(1, math.ceil(limits.burst / limits.rate_per_s))
     policies = [f'"partner";q={limits.burst};w={window}']
@@ -308,7 +304,7 @@ def serve(
     exchange = Exchange(
         request,
         endpoint,
-        _default_authenticators() if authenticators is None else authenticators,
+        wiring.authenticators() if authenticators is None else authenticators,
         limits=limits,
         allowed=allowed,
     )
@@ -401,26 +397,6 @@ def _give_back(exchange: Exchange) -> None:
         exchange.permit = None
 
 
-@functools.cache
-def _failure_guard() -> FailureGuard:
-    return FailureGuard()
-
-
-@functools.cache
-def _gate() -> Gate:
-    gate = Gate.over(FirestoreLeases())
-    atexit.register(_give_back_at_exit, gate)
-    return gate
-
-
-def _give_back_at_exit(gate: Gate) -> None:
-    """An instance that stops (Cloud Run's SIGTERM ends the worker normally) gives its
-    unspent quota permits back rather than strand them until midnight. The process is
-    ending: whatever goes wrong here only means the permits age out with the day."""
-    with contextlib.suppress(Exception):
-        gate.creates.give_back()
-
-
 _reported_configuration_errors: set[str] = set()
 
 
@@ -433,11 +409,6 @@ def _first_report(error: ApiError) -> bool:
         return False
     _reported_configuration_errors.add(error.message)
     return True
-
-
-@functools.cache
-def _default_authenticators() -> tuple[Authenticator, ...]:
-    return default_authenticators()
 
 
 def _project_or_none() -> str | None:

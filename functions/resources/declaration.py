@@ -219,6 +219,26 @@ class Resource:
         readable = tuple(spec.name for spec in self.fields if spec.readable)
         return ("id", self.tenant_field, *readable, *self.bookkeeping.fields)
 
+    def query_params(self) -> dict[str, str]:
+        """The query parameters of the resource's list, with their descriptions: what the
+        parser accepts and the contract documents."""
+        items = self.name
+        params = {
+            "limit": f"Page size, 1 to {self.max_page_size} (default {self.page_size}).",
+            "cursor": "The next_cursor of the previous page.",
+        }
+        for name in self.ranges:
+            params[f"{name}From"] = f"Only {items} whose {name} is on or after this value."
+            params[f"{name}To"] = f"Only {items} whose {name} is on or before this value."
+        for name in self.filters:
+            params[name] = f"Only {items} whose {name} is this value."
+        params["fields"] = (
+            "Comma-separated fields to return (id is always returned): "
+            + ", ".join(self.wire_fields)
+            + "."
+        )
+        return params
+
     @property
     def stored_fields(self) -> tuple[str, ...]:
         """Every field a stored document of this resource may hold."""

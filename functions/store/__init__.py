@@ -1,9 +1,10 @@
 """Firestore: the only package that talks to it.
 
 `client` holds the lazily created client, the translation of backend failures into our
-errors and the unit of work every change is written through; `entries` persists entries
-and their idempotency records. Both speak in domain types (`functions.models`), never in
-headers or wire shapes.
+errors and the unit of work every change is written through; `records` persists the
+records of every declared resource and their idempotency records; `keys`, `partners`,
+`limits` and `audit` keep API keys, partner records, the limits' leases and the audit
+trail. All speak in domain types (`functions.models`), never in headers or wire shapes.
 """
 
 from functions.store.client import UnitOfWork, WriteConflict, client

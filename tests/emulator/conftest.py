@@ -60,12 +60,12 @@ def emulator_hosts() -> dict[str, str]:
 def clean(emulator_hosts: dict[str, str]) -> None:
     """Every emulator test starts from empty Firestore and Auth, and with no tokens of the
     rate limits leased by this process (their buckets were wiped with Firestore)."""
-    from functions.http import pipeline
+    from functions import wiring
 
     emulators.wipe_firestore(PROJECT)
     emulators.wipe_auth(PROJECT)
-    pipeline._gate.cache_clear()
-    pipeline._failure_guard.cache_clear()
+    wiring.limits_gate.cache_clear()
+    wiring.failure_guard.cache_clear()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from firebase_admin import auth as firebase_auth
 
 from devtools import emulators
 from functions import store
-from functions.admin.partners import PartnerDirectory
+from functions.admin.users import PartnerDirectory
 from functions.auth import id_tokens
 from functions.errors import Unauthorized
 from functions.firebase_app import admin_app

@@ -15,9 +15,8 @@ import pytest
 import requests
 
 from devtools.functions_server import serve_function
-from functions import store
+from functions import store, wiring
 from functions.admin.keys import KeyDirectory
-from functions.http import pipeline
 from functions.limits import Gate
 from functions.store.limits import FirestoreLeases
 from tests.emulator.rest import create_doc, get_doc
@@ -49,9 +48,9 @@ def audit_records(partner_id: str | None = None) -> list[dict[str, Any]]:
 @pytest.fixture(autouse=True)
 def fresh_limits(clean: None) -> Iterator[None]:
     """Each test starts with no leased tokens in this process (the store was wiped)."""
-    pipeline._gate.cache_clear()
+    wiring.limits_gate.cache_clear()
     yield
-    pipeline._gate.cache_clear()
+    wiring.limits_gate.cache_clear()
 
 
 @pytest.fixture
@@ -194,7 +193,7 @@ def test_an_edited_quota_document_is_rebuilt_from_the_audit_trail(
         quota.delete()
     else:
         quota.set({"used": edit}, merge=True)
-    pipeline._gate.cache_clear()  # another instance, with no permits in hand
+    wiring.limits_gate.cache_clear()  # another instance, with no permits in hand
     statuses = [
         api.post("createEntry", json=entry_body(), headers=acme.headers()).status_code
         for _ in range(3)
@@ -226,7 +225,7 @@ def test_when_the_limits_cannot_be_read_leased_tokens_serve_then_503(
     set_partner("acme", limits={"ratePerSecond": 100, "burst": 100})
     leases = FirestoreLeases()
     gate = Gate.over(leases)
-    monkeypatch.setattr(pipeline, "_gate", lambda: gate)
+    monkeypatch.setattr(wiring, "limits_gate", lambda: gate)
     assert api.get("fetchData", headers=acme.headers()).status_code == 200  # leases a chunk
     with Blackhole() as blackhole:
         monkeypatch.setenv("FIRESTORE_TIMEOUT_S", "0.5")

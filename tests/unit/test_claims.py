@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from functions.admin.errors import Refused
-from functions.admin.partners import Change, PartnerUser, merged_grant, merged_revoke
+from functions.admin.users import Change, PartnerUser, merged_grant, merged_revoke
 from functions.auth import caller_from_claims, known_scopes, require_scopes
 from functions.auth.callers import current_claims
 from functions.errors import Forbidden
@@ -161,14 +161,14 @@ def test_the_cli_says_at_once_when_an_emulator_it_is_pointed_at_is_not_running(
 ) -> None:
     import time
 
-    from functions.admin import partners
+    from functions.admin import cli
     from tests.helpers import closed_port
 
     port = closed_port()
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{port}")
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
     started = time.monotonic()
-    code = partners.main(["--project", "demo-x", "partner", "list"])
+    code = cli.main(["--project", "demo-x", "partner", "list"])
     elapsed = time.monotonic() - started
     assert code == 3
     assert elapsed < 5.0  # the SDK alone retried for minutes

@@ -213,7 +213,7 @@ def test_the_default_declaration_is_the_entries_contract() -> None:
     )  # fmt: skip
     assert (entries.read_scope, entries.write_scope) == ("entries:read", "entries:write")
     assert (entries.page_size, entries.max_page_size) == (20, 100)
-    assert list(parsing.query_params(entries)) == [
+    assert list(entries.query_params()) == [
         "limit", "cursor", "dateFrom", "dateTo", "category", "fields",
     ]  # fmt: skip
 

@@ -1,9 +1,8 @@
-"""The deployable shape, read from the files alone: discovery, the deploy configuration,
-the committed contract and an import graph without cycles."""
+"""The deployable shape, read from the files alone: discovery, the deploy configuration and
+the committed contract (the import structure is held by `test_layers`)."""
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
@@ -17,7 +16,6 @@ from functions import openapi
 from tests.helpers import FUNCTIONS, ROOT
 
 FIREBASE_JSON = json.loads((ROOT / "firebase.json").read_text())
-PACKAGES = ("main.py", "functions", "devtools", "bench", "tests")
 
 
 def test_main_imports_without_credentials_or_project() -> None:
@@ -86,87 +84,6 @@ def test_the_committed_openapi_document_is_what_the_code_generates() -> None:
         "/api/v1/entries",
         "/api/v1/entries/{id}",
     }
-
-
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def import_graph() -> dict[str, set[str]]:
-    """Every module of the repository and the repository modules it imports (lazy imports
-    inside functions included: they close a cycle just the same when they run)."""
-    files = [ROOT / "main.py"] + [
-        path for package in PACKAGES[1:] for path in sorted((ROOT / package).rglob("*.py"))
-    ]
-    modules = {_module_name(path): path for path in files}
-    graph: dict[str, set[str]] = {name: set() for name in modules}
-    for name, path in modules.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join([*anchor, base] if base else anchor)
-                targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
-            for imported in targets:
-                # The longest repository module the import names (a name imported from a
-                # module is not a module itself).
-                target = imported
-                while target and target not in modules:
-                    target = target.rpartition(".")[0]
-                if target and target != name:
-                    graph[name].add(target)
-    return graph
-
-
-def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components with more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        for successor in sorted(graph[node]):
-            if successor not in index:
-                visit(successor)
-                low[node] = min(low[node], low[successor])
-            elif successor in stack:
-                low[node] = min(low[node], index[successor])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                component.append(member)
-                if member == node:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return found
-
-
-def test_the_cycle_finder_finds_a_cycle() -> None:
-    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    assert cycles({"a": {"b"}, "b": set()}) == []
-
-
-def test_no_import_cycle_anywhere_in_the_tree() -> None:
-    graph = import_graph()
-    assert "functions.http.pipeline" in graph["functions.http.views"]
-    assert cycles(graph) == []
 
 
 def test_every_declared_secret_gets_a_local_value_so_no_run_asks_secret_manager(

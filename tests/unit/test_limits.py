@@ -252,7 +252,7 @@ def test_a_poisoned_bucket_delays_by_one_refill_at_most_and_is_read_again() -> N
 def test_the_cli_refuses_a_limit_out_of_range_as_a_usage_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from functions.admin import partners
+    from functions.admin import cli
 
     for name in ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST"):
         monkeypatch.delenv(name, raising=False)  # refused before any connection is made
@@ -263,7 +263,7 @@ def test_the_cli_refuses_a_limit_out_of_range_as_a_usage_error(
         ("--burst", "0", "--burst must be 1 to 100000 calls"),
         ("--daily-creates", "-1", "--daily-creates must be 0 to 100000000 creates"),
     ):
-        code = partners.main(["--project", "demo-x", "partner", "add", "acme", flag, value])
+        code = cli.main(["--project", "demo-x", "partner", "add", "acme", flag, value])
         assert code == 2
         assert capsys.readouterr().err.strip() == f"error: {bound}"
 

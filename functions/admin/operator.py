@@ -1,0 +1,238 @@
+"""What an owner does to run partners, one method an action: the users (custom claims),
+the partner records, limits and suspension, the API keys, the audit trail and the
+inspection of a declared collection.
+
+The command-line tool parses and prints around these methods; any other front end (a
+console) calls the same ones. Each refuses with `Refused` or `UsageError` before it
+changes anything, and says what holds afterwards on each door (`SUSPENDED_NOTE`,
+`DIRECT_ACCESS_NOTE`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from functions.admin.clients import firestore_client
+from functions.admin.errors import Refused, UsageError
+from functions.admin.keys import IssuedKey, KeyDirectory
+from functions.admin.records import PartnerRecords, limit_overrides
+from functions.admin.users import Change, PartnerDirectory, PartnerUser, merged_revoke
+from functions.api_keys import ApiKey
+from functions.models import PartnerRecord
+
+if TYPE_CHECKING:
+    from functions.admin.clients import Database
+    from functions.admin.inspection import Inspection
+
+SUSPENDED_NOTE = (
+    "the API: its users and keys get 403 partner_suspended on their next call. straight on "
+    "Firestore: the rules refuse its users' reads and creates on their next request, in "
+    "every collection whose direct_access allows them"
+)
+DIRECT_ACCESS_NOTE = (
+    "note: the API applies this on the user's next call; direct Firestore access (the "
+    "rules) sees it only when the user's ID token refreshes, within the hour"
+)
+
+
+class Operator:
+    """One project's partners, run with the operator's credentials (or the emulators).
+
+    Clients are made on first use, so an action refused on its own words connects to
+    nothing.
+    """
+
+    def __init__(self, project: str, credentials_file: str | None = None) -> None:
+        self.project = project
+        self.credentials_file = credentials_file
+
+    @functools.cached_property
+    def users(self) -> PartnerDirectory:
+        return PartnerDirectory(self.project, self.credentials_file)
+
+    @functools.cached_property
+    def database(self) -> Database:
+        return firestore_client(self.project, self.credentials_file)
+
+    @functools.cached_property
+    def partners(self) -> PartnerRecords:
+        return PartnerRecords(self.database)
+
+    @functools.cached_property
+    def keys(self) -> KeyDirectory:
+        return KeyDirectory(self.project, self.database)
+
+    # Partner users.
+
+    def grant(
+        self,
+        who: str,
+        partner_id: str,
+        scopes: Sequence[str] | None,
+        *,
+        move: bool = False,
+        create_partner: bool = False,
+    ) -> Change:
+        """Make `who` a user of `partner_id` (with `scopes`, or those they hold)."""
+        users = self.users
+        self.partners.require(partner_id, create=create_partner)
+        return users.grant(who, partner_id, scopes, move=move)
+
+    def check_revoke(self, who: str) -> None:
+        """Raises: Refused when `who` is unknown or not a partner user (before anyone is
+        asked to confirm)."""
+        merged_revoke(self.users.show(who).claims)
+
+    def revoke(self, who: str) -> Change:
+        """Remove `who`'s partner claims and end their sessions."""
+        return self.users.revoke(who)
+
+    def create_user(
+        self,
+        email: str,
+        partner_id: str,
+        scopes: Sequence[str] | None,
+        *,
+        create_partner: bool = False,
+    ) -> tuple[PartnerUser, str]:
+        """A new partner user and their generated password."""
+        users = self.users
+        self.partners.require(partner_id, create=create_partner)
+        return users.create(email, partner_id, scopes)
+
+    def partner_users(self, partner_id: str | None = None) -> list[PartnerUser]:
+        return list(self.users.users(partner_id))
+
+    def user(self, who: str) -> PartnerUser:
+        return self.users.show(who)
+
+    def emulator_token(self, who: str, emulator_host: str | None) -> str:
+        """A fresh ID token of `who`: the Auth emulator only."""
+        if not emulator_host:
+            raise Refused(
+                "`token` works only against the Auth emulator (FIREBASE_AUTH_EMULATOR_HOST)"
+            )
+        return self.users.emulator_token(who, emulator_host)
+
+    # Partner records.
+
+    def partner_records(self) -> list[tuple[PartnerRecord, Any]]:
+        return list(self.partners.every())
+
+    def partner(self, partner_id: str) -> tuple[PartnerRecord, Any]:
+        return self.partners.get(partner_id)
+
+    def add_partner(
+        self, partner_id: str, name: str | None, overrides: Mapping[str, Any] | None = None
+    ) -> PartnerRecord:
+        return self.partners.add(partner_id, name or partner_id, overrides or {})
+
+    def check_suspend(self, partner_id: str) -> None:
+        """Raises: Refused for a partner with no record (before anyone is asked)."""
+        self.partners.recorded(partner_id)
+
+    def suspend(self, partner_id: str) -> PartnerRecord:
+        return self.partners.change(partner_id, {"status": "suspended"})
+
+    def resume(self, partner_id: str) -> PartnerRecord:
+        return self.partners.change(partner_id, {"status": "active"})
+
+    def set_limits(self, partner_id: str, overrides: Mapping[str, Any]) -> PartnerRecord:
+        """Raises: Refused when no limit is given."""
+        if not overrides:
+            raise Refused("give at least one of --rate, --burst, --daily-creates")
+        return self.partners.set_limits(partner_id, overrides)
+
+    @staticmethod
+    def limit_overrides(
+        rate: float | None, burst: int | None, daily_creates: int | None
+    ) -> dict[str, Any]:
+        """The overrides the given limits make; refused out of range before any call."""
+        return limit_overrides(rate, burst, daily_creates)
+
+    # API keys.
+
+    def key_list(self, partner_id: str | None = None) -> list[ApiKey]:
+        return self.keys.list(partner_id)
+
+    def key(self, key_id: str) -> ApiKey:
+        return self.keys.find(key_id)
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        return self.keys.revoke(key_id)
+
+    def create_key(
+        self,
+        partner_id: str,
+        scopes: Sequence[str] | None,
+        *,
+        expires_in: str | None = None,
+        label: str | None = None,
+        create_partner: bool = False,
+    ) -> IssuedKey:
+        keys = self.keys
+        self.partners.require(partner_id, create=create_partner)
+        return keys.create(partner_id, scopes, expires_in=expires_in, label=label)
+
+    def roll_key(self, key_id: str, overlap: str) -> tuple[IssuedKey, ApiKey]:
+        """The new key, and the old one as it now stands (working until the overlap ends)."""
+        issued = self.keys.roll(key_id, overlap)
+        return issued, self.keys.find(key_id)
+
+    # The audit trail.
+
+    def audit(
+        self, partner_id: str, since: str | None = None, record_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """A partner's audit records, oldest first, from the day `since` (UTC) on.
+
+        Raises: UsageError (a malformed day), Refused (a partner with no record and no
+        audit records).
+        """
+        start = None
+        if since is not None:
+            try:
+                day = dt.date.fromisoformat(since)
+            except ValueError as exc:
+                raise UsageError(f"--since {since!r} is not a day such as 2026-11-01") from exc
+            start = dt.datetime.combine(day, dt.time(), dt.UTC)
+        records = self.partners
+        found = records.audit(partner_id, start, record_id)
+        unknown = not found and not records.get(partner_id)[0].exists
+        if unknown and not records.audit(partner_id, None, None):
+            raise Refused(f"no partner {partner_id!r}: no record and no audit records")
+        return found
+
+    # What partners would see of a collection.
+
+    def inspect(
+        self,
+        resource_name: str,
+        *,
+        partner_id: str | None = None,
+        sample: int,
+        progress: Callable[[Iterator[Any]], Iterator[Any]] | None = None,
+    ) -> Inspection:
+        """Raises: Refused (a resource the declaration does not name, or a declaration
+        that does not load)."""
+        from functions.admin import inspection  # noqa: PLC0415
+        from functions.resources import declaration  # noqa: PLC0415
+        from functions.store import records as record_store  # noqa: PLC0415
+
+        try:
+            declared = declaration.current()
+        except declaration.DeclarationError as exc:
+            raise Refused(exc.message) from exc
+        resource = declared.get(resource_name)
+        if resource is None:
+            names = ", ".join(r.name for r in declared.resources)
+            raise Refused(
+                f"{declared.source} declares no resource {resource_name!r} (it has {names})"
+            )
+        documents = record_store.scan(resource, self.database, partner_id=partner_id)
+        if progress is not None:
+            documents = progress(documents)
+        return inspection.inspect(resource, documents, partner_id=partner_id, sample=sample)
