@@ -284,7 +284,7 @@ def _audit(
                 report.audit_mismatches += 1
             record_id = hashlib.sha256(f"{partner_id}\n{key}".encode()).hexdigest()
             kept = database.collection(config.idempotency_collection()).document(record_id).get()
-            if not kept.exists or kept.get("entryId") != entry_id:
+            if not kept.exists or kept.get("recordId") != entry_id:
                 report.idempotency_mismatches += 1
         report.audit_mismatches += sum(1 for entry_id in created if entry_id not in stored)
 

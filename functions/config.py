@@ -16,7 +16,6 @@ from functions import logs
 from functions.errors import ConfigurationError
 from functions.models import LIMIT_BOUNDS, Limits, limit_in_range
 
-DEFAULT_ENTRIES_COLLECTION = "entries"
 DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
 DEFAULT_API_KEYS_COLLECTION = "partnerKeys"
 DEFAULT_PARTNERS_COLLECTION = "partners"
@@ -69,10 +68,30 @@ def function_region() -> str:
     return value if value.replace("-", "").isalnum() and len(value) <= 40 else DEFAULT_REGION
 
 
-def entries_collection(declared: str = DEFAULT_ENTRIES_COLLECTION) -> str:
-    """The collection of the `entries` resource: as declared, unless ENTRIES_COLLECTION
-    redirects it (the benchmark writes to a collection of its own)."""
-    return _env("ENTRIES_COLLECTION") or declared
+OWN_COLLECTION_SETTINGS = frozenset(
+    {
+        "API_KEYS_COLLECTION",
+        "PARTNERS_COLLECTION",
+        "AUDIT_COLLECTION",
+        "LIMITS_COLLECTION",
+        "IDEMPOTENCY_COLLECTION",
+    }
+)
+"""The package's own collections' settings, which no resource's override may shadow."""
+
+
+def collection_setting(resource_name: str) -> str | None:
+    """The variable that moves a resource's collection (`menus` -> MENUS_COLLECTION), or
+    None when it would be one of the package's own settings."""
+    name = resource_name.upper().replace("-", "_") + "_COLLECTION"
+    return None if name in OWN_COLLECTION_SETTINGS else name
+
+
+def resource_collection(resource_name: str, declared: str) -> str:
+    """A resource's collection: as declared, unless `<NAME>_COLLECTION` moves it (the
+    benchmark writes entries to a collection of its own; the rules keep the declared one)."""
+    setting = collection_setting(resource_name)
+    return (_env(setting) if setting else None) or declared
 
 
 def api_keys_collection() -> str:

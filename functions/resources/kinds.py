@@ -1,17 +1,20 @@
-"""The field kinds, each written in the three languages that check it.
+"""The field kinds: one class a kind, holding every face of it side by side.
 
-For every kind: the Python check (a pydantic annotation), the Firestore rules expression
-and the JSON Schema of the OpenAPI document. They are kept side by side so that a change to
-one is a change to all three; the parity tests then prove they accept the same values.
+A kind is checked in three languages and read in one more: the Python check (a pydantic
+annotation), the Firestore rules expression, the JSON Schema of the OpenAPI document, and
+the value and schema of a list filter on it, with the message a wrong value is told. Each
+face is an abstract method of `Kind`, so a kind that lacks one cannot be made, and a kind
+the declaration names but no class implements is refused at import: nothing falls back to
+another kind's face. The parity tests then prove the faces accept the same values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from abc import ABC, abstractmethod
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
@@ -29,7 +32,7 @@ from functions.models import (
     char_class,
     is_calendar_date,
 )
-from functions.resources.declaration import FieldSpec
+from functions.resources.declaration import KINDS, FieldSpec
 
 DATE_JSON_PATTERN = (
     r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
@@ -161,55 +164,6 @@ def annotation_of_time() -> Any:
     return Annotated[dt.datetime, Field(strict=False)]
 
 
-def _text_annotation(spec: FieldSpec) -> Any:
-    checks: list[Any] = [
-        StringConstraints(min_length=1, max_length=spec.max_length, pattern=text_pattern(spec)),
-        AfterValidator(_not_blank),
-        _utf16_between(spec.min_length, spec.max_length),
-    ]
-    if spec.pattern:
-        checks.append(_matches(spec.pattern))
-    if spec.enum:
-        checks.append(_one_of(spec.enum))
-    return Annotated[str, *checks]
-
-
-_ANNOTATIONS: dict[str, Callable[[FieldSpec], Any]] = {
-    "text": _text_annotation,
-    "decimal": lambda spec: Annotated[
-        str, StringConstraints(pattern=decimal_pattern(spec)), AfterValidator(_not_negative_zero)
-    ],
-    "currency": lambda spec: Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)],
-    "date": lambda spec: Annotated[
-        str, StringConstraints(pattern=DATE_PATTERN), AfterValidator(_calendar_date)
-    ],
-    "integer": lambda spec: Annotated[
-        int, BeforeValidator(_whole_number), Field(ge=spec.minimum, le=spec.maximum)
-    ],
-    "boolean": lambda spec: bool,
-    "timestamp": lambda spec: annotation_of_time(),
-}
-
-
-def annotation(spec: FieldSpec) -> Any:
-    """The pydantic type that checks a value of this field (strict: no coercion)."""
-    return _ANNOTATIONS[spec.kind](spec)
-
-
-def pattern_message(spec: FieldSpec) -> str:
-    """What a value of the wrong form is told."""
-    if spec.kind == "decimal":
-        example = "123" if not spec.scale else "123." + "45"[: spec.scale].ljust(spec.scale, "0")
-        return f'must be a decimal string such as "{example}" (at most {spec.scale} decimals)'
-    if spec.kind == "currency":
-        return 'must be an ISO 4217 code such as "EUR"'
-    if spec.kind == "date":
-        return 'must be a date in the form "YYYY-MM-DD"'
-    if spec.kind == "text" and not spec.multiline:
-        return "must not contain control characters or bidirectional controls"
-    return "must not contain control characters"
-
-
 # --- Firestore rules ----------------------------------------------------------------------
 
 
@@ -253,120 +207,350 @@ RULES_HELPERS = f"""\
 """
 
 
-def _text_rule(spec: FieldSpec, value: str) -> str:
-    check = (
-        f"partnerApiText({value}, {spec.min_length}, {spec.max_length}, "
-        f"{rules_string(text_pattern_re2(spec))})"
-    )
-    if spec.pattern:
-        check += f" && {value}.matches({rules_string(spec.pattern)})"
-    if spec.enum:
-        check += f" && {value} in [{', '.join(rules_string(v) for v in spec.enum)}]"
-    return check
+# --- the kinds -----------------------------------------------------------------------------
 
 
-_RULES: dict[str, Callable[[FieldSpec, str], str]] = {
-    "text": _text_rule,
-    "decimal": lambda spec, v: f"partnerApiDecimal({v}, {rules_string(decimal_pattern(spec))})",
-    "currency": lambda spec, v: f"{v} is string && {v}.matches({rules_string(CURRENCY_PATTERN)})",
-    "date": lambda spec, v: f"partnerApiDate({v})",
-    "integer": lambda spec, v: f"{v} is int && {v} >= {spec.minimum} && {v} <= {spec.maximum}",
-    "boolean": lambda spec, v: f"{v} is bool",
-    "timestamp": lambda spec, v: f"{v} == request.time",
-}
+class Kind(ABC):
+    """Every face of one field kind. A subclass states its name and what lists may do
+    with it, and implements each face; none is inherited."""
+
+    name: ClassVar[str]
+    filterable: ClassVar[bool]
+    """Whether a list may filter on it for equality."""
+    rangeable: ClassVar[bool]
+    """Whether a list may bound it (`<field>From`, `<field>To`)."""
+    orderable: ClassVar[bool]
+    """Whether a list may be ordered by it."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [
+            attribute
+            for attribute in ("name", "filterable", "rangeable", "orderable")
+            if attribute not in cls.__dict__
+        ]
+        if missing:
+            raise TypeError(f"{cls.__name__} does not say its {', '.join(missing)}")
+
+    @abstractmethod
+    def annotation(self, spec: FieldSpec) -> Any:
+        """The pydantic type that checks a value (strict: no coercion)."""
+
+    @abstractmethod
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        """The rules expression that holds when `value` (an expression) is valid."""
+
+    @abstractmethod
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        """The JSON Schema of a value, exact where JSON Schema can say it."""
+
+    @abstractmethod
+    def description(self, spec: FieldSpec) -> str:
+        """What the document says of a value when the declaration says nothing."""
+
+    @abstractmethod
+    def message(self, spec: FieldSpec) -> str:
+        """What a value of the wrong form is told."""
+
+    @abstractmethod
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        """A filter or bound from a query string, typed as stored.
+
+        Raises: ValueError with the message for the client; TypeError for a kind lists
+        never filter on (the declaration refuses such a filter).
+        """
+
+    @abstractmethod
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        """The schema of a filter parameter: what `query_value` accepts."""
+
+    def _not_a_filter(self) -> TypeError:
+        return TypeError(f"a {self.name} field is never a list filter or bound")
 
 
-def rules_check(spec: FieldSpec, value: str) -> str:
-    """The rules expression that holds when `value` (an expression) is valid for `spec`."""
-    return _RULES[spec.kind](spec, value)
+class Text(Kind):
+    name = "text"
+    filterable, rangeable, orderable = True, False, True
 
+    def annotation(self, spec: FieldSpec) -> Any:
+        checks: list[Any] = [
+            StringConstraints(min_length=1, max_length=spec.max_length, pattern=text_pattern(spec)),
+            AfterValidator(_not_blank),
+            _utf16_between(spec.min_length, spec.max_length),
+        ]
+        if spec.pattern:
+            checks.append(_matches(spec.pattern))
+        if spec.enum:
+            checks.append(_one_of(spec.enum))
+        return Annotated[str, *checks]
 
-# --- JSON Schema (OpenAPI 3.1) -------------------------------------------------------------
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        check = (
+            f"partnerApiText({value}, {spec.min_length}, {spec.max_length}, "
+            f"{rules_string(text_pattern_re2(spec))})"
+        )
+        if spec.pattern:
+            check += f" && {value}.matches({rules_string(spec.pattern)})"
+        if spec.enum:
+            check += f" && {value} in [{', '.join(rules_string(v) for v in spec.enum)}]"
+        return check
 
-
-def json_schema(spec: FieldSpec) -> dict[str, Any]:
-    """The schema of one value, exact where JSON Schema can say it (see the UTF-16 note)."""
-    schema: dict[str, Any]
-    if spec.kind == "text":
-        schema = {"type": "string", "minLength": spec.min_length, "maxLength": spec.max_length}
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        schema: dict[str, Any] = {
+            "type": "string",
+            "minLength": spec.min_length,
+            "maxLength": spec.max_length,
+        }
         if spec.enum:
             schema["enum"] = list(spec.enum)
         elif spec.pattern:
-            schema["allOf"] = [
-                {"pattern": not_blank_text_pattern(spec)},
-                {"pattern": spec.pattern},
-            ]
+            schema["allOf"] = [{"pattern": not_blank_text_pattern(spec)}, {"pattern": spec.pattern}]
         else:
             schema["pattern"] = not_blank_text_pattern(spec)
-        description = (spec.description or "Text.") + UTF16_NOTE
-    elif spec.kind == "decimal":
-        schema = {"type": "string", "pattern": exact_decimal_pattern(spec)}
-        description = spec.description or (
+        return schema
+
+    def description(self, spec: FieldSpec) -> str:
+        return (spec.description or "Text.") + UTF16_NOTE
+
+    def message(self, spec: FieldSpec) -> str:
+        if spec.multiline:
+            return "must not contain control characters"
+        return "must not contain control characters or bidirectional controls"
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        if not 1 <= len(raw) <= spec.max_length:  # a filter matches nothing, or a value
+            raise ValueError(f"must be 1 to {spec.max_length} characters")
+        return raw
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1, "maxLength": spec.max_length}
+
+
+class Decimal_(Kind):  # noqa: N801 - `Decimal` is the standard library's
+    name = "decimal"
+    filterable, rangeable, orderable = False, False, False
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        return Annotated[
+            str,
+            StringConstraints(pattern=decimal_pattern(spec)),
+            AfterValidator(_not_negative_zero),
+        ]
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        return f"partnerApiDecimal({value}, {rules_string(decimal_pattern(spec))})"
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "string", "pattern": exact_decimal_pattern(spec)}
+
+    def description(self, spec: FieldSpec) -> str:
+        return spec.description or (
             f"An exact decimal carried as a string: an optional minus sign, up to "
             f"{spec.digits} digits, and up to {spec.scale} decimals. Never a JSON number."
         )
-    elif spec.kind == "currency":
-        schema = {"type": "string", "pattern": CURRENCY_PATTERN}
-        description = spec.description or "ISO 4217 currency code (three capital letters)."
-    elif spec.kind == "date":
-        schema = {"type": "string", "format": "date", "pattern": DATE_JSON_PATTERN}
-        description = spec.description or "ISO calendar date, YYYY-MM-DD."
-    elif spec.kind == "integer":
-        schema = {"type": "integer", "minimum": spec.minimum, "maximum": spec.maximum}
-        description = spec.description or "A whole number."
-    elif spec.kind == "boolean":
-        schema = {"type": "boolean"}
-        description = spec.description or "True or false."
-    else:
-        schema = {"type": "string", "format": "date-time", "readOnly": True}
-        description = spec.description or (
+
+    def message(self, spec: FieldSpec) -> str:
+        example = "123" if not spec.scale else "123." + "45"[: spec.scale].ljust(spec.scale, "0")
+        return f'must be a decimal string such as "{example}" (at most {spec.scale} decimals)'
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        raise self._not_a_filter()
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        raise self._not_a_filter()
+
+
+class Currency(Kind):
+    name = "currency"
+    filterable, rangeable, orderable = True, False, False
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        return Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)]
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        return f"{value} is string && {value}.matches({rules_string(CURRENCY_PATTERN)})"
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "string", "pattern": CURRENCY_PATTERN}
+
+    def description(self, spec: FieldSpec) -> str:
+        return spec.description or "ISO 4217 currency code (three capital letters)."
+
+    def message(self, spec: FieldSpec) -> str:
+        return 'must be an ISO 4217 code such as "EUR"'
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        if not re.fullmatch(CURRENCY_PATTERN, raw):
+            raise ValueError(self.message(spec))
+        return raw
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "string", "pattern": CURRENCY_PATTERN}
+
+
+class Date(Kind):
+    name = "date"
+    filterable, rangeable, orderable = True, True, True
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        return Annotated[
+            str, StringConstraints(pattern=DATE_PATTERN), AfterValidator(_calendar_date)
+        ]
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        return f"partnerApiDate({value})"
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "string", "format": "date", "pattern": DATE_JSON_PATTERN}
+
+    def description(self, spec: FieldSpec) -> str:
+        return spec.description or "ISO calendar date, YYYY-MM-DD."
+
+    def message(self, spec: FieldSpec) -> str:
+        return 'must be a date in the form "YYYY-MM-DD"'
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        if not is_calendar_date(raw):
+            raise ValueError('must be a date "YYYY-MM-DD"')
+        return raw
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "string", "format": "date", "pattern": DATE_JSON_PATTERN}
+
+
+class Integer(Kind):
+    name = "integer"
+    filterable, rangeable, orderable = True, True, True
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        return Annotated[
+            int, BeforeValidator(_whole_number), Field(ge=spec.minimum, le=spec.maximum)
+        ]
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        return f"{value} is int && {value} >= {spec.minimum} && {value} <= {spec.maximum}"
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "integer", "minimum": spec.minimum, "maximum": spec.maximum}
+
+    def description(self, spec: FieldSpec) -> str:
+        return spec.description or "A whole number."
+
+    def message(self, spec: FieldSpec) -> str:
+        return f"must be a whole number from {spec.minimum} to {spec.maximum}"
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        if not re.fullmatch(r"-?[0-9]{1,16}", raw) or not spec.minimum <= int(raw) <= spec.maximum:
+            raise ValueError(self.message(spec))
+        return int(raw)
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "integer", "minimum": spec.minimum, "maximum": spec.maximum}
+
+
+class Boolean(Kind):
+    name = "boolean"
+    filterable, rangeable, orderable = True, False, False
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        return bool
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        return f"{value} is bool"
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+    def description(self, spec: FieldSpec) -> str:
+        return spec.description or "True or false."
+
+    def message(self, spec: FieldSpec) -> str:
+        return "must be true or false"
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        if raw not in ("true", "false"):
+            raise ValueError(self.message(spec))
+        return raw == "true"
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "string", "enum": ["true", "false"]}
+
+
+class Timestamp(Kind):
+    name = "timestamp"
+    filterable, rangeable, orderable = False, False, True
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        return annotation_of_time()
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        return f"{value} == request.time"
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "string", "format": "date-time", "readOnly": True}
+
+    def description(self, spec: FieldSpec) -> str:
+        return spec.description or (
             "Set by the server when the record is "
             + ("created." if spec.set_on == "create" else "written.")
         )
-    schema["description"] = description
+
+    def message(self, spec: FieldSpec) -> str:
+        return "is set by the server"
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        raise self._not_a_filter()
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        raise self._not_a_filter()
+
+
+BY_NAME: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (Text(), Decimal_(), Currency(), Date(), Integer(), Boolean(), Timestamp())
+}
+"""Every kind, by the name the declaration uses."""
+
+if missing := sorted(set(KINDS) ^ set(BY_NAME)):
+    raise TypeError(f"the declaration's kinds and the implemented kinds differ: {missing}")
+
+
+def kind_of(spec: FieldSpec) -> Kind:
+    """Raises: LookupError for a kind no class implements (never another kind's face)."""
+    try:
+        return BY_NAME[spec.kind]
+    except KeyError:
+        raise LookupError(f"no field kind {spec.kind!r}") from None
+
+
+# The faces as functions of a field, for the modules that build from a declaration.
+
+
+def annotation(spec: FieldSpec) -> Any:
+    return kind_of(spec).annotation(spec)
+
+
+def rules_check(spec: FieldSpec, value: str) -> str:
+    return kind_of(spec).rules_check(spec, value)
+
+
+def json_schema(spec: FieldSpec) -> dict[str, Any]:
+    """The schema of one value with its description and example (see the UTF-16 note)."""
+    kind = kind_of(spec)
+    schema = kind.schema(spec)
+    schema["description"] = kind.description(spec)
     if spec.example is not None:
         schema["examples"] = [spec.example]
     return schema
 
 
-# --- query strings -------------------------------------------------------------------------
+def pattern_message(spec: FieldSpec) -> str:
+    return kind_of(spec).message(spec)
 
 
 def query_value(spec: FieldSpec, raw: str) -> Any:
-    """A filter value from a query string, typed as stored.
-
-    Raises:
-        ValueError: with the message for the client.
-    """
-    if spec.kind == "integer":
-        if not re.fullmatch(r"-?[0-9]{1,16}", raw) or not spec.minimum <= int(raw) <= spec.maximum:
-            raise ValueError(f"must be a whole number from {spec.minimum} to {spec.maximum}")
-        return int(raw)
-    if spec.kind == "boolean":
-        if raw not in ("true", "false"):
-            raise ValueError("must be true or false")
-        return raw == "true"
-    if spec.kind == "date":
-        if not is_calendar_date(raw):
-            raise ValueError('must be a date "YYYY-MM-DD"')
-        return raw
-    if spec.kind == "currency":
-        if not re.fullmatch(CURRENCY_PATTERN, raw):
-            raise ValueError(pattern_message(spec))
-        return raw
-    if not 1 <= len(raw) <= spec.max_length:  # a filter matches nothing, or a stored value
-        raise ValueError(f"must be 1 to {spec.max_length} characters")
-    return raw
+    return kind_of(spec).query_value(spec, raw)
 
 
 def query_schema(spec: FieldSpec) -> dict[str, Any]:
-    """The schema of a filter parameter: what `query_value` accepts."""
-    if spec.kind == "integer":
-        return {"type": "integer", "minimum": spec.minimum, "maximum": spec.maximum}
-    if spec.kind == "boolean":
-        return {"type": "string", "enum": ["true", "false"]}
-    if spec.kind == "date":
-        return {"type": "string", "format": "date", "pattern": DATE_JSON_PATTERN}
-    if spec.kind == "currency":
-        return {"type": "string", "pattern": CURRENCY_PATTERN}
-    return {"type": "string", "minLength": 1, "maxLength": spec.max_length}
+    return kind_of(spec).query_schema(spec)

@@ -55,9 +55,7 @@ def _collection(
     resource: Resource, database: firestore.Client | None = None
 ) -> firestore.CollectionReference:
     database = database or client()
-    if resource.name == "entries":  # ENTRIES_COLLECTION redirects it (the bench's writes)
-        return database.collection(config.entries_collection(resource.collection))
-    return database.collection(resource.collection)
+    return database.collection(config.resource_collection(resource.name, resource.collection))
 
 
 def count(resource: Resource, database: firestore.Client) -> int:
@@ -310,7 +308,7 @@ def _create_once(
         "partnerId": partner_id,
         "resource": resource.name,
         "fingerprint": idempotency.fingerprint,
-        "entryId": reference.id,
+        "recordId": reference.id,
         "response": json.dumps(record.values, default=_json_time, separators=(",", ":")),
         "createdAt": now,
         "expiresAt": now + dt.timedelta(hours=config.idempotency_ttl_hours()),
@@ -324,7 +322,7 @@ def _create_once(
             expires = first.get("expiresAt")
             if isinstance(expires, dt.datetime) and expires > now:
                 count_reads(reads)
-                same_resource = first.get("resource", "entries") == resource.name
+                same_resource = first.get("resource") == resource.name
                 if first.get("fingerprint") != idempotency.fingerprint or not same_resource:
                     raise Conflict(
                         "This Idempotency-Key was used with a different request; "

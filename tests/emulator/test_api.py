@@ -171,7 +171,7 @@ def test_an_expired_key_is_used_afresh(api: Api, acme: User) -> None:
     assert second.get_json()["id"] != first["id"]
     assert sorted(e["amount"] for e in stored_entries()) == ["123.45", "7.00"]
     (record,) = list(firestore.client().collection("partnerIdempotencyKeys").stream())
-    assert record.get("entryId") == second.get_json()["id"]
+    assert record.get("recordId") == second.get_json()["id"]
 
 
 def test_concurrent_requests_with_one_key_create_exactly_one_entry(api: Api, acme: User) -> None:

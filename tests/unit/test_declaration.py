@@ -545,3 +545,30 @@ def test_the_fields_pattern_accepts_what_the_server_does(parts: list[str]) -> No
     except BadRequest:
         served = False
     assert bool(re.fullmatch(pattern, value)) is served
+
+
+@pytest.mark.parametrize(
+    ("name", "setting"),
+    [
+        ("entries", "ENTRIES_COLLECTION"),
+        ("order-lines", "ORDER_LINES_COLLECTION"),
+        ("menus2", "MENUS2_COLLECTION"),
+        ("partners", None),
+        ("api-keys", None),
+        ("audit", None),
+        ("limits", None),
+        ("idempotency", None),
+    ],
+)
+def test_any_resource_may_be_moved_by_its_own_setting_never_by_the_packages(
+    name: str, setting: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import config
+
+    assert config.collection_setting(name) == setting
+    assert config.resource_collection(name, "declared") == "declared"
+    for variable in (setting or f"{name.upper().replace('-', '_')}_COLLECTION",):
+        monkeypatch.setenv(variable, "moved")
+    assert config.resource_collection(name, "declared") == ("moved" if setting else "declared")
+    monkeypatch.setenv(setting or "UNUSED_COLLECTION", "  ")
+    assert config.resource_collection(name, "declared") == "declared", "blank is unset"

@@ -47,7 +47,8 @@ def test_firebase_json_runtime_matches_the_venv_python() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["venv", "node_modules", ".git", "tests", "tooling", "devtools", "reports", "*.log"]
+    "path",
+    ["venv", "node_modules", ".git", "tests", "tooling", "devtools", "reports", "mutants", "*.log"],
 )
 def test_firebase_json_keeps_local_files_out_of_the_upload(path: str) -> None:
     (functions,) = FIREBASE_JSON["functions"]

@@ -1,0 +1,25 @@
+"""The unit suite starts every test from cold caches, so a test never passes on what an
+earlier one computed (mutation testing relies on it: a cached model or document built
+before a mutant was switched on would hide the mutant)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def cold_caches() -> Iterator[None]:
+    from functions import openapi, wiring
+    from functions.resources import declaration, validation
+
+    def clear() -> None:
+        declaration._load_cached.cache_clear()
+        validation.models_of.cache_clear()
+        openapi._document_of.cache_clear()
+        wiring.reset()
+
+    clear()
+    yield
+    clear()
