@@ -254,7 +254,7 @@ def _audit(
     from functions import config, store  # noqa: PLC0415
 
     database = store.client()
-    entries = database.collection(config.entries_collection())
+    entries = database.collection(config.resource_collection("entries", "entries"))
     for partner_id in tokens:
         mine = FieldFilter("partnerId", "==", partner_id)
         docs = list(entries.where(filter=mine).stream())

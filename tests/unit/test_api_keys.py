@@ -104,3 +104,112 @@ def test_durations(text: str, seconds: int) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         api_keys.parse_duration(text)
+
+
+# --- the numbers and reasons around each verdict --------------------------------------------
+
+
+def test_each_malformed_key_names_its_reason_and_message() -> None:
+    key, _ = api_keys.new_key(DEMO)
+    typo = key[:-1] + ("0" if key[-1] != "0" else "1")
+    cases = [
+        ("pak_test_short", "key_malformed", "not a key of this API"),
+        (typo, "key_checksum", "the checksum does not match"),
+        (api_keys.new_key(LIVE)[0], "key_other_environment", "a key of the other environment"),
+    ]
+    for credential, reason, message in cases:
+        with pytest.raises(MalformedKey) as caught:
+            api_keys.parse(credential, DEMO)
+        assert caught.value.reason == reason
+        assert str(caught.value) == message
+
+
+def test_the_checksum_is_crc32_in_six_base62_digits() -> None:
+    body = "pak_test_" + "a" * 16 + "_" + "B" * 32
+    import binascii
+
+    value = binascii.crc32(body.encode())
+    digits = ""
+    for _ in range(6):
+        value, digit = divmod(value, 62)
+        digits = api_keys._BASE62[digit] + digits
+    assert api_keys._checksum(body) == digits
+    assert api_keys._checksum("") == "000000"
+    assert api_keys.parse(body + digits, DEMO) == api_keys.ParsedKey(
+        "pak_test_", "a" * 16, "B" * 32
+    )
+    with pytest.raises(MalformedKey):
+        api_keys.parse(body.replace("pak_test_", "pak_live_") + digits, LIVE)
+
+
+def test_key_ids_are_lowercase_base36_and_secrets_base62() -> None:
+    ids, secrets = set(), set()
+    for _ in range(300):
+        _, parts = api_keys.new_key(DEMO)
+        assert api_keys.KEY_ID_PATTERN.fullmatch(parts.key_id)
+        assert len(parts.secret) == 32
+        ids |= set(parts.key_id)
+        secrets |= set(parts.secret)
+    assert ids == set("0123456789abcdefghijklmnopqrstuvwxyz")
+    assert secrets == set(api_keys._BASE62)
+
+
+def test_prefixes_and_what_looks_like_a_key() -> None:
+    assert api_keys.prefix_for("demo-x") == "pak_test_"
+    assert api_keys.prefix_for("acme") == "pak_live_"
+    assert api_keys.prefix_for("my-demo-x") == "pak_live_", "demo- is a prefix, not a part"
+    assert api_keys.looks_like_key("pak_anything")
+    assert not api_keys.looks_like_key("eyJhbGciOi.pak_")
+    assert not api_keys.looks_like_key("PAK_test_")
+
+
+def test_the_secret_hash_is_hmac_sha256_keyed_by_the_salt() -> None:
+    import hashlib
+    import hmac
+
+    salt = "00" * 16
+    assert api_keys.secret_hash("s", salt) == hmac.new(bytes(16), b"s", hashlib.sha256).hexdigest()
+    assert len(api_keys.new_salt()) == 32
+    assert bytes.fromhex(api_keys.new_salt())
+    assert api_keys.new_salt() != api_keys.new_salt()
+
+
+def test_why_a_key_is_refused_at_a_moment() -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    second = dt.timedelta(seconds=1)
+    assert _record("s").refusal_at(now) is None
+    assert _record("s", revoked_at=now).refusal_at(now) == "key_revoked"
+    assert _record("s", revoked_at=now - second).refusal_at(now) == "key_revoked"
+    assert _record("s", revoked_at=now + second).refusal_at(now) is None
+    assert _record("s", expires_at=now).refusal_at(now) == "key_expired"
+    assert _record("s", expires_at=now + second).refusal_at(now) is None
+    both = _record("s", revoked_at=now, expires_at=now)
+    assert both.refusal_at(now) == "key_revoked", "a revoke is the reason that outlives expiry"
+
+
+def test_duration_bounds_and_messages() -> None:
+    assert api_keys.parse_duration("1s") == dt.timedelta(seconds=1)
+    assert api_keys.parse_duration(" 30s ") == dt.timedelta(seconds=30)
+    assert api_keys.parse_duration("3650d") == dt.timedelta(days=3650)
+    assert api_keys.parse_duration("999999s") == dt.timedelta(seconds=999999)
+    with pytest.raises(ValueError, match=r"^'3651d': a duration is 1s to 3650d$"):
+        api_keys.parse_duration("3651d")
+    with pytest.raises(ValueError, match=r"^'1w' is not a duration such as 30s, 15m, 12h or 90d$"):
+        api_keys.parse_duration("1w")
+    with pytest.raises(ValueError, match="not a duration"):
+        api_keys.parse_duration("1000000s")
+
+
+def test_scopes_are_sorted_unique_and_known() -> None:
+    known = frozenset({"a:read", "b:write", "c:read"})
+    assert api_keys.normalized_scopes(["c:read", "a:read", "c:read"], known) == (
+        "a:read",
+        "c:read",
+    )
+    with pytest.raises(ValueError, match="unknown scopes") as unknown:
+        api_keys.normalized_scopes(["a:read", "z:x", "y:x"], known)
+    assert str(unknown.value) == (
+        "unknown scopes ['y:x', 'z:x']; choose from ['a:read', 'b:write', 'c:read']"
+    )
+    with pytest.raises(ValueError, match=r"^give at least one scope$"):
+        api_keys.normalized_scopes([], known)

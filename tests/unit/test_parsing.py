@@ -277,3 +277,255 @@ def test_a_body_over_the_limit_is_413(monkeypatch: pytest.MonkeyPatch) -> None:
     body = b'{"a": "' + b"x" * 2000 + b'"}'
     with pytest.raises(PayloadTooLarge):
         parsing.json_object(request(method="POST", data=body, content_type="application/json"))
+
+
+# --- the numbers and reasons around each verdict --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "reason", "message", "given"),
+    [
+        (
+            None,
+            "no_credential",
+            "Send 'Authorization: Bearer <API key or Firebase ID token>'.",
+            False,
+        ),
+        (
+            "",
+            "no_credential",
+            "Send 'Authorization: Bearer <API key or Firebase ID token>'.",
+            False,
+        ),
+        (
+            "Basic x",
+            "not_bearer",
+            "Use the Bearer scheme with an API key or a Firebase ID token.",
+            False,
+        ),
+        (
+            "Bearerx y",
+            "not_bearer",
+            "Use the Bearer scheme with an API key or a Firebase ID token.",
+            False,
+        ),
+        ("Bearer ", "malformed_credential", "The bearer credential is malformed.", True),
+        (
+            "Bearer " + "a" * 8193,
+            "malformed_credential",
+            "The bearer credential is malformed.",
+            True,
+        ),
+    ],
+)
+def test_each_refused_credential_names_its_reason(
+    header: str | None, reason: str, message: str, given: bool
+) -> None:
+    with pytest.raises(Unauthorized) as caught:
+        parsing.bearer_credential(header)
+    assert caught.value.reason == reason
+    assert caught.value.message == message
+    assert ("invalid_token" in caught.value.headers()["WWW-Authenticate"]) is given
+
+
+def test_a_credential_of_the_largest_size_is_kept() -> None:
+    assert parsing.bearer_credential("Bearer " + "a" * 8192) == "a" * 8192
+    assert parsing.MAX_CREDENTIAL_CHARS == 8192
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "address"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("1.1.1.1, 203.0.113.7", "203.0.113.7"),
+        ("spoofed,  2001:db8::1 ", "2001:db8::1"),
+        ("1.1.1.1, ", None),
+        ("", None),
+        ("evil.example", None),
+        ("1" * 45, "1" * 45),
+        ("1" * 46, None),
+    ],
+)
+def test_the_address_is_the_last_one_googles_front_end_appended(
+    forwarded: str, address: str | None
+) -> None:
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    asked = request(headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert parsing.forwarded_address(asked) == address
+    assert parsing.client_address(asked) == (address or "10.0.0.9")
+
+
+@pytest.mark.parametrize(
+    ("incoming", "kept"),
+    [("a" * 8, True), ("a" * 7, False), ("a" * 128, True), ("a" * 129, False), ("A.b_c:d-9", True)],
+)
+def test_request_ids_are_8_to_128_safe_characters(incoming: str, kept: bool) -> None:
+    assigned = parsing.request_id(request(headers={"X-Request-Id": incoming}))
+    assert (assigned == incoming) is kept
+
+
+def test_if_match_bounds_and_the_item_named_in_its_message() -> None:
+    assert parsing.expected_revision("9" * 12) == Revision(version=10**12 - 1)
+    assert parsing.expected_revision('"w' + "9" * 21 + '"') == Revision(written_ns=10**21 - 1)
+    for bad in ("1" * 13, "w" + "1" * 22, '"w"', "*", '"a"'):
+        with pytest.raises(BadRequest) as caught:
+            parsing.expected_revision(bad, "dish")
+        assert caught.value.message == (
+            'If-Match must be the dish\'s ETag as read (such as "3") or its version number.'
+        )
+        assert caught.value.details == [{"field": "If-Match", "message": "is malformed"}]
+    with pytest.raises(PreconditionFailed) as weak:
+        parsing.expected_revision('W/"3"')
+    assert weak.value.message.startswith("If-Match compares strong ETags only (RFC 9110)")
+
+
+def test_idempotency_key_bounds_and_message() -> None:
+    assert parsing.idempotency_key("x") == "x"
+    assert parsing.idempotency_key("~" * 255) == "~" * 255
+    assert parsing.idempotency_key(None) is None
+    with pytest.raises(BadRequest) as caught:
+        parsing.idempotency_key("x" * 256)
+    assert caught.value.message == "Idempotency-Key must be 1 to 255 visible ASCII characters."
+    assert caught.value.details == [{"field": "Idempotency-Key", "message": "is malformed"}]
+
+
+def _issues(resource: Any, params: dict[str, list[str]]) -> list[dict[str, object]]:
+    with pytest.raises(BadRequest) as caught:
+        parsing.list_query(resource, params, ACME)
+    assert caught.value.message == "Some query parameters are invalid."
+    return [dict(issue) for issue in caught.value.details]
+
+
+def test_each_bad_list_parameter_is_told_exactly_what_is_wrong() -> None:
+    assert _issues(ENTRIES, {"limit": ["0"]}) == [{"field": "limit", "message": "must be 1 to 100"}]
+    assert _issues(ENTRIES, {"limit": ["101"]})[0]["message"] == "must be 1 to 100"
+    assert parsing.list_query(ENTRIES, {"limit": ["100"]}, ACME).limit == 100
+    assert parsing.list_query(ENTRIES, {"limit": ["1"]}, ACME).limit == 1
+    assert _issues(ENTRIES, {"colour": ["red"], "size": ["9"]}) == [
+        {"field": "colour", "message": "is not a query parameter of this list"},
+        {"field": "size", "message": "is not a query parameter of this list"},
+    ]
+    assert _issues(ENTRIES, {"category": ["a", "b"]}) == [
+        {"field": "category", "message": "may be given once"}
+    ]
+    assert _issues(ENTRIES, {"fields": ["amount,,nope"]}) == [
+        {"field": "fields", "message": "unknown fields: (empty), nope"}
+    ]
+    long = _issues(ENTRIES, {"fields": [",".join(f"f{i:03}" for i in range(100))]})
+    assert len(str(long[0]["message"])) == 200
+    assert _issues(ENTRIES, {"dateFrom": ["2026-03-02"], "dateTo": ["2026-03-01"]}) == [
+        {"field": "dateTo", "message": "must not be before dateFrom"}
+    ]
+    same_day = {"dateFrom": ["2026-03-01"], "dateTo": ["2026-03-01"]}
+    assert parsing.list_query(ENTRIES, same_day, ACME).bounds == Bounds(
+        "date", "2026-03-01", "2026-03-01"
+    )
+    assert _issues(ENTRIES, {"cursor": ["x" * 2049]}) == [
+        {"field": "cursor", "message": "is not a cursor of this API"}
+    ]
+    assert _issues(ENTRIES, {"cursor": [""]})[0]["field"] == "cursor"
+
+
+def test_a_bound_alone_leaves_the_other_end_open() -> None:
+    low = parsing.list_query(ENTRIES, {"dateFrom": ["2026-03-01"]}, ACME)
+    assert low.bounds == Bounds("date", "2026-03-01", None)
+    high = parsing.list_query(ENTRIES, {"dateTo": ["2026-03-01"]}, ACME)
+    assert high.bounds == Bounds("date", None, "2026-03-01")
+    assert _issues(ENTRIES, {"dateFrom": ["x"], "dateTo": ["2026-03-01"]}) == [
+        {"field": "dateFrom", "message": 'must be a date "YYYY-MM-DD"'}
+    ]
+
+
+def test_integer_boolean_and_currency_filters_are_typed_as_stored() -> None:
+    from tests.helpers import more_declaration
+
+    declared = more_declaration()
+    menus, orders = declared.get("menus"), declared.get("orders")
+    query = parsing.list_query(
+        menus,
+        {"vegetarian": ["true"], "caloriesFrom": ["100"], "caloriesTo": ["900"]},
+        ACME,
+    )
+    assert query.equals == (("vegetarian", True),)
+    assert query.bounds == Bounds("calories", 100, 900)
+    assert _issues(menus, {"vegetarian": ["yes"]}) == [
+        {"field": "vegetarian", "message": "must be true or false"}
+    ]
+    assert _issues(menus, {"caloriesFrom": ["900"], "caloriesTo": ["100"]}) == [
+        {"field": "caloriesTo", "message": "must not be before caloriesFrom"}
+    ]
+    assert parsing.list_query(orders, {"status": ["open"]}, ACME).equals == (("status", "open"),)
+
+
+def test_a_list_bounds_one_range_at_a_time() -> None:
+    import tomllib
+
+    text = (
+        '[logs]\ncollection = "logs"\nranges = ["day", "count"]\n'
+        '[logs.fields.day]\nkind = "date"\nrequired = true\n'
+        '[logs.fields.count]\nkind = "integer"\nrequired = true\n'
+    )
+    logs = declaration.parse(tomllib.loads(text)).get("logs")
+    assert logs is not None
+    both = {"dayFrom": ["2026-01-01"], "countTo": ["5"]}
+    assert _issues(logs, both) == [
+        {"field": "count", "message": "a list bounds one range at a time"}
+    ]
+    assert parsing.list_query(logs, {"countTo": ["5"]}, ACME).bounds == Bounds("count", None, 5)
+
+
+def test_a_good_body_is_read_whole_up_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_BODY_BYTES", "1024")
+    body = b'{"a": "' + b"x" * (1024 - 9) + b'"}'
+    assert len(body) == 1024
+    for content_type in (
+        "application/json",
+        "application/json; charset=UTF-8",
+        "Application/JSON; charset=utf8",
+    ):
+        read = parsing.json_object(request(method="POST", data=body, content_type=content_type))
+        assert read == {"a": "x" * 1015}
+    over = body[:-2] + b'x"}'
+    with pytest.raises(PayloadTooLarge) as caught:
+        parsing.json_object(request(method="POST", data=over, content_type="application/json"))
+    assert caught.value.message == "The body may be at most 1024 bytes."
+
+
+def test_a_body_longer_than_it_says_is_cut_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setenv("MAX_BODY_BYTES", "1024")
+    body = b'{"a": "' + b"x" * 2000 + b'"}'
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(
+        method="POST", data=body, content_type="application/json"
+    ).get_environ()
+    del environ["CONTENT_LENGTH"]  # a chunked body: no length said, the stream ends with it
+    environ["wsgi.input_terminated"] = True
+    environ["wsgi.input"] = io.BytesIO(body)
+    asked = Request(environ)
+    assert asked.content_length is None
+    with pytest.raises(PayloadTooLarge, match="at most 1024 bytes"):
+        parsing.json_object(asked)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"a": 1, "b": {"a": 1}}', None),
+        (b'  {"a": Infinity}', "The body is not valid JSON."),
+        (b'{"a": -Infinity}', "The body is not valid JSON."),
+        (b'{"k": 1, "k": 1}', "The body repeats the key 'k'."),
+        (b"  \n ", "The body is empty; send a JSON object."),
+        (b'"text"', "The body must be a JSON object."),
+        (b"\xc3", "The body is not valid UTF-8."),
+    ],
+)
+def test_strict_json_messages(raw: bytes, message: str | None) -> None:
+    if message is None:
+        assert parsing.parse_json_object(raw) == {"a": 1, "b": {"a": 1}}
+        return
+    with pytest.raises(BadRequest) as caught:
+        parsing.parse_json_object(raw)
+    assert caught.value.message == message
