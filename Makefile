@@ -57,8 +57,10 @@ $(NODE_STAMP):
 serve: all
 	$(PY) -m devtools.stack --project $(PROJECT) serve
 
-test: all lint typecheck browser
-	$(PY) -m devtools.stack --project $(PROJECT) test -- $(COVERAGE) $(PYTEST_ARGS)
+# Lint, types and the unit suite run while the emulators start (--overlap), then the
+# emulator suite; with PYTEST_ARGS, lint and types first, then pytest with exactly them.
+test: all browser $(if $(PYTEST_ARGS),lint typecheck)
+	$(PY) -m devtools.stack --project $(PROJECT) test $(if $(PYTEST_ARGS),,--overlap) -- $(COVERAGE) $(PYTEST_ARGS)
 
 # The API reference page is tested in headless Chromium (Debian's package).
 browser:

@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -218,7 +219,6 @@ class Stack:
 
     def _drain_output(self) -> None:
         """Keep reading the CLI's output into the log so its pipe never fills up."""
-        import threading  # noqa: PLC0415
 
         assert self.process is not None
         assert self.process.stdout is not None
@@ -285,6 +285,7 @@ def _run_with_stack(
     body: Callable[[Progress], int],
     *,
     on_interrupt: int = 130,
+    before_start: Callable[[], None] | None = None,
 ) -> int:
     progress = Progress(CACHE / "emulators.log")
     stack = Stack(project, CACHE / "emulators.log", echo=echo, progress=progress)
@@ -296,6 +297,8 @@ def _run_with_stack(
     # Also when started from a shell that ignores SIGINT for background jobs.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        if before_start is not None:
+            before_start()
         stack.start()
         return int(body(progress))
     except StackError as exc:
@@ -308,14 +311,89 @@ def _run_with_stack(
         stack.stop()
 
 
-def cmd_test(project: str, pytest_args: Sequence[str]) -> int:
+def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False) -> int:
+    """pytest with the emulators up. With `overlap`, the checks that need no emulator (lint,
+    formatting, types, the unit suite) run while the emulators start, and the emulator
+    suite after them; its coverage adds to the unit suite's."""
+    checks = Checks(project, coverage=[a for a in pytest_args if a.startswith("--cov")])
+
     def run_pytest(progress: Progress) -> int:
-        progress.phase("running the tests")
         env = {**local_env(project), **client_env(project)}
-        command = [sys.executable, "-m", "pytest", *pytest_args]
+        args = list(pytest_args)
+        if overlap:
+            progress.phase("emulators ready; waiting for the checks")
+            if not checks.passed(progress):
+                return 1
+            args = (
+                ["tests/emulator", *args, "--cov-append"]
+                if checks.coverage
+                else [
+                    "tests/emulator",
+                    *args,
+                ]
+            )
+        progress.phase("running the tests" if not overlap else "running the emulator suite")
+        command = [sys.executable, "-m", "pytest", *args]
         return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
-    return _run_with_stack(project, echo=False, body=run_pytest)
+    return _run_with_stack(
+        project, echo=False, body=run_pytest, before_start=checks.start if overlap else None
+    )
+
+
+class Checks:
+    """Lint, formatting, types and the unit suite, one after the other in the background
+    (they need no emulator), each command's output kept for when it fails."""
+
+    def __init__(self, project: str, coverage: Sequence[str]) -> None:
+        self.coverage = [a for a in coverage if not a.startswith("--cov-report")]
+        python, bin_dir = sys.executable, Path(sys.executable).parent
+        self.commands: list[tuple[str, list[str]]] = [
+            ("lint", [str(bin_dir / "ruff"), "check", "--quiet", "."]),
+            ("formatting", [str(bin_dir / "ruff"), "format", "--check", "--quiet", "."]),
+            ("types", [str(bin_dir / "mypy"), "--no-error-summary"]),
+            (
+                "unit suite",
+                [python, "-m", "pytest", "tests/unit", "-q", *self.coverage]
+                + (["--cov-report="] if self.coverage else []),
+            ),
+        ]
+        self.results: list[tuple[str, int, str, float]] = []
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for name, command in self.commands:
+            started = time.monotonic()
+            done = subprocess.run(
+                command,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                check=False,
+            )
+            self.results.append((name, done.returncode, done.stdout, time.monotonic() - started))
+            if done.returncode != 0:
+                return
+
+    def passed(self, progress: Progress) -> bool:
+        """Wait for the checks; say how each went, and print the output of one that failed."""
+        if self._thread is not None:
+            self._thread.join()
+        for name, code, output, seconds in self.results:
+            summary = output.strip().splitlines()[-1:] if name == "unit suite" else []
+            verdict = "passed" if code == 0 else f"FAILED (exit {code})"
+            detail = f": {summary[0]}" if summary and code == 0 else ""
+            progress.phase(f"{name} {verdict} in {seconds:.0f} s{detail}")
+            if code != 0:
+                print(output, file=sys.stderr, flush=True)
+                return False
+        return len(self.results) == len(self.commands)
 
 
 def cmd_serve(project: str) -> int:
@@ -351,6 +429,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", choices=["serve", "test", "exec"])
     parser.add_argument("--project", default=os.environ.get("PROJECT") or DEFAULT_PROJECT)
     parser.add_argument(
+        "--overlap",
+        action="store_true",
+        help="test: lint, types and the unit suite while the emulators start, then the rest",
+    )
+    parser.add_argument(
         "rest", nargs=argparse.REMAINDER, help="pytest arguments, or MODULE ARGS for exec"
     )
     args = parser.parse_args(argv)
@@ -360,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_serve(args.project)
         if args.command == "exec":
             return cmd_exec(args.project, rest)
-        return cmd_test(args.project, rest)
+        return cmd_test(args.project, rest, overlap=args.overlap)
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -392,3 +392,182 @@ def test_unspent_permits_go_back_when_an_instance_stops_or_holds_them_too_long()
     clock.seconds += 61  # past the lease lifetime: its next call gives them back first
     assert idle.reserve("acme", small).allowed
     assert sum(busy.reserve("acme", small).allowed for _ in range(30)) == 2
+
+
+# --- the numbers around each verdict ---------------------------------------------------------
+
+
+def test_the_first_call_reports_the_shared_budget_and_its_reset() -> None:
+    from functions import limits
+
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    limiter = RateLimiter(store, clock.monotonic, lambda: 0.5)
+    first = limiter.take("acme", LIMITS)
+    # a first lease takes FIRST_CHUNK of the 40: one spent, 9 in hand, 30 in the bucket
+    assert limits.FIRST_CHUNK == 10
+    assert (first.allowed, first.remaining, first.reset_s, first.operations) == (True, 39, 1, 2)
+    assert store.documents["rate:acme"]["tokens"] == 30.0
+    second = limiter.take("acme", LIMITS)
+    assert (second.remaining, second.reset_s, second.operations) == (38, 1, 0)
+    clock.seconds += 0.5  # the bucket refills 10 meanwhile, never beyond the burst
+    third = limiter.take("acme", LIMITS)
+    assert (third.remaining, third.reset_s) == (40, 0)
+
+
+def test_leased_tokens_expire_with_their_lease() -> None:
+    from functions import limits
+
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    limiter = RateLimiter(store, clock.monotonic, lambda: 0.5)
+    assert limiter.take("acme", LIMITS).operations == 2  # leased 10
+    clock.seconds += limits.LEASE_LIFETIME_S - 0.01
+    assert limiter.take("acme", LIMITS).operations == 0  # still in hand
+    clock.seconds += 0.01
+    assert limiter.take("acme", LIMITS).operations == 2, "dropped: leased again"
+    assert limits.LEASE_LIFETIME_S == 30.0
+    assert limits.LEASE_SECONDS == 3.0
+
+
+@pytest.mark.parametrize(
+    ("limits", "first"),
+    [
+        (Limits(20.0, 40, 1), 10),  # FIRST_CHUNK
+        (Limits(1.0, 1, 1), 1),  # never 0
+        (Limits(2.0, 6, 1), 3),  # half the burst
+        (Limits(1.0, 100, 1), 3),  # LEASE_SECONDS of the rate
+        (Limits(100.0, 1000, 1), 10),
+    ],
+)
+def test_a_first_lease_asks_for_a_bounded_chunk(limits: Limits, first: int) -> None:
+    assert chunk(limits) == first
+
+
+def test_a_lease_asks_for_the_calls_of_the_last_seconds_and_whole_chunks_at_the_limit() -> None:
+    from functions.limits import _Bucket
+
+    limits = Limits(100.0, 1000, 1)  # ceiling: min(500, 300) = 300
+    bucket = _Bucket(calls=30, leased_at=0.0)
+    assert bucket.chunk(limits, 3.0) == 30  # 10 calls a second for LEASE_SECONDS
+    assert bucket.chunk(limits, 0.1) == 180  # elapsed counts as at least 0.5 s
+    assert _Bucket(calls=10_000, leased_at=0.0).chunk(limits, 1.0) == 300
+    assert _Bucket(calls=0, leased_at=0.0).chunk(limits, 5.0) == 1
+    assert _Bucket(short=True, calls=1, leased_at=0.0).chunk(limits, 1.0) == 300
+
+
+def test_a_refusal_never_asks_to_wait_longer_than_a_whole_refill() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    tight = Limits(rate_per_s=0.5, burst=2, daily_creates=1)  # refills in 4 s
+    limiter = RateLimiter(store, clock.monotonic, lambda: 1.0)
+    verdicts = [limiter.take("acme", tight) for _ in range(6)]
+    refused = [v for v in verdicts if not v.allowed]
+    assert refused
+    assert all(v.reset_s == 4 and 1 <= v.retry_after_s <= 4 for v in refused)
+    assert all(v.remaining == 0 for v in refused)
+
+
+def test_a_bucket_with_fewer_tokens_than_asked_at_least_gives_none() -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    stored = {"tokens": 3.0, "at": now}
+    assert bucket_lease(stored, now, 10, 1.0, 40, least=4) == (0, 3.0, None)
+    assert bucket_lease(stored, now, 10, 1.0, 40, least=3)[:2] == (3, 0.0)
+    assert bucket_lease(stored, now, 2, 1.0, 40, least=0)[:2] == (2, 1.0)
+    assert bucket_lease({"tokens": 0.5, "at": now}, now, 1, 1.0, 40) == (0, 0.5, None)
+
+
+def test_a_quota_lease_takes_a_share_of_what_is_left_and_keeps_the_day_two_days() -> None:
+    from functions.limits import QUOTA_SHARE, quota_lease
+
+    now = dt.datetime(2026, 12, 2, 12, tzinfo=dt.UTC)
+    assert QUOTA_SHARE == 8
+    taken, left, document = quota_lease({"used": 20}, now, 20, 100)
+    assert (taken, left) == (10, 70)  # 80 left: an eighth of it
+    assert document == {"used": 30, "expiresAt": now + dt.timedelta(days=2)}
+    assert quota_lease({"used": 99}, now, 20, 100)[:2] == (1, 0)
+    assert quota_lease({"used": 100}, now, 20, 100) == (0, 0, None)
+    assert quota_lease({"used": 150}, now, 20, 100) == (0, 0, None)
+    # permits given back first, then the lease: the count never goes below 0
+    given = quota_lease({"used": 100}, now, 0, 100, returned=4)
+    assert given == (0, 4, {"used": 96, "expiresAt": now + dt.timedelta(days=2)})
+    assert quota_lease({"used": 2}, now, 1, 100, returned=9)[2] == {
+        "used": 1,
+        "expiresAt": now + dt.timedelta(days=2),
+    }
+    assert quota_lease(None, now, 5, 0) == (0, 0, None)
+
+
+def test_the_daily_quota_fails_closed_beyond_the_permits_in_hand() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quota = DailyQuota(store, clock.now, clock.monotonic)
+    small = Limits(rate_per_s=1.0, burst=1, daily_creates=16)
+    first = quota.reserve("acme", small)  # leases 2 (an eighth of 16), spends 1
+    assert (first.allowed, first.remaining, first.reset_s, first.operations) == (
+        True,
+        15,
+        12 * 3600,
+        2,
+    )
+    store.down = True
+    in_hand = quota.reserve("acme", small)
+    assert (in_hand.allowed, in_hand.operations) == (True, 0)
+    beyond = quota.reserve("acme", small)
+    assert (beyond.allowed, beyond.unavailable, beyond.reset_s, beyond.remaining) == (
+        False,
+        True,
+        1,
+        0,
+    )
+
+
+def test_aged_permits_are_kept_when_they_cannot_be_given_back() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quota = DailyQuota(store, clock.now, clock.monotonic)
+    small = Limits(rate_per_s=1.0, burst=1, daily_creates=40)
+    assert quota.reserve("acme", small).allowed  # leases 5, holds 4
+    clock.seconds += 61
+    store.down = True
+    assert quota.reserve("acme", small).unavailable
+    assert quota._quotas["acme"].permits == 4, "nothing was given back"
+    assert quota.give_back() == 0
+    store.down = False
+    assert quota.give_back() == 4
+    assert quota.give_back() == 0
+
+
+def test_a_permit_released_after_midnight_is_not_yesterdays() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quota = DailyQuota(store, clock.now, clock.monotonic)
+    small = Limits(rate_per_s=1.0, burst=1, daily_creates=16)
+    permit = quota.reserve("acme", small)
+    clock.seconds += 12 * 3600 + 1  # 00:00:01 the next day
+    today = quota.reserve("acme", small)
+    assert today.reset_s == 24 * 3600 - 1
+    held = quota._quotas["acme"].permits
+    permit.release()
+    assert quota._quotas["acme"].permits == held
+
+
+def test_a_good_credential_is_exempt_for_ten_minutes() -> None:
+    from functions import limits
+    from functions.limits import FailureGuard
+
+    clock = SimulatedClock()
+    guard = FailureGuard(clock.monotonic)
+    for _ in range(limits.FAILURES_BURST):
+        guard.failed("203.0.113.9")
+    guard.passed("good")
+    clock.seconds += limits.GOOD_CREDENTIAL_S - 1
+    assert guard.retry_after("203.0.113.9", "good") == 0
+    for _ in range(limits.FAILURES_BURST):
+        guard.failed("203.0.113.9")
+    clock.seconds += 1  # the exemption is over; half a failure came back meanwhile
+    assert guard.retry_after("203.0.113.9", "good") == 1
+    assert limits.GOOD_CREDENTIAL_S == 600.0
+    assert limits.FAILURES_PER_S == 0.5
+    guard.failed(None)
+    assert None not in guard._allowance
