@@ -11,7 +11,7 @@ from firebase_admin import auth as firebase_auth
 
 from devtools import emulators
 from functions.firebase_app import admin_app
-from tests.helpers import Api, User, UserFactory, assert_error, cli
+from tests.helpers import Api, User, UserFactory, assert_error, cli, cli_process
 
 
 @pytest.fixture(autouse=True)
@@ -166,6 +166,24 @@ def test_without_a_project_it_exits_2(acme: User) -> None:
     result = cli("list", env=env)
     assert result.returncode == 2
     assert "project" in result.stderr
+
+
+def test_as_a_process_of_its_own_it_answers_with_exit_codes_and_one_line(
+    make_user: UserFactory,
+) -> None:
+    """The other tests run the tool in the test's process; here as operators run it."""
+    user = make_user()
+    done = cli_process("--json", "grant", user.email, "--partner", "acme")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout)["claims"]["partnerId"] == "acme"
+    refused = cli_process("grant", "nobody@example.test", "--partner", "acme")
+    assert refused.returncode == 1
+    assert refused.stderr == "error: no user 'nobody@example.test' in this project\n"
+    assert refused.stdout == ""
+    usage = cli_process("--json", "grant", user.email)
+    assert usage.returncode == 2
+    (line,) = usage.stderr.strip().splitlines()
+    assert json.loads(line)["error"]["kind"] == "usage"
 
 
 # --- the environment: one line, exit 3, never a traceback --------------------------------
