@@ -571,3 +571,173 @@ def test_a_good_credential_is_exempt_for_ten_minutes() -> None:
     assert limits.FAILURES_PER_S == 0.5
     guard.failed(None)
     assert None not in guard._allowance
+
+
+class Scripted:
+    """A lease store that answers from a script and records what it was asked."""
+
+    def __init__(self, *answers: tuple[int, float, int] | None) -> None:
+        self.answers = list(answers)
+        self.asked: list[tuple[str, int, int]] = []
+
+    def lease_tokens(
+        self, bucket: str, want: int, rate_per_s: float, burst: int, least: int
+    ) -> tuple[int, float, int]:
+        from functions.limits import LimitsUnavailable
+
+        self.asked.append((bucket, want, least))
+        answer = self.answers.pop(0)
+        if answer is None:
+            raise LimitsUnavailable()
+        return answer
+
+    def lease_permits(
+        self, bucket: str, want: int, quota: int, returned: int = 0
+    ) -> tuple[int, int, int]:
+        raise NotImplementedError
+
+
+TEN = Limits(rate_per_s=10.0, burst=100, daily_creates=1)  # refills in 10 s; chunks of 30
+
+
+def test_an_unreachable_store_is_asked_again_after_a_second_and_said_so_meanwhile() -> None:
+    from functions.limits import Decision
+
+    clock = SimulatedClock()
+    store = Scripted(None, (10, 30.0, 2))
+    limiter = RateLimiter(store, clock.monotonic, lambda: 0.5)
+    unavailable = Decision(False, 0, 1, retry_after_s=1, operations=0, unavailable=True)
+    assert limiter.take("acme", TEN) == unavailable
+    clock.seconds += 0.999
+    assert limiter.take("acme", TEN) == unavailable
+    assert len(store.asked) == 1, "not asked again within the second"
+    clock.seconds += 0.001
+    assert limiter.take("acme", TEN).allowed
+    assert len(store.asked) == 2
+
+
+def test_an_empty_bucket_is_asked_again_later_after_each_miss() -> None:
+    from functions.limits import Decision
+
+    clock = SimulatedClock()
+    store = Scripted((0, 0.0, 1), (0, 5.0, 1), (1, 20.0, 2))
+    limiter = RateLimiter(store, clock.monotonic, lambda: 0.5)  # jitter factor 1.0
+    first = limiter.take("acme", TEN)  # 10 wanted, the bucket is empty
+    assert first == Decision(False, 0, 10, retry_after_s=1, operations=1)
+    clock.seconds += 0.99
+    assert limiter.take("acme", TEN) == Decision(False, 0, 10, retry_after_s=1, operations=0)
+    clock.seconds += 0.01  # a chunk of 10 at 10/s: asked again after 1 s
+    second = limiter.take("acme", TEN)  # at the limit: a whole chunk (30), nothing less
+    assert store.asked[1] == ("acme", 30, 30)
+    assert second == Decision(False, 0, 10, retry_after_s=5, operations=1)  # (30-5)/10 x 2
+    clock.seconds += 4.99
+    assert limiter.take("acme", TEN).operations == 0
+    clock.seconds += 0.01
+    third = limiter.take("acme", TEN)  # 2 calls in 5 s since the last lease: 2 wanted
+    assert store.asked[2] == ("acme", 2, 1)
+    assert third == Decision(True, 20, 8, operations=2)
+
+
+def test_a_lease_that_drains_the_bucket_waits_for_a_refill_before_the_next() -> None:
+    from functions.limits import Decision
+
+    clock = SimulatedClock()
+    store = Scripted((10, 0.0, 2), (30, 0.0, 2))
+    limiter = RateLimiter(store, clock.monotonic, lambda: 0.5)
+    verdicts = [limiter.take("acme", TEN) for _ in range(11)]
+    assert all(v.allowed for v in verdicts[:10])
+    assert verdicts[10] == Decision(False, 0, 10, retry_after_s=1, operations=0)
+    assert len(store.asked) == 1
+    clock.seconds += 1.0  # 10 tokens at 10/s
+    assert limiter.take("acme", TEN).allowed
+    assert store.asked[1] == ("acme", 30, 30)
+
+
+def test_each_partner_has_its_own_tokens_in_hand() -> None:
+    clock = SimulatedClock()
+    store = Scripted((10, 30.0, 2), (10, 30.0, 2))
+    limiter = RateLimiter(store, clock.monotonic, lambda: 0.5)
+    assert limiter.take("acme", TEN).allowed
+    assert limiter.take("acme", TEN).operations == 0
+    assert limiter.take("globex", TEN).operations == 2
+    assert [bucket for bucket, _, _ in store.asked] == ["acme", "globex"]
+
+
+def test_the_gate_limits_rate_and_creates_over_one_store() -> None:
+    from functions.limits import Gate
+
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    gate = Gate.over(store)
+    assert gate.rate.take("acme", LIMITS).allowed
+    assert gate.creates.reserve("acme", LIMITS).allowed
+    assert set(store.documents) == {"rate:acme", f"quota:acme:{dt.date.today().isoformat()}"}
+
+
+def test_a_quota_refusal_reports_nothing_left_and_its_lease_operations() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quota = DailyQuota(store, clock.now, clock.monotonic)
+    one = Limits(rate_per_s=1.0, burst=1, daily_creates=1)
+    assert quota.reserve("acme", one).allowed
+    refused = quota.reserve("acme", one)
+    assert (refused.allowed, refused.remaining, refused.operations) == (False, 0, 1)
+    again = quota.reserve("acme", one)  # asked again only after QUOTA_RECHECK_S
+    assert (again.allowed, again.remaining, again.operations) == (False, 0, 0)
+    clock.seconds += 43_199.5  # 23:59:59.5
+    assert quota.reserve("acme", one).reset_s == 1
+
+
+def test_a_new_day_asks_at_once_even_right_after_a_refusal() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quota = DailyQuota(store, clock.now, clock.monotonic)
+    one = Limits(rate_per_s=1.0, burst=1, daily_creates=1)
+    clock.seconds += 43_199.0  # 23:59:59
+    assert quota.reserve("acme", one).allowed
+    assert not quota.reserve("acme", one).allowed
+    clock.seconds += 1.0  # midnight: well within the recheck pause
+    assert quota.reserve("acme", one).allowed
+
+
+def test_permits_age_after_exactly_their_lifetime() -> None:
+    from functions.limits import QUOTA_LEASE_LIFETIME_S
+
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quota = DailyQuota(store, clock.now, clock.monotonic)
+    limits = Limits(rate_per_s=1.0, burst=1, daily_creates=80)
+    assert quota.reserve("acme", limits).operations == 2  # leases 10
+    clock.seconds += QUOTA_LEASE_LIFETIME_S
+    assert quota.reserve("acme", limits).operations == 0, "not aged yet"
+    clock.seconds += 0.01
+    assert quota.reserve("acme", limits).operations == 2, "aged: given back with a lease"
+
+
+def test_a_released_permit_adds_exactly_one() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quota = DailyQuota(store, clock.now, clock.monotonic)
+    limits = Limits(rate_per_s=1.0, burst=1, daily_creates=80)
+    permit = quota.reserve("acme", limits)
+    held = quota._quotas["acme"].permits
+    assert (held, permit.remaining) == (9, 79)
+    permit.release()
+    assert quota._quotas["acme"].permits == held + 1
+
+
+def test_give_back_returns_todays_permits_of_every_partner() -> None:
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    quota = DailyQuota(store, clock.now, clock.monotonic)
+    limits = Limits(rate_per_s=1.0, burst=1, daily_creates=16)  # leases 2: holds 1
+    assert quota.reserve("early", limits).allowed  # yesterday's, by the time it gives back
+    clock.seconds += 43_200.0  # midnight
+    assert quota.reserve("acme", limits).allowed
+    big = Limits(rate_per_s=1.0, burst=1, daily_creates=32)  # leases 4: holds 3
+    assert quota.reserve("globex", big).allowed
+    assert quota.give_back() == 4
+    day = clock.now().date().isoformat()
+    assert store.documents[f"quota:acme:{day}"]["used"] == 1
+    assert store.documents[f"quota:globex:{day}"]["used"] == 1
+    assert quota._quotas["early"].permits == 1, "yesterday's are not today's"

@@ -529,3 +529,42 @@ def test_strict_json_messages(raw: bytes, message: str | None) -> None:
     with pytest.raises(BadRequest) as caught:
         parsing.parse_json_object(raw)
     assert caught.value.message == message
+
+
+def test_a_cursor_keeps_every_other_parameter_of_its_query() -> None:
+    params = {
+        "limit": ["5"],
+        "category": ["food"],
+        "dateFrom": ["2026-01-01"],
+        "dateTo": ["2026-01-31"],
+        "fields": [" amount , date "],
+    }
+    first = parsing.list_query(ENTRIES, params, ACME)
+    moment = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+    position = Position(("2026-01-05", moment), "abc123")  # ordered by date, then creation
+    token = cursor.encode(
+        position.values(), partner_id="acme", query_fingerprint=first.fingerprint("entries")
+    )
+    resumed = parsing.list_query(ENTRIES, {**params, "cursor": [token]}, ACME)
+    assert resumed == ListQuery(
+        limit=5,
+        after=position,
+        equals=(("category", "food"),),
+        bounds=Bounds("date", "2026-01-01", "2026-01-31"),
+        fields=frozenset({"amount", "date"}),
+    )
+
+
+def test_a_cursor_of_1_to_2048_characters_is_read_as_one() -> None:
+    for size in (1, 2048):  # read, then refused as a cursor of no query
+        with pytest.raises(BadRequest) as caught:
+            parsing.list_query(ENTRIES, {"cursor": ["A" * size]}, ACME)
+        assert caught.value.message == (
+            "The cursor is not valid for this query; start again without a cursor."
+        )
+        assert caught.value.details == [
+            {"field": "cursor", "message": "is not a cursor of this query"}
+        ]
+    assert _issues(ENTRIES, {"cursor": ["A" * 2049]}) == [
+        {"field": "cursor", "message": "is not a cursor of this API"}
+    ]
