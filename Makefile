@@ -78,10 +78,12 @@ unit: all
 mutate: all
 	$(PY) -m devtools.mutation $(MUTATE_ARGS)
 
-# The full contract fuzzing run (the bounded profile runs in `make test`).
+# The full contract fuzzing and parity runs (bounded profiles run in `make test`).
+FUZZ_TESTS := tests/emulator/test_fuzz.py tests/emulator/test_parity.py \
+	tests/emulator/test_declared_resources.py tests/emulator/test_existing_data.py
 fuzz: all
-	FUZZ_EXAMPLES=150 FUZZ_MINIMUM_REQUESTS=1000 \
-	$(PY) -m devtools.stack --project $(PROJECT) test -- -s -p no:cacheprovider tests/emulator/test_fuzz.py
+	FUZZ_EXAMPLES=150 FUZZ_MINIMUM_REQUESTS=1000 PARITY_EXAMPLES=150 \
+	$(PY) -m devtools.stack --project $(PROJECT) test -- -s -p no:cacheprovider $(FUZZ_TESTS)
 
 # Retried, cut-off createEntry calls under load; figures in reports/soak.json.
 soak: all

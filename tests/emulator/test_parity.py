@@ -14,7 +14,8 @@ from functions.resources import declaration
 from tests.emulator.parity import assert_parity, documents
 from tests.helpers import User
 
-EXAMPLES = int(os.environ.get("PARITY_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("PARITY_EXAMPLES", "40"))
+"""Documents drawn per resource: a bounded profile in `make test`, 150 in `make fuzz`."""
 PARITY = settings(
     max_examples=EXAMPLES,
     deadline=None,
