@@ -137,4 +137,4 @@ lock: all
 	$(LOCK) requirements-dev.in -c requirements.txt -o requirements-dev.txt
 
 clean:
-	rm -rf $(VENV) tooling/node_modules mutants .cache .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) tooling/node_modules mutants .cache .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

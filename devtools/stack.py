@@ -312,65 +312,88 @@ def _run_with_stack(
 
 
 def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False) -> int:
-    """pytest with the emulators up. With `overlap`, the checks that need no emulator (lint,
-    formatting, types, the unit suite) run while the emulators start, and the emulator
-    suite after them; its coverage adds to the unit suite's."""
-    checks = Checks(project, coverage=[a for a in pytest_args if a.startswith("--cov")])
+    """pytest with the emulators up. With `overlap`, what needs no emulator (lint,
+    formatting and types in one line of work, the unit suite in another) runs while the
+    emulators start, the emulator suite as soon as they answer, and the coverage of both
+    suites is reported as one."""
+    args = list(pytest_args)
+    coverage = [a for a in args if a.startswith("--cov") and not a.startswith("--cov-report")]
+    checks = Checks(coverage)
 
     def run_pytest(progress: Progress) -> int:
         env = {**local_env(project), **client_env(project)}
-        args = list(pytest_args)
-        if overlap:
-            progress.phase("emulators ready; waiting for the checks")
-            if not checks.passed(progress):
-                return 1
-            args = (
-                ["tests/emulator", *args, "--cov-append"]
-                if checks.coverage
-                else [
-                    "tests/emulator",
-                    *args,
-                ]
-            )
-        progress.phase("running the tests" if not overlap else "running the emulator suite")
-        command = [sys.executable, "-m", "pytest", *args]
-        return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+        if not overlap:
+            progress.phase("running the tests")
+            command = [sys.executable, "-m", "pytest", *args]
+            return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+        progress.phase("emulators ready; running the emulator suite (the checks go on)")
+        suite = [a for a in args if not a.startswith("--cov-report")]
+        if coverage:
+            env["COVERAGE_FILE"] = str(COVERAGE_PARTS[1])
+            suite.append("--cov-report=")
+        command = [sys.executable, "-m", "pytest", "tests/emulator", *suite]
+        code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+        progress.phase(f"emulator suite {'passed' if code == 0 else f'FAILED (exit {code})'}")
+        passed = checks.passed(progress)
+        if coverage and code == 0 and passed:
+            report_coverage()
+        return code or (0 if passed else 1)
 
     return _run_with_stack(
         project, echo=False, body=run_pytest, before_start=checks.start if overlap else None
     )
 
 
-class Checks:
-    """Lint, formatting, types and the unit suite, one after the other in the background
-    (they need no emulator), each command's output kept for when it fails."""
+COVERAGE_PARTS = (ROOT / ".coverage.unit", ROOT / ".coverage.emulator")
 
-    def __init__(self, project: str, coverage: Sequence[str]) -> None:
-        self.coverage = [a for a in coverage if not a.startswith("--cov-report")]
-        python, bin_dir = sys.executable, Path(sys.executable).parent
-        self.commands: list[tuple[str, list[str]]] = [
-            ("lint", [str(bin_dir / "ruff"), "check", "--quiet", "."]),
-            ("formatting", [str(bin_dir / "ruff"), "format", "--check", "--quiet", "."]),
-            ("types", [str(bin_dir / "mypy"), "--no-error-summary"]),
-            (
-                "unit suite",
-                [python, "-m", "pytest", "tests/unit", "-q", *self.coverage]
-                + (["--cov-report="] if self.coverage else []),
-            ),
+
+def report_coverage() -> None:
+    """Both suites' coverage combined into `.coverage`, reported as one."""
+    coverage = [sys.executable, "-m", "coverage"]
+    parts = [str(path) for path in COVERAGE_PARTS if path.exists()]
+    subprocess.run([*coverage, "combine", "--quiet", *parts], cwd=ROOT, check=False)
+    subprocess.run([*coverage, "report", "--skip-covered"], cwd=ROOT, check=False)
+
+
+class Checks:
+    """What needs no emulator, in the background: lint, formatting and types one after the
+    other, the unit suite beside them; each command's output kept for when it fails."""
+
+    def __init__(self, coverage: Sequence[str]) -> None:
+        bin_dir = Path(sys.executable).parent
+        unit = [sys.executable, "-m", "pytest", "tests/unit", "-q", "-p", "no:cacheprovider"]
+        self.lines: list[list[tuple[str, list[str], dict[str, str]]]] = [
+            [
+                ("lint", [str(bin_dir / "ruff"), "check", "--quiet", "."], {}),
+                ("formatting", [str(bin_dir / "ruff"), "format", "--check", "--quiet", "."], {}),
+                ("types", [str(bin_dir / "mypy"), "--no-error-summary"], {}),
+            ],
+            [
+                (
+                    "unit suite",
+                    [*unit, *coverage, "--cov-report="] if coverage else unit,
+                    {"COVERAGE_FILE": str(COVERAGE_PARTS[0])} if coverage else {},
+                )
+            ],
         ]
         self.results: list[tuple[str, int, str, float]] = []
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        for path in COVERAGE_PARTS:
+            path.unlink(missing_ok=True)
+        for line in self.lines:
+            thread = threading.Thread(target=self._run, args=(line,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
-    def _run(self) -> None:
-        for name, command in self.commands:
+    def _run(self, line: list[tuple[str, list[str], dict[str, str]]]) -> None:
+        for name, command, env in line:
             started = time.monotonic()
             done = subprocess.run(
                 command,
                 cwd=ROOT,
+                env={**os.environ, **env},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -382,18 +405,18 @@ class Checks:
                 return
 
     def passed(self, progress: Progress) -> bool:
-        """Wait for the checks; say how each went, and print the output of one that failed."""
-        if self._thread is not None:
-            self._thread.join()
+        """Wait for the checks; say how each went, and print the output of any that failed."""
+        for thread in self._threads:
+            thread.join()
         for name, code, output, seconds in self.results:
-            summary = output.strip().splitlines()[-1:] if name == "unit suite" else []
+            last = output.strip().splitlines()[-1:] if name == "unit suite" else []
             verdict = "passed" if code == 0 else f"FAILED (exit {code})"
-            detail = f": {summary[0]}" if summary and code == 0 else ""
+            detail = f": {last[0]}" if last and code == 0 else ""
             progress.phase(f"{name} {verdict} in {seconds:.0f} s{detail}")
             if code != 0:
                 print(output, file=sys.stderr, flush=True)
-                return False
-        return len(self.results) == len(self.commands)
+        expected = sum(len(line) for line in self.lines)
+        return len(self.results) == expected and all(code == 0 for _, code, _, _ in self.results)
 
 
 def cmd_serve(project: str) -> int:
