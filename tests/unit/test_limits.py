@@ -36,6 +36,13 @@ def drive(
     return admitted, refused
 
 
+def one_instance() -> tuple[SimulatedClock, MemoryLeases, DailyQuota]:
+    """A simulated clock, a lease store on it, and one instance's daily quota over both."""
+    clock, store = SimulatedClock(), MemoryLeases()
+    store.clock = clock
+    return clock, store, DailyQuota(store, clock.now, clock.monotonic)
+
+
 # --- negative cases first ------------------------------------------------------------------
 
 
@@ -150,9 +157,7 @@ def test_the_daily_quota_admits_exactly_its_creates_across_instances() -> None:
 
 
 def test_a_permit_given_back_is_spent_again_and_a_new_day_starts_afresh() -> None:
-    clock, store = SimulatedClock(), MemoryLeases()
-    store.clock = clock
-    quota = DailyQuota(store, clock.now, clock.monotonic)
+    clock, _store, quota = one_instance()
     small = Limits(rate_per_s=1.0, burst=1, daily_creates=2)
     first, second = quota.reserve("acme", small), quota.reserve("acme", small)
     assert first.allowed
@@ -165,9 +170,7 @@ def test_a_permit_given_back_is_spent_again_and_a_new_day_starts_afresh() -> Non
 
 
 def test_a_raised_quota_applies_within_seconds() -> None:
-    clock, store = SimulatedClock(), MemoryLeases()
-    store.clock = clock
-    quota = DailyQuota(store, clock.now, clock.monotonic)
+    clock, _store, quota = one_instance()
     small = Limits(rate_per_s=1.0, burst=1, daily_creates=1)
     assert quota.reserve("acme", small).allowed
     assert not quota.reserve("acme", small).allowed
@@ -499,9 +502,7 @@ def test_a_quota_lease_takes_a_share_of_what_is_left_and_keeps_the_day_two_days(
 
 
 def test_the_daily_quota_fails_closed_beyond_the_permits_in_hand() -> None:
-    clock, store = SimulatedClock(), MemoryLeases()
-    store.clock = clock
-    quota = DailyQuota(store, clock.now, clock.monotonic)
+    _clock, store, quota = one_instance()
     small = Limits(rate_per_s=1.0, burst=1, daily_creates=16)
     first = quota.reserve("acme", small)  # leases 2 (an eighth of 16), spends 1
     assert (first.allowed, first.remaining, first.reset_s, first.operations) == (
@@ -523,9 +524,7 @@ def test_the_daily_quota_fails_closed_beyond_the_permits_in_hand() -> None:
 
 
 def test_aged_permits_are_kept_when_they_cannot_be_given_back() -> None:
-    clock, store = SimulatedClock(), MemoryLeases()
-    store.clock = clock
-    quota = DailyQuota(store, clock.now, clock.monotonic)
+    clock, store, quota = one_instance()
     small = Limits(rate_per_s=1.0, burst=1, daily_creates=40)
     assert quota.reserve("acme", small).allowed  # leases 5, holds 4
     clock.seconds += 61
@@ -539,9 +538,7 @@ def test_aged_permits_are_kept_when_they_cannot_be_given_back() -> None:
 
 
 def test_a_permit_released_after_midnight_is_not_yesterdays() -> None:
-    clock, store = SimulatedClock(), MemoryLeases()
-    store.clock = clock
-    quota = DailyQuota(store, clock.now, clock.monotonic)
+    clock, _store, quota = one_instance()
     small = Limits(rate_per_s=1.0, burst=1, daily_creates=16)
     permit = quota.reserve("acme", small)
     clock.seconds += 12 * 3600 + 1  # 00:00:01 the next day
@@ -675,9 +672,7 @@ def test_the_gate_limits_rate_and_creates_over_one_store() -> None:
 
 
 def test_a_quota_refusal_reports_nothing_left_and_its_lease_operations() -> None:
-    clock, store = SimulatedClock(), MemoryLeases()
-    store.clock = clock
-    quota = DailyQuota(store, clock.now, clock.monotonic)
+    clock, _store, quota = one_instance()
     one = Limits(rate_per_s=1.0, burst=1, daily_creates=1)
     assert quota.reserve("acme", one).allowed
     refused = quota.reserve("acme", one)
@@ -689,9 +684,7 @@ def test_a_quota_refusal_reports_nothing_left_and_its_lease_operations() -> None
 
 
 def test_a_new_day_asks_at_once_even_right_after_a_refusal() -> None:
-    clock, store = SimulatedClock(), MemoryLeases()
-    store.clock = clock
-    quota = DailyQuota(store, clock.now, clock.monotonic)
+    clock, _store, quota = one_instance()
     one = Limits(rate_per_s=1.0, burst=1, daily_creates=1)
     clock.seconds += 43_199.0  # 23:59:59
     assert quota.reserve("acme", one).allowed
@@ -703,9 +696,7 @@ def test_a_new_day_asks_at_once_even_right_after_a_refusal() -> None:
 def test_permits_age_after_exactly_their_lifetime() -> None:
     from functions.limits import QUOTA_LEASE_LIFETIME_S
 
-    clock, store = SimulatedClock(), MemoryLeases()
-    store.clock = clock
-    quota = DailyQuota(store, clock.now, clock.monotonic)
+    clock, _store, quota = one_instance()
     limits = Limits(rate_per_s=1.0, burst=1, daily_creates=80)
     assert quota.reserve("acme", limits).operations == 2  # leases 10
     clock.seconds += QUOTA_LEASE_LIFETIME_S
@@ -715,9 +706,7 @@ def test_permits_age_after_exactly_their_lifetime() -> None:
 
 
 def test_a_released_permit_adds_exactly_one() -> None:
-    clock, store = SimulatedClock(), MemoryLeases()
-    store.clock = clock
-    quota = DailyQuota(store, clock.now, clock.monotonic)
+    _clock, _store, quota = one_instance()
     limits = Limits(rate_per_s=1.0, burst=1, daily_creates=80)
     permit = quota.reserve("acme", limits)
     held = quota._quotas["acme"].permits
@@ -727,9 +716,7 @@ def test_a_released_permit_adds_exactly_one() -> None:
 
 
 def test_give_back_returns_todays_permits_of_every_partner() -> None:
-    clock, store = SimulatedClock(), MemoryLeases()
-    store.clock = clock
-    quota = DailyQuota(store, clock.now, clock.monotonic)
+    clock, store, quota = one_instance()
     limits = Limits(rate_per_s=1.0, burst=1, daily_creates=16)  # leases 2: holds 1
     assert quota.reserve("early", limits).allowed  # yesterday's, by the time it gives back
     clock.seconds += 43_200.0  # midnight
