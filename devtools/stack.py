@@ -327,7 +327,9 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
             command = [sys.executable, "-m", "pytest", *args]
             return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
         progress.phase("emulators ready; running the emulator suite (the checks go on)")
+        checks.start_beside(env)
         suite = [a for a in args if not a.startswith("--cov-report")]
+        suite += [f"--ignore={path}" for path in BESIDE]
         if coverage:
             env["COVERAGE_FILE"] = str(COVERAGE_PARTS[1])
             suite.append("--cov-report=")
@@ -345,6 +347,10 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
 
 
 COVERAGE_PARTS = (ROOT / ".coverage.unit", ROOT / ".coverage.emulator")
+BESIDE = ("tests/emulator/test_docs_page.py",)
+"""Emulator tests that touch no data (the reference page in Chromium, through the Functions
+emulator): they run in a process of their own beside the emulator suite, whose tests wipe
+the emulators between them."""
 
 
 def report_coverage() -> None:
@@ -387,6 +393,15 @@ class Checks:
             thread.start()
             self._threads.append(thread)
 
+    def start_beside(self, env: dict[str, str]) -> None:
+        """The emulator tests that touch no data, beside the emulator suite."""
+        command = [sys.executable, "-m", "pytest", *BESIDE, "-q", "-p", "no:cacheprovider"]
+        line = [("page tests", command, env)]
+        self.lines.append(line)
+        thread = threading.Thread(target=self._run, args=(line,), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
     def _run(self, line: list[tuple[str, list[str], dict[str, str]]]) -> None:
         for name, command, env in line:
             started = time.monotonic()
@@ -409,7 +424,11 @@ class Checks:
         for thread in self._threads:
             thread.join()
         for name, code, output, seconds in self.results:
-            last = output.strip().splitlines()[-1:] if name == "unit suite" else []
+            last = (
+                output.strip().splitlines()[-1:]
+                if name.endswith("tests") or "suite" in name
+                else []
+            )
             verdict = "passed" if code == 0 else f"FAILED (exit {code})"
             detail = f": {last[0]}" if last and code == 0 else ""
             progress.phase(f"{name} {verdict} in {seconds:.0f} s{detail}")

@@ -34,7 +34,7 @@ from functions import store
 from functions.firebase_app import admin_app
 from tests.helpers import PASSWORD, function_url
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 MINIMUM_REQUESTS = int(os.environ.get("FUZZ_MINIMUM_REQUESTS", "0"))
 CHECKS = [
     not_a_server_error,
