@@ -60,7 +60,7 @@ serve: all
 # Lint, types and the unit suite run while the emulators start (--overlap), then the
 # emulator suite; with PYTEST_ARGS, lint and types first, then pytest with exactly them.
 test: all browser $(if $(PYTEST_ARGS),lint typecheck)
-	$(PY) -m devtools.stack --project $(PROJECT) test $(if $(PYTEST_ARGS),,--overlap) -- $(COVERAGE) $(PYTEST_ARGS)
+	$(PY) -m devtools.stack --project $(PROJECT) $(if $(PYTEST_ARGS),,--overlap) test -- $(COVERAGE) $(PYTEST_ARGS)
 
 # The API reference page is tested in headless Chromium (Debian's package).
 browser:
