@@ -35,14 +35,8 @@ REGION = "us-central1"
 READY_TIMEOUT_S = 180.0
 
 
-INSTANCE_OFFSET = 10_000
-"""How far the ports of each further test stack are from firebase.json's (`make test` runs
-the emulator suite over two stacks; `make serve` and every contract use the first)."""
-
-
-def emulator_ports(instance: int = 0) -> dict[str, int]:
-    """Every port the stack binds, read from firebase.json so there is one source; a
-    further test stack (`instance` 1, 2, ...) uses them shifted by INSTANCE_OFFSET each."""
+def emulator_ports() -> dict[str, int]:
+    """Every port the stack binds, read from firebase.json so there is one source."""
     config = json.loads((ROOT / "firebase.json").read_text())["emulators"]
     ports = {
         name: int(value["port"])
@@ -51,22 +45,7 @@ def emulator_ports(instance: int = 0) -> dict[str, int]:
     }
     if "websocketPort" in config.get("firestore", {}):
         ports["firestore-websocket"] = int(config["firestore"]["websocketPort"])
-    return {name: port + instance * INSTANCE_OFFSET for name, port in ports.items()}
-
-
-def instance_config(instance: int) -> Path:
-    """firebase.json with a further stack's ports, beside it (the CLI resolves the
-    functions source, rules and indexes from the configuration file's folder)."""
-    path = ROOT / f".firebase.stack{instance}.json"
-    config = json.loads((ROOT / "firebase.json").read_text())
-    ports = emulator_ports(instance)
-    for name, value in config["emulators"].items():
-        if isinstance(value, dict) and "port" in value:
-            value["port"] = ports[name]
-    if "websocketPort" in config["emulators"].get("firestore", {}):
-        config["emulators"]["firestore"]["websocketPort"] = ports["firestore-websocket"]
-    path.write_text(json.dumps(config, indent=2) + "\n")
-    return path
+    return ports
 
 
 def local_env(project: str) -> dict[str, str]:
@@ -91,9 +70,9 @@ def local_env(project: str) -> dict[str, str]:
     return env
 
 
-def client_env(project: str, instance: int = 0) -> dict[str, str]:
+def client_env(project: str) -> dict[str, str]:
     """Variables that point SDK clients (tests, seeding, the CLI tool) at the emulators."""
-    ports = emulator_ports(instance)
+    ports = emulator_ports()
     return {
         "GCLOUD_PROJECT": project,
         "GOOGLE_CLOUD_PROJECT": project,
@@ -104,16 +83,15 @@ def client_env(project: str, instance: int = 0) -> dict[str, str]:
     }
 
 
-def function_url(project: str, name: str, instance: int = 0) -> str:
-    port = emulator_ports(instance)["functions"]
-    return f"http://127.0.0.1:{port}/{project}/{REGION}/{name}"
+def function_url(project: str, name: str) -> str:
+    return f"http://127.0.0.1:{emulator_ports()['functions']}/{project}/{REGION}/{name}"
 
 
-def check_prerequisites(instance: int = 0) -> None:
+def check_prerequisites() -> None:
     if not FIREBASE_BIN.exists():
         raise StackError("node_modules is missing the Firebase CLI: run `make` (npm ci).")
     busy = []
-    for name, port in emulator_ports(instance).items():
+    for name, port in emulator_ports().items():
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -179,25 +157,17 @@ class Stack:
     """The emulators as one process session that is started and stopped as a whole."""
 
     def __init__(
-        self,
-        project: str,
-        log_path: Path,
-        echo: bool,
-        progress: Progress | None = None,
-        instance: int = 0,
+        self, project: str, log_path: Path, echo: bool, progress: Progress | None = None
     ) -> None:
         self.project = project
         self.log_path = log_path
         self.echo = echo
         self.progress = progress or Progress(log_path)
         self.process: subprocess.Popen[str] | None = None
-        self.instance = instance
-        self.config: Path | None = None
 
     def start(self) -> None:
-        if self.instance == 0:
-            self.progress.phase("checking ports, Java and local secrets")
-        check_prerequisites(self.instance)
+        self.progress.phase("checking ports, Java and local secrets")
+        check_prerequisites()
         ensure_local_secrets()
         env = local_env(self.project)
         command = [
@@ -208,9 +178,6 @@ class Stack:
             "--project",
             self.project,
         ]
-        if self.instance:
-            self.config = instance_config(self.instance)
-            command += ["--config", self.config.name]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             command,
@@ -269,7 +236,7 @@ class Stack:
 
     def _wait_for_function(self, name: str, deadline: float) -> None:
         """The first call spins up the function's worker; wait for it to answer."""
-        url = function_url(self.project, name, self.instance)
+        url = function_url(self.project, name)
         last_error = ""
         while time.monotonic() < deadline:
             try:
@@ -285,8 +252,6 @@ class Stack:
 
     def stop(self) -> None:
         """Stop the CLI, then anything left in its session (orphaned function workers)."""
-        if self.config is not None:
-            self.config.unlink(missing_ok=True)
         if self.process is None:
             return
         pgid = self.process.pid
@@ -321,16 +286,9 @@ def _run_with_stack(
     *,
     on_interrupt: int = 130,
     before_start: Callable[[], None] | None = None,
-    stacks: int = 1,
 ) -> int:
-    """Start the stack (and `stacks - 1` further ones on shifted ports, for the tests), run
-    `body`, and stop every stack whatever happens."""
     progress = Progress(CACHE / "emulators.log")
-    started = [Stack(project, CACHE / "emulators.log", echo=echo, progress=progress)]
-    started += [
-        Stack(project, CACHE / f"emulators-{n}.log", echo=False, progress=Quiet(), instance=n)
-        for n in range(1, stacks)
-    ]
+    stack = Stack(project, CACHE / "emulators.log", echo=echo, progress=progress)
 
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -341,7 +299,7 @@ def _run_with_stack(
     try:
         if before_start is not None:
             before_start()
-        _start_all(started, progress)
+        stack.start()
         return int(body(progress))
     except StackError as exc:
         progress.failed(exc)
@@ -350,40 +308,7 @@ def _run_with_stack(
         return on_interrupt
     finally:
         print("stopping the emulators ...", file=sys.stderr)
-        for stack in started:
-            stack.stop()
-
-
-class Quiet(Progress):
-    """The progress of a further stack: kept, not printed (the first stack speaks)."""
-
-    def __init__(self) -> None:
-        super().__init__(CACHE / "emulators.log")
-
-    def phase(self, text: str) -> None:
-        self.current = text
-
-
-def _start_all(stacks: list[Stack], progress: Progress) -> None:
-    """The first stack in this thread (it reports each phase), the others beside it."""
-    failures: list[BaseException] = []
-
-    def start(stack: Stack) -> None:
-        try:
-            stack.start()
-        except BaseException as exc:  # noqa: BLE001 - reported once all have started
-            failures.append(exc)
-
-    others = [threading.Thread(target=start, args=(s,), daemon=True) for s in stacks[1:]]
-    for thread in others:
-        thread.start()
-    stacks[0].start()
-    for thread in others:
-        thread.join()
-    if failures:
-        raise StackError(f"a further test stack did not start: {failures[0]}")
-    if len(stacks) > 1:
-        progress.phase(f"{len(stacks)} emulator stacks answer")
+        stack.stop()
 
 
 def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False) -> int:
@@ -394,7 +319,6 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
     args = list(pytest_args)
     coverage = [a for a in args if a.startswith("--cov") and not a.startswith("--cov-report")]
     checks = Checks(coverage)
-    stacks = TEST_STACKS if overlap else 1
 
     def run_pytest(progress: Progress) -> int:
         env = {**local_env(project), **client_env(project)}
@@ -403,10 +327,9 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
             command = [sys.executable, "-m", "pytest", *args]
             return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
         progress.phase("emulators ready; running the emulator suite (the checks go on)")
+        checks.start_beside(env)
         suite = [a for a in args if not a.startswith("--cov-report")]
-        if stacks > 1:  # one pytest worker a stack, each on whole files
-            suite += ["-n", str(stacks), "--dist", "loadfile"]
-            env[STACKS_VARIABLE] = json.dumps([client_env(project, n) for n in range(stacks)])
+        suite += [f"--ignore={path}" for path in BESIDE]
         if coverage:
             env["COVERAGE_FILE"] = str(COVERAGE_PARTS[1])
             suite.append("--cov-report=")
@@ -419,23 +342,15 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
         return code or (0 if passed else 1)
 
     return _run_with_stack(
-        project,
-        echo=False,
-        body=run_pytest,
-        before_start=checks.start if overlap else None,
-        stacks=stacks,
+        project, echo=False, body=run_pytest, before_start=checks.start if overlap else None
     )
 
 
-TEST_STACKS = 2
-"""Emulator stacks `make test` runs the emulator suite over: one pytest worker each, since
-every emulator test starts from wiped emulators. The suite waits on the emulators more
-than it computes, so two share two cores well."""
-STACKS_VARIABLE = "PARTNER_API_TEST_STACKS"
-"""The client variables of each stack, as JSON; each pytest worker takes its own."""
-
-
 COVERAGE_PARTS = (ROOT / ".coverage.unit", ROOT / ".coverage.emulator")
+BESIDE = ("tests/emulator/test_docs_page.py",)
+"""Emulator tests that touch no data (the reference page in Chromium, through the Functions
+emulator): they run in a process of their own beside the emulator suite, whose tests wipe
+the emulators between them."""
 
 
 def report_coverage() -> None:
@@ -477,6 +392,15 @@ class Checks:
             thread = threading.Thread(target=self._run, args=(line,), daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def start_beside(self, env: dict[str, str]) -> None:
+        """The emulator tests that touch no data, beside the emulator suite."""
+        command = [sys.executable, "-m", "pytest", *BESIDE, "-q", "-p", "no:cacheprovider"]
+        line = [("page tests", command, env)]
+        self.lines.append(line)
+        thread = threading.Thread(target=self._run, args=(line,), daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def _run(self, line: list[tuple[str, list[str], dict[str, str]]]) -> None:
         for name, command, env in line:

@@ -1,10 +1,7 @@
-"""Fixtures both suites use: offline production-mode token verification; and, under
-`make test`, each pytest worker pointed at an emulator stack of its own."""
+"""Fixtures both suites use: offline production-mode token verification."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,17 +9,6 @@ import pytest
 
 from devtools.token_rig import KeyServer, write_service_account
 from tests.helpers import PROJECT
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """A pytest worker (gw0, gw1, ...) takes the emulator stack of its number, when the
-    stack runner started several (`devtools.stack`): emulator tests wipe the emulators
-    between them, so two workers never share one."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    stacks = os.environ.get("PARTNER_API_TEST_STACKS")
-    if worker.startswith("gw") and stacks:
-        chosen = json.loads(stacks)
-        os.environ.update(chosen[int(worker.removeprefix("gw")) % len(chosen)])
 
 
 @pytest.fixture(scope="module")
