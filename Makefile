@@ -74,7 +74,7 @@ unit: all
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 # Mutation testing of the modules whose numbers the unit suite pins (scores per module,
-# reports/mutation.json; fails below 85% killed). About 10 minutes on 2 cores.
+# reports/mutation.json; fails below 85% killed). About 8 minutes on 2 cores.
 mutate: all
 	$(PY) -m devtools.mutation $(MUTATE_ARGS)
 
