@@ -326,7 +326,7 @@ class Text(Kind):
         return {"type": "string", "minLength": 1, "maxLength": spec.max_length}
 
 
-class Decimal_(Kind):  # noqa: N801 - `Decimal` is the standard library's
+class ExactDecimal(Kind):
     name = "decimal"
     filterable, rangeable, orderable = False, False, False
 
@@ -507,7 +507,7 @@ class Timestamp(Kind):
 
 BY_NAME: dict[str, Kind] = {
     kind.name: kind
-    for kind in (Text(), Decimal_(), Currency(), Date(), Integer(), Boolean(), Timestamp())
+    for kind in (Text(), ExactDecimal(), Currency(), Date(), Integer(), Boolean(), Timestamp())
 }
 """Every kind, by the name the declaration uses."""
 
