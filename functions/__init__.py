@@ -9,8 +9,8 @@ Read top-down, from the edge inward:
 - `auth/`: who is calling. The `gate` tries a list of authenticators (`id_tokens`);
   `callers` holds the caller and the claim rules; `sessions` shares user lookups.
 - `resources/`: the owner's declaration (`resources.toml`) and what is generated from it:
-  the field `kinds` in Python, rules and JSON Schema, the `validation` models, the
-  `rules` block and the `indexes`.
+  the field `kinds` (one class a kind, with its check in each language), the
+  `validation` models, the `rules` block and the `indexes`.
 - `records`: the business rules, free of HTTP and of Firestore; `models` the domain
   values; `cursor` the signed pagination tokens; `limits` the rate limits and daily
   quotas that instances share through leases.
