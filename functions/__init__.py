@@ -6,7 +6,8 @@ Read top-down, from the edge inward:
   `pipeline` (request id, method, authenticate, authorize, limits, parse, operation,
   serialize, audit); `parsing` turns requests into typed values, `serializers` turns
   domain values into wire shapes, `responses` builds answers and the error envelope.
-- `auth/`: who is calling. The `gate` tries a list of authenticators (`id_tokens`);
+- `auth/`: who is calling. The `gate` tries a list of authenticators (`api_key_auth`,
+  `id_tokens`);
   `callers` holds the caller and the claim rules; `sessions` shares user lookups.
 - `resources/`: the owner's declaration (`resources.toml`) and what is generated from it:
   the field `kinds` (one class a kind, with its check in each language), the
