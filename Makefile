@@ -28,7 +28,7 @@ all: $(PY_STAMP) $(NODE_STAMP)
 # progress, elsewhere (CI) a heartbeat line every 30 s while they run.
 $(PY_STAMP):
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 (the functions runtime is python311)"; exit 2; }
-	@echo "[install] Python packages into $(VENV)/ (requirements-dev.txt, about 95 packages) ..."
+	@echo "[install] Python packages into $(VENV)/ (requirements-dev.txt, about 110 packages) ..."
 	@start=$$(date +%s); quiet=$$([ -t 1 ] || echo --quiet); \
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) && \
 	$(HEARTBEAT) pip $(PY) -m pip install --disable-pip-version-check $$quiet --upgrade pip && \
