@@ -219,7 +219,6 @@ class Stack:
 
     def _drain_output(self) -> None:
         """Keep reading the CLI's output into the log so its pipe never fills up."""
-
         assert self.process is not None
         assert self.process.stdout is not None
         stream = self.process.stdout
@@ -286,6 +285,7 @@ def _run_with_stack(
     *,
     on_interrupt: int = 130,
     before_start: Callable[[], None] | None = None,
+    after: Callable[[], None] | None = None,
 ) -> int:
     progress = Progress(CACHE / "emulators.log")
     stack = Stack(project, CACHE / "emulators.log", echo=echo, progress=progress)
@@ -307,6 +307,8 @@ def _run_with_stack(
     except KeyboardInterrupt:
         return on_interrupt
     finally:
+        if after is not None:
+            after()
         print("stopping the emulators ...", file=sys.stderr)
         stack.stop()
 
@@ -342,7 +344,11 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
         return code or (0 if passed else 1)
 
     return _run_with_stack(
-        project, echo=False, body=run_pytest, before_start=checks.start if overlap else None
+        project,
+        echo=False,
+        body=run_pytest,
+        before_start=(lambda: start_checks(checks)) if overlap else None,
+        after=checks.stop,
     )
 
 
@@ -351,6 +357,13 @@ BESIDE = ("tests/emulator/test_docs_page.py",)
 """Emulator tests that touch no data (the reference page in Chromium, through the Functions
 emulator): they run in a process of their own beside the emulator suite, whose tests wipe
 the emulators between them."""
+
+
+def start_checks(checks: Checks) -> None:
+    """The checks, after the coverage data of an earlier run is gone."""
+    for path in COVERAGE_PARTS:
+        path.unlink(missing_ok=True)
+    checks.start()
 
 
 def report_coverage() -> None:
@@ -384,10 +397,10 @@ class Checks:
         ]
         self.results: list[tuple[str, int, str, float]] = []
         self._threads: list[threading.Thread] = []
+        self._running: set[subprocess.Popen[str]] = set()
+        self._stopping = False
 
     def start(self) -> None:
-        for path in COVERAGE_PARTS:
-            path.unlink(missing_ok=True)
         for line in self.lines:
             thread = threading.Thread(target=self._run, args=(line,), daemon=True)
             thread.start()
@@ -404,8 +417,10 @@ class Checks:
 
     def _run(self, line: list[tuple[str, list[str], dict[str, str]]]) -> None:
         for name, command, env in line:
+            if self._stopping:
+                return
             started = time.monotonic()
-            done = subprocess.run(
+            process = subprocess.Popen(
                 command,
                 cwd=ROOT,
                 env={**os.environ, **env},
@@ -413,11 +428,19 @@ class Checks:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                check=False,
             )
-            self.results.append((name, done.returncode, done.stdout, time.monotonic() - started))
-            if done.returncode != 0:
+            self._running.add(process)
+            output, _ = process.communicate()
+            self._running.discard(process)
+            self.results.append((name, process.returncode, output, time.monotonic() - started))
+            if process.returncode != 0:
                 return
+
+    def stop(self) -> None:
+        """End whatever still runs (the run was interrupted, or the emulators never came up)."""
+        self._stopping = True
+        for process in list(self._running):
+            process.terminate()
 
     def passed(self, progress: Progress) -> bool:
         """Wait for the checks; say how each went, and print the output of any that failed."""

@@ -36,3 +36,51 @@ def test_each_phase_is_one_line_with_the_time_since_the_start(
 )
 def test_the_firebase_clis_start_up_lines_mark_phases(line: str) -> None:
     assert [text for marker, text in stack.MILESTONES if marker in line]
+
+
+def _python(code: str) -> list[str]:
+    import sys
+
+    return [sys.executable, "-c", code]
+
+
+def test_the_checks_beside_the_emulators_say_how_each_went(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    checks = stack.Checks(coverage=[])
+    checks.lines = [
+        [
+            ("lint", _python("pass"), {}),
+            ("types", _python("print('types: 2 errors'); raise SystemExit(1)"), {}),
+            ("never", _python("print('not reached')"), {}),
+        ],
+        [("unit suite", _python("print('748 passed in 1.0s')"), {"EXTRA": "1"})],
+    ]
+    checks.start()
+    assert checks.passed(stack.Progress(tmp_path / "log")) is False
+    err = capsys.readouterr().err
+    lines = [line.split("] ", 1)[1] for line in err.splitlines() if line.startswith("[")]
+    assert sorted(line.split(" in ")[0] for line in lines) == [
+        "lint passed",
+        "types FAILED (exit 1)",
+        "unit suite passed",
+    ]
+    assert any(line.endswith(": 748 passed in 1.0s") for line in lines)
+    assert "types: 2 errors" in err, "a failing check's output is shown"
+    assert "not reached" not in err, "a line of checks stops at its first failure"
+
+
+def test_checks_still_running_are_ended_when_the_run_stops(tmp_path: Path) -> None:
+    import time
+
+    checks = stack.Checks(coverage=[])
+    checks.lines = [[("slow", _python("import time; time.sleep(60)"), {})]]
+    checks.start()
+    deadline = time.monotonic() + 10
+    while not checks._running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    checks.stop()
+    assert checks.passed(stack.Progress(tmp_path / "log")) is False
+    assert time.monotonic() - started < 10
+    assert checks.results[0][1] != 0
