@@ -14,7 +14,7 @@ from typing import Any
 
 from functions import logs
 from functions.errors import ConfigurationError
-from functions.models import LIMIT_BOUNDS, Limits, limit_in_range
+from functions.models import LIMIT_BOUNDS, Limits, is_document_id, limit_in_range
 
 DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
 DEFAULT_API_KEYS_COLLECTION = "partnerKeys"
@@ -91,24 +91,37 @@ def resource_collection(resource_name: str, declared: str) -> str:
     """A resource's collection: as declared, unless `<NAME>_COLLECTION` moves it (the
     benchmark writes entries to a collection of its own; the rules keep the declared one)."""
     setting = collection_setting(resource_name)
-    return (_env(setting) if setting else None) or declared
+    return (_collection_env(setting) if setting else None) or declared
+
+
+def _collection_env(name: str) -> str | None:
+    """A collection setting, or None when unset.
+
+    Raises:
+        ConfigurationError: the value is not a collection id Firestore accepts (1 to 1,500
+            bytes, no slash, not `.` or `..`, not `__x__`): every call would fail alike.
+    """
+    value = _env(name)
+    if value is not None and not is_document_id(value):
+        raise ConfigurationError(f"{name} must be a collection id (no slash, 1 to 1500 bytes)")
+    return value
 
 
 def api_keys_collection() -> str:
-    return _env("API_KEYS_COLLECTION") or DEFAULT_API_KEYS_COLLECTION
+    return _collection_env("API_KEYS_COLLECTION") or DEFAULT_API_KEYS_COLLECTION
 
 
 def partners_collection() -> str:
-    return _env("PARTNERS_COLLECTION") or DEFAULT_PARTNERS_COLLECTION
+    return _collection_env("PARTNERS_COLLECTION") or DEFAULT_PARTNERS_COLLECTION
 
 
 def audit_collection() -> str:
-    return _env("AUDIT_COLLECTION") or DEFAULT_AUDIT_COLLECTION
+    return _collection_env("AUDIT_COLLECTION") or DEFAULT_AUDIT_COLLECTION
 
 
 def limits_collection() -> str:
     """Where the shared state of rate limits and quotas lives (one document per bucket)."""
-    return _env("LIMITS_COLLECTION") or DEFAULT_LIMITS_COLLECTION
+    return _collection_env("LIMITS_COLLECTION") or DEFAULT_LIMITS_COLLECTION
 
 
 def audit_retention_days() -> int:
@@ -150,7 +163,7 @@ def _limit_env(name: str, key: str, default: float, parse: Callable[[str], Any])
 
 
 def idempotency_collection() -> str:
-    return _env("IDEMPOTENCY_COLLECTION") or DEFAULT_IDEMPOTENCY_COLLECTION
+    return _collection_env("IDEMPOTENCY_COLLECTION") or DEFAULT_IDEMPOTENCY_COLLECTION
 
 
 def idempotency_ttl_hours() -> int:

@@ -29,10 +29,12 @@ def environment_problem(error: BaseException) -> str | None:
     from google.api_core import exceptions as api_exceptions  # noqa: PLC0415
     from google.auth import exceptions as auth_exceptions  # noqa: PLC0415
 
-    from functions.errors import ApiError  # noqa: PLC0415
+    from functions.errors import ApiError, ConfigurationError  # noqa: PLC0415
 
     if isinstance(error, EnvironmentProblem):
         text = str(error)
+    elif isinstance(error, ConfigurationError):
+        text = error.message
     elif isinstance(error, auth_exceptions.DefaultCredentialsError):
         text = (
             "no credentials: pass --credentials FILE, run `gcloud auth application-default "

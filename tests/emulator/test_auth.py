@@ -351,3 +351,13 @@ def test_the_functions_emulator_collects_the_same_request_line(
     assert record["httpRequest"]["status"] == 200
     assert record["logging.googleapis.com/trace"].endswith(TRACEPARENT.split("-")[1])
     assert TIME.fullmatch(record["time"])
+
+
+def test_a_collection_setting_firestore_cannot_hold_answers_500_in_the_envelope(
+    api: Api, acme: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENTRIES_COLLECTION", "entries/elsewhere")
+    response = _call(api, "fetchData", acme.token)
+    error = assert_error(response, 500, "internal")
+    assert "ENTRIES_COLLECTION" not in error["message"]
+    assert "Traceback" not in response.get_data(as_text=True)

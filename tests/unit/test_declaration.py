@@ -572,3 +572,30 @@ def test_any_resource_may_be_moved_by_its_own_setting_never_by_the_packages(
     assert config.resource_collection(name, "declared") == ("moved" if setting else "declared")
     monkeypatch.setenv(setting or "UNUSED_COLLECTION", "  ")
     assert config.resource_collection(name, "declared") == "declared", "blank is unset"
+
+
+@pytest.mark.parametrize(
+    "variable", ["MENUS_COLLECTION", "PARTNERS_COLLECTION", "API_KEYS_COLLECTION"]
+)
+@pytest.mark.parametrize("value", ["a/b", "__menus__", ".", "x" * 1501])
+def test_a_collection_setting_firestore_cannot_hold_is_a_configuration_error(
+    variable: str, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import config
+    from functions.admin.errors import environment_problem
+    from functions.errors import ConfigurationError
+
+    monkeypatch.setenv(variable, value)
+    read = {
+        "MENUS_COLLECTION": lambda: config.resource_collection("menus", "menus"),
+        "PARTNERS_COLLECTION": config.partners_collection,
+        "API_KEYS_COLLECTION": config.api_keys_collection,
+    }[variable]
+    with pytest.raises(ConfigurationError) as caught:
+        read()
+    assert caught.value.message == (
+        f"{variable} must be a collection id (no slash, 1 to 1500 bytes)"
+    )
+    assert environment_problem(caught.value) == caught.value.message, "the CLI says it as is"
+    monkeypatch.setenv(variable, "moved-2")
+    assert read() == "moved-2"
