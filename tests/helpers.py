@@ -229,6 +229,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         return cli_process(*args, env=env)
     import contextlib
     import io
+    from unittest import mock
 
     from functions.admin import cli as tool
 
@@ -236,7 +237,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     with (
         contextlib.redirect_stdout(out),
         contextlib.redirect_stderr(err),
-        _no_terminal(),
+        mock.patch.object(sys, "stdin", io.StringIO("")),  # empty, and no terminal
     ):
         try:
             code = tool.main(list(args))
@@ -257,19 +258,6 @@ def cli_process(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
         timeout=120,
         check=False,
     )
-
-
-class _no_terminal:  # noqa: N801 - used as a context manager, like contextlib's
-    """sys.stdin as a closed, empty stream that is no terminal, while the tool runs."""
-
-    def __enter__(self) -> None:
-        import io
-
-        self._saved = sys.stdin
-        sys.stdin = io.StringIO("")
-
-    def __exit__(self, *exc: object) -> None:
-        sys.stdin = self._saved
 
 
 def log_lines(capsys: Any) -> tuple[str, list[dict[str, Any]]]:

@@ -361,3 +361,14 @@ def test_help_gives_examples_and_every_command_describes_itself() -> None:
     assert "examples (against the emulators of `make serve`):" in top.stdout
     assert "inspect entries --partner acme" in top.stdout
     assert "suspend a partner" in cli("partner", "suspend", "--help").stdout
+
+
+def test_a_collection_setting_firestore_cannot_hold_stops_the_tool_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PARTNERS_COLLECTION", "partners/x")
+    result = cli("partner", "list")
+    assert result.returncode == 3
+    assert result.stderr == (
+        "error: PARTNERS_COLLECTION must be a collection id (no slash, 1 to 1500 bytes)\n"
+    )
