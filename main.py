@@ -1,34 +1,28 @@
 """The deployed functions: declarations only; the `functions` package does the work.
 
+Each function is a Firebase HTTPS function; the partner functions all go through the
+package's one gate (credentials, scopes, limits, the error envelope), the owner's own
+endpoints included.
+
 Both the Firebase CLI (`firebase deploy`, the Functions emulator) and plain
 functions-framework (`functions-framework --target fetchData`) load this file. Importing
 it touches no network and needs no credentials.
 """
 
-from typing import Any
-
 import functions_framework
-from firebase_functions import https_fn, options
+from firebase_functions import https_fn
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
 import functions  # noqa: F401 - before google-api-core: it silences one import-time notice
-from functions import config
+from functions.endpoints import PARTNER_FUNCTION
+from functions.examples.entries_summary import entriesSummary  # noqa: F401 - an example
 from functions.http import views
 
-# Partners authenticate with Firebase ID tokens, checked by the functions themselves, so
-# Cloud Run must let the requests reach them (invoker "public"). CORS stays off: partners
-# call server to server; set CORS_ALLOWED_ORIGINS to allow browsers. CURSOR_SECRET, the
-# key that signs pagination cursors, lives in Secret Manager (`firebase
-# functions:secrets:set CURSOR_SECRET`); the emulators read it from .secret.local.
-PARTNER_FUNCTION: dict[str, Any] = {
-    "region": config.DEFAULT_REGION,
-    "invoker": "public",
-    "memory": options.MemoryOption.MB_256,
-    "timeout_sec": 30,
-    "max_instances": 20,
-    "secrets": ["CURSOR_SECRET"],
-}
+# --- the package's functions: every declared resource, the contract and its page --------
+# Your own endpoints go below them (README, "Your own endpoints"): `partner_endpoint` from
+# functions.endpoints under `https_fn.on_request(**PARTNER_FUNCTION)`. entriesSummary,
+# imported above, is one; delete its import to remove it.
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)

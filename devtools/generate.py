@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from devtools.prerequisites import ROOT
-from functions import config, openapi
+from functions import catalog, config, openapi
+from functions.errors import ConfigurationError
 from functions.resources import declaration, indexes, rules
 from functions.resources.declaration import Declaration
 
@@ -72,7 +73,7 @@ def outputs(decl: Declaration) -> dict[Path, str]:
     return {
         RULES_PATH: rules_file(decl, RULES_PATH.read_text()),
         INDEXES_PATH: indexes_file(decl),
-        DOCUMENT_PATH: openapi.render(decl),
+        DOCUMENT_PATH: openapi.render(decl, catalog.discover()),
     }
 
 
@@ -99,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         decl = declaration.load(args.declaration or declaration.path())
     except declaration.DeclarationError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    try:
+        catalog.discover()  # the owner's endpoints in main.py belong in openapi.json
+    except ConfigurationError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     for line in notes(decl):

@@ -307,6 +307,17 @@ class Created:
     replayed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class KeptAnswer:
+    """The first answer of an owner endpoint's call made with an Idempotency-Key, kept to
+    replay it: its status and JSON body, and what the request was (`fingerprint`)."""
+
+    endpoint: str
+    fingerprint: str
+    status: int
+    body: str
+
+
 def is_calendar_date(value: str) -> bool:
     if re.fullmatch(DATE_PATTERN, value) is None:
         return False

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from functions import config, cursor
+from pydantic.json_schema import models_json_schema
+
+from functions import catalog, config, cursor
+from functions.catalog import BODY_METHODS, OwnerEndpoint
 from functions.errors import (
     ApiError,
     BadRequest,
@@ -369,6 +373,106 @@ def _paths(decl: Declaration) -> dict[str, Any]:
     return paths
 
 
+OWNER_TAG_DESCRIPTION = "Operations of this app's own, behind the same gate as the rest."
+
+
+def _owner_paths(
+    endpoints: Sequence[OwnerEndpoint], schemas: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The owner's endpoints at `/<function name>`, their models added to `schemas`.
+
+    Raises: ConfigurationError when a model's name is taken by another schema.
+    """
+    wanted: list[tuple[Any, Any]] = []
+    for endpoint in endpoints:
+        wanted.append((endpoint.response, "serialization"))
+        if endpoint.body is not None:
+            wanted.append((endpoint.body, "validation"))
+    if not wanted:
+        return {}
+    refs, definitions = models_json_schema(wanted, ref_template=_REF)
+    for name, schema in definitions.get("$defs", {}).items():
+        if name in schemas:
+            raise ConfigurationError(
+                f"the model name {name!r} is taken by the declaration's schemas; rename it"
+            )
+        schemas[name] = schema
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        operations = paths.setdefault(f"/{endpoint.name}", {})
+        for method in endpoint.methods:
+            operations[method.lower()] = _owner_operation(endpoint, method, refs)
+    return paths
+
+
+def _owner_operation(
+    endpoint: OwnerEndpoint, method: str, refs: dict[tuple[Any, Any], Any]
+) -> dict[str, Any]:
+    scopes = sorted(endpoint.scopes)
+    needs = ", ".join(f"`{scope}`" for scope in scopes)
+    description = f"{endpoint.description}\n\nNeeds the scope(s) {needs}.".strip()
+    errors: list[type[ApiError]] = [BadRequest, NotFound, ValidationFailed]
+    parameters = _query_parameters(endpoint)
+    operation: dict[str, Any] = {
+        "operationId": endpoint.name
+        if len(endpoint.methods) == 1
+        else f"{endpoint.name}{method.title()}",
+        "summary": endpoint.summary or endpoint.name,
+        "description": description,
+        "tags": [endpoint.tag],
+        "security": [{"partnerApiKey": scopes}, {"firebaseIdToken": scopes}],
+    }
+    changes = method in BODY_METHODS
+    if endpoint.body is not None and changes:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(endpoint.body, "validation")]}},
+        }
+        errors += [PayloadTooLarge, UnsupportedMediaType]
+    headers: dict[str, Any] = {}
+    if endpoint.idempotent and changes:
+        parameters.append(_idempotency_key())
+        headers["Idempotent-Replayed"] = {
+            "description": "`true` when the answer is a replay of the key's first one.",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
+        errors.append(Conflict)
+    if endpoint.creates:
+        errors.append(QuotaExceeded)
+    if parameters:
+        operation["parameters"] = parameters
+    answer = refs[(endpoint.response, "serialization")]
+    operation["responses"] = {
+        str(endpoint.status): {
+            "description": endpoint.summary or "The answer.",
+            "headers": {**_REQUEST_ID, **_RATE_LIMIT, **headers},
+            "content": {"application/json": {"schema": answer}},
+        },
+        **_errors(*dict.fromkeys([*errors, *endpoint.errors])),
+    }
+    return operation
+
+
+def _query_parameters(endpoint: OwnerEndpoint) -> list[dict[str, Any]]:
+    if endpoint.query is None:
+        return []
+    schema = endpoint.query.model_json_schema(mode="validation")
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, given in schema.get("properties", {}).items():
+        prop = {k: v for k, v in given.items() if k != "title"}
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": prop,
+        }
+        if "description" in prop:
+            parameter["description"] = prop.pop("description")
+        parameters.append(parameter)
+    return parameters
+
+
 def _value(schema: dict[str, Any], nullable: bool) -> dict[str, Any]:
     return {"anyOf": [schema, _NULL]} if nullable else schema
 
@@ -519,15 +623,22 @@ def build(
     *,
     project: str = DEFAULT_PROJECT,
     region: str = config.DEFAULT_REGION,
+    endpoints: Sequence[OwnerEndpoint] | None = None,
 ) -> dict[str, Any]:
     """The whole document, deterministic so that it can be compared with the committed one
-    (which names the demo project; the served one names the project that serves it)."""
+    (which names the demo project; the served one names the project that serves it).
+    `endpoints`: the owner's own (by default every registered one)."""
     decl = decl or declaration.current()
+    owned = catalog.registered() if endpoints is None else tuple(endpoints)
     security: list[dict[str, list[str]]] = [{"partnerApiKey": []}, {"firebaseIdToken": []}]
     schemas: dict[str, Any] = {}
     for resource in decl.resources:
         schemas.update(_schemas(resource))
     schemas.update(_ERROR_SCHEMAS)
+    paths = {**_paths(decl), **_owner_paths(owned, schemas)}
+    tags = _tags(decl)
+    for tag in dict.fromkeys(endpoint.tag for endpoint in owned):
+        tags.append({"name": tag, "description": OWNER_TAG_DESCRIPTION})
     return {
         "openapi": "3.1.0",
         "info": {
@@ -551,9 +662,9 @@ def build(
                 "variables": {"region": {"default": region}, "project": {"default": project}},
             },
         ],
-        "tags": _tags(decl),
+        "tags": tags,
         "security": security,
-        "paths": _paths(decl),
+        "paths": paths,
         "components": {
             "securitySchemes": {
                 "partnerApiKey": {
@@ -587,13 +698,19 @@ def document() -> dict[str, Any]:
         project = config.project_id()
     except ConfigurationError:
         project = DEFAULT_PROJECT
-    return _document_of(declaration.current(), project, config.function_region())
+    return _document_of(
+        declaration.current(), project, config.function_region(), catalog.registered()
+    )
 
 
 @functools.cache
-def _document_of(decl: Declaration, project: str, region: str) -> dict[str, Any]:
-    return build(decl, project=project, region=region)
+def _document_of(
+    decl: Declaration, project: str, region: str, endpoints: tuple[OwnerEndpoint, ...]
+) -> dict[str, Any]:
+    return build(decl, project=project, region=region, endpoints=endpoints)
 
 
-def render(decl: Declaration | None = None) -> str:
-    return json.dumps(build(decl), indent=2, sort_keys=True) + "\n"
+def render(
+    decl: Declaration | None = None, endpoints: Sequence[OwnerEndpoint] | None = None
+) -> str:
+    return json.dumps(build(decl, endpoints=endpoints), indent=2, sort_keys=True) + "\n"

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NoReturn
 
+from functions import catalog
 from functions.admin.clients import probe_emulators
 from functions.admin.errors import (
     EXIT_ENVIRONMENT,
@@ -248,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "token": _token_command,
     }.get(args.command, _users_command)
     try:
+        catalog.discover()  # the scopes of the owner's endpoints are known scopes too
         return run(args)
     except UsageError as exc:
         _print_error("usage", str(exc), EXIT_USAGE, as_json=args.json)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from functions import catalog
 from functions.errors import Forbidden
 from functions.models import PartnerRecord
 from functions.resources import declaration
@@ -22,8 +23,9 @@ PARTNER_CLAIMS = (ROLE_CLAIM, PARTNER_ID_CLAIM, SCOPES_CLAIM)
 
 
 def known_scopes() -> frozenset[str]:
-    """Every scope the declaration names: each resource's read and write scope."""
-    return declaration.current().scopes()
+    """Every scope the package knows: each declared resource's read and write scope, and
+    every scope the owner's own endpoints need."""
+    return declaration.current().scopes() | catalog.scopes()
 
 
 @dataclass(frozen=True, slots=True)

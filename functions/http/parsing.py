@@ -12,9 +12,10 @@ import re
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Request
+from pydantic import BaseModel, ValidationError
 
 from functions import config, cursor
 from functions.auth import Caller
@@ -26,6 +27,7 @@ from functions.errors import (
     PreconditionRequired,
     Unauthorized,
     UnsupportedMediaType,
+    ValidationFailed,
 )
 from functions.models import IDEMPOTENCY_KEY_PATTERN, Bounds, ListQuery, Position, Revision
 from functions.resources import kinds
@@ -298,3 +300,65 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# --- input of an owner's endpoint: a pydantic model of its own --------------------------
+
+_MODEL_FIELD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def model_input(model: type[ModelT], values: Mapping[str, Any], where: str) -> ModelT:
+    """`values` checked by an owner's model: every unknown name (unless the model allows
+    extra ones) and every invalid value named in one 422. `where` says what they are
+    ("query parameter", "field") in the messages.
+
+    Raises: ValidationFailed.
+    """
+    issues: list[FieldIssue] = []
+    if model.model_config.get("extra") != "allow":
+        accepted = {info.alias or name for name, info in model.model_fields.items()}
+        issues += [
+            {"field": shown(name), "message": f"is not a {where} of this endpoint"}
+            for name in values
+            if name not in accepted
+        ]
+    try:
+        parsed = model.model_validate(dict(values))
+    except ValidationError as exc:
+        issues += [
+            {"field": shown(".".join(str(p) for p in item["loc"])), "message": _said(item)}
+            for item in exc.errors(include_url=False, include_context=False, include_input=False)
+            if item["type"] != "extra_forbidden"  # named above
+        ]
+        if not issues:  # pragma: no cover - a model forbidding extras lists them above
+            issues.append({"field": "(unknown field)", "message": "is not valid"})
+        raise ValidationFailed(details=issues) from None
+    if issues:
+        raise ValidationFailed(details=issues)
+    return parsed
+
+
+def query_values(args: Mapping[str, list[str]]) -> dict[str, str]:
+    """One value per query parameter; a repeated one is a 422 naming it.
+
+    Raises: ValidationFailed.
+    """
+    repeated = sorted(name for name, values in args.items() if len(values) > 1)
+    if repeated:
+        raise ValidationFailed(
+            details=[{"field": shown(n), "message": "is given more than once"} for n in repeated]
+        )
+    return {name: values[0] for name, values in args.items()}
+
+
+def shown(name: str) -> str:
+    """A field name as the client sent it, unless it could carry anything else."""
+    return name if _MODEL_FIELD.fullmatch(name) else "(unknown field)"
+
+
+def _said(item: Any) -> str:
+    if item["type"] == "missing":
+        return "is required"
+    message = str(item["msg"]).removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]

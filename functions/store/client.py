@@ -115,6 +115,31 @@ class UnitOfWork:
             self._batch.update(reference, dict(changes), option=option)
         return self._added()
 
+    def set(self, reference: firestore.DocumentReference, data: Mapping[str, Any]) -> int:
+        """Write a document whole, whether or not it exists.
+
+        Returns the write's place in the list `commit` returns."""
+        self._batch.set(reference, dict(data))
+        return self._added()
+
+    def delete(
+        self, reference: firestore.DocumentReference, *, unchanged_since: dt.datetime | None
+    ) -> int:
+        """Delete a document, read at `unchanged_since` when given; the commit fails with
+        WriteConflict if it changed or vanished since.
+
+        Returns the write's place in the list `commit` returns."""
+        if unchanged_since is None:
+            self._batch.delete(reference)
+        else:
+            option = self._client.write_option(last_update_time=unchanged_since)
+            self._batch.delete(reference, option=option)
+        return self._added()
+
+    @property
+    def writes(self) -> int:
+        return self._writes
+
     def commit(self) -> list[dt.datetime]:
         """When each write left its document (Firestore's update times), in the order the
         writes were added.

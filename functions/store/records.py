@@ -303,7 +303,7 @@ def _create_once(
     text: Firestore indexes every field of a map, which a replay never queries, and one
     string is cheaper to write.
     """
-    key_ref = _idempotency_record(partner_id, idempotency.key)
+    key_ref = idempotency_record(partner_id, idempotency.key)
     kept = {
         "partnerId": partner_id,
         "resource": resource.name,
@@ -371,7 +371,7 @@ def _as_written(record: Record, written: dt.datetime) -> Record:
     return replace(record, revision=Revision.of_write(written))
 
 
-def _idempotency_record(partner_id: str, key: str) -> firestore.DocumentReference:
+def idempotency_record(partner_id: str, key: str) -> firestore.DocumentReference:
     """Keys are scoped per partner: the record's id hashes the tenant with the key."""
     key_id = hashlib.sha256(f"{partner_id}\n{key}".encode()).hexdigest()
     return client().collection(config.idempotency_collection()).document(key_id)
@@ -381,7 +381,7 @@ def has_answered(partner_id: str, key: str) -> bool:
     """Whether a create with this Idempotency-Key was already answered (and is still kept):
     sent again, it creates nothing, so a spent daily quota never refuses it."""
     with backend_errors():
-        snapshot = _idempotency_record(partner_id, key).get(**call_options())
+        snapshot = idempotency_record(partner_id, key).get(**call_options())
     count_reads(1)
     expires = (snapshot.to_dict() or {}).get("expiresAt") if snapshot.exists else None
     return isinstance(expires, dt.datetime) and expires > dt.datetime.now(dt.UTC)

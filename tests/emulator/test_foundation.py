@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from devtools.functions_server import serve_function
-from tests.helpers import FUNCTIONS, PARTNER_FUNCTIONS, User, function_url
+from tests.helpers import FUNCTIONS, OWNER_FUNCTIONS, PARTNER_FUNCTIONS, User, function_url
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -16,7 +16,7 @@ def test_functions_emulator_discovered_and_serves_every_function(
     name: str, emulator_http: requests.Session, clean: None
 ) -> None:
     response = emulator_http.get(function_url(name), timeout=60)
-    expected = 401 if name in PARTNER_FUNCTIONS else 200
+    expected = 401 if name in (*PARTNER_FUNCTIONS, *OWNER_FUNCTIONS) else 200
     if name == "api":
         response = emulator_http.get(function_url(name) + "/v1/entries", timeout=60)
         expected = 401

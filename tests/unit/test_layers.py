@@ -21,13 +21,13 @@ from tests.helpers import ROOT
 PACKAGES = ("main.py", "functions", "devtools", "bench", "tests")
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("main", "functions.partners"),
-    ("functions.http", "functions.admin"),
+    ("main", "functions.partners", "functions.examples"),
+    ("functions.http", "functions.admin", "functions.endpoints"),
     ("functions.wiring",),
-    ("functions.records",),
+    ("functions.records", "functions.owner"),
     ("functions.auth",),
     ("functions.openapi", "functions.store", "functions.cursor", "functions.firebase_app"),
-    ("functions.resources", "functions.config"),
+    ("functions.resources", "functions.config", "functions.catalog"),
     ("functions.limits", "functions.errors", "functions.logs", "functions.api_keys"),
     ("functions.models",),
 )
@@ -38,6 +38,8 @@ FRAMEWORK_FREE = (
     "functions.resources",
     "functions.store",
     "functions.records",
+    "functions.owner",
+    "functions.catalog",
     "functions.limits",
     "functions.models",
 )
