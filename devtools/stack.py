@@ -153,16 +153,51 @@ MILESTONES = (
 """Lines of the Firebase CLI's output that mark a phase of the start-up."""
 
 
+OWNER_TEST_APP = ROOT / "tests" / "emulator" / "owner_app"
+"""A codebase of owner endpoints that the tests define, served beside the package's own
+when the stack runs tests (never by `make serve`, never deployed)."""
+TEST_CONFIG = ROOT / ".firebase-test.json"
+
+
+def test_config(codebases: Sequence[Path]) -> Path:
+    """firebase.json with `codebases` added as Python codebases of their own, for
+    `firebase --config`; each gets the package's venv (the Functions emulator runs a
+    codebase in `<source>/venv`)."""
+    config = json.loads((ROOT / "firebase.json").read_text())
+    (package,) = config["functions"]
+    for source in codebases:
+        venv = source / "venv"
+        if not venv.exists():
+            venv.symlink_to(os.path.relpath(ROOT / "venv", source))
+        config["functions"].append(
+            {
+                "source": str(source.relative_to(ROOT)),
+                "codebase": source.name.replace("_", "-"),
+                "runtime": package["runtime"],
+                "ignore": ["venv", "**/__pycache__"],
+            }
+        )
+    TEST_CONFIG.write_text(json.dumps(config, indent=2) + "\n")
+    return TEST_CONFIG
+
+
 class Stack:
-    """The emulators as one process session that is started and stopped as a whole."""
+    """The emulators as one process session that is started and stopped as a whole.
+    `codebases`: more function sources to serve beside the package (the tests' own)."""
 
     def __init__(
-        self, project: str, log_path: Path, echo: bool, progress: Progress | None = None
+        self,
+        project: str,
+        log_path: Path,
+        echo: bool,
+        progress: Progress | None = None,
+        codebases: Sequence[Path] = (),
     ) -> None:
         self.project = project
         self.log_path = log_path
         self.echo = echo
         self.progress = progress or Progress(log_path)
+        self.codebases = tuple(codebases)
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
@@ -178,6 +213,8 @@ class Stack:
             "--project",
             self.project,
         ]
+        if self.codebases:
+            command += ["--config", str(test_config(self.codebases))]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             command,
@@ -286,9 +323,12 @@ def _run_with_stack(
     on_interrupt: int = 130,
     before_start: Callable[[], None] | None = None,
     after: Callable[[], None] | None = None,
+    codebases: Sequence[Path] = (),
 ) -> int:
     progress = Progress(CACHE / "emulators.log")
-    stack = Stack(project, CACHE / "emulators.log", echo=echo, progress=progress)
+    stack = Stack(
+        project, CACHE / "emulators.log", echo=echo, progress=progress, codebases=codebases
+    )
 
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -349,6 +389,7 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
         body=run_pytest,
         before_start=(lambda: start_checks(checks)) if overlap else None,
         after=checks.stop,
+        codebases=(OWNER_TEST_APP,),
     )
 
 
@@ -486,7 +527,7 @@ def cmd_exec(project: str, module_args: Sequence[str]) -> int:
         command = [sys.executable, "-m", *module_args]
         return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
-    return _run_with_stack(project, echo=False, body=run_module)
+    return _run_with_stack(project, echo=False, body=run_module, codebases=(OWNER_TEST_APP,))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

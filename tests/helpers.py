@@ -27,8 +27,10 @@ PROJECT = os.environ.get("GCLOUD_PROJECT", "demo-partner-api")
 REGION = "us-central1"
 OWNER_FUNCTIONS = ("entriesSummary",)
 """The owner endpoints main.py declares (the shipped example)."""
-FUNCTIONS = ("fetchData", "createEntry", "updateEntry", "api", "health", "openapi", "docs")
-FUNCTIONS += OWNER_FUNCTIONS
+FUNCTIONS: tuple[str, ...] = (
+    *("fetchData", "createEntry", "updateEntry", "api", "health", "openapi", "docs"),
+    *OWNER_FUNCTIONS,
+)
 PARTNER_FUNCTIONS = ("fetchData", "createEntry", "updateEntry")
 METHODS = {"fetchData": "GET", "createEntry": "POST", "updateEntry": "PATCH"}
 PASSWORD = "test-password-1"

@@ -1,0 +1,283 @@
+"""Owner endpoints through the Functions emulator: the test codebase (owner_app/main.py)
+declares three in a few lines each, and gets every refusal of the gate without writing
+any of it: 401, 403 (scope, suspended), 405, 415, 422, 429 (rate, quota), the 500
+envelope; its writes carry their audit record in the same commit, and an
+Idempotency-Key replays the first answer."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from google.cloud.firestore import FieldFilter
+
+from functions import catalog, store
+from functions.auth import known_scopes
+from tests.helpers import ROOT, User, UserFactory, cli, function_url
+
+OWNER_APP = ROOT / "tests" / "emulator" / "owner_app" / "main.py"
+ORDER: dict[str, Any] = {"item": "Espresso beans", "quantity": 3}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def owner_scopes() -> Iterator[frozenset[str]]:
+    """The owner app's endpoints registered in this process too, as `python -m
+    functions.partners` finds them by loading main.py: their scopes become known."""
+    spec = importlib.util.spec_from_file_location("owner_app_main", OWNER_APP)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["owner_app_main"] = module
+    spec.loader.exec_module(module)
+    try:
+        yield known_scopes()
+    finally:
+        for name in ("placeOrder", "getOrder", "brokenReport"):
+            catalog.unregister(name)
+        del sys.modules["owner_app_main"]
+
+
+def key_for(partner_id: str, scopes: str) -> str:
+    made = cli("--json", "keys", "create", "--partner", partner_id, "--create-partner",
+               "--scopes", scopes)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return str(json.loads(made.stdout)["key"])
+
+
+def bearer(secret: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}", **extra}
+
+
+def place(secret: str, body: Any = None, **headers: str) -> requests.Response:
+    return requests.post(
+        function_url("placeOrder"),
+        json=ORDER if body is None else body,
+        headers=bearer(secret, **headers),
+        timeout=60,
+    )
+
+
+def envelope(response: requests.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert (error["status"], error["code"]) == (status, code)
+    assert error["request_id"] == response.headers["X-Request-Id"]
+    assert "Traceback" not in response.text
+    return dict(error)
+
+
+def orders() -> list[dict[str, Any]]:
+    return [d.to_dict() or {} for d in store.client().collection("ownerOrders").stream()]
+
+
+def audit_records(partner_id: str) -> list[dict[str, Any]]:
+    trail = (
+        store.client()
+        .collection("partnerAudit")
+        .where(filter=FieldFilter("partnerId", "==", partner_id))
+    )
+    return sorted((d.to_dict() or {} for d in trail.stream()), key=lambda r: r["at"])
+
+
+# --- refusals, negative cases first ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "name"), [("POST", "placeOrder"), ("GET", "getOrder"), ("GET", "brokenReport")]
+)
+def test_without_a_credential_every_owner_endpoint_is_401(
+    clean: None, method: str, name: str
+) -> None:
+    response = requests.request(method, function_url(name), json=ORDER, timeout=60)
+    error = envelope(response, 401, "unauthenticated")
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="partner-api"')
+    assert "Bearer" in error["message"]
+    assert orders() == []
+
+
+def test_a_key_without_the_endpoints_scope_is_403_naming_it(clean: None) -> None:
+    secret = key_for("acme", "orders:read")
+    response = place(secret)
+    error = envelope(response, 403, "permission_denied")
+    assert "orders:write" in error["message"]
+    assert 'scope="orders:write"' in response.headers["WWW-Authenticate"]
+    assert orders() == []
+
+
+def test_a_suspended_partner_is_403_until_resumed(clean: None) -> None:
+    secret = key_for("acme", "orders:write")
+    assert cli("partner", "suspend", "acme", "--yes").returncode == 0
+    error = envelope(place(secret), 403, "partner_suspended")
+    assert "suspended" in error["message"]
+    assert orders() == []
+    assert cli("partner", "resume", "acme").returncode == 0
+    assert place(secret).status_code == 201
+    assert len(orders()) == 1
+
+
+def test_a_method_the_endpoint_does_not_declare_is_405_with_allow(clean: None) -> None:
+    secret = key_for("acme", "orders:write,orders:read")
+    response = requests.get(function_url("placeOrder"), headers=bearer(secret), timeout=60)
+    envelope(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "POST"
+    response = requests.delete(function_url("getOrder"), headers=bearer(secret), timeout=60)
+    assert (response.status_code, response.headers["Allow"]) == (405, "GET")
+
+
+def test_a_body_that_is_not_json_is_415(clean: None) -> None:
+    secret = key_for("acme", "orders:write")
+    response = requests.post(
+        function_url("placeOrder"),
+        data="item=beans",
+        headers=bearer(secret, **{"Content-Type": "text/plain"}),
+        timeout=60,
+    )
+    envelope(response, 415, "unsupported_media_type")
+    assert orders() == []
+
+
+def test_bad_fields_and_parameters_are_one_422_naming_each(clean: None) -> None:
+    secret = key_for("acme", "orders:write,orders:read")
+    response = place(secret, {"item": "", "quantity": 101, "colour": "red"})
+    error = envelope(response, 422, "validation_failed")
+    named = {issue["field"]: issue["message"] for issue in error["details"]}
+    assert set(named) == {"item", "quantity", "colour"}, named
+    assert named["colour"] == "is not a field of this endpoint"
+    assert "100" in named["quantity"]
+    assert "at least 1 character" in named["item"]
+    response = requests.get(
+        function_url("getOrder") + "?id=XYZ&sort=asc", headers=bearer(secret), timeout=60
+    )
+    named = {
+        i["field"]: i["message"] for i in envelope(response, 422, "validation_failed")["details"]
+    }
+    assert set(named) == {"id", "sort"}
+    assert named["sort"] == "is not a query parameter of this endpoint"
+    missing = requests.get(function_url("getOrder"), headers=bearer(secret), timeout=60)
+    details = envelope(missing, 422, "validation_failed")["details"]
+    assert details == [{"field": "id", "message": "is required"}]
+    assert orders() == []
+
+
+def test_over_the_partners_rate_is_429_with_its_headers(clean: None) -> None:
+    partner_id = f"rate-{uuid.uuid4().hex[:8]}"  # no lease an earlier test left in a worker
+    assert cli("partner", "add", partner_id, "--rate", "0.01", "--burst", "1").returncode == 0
+    secret = key_for(partner_id, "orders:read")
+    url = function_url("getOrder") + f"?id={uuid.uuid4().hex}"
+    first = requests.get(url, headers=bearer(secret), timeout=60)
+    envelope(first, 404, "not_found")  # the one call the burst allows reaches the function
+    second = requests.get(url, headers=bearer(secret), timeout=60)
+    envelope(second, 429, "rate_limited")
+    assert 1 <= int(second.headers["Retry-After"]) <= 100
+    assert second.headers["RateLimit-Policy"] == '"partner";q=1;w=100'
+    assert second.headers["RateLimit"].startswith('"partner";r=0;')
+
+
+def test_a_spent_daily_quota_is_429_but_a_replay_passes(clean: None) -> None:
+    partner_id = f"quota-{uuid.uuid4().hex[:8]}"
+    assert cli("partner", "add", partner_id, "--daily-creates", "1").returncode == 0
+    secret = key_for(partner_id, "orders:write")
+    first = place(secret, **{"Idempotency-Key": "order-1"})
+    assert first.status_code == 201, first.text
+    assert '"creates";q=1;w=86400' in first.headers["RateLimit-Policy"]
+    refused = place(secret, {"item": "Milk", "quantity": 1}, **{"Idempotency-Key": "order-2"})
+    envelope(refused, 429, "quota_exceeded")
+    replayed = place(secret, **{"Idempotency-Key": "order-1"})
+    assert replayed.status_code == 201, replayed.text
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json() == first.json()
+    assert len(orders()) == 1
+
+
+def test_an_exception_in_the_function_is_a_500_that_reveals_nothing(clean: None) -> None:
+    secret = key_for("acme", "orders:read")
+    response = requests.get(function_url("brokenReport"), headers=bearer(secret), timeout=60)
+    error = envelope(response, 500, "internal")
+    assert error["message"] == "The server could not complete the request."
+    for secret_detail in ("hunter2", "report.py", "RuntimeError"):
+        assert secret_detail not in response.text
+
+
+def test_another_tenants_order_is_not_found(clean: None) -> None:
+    acme_order = place(key_for("acme", "orders:write")).json()
+    globex = key_for("globex", "orders:read")
+    response = requests.get(
+        function_url("getOrder") + f"?id={acme_order['id']}", headers=bearer(globex), timeout=60
+    )
+    assert envelope(response, 404, "not_found")["message"] == "No such order."
+
+
+# --- what the function does, once through the gate -----------------------------------------
+
+
+def test_a_write_carries_its_audit_record_in_the_same_commit(clean: None) -> None:
+    secret = key_for("acme", "orders:write,orders:read")
+    response = place(secret)
+    assert response.status_code == 201, response.text
+    order = response.json()
+    assert order == {"id": order["id"], "partner": "acme", **ORDER}
+    assert orders() == [order]
+    (record,) = audit_records("acme")
+    assert (record["operation"], record["resource"], record["recordId"]) == (
+        "create", "orders", order["id"],
+    )  # fmt: skip
+    assert record["fields"] == ["item", "quantity"]
+    assert record["credential"] == "key"
+    assert record["requestId"] == response.headers["X-Request-Id"]
+    read = requests.get(
+        function_url("getOrder") + f"?id={order['id']}", headers=bearer(secret), timeout=60
+    )
+    assert (read.status_code, read.json()) == (200, order)
+
+
+def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(
+    clean: None,
+) -> None:
+    secret = key_for("acme", "orders:write")
+    first = place(secret, **{"Idempotency-Key": "k-1"})
+    again = place(secret, **{"Idempotency-Key": "k-1"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    other = place(secret, {"item": "Tea", "quantity": 1}, **{"Idempotency-Key": "k-1"})
+    assert "different request" in envelope(other, 409, "conflict")["message"]
+    assert len(orders()) == 1
+    assert [r["operation"] for r in audit_records("acme")] == ["create", "replay"]
+
+
+def test_a_partner_user_with_an_id_token_passes_the_same_gate(
+    clean: None, partner: Any, make_user: UserFactory
+) -> None:
+    every: User = partner("acme")  # no scopes claim: every known scope, the owner's too
+    response = requests.post(
+        function_url("placeOrder"), json=ORDER, headers=every.headers(), timeout=60
+    )
+    assert response.status_code == 201, response.text
+    reader: User = partner("acme", scopes=["entries:read"])
+    response = requests.post(
+        function_url("placeOrder"), json=ORDER, headers=reader.headers(), timeout=60
+    )
+    assert "orders:write" in envelope(response, 403, "permission_denied")["message"]
+    assert [o["partner"] for o in orders()] == ["acme"]
+
+
+def test_the_owners_scopes_are_known_to_the_command_line_tool(
+    clean: None, owner_scopes: frozenset[str]
+) -> None:
+    assert {"orders:read", "orders:write", "entries:read"} <= owner_scopes
+    made = cli("--json", "keys", "create", "--partner", "acme", "--create-partner",
+               "--scopes", "orders:write")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["scopes"] == ["orders:write"]
+    refused = cli("keys", "create", "--partner", "acme", "--scopes", "orders:cancel")
+    assert refused.returncode == 1
+    assert "orders:cancel" in refused.stderr
+    assert "orders:read" in refused.stderr
