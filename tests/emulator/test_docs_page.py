@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from functions import openapi
+from functions import catalog, openapi
 from tests.helpers import ROOT, function_url
 
 SCREENSHOT = ROOT / "reports" / "docs.png"
@@ -62,6 +62,7 @@ def test_the_reference_renders_every_operation_and_error_status(
     dom = rendered.stdout
     assert "swagger-ui" in dom
     shown = operation_blocks(dom)
+    catalog.discover()  # the owner's endpoints main.py declares are on the page too
     document = openapi.build()
     expected = {
         operation["operationId"]: set(operation["responses"])
@@ -69,6 +70,8 @@ def test_the_reference_renders_every_operation_and_error_status(
         for operation in item.values()
     }
     assert set(shown) == set(expected), f"operations on the page: {sorted(shown)}"
+    assert "entriesSummary" in shown  # the shipped example, under "your endpoints"
+    assert "your endpoints" in dom
     for operation_id, codes in expected.items():
         assert shown[operation_id] == codes, operation_id
     for path in document["paths"]:

@@ -9,6 +9,7 @@ checks, once every case has run, that at least 1,000 requests were sent.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
 from devtools import emulators
 from devtools.generate import DOCUMENT_PATH
 from functions import store
+from functions.examples import entries_summary
 from functions.firebase_app import admin_app
 from tests.helpers import PASSWORD, function_url
 
@@ -61,11 +63,16 @@ def servable(case: schemathesis.Case[Any]) -> schemathesis.Case[Any]:
     if meta is None or not meta.generation.mode.is_positive or not case.query:
         return case
     case.query.pop("cursor", None)
-    for low in [name for name in case.query if name.endswith("From")]:
-        high = low.removesuffix("From") + "To"
-        values = case.query[low], case.query.get(high)
-        if _comparable(*values) and values[0] > values[1]:
-            case.query[low], case.query[high] = values[1], values[0]
+    pairs = [(low, low.removesuffix("From") + "To") for low in case.query if low.endswith("From")]
+    for low, high in [*pairs, ("from", "to")]:
+        first, second = case.query.get(low), case.query.get(high)
+        if _comparable(first, second) and first > second:  # type: ignore[operator]
+            case.query[low], case.query[high] = second, first
+    if _comparable(case.query.get("from"), case.query.get("to")):
+        # entriesSummary's range is at most a year: a longer one is refused (422)
+        span = dt.date.fromisoformat(case.query["to"]) - dt.date.fromisoformat(case.query["from"])
+        if span.days >= entries_summary.MAX_DAYS:
+            case.query["to"] = case.query["from"]
     return case
 
 
