@@ -84,3 +84,31 @@ def test_checks_still_running_are_ended_when_the_run_stops(tmp_path: Path) -> No
     assert checks.passed(stack.Progress(tmp_path / "log")) is False
     assert time.monotonic() - started < 10
     assert checks.results[0][1] != 0
+
+
+def test_the_tests_codebase_is_served_beside_the_package_never_in_firebase_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    root = tmp_path / "project"
+    source = root / "tests" / "owner_app"
+    source.mkdir(parents=True)
+    (root / "venv").mkdir()
+    committed = json.loads((stack.ROOT / "firebase.json").read_text())
+    (root / "firebase.json").write_text(json.dumps(committed))
+    monkeypatch.setattr(stack, "ROOT", root)
+    monkeypatch.setattr(stack, "TEST_CONFIG", root / ".firebase-test.json")
+    written = json.loads(stack.test_config([source]).read_text())
+    package, tests = written["functions"]
+    assert package == committed["functions"][0]
+    assert tests == {
+        "source": "tests/owner_app",
+        "codebase": "owner-app",
+        "runtime": committed["functions"][0]["runtime"],
+        "ignore": ["venv", "**/__pycache__"],
+    }
+    assert written["emulators"] == committed["emulators"]
+    assert (source / "venv").resolve() == (root / "venv").resolve()
+    assert json.loads((root / "firebase.json").read_text()) == committed
+    assert "tests" in package["ignore"]  # a deploy never ships the tests' codebase
