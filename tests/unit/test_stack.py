@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools import stack
+from devtools import prerequisites, stack
 
 
 def test_each_phase_is_one_line_with_the_time_since_the_start(
@@ -95,7 +95,7 @@ def test_the_tests_codebase_is_served_beside_the_package_never_in_firebase_json(
     source = root / "tests" / "owner_app"
     source.mkdir(parents=True)
     (root / "venv").mkdir()
-    committed = json.loads((stack.ROOT / "firebase.json").read_text())
+    committed = json.loads((prerequisites.ROOT / "firebase.json").read_text())
     (root / "firebase.json").write_text(json.dumps(committed))
     monkeypatch.setattr(stack, "ROOT", root)
     monkeypatch.setattr(stack, "TEST_CONFIG", root / ".firebase-test.json")
