@@ -184,20 +184,19 @@ def _endpoints(spec: OwnerEndpoint, function: Handler) -> dict[str, Endpoint[_In
             parsed_query = parsing.model_input(spec.query, values, "query parameter")
         else:
             _refuse_any(values)
-        parsed_body, raw_body = None, None
+        parsed_body = None
         if spec.body is not None and request.method in BODY_METHODS:
-            raw_body = parsing.json_object(request)
-            parsed_body = parsing.model_input(spec.body, raw_body, "field")
+            parsed_body = parsing.model_input(spec.body, parsing.json_object(request), "field")
         key = None
         if spec.idempotent and request.method in BODY_METHODS:
             key = parsing.idempotency_key(request.headers.get("Idempotency-Key"))
-        return _Input(
+        fingerprint = _fingerprint(
+            spec.name,
             request.method,
-            parsed_body,
-            parsed_query,
-            key,
-            _fingerprint(spec.name, request.method, raw_body, values),
+            None if parsed_body is None else parsed_body.model_dump(mode="json"),
+            None if parsed_query is None else parsed_query.model_dump(mode="json"),
         )
+        return _Input(request.method, parsed_body, parsed_query, key, fingerprint)
 
     def operation(caller: Caller, given: _Input) -> _Outcome:
         replacing = None
@@ -263,14 +262,10 @@ def _refuse_any(values: dict[str, str]) -> None:
         )
 
 
-def _fingerprint(name: str, method: str, body: Any, query: dict[str, str]) -> str:
-    """What an Idempotency-Key is bound to: the endpoint, the method, the body and query."""
-    canonical = json.dumps(
-        [name, method, body, sorted(query.items())],
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
+def _fingerprint(name: str, method: str, body: Any, query: Any) -> str:
+    """What an Idempotency-Key is bound to: the endpoint, the method, and the body and
+    query as their models read them (JSON values: no two requests share one)."""
+    canonical = json.dumps([name, method, body, query], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
