@@ -9,10 +9,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import flask
 import pytest
 import requests
 from google.cloud.firestore import FieldFilter
@@ -35,12 +37,26 @@ def owner_scopes() -> Iterator[frozenset[str]]:
     module = importlib.util.module_from_spec(spec)
     sys.modules["owner_app_main"] = module
     spec.loader.exec_module(module)
+    loaded.append(module)
     try:
         yield known_scopes()
     finally:
         for name in ("placeOrder", "getOrder", "brokenReport"):
             catalog.unregister(name)
         del sys.modules["owner_app_main"]
+        loaded.clear()
+
+
+loaded: list[Any] = []
+"""The owner app's module, as loaded in this process."""
+
+
+def in_process(name: str, method: str = "POST", **kwargs: Any) -> Any:
+    """The owner's function called in this process, as functions-framework calls it (the
+    same code the Functions emulator runs, measured by this process's coverage)."""
+    app = flask.Flask("owner-app")
+    with app.test_request_context("/", method=method, **kwargs):
+        return getattr(loaded[0], name)(flask.request)
 
 
 def key_for(partner_id: str, scopes: str) -> str:
@@ -281,3 +297,56 @@ def test_the_owners_scopes_are_known_to_the_command_line_tool(
     assert refused.returncode == 1
     assert "orders:cancel" in refused.stderr
     assert "orders:read" in refused.stderr
+
+
+# --- the same code in this process: a race of two calls with one key ------------------------
+
+
+def test_two_calls_racing_with_one_key_write_once_and_answer_alike(clean: None) -> None:
+    secret = key_for("acme", "orders:write")
+    headers = bearer(secret, **{"Idempotency-Key": "race-1"})
+    barrier = threading.Barrier(4)
+    answers: list[Any] = []
+
+    def call() -> None:
+        barrier.wait()
+        response = in_process("placeOrder", json=ORDER, headers=headers)
+        answers.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [status for status, _ in answers] == [201] * 4, answers
+    assert len({json.dumps(body, sort_keys=True) for _, body in answers}) == 1
+    assert len(orders()) == 1
+    operations = [r["operation"] for r in audit_records("acme")]
+    assert operations.count("create") == 1
+    assert operations.count("replay") <= 3
+
+
+def test_in_process_a_changed_body_is_409_and_a_failed_precondition_writes_nothing(
+    clean: None,
+) -> None:
+    secret = key_for("acme", "orders:write,orders:read")
+    first = in_process("placeOrder", json=ORDER, headers=bearer(secret, **{"Idempotency-Key": "a"}))
+    assert first.status_code == 201
+    other = in_process(
+        "placeOrder",
+        json={**ORDER, "quantity": 4},
+        headers=bearer(secret, **{"Idempotency-Key": "a"}),
+    )
+    assert other.status_code == 409
+    assert other.get_json()["error"]["code"] == "conflict"
+    found = in_process(
+        "getOrder",
+        method="GET",
+        query_string={"id": first.get_json()["id"]},
+        headers=bearer(secret),
+    )
+    assert (found.status_code, found.get_json()) == (200, first.get_json())
+    broken = in_process("brokenReport", method="GET", headers=bearer(secret))
+    assert broken.status_code == 500
+    assert "hunter2" not in broken.get_data(as_text=True)
+    assert len(orders()) == 1
