@@ -9,11 +9,13 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+import flask
 import pytest
 import requests
 
 from functions import owner, store
 from functions.auth import Caller
+from functions.examples.entries_summary import entriesSummary
 from functions.models import Bounds
 from tests.helpers import Api, User, create, function_url
 
@@ -109,6 +111,12 @@ def test_the_totals_are_exact_per_currency_and_category_and_only_the_callers(
     assert summary(globex, f"from={RANGE[0]}&to={RANGE[1]}").json()["totals"] == [
         {"currency": "EUR", "category": "food", "entries": 1, "amount": "50.00"}
     ]
+    # the same function in this process, as functions-framework calls it: the same answer
+    with flask.Flask("summary").test_request_context(
+        "/", query_string={"from": RANGE[0], "to": RANGE[1]}, headers=acme.headers()
+    ):
+        local = entriesSummary(flask.request)
+    assert (local.status_code, local.get_json()) == (200, body)
 
 
 def test_the_tenant_reader_walks_every_page_and_never_another_tenant(
