@@ -16,7 +16,6 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -80,10 +79,6 @@ class OwnerEndpoint:
                 problems.append(f"{error!r} is not one of the package's errors")
         if problems:
             raise ConfigurationError(f"endpoint {self.name}: " + "; ".join(problems))
-
-    @property
-    def takes_body(self) -> bool:
-        return self.body is not None
 
 
 def _name_problems(name: str) -> list[str]:
@@ -190,8 +185,3 @@ def discover(path: Path | None = None) -> tuple[OwnerEndpoint, ...]:
         ) from exc
     _discovered = True
     return registered()
-
-
-def model_schema(model: type[BaseModel], mode: Any) -> dict[str, Any]:
-    """A model's JSON Schema with its nested models as components (`#/components/...`)."""
-    return model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
