@@ -34,24 +34,34 @@ def own_field_overrides() -> list[dict[str, Any]]:
             config.DEFAULT_IDEMPOTENCY_COLLECTION,
             config.DEFAULT_AUDIT_COLLECTION,
             config.DEFAULT_LIMITS_COLLECTION,
+            config.DEFAULT_EVENTS_COLLECTION,
         )
     ]
 
 
 def own_indexes() -> list[dict[str, Any]]:
-    """The queries of `partners audit` (by partner, or by partner and record, in time) and
-    the count a day's quota is rebuilt from (a partner's creates since a time)."""
-    return [
-        {
-            "collectionGroup": config.DEFAULT_AUDIT_COLLECTION,
-            "queryScope": "COLLECTION",
-            "fields": [{"fieldPath": name, "order": "ASCENDING"} for name in fields],
-        }
+    """The queries of `partners audit` (by partner, or by partner and record, in time),
+    the count a day's quota is rebuilt from (a partner's creates since a time), and the
+    events list (a partner's events in time, of one type or all)."""
+    audit = [
+        (config.DEFAULT_AUDIT_COLLECTION, fields)
         for fields in (
             ("partnerId", "at"),
             ("partnerId", "recordId", "at"),
             ("partnerId", "operation", "at"),
         )
+    ]
+    events = [
+        (config.DEFAULT_EVENTS_COLLECTION, fields)
+        for fields in (("partnerId", "at", "__name__"), ("partnerId", "type", "at", "__name__"))
+    ]
+    return [
+        {
+            "collectionGroup": group,
+            "queryScope": "COLLECTION",
+            "fields": [{"fieldPath": name, "order": "ASCENDING"} for name in fields],
+        }
+        for group, fields in (*audit, *events)
     ]
 
 

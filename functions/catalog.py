@@ -148,9 +148,16 @@ def registered() -> tuple[OwnerEndpoint, ...]:
         return tuple(_registered[name] for name in sorted(_registered))
 
 
+EVENTS_SCOPE = "events:read"
+"""Reads the partner's change events (`GET /api/v1/events`)."""
+PACKAGE_SCOPES = frozenset({EVENTS_SCOPE})
+"""The scopes of the package's own endpoints beside the declared resources'."""
+
+
 def scopes() -> frozenset[str]:
-    """Every scope an owner endpoint needs."""
-    return frozenset(scope for endpoint in registered() for scope in endpoint.scopes)
+    """Every scope the package's own endpoints and the owner's need."""
+    owned = frozenset(scope for endpoint in registered() for scope in endpoint.scopes)
+    return PACKAGE_SCOPES | owned
 
 
 ENTRY_MODULE = "main"

@@ -21,6 +21,8 @@ DEFAULT_API_KEYS_COLLECTION = "partnerKeys"
 DEFAULT_PARTNERS_COLLECTION = "partners"
 DEFAULT_AUDIT_COLLECTION = "partnerAudit"
 DEFAULT_LIMITS_COLLECTION = "partnerLimits"
+DEFAULT_EVENTS_COLLECTION = "partnerEvents"
+DEFAULT_EVENTS_RETENTION_DAYS = 30
 DEFAULT_AUDIT_RETENTION_DAYS = 400
 DEFAULT_RATE_PER_S = 25.0
 DEFAULT_BURST = 100
@@ -75,6 +77,7 @@ OWN_COLLECTION_SETTINGS = frozenset(
         "AUDIT_COLLECTION",
         "LIMITS_COLLECTION",
         "IDEMPOTENCY_COLLECTION",
+        "EVENTS_COLLECTION",
     }
 )
 """The package's own collections' settings, which no resource's override may shadow."""
@@ -122,6 +125,16 @@ def audit_collection() -> str:
 def limits_collection() -> str:
     """Where the shared state of rate limits and quotas lives (one document per bucket)."""
     return _collection_env("LIMITS_COLLECTION") or DEFAULT_LIMITS_COLLECTION
+
+
+def events_collection() -> str:
+    """Where the change events of partners' records are kept (readable through the API)."""
+    return _collection_env("EVENTS_COLLECTION") or DEFAULT_EVENTS_COLLECTION
+
+
+def events_retention_days() -> int:
+    """How long an event is kept: EVENTS_RETENTION_DAYS (a TTL policy on `expiresAt`)."""
+    return _int_env("EVENTS_RETENTION_DAYS", DEFAULT_EVENTS_RETENTION_DAYS, minimum=1)
 
 
 def audit_retention_days() -> int:

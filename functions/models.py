@@ -307,6 +307,49 @@ class Created:
     replayed: bool
 
 
+WRITERS: Final = ("api", "direct", "app")
+"""Who changed a record: the API, a partner straight on Firestore, or the owner's app."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One change of one record, as its partner may see it: `data` holds the record's
+    partner-visible fields after the change (before it, for a deletion)."""
+
+    id: str
+    type: str
+    partner_id: str
+    resource: str
+    record_id: str
+    version: int | None
+    data: Mapping[str, Any]
+    changed: tuple[str, ...]
+    at: dt.datetime
+    writer: str
+    request_id: str | None = None
+
+
+EVENTS_PAGE_SIZE: Final = 20
+EVENTS_MAX_PAGE_SIZE: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class EventsQuery:
+    """A page request of a partner's events: after which one, of which type."""
+
+    limit: int = EVENTS_PAGE_SIZE
+    after: tuple[dt.datetime, str] | None = None
+    event_type: str | None = None
+
+    def fingerprint(self) -> str:
+        return f"events|{self.event_type or ''}"
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    """A time on the wire: UTC, microseconds, `Z`."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @dataclass(frozen=True, slots=True)
 class KeptAnswer:
     """The first answer of an owner endpoint's call made with an Idempotency-Key, kept to

@@ -16,7 +16,8 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from functions import catalog, config, cursor
-from functions.catalog import BODY_METHODS, OwnerEndpoint
+from functions.catalog import BODY_METHODS, EVENTS_SCOPE, OwnerEndpoint
+from functions.changes import event_types
 from functions.errors import (
     ApiError,
     BadRequest,
@@ -37,7 +38,13 @@ from functions.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from functions.models import ENTRY_ID_CHARS, IDEMPOTENCY_KEY_PATTERN
+from functions.models import (
+    ENTRY_ID_CHARS,
+    EVENTS_MAX_PAGE_SIZE,
+    EVENTS_PAGE_SIZE,
+    IDEMPOTENCY_KEY_PATTERN,
+    WRITERS,
+)
 from functions.resources import declaration, kinds
 from functions.resources.declaration import Declaration, Resource
 
@@ -473,6 +480,159 @@ def _query_parameters(endpoint: OwnerEndpoint) -> list[dict[str, Any]]:
     return parameters
 
 
+EVENTS_TAG = "events"
+
+
+def _event_paths(decl: Declaration) -> dict[str, dict[str, Any]]:
+    """`/api/v1/events`: the caller's change events, and one of them by id."""
+    types = [t for resource in decl.resources for t in event_types(resource)]
+    security = [{"partnerApiKey": [EVENTS_SCOPE]}, {"firebaseIdToken": [EVENTS_SCOPE]}]
+    parameters = [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": "Events per page.",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": EVENTS_MAX_PAGE_SIZE,
+                "default": EVENTS_PAGE_SIZE,
+            },
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "required": False,
+            "description": "The next_cursor of the previous page.",
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": cursor.MAX_CHARS,
+                "pattern": "^[A-Za-z0-9_-]+[.][A-Za-z0-9_-]+$",
+            },
+        },
+        {
+            "name": "type",
+            "in": "query",
+            "required": False,
+            "description": "Only events of this type.",
+            "schema": {"type": "string", "enum": types},
+        },
+    ]
+    needs = f"Needs the scope `{EVENTS_SCOPE}`."
+    return {
+        "/api/v1/events": {
+            "get": {
+                "operationId": "apiListEvents",
+                "summary": "The caller's change events, oldest first.",
+                "description": (
+                    "One event per change of one of the caller's records, whoever made it "
+                    "(the API, the app, a partner straight on Firestore), kept for "
+                    f"{config.DEFAULT_EVENTS_RETENTION_DAYS} days by default. " + needs
+                ),
+                "tags": [EVENTS_TAG],
+                "security": security,
+                "parameters": parameters,
+                "responses": {
+                    "200": _ok("EventPage", "A page of events."),
+                    **_errors(BadRequest),
+                },
+            }
+        },
+        "/api/v1/events/{id}": {
+            "get": {
+                "operationId": "apiGetEvent",
+                "summary": "One of the caller's change events.",
+                "description": needs,
+                "tags": [EVENTS_TAG],
+                "security": security,
+                "parameters": [
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "description": "The event id.",
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                    }
+                ],
+                "responses": {
+                    "200": _ok("Event", "The event."),
+                    **_errors(BadRequest, NotFound),
+                },
+            }
+        },
+    }
+
+
+_EVENT_SCHEMAS: dict[str, Any] = {
+    "Event": {
+        "type": "object",
+        "description": "One change of one record, as its partner may see it.",
+        "required": [
+            "id",
+            "type",
+            "partner_id",
+            "resource",
+            "record_id",
+            "version",
+            "data",
+            "changed_fields",
+            "occurred_at",
+            "writer",
+            "request_id",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "examples": ["evt_4f1c2a9e0b7d4c3e8a6f5b2d1c0e9f8a"]},
+            "type": {"type": "string", "examples": ["entries.created"]},
+            "partner_id": {"type": "string", "examples": ["example-partner"]},
+            "resource": {"type": "string", "examples": ["entries"]},
+            "record_id": {"type": "string", "examples": ["Xf3kT9aQ2Lm0PzR8wB1c"]},
+            "version": {
+                "type": ["integer", "null"],
+                "description": "The record's version after the change, where it keeps one.",
+            },
+            "data": {
+                "type": "object",
+                "description": (
+                    "The record's partner-visible fields after the change (before it, for "
+                    "a deletion); never a hidden field."
+                ),
+            },
+            "changed_fields": {
+                "type": "array",
+                "description": "The partner-visible fields the change set or removed.",
+                "items": {"type": "string"},
+            },
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "writer": {
+                "type": "string",
+                "enum": list(WRITERS),
+                "description": (
+                    "Who changed it: `api` (this API), `direct` (a partner straight on "
+                    "Firestore), `app` (the app's owner)."
+                ),
+            },
+            "request_id": {
+                "type": ["string", "null"],
+                "description": "The API request that made the change.",
+            },
+        },
+    },
+    "EventPage": {
+        "type": "object",
+        "required": ["data", "next_cursor", "has_more"],
+        "additionalProperties": False,
+        "properties": {
+            "data": {"type": "array", "items": _ref("Event")},
+            "next_cursor": {"type": ["string", "null"]},
+            "has_more": {"type": "boolean"},
+        },
+    },
+}
+
+
 def _value(schema: dict[str, Any], nullable: bool) -> dict[str, Any]:
     return {"anyOf": [schema, _NULL]} if nullable else schema
 
@@ -634,9 +794,11 @@ def build(
     schemas: dict[str, Any] = {}
     for resource in decl.resources:
         schemas.update(_schemas(resource))
+    schemas.update(_EVENT_SCHEMAS)
     schemas.update(_ERROR_SCHEMAS)
-    paths = {**_paths(decl), **_owner_paths(owned, schemas)}
+    paths = {**_paths(decl), **_event_paths(decl), **_owner_paths(owned, schemas)}
     tags = _tags(decl)
+    tags.append({"name": EVENTS_TAG, "description": "Changes of the caller's records."})
     for tag in dict.fromkeys(endpoint.tag for endpoint in owned):
         tags.append({"name": tag, "description": OWNER_TAG_DESCRIPTION})
     return {

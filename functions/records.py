@@ -7,6 +7,7 @@ found", exactly like a missing one.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 
@@ -16,6 +17,7 @@ from functions.models import (
     AuditEntry,
     Created,
     Draft,
+    Event,
     FieldChanges,
     IdempotentCreate,
     ListQuery,
@@ -24,6 +26,7 @@ from functions.models import (
     Revision,
 )
 from functions.resources.declaration import Resource
+from functions.store import events as event_store
 from functions.store import records as store
 
 
@@ -89,6 +92,22 @@ def update_record(
         expected=expected,
         audit=_audit(resource, caller, "update", ()),
     )
+
+
+def list_events(
+    caller: Caller,
+    *,
+    limit: int,
+    after: tuple[dt.datetime, str] | None,
+    event_type: str | None,
+) -> tuple[list[Event], tuple[dt.datetime, str] | None]:
+    """A page of the caller's events, oldest first, and where the next page starts."""
+    return event_store.page(caller.partner_id, limit=limit, after=after, event_type=event_type)
+
+
+def get_event(caller: Caller, event_id: str) -> Event:
+    """Raises: NotFound for a missing event and for another tenant's (same answer)."""
+    return event_store.one(caller.partner_id, event_id)
 
 
 def _audit(

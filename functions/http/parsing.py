@@ -7,6 +7,7 @@ version, an idempotency key) or refused with a 4xx that names what is wrong.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
@@ -29,7 +30,16 @@ from functions.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from functions.models import IDEMPOTENCY_KEY_PATTERN, Bounds, ListQuery, Position, Revision
+from functions.models import (
+    EVENTS_MAX_PAGE_SIZE,
+    EVENTS_PAGE_SIZE,
+    IDEMPOTENCY_KEY_PATTERN,
+    Bounds,
+    EventsQuery,
+    ListQuery,
+    Position,
+    Revision,
+)
 from functions.resources import kinds
 from functions.resources.declaration import Resource
 
@@ -206,6 +216,55 @@ def list_query(resource: Resource, params: Mapping[str, list[str]], caller: Call
     return ListQuery(
         limit=query.limit, after=after, equals=query.equals, bounds=bounds, fields=fields
     )
+
+
+EVENTS_QUERY_PARAMS = ("limit", "cursor", "type")
+
+
+def events_query(
+    params: Mapping[str, list[str]], caller: Caller, types: tuple[str, ...]
+) -> EventsQuery:
+    """The query string of the events list (`types`: the event types that exist).
+
+    Raises:
+        BadRequest: naming each unknown, repeated or invalid parameter; or one answer for
+            every unusable cursor.
+    """
+    issues: list[FieldIssue] = []
+    values: dict[str, str] = {}
+    for name, given in params.items():
+        if name not in EVENTS_QUERY_PARAMS:
+            issues.append({"field": name, "message": "is not a query parameter of this list"})
+        elif len(given) != 1:
+            issues.append({"field": name, "message": "may be given once"})
+        else:
+            values[name] = given[0]
+    limit = EVENTS_PAGE_SIZE
+    if "limit" in values:
+        raw = values["limit"]
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= EVENTS_MAX_PAGE_SIZE:
+            issues.append({"field": "limit", "message": f"must be 1 to {EVENTS_MAX_PAGE_SIZE}"})
+        else:
+            limit = int(raw)
+    event_type = values.get("type")
+    if event_type is not None and event_type not in types:
+        issues.append({"field": "type", "message": "is not an event type of this API"})
+    if "cursor" in values and not 1 <= len(values["cursor"]) <= cursor.MAX_CHARS:
+        issues.append({"field": "cursor", "message": "is not a cursor of this API"})
+    if issues:
+        raise BadRequest("Some query parameters are invalid.", details=issues)
+    query = EventsQuery(limit=limit, event_type=event_type)
+    if "cursor" not in values:
+        return query
+    position = cursor.decode(
+        values["cursor"], partner_id=caller.partner_id, query_fingerprint=query.fingerprint()
+    )
+    try:
+        at, event_id = position
+        after = (dt.datetime.fromisoformat(at), str(event_id))
+    except (TypeError, ValueError) as exc:
+        raise cursor.invalid_cursor() from exc
+    return EventsQuery(limit=limit, after=after, event_type=event_type)
 
 
 def _bounds(

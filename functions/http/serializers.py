@@ -7,7 +7,7 @@ from typing import Any, TypedDict
 
 from functions import cursor
 from functions.auth import Caller
-from functions.models import ListQuery, Page, Record, Revision
+from functions.models import Event, EventsQuery, ListQuery, Page, Record, Revision, rfc3339
 from functions.resources.declaration import Resource
 
 
@@ -18,10 +18,6 @@ class RecordPage(TypedDict):
     next_cursor: str | None
     has_more: bool
     skipped: list[str]
-
-
-def rfc3339(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def record_json(record: Record, fields: frozenset[str] | None = None) -> dict[str, Any]:
@@ -62,3 +58,44 @@ def etag(revision: Revision) -> str:
     if revision.version is not None:
         return f'"{revision.version}"'
     return f'"{WRITE_TIME_PREFIX}{revision.written_ns}"'
+
+
+class EventPage(TypedDict):
+    data: list[dict[str, Any]]
+    next_cursor: str | None
+    has_more: bool
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """An event on the wire (and the body a webhook delivers)."""
+    return {
+        "id": event.id,
+        "type": event.type,
+        "partner_id": event.partner_id,
+        "resource": event.resource,
+        "record_id": event.record_id,
+        "version": event.version,
+        "data": dict(event.data),
+        "changed_fields": list(event.changed),
+        "occurred_at": rfc3339(event.at),
+        "writer": event.writer,
+        "request_id": event.request_id,
+    }
+
+
+def event_page_json(
+    events: list[Event], after: tuple[dt.datetime, str] | None, query: EventsQuery, caller: Caller
+) -> EventPage:
+    """A page of events; its cursor only works for this partner and type filter."""
+    next_cursor = None
+    if after is not None:
+        next_cursor = cursor.encode(
+            [after[0].astimezone(dt.UTC).isoformat(), after[1]],
+            partner_id=caller.partner_id,
+            query_fingerprint=query.fingerprint(),
+        )
+    return {
+        "data": [event_json(event) for event in events],
+        "next_cursor": next_cursor,
+        "has_more": after is not None,
+    }

@@ -23,12 +23,23 @@ from flask import Request, Response
 
 from functions import config, openapi, records
 from functions.auth import Caller
+from functions.catalog import EVENTS_SCOPE
+from functions.changes import event_types
 from functions.errors import ApiError, BadRequest, ConfigurationError, MethodNotAllowed, NotFound
 from functions.http import docs, parsing
 from functions.http.pipeline import Endpoint, PublicEndpoint, framework_error, serve
 from functions.http.responses import Reply
-from functions.http.serializers import etag, page_json, record_json
-from functions.models import Created, Draft, FieldChanges, ListQuery, Page, Record, Revision
+from functions.http.serializers import etag, event_json, event_page_json, page_json, record_json
+from functions.models import (
+    Created,
+    Draft,
+    EventsQuery,
+    FieldChanges,
+    ListQuery,
+    Page,
+    Record,
+    Revision,
+)
 from functions.resources import declaration, validation
 from functions.resources.declaration import Resource
 
@@ -193,7 +204,10 @@ def _api_id(request: Request) -> str | None:
 
 
 def _api_endpoints(name: str) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
-    """The endpoints of one declared resource, by (names a record, method)."""
+    """The endpoints of one declared resource (or of the events), by (names a record,
+    method)."""
+    if name == EVENTS:
+        return {(False, "GET"): _EVENTS, (True, "GET"): _EVENTS}
     resource = declaration.current().get(name)
     return {} if resource is None else _resource_endpoints(resource)
 
@@ -215,6 +229,34 @@ def _resource_endpoints(resource: Resource) -> dict[tuple[bool, str], Endpoint[A
             "api", resource, _api_id, f"Name the {resource.item}: PATCH /v1/{name}/<id>."
         )
     return found
+
+
+def events_endpoint(name: str, id_of: IdOf) -> Endpoint[Any, Any]:
+    """GET a page of the caller's change events, or one event when the path names it."""
+
+    def parse(request: Request, caller: Caller) -> EventsQuery | str:
+        event_id = id_of(request)
+        if event_id is None:
+            types = tuple(t for r in declaration.current().resources for t in event_types(r))
+            return parsing.events_query(request.args.to_dict(flat=False), caller, types)
+        if request.args:
+            raise BadRequest("Query parameters apply to lists, not to a single event.")
+        return event_id
+
+    def operation(caller: Caller, target: EventsQuery | str) -> Any:
+        if isinstance(target, EventsQuery):
+            return records.list_events(
+                caller, limit=target.limit, after=target.after, event_type=target.event_type
+            )
+        return records.get_event(caller, target)
+
+    def serialize(result: Any, target: EventsQuery | str, caller: Caller) -> Reply:
+        if isinstance(target, EventsQuery):
+            events, after = result
+            return Reply(event_page_json(events, after, target, caller))
+        return Reply(event_json(result))
+
+    return Endpoint(name, "GET", frozenset({EVENTS_SCOPE}), parse, operation, serialize)
 
 
 def _api_route(
@@ -239,6 +281,10 @@ def _api_route(
     if request.method == "OPTIONS" and allowed:  # a CORS preflight, answered by the pipeline
         return endpoints[(names_record, allowed[0])], allowed
     return _refusal("api", request.method, MethodNotAllowed(allowed)), allowed
+
+
+EVENTS = "events"
+_EVENTS = events_endpoint("api", _api_id)
 
 
 # --- public: liveness, the contract and its reference page ------------------------------

@@ -79,6 +79,8 @@ JS_SAFE_INTEGER = 2**53 - 1
 
 _FIELD_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
 _RESOURCE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
+RESERVED_RESOURCES = frozenset({"events"})
+"""Paths under /api/v1 that the package serves itself."""
 _COLLECTION = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
 _SCOPE = re.compile(r"[a-z][a-z0-9-]{0,62}:[a-z][a-z0-9-]{0,62}")
 _ITEM_NOUN = re.compile(r"[a-z][a-z ]{0,40}")
@@ -343,6 +345,8 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
     where = f"{source}: {name}"
     if not _RESOURCE_NAME.fullmatch(name):
         raise DeclarationError(f"{where}: a resource name is lower-case letters, digits and -")
+    if name in RESERVED_RESOURCES:
+        raise DeclarationError(f"{where}: /api/v1/{name} is the package's own; choose another name")
     table = _Table(raw, where)
     collection = table.get("collection", str, name)
     if not _COLLECTION.fullmatch(collection) or collection in INTERNAL_COLLECTIONS:

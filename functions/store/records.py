@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from functions import config, logs
+from functions import changes, config, logs
 from functions.errors import (
     Conflict,
     NotFound,
@@ -36,6 +36,7 @@ from functions.models import (
 from functions.resources import validation
 from functions.resources.declaration import Resource
 from functions.store import audit as audit_store
+from functions.store import events as event_store
 from functions.store.client import (
     UnitOfWork,
     WriteConflict,
@@ -263,6 +264,7 @@ def create_record(
         write = work.create(reference, document)
         if audit is not None:
             audit_store.add(work, audit, now)
+            _add_event(work, resource, reference.id, None, document, now=now, audit=audit)
         try:
             written = work.commit()
         except WriteConflict as exc:  # a generated id that exists: never seen, never ignored
@@ -352,6 +354,7 @@ def _create_once(
         write = work.create(reference, document)
         if audit is not None:
             audit_store.add(work, audit, now)
+            _add_event(work, resource, reference.id, None, document, now=now, audit=audit)
         try:
             written = work.commit()
         except WriteConflict:
@@ -362,6 +365,32 @@ def _create_once(
         count_reads(reads)
         return Created(_as_written(record, written[write]), replayed=False)
     raise ServiceUnavailable("Too many concurrent requests with this Idempotency-Key.")
+
+
+def _add_event(
+    work: UnitOfWork,
+    resource: Resource,
+    doc_id: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    *,
+    now: dt.datetime,
+    audit: AuditEntry,
+) -> None:
+    """The change's event, committed with it (the trigger that sees the write finds it
+    by the same id and adds none)."""
+    event = changes.event_of(
+        resource,
+        doc_id,
+        before,
+        after,
+        event_id=changes.api_event_id(resource, doc_id, after),
+        at=now,
+        writer="api",
+        request_id=audit.request_id,
+    )
+    if event is not None:
+        event_store.add(work, event)
 
 
 def _as_written(record: Record, written: dt.datetime) -> Record:
@@ -456,6 +485,7 @@ def update_record(
             ),
             now,
         )
+        _add_event(work, resource, doc_id, current, merged, now=now, audit=audit)
     try:
         written = work.commit()
     except WriteConflict as exc:

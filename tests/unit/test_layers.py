@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("functions.records", "functions.owner"),
     ("functions.auth",),
     ("functions.openapi", "functions.store", "functions.cursor", "functions.firebase_app"),
-    ("functions.resources", "functions.config", "functions.catalog"),
+    ("functions.resources", "functions.config", "functions.catalog", "functions.changes"),
     ("functions.limits", "functions.errors", "functions.logs", "functions.api_keys"),
     ("functions.models",),
 )
@@ -40,6 +40,7 @@ FRAMEWORK_FREE = (
     "functions.records",
     "functions.owner",
     "functions.catalog",
+    "functions.changes",
     "functions.limits",
     "functions.models",
 )

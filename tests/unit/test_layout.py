@@ -86,6 +86,8 @@ def test_the_committed_openapi_document_is_what_the_code_generates() -> None:
         "/updateEntry/{id}",
         "/api/v1/entries",
         "/api/v1/entries/{id}",
+        "/api/v1/events",
+        "/api/v1/events/{id}",
     }
 
 

@@ -1,0 +1,123 @@
+"""Change events in Firestore (collection `partnerEvents` by default): one document per
+change of a partner's record, kept for EVENTS_RETENTION_DAYS (a TTL policy on
+`expiresAt`). Clients never reach the collection; partners read it through the API.
+
+`data` is kept as JSON text: the API never queries inside it, and Firestore would
+otherwise index every field of the record a second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+
+from functions import config
+from functions.errors import NotFound
+from functions.models import Event
+from functions.store.client import UnitOfWork, backend_errors, call_options, client, count_reads
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+
+def _events(database: firestore.Client | None = None) -> firestore.CollectionReference:
+    return (database or client()).collection(config.events_collection())
+
+
+def document_of(event: Event) -> dict[str, Any]:
+    return {
+        "partnerId": event.partner_id,
+        "type": event.type,
+        "resource": event.resource,
+        "recordId": event.record_id,
+        "version": event.version,
+        "data": json.dumps(event.data, separators=(",", ":"), ensure_ascii=False),
+        "changed": list(event.changed),
+        "at": event.at,
+        "writer": event.writer,
+        "requestId": event.request_id,
+        "expiresAt": event.at + dt.timedelta(days=config.events_retention_days()),
+    }
+
+
+def event_from(event_id: str, data: dict[str, Any]) -> Event:
+    version = data.get("version")
+    return Event(
+        id=event_id,
+        type=str(data.get("type", "")),
+        partner_id=str(data.get("partnerId", "")),
+        resource=str(data.get("resource", "")),
+        record_id=str(data.get("recordId", "")),
+        version=version if isinstance(version, int) else None,
+        data=json.loads(data.get("data") or "{}"),
+        changed=tuple(data.get("changed") or ()),
+        at=data["at"],
+        writer=str(data.get("writer", "")),
+        request_id=data.get("requestId") or None,
+    )
+
+
+def add(work: UnitOfWork, event: Event) -> None:
+    """Add `event` to `work`: committed with the change it describes, or not at all."""
+    work.create(_events().document(event.id), document_of(event))
+
+
+def committed_at(event_id: str) -> dt.datetime | None:
+    """When the event was committed (its document's creation time), None if absent."""
+    with backend_errors():
+        snapshot = _events().document(event_id).get(**call_options())
+    return snapshot.create_time if snapshot.exists else None
+
+
+def create(event: Event, *extra: tuple[Any, dict[str, Any]]) -> bool:
+    """Create the event (and `extra` documents with it) unless it exists: True when this
+    call made it."""
+    from functions.store.client import WriteConflict  # noqa: PLC0415
+
+    work = UnitOfWork()
+    add(work, event)
+    for reference, data in extra:
+        work.create(reference, data)
+    try:
+        work.commit()
+    except WriteConflict:
+        return False
+    return True
+
+
+def page(
+    partner_id: str,
+    *,
+    limit: int,
+    after: tuple[dt.datetime, str] | None = None,
+    event_type: str | None = None,
+) -> tuple[list[Event], tuple[dt.datetime, str] | None]:
+    """The partner's events in order (time, then id), after `after`: a page and where the
+    next one starts (None on the last). Reads `limit + 1` documents."""
+    from google.cloud.firestore import FieldFilter  # noqa: PLC0415
+    from google.cloud.firestore_v1.field_path import FieldPath  # noqa: PLC0415
+
+    query: Any = _events().where(filter=FieldFilter("partnerId", "==", partner_id))
+    if event_type is not None:
+        query = query.where(filter=FieldFilter("type", "==", event_type))
+    query = query.order_by("at").order_by(FieldPath.document_id())
+    if after is not None:
+        query = query.start_after([after[0], _events().document(after[1])])
+    with backend_errors():
+        snapshots = list(query.limit(limit + 1).stream(**call_options()))
+    count_reads(len(snapshots))
+    events = [event_from(s.id, s.to_dict() or {}) for s in snapshots[:limit]]
+    more = len(snapshots) > limit
+    return events, ((events[-1].at, events[-1].id) if more and events else None)
+
+
+def one(partner_id: str, event_id: str) -> Event:
+    """Raises: NotFound for a missing event and for another tenant's (same answer)."""
+    with backend_errors():
+        snapshot = _events().document(event_id).get(**call_options())
+    count_reads(1)
+    data = snapshot.to_dict() if snapshot.exists else None
+    if not data or data.get("partnerId") != partner_id:
+        raise NotFound("No such event.")
+    return event_from(snapshot.id, data)
