@@ -15,6 +15,7 @@ from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
 import functions  # noqa: F401 - before google-api-core: it silences one import-time notice
+from functions import triggers
 from functions.endpoints import PARTNER_FUNCTION
 from functions.examples.entries_summary import entriesSummary  # noqa: F401 - an example
 from functions.http import views
@@ -66,6 +67,10 @@ def docs(req: Request) -> Response:
     """The API reference page, rendered from the OpenAPI document."""
     return views.docs_page(req)
 
+
+# One Firestore trigger per declared collection (`entriesChanged`, ...): the change events
+# of writes the API did not make (the app's own, partners' straight on Firestore).
+globals().update(triggers.record_triggers())
 
 # Under functions-framework (as Cloud Run runs the functions), a missing project id stops
 # the start-up with one line, rather than answering 500 to every call.

@@ -68,15 +68,18 @@ def write_event_id(resource: Resource, doc_id: str, kind: str, written: dt.datet
     return _event_id(resource.name, doc_id, kind, str(_canonical(written)))
 
 
+def same_instant(one: dt.datetime, other: dt.datetime) -> bool:
+    """Whether two commit times are one (to the microsecond Firestore keeps)."""
+    return bool(_canonical(one) == _canonical(other))
+
+
 def visible(resource: Resource, document: Mapping[str, Any], doc_id: str) -> dict[str, Any]:
-    """What a partner may read of a stored document, on the wire: `id`, the tenant, the
-    readable declared fields and the bookkeeping; hidden fields never."""
-    wire = set(resource.wire_fields) - {"id"}
+    """What a partner may read of a stored document, on the wire and in the shape the API
+    gives a record: `id`, the tenant, the readable declared fields and the bookkeeping
+    (null where absent); hidden fields never."""
     shown: dict[str, Any] = {"id": doc_id}
-    for name in resource.wire_fields:
-        if name in wire and name in document:
-            value = document[name]
-            shown[name] = rfc3339(value) if isinstance(value, dt.datetime) else _plain(value)
+    for name in resource.wire_fields[1:]:
+        shown[name] = _plain(document.get(name))
     return shown
 
 

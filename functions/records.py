@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
+from typing import Any
 
-from functions import logs
-from functions.auth import Caller
+from functions import changes, logs
+from functions.auth import Caller, partner_of_user
 from functions.models import (
     AuditEntry,
     Created,
@@ -108,6 +110,73 @@ def list_events(
 def get_event(caller: Caller, event_id: str) -> Event:
     """Raises: NotFound for a missing event and for another tenant's (same answer)."""
     return event_store.one(caller.partner_id, event_id)
+
+
+def record_written(
+    resource: Resource,
+    doc_id: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    *,
+    written: dt.datetime,
+) -> Event | None:
+    """The event of a write to a declared collection, seen by its trigger: None when the
+    API already committed it with the write, or nothing a partner sees changed; else the
+    event, created once however often the trigger runs. A partner's direct create (its
+    own user, its own tenant, where `direct_access` allows it) is evented as `direct` and
+    gets its audit record with the event; anything else is the app's.
+
+    `written`: when the write was committed (the document's update time; for a
+    deletion, the last update time of the deleted document).
+    """
+    kind = changes.kind_of(before, after)
+    if after is not None:
+        committed = event_store.committed_at(changes.api_event_id(resource, doc_id, after))
+        if committed is not None and changes.same_instant(committed, written):
+            return None  # the API's own write: evented in its commit
+    writer, audit = "app", None
+    partner_id = (after or before or {}).get(resource.tenant_field)
+    author = _direct_author(resource, kind, after, partner_id)
+    event = changes.event_of(
+        resource,
+        doc_id,
+        before,
+        after,
+        event_id=changes.write_event_id(resource, doc_id, kind, written),
+        at=written,
+        writer="direct" if author else writer,
+    )
+    if event is None:
+        return None
+    if author:
+        audit = AuditEntry(
+            actor=author,
+            credential="direct",
+            partner_id=event.partner_id,
+            operation="create",
+            resource=resource.name,
+            record_id=doc_id,
+            version_before=None,
+            version_after=event.version,
+            fields=event.changed,
+            request_id="",
+        )
+    return event if event_store.create(event, audit) else None
+
+
+def _direct_author(
+    resource: Resource, kind: str, after: Mapping[str, Any] | None, partner_id: Any
+) -> str | None:
+    """The partner user who created the record straight on Firestore, or None. The rules
+    let a partner create only where `direct_access` allows it, in its own tenant, naming
+    itself in the created-by field; a create that does so is taken as the partner's."""
+    created_by = resource.bookkeeping.created_by
+    if kind != "created" or "create" not in resource.direct_access or created_by is None:
+        return None
+    author = (after or {}).get(created_by)
+    if not isinstance(author, str) or author.startswith("key:") or not partner_id:
+        return None
+    return author if partner_of_user(author) == partner_id else None
 
 
 def _audit(

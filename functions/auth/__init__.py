@@ -15,6 +15,7 @@ from functions.auth.callers import (
     require_scopes,
 )
 from functions.auth.gate import Authenticator, authenticate, default_authenticators
+from functions.auth.id_tokens import partner_of_user
 
 __all__ = [
     "Authenticator",
@@ -23,5 +24,6 @@ __all__ = [
     "caller_from_claims",
     "default_authenticators",
     "known_scopes",
+    "partner_of_user",
     "require_scopes",
 ]

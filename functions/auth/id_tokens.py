@@ -223,3 +223,19 @@ def _verifier() -> _Verifier:
                 client._token_verifier.id_token_verifier.cert_url = certs_url  # noqa: SLF001
             verifier = _verifiers[key] = _Verifier(client, SharedLookups(client.get_user))
     return verifier
+
+
+def partner_of_user(uid: str) -> str | None:
+    """The partner a user belongs to now (its partner claims), None for anyone else or
+    a user that does not exist."""
+    from firebase_admin import auth as firebase_auth  # noqa: PLC0415
+
+    try:
+        user = _verifier().client.get_user(uid)
+    except (firebase_auth.UserNotFoundError, ValueError):
+        return None
+    claims = user.custom_claims or {}
+    partner_id = claims.get(PARTNER_ID_CLAIM)
+    if claims.get("role") != "partner" or not isinstance(partner_id, str):
+        return None
+    return partner_id if PARTNER_ID_PATTERN.fullmatch(partner_id) else None

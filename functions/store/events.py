@@ -14,8 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from functions import config
 from functions.errors import NotFound
-from functions.models import Event
-from functions.store.client import UnitOfWork, backend_errors, call_options, client, count_reads
+from functions.models import AuditEntry, Event
+from functions.store import audit as audit_store
+from functions.store.client import (
+    UnitOfWork,
+    WriteConflict,
+    backend_errors,
+    call_options,
+    client,
+    count_reads,
+)
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -70,15 +78,13 @@ def committed_at(event_id: str) -> dt.datetime | None:
     return snapshot.create_time if snapshot.exists else None
 
 
-def create(event: Event, *extra: tuple[Any, dict[str, Any]]) -> bool:
-    """Create the event (and `extra` documents with it) unless it exists: True when this
-    call made it."""
-    from functions.store.client import WriteConflict  # noqa: PLC0415
-
+def create(event: Event, audit: AuditEntry | None = None) -> bool:
+    """Create the event (with its audit record, for a partner's direct write) unless it
+    exists: True when this call made it. Of a trigger delivered twice, one commit wins."""
     work = UnitOfWork()
     add(work, event)
-    for reference, data in extra:
-        work.create(reference, data)
+    if audit is not None:
+        audit_store.add(work, audit, event.at)
     try:
         work.commit()
     except WriteConflict:

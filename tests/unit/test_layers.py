@@ -22,7 +22,7 @@ PACKAGES = ("main.py", "functions", "devtools", "bench", "tests")
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("main", "functions.partners", "functions.examples"),
-    ("functions.http", "functions.admin", "functions.endpoints"),
+    ("functions.http", "functions.admin", "functions.endpoints", "functions.triggers"),
     ("functions.wiring",),
     ("functions.records", "functions.owner"),
     ("functions.auth",),

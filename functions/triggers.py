@@ -1,0 +1,72 @@
+"""Firestore triggers generated from the declaration: one per declared collection, so that
+every change of a partner's record becomes one event, whoever wrote it.
+
+The API commits its events with its writes; the trigger finds those and adds nothing. A
+write of the owner's app, or of a partner straight on Firestore (where `direct_access`
+allows it), gets its event here, created once however often the trigger is delivered
+(`functions.records.record_written`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from firebase_functions import firestore_fn
+
+from functions import config, logs, records
+from functions.resources import declaration
+
+
+def trigger_name(resource_name: str) -> str:
+    """`entries` -> `entriesChanged`, `order-lines` -> `orderLinesChanged`."""
+    first, *rest = resource_name.split("-")
+    return first + "".join(word.title() for word in rest) + "Changed"
+
+
+def record_triggers() -> dict[str, Callable[..., Any]]:
+    """A trigger per declared resource, by deployed name (none when the declaration
+    cannot be read: the HTTP functions then say why, with a 500)."""
+    try:
+        resources = declaration.current().resources
+    except declaration.DeclarationError:
+        return {}
+    return {
+        trigger_name(resource.name): _trigger(
+            resource.name, config.resource_collection(resource.name, resource.collection)
+        )
+        for resource in resources
+    }
+
+
+def _trigger(resource_name: str, collection: str) -> Callable[..., Any]:
+    def changed(event: firestore_fn.Event[Any]) -> None:
+        resource = declaration.current().get(resource_name)
+        if resource is None:
+            return
+        before, after = _data(event.data.before), _data(event.data.after)
+        if before is None and after is None:
+            return
+        written = (event.data.after if after is not None else event.data.before).update_time
+        doc_id = str(event.params["docId"])
+        made = records.record_written(resource, doc_id, before, after, written=written)
+        logs.log(
+            "INFO",
+            f"{resource_name}/{doc_id} changed: "
+            + (f"{made.type} by {made.writer}" if made else "evented already or unseen"),
+            event_id=made.id if made else None,
+            **logs.labels(partner=made.partner_id if made else None, function="trigger"),
+        )
+
+    # The deployed name is the function's own: named before the decorator reads it.
+    changed.__name__ = changed.__qualname__ = trigger_name(resource_name)
+    decorate = firestore_fn.on_document_written(
+        document=f"{collection}/{{docId}}", region=config.DEFAULT_REGION, memory=256
+    )
+    return decorate(changed)
+
+
+def _data(snapshot: Any) -> dict[str, Any] | None:
+    if snapshot is None or not getattr(snapshot, "exists", False):
+        return None
+    return dict(snapshot.to_dict() or {})

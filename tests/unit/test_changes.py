@@ -1,0 +1,134 @@
+"""Changes as events, without the emulators: ids that make each change one event, what a
+partner may see of it (never a hidden field), which fields changed, and which writes
+are no event at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from functions import changes
+from functions.resources import declaration
+from tests.helpers import more_declaration
+
+NOW = dt.datetime(2026, 3, 31, 9, 15, 0, 123456, tzinfo=dt.UTC)
+
+
+def entries() -> Any:
+    resource = declaration.current().get("entries")
+    assert resource is not None
+    return resource
+
+
+def stored(**overrides: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "partnerId": "acme",
+        "description": "Catering",
+        "amount": "12.50",
+        "currency": "EUR",
+        "date": "2026-03-31",
+        "createdAt": NOW,
+        "updatedAt": NOW,
+        "createdBy": "key:abc",
+        "version": 1,
+    }
+    document.update(overrides)
+    return {k: v for k, v in document.items() if v is not None}
+
+
+class Nanoseconds(dt.datetime):
+    """What Firestore's client reads a timestamp back as (a datetime subclass)."""
+
+
+def test_the_api_and_the_trigger_derive_one_id_from_the_same_content() -> None:
+    written = stored()
+    read_back = {**written, "createdAt": Nanoseconds.fromisoformat(NOW.isoformat())}
+    assert changes.api_event_id(entries(), "e1", written) == changes.api_event_id(
+        entries(), "e1", read_back
+    )
+    others = {
+        changes.api_event_id(entries(), "e2", written),
+        changes.api_event_id(entries(), "e1", stored(amount="12.51")),
+        changes.api_event_id(entries(), "e1", stored(version=2)),
+        changes.api_event_id(entries(), "e1", stored(updatedAt=NOW + dt.timedelta(microseconds=1))),
+        changes.api_event_id(entries(), "e1", {**written, "version": 1.0}),
+    }
+    assert changes.api_event_id(entries(), "e1", written) not in others
+    assert len(others) == 5
+    assert changes.api_event_id(entries(), "e1", written).startswith("evt_")
+    assert len(changes.api_event_id(entries(), "e1", written)) == 36
+
+
+def test_another_writers_event_id_is_its_change_and_commit_time() -> None:
+    one = changes.write_event_id(entries(), "e1", "updated", NOW)
+    assert one == changes.write_event_id(entries(), "e1", "updated", NOW.astimezone())
+    assert one != changes.write_event_id(entries(), "e1", "deleted", NOW)
+    assert one != changes.write_event_id(
+        entries(), "e1", "updated", NOW + dt.timedelta(microseconds=1)
+    )
+    assert changes.same_instant(NOW, NOW.astimezone(dt.timezone(dt.timedelta(hours=2))))
+    assert not changes.same_instant(NOW, NOW + dt.timedelta(microseconds=1))
+
+
+def test_an_event_holds_the_record_as_the_api_gives_it_and_the_fields_that_changed() -> None:
+    before = stored()
+    after = stored(amount="13.00", category="food", version=2, updatedAt=NOW + dt.timedelta(1))
+    event = changes.event_of(entries(), "e1", before, after, event_id="evt_x", at=NOW, writer="app")
+    assert event is not None
+    assert (event.type, event.partner_id, event.record_id, event.version) == (
+        "entries.updated", "acme", "e1", 2,
+    )  # fmt: skip
+    assert event.changed == ("amount", "category", "updatedAt", "version")
+    assert event.data == {
+        "id": "e1", "partnerId": "acme", "description": "Catering", "amount": "13.00",
+        "currency": "EUR", "date": "2026-03-31", "category": "food", "reference": None,
+        "createdAt": "2026-03-31T09:15:00.123456Z", "updatedAt": "2026-04-01T09:15:00.123456Z",
+        "createdBy": "key:abc", "version": 2,
+    }  # fmt: skip
+    assert event.request_id is None
+
+
+def test_a_deletion_carries_the_record_as_it_was() -> None:
+    event = changes.event_of(entries(), "e1", stored(), None, event_id="e", at=NOW, writer="app")
+    assert event is not None
+    assert event.type == "entries.deleted"
+    assert event.data["amount"] == "12.50"
+    assert "amount" in event.changed
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (stored(), stored()),  # nothing changed
+        (None, stored(partnerId=None)),  # no tenant: nobody's record
+        (None, stored(partnerId="")),
+        (None, None),
+    ],
+)
+def test_a_write_no_partner_sees_is_no_event(before: Any, after: Any) -> None:
+    assert (
+        changes.event_of(entries(), "e1", before, after, event_id="e", at=NOW, writer="app") is None
+    )
+
+
+def test_a_hidden_field_never_appears_nor_is_named() -> None:
+    menus = more_declaration().get("menus")
+    assert menus is not None
+    hidden = [spec.name for spec in menus.fields if not spec.readable]
+    assert hidden, "the fixture declares a hidden field"
+    before = {"restaurantId": "acme", hidden[0]: "secret-1", "name": "Lunch"}
+    after = {**before, hidden[0]: "secret-2"}
+    assert changes.event_of(menus, "m1", before, after, event_id="e", at=NOW, writer="app") is None
+    after = {**after, "name": "Dinner"}
+    tenant = menus.tenant_field
+    event = changes.event_of(
+        menus, "m1", {**before, tenant: "acme"}, {**after, tenant: "acme"},
+        event_id="e", at=NOW, writer="app",
+    )  # fmt: skip
+    assert event is not None
+    assert hidden[0] not in event.data
+    assert hidden[0] not in event.changed
+    assert "secret" not in repr(event)
+    assert event.changed == ("name",)
