@@ -32,6 +32,8 @@ FUNCTIONS: tuple[str, ...] = (
     *OWNER_FUNCTIONS,
 )
 PARTNER_FUNCTIONS = ("fetchData", "createEntry", "updateEntry")
+TRIGGERS = ("entriesChanged",)
+"""The Firestore triggers main.py generates from the declaration (one per collection)."""
 METHODS = {"fetchData": "GET", "createEntry": "POST", "updateEntry": "PATCH"}
 PASSWORD = "test-password-1"
 MORE_RESOURCES = ROOT / "tests" / "fixtures" / "more_resources.toml"
