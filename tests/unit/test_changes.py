@@ -132,3 +132,32 @@ def test_a_hidden_field_never_appears_nor_is_named() -> None:
     assert hidden[0] not in event.changed
     assert "secret" not in repr(event)
     assert event.changed == ("name",)
+
+
+def test_one_trigger_per_declared_collection_named_after_its_resource(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from functions import triggers
+
+    assert triggers.trigger_name("entries") == "entriesChanged"
+    assert triggers.trigger_name("order-lines") == "orderLinesChanged"
+    made = triggers.record_triggers()
+    assert list(made) == ["entriesChanged"]
+    endpoint = made["entriesChanged"].__firebase_endpoint__  # type: ignore[attr-defined]
+    assert endpoint.eventTrigger["eventFilterPathPatterns"] == {"document": "entries/{docId}"}
+    assert endpoint.eventTrigger["eventType"] == "google.cloud.firestore.document.v1.written"
+    monkeypatch.setenv("ENTRIES_COLLECTION", "benchEntries")
+    moved = triggers.record_triggers()["entriesChanged"].__firebase_endpoint__  # type: ignore[attr-defined]
+    assert moved.eventTrigger["eventFilterPathPatterns"] == {"document": "benchEntries/{docId}"}
+
+
+def test_an_unreadable_declaration_makes_no_trigger(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import triggers
+
+    broken = tmp_path / "resources.toml"
+    broken.write_text("[entries\n")
+    monkeypatch.setenv("PARTNER_RESOURCES", str(broken))
+    declaration._load_cached.cache_clear()
+    assert triggers.record_triggers() == {}
