@@ -1,0 +1,195 @@
+"""Calls out to partners' URLs, without the network: every address that could reach
+something of ours is refused (hidden forms included), the connection goes to the
+address that was checked, and a delivery's signature verifies with the reference
+library (`standardwebhooks`), old and new secret alike during a rotation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from functions import outbound, signatures
+from functions.outbound import RefusedTarget
+
+
+def resolver(*addresses: str) -> outbound.Resolver:
+    """A DNS answer: `addresses` for any name."""
+
+    def resolve(host: str, port: int, **_: Any) -> list[tuple[Any, ...]]:
+        family = socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+    return resolve
+
+
+@pytest.mark.parametrize(
+    ("address", "name"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("127.8.9.10", "loopback, anywhere in 127/8"),
+        ("::1", "IPv6 loopback"),
+        ("10.1.2.3", "private 10/8"),
+        ("172.20.0.1", "private 172.16/12"),
+        ("192.168.1.1", "private 192.168/16"),
+        ("169.254.169.254", "the metadata server"),
+        ("169.254.10.10", "link-local"),
+        ("fe80::1", "IPv6 link-local"),
+        ("100.64.0.1", "CGNAT"),
+        ("224.0.0.251", "multicast"),
+        ("ff02::1", "IPv6 multicast"),
+        ("0.0.0.0", "unspecified"),  # noqa: S104 - an address refused, not bound
+        ("::", "IPv6 unspecified"),
+        ("255.255.255.255", "broadcast"),
+        ("192.0.2.10", "documentation"),
+        ("fc00::1", "unique local IPv6"),
+        ("fd00:ec2::254", "the IPv6 metadata server"),
+        ("::ffff:127.0.0.1", "IPv4-mapped loopback"),
+        ("::ffff:169.254.169.254", "IPv4-mapped metadata"),
+        ("64:ff9b::a9fe:a9fe", "NAT64 of the metadata server"),
+        ("64:ff9b::7f00:1", "NAT64 of loopback"),
+        ("2002:a00:1::1", "6to4 of 10.0.0.1"),
+    ],
+)
+def test_an_address_that_could_reach_us_is_refused(address: str, name: str) -> None:
+    with pytest.raises(RefusedTarget) as refused:
+        outbound.check_url("https://hooks.example.com/in", resolve=resolver(address))
+    assert "not public" in str(refused.value), name
+
+
+def test_one_private_address_among_public_ones_refuses_the_host() -> None:
+    with pytest.raises(RefusedTarget, match=r"not public \(10\.0\.0\.7\)"):
+        outbound.check_url(
+            "https://hooks.example.com/in", resolve=resolver("93.184.216.34", "10.0.0.7")
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://hooks.example.com/in", "must be https"),
+        ("ftp://hooks.example.com/in", "must be https://host"),
+        ("https:///in", "must be https://host"),
+        ("https://user:pw@hooks.example.com/in", "user name or password"),
+        ("https://hooks.example.com:99999/in", "port"),
+        ("https://hooks.example.com/" + "a" * 2100, "longer than 2048"),
+    ],
+)
+def test_a_url_of_the_wrong_shape_is_refused(url: str, reason: str) -> None:
+    with pytest.raises(RefusedTarget, match=reason):
+        outbound.check_url(url, resolve=resolver("93.184.216.34"))
+
+
+def test_http_reaches_loopback_only_in_a_demo_project() -> None:
+    local = outbound.check_url("http://127.0.0.1:8765/hook?x=1", local=True)
+    assert (local.scheme, local.address, local.port, local.path) == (
+        "http", "127.0.0.1", 8765, "/hook?x=1",
+    )  # fmt: skip
+    with pytest.raises(RefusedTarget, match="must be https"):
+        outbound.check_url("http://127.0.0.1:8765/hook")
+    with pytest.raises(RefusedTarget, match="must be https"):
+        outbound.check_url(
+            "http://hooks.example.com/", local=True, resolve=resolver("93.184.216.34")
+        )
+    with pytest.raises(RefusedTarget, match="does not resolve"):
+        outbound.check_url("https://no-such-host.invalid/")
+
+
+def test_the_connection_goes_to_the_checked_address_not_a_new_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target = outbound.check_url("https://hooks.example.com/in", resolve=resolver("93.184.216.34"))
+    assert target.address == "93.184.216.34"
+    dialled: list[tuple[str, int]] = []
+
+    def create_connection(address: tuple[str, int], timeout: float) -> socket.socket:
+        dialled.append(address)
+        raise ConnectionRefusedError("test: not dialling out")
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    monkeypatch.setattr(socket, "getaddrinfo", resolver("127.0.0.1"))  # a rebinding answer
+    with pytest.raises(ConnectionRefusedError):
+        outbound.post(target, b"{}", {})
+    assert dialled == [("93.184.216.34", 443)]
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    status = 204
+    location = ""
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.server.received.append((dict(self.headers), self.rfile.read(length)))  # type: ignore[attr-defined]
+        self.send_response(self.status)
+        if self.location:
+            self.send_header("Location", self.location)
+        self.end_headers()
+        self.wfile.write(b"x" * 100_000 if self.status == 200 else b"")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def receiver() -> Iterator[http.server.HTTPServer]:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
+    server.received = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_post_reads_at_most_64_kib_and_follows_no_redirect(
+    receiver: http.server.HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"http://127.0.0.1:{receiver.server_port}/hook"
+    target = outbound.check_url(url, local=True)
+    monkeypatch.setattr(_Receiver, "status", 200)
+    answer = outbound.post(target, b'{"a":1}', {"webhook-id": "evt_1"})
+    assert answer.status == 200
+    assert len(answer.body) == outbound.MAX_ANSWER_BYTES
+    assert answer.latency_ms > 0
+    headers, body = receiver.received[-1]  # type: ignore[attr-defined]
+    assert (body, headers["webhook-id"], headers["Content-Type"]) == (
+        b'{"a":1}', "evt_1", "application/json",
+    )  # fmt: skip
+    monkeypatch.setattr(_Receiver, "status", 307)
+    monkeypatch.setattr(_Receiver, "location", "http://169.254.169.254/latest/meta-data")
+    assert outbound.post(target, b"{}", {}).status == 307
+    assert len(receiver.received) == 2  # type: ignore[attr-defined]
+
+
+def test_a_delivery_verifies_with_the_reference_library_during_a_rotation() -> None:
+    old, new = signatures.new_secret(), signatures.new_secret()
+    assert old != new
+    assert signatures.is_secret(old)
+    assert not signatures.is_secret("whsec_notbase64!")
+    assert not signatures.is_secret("sk_live_abc")
+    at = dt.datetime.now(dt.UTC)
+    body = '{"id":"evt_1","type":"entries.created"}'
+    headers = signatures.signed_headers([new, old], "evt_1", at, body)
+    assert headers["webhook-id"] == "evt_1"
+    assert headers["webhook-timestamp"] == str(int(at.timestamp()))
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    assert all(part.startswith("v1,") for part in headers["webhook-signature"].split(" "))
+    for secret in (old, new):
+        assert Webhook(secret).verify(body, headers) == {"id": "evt_1", "type": "entries.created"}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(signatures.new_secret()).verify(body, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new).verify(body.replace("created", "deleted"), headers)
+    later = signatures.signed_headers(
+        [new], "evt_1", at.astimezone(dt.timezone(dt.timedelta(hours=5))), body
+    )
+    assert later == {**headers, "webhook-signature": headers["webhook-signature"].split(" ")[0]}
+    with pytest.raises(ValueError, match="no signing secret"):
+        signatures.signed_headers([], "evt_1", at, body)
