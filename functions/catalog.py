@@ -150,7 +150,9 @@ def registered() -> tuple[OwnerEndpoint, ...]:
 
 EVENTS_SCOPE = "events:read"
 """Reads the partner's change events (`GET /api/v1/events`)."""
-PACKAGE_SCOPES = frozenset({EVENTS_SCOPE})
+WEBHOOKS_SCOPE = "webhooks:write"
+"""Registers, changes and deletes the partner's webhook endpoints."""
+PACKAGE_SCOPES = frozenset({EVENTS_SCOPE, WEBHOOKS_SCOPE})
 """The scopes of the package's own endpoints beside the declared resources'."""
 
 

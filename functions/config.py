@@ -23,6 +23,7 @@ DEFAULT_AUDIT_COLLECTION = "partnerAudit"
 DEFAULT_LIMITS_COLLECTION = "partnerLimits"
 DEFAULT_EVENTS_COLLECTION = "partnerEvents"
 DEFAULT_EVENTS_RETENTION_DAYS = 30
+DEFAULT_WEBHOOKS_COLLECTION = "partnerWebhookEndpoints"
 DEFAULT_AUDIT_RETENTION_DAYS = 400
 DEFAULT_RATE_PER_S = 25.0
 DEFAULT_BURST = 100
@@ -78,6 +79,7 @@ OWN_COLLECTION_SETTINGS = frozenset(
         "LIMITS_COLLECTION",
         "IDEMPOTENCY_COLLECTION",
         "EVENTS_COLLECTION",
+        "WEBHOOKS_COLLECTION",
     }
 )
 """The package's own collections' settings, which no resource's override may shadow."""
@@ -130,6 +132,11 @@ def limits_collection() -> str:
 def events_collection() -> str:
     """Where the change events of partners' records are kept (readable through the API)."""
     return _collection_env("EVENTS_COLLECTION") or DEFAULT_EVENTS_COLLECTION
+
+
+def webhooks_collection() -> str:
+    """Where partners' webhook endpoints (and their signing secrets) are kept."""
+    return _collection_env("WEBHOOKS_COLLECTION") or DEFAULT_WEBHOOKS_COLLECTION
 
 
 def events_retention_days() -> int:
@@ -216,6 +223,11 @@ def cors_origins() -> frozenset[str]:
 
 DEPLOYED_RUNTIME_MARKERS = ("K_SERVICE", "K_REVISION", "FUNCTION_TARGET", "CLOUD_RUN_JOB")
 """Variables that Cloud Functions and Cloud Run set in every deployed instance."""
+
+
+def is_demo_project() -> bool:
+    """A `demo-` project exists nowhere but on the emulators."""
+    return project_id().startswith("demo-")
 
 
 def local_overrides_allowed() -> bool:

@@ -345,6 +345,46 @@ class EventsQuery:
         return f"events|{self.event_type or ''}"
 
 
+ALL_EVENTS: Final = "*"
+MAX_WEBHOOK_ENDPOINTS: Final = 16
+"""Webhook endpoints one partner may keep."""
+WEBHOOK_ENDPOINT_STATUSES: Final = ("enabled", "disabled")
+
+
+@dataclass(frozen=True, slots=True)
+class SigningSecret:
+    """A webhook endpoint's secret; a rotated one signs until `expires_at`."""
+
+    value: str
+    expires_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    """Where a partner wants its events delivered, and which ones (`*`: all)."""
+
+    id: str
+    partner_id: str
+    url: str
+    event_types: tuple[str, ...]
+    status: str
+    description: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    created_by: str
+    secrets: tuple[SigningSecret, ...] = ()
+    disabled_reason: str | None = None
+
+    def wants(self, event_type: str) -> bool:
+        return self.status == "enabled" and (
+            ALL_EVENTS in self.event_types or event_type in self.event_types
+        )
+
+    def signing_secrets(self, now: dt.datetime) -> tuple[str, ...]:
+        """The secrets that sign now: the current one, and rotated ones not yet expired."""
+        return tuple(s.value for s in self.secrets if s.expires_at is None or s.expires_at > now)
+
+
 def rfc3339(moment: dt.datetime) -> str:
     """A time on the wire: UTC, microseconds, `Z`."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from functions import catalog, config, cursor
-from functions.catalog import BODY_METHODS, EVENTS_SCOPE, OwnerEndpoint
+from functions import catalog, config, cursor, webhook_models
+from functions.catalog import BODY_METHODS, EVENTS_SCOPE, WEBHOOKS_SCOPE, OwnerEndpoint
 from functions.changes import event_types
 from functions.errors import (
     ApiError,
@@ -39,6 +39,7 @@ from functions.errors import (
     ValidationFailed,
 )
 from functions.models import (
+    ALL_EVENTS,
     ENTRY_ID_CHARS,
     EVENTS_MAX_PAGE_SIZE,
     EVENTS_PAGE_SIZE,
@@ -565,6 +566,120 @@ def _event_paths(decl: Declaration) -> dict[str, dict[str, Any]]:
     }
 
 
+WEBHOOKS_TAG = "webhook endpoints"
+
+
+def _webhook_paths(decl: Declaration, schemas: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`/api/v1/webhook_endpoints[/{id}]`, their models added to `schemas`."""
+    refs, definitions = models_json_schema(
+        [
+            (webhook_models.NewWebhookEndpoint, "validation"),
+            (webhook_models.WebhookEndpointChange, "validation"),
+            (webhook_models.WebhookEndpointJson, "serialization"),
+            (webhook_models.WebhookEndpointList, "serialization"),
+            (webhook_models.Deleted, "serialization"),
+        ],
+        ref_template=_REF,
+    )
+    choices = [ALL_EVENTS, *(t for r in decl.resources for t in event_types(r))]
+    for name, schema in definitions.get("$defs", {}).items():
+        for field in ("url", "event_types"):
+            prop = schema.get("properties", {}).get(field)
+            if prop is None or name == "WebhookEndpointJson":
+                continue
+            plain = next((p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"), prop)
+            if field == "url":
+                plain["pattern"] = "^https?://[^/?#@]+"
+            else:
+                plain["items"] = {"type": "string", "enum": choices}
+        schemas[name] = schema
+    security = [{"partnerApiKey": [WEBHOOKS_SCOPE]}, {"firebaseIdToken": [WEBHOOKS_SCOPE]}]
+    needs = f"Needs the scope `{WEBHOOKS_SCOPE}`."
+    id_parameter = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": "The webhook endpoint's id.",
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+    }
+
+    def operation(operation_id: str, summary: str, **rest: Any) -> dict[str, Any]:
+        return {
+            "operationId": operation_id,
+            "summary": summary,
+            "description": needs,
+            "tags": [WEBHOOKS_TAG],
+            "security": security,
+            **rest,
+        }
+
+    def body(model: type[Any]) -> dict[str, Any]:
+        return {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(model, "validation")]}},
+        }
+
+    def answer(model: type[Any], text: str) -> dict[str, Any]:
+        return {
+            "description": text,
+            "headers": {**_REQUEST_ID, **_RATE_LIMIT},
+            "content": {"application/json": {"schema": refs[(model, "serialization")]}},
+        }
+
+    writes = (PayloadTooLarge, UnsupportedMediaType, ValidationFailed)
+    return {
+        "/api/v1/webhook_endpoints": {
+            "get": operation(
+                "apiListWebhookEndpoints",
+                "The caller's webhook endpoints (never their secrets).",
+                responses={
+                    "200": answer(webhook_models.WebhookEndpointList, "The endpoints."),
+                    **_errors(BadRequest),
+                },
+            ),
+            "post": operation(
+                "apiCreateWebhookEndpoint",
+                "Register a webhook endpoint; the answer holds its signing secret, once.",
+                requestBody=body(webhook_models.NewWebhookEndpoint),
+                responses={
+                    "201": answer(webhook_models.WebhookEndpointJson, "The new endpoint."),
+                    **_errors(BadRequest, Conflict, *writes),
+                },
+            ),
+        },
+        "/api/v1/webhook_endpoints/{id}": {
+            "get": operation(
+                "apiGetWebhookEndpoint",
+                "One of the caller's webhook endpoints.",
+                parameters=[id_parameter],
+                responses={
+                    "200": answer(webhook_models.WebhookEndpointJson, "The endpoint."),
+                    **_errors(BadRequest, NotFound),
+                },
+            ),
+            "patch": operation(
+                "apiUpdateWebhookEndpoint",
+                "Change a webhook endpoint: its URL, event types, status or description.",
+                parameters=[id_parameter],
+                requestBody=body(webhook_models.WebhookEndpointChange),
+                responses={
+                    "200": answer(webhook_models.WebhookEndpointJson, "The changed endpoint."),
+                    **_errors(BadRequest, NotFound, Conflict, *writes),
+                },
+            ),
+            "delete": operation(
+                "apiDeleteWebhookEndpoint",
+                "Delete a webhook endpoint: nothing more is delivered to it.",
+                parameters=[id_parameter],
+                responses={
+                    "200": answer(webhook_models.Deleted, "Deleted."),
+                    **_errors(BadRequest, NotFound, Conflict),
+                },
+            ),
+        },
+    }
+
+
 _EVENT_SCHEMAS: dict[str, Any] = {
     "Event": {
         "type": "object",
@@ -796,9 +911,15 @@ def build(
         schemas.update(_schemas(resource))
     schemas.update(_EVENT_SCHEMAS)
     schemas.update(_ERROR_SCHEMAS)
-    paths = {**_paths(decl), **_event_paths(decl), **_owner_paths(owned, schemas)}
+    paths = {
+        **_paths(decl),
+        **_event_paths(decl),
+        **_webhook_paths(decl, schemas),
+        **_owner_paths(owned, schemas),
+    }
     tags = _tags(decl)
     tags.append({"name": EVENTS_TAG, "description": "Changes of the caller's records."})
+    tags.append({"name": WEBHOOKS_TAG, "description": "Where the caller's events are sent."})
     for tag in dict.fromkeys(endpoint.tag for endpoint in owned):
         tags.append({"name": tag, "description": OWNER_TAG_DESCRIPTION})
     return {

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from functions.webhook_models import MAX_URL_CHARS
+
 TIMEOUT_S: Final = 10.0
 MAX_ANSWER_BYTES: Final = 64 * 1024
-MAX_URL_CHARS: Final = 2048
 METADATA_ADDRESSES: Final = frozenset(
     {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 )
@@ -119,6 +120,8 @@ def check_url(url: str, *, local: bool = False, resolve: Resolver = socket.getad
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise RefusedTarget("the URL's port is not a number from 1 to 65535") from exc
+    if parts.scheme == "http" and not local:
+        raise RefusedTarget("the URL must be https (http only to loopback, in a demo project)")
     host = parts.hostname
     try:
         found = resolve(host, port, type=socket.SOCK_STREAM)

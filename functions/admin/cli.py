@@ -33,10 +33,11 @@ from functions.admin.errors import (
     UsageError,
     environment_problem,
 )
-from functions.admin.keys import IssuedKey, key_json
+from functions.admin.keys import IssuedKey, duration, key_json
 from functions.admin.operator import DIRECT_ACCESS_NOTE, SUSPENDED_NOTE, Operator
 from functions.admin.records import partner_json
 from functions.admin.users import PartnerUser
+from functions.models import WebhookEndpoint
 
 EXAMPLES = """examples (against the emulators of `make serve`):
   python -m functions.partners partner add acme --name "Acme Foods" --rate 50
@@ -147,7 +148,32 @@ def _parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     key_roll.add_argument("--overlap", default="24h", help="how long the old key keeps working")
 
     _partner_commands(commands, command)
+    _webhook_commands(commands, command)
     return parser
+
+
+def _webhook_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    hooks = command(commands, "webhooks", "manage partners' webhook endpoints").add_subparsers(
+        dest="webhooks_command", required=True
+    )
+    add = command(hooks, "add", "add an endpoint for a partner (its secret printed once)")
+    add.add_argument("--partner", required=True, dest="partner_id")
+    add.add_argument("--url", required=True, help="https URL the events are POSTed to")
+    add.add_argument("--events", default="*", help="comma-separated event types (default: *)")
+    add.add_argument("--description", help="what the endpoint is for")
+    listing = command(hooks, "list", "list endpoints (never their secrets)")
+    listing.add_argument("--partner", dest="partner_id", help="only this partner's endpoints")
+    command(hooks, "show", "show one endpoint").add_argument("endpoint_id")
+    disable = command(hooks, "disable", "stop deliveries to an endpoint")
+    disable.add_argument("endpoint_id")
+    disable.add_argument("--reason", default="disabled by the owner", help="shown with it")
+    command(hooks, "enable", "deliver to an endpoint again").add_argument("endpoint_id")
+    rotate = command(hooks, "rotate-secret", "a new signing secret; the old one keeps signing")
+    rotate.add_argument("endpoint_id")
+    rotate.add_argument("--overlap", default="24h", help="how long the old secret signs too")
+    delete = command(hooks, "delete", "delete an endpoint")
+    delete.add_argument("endpoint_id")
+    delete.add_argument("--yes", action="store_true", help=YES_HELP)
 
 
 def _partner_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
@@ -247,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "audit": _audit_command,
         "inspect": _inspect_command,
         "token": _token_command,
+        "webhooks": _webhooks_command,
     }.get(args.command, _users_command)
     try:
         catalog.discover()  # the scopes of the owner's endpoints are known scopes too
@@ -380,6 +407,72 @@ def _keys_command(args: argparse.Namespace) -> int:
     _print_issued(issued, as_json=False)
     print(f"the old key {old['id']} keeps working until {old['expiresAt']}", file=sys.stderr)
     return 0
+
+
+WEBHOOKS_HEADER = "ID\tPARTNER\tSTATUS\tEVENTS\tURL\tDESCRIPTION"
+
+
+def _webhooks_command(args: argparse.Namespace) -> int:
+    """Raises: Refused, UsageError."""
+    operator = Operator(args.project, args.credentials)
+    command = args.webhooks_command
+    if command == "list":
+        found = operator.webhook_list(args.partner_id)
+        if args.json:
+            print(json.dumps([_webhook_json(e) for e in found], indent=2))
+        else:
+            rows = [_describe_webhook(e) for e in found]
+            print("\n".join([WEBHOOKS_HEADER, *rows]) if rows else "no webhook endpoints")
+        return 0
+    secret = None
+    if command == "add":
+        events = [e.strip() for e in args.events.split(",") if e.strip()]
+        endpoint, secret = operator.add_webhook(args.partner_id, args.url, events, args.description)
+    elif command == "show":
+        endpoint = operator.webhook(args.endpoint_id)
+    elif command in ("disable", "enable"):
+        status = "disabled" if command == "disable" else "enabled"
+        reason = args.reason if command == "disable" else None
+        endpoint = operator.set_webhook_status(args.endpoint_id, status, reason)
+    elif command == "rotate-secret":
+        endpoint, secret = operator.rotate_webhook_secret(args.endpoint_id, duration(args.overlap))
+    else:
+        operator.webhook(args.endpoint_id)  # an unknown endpoint is refused before asking
+        _confirm(args, f"delete webhook endpoint {args.endpoint_id}")
+        endpoint = operator.delete_webhook(args.endpoint_id)
+    shown = _webhook_json(endpoint, secret)
+    print(json.dumps(shown, indent=2) if args.json else _describe_webhook(endpoint, secret))
+    return 0
+
+
+def _webhook_json(endpoint: WebhookEndpoint, secret: str | None = None) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "id": endpoint.id,
+        "partnerId": endpoint.partner_id,
+        "url": endpoint.url,
+        "event_types": list(endpoint.event_types),
+        "status": endpoint.status,
+        "disabled_reason": endpoint.disabled_reason,
+        "description": endpoint.description,
+        "created_at": endpoint.created_at.isoformat(),
+        "updated_at": endpoint.updated_at.isoformat(),
+    }
+    if secret is not None:
+        shown["secret"] = secret
+    return shown
+
+
+def _describe_webhook(endpoint: WebhookEndpoint, secret: str | None = None) -> str:
+    status = endpoint.status + (
+        f" ({endpoint.disabled_reason})" if endpoint.disabled_reason else ""
+    )
+    line = (
+        f"{endpoint.id}\t{endpoint.partner_id}\t{status}\t{','.join(endpoint.event_types)}"
+        f"\t{endpoint.url}\t{endpoint.description or '-'}"
+    )
+    if secret is not None:
+        line += f"\nsigning secret (shown once; store it now): {secret}"
+    return line
 
 
 def _partner_command(args: argparse.Namespace) -> int:

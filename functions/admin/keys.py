@@ -86,7 +86,7 @@ class KeyDirectory:
         if not PARTNER_ID_PATTERN.fullmatch(partner_id):
             raise Refused(f"partner id {partner_id!r} is malformed")
         now = dt.datetime.now(dt.UTC)
-        expires_at = None if expires_in is None else now + _duration(expires_in)
+        expires_at = None if expires_in is None else now + duration(expires_in)
         return self._issue(partner_id, _scopes(scopes), label, expires_at, now)
 
     def _issue(
@@ -111,7 +111,7 @@ class KeyDirectory:
             salt=salt,
             secret_hash=api_keys.secret_hash(parsed.secret, salt),
             created_at=now,
-            created_by=f"cli:{_operator()}",
+            created_by=f"cli:{operator_name()}",
             hint=api_keys.hint(key),
             expires_at=expires_at,
         )
@@ -152,7 +152,7 @@ class KeyDirectory:
         if status(old, now) != "active":
             raise Refused(f"key {key_id!r} is {status(old, now)}; create a new one instead")
         lifetime = None if old.expires_at is None else old.expires_at - old.created_at
-        cut = now + _duration(overlap)
+        cut = now + duration(overlap)
         if old.expires_at is not None:
             cut = min(cut, old.expires_at)
         return self._issue(
@@ -165,7 +165,7 @@ class KeyDirectory:
         )
 
 
-def _duration(text: str) -> dt.timedelta:
+def duration(text: str) -> dt.timedelta:
     """Raises: UsageError (exit 2): the flag's own words are off."""
     try:
         return api_keys.parse_duration(text)
@@ -182,7 +182,7 @@ def _scopes(scopes: Sequence[str] | None) -> tuple[str, ...]:
         raise Refused(str(exc)) from exc
 
 
-def _operator() -> str:
+def operator_name() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):

@@ -27,6 +27,7 @@ from functions.catalog import EVENTS_SCOPE
 from functions.changes import event_types
 from functions.errors import ApiError, BadRequest, ConfigurationError, MethodNotAllowed, NotFound
 from functions.http import docs, parsing
+from functions.http import webhooks as webhook_views
 from functions.http.pipeline import Endpoint, PublicEndpoint, framework_error, serve
 from functions.http.responses import Reply
 from functions.http.serializers import etag, event_json, event_page_json, page_json, record_json
@@ -195,7 +196,8 @@ def _serve_entries(name: str, request: Request) -> Response:
 # --- api: every declared resource under /v1/<resource>[/<id>] ----------------------------
 
 API_VERSION_PREFIX = "v1"
-_ROUTE = re.compile(r"/v1/([a-z][a-z0-9-]{0,62})(?:/([^/]+))?/?")
+_ROUTE = re.compile(r"/v1/([a-z][a-z0-9_-]{0,62})(?:/([^/]+))?/?")
+"""`/v1/<resource>[/<id>]`; `_` only in the package's own (`webhook_endpoints`)."""
 
 
 def _api_id(request: Request) -> str | None:
@@ -208,6 +210,8 @@ def _api_endpoints(name: str) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
     method)."""
     if name == EVENTS:
         return {(False, "GET"): _EVENTS, (True, "GET"): _EVENTS}
+    if name == WEBHOOK_ENDPOINTS:
+        return _WEBHOOK_ENDPOINTS
     resource = declaration.current().get(name)
     return {} if resource is None else _resource_endpoints(resource)
 
@@ -285,6 +289,8 @@ def _api_route(
 
 EVENTS = "events"
 _EVENTS = events_endpoint("api", _api_id)
+WEBHOOK_ENDPOINTS = "webhook_endpoints"
+_WEBHOOK_ENDPOINTS = webhook_views.endpoints("api", _api_id)
 
 
 # --- public: liveness, the contract and its reference page ------------------------------

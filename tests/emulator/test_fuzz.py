@@ -60,7 +60,11 @@ def servable(case: schemathesis.Case[Any]) -> schemathesis.Case[Any]:
     a range's `xFrom` after its `xTo` is refused (400) by a rule between two parameters.
     Invalid data is sent as generated."""
     meta = case.meta
-    if meta is None or not meta.generation.mode.is_positive or not case.query:
+    if meta is None or not meta.generation.mode.is_positive:
+        return case
+    if case.path.startswith("/api/v1/webhook_endpoints"):
+        return _reachable_webhook(case)
+    if not case.query:
         return case
     case.query.pop("cursor", None)
     pairs = [(low, low.removesuffix("From") + "To") for low in case.query if low.endswith("From")]
@@ -73,6 +77,18 @@ def servable(case: schemathesis.Case[Any]) -> schemathesis.Case[Any]:
         span = dt.date.fromisoformat(case.query["to"]) - dt.date.fromisoformat(case.query["from"])
         if span.days >= entries_summary.MAX_DAYS:
             case.query["to"] = case.query["from"]
+    return case
+
+
+def _reachable_webhook(case: schemathesis.Case[Any]) -> schemathesis.Case[Any]:
+    """A webhook URL the server can check (a generated host resolves nowhere): a receiver on
+    loopback, which a demo project may call; and room for one more endpoint (a partner
+    keeps at most 16, and the fuzzer creates more)."""
+    if isinstance(case.body, dict) and case.body.get("url") is not None:
+        case.body["url"] = "http://127.0.0.1:9/hook"
+    if case.method.upper() == "POST":
+        for document in store.client().collection("partnerWebhookEndpoints").stream():
+            document.reference.delete()
     return case
 
 

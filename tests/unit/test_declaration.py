@@ -499,7 +499,7 @@ def test_the_document_serves_its_own_project_and_groups_operations_by_resource(
         assert server["variables"]["project"]["default"] == "acme-accounting"
         assert server["variables"]["region"]["default"] == "europe-west1"
     assert [tag["name"] for tag in committed["tags"]] == [
-        "entries", "menus", "orders", "entries: first urls", "events",
+        "entries", "menus", "orders", "entries: first urls", "events", "webhook endpoints",
     ]  # fmt: skip
     assert committed["paths"]["/api/v1/menus"]["get"]["tags"] == ["menus"]
     assert committed["paths"]["/fetchData"]["get"]["tags"] == ["entries: first urls"]

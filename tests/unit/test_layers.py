@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("main", "functions.partners", "functions.examples"),
     ("functions.http", "functions.admin", "functions.endpoints", "functions.triggers"),
     ("functions.wiring",),
-    ("functions.records", "functions.owner"),
+    ("functions.records", "functions.owner", "functions.webhooks"),
     ("functions.auth",),
     (
         "functions.openapi",
@@ -34,7 +34,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "functions.outbound",
         "functions.signatures",
     ),
-    ("functions.resources", "functions.config", "functions.catalog", "functions.changes"),
+    (
+        "functions.resources",
+        "functions.config",
+        "functions.catalog",
+        "functions.changes",
+        "functions.webhook_models",
+    ),
     ("functions.limits", "functions.errors", "functions.logs", "functions.api_keys"),
     ("functions.models",),
 )
@@ -46,6 +52,7 @@ FRAMEWORK_FREE = (
     "functions.store",
     "functions.records",
     "functions.owner",
+    "functions.webhooks",
     "functions.catalog",
     "functions.changes",
     "functions.limits",
