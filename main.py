@@ -71,6 +71,9 @@ def docs(req: Request) -> Response:
 # One Firestore trigger per declared collection (`entriesChanged`, ...): the change events
 # of writes the API did not make (the app's own, partners' straight on Firestore).
 globals().update(triggers.record_triggers())
+# Webhooks: each new event is enqueued for delivery to its partner's endpoints
+# (`eventCreated`); `deliverWebhook` makes each signed attempt, retried by its queue.
+globals().update(triggers.delivery_functions())
 
 # Under functions-framework (as Cloud Run runs the functions), a missing project id stops
 # the start-up with one line, rather than answering 500 to every call.

@@ -79,6 +79,7 @@ def client_env(project: str) -> dict[str, str]:
         "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{ports['firestore']}",
         "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{ports['auth']}",
         "FUNCTIONS_EMULATOR_ORIGIN": f"http://127.0.0.1:{ports['functions']}",
+        "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{ports['tasks']}",
         "NO_GCE_CHECK": "true",
     }
 
@@ -209,7 +210,7 @@ class Stack:
             str(FIREBASE_BIN),
             "emulators:start",
             "--only",
-            "auth,firestore,functions",
+            "auth,firestore,functions,tasks",
             "--project",
             self.project,
         ]

@@ -153,3 +153,20 @@ def event_of(
         writer=writer,
         request_id=request_id or None,
     )
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """An event on the wire (and the body a webhook delivers)."""
+    return {
+        "id": event.id,
+        "type": event.type,
+        "partner_id": event.partner_id,
+        "resource": event.resource,
+        "record_id": event.record_id,
+        "version": event.version,
+        "data": dict(event.data),
+        "changed_fields": list(event.changed),
+        "occurred_at": rfc3339(event.at),
+        "writer": event.writer,
+        "request_id": event.request_id,
+    }

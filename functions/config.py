@@ -24,6 +24,7 @@ DEFAULT_LIMITS_COLLECTION = "partnerLimits"
 DEFAULT_EVENTS_COLLECTION = "partnerEvents"
 DEFAULT_EVENTS_RETENTION_DAYS = 30
 DEFAULT_WEBHOOKS_COLLECTION = "partnerWebhookEndpoints"
+DEFAULT_DELIVERIES_COLLECTION = "partnerWebhookDeliveries"
 DEFAULT_AUDIT_RETENTION_DAYS = 400
 DEFAULT_RATE_PER_S = 25.0
 DEFAULT_BURST = 100
@@ -80,6 +81,7 @@ OWN_COLLECTION_SETTINGS = frozenset(
         "IDEMPOTENCY_COLLECTION",
         "EVENTS_COLLECTION",
         "WEBHOOKS_COLLECTION",
+        "DELIVERIES_COLLECTION",
     }
 )
 """The package's own collections' settings, which no resource's override may shadow."""
@@ -137,6 +139,11 @@ def events_collection() -> str:
 def webhooks_collection() -> str:
     """Where partners' webhook endpoints (and their signing secrets) are kept."""
     return _collection_env("WEBHOOKS_COLLECTION") or DEFAULT_WEBHOOKS_COLLECTION
+
+
+def deliveries_collection() -> str:
+    """Where every delivery of an event to an endpoint is recorded, attempt by attempt."""
+    return _collection_env("DELIVERIES_COLLECTION") or DEFAULT_DELIVERIES_COLLECTION
 
 
 def events_retention_days() -> int:

@@ -374,6 +374,8 @@ class WebhookEndpoint:
     created_by: str
     secrets: tuple[SigningSecret, ...] = ()
     disabled_reason: str | None = None
+    failing_since: dt.datetime | None = None
+    """Since when every delivery to it fails (None: the last one succeeded)."""
 
     def wants(self, event_type: str) -> bool:
         return self.status == "enabled" and (

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from firebase_functions import firestore_fn
+from firebase_functions import firestore_fn, https_fn, options, tasks_fn
 
-from functions import config, logs, records
+from functions import config, delivery, logs, records
 from functions.resources import declaration
+from functions.store.events import event_from
 
 
 def trigger_name(resource_name: str) -> str:
@@ -64,6 +65,59 @@ def _trigger(resource_name: str, collection: str) -> Callable[..., Any]:
         document=f"{collection}/{{docId}}", region=config.DEFAULT_REGION, memory=256
     )
     return decorate(changed)
+
+
+def delivery_functions() -> dict[str, Callable[..., Any]]:
+    """The trigger that enqueues an event's deliveries when it is created, and the task
+    queue function that makes each attempt (retried by the queue for up to three days)."""
+
+    def eventCreated(event: firestore_fn.Event[Any]) -> None:  # noqa: N802 - deployed name
+        snapshot = event.data
+        if snapshot is None or not snapshot.exists:
+            return
+        made = event_from(snapshot.id, snapshot.to_dict() or {})
+        names = delivery.fan_out(made)
+        logs.log(
+            "INFO",
+            f"event {made.id}: {len(names)} deliveries enqueued",
+            event_id=made.id,
+            **logs.labels(partner=made.partner_id, function="eventCreated"),
+        )
+
+    def deliverWebhook(request: https_fn.CallableRequest[Any]) -> None:  # noqa: N802
+        task = request.data if isinstance(request.data, dict) else {}
+        retries = request.raw_request.headers.get("X-CloudTasks-TaskRetryCount", "0")
+        attempt = int(retries) if retries.isdigit() else 0
+        try:
+            outcome = delivery.deliver(str(task.get("event")), str(task.get("endpoint")), attempt)
+        except delivery.RetryLater as exc:
+            raise https_fn.HttpsError(https_fn.FunctionsErrorCode.UNAVAILABLE, str(exc)) from exc
+        logs.log(
+            "INFO",
+            f"delivery of {task.get('event')} to {task.get('endpoint')}: {outcome.state}",
+            status=outcome.status,
+            **logs.labels(function=delivery.DELIVERY_FUNCTION),
+        )
+
+    created = firestore_fn.on_document_created(
+        document=f"{config.events_collection()}/{{eventId}}",
+        region=config.DEFAULT_REGION,
+        memory=256,
+    )(eventCreated)
+    deliver = tasks_fn.on_task_dispatched(
+        retry_config=options.RetryConfig(
+            max_attempts=-1,
+            max_retry_seconds=int(delivery.DISABLE_AFTER.total_seconds()),
+            min_backoff_seconds=30,
+            max_backoff_seconds=3600,
+            max_doublings=7,
+        ),
+        rate_limits=options.RateLimits(max_concurrent_dispatches=20, max_dispatches_per_second=50),
+        region=config.DEFAULT_REGION,
+        memory=256,
+        timeout_sec=30,
+    )(deliverWebhook)
+    return {"eventCreated": created, delivery.DELIVERY_FUNCTION: deliver}
 
 
 def _data(snapshot: Any) -> dict[str, Any] | None:

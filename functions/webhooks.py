@@ -151,6 +151,7 @@ def update(
         disabled_reason=(reason if status == "disabled" else None)
         if status is not None
         else current.disabled_reason,
+        failing_since=None if status == "enabled" else current.failing_since,
         updated_at=dt.datetime.now(dt.UTC),
     )
     store.replace(changed, read_at, database)

@@ -32,8 +32,9 @@ FUNCTIONS: tuple[str, ...] = (
     *OWNER_FUNCTIONS,
 )
 PARTNER_FUNCTIONS = ("fetchData", "createEntry", "updateEntry")
-TRIGGERS = ("entriesChanged",)
-"""The Firestore triggers main.py generates from the declaration (one per collection)."""
+TRIGGERS = ("entriesChanged", "eventCreated", "deliverWebhook")
+"""The functions main.py declares that are not HTTP: a Firestore trigger per declared
+collection, the one that enqueues webhook deliveries, and the task queue function."""
 METHODS = {"fetchData": "GET", "createEntry": "POST", "updateEntry": "PATCH"}
 PASSWORD = "test-password-1"
 MORE_RESOURCES = ROOT / "tests" / "fixtures" / "more_resources.toml"

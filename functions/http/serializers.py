@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 
 from functions import cursor
 from functions.auth import Caller
+from functions.changes import event_json
 from functions.models import Event, EventsQuery, ListQuery, Page, Record, Revision, rfc3339
 from functions.resources.declaration import Resource
 
@@ -64,23 +65,6 @@ class EventPage(TypedDict):
     data: list[dict[str, Any]]
     next_cursor: str | None
     has_more: bool
-
-
-def event_json(event: Event) -> dict[str, Any]:
-    """An event on the wire (and the body a webhook delivers)."""
-    return {
-        "id": event.id,
-        "type": event.type,
-        "partner_id": event.partner_id,
-        "resource": event.resource,
-        "record_id": event.record_id,
-        "version": event.version,
-        "data": dict(event.data),
-        "changed_fields": list(event.changed),
-        "occurred_at": rfc3339(event.at),
-        "writer": event.writer,
-        "request_id": event.request_id,
-    }
 
 
 def event_page_json(

@@ -24,13 +24,13 @@ from flask import Request, Response
 from functions import config, openapi, records
 from functions.auth import Caller
 from functions.catalog import EVENTS_SCOPE
-from functions.changes import event_types
+from functions.changes import event_json, event_types
 from functions.errors import ApiError, BadRequest, ConfigurationError, MethodNotAllowed, NotFound
 from functions.http import docs, parsing
 from functions.http import webhooks as webhook_views
 from functions.http.pipeline import Endpoint, PublicEndpoint, framework_error, serve
 from functions.http.responses import Reply
-from functions.http.serializers import etag, event_json, event_page_json, page_json, record_json
+from functions.http.serializers import etag, event_page_json, page_json, record_json
 from functions.models import (
     Created,
     Draft,

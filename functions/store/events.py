@@ -127,3 +127,12 @@ def one(partner_id: str, event_id: str) -> Event:
     if not data or data.get("partnerId") != partner_id:
         raise NotFound("No such event.")
     return event_from(snapshot.id, data)
+
+
+def by_id(event_id: str) -> Event:
+    """Any partner's event (for its delivery). Raises: NotFound."""
+    with backend_errors():
+        snapshot = _events().document(event_id).get(**call_options())
+    if not snapshot.exists:
+        raise NotFound("No such event.")
+    return event_from(snapshot.id, snapshot.to_dict() or {})

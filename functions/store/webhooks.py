@@ -40,6 +40,7 @@ def _document(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "createdBy": endpoint.created_by,
         "secrets": [{"value": s.value, "expiresAt": s.expires_at} for s in endpoint.secrets],
         "disabledReason": endpoint.disabled_reason,
+        "failingSince": endpoint.failing_since,
     }
 
 
@@ -60,6 +61,7 @@ def _endpoint(endpoint_id: str, data: dict[str, Any]) -> WebhookEndpoint:
             if isinstance(s, dict)
         ),
         disabled_reason=data.get("disabledReason"),
+        failing_since=data.get("failingSince"),
     )
 
 
@@ -127,3 +129,9 @@ def delete(
         work.commit()
     except WriteConflict as exc:
         raise Conflict("The webhook endpoint changed meanwhile; read it again.") from exc
+
+
+def mark_failing(endpoint_id: str, since: dt.datetime | None) -> None:
+    """Note since when deliveries to the endpoint fail (None: they succeed again)."""
+    with backend_errors():
+        _endpoints(None).document(endpoint_id).update({"failingSince": since}, **call_options())

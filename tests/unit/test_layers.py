@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("main", "functions.partners", "functions.examples"),
     ("functions.http", "functions.admin", "functions.endpoints", "functions.triggers"),
     ("functions.wiring",),
-    ("functions.records", "functions.owner", "functions.webhooks"),
+    ("functions.records", "functions.owner", "functions.webhooks", "functions.delivery"),
     ("functions.auth",),
     (
         "functions.openapi",
@@ -53,6 +53,7 @@ FRAMEWORK_FREE = (
     "functions.records",
     "functions.owner",
     "functions.webhooks",
+    "functions.delivery",
     "functions.catalog",
     "functions.changes",
     "functions.limits",

@@ -69,6 +69,7 @@ def test_firebase_json_deploys_rules_and_indexes_and_pins_emulator_ports() -> No
     assert emulators["auth"]["port"] == 9099
     assert emulators["firestore"]["port"] == 8080
     assert emulators["functions"]["port"] == 5001
+    assert emulators["tasks"]["port"] == 9499
     assert emulators["ui"] == {"enabled": False}
     assert emulators["singleProjectMode"] is True
 

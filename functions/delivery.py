@@ -1,0 +1,157 @@
+"""Delivering events to webhook endpoints, one attempt at a time.
+
+Each event goes to every enabled endpoint of its partner that wants its type, as one
+Cloud Tasks task per event and endpoint, named after both (`delivery_id`): enqueued by
+the trigger on the event's creation, so nothing is lost between the commit and the
+enqueue, and a second enqueue of the same pair is refused by the queue. The queue
+retries a failed attempt with exponential backoff for up to three days.
+
+An attempt POSTs the event as JSON, signed (Standard Webhooks), to the checked address
+(`functions.outbound`). A 2xx answer delivers it; 410 Gone disables the endpoint (the
+receiver says it is gone); anything else, or no answer, is retried, and an endpoint
+whose deliveries have failed for three days is disabled, with the reason its owner and
+partner see. Every attempt is recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Final
+
+from functions import changes, config, outbound, signatures, webhooks
+from functions.errors import NotFound
+from functions.firebase_app import admin_app
+from functions.models import Event, WebhookEndpoint
+from functions.store import deliveries as delivery_store
+from functions.store import events as event_store
+from functions.store import webhooks as endpoint_store
+
+DISABLE_AFTER: Final = dt.timedelta(days=3)
+DELIVERY_ID_PREFIX: Final = "dlv_"
+DELIVERY_FUNCTION: Final = "deliverWebhook"
+"""The task queue function that makes the attempts (its queue bears its name)."""
+
+
+class RetryLater(Exception):
+    """The attempt failed; the queue tries again later (the message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    state: str
+    """`delivered`, `abandoned` (endpoint gone, disabled or deleted) or `retrying`."""
+    status: int | None = None
+
+
+def delivery_id(event_id: str, endpoint_id: str) -> str:
+    """The name of the one task (and delivery record) of an event to an endpoint."""
+    digest = hashlib.sha256(f"{event_id}\n{endpoint_id}".encode()).hexdigest()[:32]
+    return DELIVERY_ID_PREFIX + digest
+
+
+def targets(event: Event) -> list[WebhookEndpoint]:
+    """The endpoints an event goes to: its partner's, enabled, wanting its type."""
+    return [e for e in endpoint_store.of_partner(event.partner_id) if e.wants(event.type)]
+
+
+def fan_out(event: Event) -> list[str]:
+    """Enqueue one delivery task per endpoint the event goes to; a task already enqueued
+    for the pair (the trigger delivered twice) is left as it is. Returns the task names.
+
+    Raises: firebase_admin's FirebaseError when the queue cannot be reached (the trigger
+    fails, and is retried where retries are on).
+    """
+    from firebase_admin import exceptions as firebase_exceptions  # noqa: PLC0415
+    from firebase_admin import functions as cloud_functions  # noqa: PLC0415
+
+    chosen = targets(event)
+    if not chosen:
+        return []
+    queue = cloud_functions.task_queue(
+        f"locations/{config.function_region()}/functions/{DELIVERY_FUNCTION}", app=admin_app()
+    )
+    names = []
+    for endpoint in chosen:
+        name = delivery_id(event.id, endpoint.id)
+        # The body the queue sends is the task data as given; the task function reads
+        # it as a callable request, `{"data": ...}`.
+        task = {"data": {"event": event.id, "endpoint": endpoint.id}}
+        # A pair enqueued by an earlier run of the trigger stays one delivery.
+        with contextlib.suppress(firebase_exceptions.AlreadyExistsError):
+            queue.enqueue(task, cloud_functions.TaskOptions(task_id=name))
+        names.append(name)
+    return names
+
+
+def body_of(event: Event) -> str:
+    """The event as delivered: the JSON the events API gives it."""
+    return json.dumps(changes.event_json(event), separators=(",", ":"), ensure_ascii=False)
+
+
+def deliver(event_id: str, endpoint_id: str, attempt: int = 0) -> Outcome:
+    """One attempt to deliver an event to an endpoint.
+
+    Raises: RetryLater when the attempt failed and the queue should try again.
+    """
+    now = dt.datetime.now(dt.UTC)
+    try:
+        endpoint = webhooks.endpoint(endpoint_id)
+        event = event_store.by_id(event_id)
+    except NotFound:
+        return Outcome("abandoned")  # deleted meanwhile: nothing to deliver, or to
+    if endpoint.status != "enabled" or event.partner_id != endpoint.partner_id:
+        return Outcome("abandoned")
+    record = {"at": now, "attempt": attempt, "status": None, "latencyMs": None, "error": None}
+    body = body_of(event)
+    try:
+        target = outbound.check_url(endpoint.url, local=config.is_demo_project())
+        headers = signatures.signed_headers(endpoint.signing_secrets(now), event.id, now, body)
+        answer = outbound.post(target, body.encode(), headers)
+    except (outbound.RefusedTarget, OSError, ValueError) as exc:
+        record["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        return _failed(endpoint, event, record, now)
+    record.update(status=answer.status, latencyMs=round(answer.latency_ms, 1))
+    if 200 <= answer.status < 300:
+        _record(endpoint, event, record, "delivered")
+        if endpoint.failing_since is not None:
+            endpoint_store.mark_failing(endpoint.id, None)
+        return Outcome("delivered", answer.status)
+    if answer.status == 410:
+        _record(endpoint, event, record, "abandoned")
+        webhooks.update(endpoint.id, status="disabled", reason="the receiver answered 410 Gone")
+        return Outcome("abandoned", 410)
+    record["error"] = f"the receiver answered {answer.status}"
+    return _failed(endpoint, event, record, now)
+
+
+def _failed(
+    endpoint: WebhookEndpoint, event: Event, record: dict[str, object], now: dt.datetime
+) -> Outcome:
+    since = endpoint.failing_since or now
+    if endpoint.failing_since is None:
+        endpoint_store.mark_failing(endpoint.id, now)
+    if now - since >= DISABLE_AFTER:
+        _record(endpoint, event, record, "abandoned")
+        webhooks.update(
+            endpoint.id,
+            status="disabled",
+            reason=f"every delivery failed since {since.isoformat()} ({record['error']})",
+        )
+        return Outcome("abandoned", record.get("status"))  # type: ignore[arg-type]
+    _record(endpoint, event, record, "retrying")
+    raise RetryLater(str(record["error"]))
+
+
+def _record(endpoint: WebhookEndpoint, event: Event, record: dict[str, object], state: str) -> None:
+    delivery_store.record_attempt(
+        delivery_id(event.id, endpoint.id),
+        partner_id=event.partner_id,
+        event_id=event.id,
+        endpoint_id=endpoint.id,
+        attempt=dict(record),
+        state=state,
+    )

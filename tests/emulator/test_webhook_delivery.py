@@ -1,0 +1,202 @@
+"""Webhook delivery on the emulators (Firestore, Functions, Cloud Tasks): every change of a
+partner's record reaches its endpoint once, signed (verified with PyPI `standardwebhooks`),
+with the event's id as `webhook-id`, whoever made the change; another tenant's endpoint
+gets nothing; a failed attempt is retried with the same id; 410 disables the endpoint.
+
+The receivers listen on loopback over http, which a demo project may call."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from google.cloud.firestore import FieldFilter
+from standardwebhooks import Webhook
+
+from functions import delivery, store, webhooks
+from functions.store import deliveries
+from tests.corpus import VALID
+from tests.emulator.rest import create_doc
+from tests.emulator.test_events import owner_write
+from tests.helpers import User, cli, entry_body, function_url
+
+WAIT_S = 120.0
+
+
+class Receiver:
+    """A partner's webhook receiver: records every request, answers `statuses` in turn
+    (then 204)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.statuses: list[int] = []
+        self.arrived = threading.Condition()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver.arrived:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 204
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    receiver.received.append((headers, body))
+                    receiver.arrived.notify_all()
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count: int, timeout: float = WAIT_S) -> list[tuple[dict[str, str], bytes]]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
+            assert len(self.received) >= count, f"{len(self.received)} of {count} deliveries"
+            return list(self.received)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    made = Receiver()
+    yield made
+    made.close()
+
+
+def partner_with_endpoint(url: str, events: str = "*") -> tuple[str, str, str, str]:
+    """A partner of its own, a key, and an endpoint: (partner, key, endpoint id, secret)."""
+    partner_id = f"dl-{uuid.uuid4().hex[:10]}"
+    made = cli("--json", "keys", "create", "--partner", partner_id, "--create-partner",
+               "--scopes", "entries:read,entries:write,events:read")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    added = cli("--json", "webhooks", "add", "--partner", partner_id, "--url", url,
+                "--events", events)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    endpoint = json.loads(added.stdout)
+    return partner_id, json.loads(made.stdout)["key"], endpoint["id"], endpoint["secret"]
+
+
+def bearer(secret: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}", **extra}
+
+
+def events_of(key: str) -> list[dict[str, Any]]:
+    response = requests.get(function_url("api") + "/v1/events", headers=bearer(key), timeout=60)
+    return list(response.json()["data"])
+
+
+def verified(secret: str, delivered: tuple[dict[str, str], bytes]) -> dict[str, Any]:
+    headers, body = delivered
+    payload = Webhook(secret).verify(body, headers)
+    assert payload["id"] == headers["webhook-id"]
+    return dict(payload)
+
+
+def test_every_writers_change_is_delivered_once_signed_with_the_events_id(
+    clean: None, receiver: Receiver, partner: Any
+) -> None:
+    partner_id, key, endpoint_id, secret = partner_with_endpoint(receiver.url)
+    created = requests.post(function_url("createEntry"), json=entry_body(), headers=bearer(key),
+                            timeout=60)  # fmt: skip
+    assert created.status_code == 201, created.text
+    patched = requests.patch(
+        function_url("updateEntry") + f"/{created.json()['id']}", json={"amount": "5.00"},
+        headers=bearer(key, **{"If-Match": created.headers["ETag"]}), timeout=60,
+    )  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    owner_write(f"app-{uuid.uuid4().hex[:8]}", {**VALID["minimal"], "partnerId": partner_id})
+    user: User = partner(partner_id)
+    direct_id = f"direct-{uuid.uuid4().hex[:8]}"
+    fields = {**VALID["minimal"], "partnerId": partner_id, "createdBy": user.uid, "version": 1}
+    assert create_doc(user.token, direct_id, fields).status_code == 200
+    delivered = [verified(secret, d) for d in receiver.wait_for(4)]
+    assert sorted((d["type"], d["writer"]) for d in delivered) == [
+        ("entries.created", "api"), ("entries.created", "app"), ("entries.created", "direct"),
+        ("entries.updated", "api"),
+    ]  # fmt: skip
+    assert sorted(e["id"] for e in events_of(key)) == sorted(d["id"] for d in delivered)
+    assert {d["partner_id"] for d in delivered} == {partner_id}
+    by_id = {e["id"]: e for e in events_of(key)}
+    assert all(by_id[d["id"]] == d for d in delivered)  # the body is the event itself
+    time.sleep(2)  # nothing more arrives: one delivery per change
+    assert len(receiver.received) == 4
+    records = (
+        store.client()
+        .collection("partnerWebhookDeliveries")
+        .where(filter=FieldFilter("endpointId", "==", endpoint_id))
+    )
+    states = [(r.get("state"), len(r.get("attempts"))) for r in records.stream()]
+    assert states == [("delivered", 1)] * 4
+
+
+def test_another_tenants_endpoint_and_unwanted_types_get_nothing(clean: None) -> None:
+    mine, theirs = Receiver(), Receiver()
+    try:
+        _, key, _, secret = partner_with_endpoint(mine.url)
+        _, _, _, _ = partner_with_endpoint(theirs.url)
+        _, other_key, _, _ = partner_with_endpoint(theirs.url, events="entries.updated")
+        for who in (key, other_key):
+            made = requests.post(function_url("createEntry"), json=entry_body(),
+                                 headers=bearer(who), timeout=60)  # fmt: skip
+            assert made.status_code == 201
+        (only,) = [verified(secret, d) for d in mine.wait_for(1)]
+        assert only["type"] == "entries.created"
+        time.sleep(3)
+        assert theirs.received == []
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def test_a_failed_attempt_is_retried_with_the_same_id_and_recorded(
+    clean: None, receiver: Receiver
+) -> None:
+    receiver.statuses = [500]
+    _, key, endpoint_id, secret = partner_with_endpoint(receiver.url)
+    made = requests.post(function_url("createEntry"), json=entry_body(), headers=bearer(key),
+                         timeout=60)  # fmt: skip
+    assert made.status_code == 201
+    first, second = receiver.wait_for(2)
+    assert first[0]["webhook-id"] == second[0]["webhook-id"]
+    assert verified(secret, second)["type"] == "entries.created"
+    (event,) = events_of(key)
+    record = deliveries.one(delivery.delivery_id(event["id"], endpoint_id))
+    assert record is not None
+    assert record["state"] == "delivered"
+    assert [a["status"] for a in record["attempts"]] == [500, 204]
+    assert record["attempts"][0]["error"] == "the receiver answered 500"
+    assert webhooks.endpoint(endpoint_id).failing_since is None
+
+
+def test_a_receiver_that_answers_410_disables_its_endpoint(clean: None, receiver: Receiver) -> None:
+    receiver.statuses = [410]
+    _, key, endpoint_id, _ = partner_with_endpoint(receiver.url)
+    made = requests.post(function_url("createEntry"), json=entry_body(), headers=bearer(key),
+                         timeout=60)  # fmt: skip
+    assert made.status_code == 201
+    receiver.wait_for(1)
+    deadline = time.monotonic() + 30
+    while webhooks.endpoint(endpoint_id).status != "disabled" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    endpoint = webhooks.endpoint(endpoint_id)
+    assert (endpoint.status, endpoint.disabled_reason) == (
+        "disabled", "the receiver answered 410 Gone",
+    )  # fmt: skip
+    again = requests.post(function_url("createEntry"), json=entry_body(), headers=bearer(key),
+                          timeout=60)  # fmt: skip
+    assert again.status_code == 201
+    time.sleep(3)
+    assert len(receiver.received) == 1
