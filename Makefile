@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all serve emulators test unit mutate fuzz soak bench limits rules-cost token lint typecheck generate adopt lock vendor browser clean
+.PHONY: all serve emulators test unit mutate fuzz soak bench limits rules-cost token listen lint typecheck generate adopt lock vendor browser clean
 
 # Each install is keyed on its locks' content (a stamp named after their hash), not on file
 # times: a fresh clone or a pull that leaves the locks as they were installs nothing.
@@ -105,6 +105,12 @@ rules-cost: all
 
 token: all
 	@FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099 $(PY) -m devtools.seed token
+
+# A local webhook receiver for a partner's events, against `make serve`'s emulators:
+# `make listen PARTNER=acme` verifies and prints each delivery (LISTEN_ARGS: --data ...).
+listen: all
+	@test -n "$(PARTNER)" || { echo "usage: make listen PARTNER=<partner id>"; exit 2; }
+	$(PY) -m devtools.listen --partner $(PARTNER) $(LISTEN_ARGS)
 
 lint: all
 	$(VENV)/bin/ruff check --quiet .
