@@ -449,11 +449,19 @@ class Checks:
             self._threads.append(thread)
 
     def start_beside(self, env: dict[str, str]) -> None:
-        """The emulator tests that touch no data, beside the emulator suite."""
+        """The emulator tests that touch no data, beside the emulator suite, once the
+        unit suite is done (the browser then shares the machine with one suite, not two)."""
         command = [sys.executable, "-m", "pytest", *BESIDE, "-q", "-p", "no:cacheprovider"]
         line = [("page tests", command, env)]
         self.lines.append(line)
-        thread = threading.Thread(target=self._run, args=(line,), daemon=True)
+        earlier = list(self._threads)
+
+        def after_the_unit_suite() -> None:
+            for thread in earlier[1:]:
+                thread.join()
+            self._run(line)
+
+        thread = threading.Thread(target=after_the_unit_suite, daemon=True)
         thread.start()
         self._threads.append(thread)
 

@@ -232,6 +232,11 @@ DEPLOYED_RUNTIME_MARKERS = ("K_SERVICE", "K_REVISION", "FUNCTION_TARGET", "CLOUD
 """Variables that Cloud Functions and Cloud Run set in every deployed instance."""
 
 
+def tasks_emulator_host() -> str | None:
+    """The Cloud Tasks emulator firebase-admin enqueues to (CLOUD_TASKS_EMULATOR_HOST)."""
+    return _env("CLOUD_TASKS_EMULATOR_HOST") or None
+
+
 def is_demo_project() -> bool:
     """A `demo-` project exists nowhere but on the emulators."""
     return project_id().startswith("demo-")

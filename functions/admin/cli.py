@@ -171,6 +171,11 @@ def _webhook_commands(commands: Any, command: Callable[..., argparse.ArgumentPar
     rotate = command(hooks, "rotate-secret", "a new signing secret; the old one keeps signing")
     rotate.add_argument("endpoint_id")
     rotate.add_argument("--overlap", default="24h", help="how long the old secret signs too")
+    attempts = command(hooks, "deliveries", "an endpoint's latest deliveries and attempts")
+    attempts.add_argument("endpoint_id")
+    replay = command(hooks, "replay", "deliver an event to an endpoint once more")
+    replay.add_argument("event_id")
+    replay.add_argument("--endpoint", required=True, dest="endpoint_id")
     delete = command(hooks, "delete", "delete an endpoint")
     delete.add_argument("endpoint_id")
     delete.add_argument("--yes", action="store_true", help=YES_HELP)
@@ -424,6 +429,18 @@ def _webhooks_command(args: argparse.Namespace) -> int:
             rows = [_describe_webhook(e) for e in found]
             print("\n".join([WEBHOOKS_HEADER, *rows]) if rows else "no webhook endpoints")
         return 0
+    if command == "deliveries":
+        records = [_delivery_json(d) for d in operator.webhook_deliveries(args.endpoint_id)]
+        if args.json:
+            print(json.dumps(records, indent=2))
+        else:
+            rows = [_describe_delivery(d) for d in records]
+            print("\n".join([DELIVERIES_HEADER, *rows]) if rows else "no deliveries")
+        return 0
+    if command == "replay":
+        task = operator.replay_delivery(args.event_id, args.endpoint_id)
+        print(json.dumps({"task": task}) if args.json else f"enqueued {task}")
+        return 0
     secret = None
     if command == "add":
         events = [e.strip() for e in args.events.split(",") if e.strip()]
@@ -443,6 +460,39 @@ def _webhooks_command(args: argparse.Namespace) -> int:
     shown = _webhook_json(endpoint, secret)
     print(json.dumps(shown, indent=2) if args.json else _describe_webhook(endpoint, secret))
     return 0
+
+
+DELIVERIES_HEADER = "DELIVERY\tEVENT\tSTATE\tATTEMPTS\tLAST STATUS\tLAST ERROR\tUPDATED"
+
+
+def _delivery_json(record: Mapping[str, Any]) -> dict[str, Any]:
+    def when(value: Any) -> Any:
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+    return {
+        "id": record["id"],
+        "event_id": record.get("eventId"),
+        "state": record.get("state"),
+        "updated_at": when(record.get("updatedAt")),
+        "attempts": [
+            {
+                "at": when(a.get("at")),
+                "attempt": a.get("attempt"),
+                "status": a.get("status"),
+                "latency_ms": a.get("latencyMs"),
+                "error": a.get("error"),
+            }
+            for a in record.get("attempts") or []
+        ],
+    }
+
+
+def _describe_delivery(shown: Mapping[str, Any]) -> str:
+    last = shown["attempts"][-1] if shown["attempts"] else {}
+    return (
+        f"{shown['id']}\t{shown['event_id']}\t{shown['state']}\t{len(shown['attempts'])}"
+        f"\t{last.get('status') or '-'}\t{last.get('error') or '-'}\t{shown['updated_at']}"
+    )
 
 
 def _webhook_json(endpoint: WebhookEndpoint, secret: str | None = None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from functions import webhooks
+from functions import delivery, webhooks
 from functions.admin.clients import firestore_client
 from functions.admin.errors import Refused, UsageError
 from functions.admin.keys import IssuedKey, KeyDirectory, operator_name
@@ -24,6 +24,7 @@ from functions.admin.users import Change, PartnerDirectory, PartnerUser, merged_
 from functions.api_keys import ApiKey
 from functions.errors import ApiError
 from functions.models import PartnerRecord, WebhookEndpoint
+from functions.store import deliveries
 
 if TYPE_CHECKING:
     from functions.admin.clients import Database
@@ -285,6 +286,16 @@ class Operator:
 
     def delete_webhook(self, endpoint_id: str) -> WebhookEndpoint:
         return _refused_as_said(lambda: webhooks.remove(endpoint_id, database=self.database))
+
+    def webhook_deliveries(self, endpoint_id: str) -> list[dict[str, Any]]:
+        """The endpoint's latest deliveries, newest first, every attempt in each."""
+        self.webhook(endpoint_id)
+        return deliveries.of_endpoint(endpoint_id, self.database)
+
+    def replay_delivery(self, event_id: str, endpoint_id: str) -> str:
+        return _refused_as_said(
+            lambda: delivery.replay(event_id, endpoint_id, database=self.database)
+        )
 
 
 T = TypeVar("T")

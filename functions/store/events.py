@@ -129,10 +129,10 @@ def one(partner_id: str, event_id: str) -> Event:
     return event_from(snapshot.id, data)
 
 
-def by_id(event_id: str) -> Event:
+def by_id(event_id: str, database: firestore.Client | None = None) -> Event:
     """Any partner's event (for its delivery). Raises: NotFound."""
     with backend_errors():
-        snapshot = _events().document(event_id).get(**call_options())
+        snapshot = _events(database).document(event_id).get(**call_options())
     if not snapshot.exists:
         raise NotFound("No such event.")
     return event_from(snapshot.id, snapshot.to_dict() or {})

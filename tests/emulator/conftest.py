@@ -62,8 +62,11 @@ def clean(emulator_hosts: dict[str, str]) -> None:
     rate limits leased by this process (their buckets were wiped with Firestore)."""
     from functions import wiring
 
-    emulators.wipe_firestore(PROJECT)
+    # Auth first: a trigger of the previous test's writes that runs between the two
+    # wipes then finds no partner user, so it never takes an API write for a partner's
+    # direct one (and writes no audit record into this test's data).
     emulators.wipe_auth(PROJECT)
+    emulators.wipe_firestore(PROJECT)
     wiring.limits_gate.cache_clear()
     wiring.failure_guard.cache_clear()
 

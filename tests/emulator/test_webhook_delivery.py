@@ -179,6 +179,18 @@ def test_a_failed_attempt_is_retried_with_the_same_id_and_recorded(
     assert [a["status"] for a in record["attempts"]] == [500, 204]
     assert record["attempts"][0]["error"] == "the receiver answered 500"
     assert webhooks.endpoint(endpoint_id).failing_since is None
+    (listed,) = json.loads(cli("--json", "webhooks", "deliveries", endpoint_id).stdout)
+    assert (listed["event_id"], listed["state"]) == (event["id"], "delivered")
+    assert [(a["status"], a["error"]) for a in listed["attempts"]] == [
+        (500, "the receiver answered 500"), (204, None),
+    ]  # fmt: skip
+    replayed = cli("--json", "webhooks", "replay", event["id"], "--endpoint", endpoint_id)
+    assert replayed.returncode == 0, replayed.stderr
+    third = receiver.wait_for(3)[2]
+    assert third[0]["webhook-id"] == event["id"]  # the same id: the receiver may drop it
+    assert verified(secret, third)["type"] == "entries.created"
+    unknown = cli("webhooks", "replay", "evt_nosuch", "--endpoint", endpoint_id)
+    assert (unknown.returncode, unknown.stderr.strip()) == (1, "error: No such event.")
 
 
 def test_a_receiver_that_answers_410_disables_its_endpoint(clean: None, receiver: Receiver) -> None:
@@ -200,3 +212,21 @@ def test_a_receiver_that_answers_410_disables_its_endpoint(clean: None, receiver
     assert again.status_code == 201
     time.sleep(3)
     assert len(receiver.received) == 1
+
+
+def test_an_event_reaches_each_of_its_partners_endpoints(clean: None) -> None:
+    first, second = Receiver(), Receiver()
+    try:
+        partner_id, key, _, first_secret = partner_with_endpoint(first.url)
+        added = cli("--json", "webhooks", "add", "--partner", partner_id, "--url", second.url)
+        second_secret = json.loads(added.stdout)["secret"]
+        made = requests.post(function_url("createEntry"), json=entry_body(), headers=bearer(key),
+                             timeout=60)  # fmt: skip
+        assert made.status_code == 201
+        one = verified(first_secret, first.wait_for(1)[0])
+        other = verified(second_secret, second.wait_for(1)[0])
+        assert one == other
+        assert one["record_id"] == made.json()["id"]
+    finally:
+        first.close()
+        second.close()

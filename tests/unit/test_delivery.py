@@ -1,0 +1,142 @@
+"""One delivery attempt's decisions, without the emulators (the store and the receiver
+stand in; the emulator tests run the real ones): 2xx delivers and clears a failing
+streak, 410 disables, any other answer or none is retried, and an endpoint whose
+deliveries have failed for three days is disabled with the reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from functions import delivery, outbound
+from functions.models import Event, SigningSecret, WebhookEndpoint
+
+NOW = dt.datetime.now(dt.UTC)
+EVENT = Event(
+    id="evt_1", type="entries.created", partner_id="acme", resource="entries",
+    record_id="r1", version=1, data={"id": "r1"}, changed=("amount",), at=NOW, writer="api",
+)  # fmt: skip
+ENDPOINT = WebhookEndpoint(
+    id="we_1", partner_id="acme", url="https://hooks.example.com/in", event_types=("*",),
+    status="enabled", description=None, created_at=NOW, updated_at=NOW, created_by="cli:x",
+    secrets=(SigningSecret("whsec_" + "A" * 44),),
+)  # fmt: skip
+
+
+class World:
+    """What one attempt touches, recorded."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, endpoint: WebhookEndpoint) -> None:
+        self.endpoint = endpoint
+        self.status: int | Exception = 204
+        self.records: list[tuple[str, dict[str, Any]]] = []
+        self.failing: list[dt.datetime | None] = []
+        self.updates: list[dict[str, Any]] = []
+        self.sent: list[dict[str, str]] = []
+        monkeypatch.setattr("functions.webhooks.endpoint", lambda *a, **k: self.endpoint)
+        monkeypatch.setattr("functions.store.events.by_id", lambda *a, **k: EVENT)
+        monkeypatch.setattr("functions.store.webhooks.mark_failing", self._mark)
+        monkeypatch.setattr("functions.webhooks.update", self._update)
+        monkeypatch.setattr("functions.store.deliveries.record_attempt", self._record)
+        monkeypatch.setattr("functions.config.is_demo_project", lambda: False)
+        monkeypatch.setattr(outbound, "check_url", self._check)
+        monkeypatch.setattr(outbound, "post", self._post)
+
+    def _mark(self, endpoint_id: str, since: dt.datetime | None) -> None:
+        self.failing.append(since)
+
+    def _update(self, endpoint_id: str, **changes: Any) -> None:
+        self.updates.append(changes)
+
+    def _record(self, delivery_id: str, **fields: Any) -> None:
+        self.records.append((fields["state"], fields["attempt"]))
+
+    def _check(self, url: str, **_: Any) -> outbound.Target:
+        return outbound.Target("https", "hooks.example.com", 443, "/in", "93.184.216.34")
+
+    def _post(
+        self, target: outbound.Target, body: bytes, headers: dict[str, str]
+    ) -> outbound.Answer:
+        self.sent.append(headers)
+        if isinstance(self.status, Exception):
+            raise self.status
+        return outbound.Answer(self.status, 12.5, b"")
+
+
+def test_a_2xx_delivers_signed_and_ends_a_failing_streak(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World(monkeypatch, replace(ENDPOINT, failing_since=NOW - dt.timedelta(hours=5)))
+    assert delivery.deliver("evt_1", "we_1", attempt=3) == delivery.Outcome("delivered", 204)
+    ((state, attempt),) = world.records
+    assert (state, attempt["status"], attempt["attempt"], attempt["error"]) == (
+        "delivered",
+        204,
+        3,
+        None,
+    )
+    assert world.failing == [None]
+    assert world.sent[0]["webhook-id"] == "evt_1"
+    assert world.sent[0]["webhook-signature"].startswith("v1,")
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [(500, "the receiver answered 500"), (302, "the receiver answered 302"),
+     (TimeoutError("timed out"), "TimeoutError: timed out")],
+)  # fmt: skip
+def test_a_failure_is_retried_and_starts_a_failing_streak(
+    monkeypatch: pytest.MonkeyPatch, answer: int | Exception, error: str
+) -> None:
+    world = World(monkeypatch, ENDPOINT)
+    world.status = answer
+    with pytest.raises(delivery.RetryLater, match=error):
+        delivery.deliver("evt_1", "we_1")
+    assert [(s, a["error"]) for s, a in world.records] == [("retrying", error)]
+    assert len(world.failing) == 1
+    assert world.failing[0] is not None
+    assert world.updates == []
+
+
+def test_three_days_of_failures_disable_the_endpoint_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    since = NOW - delivery.DISABLE_AFTER - dt.timedelta(seconds=1)
+    world = World(monkeypatch, replace(ENDPOINT, failing_since=since))
+    world.status = 503
+    outcome = delivery.deliver("evt_1", "we_1")
+    assert outcome == delivery.Outcome("abandoned", 503)
+    (update,) = world.updates
+    assert update["status"] == "disabled"
+    assert update["reason"] == (
+        f"every delivery failed since {since.isoformat()} (the receiver answered 503)"
+    )
+    assert [s for s, _ in world.records] == ["abandoned"]
+    world.endpoint = replace(ENDPOINT, failing_since=NOW - dt.timedelta(days=2))
+    with pytest.raises(delivery.RetryLater):
+        delivery.deliver("evt_1", "we_1")  # two days: still retried
+
+
+def test_410_disables_at_once_and_a_disabled_endpoint_gets_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = World(monkeypatch, ENDPOINT)
+    world.status = 410
+    assert delivery.deliver("evt_1", "we_1") == delivery.Outcome("abandoned", 410)
+    assert world.updates == [{"status": "disabled", "reason": "the receiver answered 410 Gone"}]
+    world.endpoint = replace(ENDPOINT, status="disabled")
+    assert delivery.deliver("evt_1", "we_1") == delivery.Outcome("abandoned")
+    world.endpoint = replace(ENDPOINT, partner_id="globex")
+    assert delivery.deliver("evt_1", "we_1") == delivery.Outcome("abandoned")
+    assert len(world.sent) == 1
+
+
+def test_a_delivery_is_named_after_its_event_and_endpoint() -> None:
+    one = delivery.delivery_id("evt_1", "we_1")
+    assert one == delivery.delivery_id("evt_1", "we_1")
+    assert one.startswith("dlv_")
+    assert (
+        len({one, delivery.delivery_id("evt_2", "we_1"), delivery.delivery_id("evt_1", "we_2")})
+        == 3
+    )
