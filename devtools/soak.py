@@ -1,5 +1,5 @@
 """Load with retries, limits and faults: do retried createEntry calls lose or duplicate
-anything, or write a change without its audit record?
+anything, or write a change without its audit record or its event?
 
 K partners (each with a rate limit on its record) each create M entries with an
 Idempotency-Key, concurrently, against createEntry served by functions-framework in its
@@ -65,6 +65,8 @@ class SoakReport:
     content_mismatches: int = 0
     audit_mismatches: int = 0
     idempotency_mismatches: int = 0
+    events_found: int = 0
+    event_mismatches: int = 0
     seconds: float = 0.0
     statuses: dict[str, int] = field(default_factory=dict)
 
@@ -74,7 +76,8 @@ class SoakReport:
             self.duplicates == self.lost == self.unexpected == 0
             and self.other_errors == self.server_errors == 0
             and self.content_mismatches == self.audit_mismatches == 0
-            and self.idempotency_mismatches == 0
+            and self.idempotency_mismatches == self.event_mismatches == 0
+            and self.events_found == self.entries_found
             and self.entries_found == self.entries_expected == self.acknowledged
         )
 
@@ -269,6 +272,14 @@ def _audit(
             for doc in database.collection(config.audit_collection()).where(filter=mine).stream()
         ]
         created = Counter(r.get("recordId") for r in trail if r.get("operation") == "create")
+        events = [
+            doc.to_dict() or {}
+            for doc in database.collection(config.events_collection()).where(filter=mine).stream()
+        ]
+        report.events_found += len(events)
+        evented = Counter(e.get("recordId") for e in events if e.get("type") == "entries.created")
+        report.event_mismatches += sum(1 for entry_id in stored if evented[entry_id] != 1)
+        report.event_mismatches += sum(1 for entry_id in evented if entry_id not in stored)
         for (pid, key), entry_id in acknowledged.items():
             if pid != partner_id:
                 continue

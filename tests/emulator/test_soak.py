@@ -1,6 +1,6 @@
 """A short soak: retried and cut-off creates across partners, under their rate limits and
 with one serving process whose Firestore never answers, lose and duplicate nothing and
-leave every entry with its audit and idempotency records."""
+leave every entry with its audit and idempotency records and exactly one event."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ def test_retries_limits_and_faults_lose_and_duplicate_nothing(
     assert report.content_mismatches == 0
     assert report.audit_mismatches == 0
     assert report.idempotency_mismatches == 0
+    assert report.event_mismatches == 0
+    assert report.events_found == 18  # one event per change, retries and replays making none
     assert report.acknowledged == report.entries_expected == 18
     assert report.entries_found == 18
     assert report.clean
