@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all serve emulators test unit mutate fuzz soak bench limits rules-cost token listen lint typecheck generate adopt lock vendor browser clean
+.PHONY: all serve emulators test unit mutate fuzz soak bench limits rules-cost webhooks-bench token listen lint typecheck generate adopt lock vendor browser clean
 
 # Each install is keyed on its locks' content (a stamp named after their hash), not on file
 # times: a fresh clone or a pull that leaves the locks as they were installs nothing.
@@ -102,6 +102,11 @@ limits: all
 # What the rules' partner-status check adds to a direct read; bench/results/rules_cost.md.
 rules-cost: all
 	$(PY) -m devtools.stack --project $(PROJECT) exec -- bench.rules_cost $(RULES_COST_ARGS)
+
+# Commit to webhook delivery (p50/p99) and the documents a create writes;
+# bench/results/deliveries.{md,json}.
+webhooks-bench: all
+	$(PY) -m devtools.stack --project $(PROJECT) exec -- bench.deliveries $(WEBHOOKS_BENCH_ARGS)
 
 token: all
 	@FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099 $(PY) -m devtools.seed token
