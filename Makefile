@@ -88,6 +88,8 @@ fuzz: all
 # Retried, cut-off createEntry calls under load; figures in reports/soak.json.
 soak: all
 	$(PY) -m devtools.stack --project $(PROJECT) exec -- devtools.soak $(SOAK_ARGS)
+	WEBHOOK_OUTAGE_S=120 $(PY) -m devtools.stack --project $(PROJECT) exec -- pytest \
+		tests/emulator/test_webhook_delivery.py -k receiver_down -q -p no:cacheprovider
 
 # Our functions beside the seed's Node design and a naive Python port; bench/results/.
 bench: all

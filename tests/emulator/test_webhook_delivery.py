@@ -1,7 +1,8 @@
 """Webhook delivery on the emulators (Firestore, Functions, Cloud Tasks): every change of a
 partner's record reaches its endpoint once, signed (verified with PyPI `standardwebhooks`),
 with the event's id as `webhook-id`, whoever made the change; another tenant's endpoint
-gets nothing; a failed attempt is retried with the same id; 410 disables the endpoint.
+gets nothing; a failed attempt is retried with the same id; a receiver that was down gets
+every event once it is up; 410 disables the endpoint.
 
 The receivers listen on loopback over http, which a demo project may call."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import threading
 import time
 import uuid
@@ -20,6 +22,7 @@ import requests
 from google.cloud.firestore import FieldFilter
 from standardwebhooks import Webhook
 
+from devtools.emulators import free_port
 from functions import delivery, store, webhooks
 from functions.store import deliveries
 from tests.corpus import VALID
@@ -34,7 +37,7 @@ class Receiver:
     """A partner's webhook receiver: records every request, answers `statuses` in turn
     (then 204)."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.statuses: list[int] = []
         self.arrived = threading.Condition()
@@ -54,7 +57,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -230,3 +233,43 @@ def test_an_event_reaches_each_of_its_partners_endpoints(clean: None) -> None:
     finally:
         first.close()
         second.close()
+
+
+OUTAGE_S = float(os.environ.get("WEBHOOK_OUTAGE_S", "20"))
+"""How long the receiver is down (`make soak` sets 120: two minutes)."""
+
+
+def test_a_receiver_down_for_a_while_then_up_gets_every_event_with_its_id(clean: None) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    _, key, endpoint_id, secret = partner_with_endpoint(url)
+    made = []
+    for amount in ("1.00", "2.00", "3.00"):
+        response = requests.post(function_url("createEntry"), json=entry_body(amount=amount),
+                                 headers=bearer(key), timeout=60)  # fmt: skip
+        assert response.status_code == 201
+        made.append(response.json()["id"])
+    down_since = time.monotonic()
+    records = (
+        store.client()
+        .collection("partnerWebhookDeliveries")
+        .where(filter=FieldFilter("endpointId", "==", endpoint_id))
+    )
+    while len([r for r in records.stream() if r.get("state") == "retrying"]) < 3:
+        assert time.monotonic() - down_since < WAIT_S, "no attempt reached the closed port"
+        time.sleep(0.5)
+    time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_since)))  # the outage itself
+    receiver = Receiver(port)
+    try:
+        delivered = [verified(secret, d) for d in receiver.wait_for(3, timeout=OUTAGE_S + 300)]
+    finally:
+        receiver.close()
+    events = {e["record_id"]: e["id"] for e in events_of(key)}
+    assert sorted(d["record_id"] for d in delivered) == sorted(made)
+    assert all(d["id"] == events[d["record_id"]] for d in delivered)  # the original ids
+    for record in records.stream():
+        attempts = record.get("attempts")
+        assert record.get("state") == "delivered"
+        assert len(attempts) >= 2
+        assert all("ConnectionRefusedError" in a["error"] for a in attempts[:-1])
+        assert attempts[-1]["status"] == 204
