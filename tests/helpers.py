@@ -254,6 +254,15 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
+def api_key(partner_id: str, scopes: str) -> str:
+    """A new API key of the partner (its record made if missing), with `scopes`
+    (comma-separated), as `keys create --json` prints it."""
+    made = cli("--json", "keys", "create", "--partner", partner_id, "--create-partner",
+               "--scopes", scopes)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return str(json.loads(made.stdout)["key"])
+
+
 def cli_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m functions.partners ARGS` in a process of its own, as operators run it."""
     return subprocess.run(

@@ -9,7 +9,6 @@ never meet the events of an earlier one's writes.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
@@ -22,7 +21,7 @@ from devtools.prerequisites import CACHE
 from functions import store
 from tests.corpus import VALID
 from tests.emulator.rest import DOCUMENTS, create_doc, rest, value
-from tests.helpers import User, cli, entry_body, function_url
+from tests.helpers import User, api_key, entry_body, function_url
 
 TRIGGER_LOG = CACHE / "emulators.log"
 TRIGGER_WAIT_S = 90.0
@@ -33,10 +32,7 @@ def tenant() -> str:
 
 
 def key_for(partner_id: str, scopes: str = "entries:read,entries:write,events:read") -> str:
-    made = cli("--json", "keys", "create", "--partner", partner_id, "--create-partner",
-               "--scopes", scopes)  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    return str(json.loads(made.stdout)["key"])
+    return api_key(partner_id, scopes)
 
 
 def bearer(secret: str, **extra: str) -> dict[str, str]:

@@ -21,7 +21,7 @@ from google.cloud.firestore import FieldFilter
 
 from functions import catalog, store
 from functions.auth import known_scopes
-from tests.helpers import ROOT, User, UserFactory, cli, function_url
+from tests.helpers import ROOT, User, UserFactory, api_key, cli, function_url
 
 OWNER_APP = ROOT / "tests" / "emulator" / "owner_app" / "main.py"
 ORDER: dict[str, Any] = {"item": "Espresso beans", "quantity": 3}
@@ -57,13 +57,6 @@ def in_process(name: str, method: str = "POST", **kwargs: Any) -> Any:
     app = flask.Flask("owner-app")
     with app.test_request_context("/", method=method, **kwargs):
         return getattr(loaded[0], name)(flask.request)
-
-
-def key_for(partner_id: str, scopes: str) -> str:
-    made = cli("--json", "keys", "create", "--partner", partner_id, "--create-partner",
-               "--scopes", scopes)  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    return str(json.loads(made.stdout)["key"])
 
 
 def bearer(secret: str, **extra: str) -> dict[str, str]:
@@ -119,7 +112,7 @@ def test_without_a_credential_every_owner_endpoint_is_401(
 
 
 def test_a_key_without_the_endpoints_scope_is_403_naming_it(clean: None) -> None:
-    secret = key_for("acme", "orders:read")
+    secret = api_key("acme", "orders:read")
     response = place(secret)
     error = envelope(response, 403, "permission_denied")
     assert "orders:write" in error["message"]
@@ -128,7 +121,7 @@ def test_a_key_without_the_endpoints_scope_is_403_naming_it(clean: None) -> None
 
 
 def test_a_suspended_partner_is_403_until_resumed(clean: None) -> None:
-    secret = key_for("acme", "orders:write")
+    secret = api_key("acme", "orders:write")
     assert cli("partner", "suspend", "acme", "--yes").returncode == 0
     error = envelope(place(secret), 403, "partner_suspended")
     assert "suspended" in error["message"]
@@ -139,7 +132,7 @@ def test_a_suspended_partner_is_403_until_resumed(clean: None) -> None:
 
 
 def test_a_method_the_endpoint_does_not_declare_is_405_with_allow(clean: None) -> None:
-    secret = key_for("acme", "orders:write,orders:read")
+    secret = api_key("acme", "orders:write,orders:read")
     response = requests.get(function_url("placeOrder"), headers=bearer(secret), timeout=60)
     envelope(response, 405, "method_not_allowed")
     assert response.headers["Allow"] == "POST"
@@ -148,7 +141,7 @@ def test_a_method_the_endpoint_does_not_declare_is_405_with_allow(clean: None) -
 
 
 def test_a_body_that_is_not_json_is_415(clean: None) -> None:
-    secret = key_for("acme", "orders:write")
+    secret = api_key("acme", "orders:write")
     response = requests.post(
         function_url("placeOrder"),
         data="item=beans",
@@ -160,7 +153,7 @@ def test_a_body_that_is_not_json_is_415(clean: None) -> None:
 
 
 def test_bad_fields_and_parameters_are_one_422_naming_each(clean: None) -> None:
-    secret = key_for("acme", "orders:write,orders:read")
+    secret = api_key("acme", "orders:write,orders:read")
     response = place(secret, {"item": "", "quantity": 101, "colour": "red"})
     error = envelope(response, 422, "validation_failed")
     named = {issue["field"]: issue["message"] for issue in error["details"]}
@@ -185,7 +178,7 @@ def test_bad_fields_and_parameters_are_one_422_naming_each(clean: None) -> None:
 def test_over_the_partners_rate_is_429_with_its_headers(clean: None) -> None:
     partner_id = f"rate-{uuid.uuid4().hex[:8]}"  # no lease an earlier test left in a worker
     assert cli("partner", "add", partner_id, "--rate", "0.01", "--burst", "1").returncode == 0
-    secret = key_for(partner_id, "orders:read")
+    secret = api_key(partner_id, "orders:read")
     url = function_url("getOrder") + f"?id={uuid.uuid4().hex}"
     first = requests.get(url, headers=bearer(secret), timeout=60)
     envelope(first, 404, "not_found")  # the one call the burst allows reaches the function
@@ -199,7 +192,7 @@ def test_over_the_partners_rate_is_429_with_its_headers(clean: None) -> None:
 def test_a_spent_daily_quota_is_429_but_a_replay_passes(clean: None) -> None:
     partner_id = f"quota-{uuid.uuid4().hex[:8]}"
     assert cli("partner", "add", partner_id, "--daily-creates", "1").returncode == 0
-    secret = key_for(partner_id, "orders:write")
+    secret = api_key(partner_id, "orders:write")
     first = place(secret, **{"Idempotency-Key": "order-1"})
     assert first.status_code == 201, first.text
     assert '"creates";q=1;w=86400' in first.headers["RateLimit-Policy"]
@@ -213,7 +206,7 @@ def test_a_spent_daily_quota_is_429_but_a_replay_passes(clean: None) -> None:
 
 
 def test_an_exception_in_the_function_is_a_500_that_reveals_nothing(clean: None) -> None:
-    secret = key_for("acme", "orders:read")
+    secret = api_key("acme", "orders:read")
     response = requests.get(function_url("brokenReport"), headers=bearer(secret), timeout=60)
     error = envelope(response, 500, "internal")
     assert error["message"] == "The server could not complete the request."
@@ -222,8 +215,8 @@ def test_an_exception_in_the_function_is_a_500_that_reveals_nothing(clean: None)
 
 
 def test_another_tenants_order_is_not_found(clean: None) -> None:
-    acme_order = place(key_for("acme", "orders:write")).json()
-    globex = key_for("globex", "orders:read")
+    acme_order = place(api_key("acme", "orders:write")).json()
+    globex = api_key("globex", "orders:read")
     response = requests.get(
         function_url("getOrder") + f"?id={acme_order['id']}", headers=bearer(globex), timeout=60
     )
@@ -234,7 +227,7 @@ def test_another_tenants_order_is_not_found(clean: None) -> None:
 
 
 def test_a_write_carries_its_audit_record_in_the_same_commit(clean: None) -> None:
-    secret = key_for("acme", "orders:write,orders:read")
+    secret = api_key("acme", "orders:write,orders:read")
     response = place(secret)
     assert response.status_code == 201, response.text
     order = response.json()
@@ -256,7 +249,7 @@ def test_a_write_carries_its_audit_record_in_the_same_commit(clean: None) -> Non
 def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(
     clean: None,
 ) -> None:
-    secret = key_for("acme", "orders:write")
+    secret = api_key("acme", "orders:write")
     first = place(secret, **{"Idempotency-Key": "k-1"})
     again = place(secret, **{"Idempotency-Key": "k-1"})
     assert (first.status_code, again.status_code) == (201, 201)
@@ -303,7 +296,7 @@ def test_the_owners_scopes_are_known_to_the_command_line_tool(
 
 
 def test_two_calls_racing_with_one_key_write_once_and_answer_alike(clean: None) -> None:
-    secret = key_for("acme", "orders:write")
+    secret = api_key("acme", "orders:write")
     headers = bearer(secret, **{"Idempotency-Key": "race-1"})
     barrier = threading.Barrier(4)
     answers: list[Any] = []
@@ -329,7 +322,7 @@ def test_two_calls_racing_with_one_key_write_once_and_answer_alike(clean: None) 
 def test_in_process_a_changed_body_is_409_and_a_failed_precondition_writes_nothing(
     clean: None,
 ) -> None:
-    secret = key_for("acme", "orders:write,orders:read")
+    secret = api_key("acme", "orders:write,orders:read")
     first = in_process("placeOrder", json=ORDER, headers=bearer(secret, **{"Idempotency-Key": "a"}))
     assert first.status_code == 201
     other = in_process(

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from functions import webhooks
-from tests.helpers import cli, function_url
+from tests.helpers import api_key, cli, function_url
 
 HOOK = "http://127.0.0.1:8765/hook"  # loopback over http: allowed in a demo project only
 
@@ -22,10 +22,7 @@ def tenant() -> str:
 
 
 def key_for(partner_id: str, scopes: str = "webhooks:write") -> str:
-    made = cli("--json", "keys", "create", "--partner", partner_id, "--create-partner",
-               "--scopes", scopes)  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    return str(json.loads(made.stdout)["key"])
+    return api_key(partner_id, scopes)
 
 
 def call(method: str, secret: str, path: str = "", body: Any = None) -> requests.Response:
