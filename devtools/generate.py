@@ -26,8 +26,8 @@ INDEXES_PATH = ROOT / "firestore.indexes.json"
 
 
 def own_field_overrides() -> list[dict[str, Any]]:
-    """The package's own collections' settings: idempotency records, audit records and
-    daily quota counts expire by TTL (`expiresAt`)."""
+    """The package's own collections' settings: idempotency records, audit records,
+    daily quota counts, events and delivery records expire by TTL (`expiresAt`)."""
     return [
         {"collectionGroup": group, "fieldPath": "expiresAt", "ttl": True, "indexes": []}
         for group in (
@@ -35,14 +35,16 @@ def own_field_overrides() -> list[dict[str, Any]]:
             config.DEFAULT_AUDIT_COLLECTION,
             config.DEFAULT_LIMITS_COLLECTION,
             config.DEFAULT_EVENTS_COLLECTION,
+            config.DEFAULT_DELIVERIES_COLLECTION,
         )
     ]
 
 
 def own_indexes() -> list[dict[str, Any]]:
     """The queries of `partners audit` (by partner, or by partner and record, in time),
-    the count a day's quota is rebuilt from (a partner's creates since a time), and the
-    events list (a partner's events in time, of one type or all)."""
+    the count a day's quota is rebuilt from (a partner's creates since a time), the
+    events list (a partner's events in time, of one type or all) and an endpoint's
+    deliveries."""
     audit = [
         (config.DEFAULT_AUDIT_COLLECTION, fields)
         for fields in (
@@ -55,7 +57,7 @@ def own_indexes() -> list[dict[str, Any]]:
         (config.DEFAULT_EVENTS_COLLECTION, fields)
         for fields in (("partnerId", "at", "__name__"), ("partnerId", "type", "at", "__name__"))
     ]
-    return [
+    indexes = [
         {
             "collectionGroup": group,
             "queryScope": "COLLECTION",
@@ -63,6 +65,17 @@ def own_indexes() -> list[dict[str, Any]]:
         }
         for group, fields in (*audit, *events)
     ]
+    indexes.append(  # `webhooks deliveries`: an endpoint's latest first
+        {
+            "collectionGroup": config.DEFAULT_DELIVERIES_COLLECTION,
+            "queryScope": "COLLECTION",
+            "fields": [
+                {"fieldPath": "endpointId", "order": "ASCENDING"},
+                {"fieldPath": "updatedAt", "order": "DESCENDING"},
+            ],
+        }
+    )
+    return indexes
 
 
 def indexes_file(decl: Declaration) -> str:
