@@ -1,4 +1,5 @@
-"""Changes of records as events: their type, what a partner may see of them, and ids that
+"""Changes of records as events: their type, what a partner may see of them, their one
+wire shape (the events API and webhook deliveries both use `event_json`), and ids that
 make each change one event, whoever made it.
 
 An API write commits its event with the change, under an id derived from the record and
