@@ -21,6 +21,13 @@ Read top-down, from the edge inward:
   Firestore leases, the failed-credential guard), composed once for the pipeline.
 - `errors`, `config`, `logs`, `firebase_app`: one concern each.
 - `openapi`: the contract document, built from the declaration (never from the parser).
+- `endpoints`: the gate as a decorator (`partner_endpoint`) for the owner's own
+  endpoints; `catalog` records them (their scopes, their models), `owner` is what one
+  does within a call (tenant reads, the unit of work, replay); `examples/` holds one.
+- `changes`: changes of records as events; `triggers` the generated Firestore triggers
+  and the delivery functions; `webhooks` partners' endpoints, `delivery` one signed
+  attempt, `outbound` calls to partners' URLs (checked and pinned), `signatures`
+  Standard Webhooks, `webhook_models` their wire shapes.
 - `admin/`: what owners do to run partners (`operator`), and the command-line tool around
   it (`cli`), run as `python -m functions.partners`.
 
