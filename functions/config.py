@@ -23,6 +23,9 @@ DEFAULT_AUDIT_COLLECTION = "partnerAudit"
 DEFAULT_LIMITS_COLLECTION = "partnerLimits"
 DEFAULT_EVENTS_COLLECTION = "partnerEvents"
 DEFAULT_EVENTS_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 36_500
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+"""Cloud Functions (2nd gen) takes requests of at most 32 MiB."""
 DEFAULT_WEBHOOKS_COLLECTION = "partnerWebhookEndpoints"
 DEFAULT_DELIVERIES_COLLECTION = "partnerWebhookDeliveries"
 DEFAULT_AUDIT_RETENTION_DAYS = 400
@@ -148,11 +151,18 @@ def deliveries_collection() -> str:
 
 def events_retention_days() -> int:
     """How long an event is kept: EVENTS_RETENTION_DAYS (a TTL policy on `expiresAt`)."""
-    return _int_env("EVENTS_RETENTION_DAYS", DEFAULT_EVENTS_RETENTION_DAYS, minimum=1)
+    return _int_env(
+        "EVENTS_RETENTION_DAYS",
+        DEFAULT_EVENTS_RETENTION_DAYS,
+        minimum=1,
+        maximum=MAX_RETENTION_DAYS,
+    )
 
 
 def audit_retention_days() -> int:
-    return _int_env("AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS, minimum=1)
+    return _int_env(
+        "AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS, minimum=1, maximum=MAX_RETENTION_DAYS
+    )
 
 
 def default_limits() -> Limits:
@@ -194,11 +204,15 @@ def idempotency_collection() -> str:
 
 
 def idempotency_ttl_hours() -> int:
-    return _int_env("IDEMPOTENCY_TTL_HOURS", DEFAULT_IDEMPOTENCY_TTL_HOURS, minimum=1)
+    return _int_env(
+        "IDEMPOTENCY_TTL_HOURS", DEFAULT_IDEMPOTENCY_TTL_HOURS, minimum=1, maximum=24 * 366
+    )
 
 
 def max_body_bytes() -> int:
-    return _int_env("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024)
+    return _int_env(
+        "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024, maximum=MAX_REQUEST_BYTES
+    )
 
 
 def firestore_timeout_s() -> float:
@@ -253,6 +267,7 @@ def local_overrides_allowed() -> bool:
 LOCAL_ONLY_VARIABLES = (
     "FIREBASE_AUTH_EMULATOR_HOST",
     "FIRESTORE_EMULATOR_HOST",
+    "CLOUD_TASKS_EMULATOR_HOST",
     "ID_TOKEN_CERTS_URL",
 )
 """Variables that point the SDKs at emulators or weaken verification: never in a deployed
@@ -354,7 +369,11 @@ def cursor_key() -> bytes:
     return hashlib.sha256(f"partner-api-cursor:{project}".encode()).digest()
 
 
-def _int_env(name: str, default: int, *, minimum: int) -> int:
+def _int_env(name: str, default: int, *, minimum: int, maximum: int) -> int:
+    """A whole-number setting, within its bounds (a value past them would overflow the
+    dates and sizes made from it).
+
+    Raises: ConfigurationError naming the variable and its range."""
     raw = _env(name)
     if raw is None:
         return default
@@ -362,6 +381,6 @@ def _int_env(name: str, default: int, *, minimum: int) -> int:
         value = int(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be a whole number") from exc
-    if value < minimum:
-        raise ConfigurationError(f"{name} must be at least {minimum}")
+    if not minimum <= value <= maximum:
+        raise ConfigurationError(f"{name} must be {minimum} to {maximum}")
     return value

@@ -42,6 +42,7 @@ def record_triggers() -> dict[str, Callable[..., Any]]:
 
 def _trigger(resource_name: str, collection: str) -> Callable[..., Any]:
     def changed(event: firestore_fn.Event[Any]) -> None:
+        config.check_local_only()  # a deployed trigger never writes where emulators point
         resource = declaration.current().get(resource_name)
         if resource is None:
             return
@@ -72,6 +73,7 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
     queue function that makes each attempt (retried by the queue for up to three days)."""
 
     def eventCreated(event: firestore_fn.Event[Any]) -> None:  # noqa: N802 - deployed name
+        config.check_local_only()
         snapshot = event.data
         if snapshot is None or not snapshot.exists:
             return
@@ -85,6 +87,7 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
         )
 
     def deliverWebhook(request: https_fn.CallableRequest[Any]) -> None:  # noqa: N802
+        config.check_local_only()
         task = request.data if isinstance(request.data, dict) else {}
         retries = request.raw_request.headers.get("X-CloudTasks-TaskRetryCount", "0")
         attempt = int(retries) if retries.isdigit() else 0

@@ -49,20 +49,30 @@ def document_of(event: Event) -> dict[str, Any]:
     }
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def event_from(event_id: str, data: dict[str, Any]) -> Event:
-    version = data.get("version")
+    """An event as stored; a field someone edited into another shape reads as empty
+    rather than failing the list it is in."""
+    version, at, changed = data.get("version"), data.get("at"), data.get("changed")
+    try:
+        shown = json.loads(data.get("data") or "{}")
+    except (TypeError, ValueError):
+        shown = {}
+    request_id = data.get("requestId")
     return Event(
         id=event_id,
         type=str(data.get("type", "")),
         partner_id=str(data.get("partnerId", "")),
         resource=str(data.get("resource", "")),
         record_id=str(data.get("recordId", "")),
-        version=version if isinstance(version, int) else None,
-        data=json.loads(data.get("data") or "{}"),
-        changed=tuple(data.get("changed") or ()),
-        at=data["at"],
+        version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+        data=shown if isinstance(shown, dict) else {},
+        changed=tuple(str(c) for c in changed) if isinstance(changed, list) else (),
+        at=at if isinstance(at, dt.datetime) else EPOCH,
         writer=str(data.get("writer", "")),
-        request_id=data.get("requestId") or None,
+        request_id=request_id if isinstance(request_id, str) and request_id else None,
     )
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions import config
 from functions.errors import Conflict, NotFound
-from functions.models import SigningSecret, WebhookEndpoint
+from functions.models import WEBHOOK_ENDPOINT_STATUSES, SigningSecret, WebhookEndpoint
 from functions.store.client import (
     UnitOfWork,
     WriteConflict,
@@ -44,24 +44,42 @@ def _document(endpoint: WebhookEndpoint) -> dict[str, Any]:
     }
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _time(value: Any) -> dt.datetime | None:
+    return value if isinstance(value, dt.datetime) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _endpoint(endpoint_id: str, data: dict[str, Any]) -> WebhookEndpoint:
+    """An endpoint as stored. A field edited into another shape reads as harmless: an
+    unknown status as disabled, odd event types or secrets as none (nothing delivered,
+    nothing signed), odd times as unknown; never a failing list."""
+    status = data.get("status")
+    types = data.get("eventTypes")
     return WebhookEndpoint(
         id=endpoint_id,
         partner_id=str(data.get("partnerId", "")),
         url=str(data.get("url", "")),
-        event_types=tuple(data.get("eventTypes") or ()),
-        status=str(data.get("status", "disabled")),
-        description=data.get("description"),
-        created_at=data["createdAt"],
-        updated_at=data["updatedAt"],
+        event_types=tuple(t for t in types if isinstance(t, str))
+        if isinstance(types, list)
+        else (),
+        status=status if status in WEBHOOK_ENDPOINT_STATUSES else "disabled",
+        description=_text(data.get("description")),
+        created_at=_time(data.get("createdAt")) or EPOCH,
+        updated_at=_time(data.get("updatedAt")) or EPOCH,
         created_by=str(data.get("createdBy", "")),
         secrets=tuple(
-            SigningSecret(str(s.get("value", "")), s.get("expiresAt"))
+            SigningSecret(s["value"], _time(s.get("expiresAt")))
             for s in data.get("secrets") or ()
-            if isinstance(s, dict)
+            if isinstance(s, dict) and isinstance(s.get("value"), str) and s["value"]
         ),
-        disabled_reason=data.get("disabledReason"),
-        failing_since=data.get("failingSince"),
+        disabled_reason=_text(data.get("disabledReason")),
+        failing_since=_time(data.get("failingSince")),
     )
 
 

@@ -161,3 +161,68 @@ def test_an_unreadable_declaration_makes_no_trigger(
     monkeypatch.setenv("PARTNER_RESOURCES", str(broken))
     declaration._load_cached.cache_clear()
     assert triggers.record_triggers() == {}
+
+
+def test_stored_events_and_endpoints_edited_into_other_shapes_read_as_harmless() -> None:
+    from functions.store import events as event_store
+    from functions.store import webhooks as endpoint_store
+
+    odd = event_store.event_from(
+        "evt_x",
+        {"at": "yesterday", "data": "{not json", "changed": "amount", "version": True,
+         "requestId": 7, "partnerId": "acme"},
+    )  # fmt: skip
+    assert (odd.at, odd.data, odd.changed, odd.version, odd.request_id) == (
+        event_store.EPOCH, {}, (), None, None,
+    )  # fmt: skip
+    endpoint = endpoint_store._endpoint(
+        "we_x",
+        {"partnerId": "acme", "status": "ENABLED!", "eventTypes": "*", "createdAt": None,
+         "secrets": ["whsec_x", {"value": 3}, {"value": "whsec_ok", "expiresAt": "soon"}],
+         "description": 5, "failingSince": "1970"},
+    )  # fmt: skip
+    assert endpoint.status == "disabled"
+    assert endpoint.event_types == ()
+    assert not endpoint.wants("entries.created")
+    assert endpoint.created_at == endpoint_store.EPOCH
+    assert [(s.value, s.expires_at) for s in endpoint.secrets] == [("whsec_ok", None)]
+    assert (endpoint.description, endpoint.failing_since) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reads"),
+    [
+        ("EVENTS_RETENTION_DAYS", "36501", "events_retention_days"),
+        ("AUDIT_RETENTION_DAYS", "99999999999999", "audit_retention_days"),
+        ("IDEMPOTENCY_TTL_HOURS", "8785", "idempotency_ttl_hours"),
+        ("MAX_BODY_BYTES", "33554433", "max_body_bytes"),
+        ("EVENTS_RETENTION_DAYS", "0", "events_retention_days"),
+    ],
+)
+def test_a_whole_number_setting_out_of_its_range_is_named(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, reads: str
+) -> None:
+    from functions import config
+    from functions.errors import ConfigurationError
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=f"{variable} must be 1"):
+        getattr(config, reads)()
+    monkeypatch.setenv(variable, "1024")
+    assert getattr(config, reads)() == 1024
+
+
+def test_the_cloud_tasks_emulator_variable_is_refused_in_a_deployed_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from functions import config
+    from functions.errors import ConfigurationError
+
+    for name in config.LOCAL_ONLY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GCLOUD_PROJECT", "acme-accounting")
+    monkeypatch.setenv("K_SERVICE", "deliverwebhook")
+    config.check_local_only()
+    monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", "127.0.0.1:9499")
+    with pytest.raises(ConfigurationError, match="CLOUD_TASKS_EMULATOR_HOST is set"):
+        config.check_local_only()
