@@ -20,21 +20,45 @@ import datetime as dt
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from functions import changes, config, outbound, signatures, webhooks
 from functions.errors import NotFound, ValidationFailed
 from functions.firebase_app import admin_app
-from functions.models import Event, WebhookEndpoint
+from functions.models import DeliveryAttempt, Event, WebhookEndpoint, rfc3339
 from functions.store import deliveries as delivery_store
 from functions.store import events as event_store
 from functions.store import webhooks as endpoint_store
 
 DISABLE_AFTER: Final = dt.timedelta(days=3)
+"""An endpoint whose deliveries all failed this long is disabled; a task is retried this
+long after it was enqueued, and no longer."""
 DELIVERY_ID_PREFIX: Final = "dlv_"
 DELIVERY_FUNCTION: Final = "deliverWebhook"
 """The task queue function that makes the attempts (its queue bears its name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """The queue's retry schedule, as Cloud Tasks (and its emulator) apply it: the wait
+    starts at `minimum`, doubles `doublings` times, then grows by that last step, and never
+    exceeds `maximum`."""
+
+    minimum: dt.timedelta
+    maximum: dt.timedelta
+    doublings: int
+
+    def delay(self, retry: int) -> dt.timedelta:
+        """The wait after try number `retry` (0: the first) failed."""
+        steps: int = (
+            2 ** min(retry, self.doublings) + max(0, retry - self.doublings) * 2**self.doublings
+        )
+        return min(self.maximum, self.minimum * steps)
+
+
+RETRY: Final = Backoff(dt.timedelta(seconds=30), dt.timedelta(hours=1), doublings=7)
+"""30 s, 1 min, 2, 4, 8, 16, 32 min, then hourly, for DISABLE_AFTER."""
 
 
 class RetryLater(Exception):
@@ -80,12 +104,18 @@ def fan_out(event: Event) -> list[str]:
         name = delivery_id(event.id, endpoint.id)
         # The body the queue sends is the task data as given; the task function reads
         # it as a callable request, `{"data": ...}`.
-        task = {"data": {"event": event.id, "endpoint": endpoint.id}}
+        task = task_data(event.id, endpoint.id)
         # A pair enqueued by an earlier run of the trigger stays one delivery.
         with contextlib.suppress(firebase_exceptions.AlreadyExistsError):
             _enqueue(queue, task, name)
         names.append(name)
     return names
+
+
+def task_data(event_id: str, endpoint_id: str) -> dict[str, Any]:
+    """A delivery task's body. When it was enqueued bounds its retries (DISABLE_AFTER)."""
+    now = rfc3339(dt.datetime.now(dt.UTC))
+    return {"data": {"event": event_id, "endpoint": endpoint_id, "enqueuedAt": now}}
 
 
 def _enqueue(queue: Any, task: dict[str, Any], name: str) -> None:
@@ -120,7 +150,7 @@ def replay(event_id: str, endpoint_id: str, *, database: Any = None) -> str:
         f"locations/{config.function_region()}/functions/{DELIVERY_FUNCTION}", app=admin_app()
     )
     name = f"{delivery_id(event.id, endpoint.id)}-r{time.time_ns()}"
-    _enqueue(queue, {"data": {"event": event.id, "endpoint": endpoint.id}}, name)
+    _enqueue(queue, task_data(event.id, endpoint.id), name)
     return name
 
 
@@ -129,8 +159,11 @@ def body_of(event: Event) -> str:
     return json.dumps(changes.event_json(event), separators=(",", ":"), ensure_ascii=False)
 
 
-def deliver(event_id: str, endpoint_id: str, attempt: int = 0) -> Outcome:
-    """One attempt to deliver an event to an endpoint.
+def deliver(
+    event_id: str, endpoint_id: str, attempt: int = 0, enqueued_at: dt.datetime | None = None
+) -> Outcome:
+    """One attempt to deliver an event to an endpoint: try number `attempt` (the queue's
+    retry count) of a task enqueued at `enqueued_at` (None: not known).
 
     Raises: RetryLater when the attempt failed and the queue should try again.
     """
@@ -142,16 +175,16 @@ def deliver(event_id: str, endpoint_id: str, attempt: int = 0) -> Outcome:
         return Outcome("abandoned")  # deleted meanwhile: nothing to deliver, or to
     if endpoint.status != "enabled" or event.partner_id != endpoint.partner_id:
         return Outcome("abandoned")
-    record = {"at": now, "attempt": attempt, "status": None, "latencyMs": None, "error": None}
+    record = DeliveryAttempt(at=now, attempt=attempt, status=None, latency_ms=None, error=None)
     body = body_of(event)
     try:
         target = outbound.check_url(endpoint.url, local=config.is_demo_project())
         headers = signatures.signed_headers(endpoint.signing_secrets(now), event.id, now, body)
         answer = outbound.post(target, body.encode(), headers)
     except (outbound.RefusedTarget, OSError, ValueError) as exc:
-        record["error"] = f"{type(exc).__name__}: {exc}"[:300]
-        return _failed(endpoint, event, record, now)
-    record.update(status=answer.status, latencyMs=round(answer.latency_ms, 1))
+        failed = replace(record, error=f"{type(exc).__name__}: {exc}"[:300])
+        return _failed(endpoint, event, failed, enqueued_at)
+    record = replace(record, status=answer.status, latency_ms=round(answer.latency_ms, 1))
     if 200 <= answer.status < 300:
         _record(endpoint, event, record, "delivered")
         if endpoint.failing_since is not None:
@@ -161,13 +194,25 @@ def deliver(event_id: str, endpoint_id: str, attempt: int = 0) -> Outcome:
         _record(endpoint, event, record, "abandoned")
         webhooks.update(endpoint.id, status="disabled", reason="the receiver answered 410 Gone")
         return Outcome("abandoned", 410)
-    record["error"] = f"the receiver answered {answer.status}"
-    return _failed(endpoint, event, record, now)
+    failed = replace(record, error=f"the receiver answered {answer.status}")
+    return _failed(endpoint, event, failed, enqueued_at)
+
+
+def next_attempt(attempt: DeliveryAttempt, enqueued_at: dt.datetime | None) -> dt.datetime | None:
+    """When the queue tries a failed attempt again; None past the task's retry window."""
+    due = attempt.at + RETRY.delay(attempt.attempt)
+    if enqueued_at is not None and due > enqueued_at + DISABLE_AFTER:
+        return None
+    return due
 
 
 def _failed(
-    endpoint: WebhookEndpoint, event: Event, record: dict[str, object], now: dt.datetime
+    endpoint: WebhookEndpoint,
+    event: Event,
+    record: DeliveryAttempt,
+    enqueued_at: dt.datetime | None,
 ) -> Outcome:
+    now = record.at
     since = endpoint.failing_since or now
     if endpoint.failing_since is None:
         endpoint_store.mark_failing(endpoint.id, now)
@@ -176,19 +221,26 @@ def _failed(
         webhooks.update(
             endpoint.id,
             status="disabled",
-            reason=f"every delivery failed since {since.isoformat()} ({record['error']})",
+            reason=f"every delivery failed since {since.isoformat()} ({record.error})",
         )
-        return Outcome("abandoned", record.get("status"))  # type: ignore[arg-type]
-    _record(endpoint, event, record, "retrying")
-    raise RetryLater(str(record["error"]))
+        return Outcome("abandoned", record.status)
+    due = next_attempt(record, enqueued_at)
+    if due is None:  # the queue would not try again: say so, and end the task
+        ended = replace(
+            record, error=f"{record.error}; no retry left after {DISABLE_AFTER.days} days"
+        )
+        _record(endpoint, event, ended, "abandoned")
+        return Outcome("abandoned", record.status)
+    _record(endpoint, event, replace(record, next_attempt_at=due), "retrying")
+    raise RetryLater(str(record.error))
 
 
-def _record(endpoint: WebhookEndpoint, event: Event, record: dict[str, object], state: str) -> None:
+def _record(endpoint: WebhookEndpoint, event: Event, record: DeliveryAttempt, state: str) -> None:
     delivery_store.record_attempt(
         delivery_id(event.id, endpoint.id),
         partner_id=event.partner_id,
         event_id=event.id,
         endpoint_id=endpoint.id,
-        attempt=dict(record),
+        attempt=record,
         state=state,
     )

@@ -387,6 +387,42 @@ class WebhookEndpoint:
         return tuple(s.value for s in self.secrets if s.expires_at is None or s.expires_at > now)
 
 
+MAX_DELIVERIES_LISTED: Final = 100
+"""An endpoint's deliveries one listing shows at most (the latest)."""
+DELIVERY_STATES: Final = ("retrying", "delivered", "abandoned")
+"""A delivery's state after its latest attempt: `abandoned` when the endpoint went
+away or was disabled, or no retry was left."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One try to deliver an event to an endpoint."""
+
+    at: dt.datetime
+    attempt: int
+    """The queue's retry count: 0 for the first try."""
+    status: int | None
+    """The receiver's HTTP status (None: no answer)."""
+    latency_ms: float | None
+    error: str | None
+    next_attempt_at: dt.datetime | None = None
+    """When the queue tries again (its backoff schedule); None when it will not."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An event's deliveries to one endpoint: one record, every attempt in it."""
+
+    id: str
+    partner_id: str
+    event_id: str
+    endpoint_id: str
+    state: str
+    updated_at: dt.datetime
+    delivered_at: dt.datetime | None
+    attempts: tuple[DeliveryAttempt, ...]
+
+
 def rfc3339(moment: dt.datetime) -> str:
     """A time on the wire: UTC, microseconds, `Z`."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

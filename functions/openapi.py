@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from functions import catalog, config, cursor, webhook_models
@@ -420,7 +421,7 @@ def _owner_operation(
     needs = ", ".join(f"`{scope}`" for scope in scopes)
     description = f"{endpoint.description}\n\nNeeds the scope(s) {needs}.".strip()
     errors: list[type[ApiError]] = [BadRequest, NotFound, ValidationFailed]
-    parameters = _query_parameters(endpoint)
+    parameters = _query_parameters(endpoint.query)
     operation: dict[str, Any] = {
         "operationId": endpoint.name
         if len(endpoint.methods) == 1
@@ -461,10 +462,11 @@ def _owner_operation(
     return operation
 
 
-def _query_parameters(endpoint: OwnerEndpoint) -> list[dict[str, Any]]:
-    if endpoint.query is None:
+def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
+    """A query model's fields as OpenAPI query parameters."""
+    if model is None:
         return []
-    schema = endpoint.query.model_json_schema(mode="validation")
+    schema = model.model_json_schema(mode="validation")
     required = set(schema.get("required", []))
     parameters = []
     for name, given in schema.get("properties", {}).items():
@@ -570,7 +572,8 @@ WEBHOOKS_TAG = "webhook endpoints"
 
 
 def _webhook_paths(decl: Declaration, schemas: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """`/api/v1/webhook_endpoints[/{id}]`, their models added to `schemas`."""
+    """`/api/v1/webhook_endpoints[/{id}]` and `/api/v1/webhook_deliveries[/{id}]`, their
+    models added to `schemas`."""
     refs, definitions = models_json_schema(
         [
             (webhook_models.NewWebhookEndpoint, "validation"),
@@ -578,6 +581,8 @@ def _webhook_paths(decl: Declaration, schemas: dict[str, Any]) -> dict[str, dict
             (webhook_models.WebhookEndpointJson, "serialization"),
             (webhook_models.WebhookEndpointList, "serialization"),
             (webhook_models.Deleted, "serialization"),
+            (webhook_models.WebhookDeliveryJson, "serialization"),
+            (webhook_models.WebhookDeliveryList, "serialization"),
         ],
         ref_template=_REF,
     )
@@ -627,6 +632,11 @@ def _webhook_paths(decl: Declaration, schemas: dict[str, Any]) -> dict[str, dict
         }
 
     writes = (PayloadTooLarge, UnsupportedMediaType, ValidationFailed)
+    delivery_id = {
+        **id_parameter,
+        "description": "The delivery's id (`dlv_...`).",
+        "schema": {"type": "string", "pattern": "^dlv_[0-9a-f]{32}$"},
+    }
     return {
         "/api/v1/webhook_endpoints": {
             "get": operation(
@@ -676,6 +686,29 @@ def _webhook_paths(decl: Declaration, schemas: dict[str, Any]) -> dict[str, dict
                     **_errors(BadRequest, NotFound, Conflict),
                 },
             ),
+        },
+        "/api/v1/webhook_deliveries": {
+            "get": operation(
+                "apiListWebhookDeliveries",
+                "One endpoint's latest deliveries, newest first, every attempt in each "
+                "(time, status, latency, error, next attempt).",
+                parameters=_query_parameters(webhook_models.WebhookDeliveriesQuery),
+                responses={
+                    "200": answer(webhook_models.WebhookDeliveryList, "The deliveries."),
+                    **_errors(BadRequest, NotFound, ValidationFailed),
+                },
+            )
+        },
+        "/api/v1/webhook_deliveries/{id}": {
+            "get": operation(
+                "apiGetWebhookDelivery",
+                "One delivery of an event to one of the caller's endpoints.",
+                parameters=[delivery_id],
+                responses={
+                    "200": answer(webhook_models.WebhookDeliveryJson, "The delivery."),
+                    **_errors(BadRequest, NotFound),
+                },
+            )
         },
     }
 

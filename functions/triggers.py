@@ -9,6 +9,7 @@ allows it), gets its event here, created once however often the trigger is deliv
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -92,7 +93,12 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
         retries = request.raw_request.headers.get("X-CloudTasks-TaskRetryCount", "0")
         attempt = int(retries) if retries.isdigit() else 0
         try:
-            outcome = delivery.deliver(str(task.get("event")), str(task.get("endpoint")), attempt)
+            outcome = delivery.deliver(
+                str(task.get("event")),
+                str(task.get("endpoint")),
+                attempt,
+                _moment(task.get("enqueuedAt")),
+            )
         except delivery.RetryLater as exc:
             raise https_fn.HttpsError(https_fn.FunctionsErrorCode.UNAVAILABLE, str(exc)) from exc
         logs.log(
@@ -111,9 +117,9 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
         retry_config=options.RetryConfig(
             max_attempts=-1,
             max_retry_seconds=int(delivery.DISABLE_AFTER.total_seconds()),
-            min_backoff_seconds=30,
-            max_backoff_seconds=3600,
-            max_doublings=7,
+            min_backoff_seconds=int(delivery.RETRY.minimum.total_seconds()),
+            max_backoff_seconds=int(delivery.RETRY.maximum.total_seconds()),
+            max_doublings=delivery.RETRY.doublings,
         ),
         rate_limits=options.RateLimits(max_concurrent_dispatches=20, max_dispatches_per_second=50),
         region=config.DEFAULT_REGION,
@@ -121,6 +127,17 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
         timeout_sec=30,
     )(deliverWebhook)
     return {"eventCreated": created, delivery.DELIVERY_FUNCTION: deliver}
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """A task's RFC 3339 time; None when absent or not one (tasks enqueued before)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _data(snapshot: Any) -> dict[str, Any] | None:

@@ -17,15 +17,18 @@ from dataclasses import replace
 from typing import Any
 
 from functions import changes, config, outbound, signatures
-from functions.errors import Conflict, ValidationFailed
+from functions.errors import Conflict, NotFound, ValidationFailed
 from functions.models import (
     ALL_EVENTS,
+    MAX_DELIVERIES_LISTED,
     MAX_WEBHOOK_ENDPOINTS,
     WEBHOOK_ENDPOINT_STATUSES,
+    Delivery,
     SigningSecret,
     WebhookEndpoint,
 )
 from functions.resources import declaration
+from functions.store import deliveries as delivery_store
 from functions.store import webhooks as store
 from functions.webhook_models import MAX_DESCRIPTION_CHARS
 
@@ -188,3 +191,25 @@ def remove(
     current, read_at = store.one(endpoint_id, partner_id, database)
     store.delete(endpoint_id, read_at, database)
     return current
+
+
+def deliveries(
+    endpoint_id: str,
+    partner_id: str | None = None,
+    limit: int = MAX_DELIVERIES_LISTED,
+    database: Any = None,
+) -> list[Delivery]:
+    """An endpoint's latest deliveries, newest first, every attempt in each.
+
+    Raises: NotFound (no such endpoint, or another partner's with `partner_id`).
+    """
+    endpoint(endpoint_id, partner_id, database)
+    return delivery_store.of_endpoint(endpoint_id, database, limit=limit)
+
+
+def delivery(delivery_id: str, partner_id: str | None = None, database: Any = None) -> Delivery:
+    """Raises: NotFound, also for another partner's (with `partner_id`)."""
+    found = delivery_store.one(delivery_id, database)
+    if found is None or (partner_id is not None and found.partner_id != partner_id):
+        raise NotFound("No such webhook delivery.")
+    return found

@@ -38,6 +38,7 @@ from functions.admin.operator import DIRECT_ACCESS_NOTE, SUSPENDED_NOTE, Operato
 from functions.admin.records import partner_json
 from functions.admin.users import PartnerUser
 from functions.models import WebhookEndpoint
+from functions.webhook_models import WebhookDeliveryJson
 
 EXAMPLES = """examples (against the emulators of `make serve`):
   python -m functions.partners partner add acme --name "Acme Foods" --rate 50
@@ -430,7 +431,10 @@ def _webhooks_command(args: argparse.Namespace) -> int:
             print("\n".join([WEBHOOKS_HEADER, *rows]) if rows else "no webhook endpoints")
         return 0
     if command == "deliveries":
-        records = [_delivery_json(d) for d in operator.webhook_deliveries(args.endpoint_id)]
+        records = [
+            WebhookDeliveryJson.of(d).model_dump()
+            for d in operator.webhook_deliveries(args.endpoint_id)
+        ]
         if args.json:
             print(json.dumps(records, indent=2))
         else:
@@ -463,28 +467,6 @@ def _webhooks_command(args: argparse.Namespace) -> int:
 
 
 DELIVERIES_HEADER = "DELIVERY\tEVENT\tSTATE\tATTEMPTS\tLAST STATUS\tLAST ERROR\tUPDATED"
-
-
-def _delivery_json(record: Mapping[str, Any]) -> dict[str, Any]:
-    def when(value: Any) -> Any:
-        return value.isoformat() if hasattr(value, "isoformat") else value
-
-    return {
-        "id": record["id"],
-        "event_id": record.get("eventId"),
-        "state": record.get("state"),
-        "updated_at": when(record.get("updatedAt")),
-        "attempts": [
-            {
-                "at": when(a.get("at")),
-                "attempt": a.get("attempt"),
-                "status": a.get("status"),
-                "latency_ms": a.get("latencyMs"),
-                "error": a.get("error"),
-            }
-            for a in record.get("attempts") or []
-        ],
-    }
 
 
 def _describe_delivery(shown: Mapping[str, Any]) -> str:

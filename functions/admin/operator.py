@@ -23,8 +23,7 @@ from functions.admin.records import PartnerRecords, limit_overrides
 from functions.admin.users import Change, PartnerDirectory, PartnerUser, merged_revoke
 from functions.api_keys import ApiKey
 from functions.errors import ApiError
-from functions.models import PartnerRecord, WebhookEndpoint
-from functions.store import deliveries
+from functions.models import Delivery, PartnerRecord, WebhookEndpoint
 
 if TYPE_CHECKING:
     from functions.admin.clients import Database
@@ -287,10 +286,9 @@ class Operator:
     def delete_webhook(self, endpoint_id: str) -> WebhookEndpoint:
         return _refused_as_said(lambda: webhooks.remove(endpoint_id, database=self.database))
 
-    def webhook_deliveries(self, endpoint_id: str) -> list[dict[str, Any]]:
+    def webhook_deliveries(self, endpoint_id: str) -> list[Delivery]:
         """The endpoint's latest deliveries, newest first, every attempt in each."""
-        self.webhook(endpoint_id)
-        return deliveries.of_endpoint(endpoint_id, self.database)
+        return _refused_as_said(lambda: webhooks.deliveries(endpoint_id, database=self.database))
 
     def replay_delivery(self, event_id: str, endpoint_id: str) -> str:
         return _refused_as_said(

@@ -197,7 +197,8 @@ def _serve_entries(name: str, request: Request) -> Response:
 
 API_VERSION_PREFIX = "v1"
 _ROUTE = re.compile(r"/v1/([a-z][a-z0-9_-]{0,62})(?:/([^/]+))?/?")
-"""`/v1/<resource>[/<id>]`; `_` only in the package's own (`webhook_endpoints`)."""
+"""`/v1/<resource>[/<id>]`; `_` only in the package's own (`webhook_endpoints`,
+`webhook_deliveries`)."""
 
 
 def _api_id(request: Request) -> str | None:
@@ -212,6 +213,8 @@ def _api_endpoints(name: str) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
         return {(False, "GET"): _EVENTS, (True, "GET"): _EVENTS}
     if name == WEBHOOK_ENDPOINTS:
         return _WEBHOOK_ENDPOINTS
+    if name == WEBHOOK_DELIVERIES:
+        return _WEBHOOK_DELIVERIES
     resource = declaration.current().get(name)
     return {} if resource is None else _resource_endpoints(resource)
 
@@ -291,6 +294,8 @@ EVENTS = "events"
 _EVENTS = events_endpoint("api", _api_id)
 WEBHOOK_ENDPOINTS = "webhook_endpoints"
 _WEBHOOK_ENDPOINTS = webhook_views.endpoints("api", _api_id)
+WEBHOOK_DELIVERIES = "webhook_deliveries"
+_WEBHOOK_DELIVERIES = webhook_views.deliveries("api", _api_id)
 
 
 # --- public: liveness, the contract and its reference page ------------------------------

@@ -1,6 +1,8 @@
 """`/api/v1/webhook_endpoints[/<id>]`: partners register where their events go (scope
 `webhooks:write`): create (the signing secret is in that answer only), list, get, change
-(URL, event types, enabled or disabled, description) and delete."""
+(URL, event types, enabled or disabled, description) and delete.
+`/api/v1/webhook_deliveries[/<id>]`: what became of each event sent to an endpoint, every
+attempt in it."""
 
 from __future__ import annotations
 
@@ -19,7 +21,13 @@ from functions.http import parsing
 from functions.http.pipeline import Endpoint
 from functions.http.responses import Reply
 from functions.models import WebhookEndpoint, rfc3339
-from functions.webhook_models import NewWebhookEndpoint, WebhookEndpointChange, WebhookEndpointJson
+from functions.webhook_models import (
+    NewWebhookEndpoint,
+    WebhookDeliveriesQuery,
+    WebhookDeliveryJson,
+    WebhookEndpointChange,
+    WebhookEndpointJson,
+)
 
 IdOf = Callable[[Request], str | None]
 
@@ -124,6 +132,35 @@ def endpoints(name: str, id_of: IdOf) -> dict[tuple[bool, str], Endpoint[Any, An
         (False, "POST"): Endpoint(name, "POST", scopes, parse_create, create, created),
         (True, "PATCH"): Endpoint(name, "PATCH", scopes, parse_change, change, changed),
         (True, "DELETE"): Endpoint(name, "DELETE", scopes, parse_delete, delete, deleted),
+    }
+
+
+def deliveries(name: str, id_of: IdOf) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
+    """An endpoint's latest deliveries (`?endpoint=<id>&limit=`), or one delivery."""
+    scopes = frozenset({WEBHOOKS_SCOPE})
+
+    def parse(request: Request, caller: Caller) -> WebhookDeliveriesQuery | str:
+        delivery_id = id_of(request)
+        if delivery_id is not None:
+            if request.args:
+                raise BadRequest("Query parameters apply to lists, not to a single delivery.")
+            return delivery_id
+        values = parsing.query_values(request.args.to_dict(flat=False))
+        return parsing.model_input(WebhookDeliveriesQuery, values, "query parameter")
+
+    def read(caller: Caller, target: WebhookDeliveriesQuery | str) -> Any:
+        if isinstance(target, str):
+            return webhooks.delivery(target, caller.partner_id)
+        return webhooks.deliveries(target.endpoint, caller.partner_id, limit=target.limit)
+
+    def show(result: Any, target: WebhookDeliveriesQuery | str, caller: Caller) -> Reply:
+        if isinstance(result, list):
+            return Reply({"data": [WebhookDeliveryJson.of(d).model_dump() for d in result]})
+        return Reply(WebhookDeliveryJson.of(result).model_dump())
+
+    return {
+        (False, "GET"): Endpoint(name, "GET", scopes, parse, read, show),
+        (True, "GET"): Endpoint(name, "GET", scopes, parse, read, show),
     }
 
 

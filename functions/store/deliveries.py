@@ -1,17 +1,27 @@
 """Deliveries of events to webhook endpoints in Firestore (collection
 `partnerWebhookDeliveries` by default): one document per event and endpoint, with every
-attempt (time, status, latency, error), kept as long as the event (a TTL policy)."""
+attempt (time, status, latency, error, next attempt), kept as long as the event (a TTL
+policy)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from functions import config
+from functions.models import (
+    DELIVERY_STATES,
+    MAX_DELIVERIES_LISTED,
+    Delivery,
+    DeliveryAttempt,
+    is_document_id,
+)
 from functions.store.client import backend_errors, call_options, client, count_reads
 
 if TYPE_CHECKING:
     from google.cloud import firestore
+
+EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _deliveries(database: firestore.Client | None = None) -> firestore.CollectionReference:
@@ -24,19 +34,19 @@ def record_attempt(
     partner_id: str,
     event_id: str,
     endpoint_id: str,
-    attempt: dict[str, Any],
+    attempt: DeliveryAttempt,
     state: str,
 ) -> None:
     """Add one attempt and the delivery's state (`delivered`, `retrying`, `abandoned`)."""
     from google.cloud import firestore  # noqa: PLC0415
 
-    now = attempt["at"]
+    now = attempt.at
     fields: dict[str, Any] = {
         "partnerId": partner_id,
         "eventId": event_id,
         "endpointId": endpoint_id,
         "state": state,
-        "attempts": firestore.ArrayUnion([attempt]),
+        "attempts": firestore.ArrayUnion([_attempt_document(attempt)]),
         "updatedAt": now,
         "expiresAt": now + dt.timedelta(days=config.events_retention_days()),
     }
@@ -47,8 +57,8 @@ def record_attempt(
 
 
 def of_endpoint(
-    endpoint_id: str, database: firestore.Client | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+    endpoint_id: str, database: firestore.Client | None = None, limit: int = MAX_DELIVERIES_LISTED
+) -> list[Delivery]:
     """An endpoint's latest deliveries, newest first."""
     from google.cloud.firestore import FieldFilter, Query  # noqa: PLC0415
 
@@ -61,10 +71,67 @@ def of_endpoint(
     with backend_errors():
         snapshots = list(query.stream(**call_options()))
     count_reads(len(snapshots))
-    return [{"id": s.id, **(s.to_dict() or {})} for s in snapshots]
+    return [delivery_from(s.id, s.to_dict() or {}) for s in snapshots]
 
 
-def one(delivery_id: str, database: firestore.Client | None = None) -> dict[str, Any] | None:
+def one(delivery_id: str, database: firestore.Client | None = None) -> Delivery | None:
+    if not is_document_id(delivery_id):
+        return None
     with backend_errors():
         snapshot = _deliveries(database).document(delivery_id).get(**call_options())
-    return {"id": snapshot.id, **(snapshot.to_dict() or {})} if snapshot.exists else None
+    count_reads(1)
+    return delivery_from(snapshot.id, snapshot.to_dict() or {}) if snapshot.exists else None
+
+
+def _attempt_document(attempt: DeliveryAttempt) -> dict[str, Any]:
+    return {
+        "at": attempt.at,
+        "attempt": attempt.attempt,
+        "status": attempt.status,
+        "latencyMs": attempt.latency_ms,
+        "error": attempt.error,
+        "nextAttemptAt": attempt.next_attempt_at,
+    }
+
+
+def _time(value: Any) -> dt.datetime | None:
+    return value if isinstance(value, dt.datetime) else None
+
+
+def _whole(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _attempt(data: Any) -> DeliveryAttempt | None:
+    if not isinstance(data, dict) or _time(data.get("at")) is None:
+        return None
+    latency = data.get("latencyMs")
+    error = data.get("error")
+    return DeliveryAttempt(
+        at=data["at"],
+        attempt=_whole(data.get("attempt")) or 0,
+        status=_whole(data.get("status")),
+        latency_ms=float(latency)
+        if isinstance(latency, int | float) and not isinstance(latency, bool)
+        else None,
+        error=error if isinstance(error, str) else None,
+        next_attempt_at=_time(data.get("nextAttemptAt")),
+    )
+
+
+def delivery_from(delivery_id: str, data: dict[str, Any]) -> Delivery:
+    """A delivery as stored. A field edited into another shape reads as unknown (an
+    unknown state as `abandoned`, odd attempts left out), never as a failing list."""
+    state = data.get("state")
+    attempts = data.get("attempts")
+    found = [_attempt(a) for a in attempts] if isinstance(attempts, list) else []
+    return Delivery(
+        id=delivery_id,
+        partner_id=str(data.get("partnerId", "")),
+        event_id=str(data.get("eventId", "")),
+        endpoint_id=str(data.get("endpointId", "")),
+        state=state if state in DELIVERY_STATES else "abandoned",
+        updated_at=_time(data.get("updatedAt")) or EPOCH,
+        delivered_at=_time(data.get("deliveredAt")),
+        attempts=tuple(sorted((a for a in found if a is not None), key=lambda a: a.at)),
+    )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions import config
 from functions.errors import NotFound
-from functions.models import AuditEntry, Event
+from functions.models import AuditEntry, Event, is_document_id
 from functions.store import audit as audit_store
 from functions.store.client import (
     UnitOfWork,
@@ -130,6 +130,8 @@ def page(
 
 def one(partner_id: str, event_id: str) -> Event:
     """Raises: NotFound for a missing event and for another tenant's (same answer)."""
+    if not is_document_id(event_id):
+        raise NotFound("No such event.")
     with backend_errors():
         snapshot = _events().document(event_id).get(**call_options())
     count_reads(1)
@@ -141,6 +143,8 @@ def one(partner_id: str, event_id: str) -> Event:
 
 def by_id(event_id: str, database: firestore.Client | None = None) -> Event:
     """Any partner's event (for its delivery). Raises: NotFound."""
+    if not is_document_id(event_id):
+        raise NotFound("No such event.")
     with backend_errors():
         snapshot = _events(database).document(event_id).get(**call_options())
     if not snapshot.exists:

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from functions import config
 from functions.errors import Conflict, NotFound
-from functions.models import WEBHOOK_ENDPOINT_STATUSES, SigningSecret, WebhookEndpoint
+from functions.models import (
+    WEBHOOK_ENDPOINT_STATUSES,
+    SigningSecret,
+    WebhookEndpoint,
+    is_document_id,
+)
 from functions.store.client import (
     UnitOfWork,
     WriteConflict,
@@ -114,6 +119,8 @@ def one(
 ) -> tuple[WebhookEndpoint, dt.datetime]:
     """The endpoint and its last write time (for a change that must not overwrite
     another). Raises: NotFound, also for another partner's (with `partner_id`)."""
+    if not is_document_id(endpoint_id):
+        raise NotFound("No such webhook endpoint.")
     with backend_errors():
         snapshot = _endpoints(database).document(endpoint_id).get(**call_options())
     count_reads(1)

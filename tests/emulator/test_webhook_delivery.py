@@ -8,9 +8,12 @@ The receivers listen on loopback over http, which a demo project may call."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import http.server
 import json
 import os
+import signal
 import threading
 import time
 import uuid
@@ -28,19 +31,20 @@ from functions.store import deliveries
 from tests.corpus import VALID
 from tests.emulator.rest import create_doc
 from tests.emulator.test_events import owner_write
-from tests.helpers import User, cli, entry_body, function_url
+from tests.helpers import User, api_key, cli, entry_body, function_url
 
 WAIT_S = 120.0
 
 
 class Receiver:
     """A partner's webhook receiver: records every request, answers `statuses` in turn
-    (then 204)."""
+    (then 204). With `hold` set, the first request waits (unanswered) until it is set."""
 
     def __init__(self, port: int = 0) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.statuses: list[int] = []
         self.arrived = threading.Condition()
+        self.hold: threading.Event | None = None
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -51,6 +55,9 @@ class Receiver:
                     headers = {k.lower(): v for k, v in self.headers.items()}
                     receiver.received.append((headers, body))
                     receiver.arrived.notify_all()
+                    hold, receiver.hold = receiver.hold, None
+                if hold is not None:
+                    hold.wait(WAIT_S)
                 self.send_response(status)
                 self.end_headers()
 
@@ -83,7 +90,7 @@ def partner_with_endpoint(url: str, events: str = "*") -> tuple[str, str, str, s
     """A partner of its own, a key, and an endpoint: (partner, key, endpoint id, secret)."""
     partner_id = f"dl-{uuid.uuid4().hex[:10]}"
     made = cli("--json", "keys", "create", "--partner", partner_id, "--create-partner",
-               "--scopes", "entries:read,entries:write,events:read")  # fmt: skip
+               "--scopes", "entries:read,entries:write,events:read,webhooks:write")  # fmt: skip
     assert made.returncode == 0, made.stderr
     added = cli("--json", "webhooks", "add", "--partner", partner_id, "--url", url,
                 "--events", events)  # fmt: skip
@@ -178,15 +185,33 @@ def test_a_failed_attempt_is_retried_with_the_same_id_and_recorded(
     (event,) = events_of(key)
     record = deliveries.one(delivery.delivery_id(event["id"], endpoint_id))
     assert record is not None
-    assert record["state"] == "delivered"
-    assert [a["status"] for a in record["attempts"]] == [500, 204]
-    assert record["attempts"][0]["error"] == "the receiver answered 500"
+    assert record.state == "delivered"
+    assert [a.status for a in record.attempts] == [500, 204]
+    assert record.attempts[0].error == "the receiver answered 500"
     assert webhooks.endpoint(endpoint_id).failing_since is None
     (listed,) = json.loads(cli("--json", "webhooks", "deliveries", endpoint_id).stdout)
     assert (listed["event_id"], listed["state"]) == (event["id"], "delivered")
     assert [(a["status"], a["error"]) for a in listed["attempts"]] == [
         (500, "the receiver answered 500"), (204, None),
     ]  # fmt: skip
+    first_try = listed["attempts"][0]
+    assert first_try["next_attempt_at"] is not None
+    waited = _moment(first_try["next_attempt_at"]) - _moment(first_try["at"])
+    assert waited == dt.timedelta(seconds=30)  # the queue's first backoff
+    assert _moment(listed["attempts"][1]["at"]) >= _moment(first_try["next_attempt_at"])
+    assert listed["attempts"][1]["next_attempt_at"] is None
+    # the partner reads the same through the API, and another tenant reads nothing
+    url = function_url("api") + "/v1/webhook_deliveries"
+    page = requests.get(url, params={"endpoint": endpoint_id}, headers=bearer(key), timeout=60)
+    assert page.status_code == 200, page.text
+    assert page.json() == {"data": [listed]}
+    one = requests.get(f"{url}/{listed['id']}", headers=bearer(key), timeout=60)
+    assert (one.status_code, one.json()) == (200, listed)
+    stranger = bearer(api_key(f"other-{uuid.uuid4().hex[:8]}", "webhooks:write"))
+    for where in (f"{url}/{listed['id']}", f"{url}?endpoint={endpoint_id}"):
+        refused = requests.get(where, headers=stranger, timeout=60)
+        assert refused.status_code == 404, refused.text
+        assert endpoint_id not in refused.text
     replayed = cli("--json", "webhooks", "replay", event["id"], "--endpoint", endpoint_id)
     assert replayed.returncode == 0, replayed.stderr
     third = receiver.wait_for(3)[2]
@@ -273,3 +298,60 @@ def test_a_receiver_down_for_a_while_then_up_gets_every_event_with_its_id(clean:
         assert len(attempts) >= 2
         assert all("ConnectionRefusedError" in a["error"] for a in attempts[:-1])
         assert attempts[-1]["status"] == 204
+
+
+def _moment(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def delivery_workers() -> list[int]:
+    """The processes of the Functions emulator's workers serving `deliverWebhook` (each
+    is a `functions-framework` with FUNCTION_TARGET set, under a shell)."""
+    found = []
+    wanted = f"FUNCTION_TARGET={delivery.DELIVERY_FUNCTION}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as environ:
+                if wanted in environ.read().split(b"\0"):
+                    found.append(int(entry))
+        except OSError:  # gone meanwhile, or not ours
+            continue
+    return found
+
+
+def test_killing_the_delivery_function_mid_attempt_loses_nothing(
+    clean: None, receiver: Receiver
+) -> None:
+    """The worker dies while the receiver holds the request: the queue never hears an
+    answer, tries again after its backoff, and the event arrives with its id."""
+    receiver.hold = hold = threading.Event()
+    _, key, endpoint_id, secret = partner_with_endpoint(receiver.url)
+    made = requests.post(function_url("createEntry"), json=entry_body(), headers=bearer(key),
+                         timeout=60)  # fmt: skip
+    assert made.status_code == 201
+    receiver.wait_for(1)  # the attempt is under way, waiting for the receiver's answer
+    workers = delivery_workers()
+    assert workers, "no deliverWebhook worker is running"
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    hold.set()  # the receiver answers, to no one
+    (event,) = events_of(key)
+    record_id = delivery.delivery_id(event["id"], endpoint_id)
+    assert deliveries.one(record_id) is None  # the killed attempt recorded nothing
+    assert not set(workers) & set(delivery_workers())
+    second = receiver.wait_for(2)[1]
+    assert time.monotonic() - killed_at >= 20  # the queue's backoff (30 s), not at once
+    assert second[0]["webhook-id"] == event["id"]
+    assert verified(secret, second)["record_id"] == made.json()["id"]
+    deadline = time.monotonic() + 30
+    while (record := deliveries.one(record_id)) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert record is not None
+    assert (record.state, [a.status for a in record.attempts]) == ("delivered", [204])
+    assert record.attempts[0].attempt >= 1  # a retry of the task
+    time.sleep(2)
+    assert len(receiver.received) == 2  # and no third

@@ -82,6 +82,71 @@ def test_another_tenants_endpoint_is_not_found(clean: None) -> None:
     assert call("GET", mine, f"/{made['id']}").json()["status"] == "enabled"
 
 
+def deliveries(secret: str, path: str = "", **params: Any) -> requests.Response:
+    return requests.get(
+        function_url("api") + "/v1/webhook_deliveries" + path,
+        params=params,
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("", {"endpoint": "is required"}),
+        ("?endpoint=we_x&limit=0", {"limit": "input should be greater than or equal to 1"}),
+        ("?endpoint=we_x&limit=101", {"limit": "input should be less than or equal to 100"}),
+        ("?endpoint=we_x&endpoint=we_y", {"endpoint": "is given more than once"}),
+        ("?endpoint=a%2Fb", {"endpoint": "string should match pattern '^[A-Za-z0-9_-]{1,64}$'"}),
+        ("?endpoint=we_x&state=failed", {"state": "is not a query parameter of this endpoint"}),
+    ],
+)
+def test_a_bad_deliveries_query_is_one_422_naming_each_parameter(
+    clean: None, query: str, said: dict[str, str]
+) -> None:
+    response = requests.get(
+        function_url("api") + "/v1/webhook_deliveries" + query,
+        headers={"Authorization": f"Bearer {key_for(tenant())}"},
+        timeout=60,
+    )
+    assert response.status_code == 422, response.text
+    assert {d["field"]: d["message"] for d in response.json()["error"]["details"]} == said
+
+
+def test_deliveries_need_the_scope_and_an_endpoint_of_ones_own(clean: None) -> None:
+    reader = key_for(tenant(), "entries:read,events:read")
+    refused = deliveries(reader, endpoint="we_x")
+    assert refused.status_code == 403, refused.text
+    assert "webhooks:write" in refused.json()["error"]["message"]
+    mine = key_for(tenant())
+    made = call("POST", mine, body={"url": HOOK}).json()
+    assert deliveries(mine, endpoint=made["id"]).json() == {"data": []}
+    theirs = deliveries(key_for(tenant()), endpoint=made["id"])
+    assert (theirs.status_code, theirs.json()["error"]["message"]) == (
+        404, "No such webhook endpoint.",
+    )  # fmt: skip
+    single = deliveries(mine, "/dlv_0123", limit="2")
+    assert single.status_code == 400, single.text
+
+
+@pytest.mark.parametrize("doc_id", ["__reserved__", "..", "dlv_nosuch"])
+def test_ids_firestore_cannot_hold_are_not_found_rather_than_failures(
+    clean: None, doc_id: str
+) -> None:
+    """`__x__`, `.` and `..` are not document ids: asking for them is a plain 404."""
+    secret = key_for(tenant(), "webhooks:write,events:read")
+    for collection in ("webhook_endpoints", "webhook_deliveries", "events"):
+        response = requests.get(
+            f"{function_url('api')}/v1/{collection}/{doc_id}",
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=60,
+        )
+        assert response.status_code == 404, (collection, response.text)
+    listed = deliveries(secret, endpoint="__reserved__")
+    assert listed.status_code == 404, listed.text
+
+
 def test_a_partner_keeps_at_most_sixteen_endpoints(clean: None) -> None:
     secret = key_for(tenant())
     for _ in range(16):

@@ -1,7 +1,8 @@
 """One delivery attempt's decisions, without the emulators (the store and the receiver
 stand in; the emulator tests run the real ones): 2xx delivers and clears a failing
-streak, 410 disables, any other answer or none is retried, and an endpoint whose
-deliveries have failed for three days is disabled with the reason."""
+streak, 410 disables, any other answer or none is retried (with the time of the next
+try), an endpoint whose deliveries have failed for three days is disabled with the
+reason, and a task past its retry window ends, saying so."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from functions import delivery, outbound
-from functions.models import Event, SigningSecret, WebhookEndpoint
+from functions import delivery, outbound, triggers
+from functions.models import Delivery, DeliveryAttempt, Event, SigningSecret, WebhookEndpoint
+from functions.store.deliveries import EPOCH, delivery_from
+from functions.webhook_models import WebhookDeliveryJson
 
 NOW = dt.datetime.now(dt.UTC)
 EVENT = Event(
@@ -32,7 +35,7 @@ class World:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, endpoint: WebhookEndpoint) -> None:
         self.endpoint = endpoint
         self.status: int | Exception = 204
-        self.records: list[tuple[str, dict[str, Any]]] = []
+        self.records: list[tuple[str, DeliveryAttempt]] = []
         self.failing: list[dt.datetime | None] = []
         self.updates: list[dict[str, Any]] = []
         self.sent: list[dict[str, str]] = []
@@ -70,12 +73,8 @@ def test_a_2xx_delivers_signed_and_ends_a_failing_streak(monkeypatch: pytest.Mon
     world = World(monkeypatch, replace(ENDPOINT, failing_since=NOW - dt.timedelta(hours=5)))
     assert delivery.deliver("evt_1", "we_1", attempt=3) == delivery.Outcome("delivered", 204)
     ((state, attempt),) = world.records
-    assert (state, attempt["status"], attempt["attempt"], attempt["error"]) == (
-        "delivered",
-        204,
-        3,
-        None,
-    )
+    assert (state, attempt.status, attempt.attempt, attempt.error) == ("delivered", 204, 3, None)
+    assert (attempt.latency_ms, attempt.next_attempt_at) == (12.5, None)
     assert world.failing == [None]
     assert world.sent[0]["webhook-id"] == "evt_1"
     assert world.sent[0]["webhook-signature"].startswith("v1,")
@@ -92,8 +91,10 @@ def test_a_failure_is_retried_and_starts_a_failing_streak(
     world = World(monkeypatch, ENDPOINT)
     world.status = answer
     with pytest.raises(delivery.RetryLater, match=error):
-        delivery.deliver("evt_1", "we_1")
-    assert [(s, a["error"]) for s, a in world.records] == [("retrying", error)]
+        delivery.deliver("evt_1", "we_1", attempt=2, enqueued_at=NOW)
+    assert [(s, a.error) for s, a in world.records] == [("retrying", error)]
+    ((_, attempt),) = world.records
+    assert attempt.next_attempt_at == attempt.at + dt.timedelta(minutes=2)  # third try failed
     assert len(world.failing) == 1
     assert world.failing[0] is not None
     assert world.updates == []
@@ -140,3 +141,94 @@ def test_a_delivery_is_named_after_its_event_and_endpoint() -> None:
         len({one, delivery.delivery_id("evt_2", "we_1"), delivery.delivery_id("evt_1", "we_2")})
         == 3
     )
+
+
+def test_the_retry_schedule_is_the_queues() -> None:
+    """Cloud Tasks' documented example (10 s, 300 s, 3 doublings) and ours, try by try."""
+    example = delivery.Backoff(dt.timedelta(seconds=10), dt.timedelta(seconds=300), 3)
+    assert [example.delay(n).total_seconds() for n in range(8)] == [
+        10, 20, 40, 80, 160, 240, 300, 300,
+    ]  # fmt: skip
+    ours = [delivery.RETRY.delay(n).total_seconds() for n in range(10)]
+    assert ours == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+    assert delivery.RETRY.delay(10_000) == dt.timedelta(hours=1)
+
+
+def test_the_next_attempt_is_none_past_the_tasks_window() -> None:
+    failed = DeliveryAttempt(at=NOW, attempt=0, status=500, latency_ms=3.0, error="x")
+    assert delivery.next_attempt(failed, None) == NOW + dt.timedelta(seconds=30)
+    assert delivery.next_attempt(failed, NOW) == NOW + dt.timedelta(seconds=30)
+    late = NOW - delivery.DISABLE_AFTER + dt.timedelta(seconds=29)
+    assert delivery.next_attempt(failed, late) is None
+    just = NOW - delivery.DISABLE_AFTER + dt.timedelta(seconds=30)
+    assert delivery.next_attempt(failed, just) == NOW + dt.timedelta(seconds=30)
+
+
+def test_a_task_without_a_retry_left_ends_recorded_as_abandoned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A receiver that fails one event for three days while others succeed (the endpoint
+    is not failing): the task's last try ends it rather than leaving it to the queue."""
+    world = World(monkeypatch, ENDPOINT)
+    world.status = 500
+    enqueued = NOW - delivery.DISABLE_AFTER + dt.timedelta(minutes=10)
+    outcome = delivery.deliver("evt_1", "we_1", attempt=80, enqueued_at=enqueued)
+    assert outcome == delivery.Outcome("abandoned", 500)
+    ((state, attempt),) = world.records
+    assert state == "abandoned"
+    assert attempt.error == "the receiver answered 500; no retry left after 3 days"
+    assert attempt.next_attempt_at is None
+    assert world.updates == []  # the endpoint stays enabled
+
+
+def test_a_stored_delivery_edited_into_other_shapes_reads_as_harmless() -> None:
+    good = {"at": NOW, "attempt": 1, "status": 204, "latencyMs": 8, "error": None}
+    odd = delivery_from(
+        "dlv_1",
+        {
+            "state": "lost",
+            "updatedAt": "yesterday",
+            "attempts": [
+                "x", {"at": "now"}, {**good, "at": NOW + dt.timedelta(seconds=1), "attempt": True},
+                good,
+            ],
+        },
+    )  # fmt: skip
+    assert (odd.state, odd.updated_at, odd.delivered_at, odd.partner_id) == (
+        "abandoned", EPOCH, None, "",
+    )  # fmt: skip
+    assert [(a.attempt, a.status, a.latency_ms) for a in odd.attempts] == [
+        (1, 204, 8.0),
+        (0, 204, 8.0),
+    ]
+    assert delivery_from("dlv_2", {"attempts": "many"}).attempts == ()
+
+
+def test_a_delivery_on_the_wire() -> None:
+    attempts = (
+        DeliveryAttempt(
+            NOW, 0, 500, 2.5, "the receiver answered 500", NOW + dt.timedelta(seconds=30)
+        ),
+        DeliveryAttempt(NOW + dt.timedelta(seconds=31), 1, 204, 3.0, None),
+    )
+    shown = WebhookDeliveryJson.of(
+        Delivery("dlv_1", "acme", "evt_1", "we_1", "delivered", NOW, NOW, attempts)
+    ).model_dump()
+    assert list(shown) == [
+        "id", "event_id", "endpoint_id", "state", "delivered_at", "updated_at", "attempts",
+    ]  # fmt: skip
+    assert shown["attempts"][0]["next_attempt_at"].endswith("Z")
+    assert shown["attempts"][1] == {
+        "at": shown["attempts"][1]["at"], "attempt": 1, "status": 204, "latency_ms": 3.0,
+        "error": None, "next_attempt_at": None,
+    }  # fmt: skip
+    assert "partner_id" not in shown
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("2026-12-01T10:00:00.000000Z", dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)),
+     ("2026-12-01T10:00:00", None), ("soon", None), (17, None), (None, None)],
+)  # fmt: skip
+def test_a_tasks_enqueue_time_is_read_or_left_unknown(given: Any, expected: Any) -> None:
+    assert triggers._moment(given) == expected

@@ -91,6 +91,8 @@ def test_the_committed_openapi_document_is_what_the_code_generates() -> None:
         "/api/v1/events/{id}",
         "/api/v1/webhook_endpoints",
         "/api/v1/webhook_endpoints/{id}",
+        "/api/v1/webhook_deliveries",
+        "/api/v1/webhook_deliveries/{id}",
     }
 
 
