@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 import functions  # noqa: F401 - before google-api-core: it silences one import-time notice
 from functions import triggers
+from functions.console import app as console_app
 from functions.endpoints import PARTNER_FUNCTION
 from functions.examples.entries_summary import entriesSummary  # noqa: F401 - an example
 from functions.http import views
@@ -70,6 +71,12 @@ def docs(req: Request) -> Response:
 
 # One Firestore trigger per declared collection (`entriesChanged`, ...): the change events
 # of writes the API did not make (the app's own, partners' straight on Firestore).
+@https_fn.on_request(**console_app.CONSOLE_FUNCTION)
+def console(req: Request) -> Response:
+    """The owner's console: run partners from a browser (owners only)."""
+    return console_app.serve(req)
+
+
 globals().update(triggers.record_triggers())
 # Webhooks: each new event is enqueued for delivery to its partner's endpoints
 # (`eventCreated`); `deliverWebhook` makes each signed attempt, retried by its queue.

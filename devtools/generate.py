@@ -27,7 +27,8 @@ INDEXES_PATH = ROOT / "firestore.indexes.json"
 
 def own_field_overrides() -> list[dict[str, Any]]:
     """The package's own collections' settings: idempotency records, audit records,
-    daily quota counts, events and delivery records expire by TTL (`expiresAt`)."""
+    daily quota counts, events, delivery records and daily usage counts expire by TTL
+    (`expiresAt`)."""
     return [
         {"collectionGroup": group, "fieldPath": "expiresAt", "ttl": True, "indexes": []}
         for group in (
@@ -36,6 +37,7 @@ def own_field_overrides() -> list[dict[str, Any]]:
             config.DEFAULT_LIMITS_COLLECTION,
             config.DEFAULT_EVENTS_COLLECTION,
             config.DEFAULT_DELIVERIES_COLLECTION,
+            config.DEFAULT_USAGE_COLLECTION,
         )
     ]
 
@@ -43,8 +45,8 @@ def own_field_overrides() -> list[dict[str, Any]]:
 def own_indexes() -> list[dict[str, Any]]:
     """The queries of `partners audit` (by partner, or by partner and record, in time),
     the count a day's quota is rebuilt from (a partner's creates since a time), the
-    events list (a partner's events in time, of one type or all) and an endpoint's
-    deliveries."""
+    events list (a partner's events in time, of one type or all), an endpoint's
+    deliveries and the console's audit pages (a partner's latest first)."""
     audit = [
         (config.DEFAULT_AUDIT_COLLECTION, fields)
         for fields in (
@@ -65,16 +67,32 @@ def own_indexes() -> list[dict[str, Any]]:
         }
         for group, fields in (*audit, *events)
     ]
-    indexes.append(  # `webhooks deliveries`: an endpoint's latest first
+    latest_first = (
+        (config.DEFAULT_DELIVERIES_COLLECTION, "endpointId", "updatedAt"),  # `webhooks deliveries`
+        (config.DEFAULT_AUDIT_COLLECTION, "partnerId", "at"),  # the console's audit pages
+    )
+    indexes.append(  # the console's audit pages of one operation
         {
-            "collectionGroup": config.DEFAULT_DELIVERIES_COLLECTION,
+            "collectionGroup": config.DEFAULT_AUDIT_COLLECTION,
             "queryScope": "COLLECTION",
             "fields": [
-                {"fieldPath": "endpointId", "order": "ASCENDING"},
-                {"fieldPath": "updatedAt", "order": "DESCENDING"},
+                {"fieldPath": "partnerId", "order": "ASCENDING"},
+                {"fieldPath": "operation", "order": "ASCENDING"},
+                {"fieldPath": "at", "order": "DESCENDING"},
             ],
         }
     )
+    indexes += [
+        {
+            "collectionGroup": group,
+            "queryScope": "COLLECTION",
+            "fields": [
+                {"fieldPath": equal, "order": "ASCENDING"},
+                {"fieldPath": moment, "order": "DESCENDING"},
+            ],
+        }
+        for group, equal, moment in latest_first
+    ]
     return indexes
 
 

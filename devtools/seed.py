@@ -16,6 +16,8 @@ from functions.store import records as store
 DEMO_PASSWORD = "demo-password-1"
 JSON_HEADER = "-H 'Content-Type: application/json'"
 DEMO_USERS = {"acme": "demo@acme.example", "globex": "demo@globex.example"}
+DEMO_OWNER = "owner@demo.example"
+"""The demo owner: signs in to the console with DEMO_PASSWORD."""
 DEMO_ENTRIES = {
     "acme": [
         {
@@ -80,6 +82,8 @@ def seed(project: str) -> dict[str, str]:
             if entries is not None:
                 store.create_record(entries, partner_id, user.uid, fields)
         issued[partner_id] = keys.create(partner_id, None, label="demo key").key
+    owner = auth.create_user(email=DEMO_OWNER, password=DEMO_PASSWORD, app=directory.app)
+    directory.add_owner(owner.uid)
     return issued
 
 
@@ -95,6 +99,8 @@ def seed_and_describe(project: str, function_url: Callable[[str, str], str], log
         "",
         f"Partner API is running on the Firebase emulators (project {project}).",
         f"API reference (open in a browser): {function_url(project, 'docs')}",
+        f"Owner's console (open in a browser): {function_url(project, 'console')}",
+        f"  sign in as {DEMO_OWNER}, password {DEMO_PASSWORD}",
         "",
         "Functions:",
         *(

@@ -1,10 +1,11 @@
-"""Vendor the API reference renderer into the deployed source (`make vendor`).
+"""Vendor pinned npm releases into the source (`make vendor`).
 
 The Python build of a deployed function cannot run npm, and partners' browsers may block
 third-party scripts, so the `docs` function serves a pinned release of swagger-ui-dist
-from the source itself. This takes that release from the npm registry, checks it against
-the registry's integrity hash, copies the few files the page needs, and records their
-hashes in `VENDOR.json`; a test keeps the committed files equal to the record.
+from the source itself; the console's accessibility test injects a pinned axe-core
+(tests only, never deployed). This takes each release from the npm registry, checks it
+against the registry's integrity hash, copies the few files needed, and records their
+hashes in `VENDOR.json`; tests keep the committed files equal to the records.
 """
 
 from __future__ import annotations
@@ -16,20 +17,42 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from devtools.prerequisites import ROOT
 
-PACKAGE = "swagger-ui-dist"
-VERSION = "5.35.0"
-FILES = (
-    "swagger-ui-bundle.js",
-    "swagger-ui-bundle.js.LICENSE.txt",
-    "swagger-ui.css",
-    "LICENSE",
-    "NOTICE",
+
+@dataclass(frozen=True)
+class Release:
+    package: str
+    version: str
+    files: tuple[str, ...]
+    target: Path
+
+
+SWAGGER_UI = Release(
+    "swagger-ui-dist",
+    "5.35.0",
+    (
+        "swagger-ui-bundle.js",
+        "swagger-ui-bundle.js.LICENSE.txt",
+        "swagger-ui.css",
+        "LICENSE",
+        "NOTICE",
+    ),
+    ROOT / "functions" / "vendor" / "swagger-ui",
 )
-TARGET = ROOT / "functions" / "vendor" / "swagger-ui"
+AXE_CORE = Release(
+    "axe-core", "4.14.1", ("axe.min.js", "LICENSE"), ROOT / "tests" / "vendor" / "axe-core"
+)
+RELEASES = (SWAGGER_UI, AXE_CORE)
+PACKAGE, VERSION, FILES, TARGET = (
+    SWAGGER_UI.package,
+    SWAGGER_UI.version,
+    SWAGGER_UI.files,
+    SWAGGER_UI.target,
+)
 
 
 def sha256(path: Path) -> str:
@@ -37,9 +60,17 @@ def sha256(path: Path) -> str:
 
 
 def main() -> int:
+    for release in RELEASES:
+        failed = vendor(release)
+        if failed:
+            return failed
+    return 0
+
+
+def vendor(release: Release) -> int:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        spec = f"{PACKAGE}@{VERSION}"
+        spec = f"{release.package}@{release.version}"
         integrity = subprocess.run(
             ["npm", "view", spec, "dist.integrity"],
             capture_output=True,
@@ -47,27 +78,28 @@ def main() -> int:
             check=True,
         ).stdout.strip()
         subprocess.run(["npm", "pack", spec, "--silent"], cwd=work, check=True)
-        tarball = work / f"{PACKAGE}-{VERSION}.tgz"
+        tarball = work / f"{release.package}-{release.version}.tgz"
         digest = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
         if integrity != f"sha512-{digest}":
             print(f"error: {tarball.name} does not match the registry's integrity", file=sys.stderr)
             return 1
-        TARGET.mkdir(parents=True, exist_ok=True)
+        release.target.mkdir(parents=True, exist_ok=True)
         with tarfile.open(tarball) as archive:
-            for name in FILES:
+            for name in release.files:
                 member = archive.extractfile(f"package/{name}")
                 if member is None:
                     print(f"error: {name} is missing from {spec}", file=sys.stderr)
                     return 1
-                (TARGET / name).write_bytes(member.read())
+                (release.target / name).write_bytes(member.read())
     record = {
-        "package": PACKAGE,
-        "version": VERSION,
+        "package": release.package,
+        "version": release.version,
         "integrity": integrity,
-        "files": {name: sha256(TARGET / name) for name in FILES},
+        "files": {name: sha256(release.target / name) for name in release.files},
     }
-    (TARGET / "VENDOR.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"vendored {PACKAGE} {VERSION} into {TARGET.relative_to(ROOT)}", file=sys.stderr)
+    (release.target / "VENDOR.json").write_text(json.dumps(record, indent=2) + "\n")
+    where = release.target.relative_to(ROOT)
+    print(f"vendored {release.package} {release.version} into {where}", file=sys.stderr)
     return 0
 
 

@@ -28,6 +28,7 @@ MAX_REQUEST_BYTES = 32 * 1024 * 1024
 """Cloud Functions (2nd gen) takes requests of at most 32 MiB."""
 DEFAULT_WEBHOOKS_COLLECTION = "partnerWebhookEndpoints"
 DEFAULT_DELIVERIES_COLLECTION = "partnerWebhookDeliveries"
+DEFAULT_USAGE_COLLECTION = "partnerUsage"
 DEFAULT_AUDIT_RETENTION_DAYS = 400
 DEFAULT_RATE_PER_S = 25.0
 DEFAULT_BURST = 100
@@ -85,6 +86,7 @@ OWN_COLLECTION_SETTINGS = frozenset(
         "EVENTS_COLLECTION",
         "WEBHOOKS_COLLECTION",
         "DELIVERIES_COLLECTION",
+        "USAGE_COLLECTION",
     }
 )
 """The package's own collections' settings, which no resource's override may shadow."""
@@ -147,6 +149,25 @@ def webhooks_collection() -> str:
 def deliveries_collection() -> str:
     """Where every delivery of an event to an endpoint is recorded, attempt by attempt."""
     return _collection_env("DELIVERIES_COLLECTION") or DEFAULT_DELIVERIES_COLLECTION
+
+
+def console_api_key() -> str | None:
+    """The project's Web API key (public, as in every web app's config): the console signs
+    owners in with it. Not needed under the Auth emulator."""
+    return _env("CONSOLE_API_KEY")
+
+
+def usage_collection() -> str:
+    """Where each partner's calls are counted, a document a day."""
+    return _collection_env("USAGE_COLLECTION") or DEFAULT_USAGE_COLLECTION
+
+
+def usage_flush_seconds() -> int:
+    """How long an instance keeps its usage counts before writing them (it also writes
+    once it holds USAGE_FLUSH_CALLS calls).
+
+    Raises: ConfigurationError."""
+    return _int_env("USAGE_FLUSH_SECONDS", 30, minimum=1, maximum=3600)
 
 
 def events_retention_days() -> int:

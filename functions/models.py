@@ -423,6 +423,27 @@ class Delivery:
     attempts: tuple[DeliveryAttempt, ...]
 
 
+USAGE_COUNTERS: Final = ("calls", "ok", "client_errors", "limited", "errors", "creates")
+"""What usage counts of a partner's calls, per day: all calls; by outcome (2xx and 3xx;
+4xx but 429; 429; 5xx); and records created (201, not replayed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayUsage:
+    """A partner's calls on one day (UTC), as the instances have written them so far."""
+
+    partner_id: str
+    day: dt.date
+    calls: int = 0
+    ok: int = 0
+    client_errors: int = 0
+    limited: int = 0
+    errors: int = 0
+    creates: int = 0
+    flushes: int = 0
+    """The writes that made these counts (what metering cost)."""
+
+
 def rfc3339(moment: dt.datetime) -> str:
     """A time on the wire: UTC, microseconds, `Z`."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -32,6 +32,10 @@ FUNCTIONS: tuple[str, ...] = (
     *OWNER_FUNCTIONS,
 )
 PARTNER_FUNCTIONS = ("fetchData", "createEntry", "updateEntry")
+OWNER_OPERATION = "owner."
+"""The prefix of the audit operations an owner's own actions record (CLI and console)."""
+CONSOLE = "console"
+"""The owner's console: HTML for browsers, outside the partner API's envelope."""
 TRIGGERS = ("entriesChanged", "eventCreated", "deliverWebhook")
 """The functions main.py declares that are not HTTP: a Firestore trigger per declared
 collection, the one that enqueues webhook deliveries, and the task queue function."""

@@ -37,7 +37,7 @@ from functions.admin.keys import IssuedKey, duration, key_json
 from functions.admin.operator import DIRECT_ACCESS_NOTE, SUSPENDED_NOTE, Operator
 from functions.admin.records import partner_json
 from functions.admin.users import PartnerUser
-from functions.models import WebhookEndpoint
+from functions.models import DayUsage, WebhookEndpoint
 from functions.webhook_models import WebhookDeliveryJson
 
 EXAMPLES = """examples (against the emulators of `make serve`):
@@ -129,6 +129,19 @@ def _parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     create.add_argument("--scopes", help=scopes_help)
     create.add_argument("--create-partner", action="store_true", help=create_help)
 
+    _key_commands(commands, command, scopes_help, create_help)
+    _partner_commands(commands, command)
+    _webhook_commands(commands, command)
+    _console_commands(commands, command)
+    return parser
+
+
+def _key_commands(
+    commands: Any,
+    command: Callable[..., argparse.ArgumentParser],
+    scopes_help: str,
+    create_help: str,
+) -> None:
     keys = command(commands, "keys", "manage partner API keys").add_subparsers(
         dest="keys_command", required=True
     )
@@ -148,9 +161,22 @@ def _parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     key_roll.add_argument("key_id")
     key_roll.add_argument("--overlap", default="24h", help="how long the old key keeps working")
 
-    _partner_commands(commands, command)
-    _webhook_commands(commands, command)
-    return parser
+
+def _console_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    """`owners add|remove|list` (who may use the console) and `usage`."""
+    owners = command(commands, "owners", "manage who may sign in to the console")
+    verbs = owners.add_subparsers(dest="owners_command", required=True)
+    add = command(verbs, "add", "give a user the owner claim")
+    add.add_argument("email")
+    add.add_argument(
+        "--create", action="store_true", help="create the user (a new password, printed once)"
+    )
+    remove = command(verbs, "remove", "take the owner claim away and end their sessions")
+    remove.add_argument("email", help="email or uid")
+    command(verbs, "list", "list the owners")
+    usage = command(commands, "usage", "a partner's calls per day")
+    usage.add_argument("--partner", required=True, dest="partner_id")
+    usage.add_argument("--days", type=int, default=30, help="how many days, today last (1-90)")
 
 
 def _webhook_commands(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
@@ -280,6 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "inspect": _inspect_command,
         "token": _token_command,
         "webhooks": _webhooks_command,
+        "owners": _owners_command,
+        "usage": _usage_command,
     }.get(args.command, _users_command)
     try:
         catalog.discover()  # the scopes of the owner's endpoints are known scopes too
@@ -466,6 +494,66 @@ def _webhooks_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _owners_command(args: argparse.Namespace) -> int:
+    """Raises: Refused."""
+    operator = Operator(args.project, args.credentials)
+    if args.owners_command == "list":
+        found = [
+            {"uid": o.uid, "email": o.email, "disabled": o.disabled} for o in operator.owners()
+        ]
+        if args.json:
+            print(json.dumps(found, indent=2))
+        else:
+            rows = [f"{o['uid']}\t{o['email'] or '-'}" for o in found]
+            print("\n".join(["UID\tEMAIL", *rows]) if rows else "no owners")
+        return 0
+    if args.owners_command == "add":
+        user, password = operator.add_owner(args.email, create=args.create)
+        shown = {"uid": user.uid, "email": user.email, "owner": True, "password": password}
+        if not args.json:
+            said = f"{user.email} ({user.uid}) is an owner"
+            print(said + (f"\npassword (shown once): {password}" if password else ""))
+            return 0
+        print(json.dumps({k: v for k, v in shown.items() if v is not None}, indent=2))
+        return 0
+    user = operator.remove_owner(args.email)
+    shown = {"uid": user.uid, "email": user.email, "owner": False}
+    print(json.dumps(shown, indent=2) if args.json else f"{user.email} is no longer an owner")
+    return 0
+
+
+USAGE_HEADER = "DAY\tCALLS\tOK\t4XX\t429\t5XX\tCREATES"
+
+
+def _usage_command(args: argparse.Namespace) -> int:
+    """Raises: UsageError, Refused."""
+    operator = Operator(args.project, args.credentials)
+    rows = operator.usage([args.partner_id], args.days)
+    if args.json:
+        print(json.dumps([usage_json(r) for r in rows], indent=2))
+        return 0
+    lines = [
+        f"{r.day}\t{r.calls}\t{r.ok}\t{r.client_errors}\t{r.limited}\t{r.errors}\t{r.creates}"
+        for r in rows
+    ]
+    print("\n".join([USAGE_HEADER, *lines]))
+    return 0
+
+
+def usage_json(row: DayUsage) -> dict[str, Any]:
+    """A day of a partner's usage, as `usage --json` prints it."""
+    return {
+        "partner_id": row.partner_id,
+        "day": row.day.isoformat(),
+        "calls": row.calls,
+        "ok": row.ok,
+        "client_errors": row.client_errors,
+        "limited": row.limited,
+        "errors": row.errors,
+        "creates": row.creates,
+    }
+
+
 DELIVERIES_HEADER = "DELIVERY\tEVENT\tSTATE\tATTEMPTS\tLAST STATUS\tLAST ERROR\tUPDATED"
 
 
@@ -566,16 +654,23 @@ def _audit_command(args: argparse.Namespace) -> int:
                 entry.get("at"),
                 entry.get("operation"),
                 f"{entry.get('resource')}/{entry.get('recordId')}",
-                f"v{entry.get('versionBefore') or '-'} -> v{entry.get('versionAfter')}",
+                _versions(entry.get("versionBefore"), entry.get("versionAfter")),
                 ",".join(entry.get("fields") or []) or "-",
                 entry.get("actor"),
-                entry.get("requestId"),
+                entry.get("requestId") or "-",
             )
         )
         for entry in found
     ]
     print("\n".join([AUDIT_HEADER, *lines]) if lines else "no audit records")
     return 0
+
+
+def _versions(before: Any, after: Any) -> str:
+    """`v1 -> v2`, `v- -> v1` for a create; `-` for an owner's action (no record version)."""
+    if before is None and after is None:
+        return "-"
+    return f"v{before or '-'} -> v{after}"
 
 
 def _inspect_command(args: argparse.Namespace) -> int:

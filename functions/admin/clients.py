@@ -6,6 +6,7 @@ With `functions.store`, the only place that builds a Firestore client.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from typing import TYPE_CHECKING
@@ -41,6 +42,13 @@ def firestore_client(project: str, credentials_file: str | None) -> Database:
             ) from exc
         return firestore.Client(project=project, credentials=credentials)
     return firestore.Client(project=project)
+
+
+@functools.cache
+def shared_firestore_client(project: str) -> Database:
+    """One client per process for a long-lived front end (the console): Application
+    Default Credentials, or the emulator."""
+    return firestore_client(project, None)
 
 
 def probe_emulators(timeout_s: float = PROBE_TIMEOUT_S) -> None:

@@ -70,9 +70,10 @@ def _time(moment: dt.datetime | None) -> str | None:
 class KeyDirectory:
     """The API keys of one Firebase project."""
 
-    def __init__(self, project: str, database: Database) -> None:
+    def __init__(self, project: str, database: Database, actor: str | None = None) -> None:
         self.project = project
         self.database = database
+        self.actor = actor or f"cli:{operator_name()}"
 
     def create(
         self,
@@ -111,7 +112,7 @@ class KeyDirectory:
             salt=salt,
             secret_hash=api_keys.secret_hash(parsed.secret, salt),
             created_at=now,
-            created_by=f"cli:{operator_name()}",
+            created_by=self.actor,
             hint=api_keys.hint(key),
             expires_at=expires_at,
         )

@@ -22,8 +22,10 @@ from functions.admin.keys import IssuedKey, KeyDirectory, operator_name
 from functions.admin.records import PartnerRecords, limit_overrides
 from functions.admin.users import Change, PartnerDirectory, PartnerUser, merged_revoke
 from functions.api_keys import ApiKey
+from functions.auth.callers import PARTNER_ID_CLAIM
 from functions.errors import ApiError
-from functions.models import Delivery, PartnerRecord, WebhookEndpoint
+from functions.models import AuditEntry, DayUsage, Delivery, PartnerRecord, WebhookEndpoint
+from functions.store import audit as audit_store
 
 if TYPE_CHECKING:
     from functions.admin.clients import Database
@@ -44,12 +46,50 @@ class Operator:
     """One project's partners, run with the operator's credentials (or the emulators).
 
     Clients are made on first use, so an action refused on its own words connects to
-    nothing.
+    nothing. Every change is audited in the partner's trail, with `actor` (`cli:<login>`
+    by default, `console:<email>` from the console) and `credential` (`cli`, `console`).
     """
 
-    def __init__(self, project: str, credentials_file: str | None = None) -> None:
+    def __init__(
+        self,
+        project: str,
+        credentials_file: str | None = None,
+        *,
+        actor: str | None = None,
+        credential: str = "cli",
+        request_id: str = "",
+        database: Database | None = None,
+    ) -> None:
         self.project = project
         self.credentials_file = credentials_file
+        if database is not None:
+            self.__dict__["database"] = database  # given: not made on first use
+        self.actor = actor or f"cli:{operator_name()}"
+        self.credential = credential
+        self.request_id = request_id
+
+    def _audit(
+        self,
+        partner_id: str,
+        operation: str,
+        resource: str,
+        record_id: str,
+        fields: Sequence[str] = (),
+    ) -> None:
+        """Record an owner's change in the partner's audit trail (after it was made)."""
+        entry = AuditEntry(
+            actor=self.actor,
+            credential=self.credential,
+            partner_id=partner_id,
+            operation=operation,
+            resource=resource,
+            record_id=record_id,
+            version_before=None,
+            version_after=None,
+            fields=tuple(fields),
+            request_id=self.request_id,
+        )
+        audit_store.record(entry, self.database)
 
     @functools.cached_property
     def users(self) -> PartnerDirectory:
@@ -65,7 +105,7 @@ class Operator:
 
     @functools.cached_property
     def keys(self) -> KeyDirectory:
-        return KeyDirectory(self.project, self.database)
+        return KeyDirectory(self.project, self.database, self.actor)
 
     # Partner users.
 
@@ -81,7 +121,9 @@ class Operator:
         """Make `who` a user of `partner_id` (with `scopes`, or those they hold)."""
         users = self.users
         self.partners.require(partner_id, create=create_partner)
-        return users.grant(who, partner_id, scopes, move=move)
+        change = users.grant(who, partner_id, scopes, move=move)
+        self._audit(partner_id, "owner.user.grant", "users", change.after.uid, scopes or ())
+        return change
 
     def check_revoke(self, who: str) -> None:
         """Raises: Refused when `who` is unknown or not a partner user (before anyone is
@@ -90,7 +132,11 @@ class Operator:
 
     def revoke(self, who: str) -> Change:
         """Remove `who`'s partner claims and end their sessions."""
-        return self.users.revoke(who)
+        change = self.users.revoke(who)
+        partner_id = change.before.get(PARTNER_ID_CLAIM)
+        if isinstance(partner_id, str):
+            self._audit(partner_id, "owner.user.revoke", "users", change.after.uid)
+        return change
 
     def create_user(
         self,
@@ -103,7 +149,9 @@ class Operator:
         """A new partner user and their generated password."""
         users = self.users
         self.partners.require(partner_id, create=create_partner)
-        return users.create(email, partner_id, scopes)
+        user, password = users.create(email, partner_id, scopes)
+        self._audit(partner_id, "owner.user.create", "users", user.uid, scopes or ())
+        return user, password
 
     def partner_users(self, partner_id: str | None = None) -> list[PartnerUser]:
         return list(self.users.users(partner_id))
@@ -130,23 +178,31 @@ class Operator:
     def add_partner(
         self, partner_id: str, name: str | None, overrides: Mapping[str, Any] | None = None
     ) -> PartnerRecord:
-        return self.partners.add(partner_id, name or partner_id, overrides or {})
+        record = self.partners.add(partner_id, name or partner_id, overrides or {})
+        self._audit(partner_id, "owner.partner.add", "partners", partner_id)
+        return record
 
     def check_suspend(self, partner_id: str) -> None:
         """Raises: Refused for a partner with no record (before anyone is asked)."""
         self.partners.recorded(partner_id)
 
     def suspend(self, partner_id: str) -> PartnerRecord:
-        return self.partners.change(partner_id, {"status": "suspended"})
+        record = self.partners.change(partner_id, {"status": "suspended"})
+        self._audit(partner_id, "owner.partner.suspend", "partners", partner_id, ["status"])
+        return record
 
     def resume(self, partner_id: str) -> PartnerRecord:
-        return self.partners.change(partner_id, {"status": "active"})
+        record = self.partners.change(partner_id, {"status": "active"})
+        self._audit(partner_id, "owner.partner.resume", "partners", partner_id, ["status"])
+        return record
 
     def set_limits(self, partner_id: str, overrides: Mapping[str, Any]) -> PartnerRecord:
         """Raises: Refused when no limit is given."""
         if not overrides:
             raise Refused("give at least one of --rate, --burst, --daily-creates")
-        return self.partners.set_limits(partner_id, overrides)
+        record = self.partners.set_limits(partner_id, overrides)
+        self._audit(partner_id, "owner.partner.limits", "partners", partner_id, sorted(overrides))
+        return record
 
     @staticmethod
     def limit_overrides(
@@ -164,7 +220,9 @@ class Operator:
         return self.keys.find(key_id)
 
     def revoke_key(self, key_id: str) -> ApiKey:
-        return self.keys.revoke(key_id)
+        key = self.keys.revoke(key_id)
+        self._audit(key.partner_id, "owner.key.revoke", "apiKeys", key.key_id)
+        return key
 
     def create_key(
         self,
@@ -177,12 +235,16 @@ class Operator:
     ) -> IssuedKey:
         keys = self.keys
         self.partners.require(partner_id, create=create_partner)
-        return keys.create(partner_id, scopes, expires_in=expires_in, label=label)
+        issued = keys.create(partner_id, scopes, expires_in=expires_in, label=label)
+        self._audit(partner_id, "owner.key.create", "apiKeys", issued.record.key_id)
+        return issued
 
     def roll_key(self, key_id: str, overlap: str) -> tuple[IssuedKey, ApiKey]:
         """The new key, and the old one as it now stands (working until the overlap ends)."""
         issued = self.keys.roll(key_id, overlap)
-        return issued, self.keys.find(key_id)
+        old = self.keys.find(key_id)
+        self._audit(old.partner_id, "owner.key.roll", "apiKeys", issued.record.key_id, [key_id])
+        return issued, old
 
     # The audit trail.
 
@@ -207,6 +269,25 @@ class Operator:
         if unknown and not records.audit(partner_id, None, None):
             raise Refused(f"no partner {partner_id!r}: no record and no audit records")
         return found
+
+    def audit_page(
+        self,
+        partner_id: str,
+        *,
+        before: str | None = None,
+        operation: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of a partner's audit records, newest first, and the id that asks for the
+        next page (None: the last page)."""
+        found, after = audit_store.page(
+            self.database, partner_id, limit=limit, before=before, operation=operation
+        )
+        shown = [
+            {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in entry.items()}
+            for entry in found
+        ]
+        return shown, after
 
     # What partners would see of a collection.
 
@@ -239,6 +320,30 @@ class Operator:
             documents = progress(documents)
         return inspection.inspect(resource, documents, partner_id=partner_id, sample=sample)
 
+    # Owners: who may use the console.
+
+    def owners(self) -> list[PartnerUser]:
+        return list(self.users.owners())
+
+    def add_owner(self, email: str, *, create: bool = False) -> tuple[PartnerUser, str | None]:
+        return self.users.add_owner(email, create=create)
+
+    def remove_owner(self, who: str) -> PartnerUser:
+        return self.users.remove_owner(who)
+
+    # Usage.
+
+    def usage(self, partner_ids: Sequence[str], days: int) -> list[DayUsage]:
+        """Each partner's calls per day over the last `days` days, oldest first.
+
+        Raises: UsageError (days out of range)."""
+        from functions import usage  # noqa: PLC0415
+
+        try:
+            return usage.usage(partner_ids, days, self.database)
+        except ValueError as exc:
+            raise UsageError(f"--days: {exc}") from exc
+
     # Webhook endpoints: the same rules as the partners' own API.
 
     def add_webhook(
@@ -250,16 +355,18 @@ class Operator:
     ) -> tuple[WebhookEndpoint, str]:
         """A new endpoint for a partner with a record, and its secret (shown once)."""
         self.partners.recorded(partner_id)
-        return _refused_as_said(
+        endpoint, secret = _refused_as_said(
             lambda: webhooks.create(
                 partner_id,
                 url,
                 event_types,
                 description=description,
-                created_by=f"cli:{operator_name()}",
+                created_by=self.actor,
                 database=self.database,
             )
         )
+        self._audit(partner_id, "owner.webhook.add", "webhookEndpoints", endpoint.id)
+        return endpoint, secret
 
     def webhook_list(self, partner_id: str | None) -> list[WebhookEndpoint]:
         return webhooks.endpoints(partner_id, self.database)
@@ -270,25 +377,34 @@ class Operator:
     def set_webhook_status(
         self, endpoint_id: str, status: str, reason: str | None = None
     ) -> WebhookEndpoint:
-        return _refused_as_said(
+        endpoint = _refused_as_said(
             lambda: webhooks.update(
                 endpoint_id, status=status, reason=reason, database=self.database
             )
         )
+        operation = "owner.webhook." + ("disable" if status == "disabled" else "enable")
+        self._audit(endpoint.partner_id, operation, "webhookEndpoints", endpoint.id, ["status"])
+        return endpoint
 
     def rotate_webhook_secret(
         self, endpoint_id: str, overlap: dt.timedelta
     ) -> tuple[WebhookEndpoint, str]:
-        return _refused_as_said(
+        endpoint, secret = _refused_as_said(
             lambda: webhooks.rotate_secret(endpoint_id, overlap=overlap, database=self.database)
         )
+        self._audit(endpoint.partner_id, "owner.webhook.rotate", "webhookEndpoints", endpoint.id)
+        return endpoint, secret
 
     def delete_webhook(self, endpoint_id: str) -> WebhookEndpoint:
-        return _refused_as_said(lambda: webhooks.remove(endpoint_id, database=self.database))
+        endpoint = _refused_as_said(lambda: webhooks.remove(endpoint_id, database=self.database))
+        self._audit(endpoint.partner_id, "owner.webhook.delete", "webhookEndpoints", endpoint.id)
+        return endpoint
 
-    def webhook_deliveries(self, endpoint_id: str) -> list[Delivery]:
+    def webhook_deliveries(self, endpoint_id: str, limit: int = 100) -> list[Delivery]:
         """The endpoint's latest deliveries, newest first, every attempt in each."""
-        return _refused_as_said(lambda: webhooks.deliveries(endpoint_id, database=self.database))
+        return _refused_as_said(
+            lambda: webhooks.deliveries(endpoint_id, limit=limit, database=self.database)
+        )
 
     def replay_delivery(self, event_id: str, endpoint_id: str) -> str:
         return _refused_as_said(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.admin.errors import EnvironmentProblem, Refused
 from functions.auth.callers import (
+    OWNER_CLAIM,
     PARTNER_CLAIMS,
     PARTNER_ID_CLAIM,
     PARTNER_ID_PATTERN,
@@ -262,6 +263,50 @@ class PartnerDirectory:
                 continue
             if partner_id is None or claims.get(PARTNER_ID_CLAIM) == partner_id:
                 yield self._view(user)
+
+    # Owners: the users the console lets in.
+
+    def owners(self) -> Iterator[PartnerUser]:
+        for user in self._auth().list_users(app=self.app).iterate_all():
+            if (user.custom_claims or {}).get(OWNER_CLAIM) is True:
+                yield self._view(user)
+
+    def add_owner(self, email: str, *, create: bool = False) -> tuple[PartnerUser, str | None]:
+        """Give `email`'s user the owner claim (made first with a generated password, with
+        `create`); returns the user and that password.
+
+        Raises: Refused (no such user without `create`, or a partner's user)."""
+        auth = self._auth()
+        password = None
+        try:
+            user = self.find(email)
+        except Refused:
+            if not create or "@" not in email:
+                raise Refused(f"no user {email!r} in this project; add --create") from None
+            password = secrets.token_urlsafe(18)
+            try:
+                user = auth.create_user(email=email, password=password, app=self.app)
+            except ValueError as exc:
+                raise Refused(f"cannot create {email!r}: {exc}") from exc
+        claims = dict(user.custom_claims or {})
+        if claims.get(ROLE_CLAIM) == PARTNER_ROLE:
+            raise Refused(f"{email!r} is a partner's user; an owner must be someone else")
+        self._write_claims(user.uid, {**claims, OWNER_CLAIM: True})
+        return self._view(self.find(user.uid)), password
+
+    def remove_owner(self, who: str) -> PartnerUser:
+        """Take the owner claim away and end the user's sessions (console cookies are
+        checked for revocation on every request).
+
+        Raises: Refused (no such user, or not an owner)."""
+        user = self.find(who)
+        claims = dict(user.custom_claims or {})
+        if claims.pop(OWNER_CLAIM, None) is not True:
+            raise Refused(f"{who!r} is not an owner")
+        self._write_claims(user.uid, claims)
+        time.sleep(REVOKE_SETTLE_S)
+        self._auth().revoke_refresh_tokens(user.uid, app=self.app)
+        return self._view(self.find(user.uid))
 
     def show(self, who: str) -> PartnerUser:
         return self._view(self.find(who))

@@ -14,6 +14,8 @@ from functions.resources import declaration
 
 PARTNER_ROLE = "partner"
 ROLE_CLAIM = "role"
+OWNER_CLAIM = "owner"
+"""`owner: true` lets a user into the console (never a partner's user)."""
 PARTNER_ID_CLAIM = "partnerId"
 SCOPES_CLAIM = "scopes"
 PARTNER_ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")

@@ -32,7 +32,7 @@ import flask
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
-from functions import config, logs, wiring
+from functions import config, logs, usage, wiring
 from functions.auth import Authenticator, Caller, authenticate
 from functions.auth import require_scopes as authorize_scopes
 from functions.errors import (
@@ -342,6 +342,8 @@ def _finish(
     response.headers.update(cors_headers(request))
     status = response.status_code
     latency_s = time.perf_counter() - started
+    replayed = response.headers.get("Idempotent-Replayed") == "true"
+    usage.record_call(logs.bound("partner_id"), status, created=status == 201 and not replayed)
     logs.log(
         "INFO" if status < 400 else "WARNING" if status < 500 else "ERROR",
         f"{request.method} {name} -> {status}",

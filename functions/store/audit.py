@@ -23,10 +23,15 @@ def trail(database: firestore.Client | None = None) -> firestore.CollectionRefer
     return (database or client()).collection(config.audit_collection())
 
 
-def add(work: UnitOfWork, entry: AuditEntry, at: dt.datetime) -> None:
+def add(
+    work: UnitOfWork,
+    entry: AuditEntry,
+    at: dt.datetime,
+    database: firestore.Client | None = None,
+) -> None:
     """Add `entry`'s record to `work`: written with the change, or not at all."""
     work.create(
-        trail().document(),
+        trail(database).document(),
         {
             "partnerId": entry.partner_id,
             "actor": entry.actor,
@@ -42,6 +47,14 @@ def add(work: UnitOfWork, entry: AuditEntry, at: dt.datetime) -> None:
             "expiresAt": at + dt.timedelta(days=config.audit_retention_days()),
         },
     )
+
+
+def record(entry: AuditEntry, database: firestore.Client | None = None) -> None:
+    """Write one record on its own: an owner's action, made through firebase-admin or
+    another store first (it follows the change it describes)."""
+    work = UnitOfWork(database)
+    add(work, entry, dt.datetime.now(dt.UTC), database)
+    work.commit()
 
 
 def query(
@@ -62,6 +75,34 @@ def query(
     with backend_errors():
         for snapshot in found.order_by("at").stream():
             yield {"id": snapshot.id, **(snapshot.to_dict() or {})}
+
+
+def page(
+    database: firestore.Client,
+    partner_id: str,
+    *,
+    limit: int,
+    before: str | None = None,
+    operation: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A partner's audit records (of one operation, or all), newest first, `limit` at a
+    time: the page after the record `before` (its id), and the id to ask for the next page
+    with (None: no more)."""
+    from google.cloud.firestore import FieldFilter, Query  # noqa: PLC0415
+
+    found: Any = trail(database).where(filter=FieldFilter("partnerId", "==", partner_id))
+    if operation is not None:
+        found = found.where(filter=FieldFilter("operation", "==", operation))
+    found = found.order_by("at", direction=Query.DESCENDING)
+    with backend_errors():
+        if before is not None:
+            last = trail(database).document(before).get(**call_options())
+            if not last.exists or (last.to_dict() or {}).get("partnerId") != partner_id:
+                return [], None
+            found = found.start_after(last)
+        snapshots = list(found.limit(limit + 1).stream(**call_options()))
+    shown = [{"id": s.id, **(s.to_dict() or {})} for s in snapshots[:limit]]
+    return shown, (shown[-1]["id"] if len(snapshots) > limit else None)
 
 
 def count_creates(database: firestore.Client, partner_id: str, since: dt.datetime) -> int:

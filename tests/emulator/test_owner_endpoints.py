@@ -21,7 +21,7 @@ from google.cloud.firestore import FieldFilter
 
 from functions import catalog, store
 from functions.auth import known_scopes
-from tests.helpers import ROOT, User, UserFactory, api_key, cli, function_url
+from tests.helpers import OWNER_OPERATION, ROOT, User, UserFactory, api_key, cli, function_url
 
 OWNER_APP = ROOT / "tests" / "emulator" / "owner_app" / "main.py"
 ORDER: dict[str, Any] = {"item": "Espresso beans", "quantity": 3}
@@ -87,12 +87,16 @@ def orders() -> list[dict[str, Any]]:
 
 
 def audit_records(partner_id: str) -> list[dict[str, Any]]:
+    """The partner's API audit records, oldest first (the owner's own actions, such as the
+    key this test made, are left out: `test_console` checks those)."""
     trail = (
         store.client()
         .collection("partnerAudit")
         .where(filter=FieldFilter("partnerId", "==", partner_id))
     )
-    return sorted((d.to_dict() or {} for d in trail.stream()), key=lambda r: r["at"])
+    found = (d.to_dict() or {} for d in trail.stream())
+    api = (r for r in found if not r["operation"].startswith(OWNER_OPERATION))
+    return sorted(api, key=lambda r: r["at"])
 
 
 # --- refusals, negative cases first ------------------------------------------------------

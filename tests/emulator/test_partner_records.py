@@ -21,6 +21,7 @@ from functions.limits import Gate
 from functions.store.limits import FirestoreLeases
 from tests.emulator.rest import create_doc, get_doc
 from tests.helpers import (
+    OWNER_OPERATION,
     PROJECT,
     Api,
     Blackhole,
@@ -41,8 +42,14 @@ def set_partner(partner_id: str, **fields: Any) -> None:
 
 
 def audit_records(partner_id: str | None = None) -> list[dict[str, Any]]:
+    """API audit records (the owner's actions are `test_console`'s)."""
     found = [d.to_dict() or {} for d in store.client().collection("partnerAudit").stream()]
-    return [r for r in found if partner_id is None or r["partnerId"] == partner_id]
+    return [
+        r
+        for r in found
+        if (partner_id is None or r["partnerId"] == partner_id)
+        and not r["operation"].startswith(OWNER_OPERATION)
+    ]
 
 
 @pytest.fixture(autouse=True)

@@ -14,15 +14,18 @@ from functions.http import docs
 from tests.helpers import PROJECT, assert_error, function_app
 
 
-def test_the_vendored_renderer_is_the_pinned_release_byte_for_byte() -> None:
-    record = json.loads((docs.VENDOR / "VENDOR.json").read_text())
-    assert (record["package"], record["version"]) == (vendor.PACKAGE, vendor.VERSION)
+@pytest.mark.parametrize("release", vendor.RELEASES, ids=lambda r: r.package)
+def test_each_vendored_release_is_the_pinned_one_byte_for_byte(release: vendor.Release) -> None:
+    """swagger-ui (the docs page, deployed) and axe-core (the console's accessibility test)."""
+    record = json.loads((release.target / "VENDOR.json").read_text())
+    assert (record["package"], record["version"]) == (release.package, release.version)
     assert record["integrity"].startswith("sha512-")
-    assert set(record["files"]) == set(vendor.FILES)
+    assert set(record["files"]) == set(release.files)
     for name, digest in record["files"].items():
-        assert hashlib.sha256((docs.VENDOR / name).read_bytes()).hexdigest() == digest, name
-    on_disk = {p.name for p in docs.VENDOR.iterdir()}
-    assert on_disk == {*vendor.FILES, "VENDOR.json"}
+        assert hashlib.sha256((release.target / name).read_bytes()).hexdigest() == digest, name
+    on_disk = {p.name for p in release.target.iterdir()}
+    assert on_disk == {*release.files, "VENDOR.json"}
+    assert vendor.SWAGGER_UI.target == docs.VENDOR
 
 
 @pytest.fixture

@@ -22,9 +22,21 @@ PACKAGES = ("main.py", "functions", "devtools", "bench", "tests")
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("main", "functions.partners", "functions.examples"),
-    ("functions.http", "functions.admin", "functions.endpoints", "functions.triggers"),
+    (
+        "functions.http",
+        "functions.admin",
+        "functions.console",
+        "functions.endpoints",
+        "functions.triggers",
+    ),
     ("functions.wiring",),
-    ("functions.records", "functions.owner", "functions.webhooks", "functions.delivery"),
+    (
+        "functions.records",
+        "functions.owner",
+        "functions.webhooks",
+        "functions.delivery",
+        "functions.usage",
+    ),
     ("functions.auth",),
     (
         "functions.openapi",
@@ -54,6 +66,7 @@ FRAMEWORK_FREE = (
     "functions.owner",
     "functions.webhooks",
     "functions.delivery",
+    "functions.usage",
     "functions.catalog",
     "functions.changes",
     "functions.limits",

@@ -13,7 +13,7 @@ import pytest
 
 from devtools.generate import DOCUMENT_PATH
 from functions import catalog, openapi
-from tests.helpers import FUNCTIONS, ROOT, TRIGGERS
+from tests.helpers import CONSOLE, FUNCTIONS, ROOT, TRIGGERS
 
 FIREBASE_JSON = json.loads((ROOT / "firebase.json").read_text())
 
@@ -36,7 +36,9 @@ def test_main_imports_without_credentials_or_project() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == sorted((*FUNCTIONS, *TRIGGERS))
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == sorted(
+        (*FUNCTIONS, CONSOLE, *TRIGGERS)
+    )
 
 
 def test_firebase_json_runtime_matches_the_venv_python() -> None:

@@ -1,0 +1,409 @@
+"""The owner's console through the Functions and Auth emulators, as a browser's requests:
+who gets in (owners only: not a partner's user, a plain user, a wrong password or no
+session), what a change needs (this host's origin and the session's CSRF token: without
+them nothing changes), sessions that end (sign-out, `owners remove`), the headers every
+page carries, and usage metering (calls by outcome, what it costs in writes, the CLI).
+The browser itself is in `test_console_browser.py`."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+from functions import store
+from tests.helpers import CONSOLE, PROJECT, cli, entry_body, function_url
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+PROBLEM = re.compile(r'class="problem" role="alert">([^<]*)<')
+
+
+def problem(page: str) -> str:
+    """What the page says went wrong, as the person reads it."""
+    found = PROBLEM.search(page)
+    assert found is not None, page
+    return html.unescape(found.group(1))
+
+
+def new_owner() -> tuple[str, str]:
+    """An owner made with the CLI: (email, password)."""
+    email = f"owner-{uuid.uuid4().hex[:8]}@example.test"
+    made = cli("--json", "owners", "add", email, "--create")
+    assert made.returncode == 0, made.stderr
+    shown = json.loads(made.stdout)
+    assert shown["owner"] is True
+    return email, shown["password"]
+
+
+def signed_in(email: str, password: str) -> requests.Session:
+    browser = requests.Session()
+    answer = browser.post(
+        function_url(CONSOLE) + "/sign-in",
+        data={"email": email, "password": password},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["Location"] == "./partners"
+    cookie = answer.headers["Set-Cookie"]
+    for attribute in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/"):
+        assert attribute in cookie, cookie
+    browser.cookies.set("__session", answer.cookies["__session"])
+    return browser
+
+
+def csrf_of(browser: requests.Session, path: str = "/partners") -> str:
+    page = browser.get(function_url(CONSOLE) + path, timeout=60)
+    assert page.status_code == 200, page.text
+    found = CSRF.search(page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def post(browser: requests.Session, path: str, **form: Any) -> requests.Response:
+    return browser.post(function_url(CONSOLE) + path, data=form, allow_redirects=False, timeout=60)
+
+
+def partner_status(partner_id: str) -> str | None:
+    snapshot = store.client().collection("partners").document(partner_id).get()
+    return (snapshot.to_dict() or {}).get("status") if snapshot.exists else None
+
+
+# --- who gets in ----------------------------------------------------------------------------
+
+
+def test_a_signed_out_browser_is_sent_to_sign_in_and_its_changes_refused(clean: None) -> None:
+    for path in ("", "/partners", "/audit", "/partners/acme"):
+        page = requests.get(function_url(CONSOLE) + path, allow_redirects=False, timeout=60)
+        assert page.status_code == 303, (path, page.text)
+        assert page.headers["Location"].endswith("sign-in")
+    cli("partner", "add", "acme")
+    refused = requests.post(
+        function_url(CONSOLE) + "/partners/acme/suspend",
+        data={"confirm": "yes", "csrf": "x"},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert refused.status_code == 401
+    assert "Sign in" in refused.text
+    assert partner_status("acme") == "active"
+
+
+@pytest.mark.parametrize(
+    ("claims", "status", "said"),
+    [
+        ({"role": "partner", "partnerId": "acme", "owner": True}, 403, "A partner's account"),
+        ({}, 403, "not an owner"),
+    ],
+)
+def test_only_owners_get_in(
+    make_user: Callable[..., Any], claims: dict[str, Any], status: int, said: str
+) -> None:
+    user = make_user(claims)
+    answer = requests.post(
+        function_url(CONSOLE) + "/sign-in",
+        data={"email": user.email, "password": "test-password-1"},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert answer.status_code == status, answer.text
+    assert said in problem(answer.text)
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_a_wrong_password_or_a_partners_credential_gets_nothing(clean: None) -> None:
+    email, _ = new_owner()
+    wrong = requests.post(
+        function_url(CONSOLE) + "/sign-in",
+        data={"email": email, "password": "not-it"},
+        timeout=60,
+    )
+    assert wrong.status_code == 401
+    assert problem(wrong.text) == "Wrong email or password."
+    key = json.loads(
+        cli("--json", "keys", "create", "--partner", "acme", "--create-partner").stdout
+    )["key"]
+    for headers, cookies in (
+        ({"Authorization": f"Bearer {key}"}, {}),
+        ({}, {"__session": key}),
+    ):
+        page = requests.get(
+            function_url(CONSOLE) + "/partners",
+            headers=headers,
+            cookies=cookies,
+            allow_redirects=False,
+            timeout=60,
+        )
+        assert page.status_code == 303, page.text
+        assert page.headers["Location"].endswith("sign-in")
+
+
+# --- what a change needs ----------------------------------------------------------------------
+
+
+def test_a_forged_change_changes_nothing(clean: None) -> None:
+    browser = signed_in(*new_owner())
+    token = csrf_of(browser)
+    assert post(browser, "/partners", partner_id="acme", csrf=token).status_code == 303
+    other = signed_in(*new_owner())
+    forged = [
+        ({"confirm": "yes"}, {}, "This form has expired"),
+        ({"confirm": "yes", "csrf": "A" * 43}, {}, "This form has expired"),
+        ({"confirm": "yes", "csrf": csrf_of(other)}, {}, "This form has expired"),
+        ({"confirm": "yes", "csrf": token}, {"Origin": "https://evil.example"}, "another site"),
+    ]
+    for form, headers, said in forged:
+        answer = browser.post(
+            function_url(CONSOLE) + "/partners/acme/suspend",
+            data=form,
+            headers=headers,
+            allow_redirects=False,
+            timeout=60,
+        )
+        assert answer.status_code == 403, (form, headers)
+        assert said in answer.text
+    unconfirmed = post(browser, "/partners/acme/suspend", csrf=token)
+    assert unconfirmed.status_code == 400
+    assert "Tick the box" in unconfirmed.text
+    assert partner_status("acme") == "active"
+    done = post(browser, "/partners/acme/suspend", csrf=token, confirm="yes")
+    assert (done.status_code, done.headers["Location"]) == (
+        303,
+        "../../partners/acme?done=suspended",
+    )
+    assert partner_status("acme") == "suspended"
+
+
+def test_every_page_carries_a_strict_policy_and_no_script(clean: None) -> None:
+    browser = signed_in(*new_owner())
+    post(browser, "/partners", partner_id="acme", csrf=csrf_of(browser))
+    for path in ("/sign-in", "/partners", "/partners/acme", "/audit", "/partners/nobody"):
+        page = browser.get(function_url(CONSOLE) + path, timeout=60)
+        assert page.status_code == (404 if path.endswith("nobody") else 200), path
+        policy = page.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert "script-src" not in policy  # none at all: default-src 'none' covers it
+        assert "<script" not in page.text
+        assert " style=" not in page.text
+        assert page.headers["Cache-Control"] == "no-store"
+        assert page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_sign_out_and_owners_remove_end_the_session_at_once(clean: None) -> None:
+    email, password = new_owner()
+    first, second = signed_in(email, password), signed_in(email, password)
+    time.sleep(1.1)  # revocation is kept in whole seconds
+    assert post(first, "/sign-out", csrf=csrf_of(first)).status_code == 303
+    for browser in (first, second):  # sign-out revokes every session of the owner
+        page = browser.get(function_url(CONSOLE) + "/partners", allow_redirects=False, timeout=60)
+        assert page.status_code == 303
+    third = signed_in(email, password)
+    removed = cli("--json", "owners", "remove", email)
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(removed.stdout)["owner"] is False
+    page = third.get(function_url(CONSOLE) + "/partners", allow_redirects=False, timeout=60)
+    assert page.status_code == 303
+    again = requests.post(
+        function_url(CONSOLE) + "/sign-in",
+        data={"email": email, "password": password},
+        timeout=60,
+    )
+    assert again.status_code == 403
+    listed = json.loads(cli("--json", "owners", "list").stdout)
+    assert email not in [o["email"] for o in listed]
+
+
+def test_owners_add_refuses_a_partners_user_and_an_unknown_email(clean: None) -> None:
+    made = cli("--json", "create", "pat@example.test", "--partner", "acme", "--create-partner")
+    assert made.returncode == 0, made.stderr
+    refused = cli("owners", "add", "pat@example.test")
+    assert refused.returncode == 1
+    assert "partner's user" in refused.stderr
+    unknown = cli("owners", "add", "nobody@example.test")
+    assert (unknown.returncode, unknown.stderr.strip()) == (
+        1,
+        "error: no user 'nobody@example.test' in this project; add --create",
+    )
+
+
+# --- actions and their audit ----------------------------------------------------------------
+
+
+def test_console_actions_are_the_clis_and_are_audited_with_the_owner(clean: None) -> None:
+    email, password = new_owner()
+    browser = signed_in(email, password)
+    token = csrf_of(browser)
+    assert post(browser, "/partners", partner_id="acme", name="Acme", csrf=token).status_code == 303
+    assert (
+        post(browser, "/partners/acme/limits", rate="5", burst="10", csrf=token).status_code == 303
+    )
+    bad = post(browser, "/partners/acme/limits", rate="0", csrf=token)
+    assert bad.status_code == 400
+    assert "ratePerSecond" in bad.text or "rate" in bad.text
+    made = post(browser, "/partners/acme/keys", label="erp", csrf=token, scopes="entries:read")
+    assert made.status_code == 200
+    key = re.search(r'id="secret" readonly value="([^"]+)"', made.text).group(1)  # type: ignore[union-attr]
+    (listed,) = json.loads(cli("--json", "keys", "list", "--partner", "acme").stdout)
+    assert (listed["label"], listed["scopes"], listed["createdBy"]) == (
+        "erp",
+        ["entries:read"],
+        f"console:{email}",
+    )
+    assert key not in browser.get(function_url(CONSOLE) + "/partners/acme", timeout=60).text
+    user = post(browser, "/partners/acme/users", email="clerk@example.test", csrf=token)
+    assert user.status_code == 200, user.text
+    trail = json.loads(cli("--json", "audit", "--partner", "acme").stdout)
+    mine = [(e["operation"], e["actor"], e["credential"]) for e in trail]
+    assert mine == [
+        ("owner.partner.add", f"console:{email}", "console"),
+        ("owner.partner.limits", f"console:{email}", "console"),
+        ("owner.key.create", f"console:{email}", "console"),
+        ("owner.user.create", f"console:{email}", "console"),
+    ]
+    page = browser.get(function_url(CONSOLE) + "/audit?partner=acme", timeout=60).text
+    rows = page.split("<tbody>")[1]
+    assert rows.index("owner.user.create") < rows.index("owner.partner.add")  # newest first
+    only = browser.get(
+        function_url(CONSOLE) + "/audit?partner=acme&operation=owner.key.create", timeout=60
+    ).text
+    assert "owner.key.create" in only.split("<tbody>")[1]
+    assert "owner.partner.add" not in only.split("<tbody>")[1]
+
+
+def test_the_audit_pages_page(clean: None) -> None:
+    browser = signed_in(*new_owner())
+    token = csrf_of(browser)
+    post(browser, "/partners", partner_id="acme", csrf=token)
+    for rate in range(1, 56):
+        assert post(browser, "/partners/acme/limits", rate=str(rate), csrf=token).status_code == 303
+    first = browser.get(function_url(CONSOLE) + "/audit?partner=acme", timeout=60).text
+    assert first.count("<td>owner.partner.limits</td>") == 50
+    older = re.search(r'href="([^"]+)" rel="next"', first)
+    assert older is not None
+    second = browser.get(
+        function_url(CONSOLE) + "/" + older.group(1).replace("&amp;", "&").removeprefix("./"),
+        timeout=60,
+    ).text
+    assert second.count("<td>owner.partner.limits</td>") == 5
+    assert "<td>owner.partner.add</td>" in second
+    assert 'rel="next"' not in second
+
+
+# --- usage ----------------------------------------------------------------------------------
+
+CALLS = 300
+
+
+def test_usage_counts_calls_by_outcome_at_a_few_writes_per_hundred_calls(clean: None) -> None:
+    partner_id = f"use-{uuid.uuid4().hex[:8]}"
+    made = cli("--json", "keys", "create", "--partner", partner_id, "--create-partner")
+    key = json.loads(made.stdout)["key"]
+    cli("partner", "limits", partner_id, "--rate", "1000", "--burst", "1000")
+    headers = {"Authorization": f"Bearer {key}"}
+    expected = {"ok": 0, "client_errors": 0, "creates": 0}
+    for n in range(CALLS):
+        if n % 10 == 0:
+            answer = requests.post(
+                function_url("createEntry"), json=entry_body(), headers=headers, timeout=60
+            )
+            assert answer.status_code == 201
+            expected["ok"] += 1
+            expected["creates"] += 1
+        elif n % 10 == 1:
+            answer = requests.get(function_url("fetchData") + "/nope", headers=headers, timeout=60)
+            assert answer.status_code == 404
+            expected["client_errors"] += 1
+        else:
+            answer = requests.get(function_url("fetchData"), headers=headers, timeout=60)
+            assert answer.status_code == 200
+            expected["ok"] += 1
+    deadline = time.monotonic() + 60
+    while True:
+        (today,) = json.loads(cli("--json", "usage", "--partner", partner_id, "--days", "1").stdout)
+        if today["calls"] >= CALLS or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert today["calls"] == CALLS
+    assert {k: today[k] for k in expected} == expected
+    assert (today["limited"], today["errors"]) == (0, 0)
+    day = today["day"]
+    stored = store.client().collection("partnerUsage").document(f"{partner_id}_{day}").get()
+    writes = stored.get("flushes")
+    print(f"\nusage metering: {writes} writes for {CALLS} calls = {writes / CALLS:.3f} per call")
+    assert writes / CALLS <= 0.05
+    week = json.loads(cli("--json", "usage", "--partner", partner_id, "--days", "7").stdout)
+    assert [row["day"] for row in week][-1] == day
+    assert len(week) == 7
+    assert sum(row["calls"] for row in week) == CALLS
+    refused = cli("usage", "--partner", partner_id, "--days", "91")
+    assert (refused.returncode, refused.stderr.strip()) == (
+        2,
+        "error: --days: days must be 1 to 90",
+    )
+
+
+def test_a_partners_webhooks_and_their_deliveries_show_and_can_be_disabled(clean: None) -> None:
+    partner_id = f"hooks-{uuid.uuid4().hex[:6]}"
+    made = cli("--json", "keys", "create", "--partner", partner_id, "--create-partner")
+    key = json.loads(made.stdout)["key"]
+    closed = "http://127.0.0.1:9/hook"  # nothing listens: every attempt fails, and is retried
+    added = cli("--json", "webhooks", "add", "--partner", partner_id, "--url", closed)
+    endpoint_id = json.loads(added.stdout)["id"]
+    created = requests.post(
+        function_url("createEntry"),
+        json=entry_body(),
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=60,
+    )
+    assert created.status_code == 201
+    email, password = new_owner()
+    browser = signed_in(email, password)
+    deadline = time.monotonic() + 60
+    while True:
+        page = browser.get(function_url(CONSOLE) + f"/partners/{partner_id}", timeout=60).text
+        if "<td>retrying</td>" in page or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    hooks = page.split('id="webhooks"')[1]
+    assert closed in hooks
+    assert "<td>retrying</td>" in hooks
+    assert "no answer" in hooks  # the last attempt's status: the port refused it
+    assert " UTC</td>" in hooks  # the next attempt is due
+    token = CSRF.search(page).group(1)  # type: ignore[union-attr]
+    disabled = post(browser, f"/partners/{partner_id}/webhooks/{endpoint_id}/disable", csrf=token)
+    assert disabled.status_code == 303, disabled.text
+    shown = json.loads(cli("--json", "webhooks", "show", endpoint_id).stdout)
+    assert (shown["status"], shown["disabled_reason"]) == (
+        "disabled",
+        "disabled by the owner in the console",
+    )
+    stranger = post(browser, "/partners/acme/webhooks/" + endpoint_id + "/enable", csrf=token)
+    assert stranger.status_code == 404  # another partner's endpoint, by its URL
+    trail = json.loads(cli("--json", "audit", "--partner", partner_id).stdout)
+    assert [(e["operation"], e["credential"]) for e in trail] == [
+        ("owner.key.create", "cli"),
+        ("owner.webhook.add", "cli"),
+        ("create", "key"),
+        ("owner.webhook.disable", "console"),
+    ]
+    assert trail[-1]["actor"] == f"console:{email}"
+
+
+def test_make_serves_demo_owner_signs_in_to_the_console_it_prints(clean: None) -> None:
+    from devtools import seed, stack
+
+    banner = seed.seed_and_describe(PROJECT, stack.function_url, ".cache/emulators.log")
+    assert f"Owner's console (open in a browser): {function_url(CONSOLE)}" in banner
+    assert f"sign in as {seed.DEMO_OWNER}, password {seed.DEMO_PASSWORD}" in banner
+    browser = signed_in(seed.DEMO_OWNER, seed.DEMO_PASSWORD)
+    page = browser.get(function_url(CONSOLE) + "/partners", timeout=60).text
+    for partner_id in seed.DEMO_USERS:
+        assert f'href="./partners/{partner_id}"' in page

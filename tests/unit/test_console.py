@@ -1,0 +1,175 @@
+"""The console's pure parts: who may use it by their claims, the CSRF token, the origin
+check, relative links wherever the console is mounted, the usage chart, and the pages a
+signed-out browser can reach (through functions-framework, no emulator: nothing there
+needs one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from flask import Flask, Request
+
+from functions.console import app, charts, session
+from functions.models import DayUsage
+from tests.helpers import PROJECT
+
+
+@pytest.mark.parametrize(
+    ("claims", "refusal"),
+    [
+        ({"owner": True}, None),
+        ({"owner": True, "email": "a@b.c"}, None),
+        ({"owner": "true"}, "This account is not an owner of this app."),
+        ({"owner": 1}, "This account is not an owner of this app."),
+        ({}, "This account is not an owner of this app."),
+        ({"role": "partner", "owner": True}, "A partner's account cannot use the owner's console."),
+        ({"role": "partner"}, "A partner's account cannot use the owner's console."),
+    ],
+)
+def test_only_an_owner_claim_and_no_partner_role_gets_in(
+    claims: dict[str, Any], refusal: str | None
+) -> None:
+    assert session.owner_from_claims(claims) == refusal
+
+
+def test_the_csrf_token_is_the_sessions_own() -> None:
+    one, other = session.csrf_token("cookie-one"), session.csrf_token("cookie-two")
+    assert one == session.csrf_token("cookie-one")
+    assert one != other
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", one)
+    assert "cookie-one" not in one
+
+
+def request_for(path: str = "/", headers: dict[str, str] | None = None, **extra: Any) -> Request:
+    flask_app = Flask(__name__)
+    with flask_app.test_request_context(path, headers=headers or {}, **extra) as context:
+        return context.request
+
+
+@pytest.mark.parametrize(
+    ("origin", "same"),
+    [
+        (None, True),
+        ("http://console.example", True),
+        ("http://CONSOLE.example", True),
+        ("https://evil.example", False),
+        ("http://console.example.evil", False),
+        ("null", False),
+    ],
+)
+def test_a_change_must_come_from_this_host(origin: str | None, same: bool) -> None:
+    headers = {"Host": "console.example"} | ({"Origin": origin} if origin else {})
+    assert session.same_origin(request_for(headers=headers)) is same
+
+
+@pytest.mark.parametrize(
+    ("path", "root", "route"),
+    [
+        ("/", "console/", []),
+        ("/partners", "./", ["partners"]),
+        ("/partners/acme", "../", ["partners", "acme"]),
+        ("/partners/acme/keys/k1/roll", "../../../../", ["partners", "acme", "keys", "k1", "roll"]),
+        ("/console/partners", "../", ["partners"]),
+        ("/console", "./", []),
+        ("/console/console/audit", "../../", ["audit"]),
+    ],
+)
+def test_links_are_relative_to_where_the_console_is_mounted(
+    path: str, root: str, route: list[str]
+) -> None:
+    """`.../console` arrives as "/", `.../console/partners` as "/partners"; a URL that
+    repeats `console` (relative links from `.../console/`) is the same page."""
+    page = app._page(request_for(path))
+    assert (page.root, page.route) == (root, route)
+
+
+def test_the_cookie_is_http_only_secure_strict_and_expires() -> None:
+    options = session.cookie_options()
+    assert options == {
+        "httponly": True, "secure": True, "samesite": "Strict", "path": "/",
+        "max_age": 8 * 3600,
+    }  # fmt: skip
+    assert session.COOKIE == "__session"
+
+
+def test_the_usage_chart_draws_each_outcome_and_says_the_figures() -> None:
+    day = dt.date(2026, 12, 1)
+    rows = [
+        DayUsage("acme", day, calls=10, ok=6, client_errors=2, limited=1, errors=1),
+        DayUsage("acme", day + dt.timedelta(days=1)),
+        DayUsage("acme", day + dt.timedelta(days=2), calls=20, ok=20),
+    ]
+    svg = charts.usage_chart(rows, "acme <&>")
+    assert svg.startswith('<svg class="chart"')
+    assert 'role="img"' in svg
+    assert '<title id="chart-acme-----title">Calls per day of acme &lt;&amp;&gt;</title>' in svg
+    assert "40 calls" not in svg
+    assert "30 calls from 2026-12-01 to 2026-12-03; the busiest day 2026-12-03 with 20." in svg
+    assert svg.count('"><title>') == 5  # a bar per outcome of each day; none for a 0
+    heights = [float(h) for h in re.findall(r'height="([0-9.]+)" fill="#1a6b2f"><title>', svg)]
+    assert heights == [pytest.approx(144 * 6 / 20), pytest.approx(144)]
+    assert "style=" not in svg  # the page's policy allows no inline style
+    empty = charts.usage_chart([DayUsage("acme", day)], "acme")
+    assert "0 calls from 2026-12-01 to 2026-12-01." in empty
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("GCLOUD_PROJECT", PROJECT)
+    for name in ("FIREBASE_AUTH_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    flask_app = Flask(__name__)
+    flask_app.add_url_rule(
+        "/", "root", lambda: app.serve(__import__("flask").request), methods=["GET", "POST", "PUT"]
+    )
+    flask_app.add_url_rule(
+        "/<path:rest>",
+        "any",
+        lambda rest: app.serve(__import__("flask").request),
+        methods=["GET", "POST", "PUT"],
+    )
+    return flask_app.test_client()
+
+
+def test_a_signed_out_browser_reaches_only_sign_in_and_the_stylesheet(client: Any) -> None:
+    for path in ("/", "/partners", "/audit", "/partners/acme"):
+        answer = client.get(path)
+        assert answer.status_code == 303, path
+        assert answer.headers["Location"].endswith("sign-in")
+        assert answer.headers["Content-Security-Policy"] == app.POLICY
+    page = client.get("/sign-in")
+    assert page.status_code == 200
+    assert 'type="password"' in page.text
+    assert "<script" not in page.text
+    css = client.get("/style.css")
+    assert (css.status_code, css.mimetype) == (200, "text/css")
+    assert client.post("/partners", data={"csrf": "x"}).status_code == 401
+    assert client.put("/partners").status_code == 405
+
+
+def test_sign_in_without_a_web_api_key_says_what_to_set(client: Any) -> None:
+    answer = client.post("/sign-in", data={"email": "a@b.c", "password": "x"})
+    assert answer.status_code == 503
+    assert "CONSOLE_API_KEY" in answer.text
+    empty = client.post("/sign-in", data={"email": " ", "password": ""})
+    assert empty.status_code == 400
+    assert "Enter your email and password." in empty.text
+    other = client.post(
+        "/sign-in", data={"email": "a@b.c", "password": "x"}, headers={"Origin": "https://x.y"}
+    )
+    assert other.status_code == 403
+
+
+def test_an_emulator_variable_in_a_real_project_stops_the_console(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GCLOUD_PROJECT", "acme-production")
+    monkeypatch.setenv("K_SERVICE", "console")  # deployed
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+    answer = client.get("/sign-in")
+    assert answer.status_code == 500
+    assert "not configured" in answer.text
+    assert "FIREBASE_AUTH_EMULATOR_HOST" not in answer.text
