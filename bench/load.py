@@ -22,6 +22,8 @@ class Load:
     p99_ms: float
     requests: int
     errors: int
+    cpu_ms_per_request: float | None = None
+    """The serving processes' user + system CPU over the run, per request answered."""
 
 
 WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)

@@ -108,6 +108,7 @@ def targets(results: list[dict[str, Any]], import_s: float) -> list[tuple[str, b
             (f"peak RSS of one serving process <= 100 MiB at N={n}", rss <= 100, f"{rss} MiB")
         )
     checks += key_targets(results)
+    checks += cost_targets(results)
     checks.append(("import of main.py <= 0.6 s", import_s <= 0.6, f"{import_s} s"))
     return checks
 
@@ -158,6 +159,35 @@ def key_targets(results: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
     return checks
 
 
+def cost_targets(results: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
+    """What a call costs: CPU per create against the Node peer with auth, and the
+    sequential round trips of a create and a read with a key."""
+    checks: list[tuple[str, bool, str]] = []
+    for r in results:
+        n, scenarios, trips = r["n"], r["scenarios"], r.get("round_trips") or {}
+        ours_cpu = scenarios[KEY_CREATE].get("cpu_ms_per_request")
+        peer_cpu = scenarios[PEER_A2_CREATE].get("cpu_ms_per_request")
+        if ours_cpu is not None and peer_cpu is not None:
+            checks.append(
+                (
+                    f"CPU per create with a key <= peer A2's at N={n}",
+                    ours_cpu <= peer_cpu,
+                    f"{ours_cpu} vs {peer_cpu} ms a request = {ours_cpu / peer_cpu:.2f}x",
+                )
+            )
+        for name, label in ((KEY_CREATE, "a create"), (KEY_FETCH, "a read")):
+            if name in trips:
+                count = trips[name].get("sequential", 0)
+                checks.append(
+                    (
+                        f"<= 2 sequential round trips for {label} with a key at N={n}",
+                        count <= 2,
+                        f"{count:g} ({trips[name]})",
+                    )
+                )
+    return checks
+
+
 def render(
     results: list[dict[str, Any]],
     import_s: float,
@@ -178,15 +208,33 @@ def render(
         lines += [
             f"## N = {r['n']:,}",
             "",
-            "| scenario | req/s | p50 ms | p99 ms | errors | req/s vs ours page 20 |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "| scenario | req/s | p50 ms | p99 ms | errors | req/s vs ours page 20 "
+            "| CPU ms/request |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for name, s in r["scenarios"].items():
             ratio = s["rps"] / ours["rps"] if ours["rps"] else 0
+            cpu = s.get("cpu_ms_per_request")
             lines.append(
                 f"| {name} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | "
-                f"{s['errors']} | {ratio:.2f} |"
+                f"{s['errors']} | {ratio:.2f} | {'-' if cpu is None else cpu} |"
             )
+        trips = r.get("round_trips") or {}
+        if trips:
+            lines += [
+                "",
+                "Calls per request to Firestore and Auth, from the servers' own request lines "
+                "(medians of 20 requests sent one at a time); `sequential` counts calls that "
+                "overlap once:",
+                "",
+                "| scenario | sequential | firestore | auth |",
+                "| --- | ---: | ---: | ---: |",
+            ]
+            lines += [
+                f"| {name} | {t.get('sequential', 0):g} | {t.get('firestore', 0):g} "
+                f"| {t.get('auth', 0):g} |"
+                for name, t in trips.items()
+            ]
         lines += [
             "",
             f"- direct Python client, one page, no HTTP: p50 {r['direct_floor_p50_ms']} ms "

@@ -10,10 +10,11 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.load import Scenario, run_wrk, wrk_script
+from bench.load import Load, Scenario, run_wrk, wrk_script
 from bench.servers import servers
 from bench.settings import (
     KEY_CREATE,
@@ -240,12 +241,17 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
                 server = running[scenario.server]
                 script = wrk_script(scenario, key if scenario.credential == "key" else token)
                 clients = scenario.connections or connections
-                load = run_wrk(server.url, script, seconds, clients)
+                load = _run(server, script, seconds, clients)
                 if load.requests < clients:  # too slow to finish in the run: give it time
                     time.sleep(SLOW_RUN_S / 10)
-                    load = run_wrk(server.url, script, SLOW_RUN_S, clients)
+                    load = _run(server, script, SLOW_RUN_S, clients)
                 scenario.loads.append(load)
                 time.sleep(1.0)  # let the server and the emulator go idle
+        trips = {
+            s.name: round_trips(running[s.server], s, key if s.credential == "key" else token)
+            for s in planned
+            if s.server.startswith("ours") and s.connections is None
+        }
         peak_rss = {name: s.peak_rss_mib() for name, s in running.items()}
         cold = {}
         for name in ("ours-fetch", "node-fetch"):
@@ -261,6 +267,7 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
             "cold_start_s": cold,
             "peak_rss_mib": peak_rss,
             "docs_read_per_fetch": _docs_read(logs / "ours-fetch.log"),
+            "round_trips": trips,
             "direct_floor_p50_ms": round(statistics.median(floors), 2),
             "direct_floor_rounds_ms": floors,
         }
@@ -276,10 +283,59 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
     return result
 
 
+def _run(server: Any, script: Path, seconds: int, clients: int) -> Load:
+    """One wrk run, with the server's CPU time over it."""
+    before = server.cpu_s()
+    load = run_wrk(server.url, script, seconds, clients)
+    spent = server.cpu_s() - before
+    load.cpu_ms_per_request = round(spent * 1000 / load.requests, 3) if load.requests else None
+    return load
+
+
+TRIP_SAMPLES = 20
+
+
+def round_trips(server: Any, scenario: Scenario, bearer: str) -> dict[str, float]:
+    """The calls one request of the scenario makes to Firestore and Auth, as the server
+    logs them (`round_trips` of its request line): medians of TRIP_SAMPLES requests sent
+    one at a time, each with a request id of its own."""
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    marker = uuid.uuid4().hex[:8]
+    for i in range(TRIP_SAMPLES):
+        headers = {
+            "Authorization": f"Bearer {bearer}",
+            "Content-Type": "application/json",
+            "X-Request-Id": f"trips-{marker}-{i}",
+        }
+        if scenario.unique_key:
+            headers["Idempotency-Key"] = f"trips-{marker}-{i}"
+        body = json.dumps(scenario.body).encode() if scenario.body is not None else None
+        request = urllib.request.Request(
+            server.url + scenario.path, data=body, headers=headers, method=scenario.method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60):
+                pass
+        except urllib.error.HTTPError:
+            pass
+    assert server.log is not None
+    found: dict[str, list[int]] = {}
+    for line in server.log.read_text(errors="replace").splitlines():
+        if f'"trips-{marker}-' not in line or '"round_trips"' not in line:
+            continue
+        for name, count in json.loads(line)["round_trips"].items():
+            found.setdefault(name, []).append(count)
+    return {name: statistics.median(counts) for name, counts in sorted(found.items())}
+
+
 def _summary(scenario: Scenario) -> dict[str, Any]:
     loads = scenario.loads
+    cpu = [load.cpu_ms_per_request for load in loads if load.cpu_ms_per_request is not None]
     return {
         "rps": round(statistics.median(load.rps for load in loads), 2),
+        "cpu_ms_per_request": round(statistics.median(cpu), 3) if cpu else None,
         "p50_ms": round(statistics.median(load.p50_ms for load in loads), 2),
         "p99_ms": round(statistics.median(load.p99_ms for load in loads), 2),
         "requests": sum(load.requests for load in loads),

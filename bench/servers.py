@@ -66,6 +66,11 @@ class Server:
                 time.sleep(0.02)
         raise RuntimeError(f"{self.name} did not start")
 
+    def cpu_s(self) -> float:
+        """User and system CPU the server's processes have used so far (from /proc)."""
+        assert self.process is not None
+        return sum(_cpu_s(pid) for pid in [self.process.pid, *_descendants(self.process.pid)])
+
     def peak_rss_mib(self) -> float:
         """The largest VmHWM among the server's processes (the gunicorn worker, say)."""
         assert self.process is not None
@@ -92,6 +97,16 @@ def _descendants(pid: int) -> list[int]:
     for child in map(int, children):
         found += [child, *_descendants(child)]
     return found
+
+
+def _cpu_s(pid: int) -> float:
+    """utime + stime of one process, in seconds (fields 14 and 15 of /proc/<pid>/stat)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _vm_hwm_kib(pid: int) -> int:
@@ -130,14 +145,19 @@ def servers(env: dict[str, str], logs: Path) -> dict[str, Server]:
             "ours-fetch-max-age",
             [*python, "--source", "main.py", "--target", "fetchData"],
             {**env, "AUTH_REVOCATION_MAX_AGE_S": MAX_AGE_S},
+            log=logs / "ours-fetch-max-age.log",
         ),
         "ours-create": Server(
-            "ours-create", [*python, "--source", "main.py", "--target", "createEntry"], writes
+            "ours-create",
+            [*python, "--source", "main.py", "--target", "createEntry"],
+            writes,
+            log=logs / "ours-create.log",
         ),
         "ours-create-max-age": Server(
             "ours-create-max-age",
             [*python, "--source", "main.py", "--target", "createEntry"],
             {**writes, "AUTH_REVOCATION_MAX_AGE_S": MAX_AGE_S},
+            log=logs / "ours-create-max-age.log",
         ),
         "node-fetch": Server(
             "node-fetch", [*node, "--target", "fetchData"], node_env, cwd=NODE_PEER

@@ -22,13 +22,17 @@ run together into one that Cloud Logging cannot parse (seen under load).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import json
+import math
 import os
 import re
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from typing import Any, Literal, cast
 
 from firebase_functions import logger
@@ -37,6 +41,7 @@ Severity = Literal["DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"]
 
 ALLOWED_FIELDS = frozenset(
     {
+        "round_trips",
         "request_id",
         "partner_id",
         "uid",
@@ -138,7 +143,40 @@ def labels(**values: str | None) -> dict[str, dict[str, str]]:
 
 def start_request(**fields: Any) -> contextvars.Token[dict[str, Any] | None]:
     """Bind the context for one request; pass the token to `end_request`."""
-    return _context.set(dict(fields))
+    return _context.set({**fields, _TRIPS: []})
+
+
+_TRIPS = "_round_trips"
+"""The context's list of (service, started, ended): never written to a log line as such."""
+
+
+@contextlib.contextmanager
+def round_trip(service: str) -> Iterator[None]:
+    """Time one call to a backend (`firestore`, `auth`) for the current request, if any.
+    Calls made in another thread count when it runs in a copy of the request's context."""
+    trips = (_context.get() or {}).get(_TRIPS)
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if trips is not None:
+            trips.append((service, started, time.perf_counter()))
+
+
+def round_trips() -> dict[str, int]:
+    """The current request's calls to each backend, and how many of them ran one after
+    another (`sequential`: calls that overlap in time count once)."""
+    trips = sorted((_context.get() or {}).get(_TRIPS) or [], key=lambda t: t[1])
+    counts: dict[str, int] = {}
+    sequential, reach = 0, -math.inf
+    for service, started, ended in trips:
+        counts[service] = counts.get(service, 0) + 1
+        if started >= reach:
+            sequential += 1
+            reach = ended
+        else:
+            reach = max(reach, ended)
+    return {**counts, "sequential": sequential}
 
 
 def bind(**fields: Any) -> None:
@@ -160,6 +198,7 @@ def end_request(token: contextvars.Token[dict[str, Any] | None]) -> None:
 def log(severity: Severity, message: str, **fields: Any) -> None:
     """Write one structured line (Cloud Run and the emulator collect stdout and stderr)."""
     record: dict[str, Any] = {**(_context.get() or {}), **fields}
+    record.pop(_TRIPS, None)
     entry: dict[str, Any] = {
         key: value
         for key, value in record.items()

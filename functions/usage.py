@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from functions import config, logs
-from functions.errors import ConfigurationError, ServiceUnavailable
+from functions.errors import ConfigurationError
 from functions.models import USAGE_COUNTERS, DayUsage
 from functions.store import usage as store
 
@@ -88,7 +88,7 @@ class Meter:
             return 0
         try:
             written = self._write(taken, dt.datetime.now(dt.UTC))
-        except (ServiceUnavailable, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - metering never fails a call or an exit
             with self._lock:
                 for key, counts in taken.items():
                     self._counts.setdefault(key, Counter()).update(counts)

@@ -91,13 +91,18 @@ def merged_grant(
     Without `scopes`, a user keeps the scopes they hold (a new partner user holds all).
 
     Raises:
-        Refused: malformed partner id or scopes, a user of another partner (without
-            `move`), or claims over firebase-admin's 1000-character limit.
+        Refused: malformed partner id or scopes, an owner, a user of another partner
+            (without `move`), or claims over firebase-admin's 1000-character limit.
     """
     if not PARTNER_ID_PATTERN.fullmatch(partner_id):
         raise Refused(
             f"partner id {partner_id!r} is malformed: use 1 to 63 lowercase letters, digits "
             "and inner hyphens"
+        )
+    if existing.get(OWNER_CLAIM) is True:
+        raise Refused(
+            "the user is an owner of this app (the console); a partner's user must be "
+            "someone else (`owners remove` first)"
         )
     current = existing.get(PARTNER_ID_CLAIM)
     if current and current != partner_id and not move:

@@ -78,7 +78,7 @@ class ApiKeyAuthenticator:
 
 @functools.cache
 def _lookups() -> SharedLookups[_Found]:
-    return SharedLookups(_find)
+    return SharedLookups(_find, service="firestore")
 
 
 _partner_of_key: dict[str, str] = {}

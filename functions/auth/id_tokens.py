@@ -7,6 +7,7 @@ requests of one user (see `sessions`).
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import threading
 import time
@@ -59,7 +60,11 @@ class IdTokenAuthenticator:
             # Without a user lookup there is nothing to overlap: it is read in line.
             partner_id = claims.get(PARTNER_ID_CLAIM)
             if isinstance(partner_id, str) and PARTNER_ID_PATTERN.fullmatch(partner_id):
-                prefetched[partner_id] = _pool().submit(partner_store.get_partner, partner_id)
+                # In a copy of the request's context: its round trips are the request's.
+                context = contextvars.copy_context()
+                prefetched[partner_id] = _pool().submit(
+                    context.run, partner_store.get_partner, partner_id
+                )
 
         claims = verify_id_token(
             credential, check_revoked=check_revoked, on_verified=prefetch if check_revoked else None
@@ -74,6 +79,16 @@ class IdTokenAuthenticator:
         except FutureTimeout as exc:
             raise ServiceUnavailable("Reading the partner's record took too long.") from exc
         return replace(caller, partner=partner)
+
+
+def _timed(get_user: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A user lookup, timed as one round trip to Auth for the request that makes it."""
+
+    def lookup(uid: str) -> Any:
+        with logs.round_trip("auth"):
+            return get_user(uid)
+
+    return lookup
 
 
 @functools.cache
@@ -221,7 +236,8 @@ def _verifier() -> _Verifier:
                 # firebase-admin has no public option for the key URL; a private test rig
                 # that signs its own tokens needs one, so it is set on the SDK's verifier.
                 client._token_verifier.id_token_verifier.cert_url = certs_url  # noqa: SLF001
-            verifier = _verifiers[key] = _Verifier(client, SharedLookups(client.get_user))
+            lookups = SharedLookups(_timed(client.get_user))
+            verifier = _verifiers[key] = _Verifier(client, lookups)
     return verifier
 
 

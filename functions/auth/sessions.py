@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from functions import logs
+
 T = TypeVar("T")
 
 MAX_REMEMBERED = 4096
@@ -59,9 +61,14 @@ class SharedLookups(Generic[T]):
     """`fetch(uid)` results shared by the concurrent requests of one user."""
 
     def __init__(
-        self, fetch: Callable[[str], T], clock: Callable[[], float] = time.monotonic
+        self,
+        fetch: Callable[[str], T],
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        service: str = "auth",
     ) -> None:
         self._fetch = fetch
+        self._service = service
         self._clock = clock
         self._lock = threading.Lock()
         self._queues: dict[str, _Queue[T]] = {}
@@ -91,9 +98,15 @@ class SharedLookups(Generic[T]):
             else:
                 lookup = queue.waiting = _Lookup()
                 leading, after = queue, queue.running
-        if leading is not None:
+        if leading is not None:  # `fetch` times its own calls
             self._run(uid, leading, lookup, after, remember=max_age_s > 0, deadline=deadline)
-        return lookup.outcome(None if deadline is None else max(0.0, deadline - self._clock()))
+        elif lookup is not recent:  # waiting for another request's call: one round trip
+            with logs.round_trip(self._service):
+                return lookup.outcome(self._left(deadline))
+        return lookup.outcome(self._left(deadline))
+
+    def _left(self, deadline: float | None) -> float | None:
+        return None if deadline is None else max(0.0, deadline - self._clock())
 
     def _run(
         self,

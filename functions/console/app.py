@@ -39,6 +39,8 @@ from functions.auth.callers import (
 from functions.console import charts, session
 from functions.console.session import Owner, SignInFailed
 from functions.errors import ConfigurationError
+from functions.http import parsing
+from functions.limits import FailureGuard
 from functions.usage import totals
 
 HERE: Final = Path(__file__).resolve().parent
@@ -63,6 +65,8 @@ CONSOLE_FUNCTION: Final[dict[str, Any]] = {
 }
 """Deployment options of the console: reachable by browsers (owners sign in on its own
 page), a few instances at most."""
+SIGN_IN_FAILURES: Final = FailureGuard()
+"""Failed sign-ins per client address, in this instance: 20, then one every 2 s."""
 USAGE_DAYS: Final = 30
 DELIVERIES_SHOWN: Final = 5
 DONE: Final = {
@@ -234,9 +238,18 @@ def _sign_in(page: Page) -> Response:
     if not session.same_origin(request):
         return page.refuse(403, "This form was sent from another site.")
     email = request.form.get("email", "")
+    address = parsing.client_address(request)
+    wait = SIGN_IN_FAILURES.retry_after(address, "")
+    if wait:
+        said = f"Too many failed sign-ins from your address; try again in {wait} s."
+        refused = page.render("sign_in.html", 429, title="Sign in", email=None, problem=said)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     try:
         cookie, owner = session.sign_in(email, request.form.get("password", ""))
     except SignInFailed as exc:
+        if exc.status in (401, 403):
+            SIGN_IN_FAILURES.failed(address)
         return page.render(
             "sign_in.html", exc.status, title="Sign in", email=email[:254], problem=exc.message
         )

@@ -351,6 +351,7 @@ def _finish(
         status=status,
         outcome="ok" if status < 400 else "rejected",
         latency_ms=round(latency_s * 1000, 2),
+        round_trips=logs.round_trips(),
         httpRequest=logs.http_request(
             method=request.method,
             path=f"/{name}{request.path if request.path != '/' else ''}",

@@ -42,23 +42,25 @@ def count_reads(count: int) -> None:
 
 @contextlib.contextmanager
 def backend_errors() -> Iterator[None]:
-    """Translate the SDK's transport and availability failures into a retryable 503."""
+    """Translate the SDK's transport and availability failures into a retryable 503; each
+    block is one call to Firestore, timed for the request's round trips."""
     from google.api_core import exceptions as api_exceptions  # noqa: PLC0415
     from google.auth import exceptions as auth_exceptions  # noqa: PLC0415
 
-    try:
-        yield
-    except (
-        api_exceptions.ServiceUnavailable,
-        api_exceptions.DeadlineExceeded,
-        api_exceptions.RetryError,
-        api_exceptions.Aborted,
-        api_exceptions.InternalServerError,
-        api_exceptions.TooManyRequests,
-        api_exceptions.ResourceExhausted,
-        auth_exceptions.TransportError,
-    ) as exc:
-        raise ServiceUnavailable() from exc
+    with logs.round_trip("firestore"):
+        try:
+            yield
+        except (
+            api_exceptions.ServiceUnavailable,
+            api_exceptions.DeadlineExceeded,
+            api_exceptions.RetryError,
+            api_exceptions.Aborted,
+            api_exceptions.InternalServerError,
+            api_exceptions.TooManyRequests,
+            api_exceptions.ResourceExhausted,
+            auth_exceptions.TransportError,
+        ) as exc:
+            raise ServiceUnavailable() from exc
 
 
 def call_options() -> dict[str, Any]:

@@ -23,3 +23,15 @@ def cold_caches() -> Iterator[None]:
     clear()
     yield
     clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_usage_writes() -> Iterator[None]:
+    """Calls served in this process are metered (functions.usage); with no Firestore here,
+    the counts are dropped rather than written. `test_usage` tests meters of its own."""
+    from functions import usage
+
+    original = usage.METER._write
+    usage.METER._write = lambda counts, now: len(counts)
+    yield
+    usage.METER._write = original

@@ -42,3 +42,34 @@ def test_targets_hold_and_miss_on_their_figures() -> None:
     slow = {name: ok for name, ok, _ in key_targets([result(100, **{KEY_FETCH: 99.0})])}
     assert slow["fetchData page 20 with a key >= 1.0x peer A2 at N=100"] is False
     assert slow["fetchData page 20 with a key >= 1.5x peer A at N=100"] is False
+
+
+def test_cost_targets_judge_cpu_per_create_and_sequential_round_trips() -> None:
+    from bench.report import cost_targets
+
+    figures = result(100)
+    figures["scenarios"][KEY_CREATE]["cpu_ms_per_request"] = 4.0
+    figures["scenarios"][PEER_A2_CREATE]["cpu_ms_per_request"] = 5.0
+    figures["round_trips"] = {
+        KEY_CREATE: {"firestore": 2, "sequential": 2},
+        KEY_FETCH: {"firestore": 3, "sequential": 3},
+    }
+    checks = {name: (ok, said) for name, ok, said in cost_targets([figures])}
+    assert checks["CPU per create with a key <= peer A2's at N=100"] == (
+        True,
+        "4.0 vs 5.0 ms a request = 0.80x",
+    )
+    assert checks["<= 2 sequential round trips for a create with a key at N=100"][0] is True
+    assert checks["<= 2 sequential round trips for a read with a key at N=100"][0] is False
+    assert cost_targets([result(100)]) == []  # figures not taken: no verdict
+
+
+def test_the_cpu_of_a_process_is_read_from_proc() -> None:
+    import os
+
+    from bench.servers import _cpu_s
+
+    spent = _cpu_s(os.getpid())
+    sum(range(2_000_000))  # spend some
+    assert _cpu_s(os.getpid()) > spent > 0
+    assert _cpu_s(2**22 + 12345) == 0.0  # no such process

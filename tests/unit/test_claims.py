@@ -62,6 +62,7 @@ def test_merged_grant_keeps_other_claims_and_replaces_partner_ones() -> None:
         ({}, "acme", ["entries:delete"], "unknown scopes"),
         ({}, "acme", [], "at least one scope"),
         ({"notes": "x" * 990}, "acme", None, "Firebase allows 1000"),
+        ({"owner": True}, "acme", None, "is an owner of this app"),
     ],
 )
 def test_merged_grant_refuses(

@@ -173,3 +173,28 @@ def test_an_emulator_variable_in_a_real_project_stops_the_console(
     assert answer.status_code == 500
     assert "not configured" in answer.text
     assert "FIREBASE_AUTH_EMULATOR_HOST" not in answer.text
+
+
+def test_failed_sign_ins_from_one_address_are_braked(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wrong passwords from one address: 20, then one every 2 seconds (429, Retry-After)."""
+    from functions.limits import FailureGuard
+
+    clock = [0.0]
+    monkeypatch.setattr(app, "SIGN_IN_FAILURES", FailureGuard(clock=lambda: clock[0]))
+
+    def wrong(email: str, password: str) -> None:
+        raise session.SignInFailed("Wrong email or password.")
+
+    monkeypatch.setattr(session, "sign_in", wrong)
+    statuses = [
+        client.post("/sign-in", data={"email": "a@b.c", "password": "x"}).status_code
+        for _ in range(21)
+    ]
+    assert statuses == [401] * 20 + [429]
+    held = client.post("/sign-in", data={"email": "a@b.c", "password": "x"})
+    assert held.headers["Retry-After"] == "2"
+    assert "Too many failed sign-ins" in held.text
+    clock[0] += 2.0
+    assert client.post("/sign-in", data={"email": "a@b.c", "password": "x"}).status_code == 401

@@ -193,3 +193,38 @@ def test_the_client_address_is_the_last_one_google_appended(forwarded: str, seen
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     with app.test_request_context("/", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}):
         assert parsing.client_address(flask.request) == seen
+
+
+def test_round_trips_count_calls_and_those_one_after_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two calls that overlap (a user lookup beside a partner read) are one sequential
+    round trip; calls outside any request count nowhere."""
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    from functions import logs
+
+    with logs.round_trip("firestore"):
+        pass  # no request: not counted
+    token = logs.start_request(function="fetchData")
+    try:
+        timeline = iter([0.0, 0.5, 1.5, 1.0, 3.0, 4.0])
+        monkeypatch.setattr("functions.logs.time.perf_counter", lambda: next(timeline))
+        with logs.round_trip("auth"):  # 0.0 .. 1.0, with the read below inside it
+            context = contextvars.copy_context()
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(context.run, _trip, "firestore").result()  # 0.5 .. 1.5
+        with logs.round_trip("firestore"):  # 3.0 .. 4.0
+            pass
+        assert logs.round_trips() == {"auth": 1, "firestore": 2, "sequential": 2}
+    finally:
+        logs.end_request(token)
+    assert logs.round_trips() == {"sequential": 0}
+
+
+def _trip(service: str) -> None:
+    from functions import logs
+
+    with logs.round_trip(service):
+        pass
