@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.profile import STAGES
 from bench.settings import (
     KEY_CREATE,
     KEY_CREATE_IDEMPOTENT,
@@ -175,6 +176,25 @@ def cost_targets(results: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
                     f"{ours_cpu} vs {peer_cpu} ms a request = {ours_cpu / peer_cpu:.2f}x",
                 )
             )
+        model = (r.get("latency_model") or {}).get("scenarios") or {}
+        if KEY_CREATE in model and PEER_A2_CREATE in model:
+            ours, peer = model[KEY_CREATE]["p50_ms"], model[PEER_A2_CREATE]["p50_ms"]
+            checks.append(
+                (
+                    f"{KEY_CREATE} p50 <= peer A2's in the latency model at N={n}",
+                    ours <= peer,
+                    f"{ours} vs {peer} ms",
+                )
+            )
+        shares = (r.get("cpu_by_stage") or {}).get(KEY_CREATE) or {}
+        if "ours" in shares:
+            checks.append(
+                (
+                    f"our own stages <= 25% of our CPU per create with a key at N={n}",
+                    shares["ours"] <= 0.25,
+                    f"{shares['ours']:.0%} of {shares['samples']:g} samples",
+                )
+            )
         for name, label in ((KEY_CREATE, "a create"), (KEY_FETCH, "a read")):
             if name in trips:
                 count = trips[name].get("sequential", 0)
@@ -234,6 +254,41 @@ def render(
                 f"| {name} | {t.get('sequential', 0):g} | {t.get('firestore', 0):g} "
                 f"| {t.get('auth', 0):g} |"
                 for name, t in trips.items()
+            ]
+        stages = {name: shares for name, shares in (r.get("cpu_by_stage") or {}).items() if shares}
+        if stages:
+            names = [n for n in STAGES if any(n in shares for shares in stages.values())]
+            lines += [
+                "",
+                "Where our CPU goes (py-spy samples while wrk loads the scenario; each sample "
+                "charged to its innermost frame of a known stage; `ours` is the sum of our "
+                "package's stages):",
+                "",
+                "| scenario | " + " | ".join(names) + " | ours | samples |",
+                "| --- |" + " ---: |" * (len(names) + 2),
+            ]
+            lines += [
+                f"| {scenario} | "
+                + " | ".join(f"{shares.get(n, 0):.0%}" for n in names)
+                + f" | {shares['ours']:.0%} | {shares['samples']:g} |"
+                for scenario, shares in stages.items()
+            ]
+        model = r.get("latency_model")
+        if model:
+            delays = model["delays_ms"]
+            lines += [
+                "",
+                "Latency model, 1 connection: every call to Firestore delayed by a log-normal "
+                f"round trip of median {delays['firestore'][0]:g} ms and p99 "
+                f"{delays['firestore'][1]:g} ms, every call to Auth by one of median "
+                f"{delays['auth'][0]:g} ms and p99 {delays['auth'][1]:g} ms:",
+                "",
+                "| scenario | p50 ms | p99 ms | req/s | requests |",
+                "| --- | ---: | ---: | ---: | ---: |",
+            ]
+            lines += [
+                f"| {name} | {m['p50_ms']} | {m['p99_ms']} | {m['rps']} | {m['requests']} |"
+                for name, m in model["scenarios"].items()
             ]
         lines += [
             "",

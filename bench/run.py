@@ -19,6 +19,7 @@ import subprocess
 import sys
 
 from bench import auth_cost
+from bench.latency import DEFAULT_DELAYS, Delay
 from bench.report import plot, render, targets
 from bench.scenarios import import_time_s, measure_n
 from bench.settings import NODE_PEER, RESULTS
@@ -31,6 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--sizes", type=int, nargs="*", help="override the N values")
+    parser.add_argument(
+        "--firestore-ms",
+        default=DEFAULT_DELAYS["firestore"],
+        help="the latency model's Firestore round trip: median,p99 in ms",
+    )
+    parser.add_argument(
+        "--auth-ms",
+        default=DEFAULT_DELAYS["auth"],
+        help="the latency model's Auth (Identity Toolkit) round trip: median,p99 in ms",
+    )
+    parser.add_argument("--no-latency-model", action="store_true", help="skip the model")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("error: wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
@@ -45,7 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for n in sizes:
         print(f"N = {n:,} ...", flush=True)
-        results.append(measure_n(n, **settings))
+        delays = None
+        if not args.no_latency_model:
+            delays = {
+                "firestore": Delay.parse(args.firestore_ms),
+                "auth": Delay.parse(args.auth_ms),
+            }
+        results.append(measure_n(n, **settings, delays=delays))
     checks = targets(results, import_s)
     RESULTS.mkdir(parents=True, exist_ok=True)
     # The loads are written first: they take most of the run, and survive a later failure.

@@ -14,7 +14,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.latency import Delay, DelayProxy
 from bench.load import Load, Scenario, run_wrk, wrk_script
+from bench.profile import breakdown, start_sampling
 from bench.servers import servers
 from bench.settings import (
     KEY_CREATE,
@@ -41,8 +43,21 @@ def seed(n: int, uid: str) -> None:
     from functions import store  # noqa: PLC0415
 
     client = store.client()
-    # The bench measures serving, not limiting (`make limits` does): its partner is unlimited.
-    unlimited = {"ratePerSecond": 1_000_000, "burst": 1_000_000, "dailyCreates": 100_000_000}
+    from functions.models import (  # noqa: PLC0415
+        MAX_BURST,
+        MAX_DAILY_CREATES,
+        MAX_RATE_PER_S,
+        valid_overrides,
+    )
+
+    # The bench measures serving, not limiting (`make limits` does): its partner gets the
+    # highest limits a record may hold (a value beyond its range would be ignored).
+    unlimited = {
+        "ratePerSecond": MAX_RATE_PER_S,
+        "burst": MAX_BURST,
+        "dailyCreates": MAX_DAILY_CREATES,
+    }
+    assert valid_overrides(unlimited) == unlimited, "the bench partner's limits are in range"
     client.collection("partners").document(PARTNER).set({"status": "active", "limits": unlimited})
     collection = client.collection("entries")
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -212,7 +227,87 @@ def import_time_s(runs: int = 5) -> float:
     return round(statistics.median(times), 3)
 
 
-def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[str, Any]:
+LATENCY_SCENARIOS = (
+    KEY_FETCH,
+    KEY_CREATE,
+    "ours fetchData page 20",
+    "ours createEntry",
+    "peer A (Node) fetchData, fetch-all",
+    "peer A (Node) createEntry",
+    PEER_A2_FETCH,
+    PEER_A2_CREATE,
+)
+"""What the latency model runs: ours with a key and with a token, and the peers."""
+
+
+def latency_model(
+    firestore_host: str,
+    planned: list[Scenario],
+    bearers: dict[str, str],
+    logs: Path,
+    *,
+    seconds: int,
+    delays: dict[str, Delay],
+) -> dict[str, Any]:
+    """p50 and p99 of each LATENCY_SCENARIOS at 1 connection, with every call to Firestore
+    and Auth delayed as `delays` say (proxies in front of the emulators)."""
+    proxies = {
+        "firestore": DelayProxy(firestore_host, delays["firestore"], seed=7).start(),
+        "auth": DelayProxy(
+            os.environ["FIREBASE_AUTH_EMULATOR_HOST"], delays["auth"], seed=11
+        ).start(),
+    }
+    env = {
+        **os.environ,
+        "FIRESTORE_EMULATOR_HOST": proxies["firestore"].host,
+        "FIREBASE_AUTH_EMULATOR_HOST": proxies["auth"].host,
+    }
+    folder = logs / "latency"
+    folder.mkdir(parents=True, exist_ok=True)
+    chosen = [s for s in planned if s.name in LATENCY_SCENARIOS]
+    running = {
+        name: server
+        for name, server in servers(env, folder).items()
+        if name in {s.server for s in chosen}
+    }
+    found: dict[str, Any] = {}
+    try:
+        for server in running.values():
+            if server.name.startswith("ours-fetch"):
+                server.probe_headers = {"Authorization": f"Bearer {bearers['token']}"}
+            server.start()
+        for scenario in chosen:
+            server = running[scenario.server]
+            bearer = bearers["key"] if scenario.credential == "key" else bearers["token"]
+            script = wrk_script(scenario, bearer)
+            run_wrk(server.url, script, 1, 1)  # warm: the first calls lease and look up
+            load = run_wrk(server.url, script, seconds, 1)
+            found[scenario.name] = {
+                "p50_ms": load.p50_ms,
+                "p99_ms": load.p99_ms,
+                "rps": load.rps,
+                "requests": load.requests,
+                "errors": load.errors,
+            }
+    finally:
+        for server in running.values():
+            server.stop()
+        for proxy in proxies.values():
+            proxy.stop()
+    return {
+        "delays_ms": {name: [d.median_ms, d.p99_ms] for name, d in delays.items()},
+        "scenarios": found,
+    }
+
+
+def measure_n(
+    n: int,
+    *,
+    rounds: int,
+    seconds: int,
+    connections: int,
+    delays: dict[str, Delay] | None = None,
+) -> dict[str, Any]:
     from devtools.emulators import FirestoreProcess  # noqa: PLC0415
 
     firestore = FirestoreProcess()
@@ -252,6 +347,23 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
             for s in planned
             if s.server.startswith("ours") and s.connections is None
         }
+        profiles = {
+            s.name: profile(
+                running[s.server], s, key, logs, seconds=seconds, connections=connections
+            )
+            for s in planned
+            if s.name in (KEY_CREATE, KEY_FETCH)
+        }
+        modelled = None
+        if delays:
+            modelled = latency_model(
+                firestore.host,
+                planned,
+                {"key": key, "token": token},
+                logs,
+                seconds=seconds * 2,
+                delays=delays,
+            )
         peak_rss = {name: s.peak_rss_mib() for name, s in running.items()}
         cold = {}
         for name in ("ours-fetch", "node-fetch"):
@@ -268,6 +380,8 @@ def measure_n(n: int, *, rounds: int, seconds: int, connections: int) -> dict[st
             "peak_rss_mib": peak_rss,
             "docs_read_per_fetch": _docs_read(logs / "ours-fetch.log"),
             "round_trips": trips,
+            "latency_model": modelled,
+            "cpu_by_stage": profiles,
             "direct_floor_p50_ms": round(statistics.median(floors), 2),
             "direct_floor_rounds_ms": floors,
         }
@@ -290,6 +404,25 @@ def _run(server: Any, script: Path, seconds: int, clients: int) -> Load:
     spent = server.cpu_s() - before
     load.cpu_ms_per_request = round(spent * 1000 / load.requests, 3) if load.requests else None
     return load
+
+
+def profile(
+    server: Any, scenario: Scenario, bearer: str, logs: Path, *, seconds: int, connections: int
+) -> dict[str, float]:
+    """The scenario's CPU by stage (`bench.profile`) while wrk loads it; empty where py-spy
+    cannot sample."""
+    output = logs / f"profile-{uuid.uuid4().hex[:8]}.txt"
+    sampler = start_sampling(server.process.pid, seconds, output)
+    if sampler is None:
+        return {}
+    time.sleep(0.5)  # attached before the load starts
+    run_wrk(server.url, wrk_script(scenario, bearer), seconds, connections)
+    try:
+        sampler.wait(timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        sampler.kill()
+        return {}
+    return breakdown(output.read_text()) if output.exists() else {}
 
 
 TRIP_SAMPLES = 20

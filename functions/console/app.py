@@ -68,6 +68,8 @@ page), a few instances at most."""
 SIGN_IN_FAILURES: Final = FailureGuard()
 """Failed sign-ins per client address, in this instance: 20, then one every 2 s."""
 USAGE_DAYS: Final = 30
+Change = Callable[["Page", str, list[str]], Response]
+"""A POST under `partners/<id>/`: the page, the partner, the path after the action."""
 DELIVERIES_SHOWN: Final = 5
 DONE: Final = {
     "added": "Partner added.",
@@ -148,7 +150,7 @@ def serve(request: Request) -> Response:
         request_id=page.request_id,
         status=response.status_code,
         latency_ms=round((time.perf_counter() - started) * 1000, 2),
-        owner=page.owner.uid if page.owner else None,
+        uid=page.owner.uid if page.owner else None,
         **logs.labels(function="console"),
     )
     return response
@@ -459,24 +461,20 @@ def _confirmed(page: Page, partner_id: str) -> Response | None:
     return None
 
 
-def _suspend(page: Page, partner_id: str, rest: list[str]) -> Response:
-    refusal = _confirmed(page, partner_id)
-    if refusal is not None:
-        return refusal
-    operator = _operator(page)
-    operator.check_suspend(partner_id)
-    operator.suspend(partner_id)
-    return page.redirect(f"partners/{partner_id}?done=suspended")
+def _status(suspend: bool) -> Change:
+    """Suspend or resume, once the box is ticked."""
 
+    def change(page: Page, partner_id: str, rest: list[str]) -> Response:
+        refusal = _confirmed(page, partner_id)
+        if refusal is not None:
+            return refusal
+        operator = _operator(page)
+        operator.check_suspend(partner_id)
+        (operator.suspend if suspend else operator.resume)(partner_id)
+        done = "suspended" if suspend else "resumed"
+        return page.redirect(f"partners/{partner_id}?done={done}")
 
-def _resume(page: Page, partner_id: str, rest: list[str]) -> Response:
-    refusal = _confirmed(page, partner_id)
-    if refusal is not None:
-        return refusal
-    operator = _operator(page)
-    operator.check_suspend(partner_id)
-    operator.resume(partner_id)
-    return page.redirect(f"partners/{partner_id}?done=resumed")
+    return change
 
 
 def _limits(page: Page, partner_id: str, rest: list[str]) -> Response:
@@ -570,10 +568,9 @@ def _webhooks(page: Page, partner_id: str, rest: list[str]) -> Response:
     return page.redirect(f"partners/{partner_id}?done=webhook")
 
 
-Change = Callable[[Page, str, list[str]], Response]
 CHANGES: Final[Mapping[tuple[int, str], Change]] = {
-    (1, "suspend"): _suspend,
-    (1, "resume"): _resume,
+    (1, "suspend"): _status(suspend=True),
+    (1, "resume"): _status(suspend=False),
     (1, "limits"): _limits,
     (1, "users"): _users,
     (2, "users"): _users,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions import config
 from functions.models import AuditEntry
-from functions.store.client import UnitOfWork, backend_errors, call_options, client
+from functions.store.client import UnitOfWork, backend_errors, call_options, client, new_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -31,7 +31,7 @@ def add(
 ) -> None:
     """Add `entry`'s record to `work`: written with the change, or not at all."""
     work.create(
-        trail(database).document(),
+        trail(database).document(new_id()),
         {
             "partnerId": entry.partner_id,
             "actor": entry.actor,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,21 @@ def backend_errors() -> Iterator[None]:
             auth_exceptions.TransportError,
         ) as exc:
             raise ServiceUnavailable() from exc
+
+
+ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+ID_CHARS = 20
+
+
+def new_id() -> str:
+    """A random document id as Firestore makes them (20 of 62 characters), from one read of
+    the system's randomness: the client's own `document()` asks for it once a character,
+    which was 8% of a create's CPU."""
+    kept: list[str] = []
+    while len(kept) < ID_CHARS:
+        # 248 is the largest multiple of 62 under 256: bytes above it would bias the draw.
+        kept += [ID_ALPHABET[b % 62] for b in os.urandom(2 * ID_CHARS) if b < 248]
+    return "".join(kept[:ID_CHARS])
 
 
 def call_options() -> dict[str, Any]:

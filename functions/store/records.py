@@ -44,6 +44,7 @@ from functions.store.client import (
     call_options,
     client,
     count_reads,
+    new_id,
 )
 
 if TYPE_CHECKING:
@@ -242,7 +243,7 @@ def create_record(
         Conflict: the key was used before with a different body (or another resource).
     """
     now = dt.datetime.now(dt.UTC)
-    reference = _collection(resource).document()
+    reference = _collection(resource).document(new_id())
     book = resource.bookkeeping
     bookkeeping = {
         book.created_at: now,

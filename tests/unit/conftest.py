@@ -26,12 +26,10 @@ def cold_caches() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def no_usage_writes() -> Iterator[None]:
+def no_usage_writes() -> None:
     """Calls served in this process are metered (functions.usage); with no Firestore here,
-    the counts are dropped rather than written. `test_usage` tests meters of its own."""
+    the counts are dropped rather than written (until the process ends: the meter also
+    writes at exit). `test_usage` tests meters of its own."""
     from functions import usage
 
-    original = usage.METER._write
-    usage.METER._write = lambda counts, now: len(counts)
-    yield
-    usage.METER._write = original
+    usage.METER._write = lambda counts, now: len(counts)  # for the process: its exit too

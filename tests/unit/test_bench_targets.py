@@ -62,6 +62,14 @@ def test_cost_targets_judge_cpu_per_create_and_sequential_round_trips() -> None:
     assert checks["<= 2 sequential round trips for a create with a key at N=100"][0] is True
     assert checks["<= 2 sequential round trips for a read with a key at N=100"][0] is False
     assert cost_targets([result(100)]) == []  # figures not taken: no verdict
+    figures["latency_model"] = {
+        "scenarios": {KEY_CREATE: {"p50_ms": 41.0}, PEER_A2_CREATE: {"p50_ms": 40.0}}
+    }
+    modelled = {name: (ok, said) for name, ok, said in cost_targets([figures])}
+    assert modelled[f"{KEY_CREATE} p50 <= peer A2's in the latency model at N=100"] == (
+        False,
+        "41.0 vs 40.0 ms",
+    )
 
 
 def test_the_cpu_of_a_process_is_read_from_proc() -> None:
@@ -73,3 +81,15 @@ def test_the_cpu_of_a_process_is_read_from_proc() -> None:
     sum(range(2_000_000))  # spend some
     assert _cpu_s(os.getpid()) > spent > 0
     assert _cpu_s(2**22 + 12345) == 0.0  # no such process
+
+
+def test_our_share_of_the_cpu_is_judged_from_the_profile() -> None:
+    from bench.report import cost_targets
+
+    figures = result(100)
+    figures["cpu_by_stage"] = {KEY_CREATE: {"ours": 0.31, "samples": 1200}}
+    checks = {name: (ok, said) for name, ok, said in cost_targets([figures])}
+    assert checks["our own stages <= 25% of our CPU per create with a key at N=100"] == (
+        False,
+        "31% of 1200 samples",
+    )
