@@ -407,3 +407,63 @@ def test_make_serves_demo_owner_signs_in_to_the_console_it_prints(clean: None) -
     page = browser.get(function_url(CONSOLE) + "/partners", timeout=60).text
     for partner_id in seed.DEMO_USERS:
         assert f'href="./partners/{partner_id}"' in page
+
+
+def test_every_page_and_change_in_process(clean: None) -> None:
+    """The same console in this process (functions-framework's app around main.py, against
+    the emulators), so that every page and change is also measured by coverage: a partner,
+    its limits, a user created and revoked, a key created, rolled and revoked, a webhook
+    shown, the audit pages, and the refusals on the way."""
+    from tests.helpers import function_app
+
+    client = function_app(CONSOLE).test_client()
+    email, password = new_owner()
+    signed = client.post("/sign-in", data={"email": email, "password": password})
+    assert signed.status_code == 303, signed.text
+    assert signed.headers["Location"] == "./partners"
+    token = CSRF.search(client.get("/partners").text).group(1)  # type: ignore[union-attr]
+
+    def change(path: str, **form: str) -> Any:
+        return client.post(path, data={"csrf": token, **form})
+
+    assert change("/partners", partner_id="Bad Id").status_code == 400
+    assert change("/partners", partner_id="acme", name="Acme").status_code == 303
+    assert change("/partners/acme/limits", burst="x").status_code == 400
+    assert change("/partners/acme/limits", rate="9", daily_creates="50").status_code == 303
+    made = change("/partners/acme/users", email="clerk@example.test", scopes="entries:read")
+    assert made.status_code == 200
+    assert "clerk@example.test can sign in" in html.unescape(made.text)
+    uid = json.loads(cli("--json", "show", "clerk@example.test").stdout)["uid"]
+    assert change("/partners/acme/users/revoke", who="nobody-uid").status_code == 400
+    assert change("/partners/acme/users/revoke", who=uid).status_code == 303
+    key = change("/partners/acme/keys", label="erp", expires_in="90d")
+    assert key.status_code == 200
+    key_id = json.loads(cli("--json", "keys", "list", "--partner", "acme").stdout)[0]["id"]
+    rolled = change(f"/partners/acme/keys/{key_id}/roll")
+    assert rolled.status_code == 200
+    assert f"replaces {key_id}" in rolled.text
+    assert change(f"/partners/acme/keys/{key_id}/revoke").status_code == 303
+    assert change(f"/partners/acme/keys/{key_id}/burn").status_code == 404
+    cli("partner", "add", "globex")
+    assert change(f"/partners/globex/keys/{key_id}/revoke").status_code == 404
+    added = cli("--json", "webhooks", "add", "--partner", "acme", "--url", "http://127.0.0.1:9/h")
+    endpoint_id = json.loads(added.stdout)["id"]
+    page = client.get("/partners/acme").text
+    assert endpoint_id in page
+    assert "No deliveries yet." in page
+    assert "until " in page  # the key that replaced the rolled one, with its end
+    assert "<td>revoked</td>" in page
+    assert change(f"/partners/acme/webhooks/{endpoint_id}/disable").status_code == 303
+    assert change(f"/partners/acme/webhooks/{endpoint_id}/enable").status_code == 303
+    assert change(f"/partners/acme/webhooks/{endpoint_id}/melt").status_code == 404
+    assert client.get("/partners/nobody").status_code == 404
+    assert client.get("/partners/Not_An_Id").status_code == 404
+    assert client.get("/audit?partner=Not_An_Id").status_code == 400
+    audit = client.get("/audit?partner=acme").text
+    for operation in ("owner.partner.limits", "owner.user.create", "owner.user.revoke",
+                      "owner.key.create", "owner.key.roll", "owner.key.revoke",
+                      "owner.webhook.disable", "owner.webhook.enable"):  # fmt: skip
+        assert f"<td>{operation}</td>" in audit, operation
+    assert client.get("/nowhere").status_code == 404
+    assert client.post("/sign-out", data={"csrf": token}).status_code == 303
+    assert client.get("/partners").status_code == 303

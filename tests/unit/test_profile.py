@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.profile import breakdown, stage_of
 
-VENV = "/work/app/venv/lib/python3.11/site-packages"
+VENV = "/srv/app/venv/lib/python3.11/site-packages"
 
 
 def frame(function: str, path: str) -> str:
