@@ -67,7 +67,7 @@ def local_env(project: str) -> dict[str, str]:
             "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
         }
     )
-    env.setdefault("USAGE_FLUSH_SECONDS", "2")  # locally, usage shows within seconds
+    env.setdefault("USAGE_FLUSH_SECONDS", "5")  # locally, usage shows within seconds
     return env
 
 

@@ -163,7 +163,7 @@ def suspend_and_resume(page: Page, partner_id: str, key: str) -> None:
 
 def usage_shows(page: Page, partner_id: str, text: str) -> None:
     """The partner page's usage, once the functions' instance has written it (seconds
-    locally: USAGE_FLUSH_SECONDS is 2 there)."""
+    locally: USAGE_FLUSH_SECONDS is 5 there)."""
     totals = page.locator("#usage ~ p").first
     for _ in range(120):
         page.goto(function_url(CONSOLE) + f"/partners/{partner_id}")
