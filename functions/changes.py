@@ -13,7 +13,6 @@ only if absent: a trigger delivered twice makes one event.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import hashlib
 import json
@@ -31,13 +30,16 @@ def event_types(resource: Resource) -> tuple[str, ...]:
     return tuple(f"{resource.name}.{kind}" for kind in KINDS)
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
 def _canonical(value: Any) -> Any:
     """A stored value in one JSON form, as written by the API and as read back from
     Firestore (a timestamp to its microsecond, whichever class carries it)."""
     if isinstance(value, dt.datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        stamp = calendar.timegm(moment.astimezone(dt.UTC).utctimetuple())
-        return {"$t": stamp * 1_000_000 + moment.microsecond}
+        return {"$t": (moment - _EPOCH) // _MICROSECOND}
     if isinstance(value, Mapping):
         return {str(k): _canonical(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

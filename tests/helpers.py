@@ -209,21 +209,28 @@ class Blackhole:
         self._socket.listen(64)
         self.host = f"127.0.0.1:{self._socket.getsockname()[1]}"
         self._held: list[socket.socket] = []
-        self._closed = threading.Event()
+        self._closed = False
+        self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
-        while not self._closed.is_set():
+        while True:
             try:
                 connection, _ = self._socket.accept()
             except OSError:
                 return
-            self._held.append(connection)
+            with self._lock:  # one accepted as it closes is closed, never left to leak
+                if self._closed:
+                    connection.close()
+                    return
+                self._held.append(connection)
 
     def close(self) -> None:
-        self._closed.set()
+        with self._lock:
+            self._closed = True
+            held, self._held = self._held, []
         self._socket.close()
-        for connection in self._held:
+        for connection in held:
             connection.close()
 
     def __enter__(self) -> Blackhole:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from functions import config
 from functions.models import KeptAnswer
-from functions.store.client import UnitOfWork, backend_errors, call_options, count_reads
+from functions.store import wire
+from functions.store.client import UnitOfWork, backend_errors, count_reads
 from functions.store.records import idempotency_record
 
 
@@ -30,7 +31,7 @@ class Lookup:
 def look_up(partner_id: str, key: str) -> Lookup:
     """The record of `key` for the partner, read once."""
     with backend_errors():
-        snapshot = idempotency_record(partner_id, key).get(**call_options())
+        snapshot = wire.get(idempotency_record(partner_id, key))
     count_reads(1)
     if not snapshot.exists:
         return Lookup(None, taken=False, written=None)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions import config
 from functions.models import AuditEntry
+from functions.store import wire
 from functions.store.client import UnitOfWork, backend_errors, call_options, client, new_id
 
 if TYPE_CHECKING:
@@ -96,11 +97,11 @@ def page(
     found = found.order_by("at", direction=Query.DESCENDING)
     with backend_errors():
         if before is not None:
-            last = trail(database).document(before).get(**call_options())
+            last = wire.get(trail(database).document(before))
             if not last.exists or (last.to_dict() or {}).get("partnerId") != partner_id:
                 return [], None
             found = found.start_after(last)
-        snapshots = list(found.limit(limit + 1).stream(**call_options()))
+        snapshots = wire.stream(found.limit(limit + 1))
     shown = [{"id": s.id, **(s.to_dict() or {})} for s in snapshots[:limit]]
     return shown, (shown[-1]["id"] if len(snapshots) > limit else None)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions import config, logs
 from functions.errors import ServiceUnavailable
+from functions.store import wire
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -33,6 +34,7 @@ def client() -> firestore.Client:
             from google.cloud import firestore  # noqa: PLC0415 - keeps main.py imports fast
 
             existing = _clients[key] = firestore.Client(project=key[0])
+            wire.install_channel(existing)
         return existing
 
 
@@ -101,19 +103,17 @@ class UnitOfWork:
 
     def __init__(self, database: firestore.Client | None = None) -> None:
         self._client = database or client()
-        self._batch = self._client.batch()
-        self._writes = 0
+        self._writes: list[Any] = []  # plain write messages (`wire`), one a change
 
-    def _added(self) -> int:
-        self._writes += 1
-        return self._writes - 1
+    def _added(self, write: Any) -> int:
+        self._writes.append(write)
+        return len(self._writes) - 1
 
     def create(self, reference: firestore.DocumentReference, data: Mapping[str, Any]) -> int:
         """Write a new document; the commit fails with WriteConflict if it exists.
 
         Returns the write's place in the list `commit` returns."""
-        self._batch.create(reference, dict(data))
-        return self._added()
+        return self._added(wire.write_pbs("create", reference, data))
 
     def update(
         self,
@@ -126,19 +126,15 @@ class UnitOfWork:
         fails with WriteConflict if it vanished or changed since.
 
         Returns the write's place in the list `commit` returns."""
-        if unchanged_since is None:
-            self._batch.update(reference, dict(changes))
-        else:
-            option = self._client.write_option(last_update_time=unchanged_since)
-            self._batch.update(reference, dict(changes), option=option)
-        return self._added()
+        return self._added(
+            wire.write_pbs("update", reference, changes, update_time=unchanged_since)
+        )
 
     def set(self, reference: firestore.DocumentReference, data: Mapping[str, Any]) -> int:
         """Write a document whole, whether or not it exists.
 
         Returns the write's place in the list `commit` returns."""
-        self._batch.set(reference, dict(data))
-        return self._added()
+        return self._added(wire.write_pbs("set", reference, data))
 
     def delete(
         self, reference: firestore.DocumentReference, *, unchanged_since: dt.datetime | None
@@ -147,16 +143,11 @@ class UnitOfWork:
         WriteConflict if it changed or vanished since.
 
         Returns the write's place in the list `commit` returns."""
-        if unchanged_since is None:
-            self._batch.delete(reference)
-        else:
-            option = self._client.write_option(last_update_time=unchanged_since)
-            self._batch.delete(reference, option=option)
-        return self._added()
+        return self._added(wire.write_pbs("delete", reference, update_time=unchanged_since))
 
     @property
     def writes(self) -> int:
-        return self._writes
+        return len(self._writes)
 
     def commit(self) -> list[dt.datetime]:
         """When each write left its document (Firestore's update times), in the order the
@@ -168,11 +159,11 @@ class UnitOfWork:
 
         try:
             with backend_errors():
-                results = self._batch.commit(**call_options())
+                times = wire.commit(self._client, self._writes)
         except (
             api_exceptions.AlreadyExists,
             api_exceptions.FailedPrecondition,
             api_exceptions.NotFound,
         ) as exc:
             raise WriteConflict(str(exc)) from exc
-        return [result.update_time for result in results]
+        return times

@@ -16,6 +16,7 @@ from functions.models import (
     DeliveryAttempt,
     is_document_id,
 )
+from functions.store import wire
 from functions.store.client import backend_errors, call_options, client, count_reads
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def of_endpoint(
         .limit(limit)
     )
     with backend_errors():
-        snapshots = list(query.stream(**call_options()))
+        snapshots = wire.stream(query)
     count_reads(len(snapshots))
     return [delivery_from(s.id, s.to_dict() or {}) for s in snapshots]
 
@@ -78,7 +79,7 @@ def one(delivery_id: str, database: firestore.Client | None = None) -> Delivery 
     if not is_document_id(delivery_id):
         return None
     with backend_errors():
-        snapshot = _deliveries(database).document(delivery_id).get(**call_options())
+        snapshot = wire.get(_deliveries(database).document(delivery_id))
     count_reads(1)
     return delivery_from(snapshot.id, snapshot.to_dict() or {}) if snapshot.exists else None
 

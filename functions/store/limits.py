@@ -19,8 +19,8 @@ from typing import Any
 
 from functions import config, limits
 from functions.errors import ServiceUnavailable
-from functions.store import audit
-from functions.store.client import UnitOfWork, WriteConflict, backend_errors, call_options, client
+from functions.store import audit, wire
+from functions.store.client import UnitOfWork, WriteConflict, backend_errors, client
 
 CONFLICT_BACKOFF_S = 0.01
 """The first wait after a conflicting lease; it doubles (with jitter) up to a quarter second."""
@@ -43,7 +43,7 @@ def _lease(
     try:
         while time.monotonic() < deadline:
             with backend_errors():
-                snapshot = reference.get(**call_options())
+                snapshot = wire.get(reference)
             operations += 1
             now = dt.datetime.now(dt.UTC)
             taken, left, document = decide(snapshot.to_dict() if snapshot.exists else None, now)

@@ -37,6 +37,7 @@ from functions.resources import validation
 from functions.resources.declaration import Resource
 from functions.store import audit as audit_store
 from functions.store import events as event_store
+from functions.store import wire
 from functions.store.client import (
     UnitOfWork,
     WriteConflict,
@@ -88,7 +89,7 @@ def scan(
     while True:
         page = query if last is None else query.start_after(last)
         with backend_errors():
-            snapshots = list(page.limit(page_size).stream(**call_options()))
+            snapshots = wire.stream(page.limit(page_size))
         for snapshot in snapshots:
             yield snapshot.id, snapshot.to_dict() or {}, snapshot.update_time
         if len(snapshots) < page_size:
@@ -155,7 +156,7 @@ def get_record(resource: Resource, partner_id: str, doc_id: str) -> Record:
     if not is_document_id(doc_id):
         raise _not_found(resource)
     with backend_errors():
-        snapshot = _collection(resource).document(doc_id).get(**call_options())
+        snapshot = wire.get(_collection(resource).document(doc_id))
     count_reads(1)
     if not _owned(resource, snapshot, partner_id):
         raise _not_found(resource)
@@ -179,7 +180,7 @@ def list_records(
     """
     query = list_query(resource, partner_id, equals=equals, bounds=bounds, after=after)
     with backend_errors():
-        snapshots = list(query.limit(limit + 1).stream(**call_options()))
+        snapshots = wire.stream(query.limit(limit + 1))
     count_reads(len(snapshots))
     page = snapshots[:limit]
     records, skipped = [], []
@@ -360,7 +361,7 @@ def _create_once(
             written = work.commit()
         except WriteConflict:
             with backend_errors():
-                known = key_ref.get(**call_options())
+                known = wire.get(key_ref)
             reads += 1
             continue
         count_reads(reads)
@@ -411,7 +412,7 @@ def has_answered(partner_id: str, key: str) -> bool:
     """Whether a create with this Idempotency-Key was already answered (and is still kept):
     sent again, it creates nothing, so a spent daily quota never refuses it."""
     with backend_errors():
-        snapshot = idempotency_record(partner_id, key).get(**call_options())
+        snapshot = wire.get(idempotency_record(partner_id, key))
     count_reads(1)
     expires = (snapshot.to_dict() or {}).get("expiresAt") if snapshot.exists else None
     return isinstance(expires, dt.datetime) and expires > dt.datetime.now(dt.UTC)
@@ -449,7 +450,7 @@ def update_record(
         raise _not_found(resource)
     reference = _collection(resource).document(doc_id)
     with backend_errors():
-        snapshot = reference.get(**call_options())
+        snapshot = wire.get(reference)
     count_reads(1)
     if not _owned(resource, snapshot, partner_id):
         raise _not_found(resource)
@@ -491,7 +492,7 @@ def update_record(
         written = work.commit()
     except WriteConflict as exc:
         with backend_errors():
-            latest = reference.get(**call_options())
+            latest = wire.get(reference)
         count_reads(2)
         if not _owned(resource, latest, partner_id):
             raise _not_found(resource) from exc

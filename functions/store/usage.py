@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from functions import config
 from functions.models import DayUsage
+from functions.store import wire
 from functions.store.client import backend_errors, call_options, client, count_reads
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def days(
     references = [collection.document(document_id(p, d)) for p, d in wanted]
     db = database or client()
     with backend_errors():
-        snapshots = list(db.get_all(references, **call_options()))
+        snapshots = wire.get_all(db, references)
     count_reads(len(snapshots))
     for snapshot in snapshots:
         data = snapshot.to_dict() if snapshot.exists else None

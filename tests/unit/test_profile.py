@@ -41,6 +41,12 @@ def test_a_sample_goes_to_its_innermost_known_stage() -> None:
     assert stage_of([frame("view", "functions/http/views.py"),
                      frame("_auto_id", "firestore_v1/base_collection.py"),
                      frame("choice", "random.py")]) == "Firestore client"  # fmt: skip
+    # our plain-message Firestore calls do the client's work: charged to it, not to us
+    encode = [frame("create", "functions/store/client.py"),
+              frame("encode", "functions/store/wire.py")]  # fmt: skip
+    assert stage_of(encode) == "Firestore client"
+    assert stage_of(encode[:1]) == "our code"
+    assert stage_of([frame("x", f"{VENV}/other_functions/store/wire.py")]) == "other"
 
 
 def test_the_breakdown_sums_shares_and_ours() -> None:

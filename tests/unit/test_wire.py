@@ -1,0 +1,157 @@
+"""The store's plain-message writes (`store.wire`) are byte for byte the SDK's own, for every
+kind of value and change; what it does not encode itself is left to the SDK."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+PATH = "projects/demo-partner-api/databases/(default)/documents/entries/abc"
+NOW = dt.datetime(2026, 12, 2, 23, 59, 1, 123456, tzinfo=dt.UTC)
+
+
+def _sdk(kind: str, data: Any, update_time: dt.datetime | None = None) -> Any:
+    from google.cloud.firestore_v1 import _helpers
+    from google.cloud.firestore_v1.types.write import Write
+
+    option = _helpers.LastUpdateOption(update_time) if update_time else None
+    if kind == "create":
+        (write,) = _helpers.pbs_for_create(PATH, data)
+    elif kind == "set":
+        (write,) = _helpers.pbs_for_set_no_merge(PATH, data)
+    elif kind == "update":
+        (write,) = _helpers.pbs_for_update(PATH, data, option)
+    else:
+        (write,) = [_helpers.pb_for_delete(PATH, option)]
+    return Write.pb(write)
+
+
+def _documents() -> list[dict[str, Any]]:
+    from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+
+    nanos = DatetimeWithNanoseconds(  # type: ignore[no-untyped-call]
+        2026, 1, 2, 3, 4, 5, nanosecond=123456789, tzinfo=dt.UTC
+    )
+    return [
+        {},
+        {"description": "Lunch", "amount": "12.50", "version": 1, "void": False},
+        {"n": -(2**63), "big": 2**63 - 1, "x": 0.1, "nan": float("inf"), "none": None},
+        {"at": NOW, "naive": dt.datetime(2026, 1, 1, 12), "nanos": nanos},
+        {"at": dt.datetime(2026, 6, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=5)))},
+        {"empty map": {}, "empty list": [], "nested": {"a": {"b": [1, {"c": []}, None]}}},
+        {"a.b": "a name with a dot", "ünïcødé": "ok", "`q`": ["x", 2, 3.5, True]},
+        {"old": dt.datetime(1901, 12, 13, 20, 45, 52, 1, tzinfo=dt.UTC)},
+        {"bytes": b"\x00\xff"},
+    ]
+
+
+@pytest.mark.parametrize("kind", ["create", "set"])
+def test_documents_are_written_as_the_sdk_writes_them(kind: str) -> None:
+    from functions.store import wire
+
+    for document in _documents():
+        ours = wire.write_pbs(kind, PATH, document)
+        assert ours == _sdk(kind, document), document
+        assert ours.SerializeToString(deterministic=True) == _sdk(kind, document).SerializeToString(
+            deterministic=True
+        )
+
+
+def test_updates_and_deletes_carry_the_sdks_preconditions() -> None:
+    from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+
+    from functions.store import wire
+
+    read = DatetimeWithNanoseconds(  # type: ignore[no-untyped-call]
+        2026, 1, 2, 3, 4, 5, nanosecond=987654321, tzinfo=dt.UTC
+    )
+    changes: list[dict[str, Any]] = [
+        {"status": "suspended", "updatedAt": NOW},
+        {"b": 1, "a": [1, 2], "c": None},
+        {"limits": {"burst": 10}},  # a map replaced: the SDK's own mask
+        {"limits.burst": 10},  # a nested path
+        {"a-b": 1},  # a name the mask must quote
+    ]
+    for change in changes:
+        for since in (None, read, NOW):
+            assert wire.write_pbs("update", PATH, change, update_time=since) == _sdk(
+                "update", change, since
+            ), (change, since)
+    for since in (None, read, NOW):
+        assert wire.write_pbs("delete", PATH, update_time=since) == _sdk("delete", None, since)
+    ours = wire.write_pbs("update", PATH, {"x": 1}, update_time=read)
+    assert ours.current_document.update_time.nanos == 987654000  # microseconds, as the SDK
+
+
+def test_what_the_wire_leaves_to_the_sdk_is_the_sdks() -> None:
+    from google.cloud.firestore_v1 import DELETE_FIELD, SERVER_TIMESTAMP, GeoPoint, Increment
+
+    from functions.store import wire
+
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("create", {"at": SERVER_TIMESTAMP, "n": 1}),
+        ("set", {"where": GeoPoint(1.5, 2.5), "tuple": (1, 2)}),
+        ("update", {"count": Increment(3), "gone": DELETE_FIELD}),
+        ("create", {"set": {1, 2}}),
+    ]
+    for kind, data in cases:
+        with pytest.raises(wire.Unsupported):
+            wire.encode(data, wire._write_class()().update.fields["probe"])
+        assert wire.write_pbs(kind, PATH, data) == _sdk(kind, data), data
+    ours = wire.write_pbs("create", PATH, {"at": SERVER_TIMESTAMP})
+    assert [t.field_path for t in ours.update_transforms] == ["at"]
+
+
+def test_the_sdks_refusals_stay_the_sdks() -> None:
+    from functions.store import wire
+
+    with pytest.raises(ValueError, match="empty document"):
+        wire.write_pbs("update", PATH, {})
+    with pytest.raises(TypeError):
+        wire.write_pbs("create", PATH, {"x": object()})
+
+
+def test_each_client_has_its_own_stubs_and_they_go_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from google.cloud import firestore
+
+    from functions.store import wire
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")  # never called here
+    one, other = firestore.Client(project="p1"), firestore.Client(project="p2")
+    assert wire.stubs(one) is wire.stubs(one)
+    assert wire.stubs(one) is not wire.stubs(other)
+    assert wire.stubs(other).database == "projects/p2/databases/(default)"
+    assert ("authorization", "Bearer owner") in wire.stubs(other).metadata
+    before = len(wire._stubs)
+    del one
+    gc.collect()
+    assert len(wire._stubs) == before - 1  # a new client can never get a dead one's stubs
+
+
+@pytest.mark.parametrize("emulator", [True, False])
+def test_the_channel_is_the_sdks_with_streams_read_on_the_calling_thread(
+    monkeypatch: pytest.MonkeyPatch, emulator: bool
+) -> None:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore
+
+    from functions.store import wire
+
+    if emulator:
+        monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")
+    else:
+        monkeypatch.delenv("FIRESTORE_EMULATOR_HOST", raising=False)
+    anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    database = firestore.Client(project="p", credentials=anonymous)
+    wire.install_channel(database)
+    transport = database._firestore_api._transport
+    assert transport is database._transport
+    assert transport._host == ("127.0.0.1:9" if emulator else "firestore.googleapis.com:443")
+    call = transport.grpc_channel.unary_stream("/google.firestore.v1.Firestore/RunQuery")
+    assert "SingleThreaded" in type(call).__name__  # no polling thread per stream
