@@ -101,6 +101,16 @@ def breakdown(raw: str) -> dict[str, float]:
     return shares
 
 
+SAMPLE_RATE_HZ: Final = 250
+"""py-spy's samples a second: samples / rate is the time the GIL was held."""
+
+
+def python_ms_per_request(samples: float, requests: int) -> float | None:
+    """The Python CPU of one request, from py-spy's `--gil` samples of the load that
+    answered `requests` (each sample stands for 1 / SAMPLE_RATE_HZ of held GIL)."""
+    return round(samples / SAMPLE_RATE_HZ / requests * 1000, 3) if requests else None
+
+
 def start_sampling(pid: int, seconds: int, output: Path) -> subprocess.Popen[bytes] | None:
     """py-spy recording `pid` and its children for `seconds`; None where py-spy is not
     installed or may not attach (it needs ptrace)."""
@@ -110,7 +120,8 @@ def start_sampling(pid: int, seconds: int, output: Path) -> subprocess.Popen[byt
     return subprocess.Popen(
         [
             binary, "record", "--pid", str(pid), "--subprocesses", "--duration", str(seconds),
-            "--rate", "250", "--gil", "--format", "raw", "--output", str(output), "--nonblocking",
+            "--rate", str(SAMPLE_RATE_HZ), "--gil", "--format", "raw", "--output", str(output),
+            "--nonblocking",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.latency import Delay, DelayProxy
 from bench.load import Load, Scenario, run_wrk, wrk_script
-from bench.profile import breakdown, start_sampling
+from bench.profile import breakdown, python_ms_per_request, start_sampling
 from bench.servers import servers
 from bench.settings import (
     KEY_CREATE,
@@ -416,13 +416,17 @@ def profile(
     if sampler is None:
         return {}
     time.sleep(0.5)  # attached before the load starts
-    run_wrk(server.url, wrk_script(scenario, bearer), seconds, connections)
+    load = run_wrk(server.url, wrk_script(scenario, bearer), seconds, connections)
     try:
         sampler.wait(timeout=seconds + 30)
     except subprocess.TimeoutExpired:
         sampler.kill()
         return {}
-    return breakdown(output.read_text()) if output.exists() else {}
+    shares = breakdown(output.read_text()) if output.exists() else {}
+    python_ms = python_ms_per_request(shares.get("samples", 0), load.requests)
+    if shares and python_ms is not None:
+        shares["python_ms_per_request"] = python_ms
+    return shares
 
 
 TRIP_SAMPLES = 20
