@@ -397,6 +397,45 @@ def test_unspent_permits_go_back_when_an_instance_stops_or_holds_them_too_long()
     assert sum(busy.reserve("acme", small).allowed for _ in range(30)) == 2
 
 
+def test_a_busy_instance_leases_seconds_of_its_creates_and_the_quota_stays_exact() -> None:
+    from functions.limits import QUOTA_CHUNK, QUOTA_SHARE
+
+    clock, store, quota = one_instance()
+    big = Limits(rate_per_s=1000.0, burst=1000, daily_creates=1_000_000)
+    asked: list[int] = []
+    taken: list[int] = []
+    lease = store.lease_permits
+
+    def recorded(bucket: str, want: int, quota_: int, returned: int = 0) -> tuple[int, int, int]:
+        asked.append(want)
+        answer = lease(bucket, want, quota_, returned)
+        taken.append(answer[0])
+        return answer
+
+    store.lease_permits = recorded  # type: ignore[method-assign,assignment]
+    for _ in range(30 * 360):  # 30 s at 360 creates a second
+        clock.seconds += 1 / 360
+        assert quota.reserve("acme", big).allowed
+    assert asked[0] == QUOTA_CHUNK  # a first lease is small
+    assert 1000 <= asked[-1] <= 1100  # then about 3 s of this instance's creates (1,080)
+    assert len(asked) <= 16  # was 540 with leases of 20: one create in 20 waited
+    day = clock.now().date().isoformat()
+    used = store.documents[f"quota:acme:{day}"]["used"]
+    assert used == 30 * 360 + quota._quotas["acme"].permits  # spent plus held, no more
+    # a small quota still gives a lease at most an eighth of what is left, whatever the pace
+    clock.seconds += 86_400
+    small = Limits(rate_per_s=1000.0, burst=1000, daily_creates=800)
+    before = len(taken)
+    admitted = 0
+    for _ in range(1000):
+        clock.seconds += 1 / 360
+        admitted += quota.reserve("acme", small).allowed
+    assert admitted == 800  # exactly the quota
+    assert taken[before : before + 3] == [QUOTA_CHUNK, 98, 86]  # an eighth of 780, of 682
+    assert max(taken[before:]) <= 800 // QUOTA_SHARE
+    assert max(asked[before:]) > 800 // QUOTA_SHARE  # though the pace asked for more
+
+
 # --- the numbers around each verdict ---------------------------------------------------------
 
 
