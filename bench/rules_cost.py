@@ -1,9 +1,10 @@
-"""What the rules' partner-status check costs a direct Firestore read (`make rules-cost`).
+"""What the rules' status checks cost a direct Firestore read (`make rules-cost`).
 
 A partner with an ID token reads one of its entries straight from Firestore, N times,
-under the generated rules and under the same rules without `partnerApiIsActive()`, in
-alternating rounds on one emulator; with a partner record (`exists()` then `get()`: two
-access calls of one document) and without one (`exists()` alone). Prints and writes
+under the generated rules and under the same rules without `partnerApiIsActive()` (the
+partner's suspension and the user's access record), in alternating rounds on one
+emulator: with neither record (two `exists()`), with the partner's (`exists()` then
+`get()` of it), and with both (four access calls of two documents). Prints and writes
 bench/results/rules_cost.{json,md}: median latency per read, the difference, and the
 access calls each evaluation makes. Runs under the emulators (`devtools.stack exec`).
 
@@ -26,6 +27,7 @@ import requests
 
 from bench.settings import RESULTS
 from devtools import emulators, generate
+from functions.models import EPOCH
 from functions.resources import declaration
 
 PROJECT = "demo-partner-api"
@@ -46,7 +48,7 @@ def _load(source: str) -> None:
     emulators.load_rules(PROJECT, source)
 
 
-def _partner_token() -> str:
+def _partner_token() -> tuple[str, str]:
     from firebase_admin import auth  # noqa: PLC0415
 
     from functions.firebase_app import admin_app  # noqa: PLC0415
@@ -54,7 +56,7 @@ def _partner_token() -> str:
     email, password = f"rules-{uuid.uuid4().hex[:8]}@example.test", "bench-password"
     user = auth.create_user(email=email, password=password, app=admin_app())
     auth.set_custom_user_claims(user.uid, {"role": "partner", "partnerId": "acme"}, app=admin_app())
-    return emulators.sign_in(email, password)
+    return user.uid, emulators.sign_in(email, password)
 
 
 def _median_ms(session: requests.Session, token: str, reads: int) -> float:
@@ -78,16 +80,27 @@ def measure(reads: int, rounds: int) -> dict[str, Any]:
         {"partnerId": "acme", "description": "x", "amount": "1.00", "currency": "EUR"}
         | {"date": "2026-03-01", "createdBy": "bench", "version": 1}
     )
-    token = _partner_token()
+    uid, token = _partner_token()
     with_check, without = _rules(True), _rules(False)
     results: dict[str, Any] = {}
+    partner = store.client().document("partners/acme")
+    access = store.client().document(f"partnerUsers/{uid}")
+    cases = (
+        # (case, partner record, user's access record, access calls, documents read)
+        ("no records", False, False, 2, 2),
+        ("an active partner record", True, False, 3, 2),
+        ("both records (a user the tools changed)", True, True, 4, 2),
+    )
     with requests.Session() as session:
-        for case, record in (("no partner record", None), ("an active record", "active")):
-            partner = store.client().document("partners/acme")
-            if record is None:
-                partner.delete()
+        for case, has_partner, has_access, calls, documents in cases:
+            if has_partner:
+                partner.set({"status": "active"})
             else:
-                partner.set({"status": record})
+                partner.delete()
+            if has_access:
+                access.set({"partnerId": "acme", "validAfter": EPOCH, "disabled": False})
+            else:
+                access.delete()
             checked, unchecked = [], []
             for _ in range(rounds):
                 _load(with_check)
@@ -97,7 +110,8 @@ def measure(reads: int, rounds: int) -> dict[str, Any]:
                 _median_ms(session, token, 20)
                 unchecked.append(_median_ms(session, token, reads))
             results[case] = {
-                "access_calls": 1 if record is None else 2,
+                "access_calls": calls,
+                "documents_read": documents,
                 "with_check_ms": round(statistics.median(checked), 3),
                 "without_check_ms": round(statistics.median(unchecked), 3),
                 "added_ms": round(statistics.median(checked) - statistics.median(unchecked), 3),
@@ -108,17 +122,19 @@ def measure(reads: int, rounds: int) -> dict[str, Any]:
 
 def report(found: dict[str, Any]) -> str:
     lines = [
-        "# The rules' partner-status check on a direct read",
+        "# The rules' status checks on a direct read (partner suspension, user access)",
         "",
         f"Firestore emulator, one partner reading one entry by id: {found['rounds']} "
         f"alternating rounds of {found['reads_per_round']} reads, median per read.",
         "",
-        "| partner | access calls per evaluation | with the check | without | added |",
-        "|---|---|---|---|---|",
+        "| records | access calls per evaluation | documents read (billed) | with the checks "
+        "| without | added |",
+        "|---|---|---|---|---|---|",
     ]
     for case, row in found["cases"].items():
         lines.append(
-            f"| {case} | {row['access_calls']} | {row['with_check_ms']:.2f} ms "
+            f"| {case} | {row['access_calls']} | {row['documents_read']} "
+            f"| {row['with_check_ms']:.2f} ms "
             f"| {row['without_check_ms']:.2f} ms | {row['added_ms']:+.2f} ms |"
         )
     return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from functions.models import LIMIT_BOUNDS, Limits, is_document_id, limit_in_rang
 DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
 DEFAULT_API_KEYS_COLLECTION = "partnerKeys"
 DEFAULT_PARTNERS_COLLECTION = "partners"
+DEFAULT_PARTNER_USERS_COLLECTION = "partnerUsers"
 DEFAULT_AUDIT_COLLECTION = "partnerAudit"
 DEFAULT_LIMITS_COLLECTION = "partnerLimits"
 DEFAULT_EVENTS_COLLECTION = "partnerEvents"
@@ -76,20 +77,29 @@ def function_region() -> str:
     return value if value.replace("-", "").isalnum() and len(value) <= 40 else DEFAULT_REGION
 
 
-OWN_COLLECTION_SETTINGS = frozenset(
-    {
-        "API_KEYS_COLLECTION",
-        "PARTNERS_COLLECTION",
-        "AUDIT_COLLECTION",
-        "LIMITS_COLLECTION",
-        "IDEMPOTENCY_COLLECTION",
-        "EVENTS_COLLECTION",
-        "WEBHOOKS_COLLECTION",
-        "DELIVERIES_COLLECTION",
-        "USAGE_COLLECTION",
-    }
-)
+OWN_COLLECTIONS: dict[str, str] = {
+    "API_KEYS_COLLECTION": DEFAULT_API_KEYS_COLLECTION,
+    "PARTNERS_COLLECTION": DEFAULT_PARTNERS_COLLECTION,
+    "PARTNER_USERS_COLLECTION": DEFAULT_PARTNER_USERS_COLLECTION,
+    "AUDIT_COLLECTION": DEFAULT_AUDIT_COLLECTION,
+    "LIMITS_COLLECTION": DEFAULT_LIMITS_COLLECTION,
+    "IDEMPOTENCY_COLLECTION": DEFAULT_IDEMPOTENCY_COLLECTION,
+    "EVENTS_COLLECTION": DEFAULT_EVENTS_COLLECTION,
+    "WEBHOOKS_COLLECTION": DEFAULT_WEBHOOKS_COLLECTION,
+    "DELIVERIES_COLLECTION": DEFAULT_DELIVERIES_COLLECTION,
+    "USAGE_COLLECTION": DEFAULT_USAGE_COLLECTION,
+}
+"""The one list of the package's own collections: each setting and its default."""
+OWN_COLLECTION_SETTINGS = frozenset(OWN_COLLECTIONS)
 """The package's own collections' settings, which no resource's override may shadow."""
+
+
+def own_collections() -> frozenset[str]:
+    """Every collection the package keeps for itself: the defaults, and where a
+    `*_COLLECTION` setting moves one, the place it moves to (no resource may be declared
+    on either: partners would reach the package's keys, events or limits)."""
+    moved = {_env(setting) for setting in OWN_COLLECTIONS}
+    return frozenset(OWN_COLLECTIONS.values()) | {name for name in moved if name}
 
 
 def collection_setting(resource_name: str) -> str | None:
@@ -125,6 +135,12 @@ def api_keys_collection() -> str:
 
 def partners_collection() -> str:
     return _collection_env("PARTNERS_COLLECTION") or DEFAULT_PARTNERS_COLLECTION
+
+
+def partner_users_collection() -> str:
+    """Where each partner user's current access is kept for the rules (`partnerUsers/{uid}`:
+    tenant, valid-after time, disabled), beside the claims in their tokens."""
+    return _collection_env("PARTNER_USERS_COLLECTION") or DEFAULT_PARTNER_USERS_COLLECTION
 
 
 def audit_collection() -> str:

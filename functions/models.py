@@ -571,3 +571,22 @@ class PartnerRecord:
     @classmethod
     def absent(cls, partner_id: str) -> PartnerRecord:
         return cls(partner_id, exists=False)
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class UserAccess:
+    """What a partner user may do now, as the rules read it (`partnerUsers/{uid}`).
+
+    A token keeps the claims it was minted with for up to an hour; this record says what
+    holds since: the tenant the user belongs to (None once revoked), the time before which
+    no sign-in counts (a revoke or a move), and whether the user is disabled. The rules
+    refuse a token it contradicts; a user without a record is judged by the token alone.
+    """
+
+    uid: str
+    partner_id: str | None
+    valid_after: dt.datetime = EPOCH
+    disabled: bool = False

@@ -16,6 +16,7 @@ Every expected failure is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -37,7 +38,7 @@ from functions.admin.keys import IssuedKey, duration, key_json
 from functions.admin.operator import DIRECT_ACCESS_NOTE, SUSPENDED_NOTE, Operator
 from functions.admin.records import partner_json
 from functions.admin.users import PartnerUser
-from functions.models import DayUsage, WebhookEndpoint
+from functions.models import DayUsage, UserAccess, WebhookEndpoint
 from functions.webhook_models import WebhookDeliveryJson
 
 EXAMPLES = """examples (against the emulators of `make serve`):
@@ -122,6 +123,19 @@ def _parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
 
     token = command(commands, "token", "print a fresh ID token of a user (Auth emulator only)")
     token.add_argument("user", help="uid or email")
+
+    for verb, text in (
+        ("disable", "disable a user's account: both doors refuse them on their next call"),
+        ("enable", "enable a disabled user's account again"),
+    ):
+        toggle = command(commands, verb, text)
+        toggle.add_argument("user", help="uid or email")
+    command(
+        commands,
+        "sync-users",
+        "align every user's access record (what the rules check) with Firebase Auth: for "
+        "users disabled, deleted, revoked or moved outside this tool",
+    )
 
     create = command(commands, "create", "create a partner user with a new password")
     create.add_argument("email")
@@ -357,6 +371,19 @@ def _token_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def access_json(access: UserAccess) -> dict[str, Any]:
+    return {
+        "uid": access.uid,
+        "partnerId": access.partner_id,
+        "validAfter": _iso(access.valid_after),
+        "disabled": access.disabled,
+    }
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def _users_command(args: argparse.Namespace) -> int:
     """Raises: Refused."""
     operator = Operator(args.project, args.credentials)
@@ -371,6 +398,26 @@ def _users_command(args: argparse.Namespace) -> int:
     if args.command == "show":
         user = operator.user(args.user)
         print(json.dumps(user.as_json(), indent=2) if args.json else _describe(user))
+        return 0
+    if args.command in ("disable", "enable"):
+        user = operator.set_disabled(args.user, args.command == "disable")
+        print(json.dumps(user.as_json(), indent=2) if args.json else _describe(user))
+        return 0
+    if args.command == "sync-users":
+        changed = operator.sync_access()
+        if args.json:
+            print(json.dumps([access_json(access) for access in changed], indent=2))
+        else:
+            rows = [
+                f"{a.uid}\t{a.partner_id or '-'}\t{_iso(a.valid_after)}\t"
+                f"{'disabled' if a.disabled else 'enabled'}"
+                for a in changed
+            ]
+            print(
+                "\n".join(["uid\tpartner\tvalid after\taccount", *rows])
+                if rows
+                else "every access record agrees with Firebase Auth"
+            )
         return 0
     if args.command == "create":
         user, password = operator.create_user(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from functions import delivery, webhooks
@@ -20,12 +21,28 @@ from functions.admin.clients import firestore_client
 from functions.admin.errors import Refused, UsageError
 from functions.admin.keys import IssuedKey, KeyDirectory, operator_name
 from functions.admin.records import PartnerRecords, limit_overrides
-from functions.admin.users import Change, PartnerDirectory, PartnerUser, merged_revoke
+from functions.admin.users import (
+    Change,
+    PartnerDirectory,
+    PartnerUser,
+    merged_grant,
+    merged_revoke,
+    synced_access,
+)
 from functions.api_keys import ApiKey
 from functions.auth.callers import PARTNER_ID_CLAIM
 from functions.errors import ApiError
-from functions.models import AuditEntry, DayUsage, Delivery, PartnerRecord, WebhookEndpoint
+from functions.models import (
+    EPOCH,
+    AuditEntry,
+    DayUsage,
+    Delivery,
+    PartnerRecord,
+    UserAccess,
+    WebhookEndpoint,
+)
 from functions.store import audit as audit_store
+from functions.store import partner_users as access_store
 
 if TYPE_CHECKING:
     from functions.admin.clients import Database
@@ -37,8 +54,8 @@ SUSPENDED_NOTE = (
     "every collection whose direct_access allows them"
 )
 DIRECT_ACCESS_NOTE = (
-    "note: the API applies this on the user's next call; direct Firestore access (the "
-    "rules) sees it only when the user's ID token refreshes, within the hour"
+    "note: both doors apply this on the user's next call; straight on Firestore, the rules "
+    "refuse every token signed in before this change: the user signs in again"
 )
 
 
@@ -118,10 +135,30 @@ class Operator:
         move: bool = False,
         create_partner: bool = False,
     ) -> Change:
-        """Make `who` a user of `partner_id` (with `scopes`, or those they hold)."""
+        """Make `who` a user of `partner_id` (with `scopes`, or those they hold).
+
+        A grant that narrows (a move, fewer scopes) first writes the user's access record
+        with a valid-after time of now: tokens signed in before it stop working on the
+        direct door at once (the API reads the current claims on every call), and a
+        failure after that write leaves the door closed, never open.
+        """
         users = self.users
         self.partners.require(partner_id, create=create_partner)
+        current = users.show(who)
+        claims = merged_grant(current.claims, partner_id, scopes, move=move)  # refused first
+        previous = access_store.get(current.uid, self.database)
+        if Change(current.claims, replace(current, claims=claims)).narrows():
+            valid_after = dt.datetime.now(dt.UTC)
+            access_store.put(
+                UserAccess(current.uid, partner_id, valid_after, current.disabled), self.database
+            )
+        else:
+            valid_after = previous.valid_after if previous else EPOCH
         change = users.grant(who, partner_id, scopes, move=move)
+        access_store.put(
+            UserAccess(change.after.uid, partner_id, valid_after, change.after.disabled),
+            self.database,
+        )
         self._audit(partner_id, "owner.user.grant", "users", change.after.uid, scopes or ())
         return change
 
@@ -131,12 +168,56 @@ class Operator:
         merged_revoke(self.users.show(who).claims)
 
     def revoke(self, who: str) -> Change:
-        """Remove `who`'s partner claims and end their sessions."""
+        """Close both doors to `who`: the access record first (the rules refuse their
+        tokens from now on), then their partner claims and their sessions."""
+        current = self.users.show(who)
+        merged_revoke(current.claims)
+        access_store.put(
+            UserAccess(current.uid, None, dt.datetime.now(dt.UTC), current.disabled),
+            self.database,
+        )
         change = self.users.revoke(who)
         partner_id = change.before.get(PARTNER_ID_CLAIM)
         if isinstance(partner_id, str):
             self._audit(partner_id, "owner.user.revoke", "users", change.after.uid)
         return change
+
+    def set_disabled(self, who: str, disabled: bool) -> PartnerUser:
+        """Disable (or enable) a user's account: Firebase refuses their sign-ins, the API
+        their next call and, through the access record written first, the rules their next
+        direct request."""
+        current = self.users.show(who)
+        previous = access_store.get(current.uid, self.database)
+        partner_id = current.claims.get(PARTNER_ID_CLAIM)
+        access = UserAccess(
+            current.uid,
+            partner_id if isinstance(partner_id, str) else None,
+            previous.valid_after if previous else EPOCH,
+            disabled,
+        )
+        if disabled:
+            access_store.put(access, self.database)
+        user = self.users.set_disabled(current.uid, disabled)
+        if not disabled:
+            access_store.put(access, self.database)
+        if isinstance(partner_id, str):
+            operation = "owner.user.disable" if disabled else "owner.user.enable"
+            self._audit(partner_id, operation, "users", user.uid)
+        return user
+
+    def sync_access(self) -> list[UserAccess]:
+        """Bring every access record in line with Firebase Auth, so that a user disabled,
+        deleted, revoked or moved outside these tools (the Firebase console, firebase-admin)
+        is shut out of the direct door too. Returns the records it changed."""
+        users = {user.uid: user for user in self.users.users(every_user=True)}
+        records = {access.uid: access for access in access_store.every(self.database)}
+        changed: list[UserAccess] = []
+        for uid in sorted(set(users) | set(records)):
+            access = synced_access(uid, users.get(uid), records.get(uid))
+            if access is not None and access != records.get(uid):
+                access_store.put(access, self.database)
+                changed.append(access)
+        return changed
 
     def create_user(
         self,

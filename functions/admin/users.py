@@ -7,12 +7,13 @@ only then writes it: nothing is half-applied.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from functions.admin.errors import EnvironmentProblem, Refused
@@ -28,6 +29,7 @@ from functions.auth.callers import (
     known_scopes,
 )
 from functions.errors import Forbidden
+from functions.models import EPOCH, UserAccess
 
 if TYPE_CHECKING:
     import firebase_admin
@@ -46,6 +48,8 @@ class PartnerUser:
     email: str | None
     disabled: bool
     claims: Mapping[str, Any]
+    valid_since: dt.datetime | None = None
+    """Firebase's revocation time (whole seconds): tokens issued before it are revoked."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -125,6 +129,27 @@ def merged_grant(
         claims[SCOPES_CLAIM] = sorted(set(scopes))
     check_size(claims)
     return claims
+
+
+def synced_access(
+    uid: str, user: PartnerUser | None, record: UserAccess | None
+) -> UserAccess | None:
+    """What a user's access record must say, given their account as Firebase Auth holds
+    it now (None: a user who is not a partner's and has no record needs none). Pure.
+
+    A deleted account is disabled; a revocation made outside the tools becomes the
+    valid-after time (a millisecond before Firebase's, which refuses tokens of earlier
+    seconds only); a later valid-after already recorded is kept.
+    """
+    if user is None:
+        return None if record is None else replace(record, partner_id=None, disabled=True)
+    rights = _rights(user.claims)
+    if rights is None and record is None:
+        return None
+    valid_after = record.valid_after if record else EPOCH
+    if user.valid_since is not None:
+        valid_after = max(valid_after, user.valid_since - dt.timedelta(milliseconds=1))
+    return UserAccess(uid, rights[0] if rights else None, valid_after, user.disabled)
 
 
 def merged_revoke(existing: Mapping[str, Any]) -> dict[str, Any]:
@@ -260,9 +285,22 @@ class PartnerDirectory:
                 f"the Auth emulator at {emulator_host} did not sign the user in ({exc})"
             ) from exc
 
-    def users(self, partner_id: str | None = None) -> Iterator[PartnerUser]:
-        """Every partner user, or those of one partner."""
+    def set_disabled(self, uid: str, disabled: bool) -> PartnerUser:
+        """Raises: Refused (no such user)."""
+        auth = self._auth()
+        try:
+            return self._view(auth.update_user(uid, disabled=disabled, app=self.app))
+        except auth.UserNotFoundError as exc:
+            raise Refused(f"no user {uid!r} in this project") from exc
+
+    def users(
+        self, partner_id: str | None = None, *, every_user: bool = False
+    ) -> Iterator[PartnerUser]:
+        """Every partner user, or those of one partner (`every_user`: every account)."""
         for user in self._auth().list_users(app=self.app).iterate_all():
+            if every_user:
+                yield self._view(user)
+                continue
             claims = user.custom_claims or {}
             if claims.get(ROLE_CLAIM) != PARTNER_ROLE:
                 continue
@@ -318,9 +356,11 @@ class PartnerDirectory:
 
     @staticmethod
     def _view(user: firebase_auth.UserRecord) -> PartnerUser:
+        since = user.tokens_valid_after_timestamp
         return PartnerUser(
             uid=user.uid,
             email=user.email,
             disabled=bool(user.disabled),
             claims=dict(user.custom_claims or {}),
+            valid_since=dt.datetime.fromtimestamp(since / 1000, dt.UTC) if since else None,
         )

@@ -8,6 +8,7 @@ requests of one user (see `sessions`).
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import functools
 import threading
 import time
@@ -29,6 +30,7 @@ from functions.auth.sessions import LookupTimeout, SharedLookups
 from functions.errors import ConfigurationError, ServiceUnavailable, Unauthorized
 from functions.firebase_app import admin_app
 from functions.models import PartnerRecord
+from functions.store import partner_users as user_access
 from functions.store import partners as partner_store
 
 if TYPE_CHECKING:
@@ -139,6 +141,7 @@ def verify_id_token(
             "The ID token has expired; get a fresh one.", reason="token_expired"
         ) from exc
     except firebase_auth.UserNotFoundError as exc:
+        _close_direct_door(str(claims.get("uid", "")), None, disabled=True, valid_after=None)
         raise Unauthorized(
             "The user of this ID token no longer exists.", reason="user_deleted"
         ) from exc
@@ -164,11 +167,41 @@ def _check_session(verifier: _Verifier, claims: Mapping[str, Any]) -> firebase_a
     user = verifier.users.get(
         str(claims["uid"]), config.revocation_max_age_s(), timeout_s=config.auth_timeout_s()
     )
+    revoked = claims["iat"] * 1000 < user.tokens_valid_after_timestamp
+    if user.disabled or revoked:
+        # Done outside the tools (the Firebase console, firebase-admin): the rules learn
+        # it here, so the user's direct requests are refused from now on as well.
+        current = (user.custom_claims or {}).get(PARTNER_ID_CLAIM)
+        _close_direct_door(
+            user.uid,
+            current if isinstance(current, str) else None,
+            disabled=bool(user.disabled),
+            valid_after=dt.datetime.fromtimestamp(
+                user.tokens_valid_after_timestamp / 1000 - 0.001, dt.UTC
+            ),
+        )
     if user.disabled:
         raise Unauthorized("The user is disabled.", reason="user_disabled")
-    if claims["iat"] * 1000 < user.tokens_valid_after_timestamp:
+    if revoked:
         raise Unauthorized("The session was revoked; sign in again.", reason="session_revoked")
     return user
+
+
+def _close_direct_door(
+    uid: str, partner_id: str | None, *, disabled: bool, valid_after: dt.datetime | None
+) -> None:
+    """Write the user's access record as the API found the account; a failure is logged
+    and leaves the 401 as it is (`sync-users` aligns every record later)."""
+    if not uid:
+        return
+    try:
+        user_access.close(uid, partner_id, disabled=disabled, valid_after=valid_after)
+    except ServiceUnavailable:
+        logs.log(
+            "WARNING",
+            f"could not record user {uid}'s closed access for the rules",
+            code="user_access_not_recorded",
+        )
 
 
 def _check_sign_in_time(claims: Mapping[str, Any]) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from functions import config
 from functions.errors import ConfigurationError
 
 DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "resources.toml"
@@ -70,7 +71,6 @@ RULES_WORDS: Final = frozenset(
         "true",
     ]
 )
-INTERNAL_COLLECTIONS: Final = frozenset({"partnerKeys", "partnerIdempotencyKeys", "partners"})
 MAX_FILTERS = 3
 MAX_RANGES = 2
 MAX_PAGE_SIZE_LIMIT = 500
@@ -349,7 +349,7 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
         raise DeclarationError(f"{where}: /api/v1/{name} is the package's own; choose another name")
     table = _Table(raw, where)
     collection = table.get("collection", str, name)
-    if not _COLLECTION.fullmatch(collection) or collection in INTERNAL_COLLECTIONS:
+    if not _COLLECTION.fullmatch(collection) or collection in config.own_collections():
         raise table.fail(f"collection {collection!r} is not a collection partners may reach")
     tenant = table.get("tenant_field", str, "partnerId")
     if not _FIELD_NAME.fullmatch(tenant) or tenant in RULES_WORDS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from functions import config
 from functions.models import ENTRY_ID_CHARS
 from functions.resources import kinds
 from functions.resources.declaration import OPERATIONS, Declaration, Resource
@@ -19,8 +20,10 @@ BEGIN = "// BEGIN partner-api: generated from resources.toml by `make generate`;
 END = "// END partner-api"
 BEGIN_PREFIX = "// BEGIN partner-api"
 PARTNER_ID_RE2 = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-PARTNERS_COLLECTION = "partners"
+PARTNERS_COLLECTION = config.DEFAULT_PARTNERS_COLLECTION
 """Where the rules read a partner's status: the functions' default (PARTNERS_COLLECTION)."""
+PARTNER_USERS_COLLECTION = config.DEFAULT_PARTNER_USERS_COLLECTION
+"""Where the rules read a user's current access: the default (PARTNER_USERS_COLLECTION)."""
 
 
 _DOCUMENTS_MATCH = re.compile(r"match\s+/databases/\{(\w+)\}/documents")
@@ -35,6 +38,7 @@ def block(declaration: Declaration, indent: str = "    ") -> str:
     partner = (
         f"/databases/$(database)/documents/{PARTNERS_COLLECTION}/$(request.auth.token.partnerId)"
     )
+    user = f"/databases/$(database)/documents/{PARTNER_USERS_COLLECTION}/$(request.auth.uid)"
     body = [
         BEGIN,
         '// Partners are Firebase Auth users whose custom claims carry role "partner" and a',
@@ -53,13 +57,25 @@ def block(declaration: Declaration, indent: str = "    ") -> str:
         "    || (request.auth.token.scopes is list && scope in request.auth.token.scopes);",
         "}",
         "",
-        "// The API's own rule for suspension, on this door too: a partner without a record",
-        "// is active; a record whose status is anything but 'active' shuts the partner out.",
+        "// The API's own rules for suspension and for revoked, moved or disabled users, on",
+        "// this door too. A partner without a record is active; a record whose status is",
+        "// anything but 'active' shuts the partner out. A user without an access record is",
+        "// judged by the token; a record written by a revoke, a move or a disable refuses",
+        "// a token of another tenant, of a disabled user, or signed in before its",
+        "// validAfter (whole seconds: a sign-in in the revoke's own second is refused).",
         "// (get() of a missing document fails the rule, hence exists() first.) Made only",
         "// where direct access is declared, after every cheaper check has passed.",
         "function partnerApiIsActive() {",
-        f"  return !exists({partner})",
-        f"    || get({partner}).data.get('status', '') == 'active';",
+        f"  return (!exists({partner})",
+        f"      || get({partner}).data.get('status', '') == 'active')",
+        f"    && (!exists({user}) || partnerApiAdmits(get({user}).data));",
+        "}",
+        "",
+        "function partnerApiAdmits(access) {",
+        "  return access.get('partnerId', null) == request.auth.token.partnerId",
+        "    && access.get('disabled', true) == false",
+        "    && access.get('validAfter', null) is timestamp",
+        "    && request.auth.token.auth_time * 1000 > access.validAfter.toMillis();",
         "}",
         "",
         "// The ids the API assigns and reads.",

@@ -61,7 +61,7 @@ def test_grant_show_list_revoke_round_trip(make_user: UserFactory, api: Api) -> 
     revoked = cli("--json", "revoke", user.email, "--yes")
     assert revoked.returncode == 0, revoked.stderr
     assert json.loads(revoked.stdout)["before"]["partnerId"] == "acme"
-    assert "direct Firestore access" in revoked.stderr
+    assert "straight on Firestore, the rules refuse every token signed in before" in revoked.stderr
     assert claims_of(user.uid) == {"tier": "gold"}
     response = api.get("fetchData", headers={"Authorization": f"Bearer {token}"})
     assert_error(response, 401, "unauthenticated")
@@ -84,7 +84,7 @@ def test_grant_with_scopes_and_move(make_user: UserFactory) -> None:
         "partnerId": "globex",
         "scopes": ["entries:read"],
     }, "a move keeps the scopes the user held"
-    assert "direct Firestore access" in moved.stderr
+    assert "straight on Firestore, the rules refuse every token signed in before" in moved.stderr
 
 
 def test_grant_never_widens_silently_and_prints_before_and_after(make_user: UserFactory) -> None:
@@ -96,7 +96,7 @@ def test_grant_never_widens_silently_and_prints_before_and_after(make_user: User
     assert lines[0].startswith("before\t")
     assert '"scopes": ["entries:read"]' in lines[0]
     assert lines[1].startswith("after\t")
-    assert "direct Firestore access" not in again.stderr, "nothing was taken away"
+    assert "straight on Firestore" not in again.stderr, "nothing was taken away"
 
     widened = cli(
         "--json", "grant", user.uid, "--partner", "acme", "--scopes", "entries:read,entries:write"
@@ -108,7 +108,7 @@ def test_grant_never_widens_silently_and_prints_before_and_after(make_user: User
 
     narrowed = cli("grant", user.uid, "--partner", "acme", "--scopes", "entries:read")
     assert narrowed.returncode == 0, narrowed.stderr
-    assert "the API applies this on the user's next call" in narrowed.stderr
+    assert "both doors apply this on the user's next call" in narrowed.stderr
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ rules and the API's model, so the two walls judge entries alike.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -346,6 +347,158 @@ def test_a_suspension_holds_on_the_direct_door_until_resume(
 
 
 _ids = iter(range(1_000_000))
+
+
+def _direct(user: User, partner_id: str = "acme") -> list[int]:
+    """A get, a query and a create straight on Firestore, as `user`'s token would."""
+    created = create_doc(user.token, f"d{next(_ids)}", entry_fields(partner_id, user.uid))
+    return [
+        requests.get(rest("/entries/acme-1"), headers=headers(user.token), timeout=30).status_code,
+        run_query(user.token, partner_id).status_code,
+        created.status_code,
+    ]
+
+
+def _outside_the_tools(change: str, uid: str) -> None:
+    from firebase_admin import auth
+
+    from functions.firebase_app import admin_app
+
+    if change == "disabled":
+        auth.update_user(uid, disabled=True, app=admin_app())
+    elif change == "deleted":
+        auth.delete_user(uid, app=admin_app())
+    else:
+        auth.revoke_refresh_tokens(uid, app=admin_app())
+
+
+@pytest.mark.parametrize(
+    ("command", "api_reason"),
+    [
+        (("revoke", "{uid}", "--yes"), "unauthorized"),
+        (("grant", "{uid}", "--partner", "globex", "--move", "--create-partner"), None),
+        (
+            (
+                "grant",
+                "{uid}",
+                "--partner",
+                "acme",
+                "--scopes",
+                "entries:write",
+                "--create-partner",
+            ),
+            "forbidden",
+        ),
+        (("disable", "{uid}"), "unauthorized"),
+    ],
+    ids=["revoke", "move", "fewer scopes", "disable"],
+)
+def test_a_revoke_a_move_and_a_disable_close_the_direct_door_on_the_next_call(
+    make_user: UserFactory, api: Api, command: tuple[str, ...], api_reason: str | None
+) -> None:
+    """The token keeps its claims for an hour; the access record the tool writes first
+    makes the rules refuse it at once, as the API does."""
+    from tests.helpers import cli
+
+    acme = make_user({"role": "partner", "partnerId": "acme"})
+    seed_entry("acme", "acme-1")
+    assert _direct(acme) == [200, 200, 200]
+    done = cli(*(word.format(uid=acme.uid) for word in command))
+    assert done.returncode == 0, done.stderr
+    assert _direct(acme) == [403, 403, 403]
+    answer = api.get("fetchData", headers=acme.headers())
+    if api_reason is None:  # moved: the API serves the new tenant, never the old one
+        assert answer.status_code == 200
+        assert answer.get_json()["data"] == []
+    else:
+        assert answer.status_code == (403 if api_reason == "forbidden" else 401)
+    stored = _access(acme.uid)
+    assert stored["disabled"] is (command[0] == "disable")
+    expected = None if command[0] == "revoke" else command[3] if command[0] == "grant" else "acme"
+    assert stored["partnerId"] == expected
+
+
+def test_after_a_move_a_fresh_sign_in_reaches_the_new_tenant_only(make_user: UserFactory) -> None:
+    from devtools import emulators
+    from tests.helpers import PASSWORD, cli
+
+    acme = make_user({"role": "partner", "partnerId": "acme"})
+    seed_entry("acme", "acme-1")
+    assert (
+        cli("grant", acme.uid, "--partner", "globex", "--move", "--create-partner").returncode == 0
+    )
+    valid_after = _access(acme.uid)["validAfter"]
+    time.sleep(max(0.0, valid_after.timestamp() + 1.05 - time.time()))  # a later second
+    moved = User(acme.uid, acme.email, emulators.sign_in(acme.email, PASSWORD))
+    assert _direct(moved, "globex") == [403, 200, 200]  # acme-1 is not globex's
+    assert _direct(moved, "acme") == [403, 403, 403]
+    assert cli("revoke", acme.uid, "--yes").returncode == 0
+    assert _direct(moved, "globex") == [403, 403, 403]
+    assert cli("grant", acme.uid, "--partner", "globex").returncode == 0
+    assert _direct(moved, "globex") == [403, 403, 403]  # signed in before the revoke
+    time.sleep(1.05)
+    again = User(acme.uid, acme.email, emulators.sign_in(acme.email, PASSWORD))
+    assert _direct(again, "globex") == [403, 200, 200]
+
+
+@pytest.mark.parametrize("change", ["disabled", "revoked", "deleted"])
+def test_a_change_made_outside_the_tools_closes_the_direct_door_at_the_next_api_call(
+    make_user: UserFactory, api: Api, change: str
+) -> None:
+    """The Firebase console or firebase-admin: nothing tells the rules, until the API sees
+    the account (its next call) or `sync-users` runs; either writes the access record."""
+    acme = make_user({"role": "partner", "partnerId": "acme"})
+    seed_entry("acme", "acme-1")
+    time.sleep(1.05)  # a revoke in the sign-in's own second would not revoke it
+    _outside_the_tools(change, acme.uid)
+    assert _direct(acme) == [200, 200, 200]  # the token alone: nothing told the rules yet
+    answer = api.get("fetchData", headers=acme.headers())
+    assert answer.status_code == 401
+    assert (
+        answer.get_json()["error"]["message"]
+        == {
+            "disabled": "The user is disabled.",
+            "revoked": "The session was revoked; sign in again.",
+            "deleted": "The user of this ID token no longer exists.",
+        }[change]
+    )
+    assert _direct(acme) == [403, 403, 403]
+
+
+@pytest.mark.parametrize("change", ["disabled", "revoked", "deleted"])
+def test_sync_users_closes_the_direct_door_to_changes_made_outside_the_tools(
+    make_user: UserFactory, change: str
+) -> None:
+    import json
+
+    from tests.helpers import cli
+
+    acme = make_user({"role": "partner", "partnerId": "acme"})
+    other = make_user({"role": "partner", "partnerId": "acme"})
+    seed_entry("acme", "acme-1")
+    first = cli("--json", "sync-users")  # users made before access records: one record each
+    assert {record["uid"] for record in json.loads(first.stdout)} == {acme.uid, other.uid}
+    assert _direct(acme) == [200, 200, 200]
+    time.sleep(1.05)
+    _outside_the_tools(change, acme.uid)
+    synced = cli("--json", "sync-users")
+    assert synced.returncode == 0, synced.stderr
+    records = {record["uid"]: record for record in json.loads(synced.stdout)}
+    assert set(records) == {acme.uid}
+    assert records[acme.uid]["disabled"] is (change != "revoked")
+    assert (records[acme.uid]["partnerId"] is None) is (change == "deleted")
+    assert _direct(acme) == [403, 403, 403]
+    assert _direct(other) == [200, 200, 200]  # recorded as it is: untouched
+    again = cli("--json", "sync-users")
+    assert json.loads(again.stdout) == []  # nothing left to align
+
+
+def _access(uid: str) -> dict[str, Any]:
+    from functions import store as firestore
+
+    snapshot = firestore.client().collection("partnerUsers").document(uid).get()
+    assert snapshot.exists, f"no access record for {uid}"
+    return snapshot.to_dict() or {}
 
 
 # --- the generated rules compile, for every declaration the suite knows --------------------

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
 from functions.admin.errors import Refused
-from functions.admin.users import Change, PartnerUser, merged_grant, merged_revoke
+from functions.admin.users import Change, PartnerUser, merged_grant, merged_revoke, synced_access
 from functions.auth import caller_from_claims, known_scopes, require_scopes
 from functions.auth.callers import current_claims
 from functions.errors import Forbidden
+from functions.models import EPOCH, UserAccess
 
 
 @pytest.mark.parametrize(
@@ -179,3 +181,52 @@ def test_the_cli_says_at_once_when_an_emulator_it_is_pointed_at_is_not_running(
         "answer: start the emulators (`make serve`, or `firebase emulators:start`), or unset "
         "FIRESTORE_EMULATOR_HOST to use the real project"
     )
+
+
+# --- the access record `sync-users` writes, by the account as Firebase Auth holds it -------
+
+NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+ACME = {"role": "partner", "partnerId": "acme"}
+
+
+def _user(
+    claims: dict[str, Any], *, disabled: bool = False, since: dt.datetime | None = None
+) -> Any:
+    return PartnerUser("u1", None, disabled=disabled, claims=claims, valid_since=since)
+
+
+@pytest.mark.parametrize(
+    ("user", "record", "expected"),
+    [
+        (None, None, None),  # no account, no record: nothing to close
+        (_user({}), None, None),  # not a partner's user
+        (_user(ACME), None, UserAccess("u1", "acme", EPOCH, False)),
+        (_user(ACME, disabled=True), None, UserAccess("u1", "acme", EPOCH, True)),
+        # revoked outside the tools: a millisecond before Firebase's whole second
+        (
+            _user(ACME, since=NOW),
+            None,
+            UserAccess("u1", "acme", NOW - dt.timedelta(milliseconds=1), False),
+        ),
+        # a later valid-after already recorded (a revoke by the tools) is kept
+        (
+            _user(ACME, since=NOW),
+            UserAccess("u1", "acme", NOW + dt.timedelta(seconds=5), False),
+            UserAccess("u1", "acme", NOW + dt.timedelta(seconds=5), False),
+        ),
+        # deleted: shut out, whatever the record said
+        (None, UserAccess("u1", "acme", NOW, False), UserAccess("u1", None, NOW, True)),
+        # claims removed outside the tools: no tenant
+        (_user({}), UserAccess("u1", "acme", NOW, False), UserAccess("u1", None, NOW, False)),
+        # moved outside the tools: the new tenant
+        (
+            _user({"role": "partner", "partnerId": "globex"}),
+            UserAccess("u1", "acme", NOW, False),
+            UserAccess("u1", "globex", NOW, False),
+        ),
+    ],
+)
+def test_synced_access_follows_the_account(
+    user: PartnerUser | None, record: UserAccess | None, expected: UserAccess | None
+) -> None:
+    assert synced_access("u1", user, record) == expected

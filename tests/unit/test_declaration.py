@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devtools import generate
-from functions import openapi
+from functions import config, openapi
 from functions.auth import Caller
 from functions.errors import BadRequest, ValidationFailed
 from functions.http import parsing
@@ -164,6 +164,23 @@ def test_a_resource_the_api_cannot_serve_is_refused_by_name(lines: str, expected
         _parse(text + extra_fields)
     assert expected in caught.value.message
     assert caught.value.message.startswith("resources.toml: menus")
+
+
+@pytest.mark.parametrize("setting", sorted(config.OWN_COLLECTIONS))
+def test_no_resource_is_declared_on_one_of_the_package_s_own_collections(
+    setting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every own collection, from the one list in config, and where a setting moves it."""
+    default = config.OWN_COLLECTIONS[setting]
+    for collection in (default, f"moved{setting.title().replace('_', '')}"):
+        monkeypatch.setenv(setting, collection)
+        with pytest.raises(DeclarationError) as caught:
+            _parse(MENU.replace("[menus]\n", f'[menus]\ncollection = "{collection}"\n'))
+        assert f"collection {collection!r} is not a collection partners may reach" in (
+            caught.value.message
+        )
+    monkeypatch.delenv(setting)
+    assert _parse(MENU.replace("[menus]\n", '[menus]\ncollection = "movedElsewhere"\n'))
 
 
 def test_two_resources_on_one_collection_and_an_empty_file_are_refused() -> None:
