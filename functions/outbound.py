@@ -3,20 +3,24 @@
 A partner's URL must not reach anything of ours: only https, to a public address. The
 host is resolved once, every address it resolves to is checked, and the connection goes
 to the checked address (the TLS certificate is still verified for the host name), so a
-DNS answer that changes between check and connect (rebinding) gains nothing. Refused:
-loopback, private, link-local, CGNAT, multicast, unspecified, reserved and documentation
-ranges, the metadata server, and the same hidden in IPv4-mapped, NAT64 or 6to4 IPv6
-addresses. No redirect is followed, the call ends after 10 s and at most 64 KiB of the
-answer is read. Locally, a `demo-` project may also call http on loopback (a receiver
-on the developer's machine).
+DNS answer that changes between check and connect (rebinding) gains nothing. Public is
+an allow list: IPv4 outside the special-purpose ranges, IPv6 in global unicast (2000::/3)
+outside IANA's special-purpose blocks; an IPv4 address carried inside an IPv6 one
+(mapped, compatible, translated, NAT64, 6to4) is judged as that IPv4 address. A refusal
+never says what a host name resolved to. No redirect is followed, the whole call
+(connect, headers, body) ends after 10 s, and at most 64 KiB of the answer is read.
+Locally, a `demo-` project may also call http on loopback (a receiver on the developer's
+machine).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -50,8 +54,24 @@ _BLOCKED_V4: Final = tuple(
         "240.0.0.0/4",
     )
 )
+_GLOBAL_UNICAST: Final = ipaddress.ip_network("2000::/3")
+_SPECIAL_V6: Final = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "2001::/23",  # IETF protocol assignments (Teredo, benchmarking, ORCHID, ...)
+        "2001:db8::/32",  # documentation
+        "3fff::/20",  # documentation (RFC 9637)
+    )
+)
+"""IANA's special-purpose IPv6 blocks inside global unicast that are not globally
+reachable (the few reachable ones inside 2001::/23 are refused too: no webhook lives
+there)."""
+_MAPPED: Final = ipaddress.ip_network("::ffff:0:0/96")
+_COMPATIBLE: Final = ipaddress.ip_network("::/96")
+_TRANSLATED: Final = ipaddress.ip_network("::ffff:0:0:0/96")
 _NAT64: Final = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _SIX_TO_FOUR: Final = ipaddress.ip_network("2002::/16")
+NOT_PUBLIC: Final = "resolves to an address that is not public"
 
 
 class RefusedTarget(ValueError):
@@ -77,25 +97,32 @@ class Answer:
 
 
 def embedded_v4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, NAT64 or 6to4), if any."""
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if any(address in net for net in _NAT64):
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    """The IPv4 address an IPv6 one carries (mapped, compatible, translated, NAT64 or
+    6to4), if any."""
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in _MAPPED or address in _TRANSLATED or any(address in n for n in _NAT64):
+        return low
+    if address in _COMPATIBLE:
+        return low
     if address in _SIX_TO_FOUR:
         return address.sixtofour
     return None
 
 
 def public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Whether an address is one the internet can reach and none of ours."""
+    """Whether an address is one the internet can reach and none of ours: allowed by
+    being in global unicast, not by missing from a list of private ranges."""
     if address in METADATA_ADDRESSES:
         return False
     if isinstance(address, ipaddress.IPv6Address):
         inner = embedded_v4(address)
         if inner is not None:
             return public(inner)
-        return address.is_global and not address.is_multicast
+        return (
+            address in _GLOBAL_UNICAST
+            and address.is_global
+            and not any(address in net for net in _SPECIAL_V6)
+        )
     return not any(address in net for net in _BLOCKED_V4) and address.is_global
 
 
@@ -114,12 +141,17 @@ def check_url(url: str, *, local: bool = False, resolve: Resolver = socket.getad
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise RefusedTarget("the URL must be https://host/...")
+    if "#" in url:
+        raise RefusedTarget("the URL must not carry a fragment (#...): receivers never see it")
     if parts.username or parts.password:
         raise RefusedTarget("the URL must not carry a user name or password")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port
     except ValueError as exc:
         raise RefusedTarget("the URL's port is not a number from 1 to 65535") from exc
+    if port == 0:
+        raise RefusedTarget("the URL's port is not a number from 1 to 65535")
+    port = port or (443 if parts.scheme == "https" else 80)
     if parts.scheme == "http" and not local:
         raise RefusedTarget("the URL must be https (http only to loopback, in a demo project)")
     host = parts.hostname
@@ -133,13 +165,17 @@ def check_url(url: str, *, local: bool = False, resolve: Resolver = socket.getad
     loopback_ok = local and all(a.is_loopback for a in addresses)
     if parts.scheme == "http" and not loopback_ok:
         raise RefusedTarget("the URL must be https (http only to loopback, in a demo project)")
-    refused = [str(a) for a in addresses if not (public(a) or loopback_ok)]
-    if refused:
-        raise RefusedTarget(f"{host} resolves to an address that is not public ({refused[0]})")
+    if not all(public(a) or loopback_ok for a in addresses):
+        raise RefusedTarget(f"{host} {NOT_PUBLIC}")  # never which address: no DNS oracle
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
     return Target(parts.scheme, host, port, path, str(addresses[0]))
+
+
+class CallFailed(Exception):
+    """The call ended without a whole answer: no connection, a timeout, or an answer that
+    is not HTTP (the message says which; safe to show the URL's owner)."""
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -170,16 +206,31 @@ def post(
     target: Target, body: bytes, headers: dict[str, str], timeout: float = TIMEOUT_S
 ) -> Answer:
     """POST `body` to a checked target: no redirect followed, at most MAX_ANSWER_BYTES of
-    the answer read.
+    the answer read, and the whole call (connect, TLS, headers, body) over by `timeout`.
 
-    Raises: OSError (and http.client's errors) when the call fails or times out.
+    A socket's timeout bounds each read alone, so a receiver that drips a byte at a time
+    could hold a call for ever: a watchdog shuts the socket down at the deadline.
+
+    Raises: CallFailed, whatever the receiver did (or did not) send.
     """
     connection: http.client.HTTPConnection = (
         _PinnedHTTPSConnection(target, timeout)
         if target.scheme == "https"
         else _PinnedHTTPConnection(target, timeout)
     )
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the TLS layer's too
+
+    watchdog = threading.Timer(timeout, cut)
+    watchdog.daemon = True
     started = time.perf_counter()
+    watchdog.start()
     try:
         connection.request(
             "POST",
@@ -189,6 +240,13 @@ def post(
         )
         response = connection.getresponse()
         answer = response.read(MAX_ANSWER_BYTES)
+        if expired.is_set():  # cut while the last bytes came: not a whole answer
+            raise TimeoutError
         return Answer(response.status, (time.perf_counter() - started) * 1000, answer)
+    except Exception as exc:  # noqa: BLE001 - anything a receiver can provoke ends here
+        if expired.is_set() or isinstance(exc, TimeoutError):
+            raise CallFailed(f"no whole answer within {timeout:g} s") from exc
+        raise CallFailed(f"{type(exc).__name__}: {exc}"[:300]) from exc
     finally:
+        watchdog.cancel()
         connection.close()

@@ -11,8 +11,10 @@ import datetime as dt
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -446,3 +448,44 @@ class MemoryLeases:
         spent = 1 if document is None else 2
         self.operations += spent
         return taken, left, spent
+
+
+class RawReceiver:
+    """A raw TCP receiver on loopback that answers anything with `reply` (bytes, HTTP or
+    not), dripped `drip` bytes at a time every `every` seconds, one connection at a time;
+    `connections` counts them, and `arrived` is set at the first."""
+
+    def __init__(self, reply: bytes, *, drip: int = 0, every: float = 0.0) -> None:
+        self.reply, self.drip, self.every = reply, drip, every
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.stop = threading.Event()
+        self.arrived = threading.Event()
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                self.connections += 1
+                self.arrived.set()
+                conn.recv(65536)
+                step = self.drip or max(1, len(self.reply))
+                for start in range(0, len(self.reply), step):
+                    try:
+                        conn.sendall(self.reply[start : start + step])
+                    except OSError:
+                        break
+                    if self.stop.wait(self.every):
+                        break
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+        self.thread.join(5)

@@ -31,7 +31,7 @@ from functions.store import deliveries
 from tests.corpus import VALID
 from tests.emulator.rest import create_doc
 from tests.emulator.test_events import owner_write
-from tests.helpers import User, api_key, cli, entry_body, function_url
+from tests.helpers import RawReceiver, User, api_key, cli, entry_body, function_url
 
 WAIT_S = 120.0
 
@@ -355,3 +355,70 @@ def test_killing_the_delivery_function_mid_attempt_loses_nothing(
     assert record.attempts[0].attempt >= 1  # a retry of the task
     time.sleep(2)
     assert len(receiver.received) == 2  # and no third
+
+
+def _first_attempt(endpoint_id: str, timeout: float = WAIT_S) -> tuple[Any, float]:
+    """The endpoint's first recorded attempt, and when it appeared (monotonic)."""
+    records = (
+        store.client()
+        .collection("partnerWebhookDeliveries")
+        .where(filter=FieldFilter("endpointId", "==", endpoint_id))
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [r for r in records.stream() if r.get("attempts")]
+        if found:
+            return found[0], time.monotonic()
+        time.sleep(0.2)
+    raise AssertionError(f"no attempt recorded for {endpoint_id} within {timeout:g} s")
+
+
+def test_a_receiver_that_drips_its_answer_fails_the_attempt_at_the_deadline(
+    clean: None,
+) -> None:
+    """A byte every 2 s passes every socket timeout: only a deadline on the whole attempt
+    ends it, after 10 s, not after the 90 s the receiver would take."""
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + b"x" * 40
+    receiver = RawReceiver(reply, drip=1, every=2.0)
+    try:
+        _, key, endpoint_id, _ = partner_with_endpoint(receiver.url)
+        made = requests.post(function_url("createEntry"), json=entry_body(),
+                             headers=bearer(key), timeout=60)  # fmt: skip
+        assert made.status_code == 201
+        assert receiver.arrived.wait(WAIT_S), "the attempt never reached the receiver"
+        connected = time.monotonic()
+        record, recorded = _first_attempt(endpoint_id)
+    finally:
+        receiver.close()
+    (attempt, *_) = record.get("attempts")
+    assert record.get("state") == "retrying"
+    assert attempt["error"] == "no whole answer within 10 s"
+    assert attempt["status"] is None
+    assert 9.0 <= recorded - connected < 25.0, recorded - connected  # 10 s, not 90
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (b"SPAM 200 OK\r\n\r\n", "BadStatusLine"),
+        (b"HTTP/1.1 200 OK\r\n" + b"X-H: 1\r\n" * 101 + b"\r\n", "got more than 100 headers"),
+    ],
+    ids=["a status line that is not HTTP", "101 headers"],
+)
+def test_an_answer_that_is_not_http_is_recorded_as_a_failed_attempt(
+    clean: None, reply: bytes, error: str
+) -> None:
+    receiver = RawReceiver(reply)
+    try:
+        _, key, endpoint_id, _ = partner_with_endpoint(receiver.url)
+        made = requests.post(function_url("createEntry"), json=entry_body(),
+                             headers=bearer(key), timeout=60)  # fmt: skip
+        assert made.status_code == 201
+        record, _ = _first_attempt(endpoint_id)
+    finally:
+        receiver.close()
+    (attempt, *_) = record.get("attempts")
+    assert record.get("state") == "retrying"
+    assert error in attempt["error"]
+    assert attempt["nextAttemptAt"] is not None  # the queue tries again
+    assert webhooks.endpoint(endpoint_id).failing_since is not None  # counts as failing

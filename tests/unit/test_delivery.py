@@ -83,7 +83,8 @@ def test_a_2xx_delivers_signed_and_ends_a_failing_streak(monkeypatch: pytest.Mon
 @pytest.mark.parametrize(
     ("answer", "error"),
     [(500, "the receiver answered 500"), (302, "the receiver answered 302"),
-     (TimeoutError("timed out"), "TimeoutError: timed out")],
+     (outbound.CallFailed("no whole answer within 10 s"), "no whole answer within 10 s"),
+     (outbound.CallFailed("BadStatusLine: SPAM"), "BadStatusLine: SPAM")],
 )  # fmt: skip
 def test_a_failure_is_retried_and_starts_a_failing_streak(
     monkeypatch: pytest.MonkeyPatch, answer: int | Exception, error: str

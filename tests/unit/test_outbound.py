@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import ipaddress
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +20,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from functions import outbound, signatures
 from functions.outbound import RefusedTarget
+from tests.helpers import RawReceiver
 
 
 def resolver(*addresses: str) -> outbound.Resolver:
@@ -56,6 +59,18 @@ def resolver(*addresses: str) -> outbound.Resolver:
         ("64:ff9b::a9fe:a9fe", "NAT64 of the metadata server"),
         ("64:ff9b::7f00:1", "NAT64 of loopback"),
         ("2002:a00:1::1", "6to4 of 10.0.0.1"),
+        ("::7f00:1", "IPv4-compatible loopback"),
+        ("::a9fe:a9fe", "IPv4-compatible metadata"),
+        ("::ffff:0:7f00:1", "IPv4-translated loopback"),
+        ("::ffff:0:a9fe:a9fe", "IPv4-translated metadata"),
+        ("fec0::1", "site-local (deprecated)"),
+        ("5f00::1", "unallocated (SRv6 SIDs)"),
+        ("4000::1", "unallocated"),
+        ("3fff::1", "documentation (RFC 9637)"),
+        ("2001:db8::1", "IPv6 documentation"),
+        ("2001::1", "Teredo"),
+        ("2001:2::1", "benchmarking"),
+        ("100::1", "discard-only"),
     ],
 )
 def test_an_address_that_could_reach_us_is_refused(address: str, name: str) -> None:
@@ -64,11 +79,24 @@ def test_an_address_that_could_reach_us_is_refused(address: str, name: str) -> N
     assert "not public" in str(refused.value), name
 
 
-def test_one_private_address_among_public_ones_refuses_the_host() -> None:
-    with pytest.raises(RefusedTarget, match=r"not public \(10\.0\.0\.7\)"):
+@pytest.mark.parametrize(
+    "address",
+    ["93.184.216.34", "2606:4700::6810:84e5", "::ffff:93.184.216.34", "2002:5db8:d822::1"],
+)
+def test_a_public_address_is_allowed_in_each_of_its_forms(address: str) -> None:
+    target = outbound.check_url("https://hooks.example.com/in", resolve=resolver(address))
+    assert ipaddress.ip_address(target.address) == ipaddress.ip_address(address)
+    assert target.port == 443
+
+
+def test_one_private_address_among_public_ones_refuses_the_host_without_naming_it() -> None:
+    """Naming the address would tell a partner what a host name resolves to inside."""
+    with pytest.raises(RefusedTarget) as refused:
         outbound.check_url(
             "https://hooks.example.com/in", resolve=resolver("93.184.216.34", "10.0.0.7")
         )
+    assert str(refused.value) == "hooks.example.com resolves to an address that is not public"
+    assert "10.0.0.7" not in str(refused.value)
 
 
 @pytest.mark.parametrize(
@@ -79,6 +107,9 @@ def test_one_private_address_among_public_ones_refuses_the_host() -> None:
         ("https:///in", "must be https://host"),
         ("https://user:pw@hooks.example.com/in", "user name or password"),
         ("https://hooks.example.com:99999/in", "port"),
+        ("https://hooks.example.com:0/in", "port is not a number from 1 to 65535"),
+        ("https://hooks.example.com/in#frag", "fragment"),
+        ("https://hooks.example.com/in#", "fragment"),
         ("https://hooks.example.com/" + "a" * 2100, "longer than 2048"),
     ],
 )
@@ -115,7 +146,7 @@ def test_the_connection_goes_to_the_checked_address_not_a_new_answer(
 
     monkeypatch.setattr(socket, "create_connection", create_connection)
     monkeypatch.setattr(socket, "getaddrinfo", resolver("127.0.0.1"))  # a rebinding answer
-    with pytest.raises(ConnectionRefusedError):
+    with pytest.raises(outbound.CallFailed, match="ConnectionRefusedError: test: not dialling"):
         outbound.post(target, b"{}", {})
     assert dialled == [("93.184.216.34", 443)]
 
@@ -193,3 +224,40 @@ def test_a_delivery_verifies_with_the_reference_library_during_a_rotation() -> N
     assert later == {**headers, "webhook-signature": headers["webhook-signature"].split(" ")[0]}
     with pytest.raises(ValueError, match="no signing secret"):
         signatures.signed_headers([], "evt_1", at, body)
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (b"SPAM 200 OK\r\n\r\n", "BadStatusLine"),
+        (b"HTTP/1.1 200 OK\r\n" + b"X-H: 1\r\n" * 101 + b"\r\n", "HTTPException: got more"),
+        (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", "LineTooLong"),
+        (b"", "RemoteDisconnected"),
+    ],
+    ids=["not HTTP", "101 headers", "a header line of 70 kB", "closed at once"],
+)
+def test_whatever_a_receiver_sends_the_call_fails_as_one_error(reply: bytes, error: str) -> None:
+    receiver = RawReceiver(reply)
+    try:
+        target = outbound.check_url(f"http://127.0.0.1:{receiver.port}/", local=True)
+        with pytest.raises(outbound.CallFailed) as failed:
+            outbound.post(target, b"{}", {}, timeout=5)
+        assert error in str(failed.value)
+    finally:
+        receiver.close()
+
+
+def test_a_dripping_receiver_is_cut_off_at_the_deadline_of_the_whole_call() -> None:
+    """Two bytes a second: every read succeeds within a socket timeout, the call does
+    not; it ends at the deadline, not when the receiver is done."""
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 100
+    receiver = RawReceiver(reply, drip=2, every=0.5)
+    try:
+        target = outbound.check_url(f"http://127.0.0.1:{receiver.port}/", local=True)
+        started = time.monotonic()
+        with pytest.raises(outbound.CallFailed, match="no whole answer within 1.5 s"):
+            outbound.post(target, b"{}", {}, timeout=1.5)
+        took = time.monotonic() - started
+        assert 1.4 <= took < 4.0, took  # the deadline, not the receiver's 35 s
+    finally:
+        receiver.close()
