@@ -181,11 +181,9 @@ def deliver(
         target = outbound.check_url(endpoint.url, local=config.is_demo_project())
         headers = signatures.signed_headers(endpoint.signing_secrets(now), event.id, now, body)
         answer = outbound.post(target, body.encode(), headers)
-    except outbound.CallFailed as exc:
-        return _failed(endpoint, event, replace(record, error=str(exc)), enqueued_at)
-    except (outbound.RefusedTarget, ValueError) as exc:
-        failed = replace(record, error=f"{type(exc).__name__}: {exc}"[:300])
-        return _failed(endpoint, event, failed, enqueued_at)
+    except (outbound.CallFailed, outbound.RefusedTarget, ValueError) as exc:
+        said = str(exc) if isinstance(exc, outbound.CallFailed) else f"{type(exc).__name__}: {exc}"
+        return _failed(endpoint, event, replace(record, error=said[:300]), enqueued_at)
     record = replace(record, status=answer.status, latency_ms=round(answer.latency_ms, 1))
     if 200 <= answer.status < 300:
         _record(endpoint, event, record, "delivered")

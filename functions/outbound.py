@@ -243,7 +243,7 @@ def post(
         if expired.is_set():  # cut while the last bytes came: not a whole answer
             raise TimeoutError
         return Answer(response.status, (time.perf_counter() - started) * 1000, answer)
-    except Exception as exc:  # noqa: BLE001 - anything a receiver can provoke ends here
+    except Exception as exc:  # anything a receiver can provoke ends here
         if expired.is_set() or isinstance(exc, TimeoutError):
             raise CallFailed(f"no whole answer within {timeout:g} s") from exc
         raise CallFailed(f"{type(exc).__name__}: {exc}"[:300]) from exc
