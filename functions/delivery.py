@@ -121,7 +121,10 @@ def task_data(event_id: str, endpoint_id: str) -> dict[str, Any]:
 def _enqueue(queue: Any, task: dict[str, Any], name: str) -> None:
     """Enqueue a named task. Under the Cloud Tasks emulator firebase-admin (7.7) drops the
     first character of the task name the emulator answers with and then fails to parse
-    it, after the task was enqueued: that one error means done, and only there."""
+    it, after the task was enqueued: that one error means done, and only there.
+
+    Raises: AlreadyExistsError (a task of that name exists), FirebaseError."""
+    from firebase_admin import exceptions as firebase_exceptions  # noqa: PLC0415
     from firebase_admin import functions as cloud_functions  # noqa: PLC0415
 
     try:
@@ -129,6 +132,12 @@ def _enqueue(queue: Any, task: dict[str, Any], name: str) -> None:
     except ValueError as exc:
         if config.tasks_emulator_host() is None or "resource name" not in str(exc):
             raise
+    except firebase_exceptions.ConflictError as exc:
+        # Cloud Tasks answers a taken name with ALREADY_EXISTS; its emulator with a bare
+        # 409, which firebase-admin reads as a conflict: the same answer, said the same.
+        if "already exists" not in str(exc):
+            raise
+        raise firebase_exceptions.AlreadyExistsError(str(exc), exc) from exc
 
 
 def replay(event_id: str, endpoint_id: str, *, database: Any = None) -> str:

@@ -16,8 +16,35 @@ from typing import Any
 from firebase_functions import firestore_fn, https_fn, options, tasks_fn
 
 from functions import config, delivery, logs, records
+from functions.models import Event
 from functions.resources import declaration
 from functions.store.events import event_from
+
+SDK_HAS_RETRY = "retry" in options.FirestoreOptions.__dataclass_fields__
+"""Whether firebase-functions takes `retry` for Firestore triggers (0.6 does not:
+firebase-functions-python#165); when it does, the option is passed and nothing else."""
+_RETRY: dict[str, Any] = {"retry": True} if SDK_HAS_RETRY else {}
+
+
+def retried(trigger: Callable[..., Any]) -> Callable[..., Any]:
+    """An event trigger with the platform's retries on (Eventarc redelivers a failed run).
+
+    firebase-functions 0.6 writes `retry: false` into the manifest entry the CLI deploys
+    from, with no option to change it; this sets `retry: true` in that entry. The entry's
+    shape is checked, so an SDK that changed it stops discovery with this message rather
+    than deploy triggers that silently lose events.
+
+    Raises: RuntimeError (the manifest entry is not what this expects).
+    """
+    endpoint = getattr(trigger, "__firebase_endpoint__", None)
+    event_trigger = getattr(endpoint, "eventTrigger", None)
+    if not isinstance(event_trigger, dict) or not isinstance(event_trigger.get("retry"), bool):
+        raise RuntimeError(
+            "firebase-functions' manifest entry of a Firestore trigger has no eventTrigger "
+            "retry flag: check functions/triggers.py against the installed SDK"
+        )
+    event_trigger["retry"] = True
+    return trigger
 
 
 def trigger_name(resource_name: str) -> str:
@@ -41,32 +68,59 @@ def record_triggers() -> dict[str, Callable[..., Any]]:
     }
 
 
+def record_changed(resource_name: str, doc_id: str, before: Any, after: Any) -> Event | None:
+    """What a `<resource>Changed` trigger does with one write (its snapshots before and
+    after): the write's event, made once however often the platform delivers the write
+    (retries included); None for a write with nothing to event."""
+    config.check_local_only()  # a deployed trigger never writes where emulators point
+    resource = declaration.current().get(resource_name)
+    if resource is None:
+        return None
+    old, new = _data(before), _data(after)
+    if old is None and new is None:
+        return None
+    written = (after if new is not None else before).update_time
+    made = records.record_written(resource, doc_id, old, new, written=written)
+    logs.log(
+        "INFO",
+        f"{resource_name}/{doc_id} changed: "
+        + (f"{made.type} by {made.writer}" if made else "evented already or unseen"),
+        event_id=made.id if made else None,
+        **logs.labels(partner=made.partner_id if made else None, function="trigger"),
+    )
+    return made
+
+
+def event_created(snapshot: Any) -> list[str]:
+    """What `eventCreated` does with a new event: one delivery task per endpoint, named
+    after both, so a retried run enqueues none twice. Returns the task names."""
+    config.check_local_only()
+    if snapshot is None or not snapshot.exists:
+        return []
+    made = event_from(snapshot.id, snapshot.to_dict() or {})
+    names = delivery.fan_out(made)
+    logs.log(
+        "INFO",
+        f"event {made.id}: {len(names)} deliveries enqueued",
+        event_id=made.id,
+        **logs.labels(partner=made.partner_id, function="eventCreated"),
+    )
+    return names
+
+
 def _trigger(resource_name: str, collection: str) -> Callable[..., Any]:
     def changed(event: firestore_fn.Event[Any]) -> None:
-        config.check_local_only()  # a deployed trigger never writes where emulators point
-        resource = declaration.current().get(resource_name)
-        if resource is None:
-            return
-        before, after = _data(event.data.before), _data(event.data.after)
-        if before is None and after is None:
-            return
-        written = (event.data.after if after is not None else event.data.before).update_time
-        doc_id = str(event.params["docId"])
-        made = records.record_written(resource, doc_id, before, after, written=written)
-        logs.log(
-            "INFO",
-            f"{resource_name}/{doc_id} changed: "
-            + (f"{made.type} by {made.writer}" if made else "evented already or unseen"),
-            event_id=made.id if made else None,
-            **logs.labels(partner=made.partner_id if made else None, function="trigger"),
-        )
+        record_changed(resource_name, str(event.params["docId"]), event.data.before,
+                       event.data.after)  # fmt: skip
 
     # The deployed name is the function's own: named before the decorator reads it.
     changed.__name__ = changed.__qualname__ = trigger_name(resource_name)
+    # Retried: a run that fails (a backend error, a lost worker) loses no event; the
+    # event's id is derived from the write, so a retry never makes a second one.
     decorate = firestore_fn.on_document_written(
-        document=f"{collection}/{{docId}}", region=config.DEFAULT_REGION, memory=256
+        document=f"{collection}/{{docId}}", region=config.DEFAULT_REGION, memory=256, **_RETRY
     )
-    return decorate(changed)
+    return retried(decorate(changed))
 
 
 def delivery_functions() -> dict[str, Callable[..., Any]]:
@@ -74,18 +128,7 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
     queue function that makes each attempt (retried by the queue for up to three days)."""
 
     def eventCreated(event: firestore_fn.Event[Any]) -> None:  # noqa: N802 - deployed name
-        config.check_local_only()
-        snapshot = event.data
-        if snapshot is None or not snapshot.exists:
-            return
-        made = event_from(snapshot.id, snapshot.to_dict() or {})
-        names = delivery.fan_out(made)
-        logs.log(
-            "INFO",
-            f"event {made.id}: {len(names)} deliveries enqueued",
-            event_id=made.id,
-            **logs.labels(partner=made.partner_id, function="eventCreated"),
-        )
+        event_created(event.data)
 
     def deliverWebhook(request: https_fn.CallableRequest[Any]) -> None:  # noqa: N802
         config.check_local_only()
@@ -108,11 +151,15 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
             **logs.labels(function=delivery.DELIVERY_FUNCTION),
         )
 
-    created = firestore_fn.on_document_created(
-        document=f"{config.events_collection()}/{{eventId}}",
-        region=config.DEFAULT_REGION,
-        memory=256,
-    )(eventCreated)
+    # Retried too: a task already enqueued for an event and endpoint is not enqueued again.
+    created = retried(
+        firestore_fn.on_document_created(
+            document=f"{config.events_collection()}/{{eventId}}",
+            region=config.DEFAULT_REGION,
+            memory=256,
+            **_RETRY,
+        )(eventCreated)
+    )
     deliver = tasks_fn.on_task_dispatched(
         retry_config=options.RetryConfig(
             max_attempts=-1,

@@ -422,3 +422,99 @@ def test_an_answer_that_is_not_http_is_recorded_as_a_failed_attempt(
     assert error in attempt["error"]
     assert attempt["nextAttemptAt"] is not None  # the queue tries again
     assert webhooks.endpoint(endpoint_id).failing_since is not None  # counts as failing
+
+
+@pytest.fixture
+def two_receivers() -> Iterator[tuple[Receiver, Receiver]]:
+    first, second = Receiver(), Receiver()
+    yield first, second
+    first.close()
+    second.close()
+
+
+def _app_write_unseen(partner_id: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The app's write, where the emulator's own trigger does not look (it watches
+    `entries`): only the runs a test makes see it. Returns its snapshot."""
+    monkeypatch.setenv("ENTRIES_COLLECTION", f"retried{uuid.uuid4().hex[:8]}")
+    written = store.client().collection(os.environ["ENTRIES_COLLECTION"]).document("app-1")
+    written.set({**VALID["minimal"], "partnerId": partner_id})
+    return written.get()
+
+
+def test_a_changed_trigger_failing_once_then_redelivered_makes_one_event(
+    clean: None, monkeypatch: pytest.MonkeyPatch, two_receivers: tuple[Receiver, Receiver]
+) -> None:
+    """The Firestore triggers deploy with `retry: true`: the platform runs a failed one
+    again with the same write. The Functions emulator does not redeliver, so the runs are
+    made here with the handler the deployed trigger calls: a first run whose commit fails,
+    the retry, and a duplicate (an acknowledgement lost after success). One event, and
+    one delivery to each endpoint (through the emulator's eventCreated and queue)."""
+    from functions import triggers
+    from functions.errors import ServiceUnavailable
+    from functions.store.client import UnitOfWork
+
+    first, second = two_receivers
+    partner_id, key, _, secret = partner_with_endpoint(first.url)
+    added = cli("--json", "webhooks", "add", "--partner", partner_id, "--url", second.url)
+    second_secret = json.loads(added.stdout)["secret"]
+    after = _app_write_unseen(partner_id, monkeypatch)
+    commit = UnitOfWork.commit
+    failures = iter([ServiceUnavailable("the backend blinked")])
+
+    def commit_failing_once(work: UnitOfWork) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return commit(work)
+
+    monkeypatch.setattr(UnitOfWork, "commit", commit_failing_once)
+    with pytest.raises(ServiceUnavailable):
+        triggers.record_changed("entries", "app-1", None, after)
+    assert events_of(key) == []  # the failed run left nothing
+    made = triggers.record_changed("entries", "app-1", None, after)  # the retry
+    assert made is not None
+    assert made.writer == "app"
+    assert triggers.record_changed("entries", "app-1", None, after) is None  # a duplicate
+    assert [event["id"] for event in events_of(key)] == [made.id]
+    assert verified(secret, first.wait_for(1)[0])["id"] == made.id
+    assert verified(second_secret, second.wait_for(1)[0])["id"] == made.id
+    time.sleep(3)  # nothing more arrives
+    assert (len(first.received), len(second.received)) == (1, 1)
+
+
+def test_event_created_failing_once_then_redelivered_delivers_once_to_each_endpoint(
+    clean: None, monkeypatch: pytest.MonkeyPatch, two_receivers: tuple[Receiver, Receiver]
+) -> None:
+    """A run whose second enqueue fails (the first went through), its retry and a
+    duplicate run, beside the emulator's own run: each endpoint gets the event once."""
+    from functions import triggers
+
+    first, second = two_receivers
+    partner_id, key, _, secret = partner_with_endpoint(first.url)
+    added = cli("--json", "webhooks", "add", "--partner", partner_id, "--url", second.url)
+    second_secret = json.loads(added.stdout)["secret"]
+    made = triggers.record_changed(
+        "entries", "app-1", None, _app_write_unseen(partner_id, monkeypatch)
+    )
+    assert made is not None
+    snapshot = store.client().collection("partnerEvents").document(made.id).get()
+    enqueue = delivery._enqueue
+    calls: list[str] = []
+
+    def enqueue_failing_second(queue: Any, task: dict[str, Any], name: str) -> None:
+        calls.append(name)
+        if len(calls) == 2:
+            raise ValueError("the queue blinked")
+        enqueue(queue, task, name)
+
+    monkeypatch.setattr(delivery, "_enqueue", enqueue_failing_second)
+    with pytest.raises(ValueError, match="the queue blinked"):
+        triggers.event_created(snapshot)
+    retried = triggers.event_created(snapshot)
+    assert sorted(retried) == sorted(set(calls))  # the same two task names
+    assert triggers.event_created(snapshot) == retried  # a duplicate run
+    assert verified(secret, first.wait_for(1)[0])["id"] == made.id
+    assert verified(second_secret, second.wait_for(1)[0])["id"] == made.id
+    time.sleep(3)  # nothing more arrives
+    assert (len(first.received), len(second.received)) == (1, 1)
+    assert [event["id"] for event in events_of(key)] == [made.id]

@@ -11,7 +11,7 @@ import pytest
 
 from functions import changes
 from functions.resources import declaration
-from tests.helpers import more_declaration
+from tests.helpers import ROOT, more_declaration
 
 NOW = dt.datetime(2026, 3, 31, 9, 15, 0, 123456, tzinfo=dt.UTC)
 
@@ -226,3 +226,38 @@ def test_the_cloud_tasks_emulator_variable_is_refused_in_a_deployed_function(
     monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", "127.0.0.1:9499")
     with pytest.raises(ConfigurationError, match="CLOUD_TASKS_EMULATOR_HOST is set"):
         config.check_local_only()
+
+
+def test_the_firestore_triggers_deploy_with_retries_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest the Firebase CLI deploys from (the SDK's own writer, as discovery
+    serves it) says `retry: true` for every Firestore trigger, and nothing else changes."""
+    import yaml  # type: ignore[import-untyped]
+    from firebase_functions.private import serving
+
+    from functions import triggers
+
+    monkeypatch.chdir(ROOT)
+    found = serving.get_functions()  # type: ignore[no-untyped-call]
+    manifest = yaml.safe_load(serving.functions_as_yaml(found))
+    events = {
+        name: endpoint["eventTrigger"]
+        for name, endpoint in manifest["endpoints"].items()
+        if "eventTrigger" in endpoint
+    }
+    assert sorted(events) == ["entriesChanged", "eventCreated"]
+    assert {name: trigger["retry"] for name, trigger in events.items()} == {
+        "entriesChanged": True,
+        "eventCreated": True,
+    }
+    assert events["entriesChanged"]["eventType"] == "google.cloud.firestore.document.v1.written"
+    assert triggers.SDK_HAS_RETRY is False  # when it turns True, drop `retried`
+
+
+def test_a_trigger_of_an_unexpected_shape_stops_discovery_with_a_reason() -> None:
+    from functions import triggers
+
+    def bare() -> None:
+        return None
+
+    with pytest.raises(RuntimeError, match="no eventTrigger retry flag"):
+        triggers.retried(bare)
