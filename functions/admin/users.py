@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import secrets
 import time
 import urllib.request
@@ -38,8 +39,23 @@ if TYPE_CHECKING:
 MAX_CLAIMS_CHARS = 1000
 
 
-REVOKE_SETTLE_S = 1.05
-"""How long a revoke waits between removing the claims and revoking the sessions."""
+REVOKE_MARGIN_S = 0.05
+"""How far into the next second a revoke is made (clocks of this host and Firebase's)."""
+
+
+def revoke_sessions(uid: str, app: Any) -> None:
+    """End every session cookie and ID token of `uid` issued up to this moment.
+
+    Firebase keeps the revocation time in whole seconds and refuses tokens issued in
+    earlier seconds only: a revoke made in the second of a sign-in would leave that
+    sign-in's token valid. So the revoke waits for the next second to begin (1 s at most),
+    and every token issued up to the call is then of an earlier second.
+    """
+    from firebase_admin import auth as firebase_auth  # noqa: PLC0415
+
+    now = time.time()
+    time.sleep(math.floor(now) + 1 - now + REVOKE_MARGIN_S)
+    firebase_auth.revoke_refresh_tokens(uid, app=app)
 
 
 @dataclass(frozen=True)
@@ -231,15 +247,13 @@ class PartnerDirectory:
         """Remove the partner claims, then end the user's sessions (refresh tokens).
 
         In this order no fresh token carries partner claims: one minted after the claims
-        came off has none, and every one minted before is older than the revoke. Firebase
-        keeps the revoke time in whole seconds (a token of that very second stays valid),
-        so the revoke waits until a second has passed since the claims came off.
+        came off has none, and every one minted before is older than the revoke
+        (`revoke_sessions`, whatever the second).
         """
         user = self.find(who)
         before = dict(user.custom_claims or {})
         self._write_claims(user.uid, merged_revoke(before))
-        time.sleep(REVOKE_SETTLE_S)
-        self._auth().revoke_refresh_tokens(user.uid, app=self.app)
+        revoke_sessions(user.uid, self.app)
         return Change(before, self._view(self.find(user.uid)))
 
     def create(
@@ -347,8 +361,7 @@ class PartnerDirectory:
         if claims.pop(OWNER_CLAIM, None) is not True:
             raise Refused(f"{who!r} is not an owner")
         self._write_claims(user.uid, claims)
-        time.sleep(REVOKE_SETTLE_S)
-        self._auth().revoke_refresh_tokens(user.uid, app=self.app)
+        revoke_sessions(user.uid, self.app)
         return self._view(self.find(user.uid))
 
     def show(self, who: str) -> PartnerUser:

@@ -41,6 +41,7 @@ from functions.console.session import Owner, SignInFailed
 from functions.errors import ConfigurationError
 from functions.http import parsing
 from functions.limits import FailureGuard
+from functions.models import is_document_id
 from functions.usage import totals
 
 HERE: Final = Path(__file__).resolve().parent
@@ -399,6 +400,8 @@ def _audit(page: Page) -> Response:
         return page.refuse(400, "That is not a partner id.", "audit")
     operation = (args.get("operation") or "").strip()[:100]
     before = args.get("before") or None
+    if before is not None and not is_document_id(before):
+        return page.refuse(400, "That is not a page of the audit trail.", "audit")
     records: list[dict[str, Any]] = []
     after = None
     if partner_id:

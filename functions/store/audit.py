@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from functions import config
-from functions.models import AuditEntry
+from functions.models import AuditEntry, is_document_id
 from functions.store import wire
 from functions.store.client import UnitOfWork, backend_errors, call_options, client, new_id
 
@@ -97,6 +97,8 @@ def page(
     found = found.order_by("at", direction=Query.DESCENDING)
     with backend_errors():
         if before is not None:
+            if not is_document_id(before):  # from a URL: no record has such an id
+                return [], None
             last = wire.get(trail(database).document(before))
             if not last.exists or (last.to_dict() or {}).get("partnerId") != partner_id:
                 return [], None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 import time
 import uuid
@@ -219,6 +220,88 @@ def test_sign_out_and_owners_remove_end_the_session_at_once(clean: None) -> None
     assert again.status_code == 403
     listed = json.loads(cli("--json", "owners", "list").stdout)
     assert email not in [o["email"] for o in listed]
+
+
+def _sign_in_at_start_of_a_second(email: str, password: str) -> requests.Session:
+    """A session made early in a whole second, so that what follows at once happens in
+    that same second (the case Firebase's whole-second revocation times miss)."""
+    now = time.time()
+    time.sleep(math.floor(now) + 1 - now + 0.02)
+    return signed_in(email, password)
+
+
+def test_a_sign_out_in_the_second_of_the_sign_in_still_ends_the_session(clean: None) -> None:
+    email, password = new_owner()
+    browser = _sign_in_at_start_of_a_second(email, password)
+    signed_in_at = time.time()
+    token = csrf_of(browser)
+    assert math.floor(time.time()) == math.floor(signed_in_at), "the machine is too slow"
+    started = time.monotonic()
+    assert post(browser, "/sign-out", csrf=token).status_code == 303
+    assert time.monotonic() - started < 5  # it waits for the next second, no more
+    page = browser.get(function_url(CONSOLE) + "/partners", allow_redirects=False, timeout=60)
+    assert (page.status_code, page.headers["Location"]) == (303, "./sign-in")
+
+
+def test_a_partner_users_revoke_in_the_second_of_the_sign_in_ends_their_tokens(
+    clean: None, partner: Callable[[str], Any], api: Any
+) -> None:
+    user = partner("acme")
+    before = api.get("fetchData", headers=user.headers())
+    assert before.status_code == 200
+    browser = signed_in(*new_owner())
+    from devtools import emulators
+    from tests.helpers import PASSWORD
+
+    now = time.time()
+    time.sleep(math.floor(now) + 1 - now + 0.02)
+    fresh = emulators.sign_in(user.email, PASSWORD)  # a token of this very second
+    revoked = post(browser, "/partners/acme/users/revoke", csrf=csrf_of(browser), who=user.uid)
+    assert revoked.status_code == 303, revoked.text
+    for token in (user.token, fresh):
+        answer = api.get("fetchData", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 401, answer.get_data(as_text=True)
+
+
+def test_an_owner_claim_taken_away_by_hand_ends_the_session_on_its_next_request(
+    clean: None,
+) -> None:
+    """Not through `owners remove` (which also revokes): the claim alone, as firebase-admin
+    or another tool would take it; the session's own copy of the claims says owner still."""
+    from firebase_admin import auth
+
+    from functions.firebase_app import admin_app
+
+    email, password = new_owner()
+    browser = signed_in(email, password)
+    assert browser.get(function_url(CONSOLE) + "/partners", timeout=60).status_code == 200
+    user = auth.get_user_by_email(email, app=admin_app())
+    auth.set_custom_user_claims(user.uid, None, app=admin_app())
+    page = browser.get(function_url(CONSOLE) + "/partners", allow_redirects=False, timeout=60)
+    assert page.status_code == 403
+    assert problem(page.text) == "This account is not an owner of this app."
+    refused = post(browser, "/partners", partner_id="acme", csrf="any")
+    assert refused.status_code == 403
+    assert partner_status("acme") is None  # nothing changed
+
+
+@pytest.mark.parametrize("before", ["a/b", "..", ".", "__x__", "x" * 1600, "a/b/c/d"])
+def test_an_audit_page_token_that_cannot_be_an_id_is_a_400_not_a_500(
+    clean: None, before: str
+) -> None:
+    browser = signed_in(*new_owner())
+    post(browser, "/partners", partner_id="acme", csrf=csrf_of(browser))
+    page = browser.get(
+        function_url(CONSOLE) + "/audit", params={"partner": "acme", "before": before}, timeout=60
+    )
+    assert page.status_code == 400, page.text[:300]
+    assert problem(page.text) == "That is not a page of the audit trail."
+    fine = browser.get(
+        function_url(CONSOLE) + "/audit", params={"partner": "acme", "before": "nosuch"},
+        timeout=60,
+    )  # fmt: skip
+    assert fine.status_code == 200
+    assert "owner.partner.add" not in fine.text.split("<tbody>")[1]  # an unknown id: empty
 
 
 def test_owners_add_refuses_a_partners_user_and_an_unknown_email(clean: None) -> None:
