@@ -125,8 +125,15 @@ def new_key(project_id: str) -> tuple[str, ParsedKey]:
     prefix = prefix_for(project_id)
     key_id = "".join(secrets.choice(_KEY_ID_ALPHABET) for _ in range(KEY_ID_CHARS))
     secret = "".join(secrets.choice(_BASE62) for _ in range(SECRET_CHARS))
-    body = prefix + key_id + "_" + secret
-    return body + _checksum(body), ParsedKey(prefix, key_id, secret)
+    parts = ParsedKey(prefix, key_id, secret)
+    return assemble(parts), parts
+
+
+def assemble(parts: ParsedKey) -> str:
+    """The key of these parts, checksum included (the checksum catches typing errors,
+    not forgeries: anyone can compute it)."""
+    body = parts.prefix + parts.key_id + "_" + parts.secret
+    return body + _checksum(body)
 
 
 def new_salt() -> str:

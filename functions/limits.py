@@ -410,12 +410,25 @@ GOOD_CREDENTIAL_S = 600.0
 """How long a credential that passed stays exempt on this instance."""
 
 
+def failure_source(address: str | None, claimed: str) -> str | None:
+    """What the failed-credential brake counts by: a client address and the identity a
+    credential claims there (a key's id, a token's subject, an account's email), so that
+    one identity's failures never brake another's; None without an address."""
+    if address is None:
+        return None
+    return f"{address}|{claimed[:MAX_CLAIMED_CHARS]}"
+
+
+MAX_CLAIMED_CHARS = 256
+
+
 class FailureGuard:
-    """Per-instance brakes on failed credentials, by client address, with no Firestore
-    operation: a forged key or a non-partner's token costs a lookup each, so an address
-    that keeps failing is refused before any lookup until its allowance comes back. A
-    credential that passed on this instance lately is never held back, so a partner in
-    good standing behind the same address is not affected."""
+    """Per-instance brakes on failed credentials, with no Firestore operation: a forged
+    key or a non-partner's token costs a lookup each, so a source that keeps failing is
+    refused before any lookup until its allowance comes back. A source is a client
+    address with the identity a credential claims there (`failure_source`): guesses at one
+    key or account hold back that one, never another's from the same (NAT) address. A
+    credential that passed on this instance lately is never held back either."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -424,7 +437,8 @@ class FailureGuard:
         self._good: dict[str, float] = {}  # credential fingerprint: until
 
     def retry_after(self, address: str | None, fingerprint: str) -> int:
-        """0 when the call may go on, else the seconds until this address may fail again."""
+        """0 when the call may go on, else the seconds until this source (`address`) may
+        fail again."""
         if address is None:
             return 0
         now = self._clock()

@@ -14,7 +14,12 @@ from functions.auth.callers import (
     known_scopes,
     require_scopes,
 )
-from functions.auth.gate import Authenticator, authenticate, default_authenticators
+from functions.auth.gate import (
+    Authenticator,
+    authenticate,
+    claimed_identity,
+    default_authenticators,
+)
 from functions.auth.id_tokens import partner_of_user
 
 __all__ = [
@@ -22,6 +27,7 @@ __all__ = [
     "Caller",
     "authenticate",
     "caller_from_claims",
+    "claimed_identity",
     "default_authenticators",
     "known_scopes",
     "partner_of_user",

@@ -40,7 +40,7 @@ from functions.console import charts, session
 from functions.console.session import Owner, SignInFailed
 from functions.errors import ConfigurationError
 from functions.http import parsing
-from functions.limits import FailureGuard
+from functions.limits import FailureGuard, failure_source
 from functions.models import is_document_id
 from functions.usage import totals
 
@@ -67,7 +67,8 @@ CONSOLE_FUNCTION: Final[dict[str, Any]] = {
 """Deployment options of the console: reachable by browsers (owners sign in on its own
 page), a few instances at most."""
 SIGN_IN_FAILURES: Final = FailureGuard()
-"""Failed sign-ins per client address, in this instance: 20, then one every 2 s."""
+"""Failed sign-ins per account and client address, in this instance: 20, then one every
+2 s."""
 USAGE_DAYS: Final = 30
 Change = Callable[["Page", str, list[str]], Response]
 """A POST under `partners/<id>/`: the page, the partner, the path after the action."""
@@ -241,7 +242,9 @@ def _sign_in(page: Page) -> Response:
     if not session.same_origin(request):
         return page.refuse(403, "This form was sent from another site.")
     email = request.form.get("email", "")
-    address = parsing.client_address(request)
+    # Per account and address: guesses at one account never lock another out, nor the
+    # owner out of the console from an address someone else fails from.
+    address = failure_source(parsing.client_address(request), email.strip().lower())
     wait = SIGN_IN_FAILURES.retry_after(address, "")
     if wait:
         said = f"Too many failed sign-ins from your address; try again in {wait} s."

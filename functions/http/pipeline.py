@@ -33,7 +33,7 @@ from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
 from functions import config, logs, usage, wiring
-from functions.auth import Authenticator, Caller, authenticate
+from functions.auth import Authenticator, Caller, authenticate, claimed_identity
 from functions.auth import require_scopes as authorize_scopes
 from functions.errors import (
     INTERNAL,
@@ -56,7 +56,7 @@ from functions.http.responses import (
     error_response,
     preflight_response,
 )
-from functions.limits import Decision, Gate, Permit
+from functions.limits import Decision, Gate, Permit, failure_source
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -146,7 +146,10 @@ def identify(exchange: Exchange) -> None:
     for every call of a deployed function whose environment points at emulators."""
     config.check_local_only()
     credential = parsing.bearer_credential(exchange.request.headers.get("Authorization"))
-    address = parsing.forwarded_address(exchange.request)  # None without a front end
+    address = failure_source(
+        parsing.forwarded_address(exchange.request),  # None without a front end
+        claimed_identity(credential),
+    )
     fingerprint = hashlib.sha256(credential.encode()).hexdigest()
     guard = wiring.failure_guard()
     if wait := guard.retry_after(address, fingerprint):

@@ -198,3 +198,31 @@ def test_failed_sign_ins_from_one_address_are_braked(
     assert "Too many failed sign-ins" in held.text
     clock[0] += 2.0
     assert client.post("/sign-in", data={"email": "a@b.c", "password": "x"}).status_code == 401
+
+
+def test_failed_sign_ins_brake_one_account_never_another_from_the_same_address(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty wrong passwords for one account (any case of its email) from an address:
+    that account waits, while the owner's right password from the same address gets in."""
+    from functions.limits import FailureGuard
+
+    monkeypatch.setattr(app, "SIGN_IN_FAILURES", FailureGuard(clock=lambda: 0.0))
+    owner = session.Owner("u1", "owner@example.test", "csrf")
+
+    def sign_in(email: str, password: str) -> tuple[str, session.Owner]:
+        if password != "right":
+            raise session.SignInFailed("Wrong email or password.")
+        return "cookie", owner
+
+    monkeypatch.setattr(session, "sign_in", sign_in)
+    wrong = [
+        client.post("/sign-in", data={"email": email, "password": "x"}).status_code
+        for email in ["Victim@example.test", "victim@example.test "] * 10
+    ]
+    assert wrong == [401] * 20
+    held = client.post("/sign-in", data={"email": "victim@example.test", "password": "right"})
+    assert held.status_code == 429  # that account, from that address, waits
+    right = client.post("/sign-in", data={"email": "owner@example.test", "password": "right"})
+    assert right.status_code == 303
+    assert right.headers["Location"] == "./partners"

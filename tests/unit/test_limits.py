@@ -767,3 +767,30 @@ def test_give_back_returns_todays_permits_of_every_partner() -> None:
     assert store.documents[f"quota:acme:{day}"]["used"] == 1
     assert store.documents[f"quota:globex:{day}"]["used"] == 1
     assert quota._quotas["early"].permits == 1, "yesterday's are not today's"
+
+
+@pytest.mark.parametrize(
+    ("credential", "claimed"),
+    [
+        ("pak_test_0123456789abcdef_" + "A" * 38, "key:0123456789abcdef"),
+        ("pak_", "key:"),
+        (
+            "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyLTEifQ.",  # {"sub":"user-1"}
+            "token:user-1",
+        ),
+        ("eyJhbGciOiJub25lIn0.eyJzdWIiOjF9.", "token:"),  # a subject that is no string
+        ("x.%%%.z", "token:"),
+        ("x.y.z", "token:"),
+        ("opaque", "other:"),
+    ],
+)
+def test_the_brake_counts_by_address_and_the_identity_a_credential_claims(
+    credential: str, claimed: str
+) -> None:
+    from functions.auth import claimed_identity
+    from functions.limits import failure_source
+
+    assert claimed_identity(credential) == claimed
+    assert failure_source("203.0.113.9", claimed) == f"203.0.113.9|{claimed}"
+    assert failure_source(None, claimed) is None
+    assert failure_source("203.0.113.9", "x" * 1000) == "203.0.113.9|" + "x" * 256
