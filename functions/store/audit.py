@@ -120,5 +120,5 @@ def count_creates(database: firestore.Client, partner_id: str, since: dt.datetim
         .where(filter=FieldFilter("at", ">=", since))
     )
     with backend_errors():
-        result = found.count().get(**call_options())
+        result = found.count().get(**call_options("run_aggregation_query"))
     return int(result[0][0].value)

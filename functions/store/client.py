@@ -81,12 +81,14 @@ def new_id() -> str:
     return "".join(kept[:ID_CHARS])
 
 
-def call_options() -> dict[str, Any]:
-    """The deadline (and retry budget) of every Firestore call."""
-    from google.api_core.retry import Retry  # noqa: PLC0415
-
+def call_options(method: str) -> dict[str, Any]:
+    """The deadline of a Firestore call made through the SDK, and its retry: the SDK's
+    own for `method` (a transport method: `commit`, `run_aggregation_query`), within that
+    deadline. A generic retry would retry a commit on INTERNAL, after which a commit that
+    was applied (an increment) is applied twice."""
     timeout = config.firestore_timeout_s()
-    return {"timeout": timeout, "retry": Retry(timeout=timeout)}
+    retry = wire.sdk_retry(client()._firestore_api._transport, method)  # noqa: SLF001
+    return {"timeout": timeout, "retry": retry.with_timeout(timeout)}
 
 
 class WriteConflict(Exception):

@@ -54,7 +54,7 @@ def record_attempt(
     if state == "delivered":
         fields["deliveredAt"] = now
     with backend_errors():
-        _deliveries().document(delivery_id).set(fields, merge=True, **call_options())
+        _deliveries().document(delivery_id).set(fields, merge=True, **call_options("commit"))
 
 
 def of_endpoint(

@@ -65,7 +65,7 @@ def count(resource: Resource, database: firestore.Client) -> int:
     """How many documents the resource's collection holds (one aggregation query)."""
     with backend_errors():
         collection: Any = _collection(resource, database)
-        found = collection.count().get(**call_options())
+        found = collection.count().get(**call_options("run_aggregation_query"))
     return int(found[0][0].value)
 
 

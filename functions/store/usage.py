@@ -57,7 +57,7 @@ def add(counts: Mapping[tuple[str, dt.date], Mapping[str, int]], now: dt.datetim
                 fields[_FIELDS[name]] = firestore.Increment(value)
         batch.set(_usage().document(document_id(partner_id, day)), fields, merge=True)
     with backend_errors():
-        batch.commit(**call_options())
+        batch.commit(**call_options("commit"))
     return len(counts)
 
 

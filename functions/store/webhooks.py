@@ -160,4 +160,6 @@ def delete(
 def mark_failing(endpoint_id: str, since: dt.datetime | None) -> None:
     """Note since when deliveries to the endpoint fail (None: they succeed again)."""
     with backend_errors():
-        _endpoints(None).document(endpoint_id).update({"failingSince": since}, **call_options())
+        _endpoints(None).document(endpoint_id).update(
+            {"failingSince": since}, **call_options("commit")
+        )

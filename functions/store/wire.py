@@ -10,7 +10,9 @@ points, references, update paths with dots) is encoded by the SDK's own helpers,
 value the SDK accepts is written exactly as the SDK writes it.
 
 The SDK's clients, references and queries are read here through their private attributes
-(the channel, the metadata, a query's message): this module is the one place that does.
+(the channel, the metadata, each method's retry, a query's message): this module is the
+one place that does. Each call is retried exactly as the SDK retries that method (read
+from its transport), within our own deadline (FIRESTORE_TIMEOUT_S).
 """
 
 # ruff: noqa: SLF001
@@ -240,6 +242,10 @@ class _Stubs:
             request_serializer=messages.RunQueryRequest.pb().SerializeToString,
             response_deserializer=messages.RunQueryResponse.pb().FromString,
         )
+        transport = database._firestore_api._transport
+        self.commit_retry = sdk_retry(transport, "commit")
+        self.batch_get_retry = sdk_retry(transport, "batch_get_documents")
+        self.run_query_retry = sdk_retry(transport, "run_query")
         self.commit_request = messages.CommitRequest.pb()
         self.batch_get_request = messages.BatchGetDocumentsRequest.pb()
         self.run_query_request = messages.RunQueryRequest.pb()
@@ -261,13 +267,33 @@ def stubs(database: firestore.Client) -> _Stubs:
     return found
 
 
-def call(attempt: Callable[[float], T]) -> T:
-    """`attempt(seconds left)` within the Firestore deadline, tried again on the errors the
-    SDK retries (unavailable, internal, too many requests) until the deadline; gRPC errors
-    come out as the SDK's exceptions (`google.api_core.exceptions`)."""
+def sdk_retry(transport: Any, method: str) -> Any:
+    """The retry the SDK's transport gives `method` (what its own calls use unless told
+    otherwise): which errors are tried again, and the backoff. A commit is retried only
+    on errors that mean it was not applied (RESOURCE_EXHAUSTED, UNAVAILABLE); reads on
+    more (INTERNAL, DEADLINE_EXCEEDED too).
+
+    Raises: RuntimeError when the transport no longer keeps it where this reads it (an
+    SDK upgrade): said at the first call, never guessed at.
+    """
+    from google.api_core.retry import Retry  # noqa: PLC0415
+
+    wrapped = getattr(transport, "_wrapped_methods", {}).get(getattr(transport, method, None))
+    retry = getattr(wrapped, "_retry", None)
+    if not isinstance(retry, Retry):
+        raise RuntimeError(
+            f"google-cloud-firestore's transport holds no retry for {method}: check "
+            "functions/store/wire.py against the installed SDK"
+        )
+    return retry
+
+
+def call(attempt: Callable[[float], T], retry: Any) -> T:
+    """`attempt(seconds left)` within the Firestore deadline, tried again as `retry` (the
+    SDK's own for the method) says, until the deadline; gRPC errors come out as the SDK's
+    exceptions (`google.api_core.exceptions`)."""
     import grpc  # noqa: PLC0415
     from google.api_core import exceptions  # noqa: PLC0415
-    from google.api_core.retry import Retry  # noqa: PLC0415
 
     timeout = config.firestore_timeout_s()
     deadline = time.monotonic() + timeout
@@ -278,14 +304,16 @@ def call(attempt: Callable[[float], T]) -> T:
         except grpc.RpcError as exc:
             raise exceptions.from_grpc_error(exc) from exc  # type: ignore[no-untyped-call]
 
-    return Retry(timeout=timeout)(once)()
+    return retry.with_timeout(timeout)(once)()  # type: ignore[no-any-return]
 
 
 def commit(database: firestore.Client, writes: Sequence[Any]) -> list[dt.datetime]:
     """Commit `writes` (plain write messages) in one request: each write's update time."""
     rpc = stubs(database)
     request = rpc.commit_request(database=rpc.database, writes=writes)
-    response = call(lambda left: rpc.commit(request, timeout=left, metadata=rpc.metadata))
+    response = call(
+        lambda left: rpc.commit(request, timeout=left, metadata=rpc.metadata), rpc.commit_retry
+    )
     return [_time(result.update_time) for result in response.write_results]
 
 
@@ -304,7 +332,7 @@ def get_all(
         return list(rpc.batch_get(request, timeout=left, metadata=rpc.metadata))
 
     snapshots = []
-    for answer in call(attempt):
+    for answer in call(attempt, rpc.batch_get_retry):
         read_time = _time(answer.read_time)
         if answer.WhichOneof("result") == "found":
             found = answer.found
@@ -347,10 +375,9 @@ def stream(query: firestore.Query) -> list[Any]:
     from google.cloud.firestore_v1.types.query import StructuredQuery  # noqa: PLC0415
 
     if not isinstance(query, Query) or query._all_descendants or query._limit_to_last:
-        from google.api_core.retry import Retry  # noqa: PLC0415
-
         timeout = config.firestore_timeout_s()
-        return list(query.stream(timeout=timeout, retry=Retry(timeout=timeout)))
+        retry = sdk_retry(query._client._firestore_api._transport, "run_query")
+        return list(query.stream(timeout=timeout, retry=retry.with_timeout(timeout)))
     collection = query._parent
     database = collection._client
     rpc = stubs(database)
@@ -364,7 +391,7 @@ def stream(query: firestore.Query) -> list[Any]:
 
     snapshots = []
     start = len(prefix) + 1
-    for answer in call(attempt):
+    for answer in call(attempt, rpc.run_query_retry):
         if not answer.HasField("document"):
             continue
         found = answer.document

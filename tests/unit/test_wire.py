@@ -155,3 +155,135 @@ def test_the_channel_is_the_sdks_with_streams_read_on_the_calling_thread(
     assert transport._host == ("127.0.0.1:9" if emulator else "firestore.googleapis.com:443")
     call = transport.grpc_channel.unary_stream("/google.firestore.v1.Firestore/RunQuery")
     assert "SingleThreaded" in type(call).__name__  # no polling thread per stream
+
+
+# --- retries: exactly the SDK's, per method ----------------------------------------------------
+
+
+class _RpcError(Exception):
+    """A gRPC error as a call raises it (an RpcError that is also a Call)."""
+
+    def __init__(self, code: Any) -> None:
+        super().__init__(code.name)
+        self._code = code
+
+    def code(self) -> Any:
+        return self._code
+
+    def details(self) -> str:
+        return str(self._code.name)
+
+    def trailing_metadata(self) -> tuple[()]:
+        return ()
+
+
+def _rpc_error(code: Any) -> Exception:
+    import grpc  # type: ignore[import-untyped]
+
+    kind = type("RpcError", (_RpcError, grpc.RpcError, grpc.Call), {})
+    return kind(code)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def database(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A client made as the store makes it (no call leaves the process)."""
+    from google.cloud import firestore
+
+    from functions.store import wire
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:1")
+    monkeypatch.setenv("FIRESTORE_TIMEOUT_S", "3")
+    monkeypatch.setenv("GCLOUD_PROJECT", "demo-partner-api")
+    made = firestore.Client(project="demo-partner-api")
+    wire.install_channel(made)
+    return made
+
+
+@pytest.mark.parametrize(
+    ("method", "retried"),
+    [
+        ("commit", {"RESOURCE_EXHAUSTED", "UNAVAILABLE"}),
+        ("batch_get_documents", {"DEADLINE_EXCEEDED", "INTERNAL", "UNAVAILABLE"}),
+        ("run_query", {"DEADLINE_EXCEEDED", "INTERNAL", "UNAVAILABLE"}),
+    ],
+)
+def test_each_call_is_retried_exactly_as_the_sdk_retries_its_method(
+    database: Any, method: str, retried: set[str]
+) -> None:
+    import grpc
+    from google.api_core import exceptions
+    from google.cloud.firestore_v1.services.firestore.transports.grpc import (
+        FirestoreGrpcTransport,
+    )
+
+    from functions.store import wire
+
+    rpc = wire.stubs(database)
+    ours = {
+        "commit": rpc.commit_retry,
+        "batch_get_documents": rpc.batch_get_retry,
+        "run_query": rpc.run_query_retry,
+    }[method]
+    # The SDK's own, from a transport the SDK makes itself (not the one we installed).
+    fresh = FirestoreGrpcTransport(channel=grpc.insecure_channel("127.0.0.1:1"))
+    sdk = fresh._wrapped_methods[getattr(fresh, method)]._retry  # type: ignore[attr-defined]
+    assert (ours._initial, ours._maximum, ours._multiplier) == (
+        sdk._initial, sdk._maximum, sdk._multiplier,
+    )  # fmt: skip
+    codes = [code for code in grpc.StatusCode if code is not grpc.StatusCode.OK]
+    errors = {code.name: exceptions.from_grpc_status(code, "x") for code in codes}  # type: ignore[no-untyped-call]
+    assert {name for name, error in errors.items() if ours._predicate(error)} == retried
+    assert {name for name, error in errors.items() if sdk._predicate(error)} == retried
+
+
+def test_a_commit_is_not_retried_on_internal_and_is_on_unavailable(database: Any) -> None:
+    """A commit that failed with INTERNAL may have been applied: retried, a create would
+    answer a conflict for its own write."""
+    import grpc
+    from google.api_core import exceptions
+
+    from functions.store import wire
+
+    rpc = wire.stubs(database)
+    tries: list[float] = []
+
+    def failing(*codes: Any) -> Any:
+        pending = list(codes)
+
+        def attempt(left: float) -> str:
+            tries.append(left)
+            if pending:
+                raise _rpc_error(pending.pop(0))
+            return "done"
+
+        return attempt
+
+    with pytest.raises(exceptions.InternalServerError):
+        wire.call(failing(grpc.StatusCode.INTERNAL), rpc.commit_retry)
+    assert len(tries) == 1
+    tries.clear()
+    assert wire.call(failing(grpc.StatusCode.UNAVAILABLE), rpc.commit_retry) == "done"
+    assert len(tries) == 2
+    assert all(0 < left <= 3.0 for left in tries)  # within FIRESTORE_TIMEOUT_S
+    tries.clear()
+    assert wire.call(failing(grpc.StatusCode.INTERNAL), rpc.batch_get_retry) == "done"
+    assert len(tries) == 2  # a read is retried on INTERNAL, as the SDK does
+
+
+def test_sdk_calls_get_the_sdks_retry_of_their_method_within_our_deadline(database: Any) -> None:
+    import grpc
+    from google.api_core import exceptions
+
+    from functions.store import wire
+    from functions.store.client import call_options
+
+    options = call_options("commit")
+    assert options["timeout"] == 3.0
+    assert options["retry"]._timeout == 3.0
+    internal = exceptions.from_grpc_status(grpc.StatusCode.INTERNAL, "x")  # type: ignore[no-untyped-call]
+    unavailable = exceptions.from_grpc_status(grpc.StatusCode.UNAVAILABLE, "x")  # type: ignore[no-untyped-call]
+    assert not options["retry"]._predicate(internal)
+    assert options["retry"]._predicate(unavailable)
+    assert call_options("run_aggregation_query")["retry"]._predicate(internal)
+    with pytest.raises(RuntimeError, match="holds no retry for no_such_method"):
+        wire.sdk_retry(database._firestore_api._transport, "no_such_method")
