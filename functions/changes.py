@@ -118,6 +118,16 @@ def kind_of(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -
     return "deleted" if after is None else "updated"
 
 
+def moved(
+    resource: Resource, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> bool:
+    """Whether an update takes a record from one tenant to another (or out of, or into,
+    any tenant): each side then hears of it as a deletion or a creation."""
+    if before is None or after is None:
+        return False
+    return before.get(resource.tenant_field) != after.get(resource.tenant_field)
+
+
 def event_of(
     resource: Resource,
     doc_id: str,

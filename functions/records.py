@@ -119,24 +119,45 @@ def record_written(
     after: Mapping[str, Any] | None,
     *,
     written: dt.datetime,
-) -> Event | None:
-    """The event of a write to a declared collection, seen by its trigger: None when the
-    API already committed it with the write, or nothing a partner sees changed; else the
-    event, created once however often the trigger runs. A partner's direct create (its
-    own user, its own tenant, where `direct_access` allows it) is evented as `direct` and
-    gets its audit record with the event; anything else is the app's.
+) -> list[Event]:
+    """The events of a write to a declared collection, seen by its trigger, each created
+    once however often the trigger runs: none when the API already committed its event
+    with the write, or nothing a partner sees changed. A partner's direct create (its own
+    user, its own tenant, where `direct_access` allows it) is evented as `direct` and gets
+    its audit record with the event; anything else is the app's.
+
+    A record the app moves to another tenant is two events: `<resource>.deleted` for the
+    tenant it left (its last view of the record, so its copies do not go stale) and
+    `<resource>.created` for the one it joined.
 
     `written`: when the write was committed (the document's update time; for a
     deletion, the last update time of the deleted document).
     """
+    if changes.moved(resource, before, after):
+        halves = ((before, None), (None, after))
+        made = [_written(resource, doc_id, old, new, written, moved=True) for old, new in halves]
+        return [event for event in made if event is not None]
+    event = _written(resource, doc_id, before, after, written, moved=False)
+    return [event] if event is not None else []
+
+
+def _written(
+    resource: Resource,
+    doc_id: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    written: dt.datetime,
+    *,
+    moved: bool,
+) -> Event | None:
     kind = changes.kind_of(before, after)
-    if after is not None:
+    if after is not None and not moved:
         committed = event_store.committed_at(changes.api_event_id(resource, doc_id, after))
         if committed is not None and changes.same_instant(committed, written):
             return None  # the API's own write: evented in its commit
     writer, audit = "app", None
     partner_id = (after or before or {}).get(resource.tenant_field)
-    author = _direct_author(resource, kind, after, partner_id)
+    author = None if moved else _direct_author(resource, kind, after, partner_id)
     event = changes.event_of(
         resource,
         doc_id,

@@ -68,26 +68,32 @@ def record_triggers() -> dict[str, Callable[..., Any]]:
     }
 
 
-def record_changed(resource_name: str, doc_id: str, before: Any, after: Any) -> Event | None:
+def record_changed(resource_name: str, doc_id: str, before: Any, after: Any) -> list[Event]:
     """What a `<resource>Changed` trigger does with one write (its snapshots before and
-    after): the write's event, made once however often the platform delivers the write
-    (retries included); None for a write with nothing to event."""
+    after): the write's events (two for a record moved between tenants), each made once
+    however often the platform delivers the write, retries included."""
     config.check_local_only()  # a deployed trigger never writes where emulators point
     resource = declaration.current().get(resource_name)
     if resource is None:
-        return None
+        return []
     old, new = _data(before), _data(after)
     if old is None and new is None:
-        return None
+        return []
     written = (after if new is not None else before).update_time
     made = records.record_written(resource, doc_id, old, new, written=written)
-    logs.log(
-        "INFO",
-        f"{resource_name}/{doc_id} changed: "
-        + (f"{made.type} by {made.writer}" if made else "evented already or unseen"),
-        event_id=made.id if made else None,
-        **logs.labels(partner=made.partner_id if made else None, function="trigger"),
-    )
+    for event in made:
+        logs.log(
+            "INFO",
+            f"{resource_name}/{doc_id} changed: {event.type} by {event.writer}",
+            event_id=event.id,
+            **logs.labels(partner=event.partner_id, function="trigger"),
+        )
+    if not made:
+        logs.log(
+            "INFO",
+            f"{resource_name}/{doc_id} changed: evented already or unseen",
+            **logs.labels(function="trigger"),
+        )
     return made
 
 

@@ -186,6 +186,38 @@ def test_the_owners_app_write_and_its_change_give_one_event_each(clean: None) ->
     assert events[1]["data"]["description"] == "changed by the app"
 
 
+def test_a_record_the_app_moves_to_another_tenant_leaves_one_and_joins_the_other(
+    clean: None,
+) -> None:
+    """The tenant it left hears `entries.deleted` with its last view of the record (its
+    copies would go stale otherwise); the one it joined hears `entries.created`."""
+    left, joined = tenant(), tenant()
+    left_key, joined_key = key_for(left), key_for(joined)
+    doc_id = f"app-{uuid.uuid4().hex[:12]}"
+    fields = {**VALID["minimal"], "partnerId": left}
+    owner_write(doc_id, fields)
+    assert seen_by_trigger(doc_id) == ["entries.created by app"]
+    owner_write(doc_id, {**fields, "partnerId": joined, "description": "moved by the app"})
+    assert sorted(seen_by_trigger(doc_id, times=3)[1:]) == [
+        "entries.created by app", "entries.deleted by app",
+    ]  # fmt: skip
+    gone = events_api(left_key).json()["data"]
+    assert [(e["type"], e["partner_id"]) for e in gone] == [
+        ("entries.created", left), ("entries.deleted", left),
+    ]  # fmt: skip
+    assert gone[1]["data"]["partnerId"] == left
+    assert gone[1]["data"]["description"] == VALID["minimal"]["description"]  # its last view
+    (arrived,) = events_api(joined_key).json()["data"]
+    assert (arrived["type"], arrived["partner_id"]) == ("entries.created", joined)
+    assert arrived["data"]["description"] == "moved by the app"
+    assert arrived["occurred_at"] == gone[1]["occurred_at"]  # one write, two views
+    assert arrived["id"] != gone[1]["id"]
+    owner_write(doc_id, {**fields, "partnerId": joined, "description": "moved by the app"})
+    assert seen_by_trigger(doc_id, times=4)[3] == "evented already or unseen"
+    assert len(stored_events(left)) == 2
+    assert len(stored_events(joined)) == 1
+
+
 def test_a_partners_direct_create_is_one_event_and_one_audit_record(
     clean: None, partner: Any
 ) -> None:

@@ -471,10 +471,9 @@ def test_a_changed_trigger_failing_once_then_redelivered_makes_one_event(
     with pytest.raises(ServiceUnavailable):
         triggers.record_changed("entries", "app-1", None, after)
     assert events_of(key) == []  # the failed run left nothing
-    made = triggers.record_changed("entries", "app-1", None, after)  # the retry
-    assert made is not None
+    (made,) = triggers.record_changed("entries", "app-1", None, after)  # the retry
     assert made.writer == "app"
-    assert triggers.record_changed("entries", "app-1", None, after) is None  # a duplicate
+    assert triggers.record_changed("entries", "app-1", None, after) == []  # a duplicate
     assert [event["id"] for event in events_of(key)] == [made.id]
     assert verified(secret, first.wait_for(1)[0])["id"] == made.id
     assert verified(second_secret, second.wait_for(1)[0])["id"] == made.id
@@ -493,10 +492,9 @@ def test_event_created_failing_once_then_redelivered_delivers_once_to_each_endpo
     partner_id, key, _, secret = partner_with_endpoint(first.url)
     added = cli("--json", "webhooks", "add", "--partner", partner_id, "--url", second.url)
     second_secret = json.loads(added.stdout)["secret"]
-    made = triggers.record_changed(
+    (made,) = triggers.record_changed(
         "entries", "app-1", None, _app_write_unseen(partner_id, monkeypatch)
     )
-    assert made is not None
     snapshot = store.client().collection("partnerEvents").document(made.id).get()
     enqueue = delivery._enqueue
     calls: list[str] = []

@@ -261,3 +261,20 @@ def test_a_trigger_of_an_unexpected_shape_stops_discovery_with_a_reason() -> Non
 
     with pytest.raises(RuntimeError, match="no eventTrigger retry flag"):
         triggers.retried(bare)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "moved"),
+    [
+        ({"partnerId": "a"}, {"partnerId": "b"}, True),
+        ({"partnerId": "a"}, {}, True),  # out of every tenant
+        ({}, {"partnerId": "b"}, True),  # into one
+        ({"partnerId": "a"}, {"partnerId": "a", "x": 1}, False),
+        (None, {"partnerId": "b"}, False),  # a creation
+        ({"partnerId": "a"}, None, False),  # a deletion
+    ],
+)
+def test_a_move_between_tenants_is_told_from_other_changes(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, moved: bool
+) -> None:
+    assert changes.moved(entries(), before, after) is moved
