@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all serve emulators test unit mutate fuzz soak bench limits rules-cost webhooks-bench token listen lint typecheck generate adopt lock vendor browser clean
+.PHONY: all setup serve emulators test unit mutate fuzz soak bench limits rules-cost webhooks-bench token listen lint typecheck generate adopt lock vendor browser clean
 
 # Each install is keyed on its locks' content (a stamp named after their hash), not on file
 # times: a fresh clone or a pull that leaves the locks as they were installs nothing.
@@ -53,6 +53,11 @@ $(NODE_STAMP):
 	echo "[install] firebase-tools ready in $$(( $$(date +%s) - start )) s" || \
 	{ status=$$?; rm -rf tooling/.staging; echo "error: npm ci failed; tooling/node_modules is as it was"; exit $$status; }
 	@touch $@
+
+# Installs (venv, firebase-tools) and the local secret, nothing started: what an existing
+# app's own emulators need before they load this codebase (seconds once installed).
+setup: all
+	$(PY) -m devtools.stack setup
 
 serve: all
 	$(PY) -m devtools.stack --project $(PROJECT) serve

@@ -528,6 +528,24 @@ def cmd_serve(project: str) -> int:
     return _run_with_stack(project, echo=False, body=seed_and_wait, on_interrupt=0)
 
 
+def cmd_setup() -> list[str]:
+    """What an existing app needs before its own emulators load this codebase, without
+    starting anything: the Firebase CLI and Java are there, and `.secret.local` holds a
+    local value of every declared secret. Returns what it checked, a line each.
+
+    Raises: StackError (the CLI or Java is missing)."""
+    if not FIREBASE_BIN.exists():
+        raise StackError("node_modules is missing the Firebase CLI: run `make` (npm ci).")
+    java = find_java()
+    ensure_local_secrets()
+    return [
+        f"python: {sys.executable} ({sys.version.split()[0]})",
+        f"firebase-tools: {FIREBASE_BIN.relative_to(ROOT)}",
+        f"java: {java}",
+        f"local secrets: {LOCAL_SECRETS.name} ({', '.join(SECRETS)})",
+    ]
+
+
 def cmd_exec(project: str, module_args: Sequence[str]) -> int:
     """`python -m MODULE ARGS` with the emulators up (soak runs, benchmarks)."""
 
@@ -542,7 +560,7 @@ def cmd_exec(project: str, module_args: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["serve", "test", "exec"])
+    parser.add_argument("command", choices=["serve", "test", "exec", "setup"])
     parser.add_argument("--project", default=os.environ.get("PROJECT") or DEFAULT_PROJECT)
     parser.add_argument(
         "--overlap",
@@ -555,6 +573,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rest = [a for a in args.rest if a != "--"]
     try:
+        if args.command == "setup":
+            print("\n".join(["ready, nothing started:", *cmd_setup()]))
+            return 0
         if args.command == "serve":
             return cmd_serve(args.project)
         if args.command == "exec":

@@ -112,3 +112,30 @@ def test_the_tests_codebase_is_served_beside_the_package_never_in_firebase_json(
     assert (source / "venv").resolve() == (root / "venv").resolve()
     assert json.loads((root / "firebase.json").read_text()) == committed
     assert "tests" in package["ignore"]  # a deploy never ships the tests' codebase
+
+
+def test_setup_writes_the_local_secret_once_and_starts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make setup`: what an existing app's emulators need, in well under a second."""
+    secrets = tmp_path / ".secret.local"
+    monkeypatch.setattr(stack, "LOCAL_SECRETS", secrets)
+    monkeypatch.setattr(stack, "_run_with_stack", None)  # calling it would fail the test
+    assert stack.main(["setup"]) == 0
+    first = secrets.read_text()
+    assert re.fullmatch(r"CURSOR_SECRET=[0-9a-f]{64}\n", first)
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == "ready, nothing started:"
+    assert [line.split(":")[0] for line in shown[1:]] == [
+        "python", "firebase-tools", "java", "local secrets",
+    ]  # fmt: skip
+    assert stack.main(["setup"]) == 0
+    assert secrets.read_text() == first  # kept, never replaced
+
+
+def test_setup_without_the_firebase_cli_says_what_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(stack, "FIREBASE_BIN", tmp_path / "firebase")
+    assert stack.main(["setup"]) == 2
+    assert "run `make` (npm ci)" in capsys.readouterr().err
