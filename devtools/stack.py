@@ -35,8 +35,9 @@ REGION = "us-central1"
 READY_TIMEOUT_S = 180.0
 
 
-def emulator_ports() -> dict[str, int]:
-    """Every port the stack binds, read from firebase.json so there is one source."""
+def emulator_ports(offset: int = 0) -> dict[str, int]:
+    """Every port the stack binds, read from firebase.json so there is one source (moved
+    by `offset` for a second stack beside the first)."""
     config = json.loads((ROOT / "firebase.json").read_text())["emulators"]
     ports = {
         name: int(value["port"])
@@ -45,7 +46,7 @@ def emulator_ports() -> dict[str, int]:
     }
     if "websocketPort" in config.get("firestore", {}):
         ports["firestore-websocket"] = int(config["firestore"]["websocketPort"])
-    return ports
+    return {name: port + offset for name, port in ports.items()}
 
 
 def local_env(project: str) -> dict[str, str]:
@@ -71,9 +72,9 @@ def local_env(project: str) -> dict[str, str]:
     return env
 
 
-def client_env(project: str) -> dict[str, str]:
+def client_env(project: str, offset: int = 0) -> dict[str, str]:
     """Variables that point SDK clients (tests, seeding, the CLI tool) at the emulators."""
-    ports = emulator_ports()
+    ports = emulator_ports(offset)
     return {
         "GCLOUD_PROJECT": project,
         "GOOGLE_CLOUD_PROJECT": project,
@@ -85,15 +86,15 @@ def client_env(project: str) -> dict[str, str]:
     }
 
 
-def function_url(project: str, name: str) -> str:
-    return f"http://127.0.0.1:{emulator_ports()['functions']}/{project}/{REGION}/{name}"
+def function_url(project: str, name: str, offset: int = 0) -> str:
+    return f"http://127.0.0.1:{emulator_ports(offset)['functions']}/{project}/{REGION}/{name}"
 
 
-def check_prerequisites() -> None:
+def check_prerequisites(offset: int = 0) -> None:
     if not FIREBASE_BIN.exists():
         raise StackError("node_modules is missing the Firebase CLI: run `make` (npm ci).")
     busy = []
-    for name, port in emulator_ports().items():
+    for name, port in emulator_ports(offset).items():
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -161,11 +162,16 @@ when the stack runs tests (never by `make serve`, never deployed)."""
 TEST_CONFIG = ROOT / ".firebase-test.json"
 
 
-def test_config(codebases: Sequence[Path]) -> Path:
+def test_config(codebases: Sequence[Path], *, offset: int) -> Path:
     """firebase.json with `codebases` added as Python codebases of their own, for
     `firebase --config`; each gets the package's venv (the Functions emulator runs a
-    codebase in `<source>/venv`)."""
+    codebase in `<source>/venv`). With `offset`, every emulator port moves by it, in a
+    file of its own."""
     config = json.loads((ROOT / "firebase.json").read_text())
+    for emulator in config["emulators"].values():
+        for key in ("port", "websocketPort"):
+            if isinstance(emulator, dict) and key in emulator:
+                emulator[key] += offset
     (package,) = config["functions"]
     for source in codebases:
         venv = source / "venv"
@@ -179,8 +185,9 @@ def test_config(codebases: Sequence[Path]) -> Path:
                 "ignore": ["venv", "**/__pycache__"],
             }
         )
-    TEST_CONFIG.write_text(json.dumps(config, indent=2) + "\n")
-    return TEST_CONFIG
+    path = TEST_CONFIG if not offset else TEST_CONFIG.with_name(f".firebase-test-{offset}.json")
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    return path
 
 
 class Stack:
@@ -192,19 +199,26 @@ class Stack:
         project: str,
         log_path: Path,
         echo: bool,
+        *,
         progress: Progress | None = None,
         codebases: Sequence[Path] = (),
+        port_offset: int = 0,
     ) -> None:
         self.project = project
         self.log_path = log_path
         self.echo = echo
         self.progress = progress or Progress(log_path)
         self.codebases = tuple(codebases)
+        self.offset = port_offset
         self.process: subprocess.Popen[str] | None = None
+        self.members = Members(CACHE / f"stack-{port_offset}.pids")
+        self._pump: threading.Thread | None = None
 
     def start(self) -> None:
         self.progress.phase("checking ports, Java and local secrets")
-        check_prerequisites()
+        if ended := self.members.end_leftovers():
+            self.progress.phase(f"ended {ended} process(es) an aborted run left behind")
+        check_prerequisites(self.offset)
         ensure_local_secrets()
         env = local_env(self.project)
         command = [
@@ -215,8 +229,8 @@ class Stack:
             "--project",
             self.project,
         ]
-        if self.codebases:
-            command += ["--config", str(test_config(self.codebases))]
+        if self.codebases or self.offset:
+            command += ["--config", str(test_config(self.codebases, offset=self.offset))]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             command,
@@ -228,6 +242,7 @@ class Stack:
             text=True,
             start_new_session=True,
         )
+        self.members.follow(self.process.pid)
         self._wait_until_ready()
 
     def _wait_until_ready(self) -> None:
@@ -270,11 +285,12 @@ class Stack:
                     if self.echo:
                         sys.stdout.write(line)
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
 
     def _wait_for_function(self, name: str, deadline: float) -> None:
         """The first call spins up the function's worker; wait for it to answer."""
-        url = function_url(self.project, name)
+        url = function_url(self.project, name, self.offset)
         last_error = ""
         while time.monotonic() < deadline:
             try:
@@ -289,20 +305,151 @@ class Stack:
         raise StackError(f"{url} did not answer 200 ({last_error}); see {self.log_path}")
 
     def stop(self) -> None:
-        """Stop the CLI, then anything left in its session (orphaned function workers)."""
+        """Stop every process the stack started, within STOP_S: the CLI first (it stops
+        its emulators), then whatever it left: function workers it orphaned, and the
+        Firestore emulator's JVM, which runs in a session of its own."""
         if self.process is None:
             return
-        pgid = self.process.pid
-        _signal_group(pgid, signal.SIGINT)
+        started = time.monotonic()
+        self.members.refresh()  # while the CLI lives, its tree is whole
+        _signal_group(self.process.pid, signal.SIGINT)
         try:
-            self.process.wait(timeout=20)
+            self.process.wait(timeout=CLI_EXIT_S)
         except subprocess.TimeoutExpired:
-            _signal_group(pgid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        _signal_group(pgid, signal.SIGTERM)
-        time.sleep(0.3)
-        _signal_group(pgid, signal.SIGKILL)
+            _signal_group(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        self.members.end(deadline=started + STOP_S)
+        if self._pump is not None:  # the CLI's output ends with it: read to the end
+            self._pump.join(timeout=2)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         self.process = None
+
+
+CLI_EXIT_S = 5.0
+"""How long the Firebase CLI gets to stop its emulators itself."""
+STOP_S = 9.0
+"""By when everything the stack started has ended (the CLI's own wait included)."""
+
+
+def process_table() -> dict[int, tuple[int, int, int]]:
+    """Every process: pid -> (parent pid, session id, start time in clock ticks), from /proc."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        # after the command: state, ppid, pgrp, session, ..., starttime (the 20th)
+        table[int(entry)] = (int(fields[1]), int(fields[3]), int(fields[19]))
+    return table
+
+
+class Members:
+    """The processes of one stack, found from the CLI's process: its session (function
+    workers, orphaned ones too), the sessions of its children (the JVM starts its own),
+    and their descendants. Written to a file while the stack runs, so that a run that was
+    killed outright has its leftovers ended by the next start. Identified by pid and start
+    time: a pid that was reused since is never signalled."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.known: dict[int, int] = {}
+        self.root: int | None = None
+        self._stop = threading.Event()
+
+    def follow(self, root: int) -> None:
+        """Track the stack of the CLI process `root`, every second, until `end`."""
+        self.root = root
+        self._stop.clear()
+
+        def watch() -> None:
+            while not self._stop.wait(1.0):
+                self.refresh()
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    def refresh(self) -> dict[int, int]:
+        if self.root is None:
+            return self.known
+        table = process_table()
+        if self.root not in table:
+            return self.known
+        sessions = {table[self.root][1]}
+        sessions |= {sid for pid, (ppid, sid, _) in table.items() if ppid == self.root}
+        found = {pid for pid, (_, sid, _) in table.items() if sid in sessions}
+        frontier = list(found)
+        while frontier:  # and what they started, wherever it went
+            parent = frontier.pop()
+            for pid, (ppid, _, _) in table.items():
+                if ppid == parent and pid not in found:
+                    found.add(pid)
+                    frontier.append(pid)
+        found.discard(os.getpid())
+        self.known.update({pid: table[pid][2] for pid in found})
+        self._save()
+        return self.known
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(sorted(self.known.items())))
+
+    def alive(self) -> dict[int, int]:
+        table = process_table()
+        return {
+            pid: start
+            for pid, start in self.known.items()
+            if pid in table and table[pid][2] == start and not _zombie(pid)
+        }
+
+    def end(self, *, deadline: float) -> list[int]:
+        """SIGTERM to every member still alive, SIGKILL to whatever is left at the half
+        of the time to `deadline`; returns the pids that outlived the deadline."""
+        self._stop.set()
+        left = self.alive()
+        for pid in left:
+            _signal(pid, signal.SIGTERM)
+        grace = time.monotonic() + max(0.5, (deadline - time.monotonic()) / 2)
+        while left and time.monotonic() < grace:
+            time.sleep(0.1)
+            left = self.alive()
+        for pid in left:
+            _signal(pid, signal.SIGKILL)
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = self.alive()
+        if not left:
+            self.path.unlink(missing_ok=True)
+            self.known = {}
+        return sorted(left)
+
+    def end_leftovers(self) -> int:
+        """End the processes an earlier run of this stack left (it was killed before it
+        could stop them); returns how many were still there."""
+        try:
+            recorded = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return 0
+        self.known = {int(pid): int(start) for pid, start in recorded}
+        found = len(self.alive())
+        self.end(deadline=time.monotonic() + STOP_S)
+        return found
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        return True
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -351,6 +498,9 @@ def _run_with_stack(
     finally:
         if after is not None:
             after()
+        # A second Ctrl-C (or a TERM) must not cut the stop short and leave processes.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("stopping the emulators ...", file=sys.stderr)
         stack.stop()
 

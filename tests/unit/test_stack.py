@@ -99,7 +99,7 @@ def test_the_tests_codebase_is_served_beside_the_package_never_in_firebase_json(
     (root / "firebase.json").write_text(json.dumps(committed))
     monkeypatch.setattr(stack, "ROOT", root)
     monkeypatch.setattr(stack, "TEST_CONFIG", root / ".firebase-test.json")
-    written = json.loads(stack.test_config([source]).read_text())
+    written = json.loads(stack.test_config([source], offset=0).read_text())
     package, tests = written["functions"]
     assert package == committed["functions"][0]
     assert tests == {
