@@ -79,7 +79,8 @@ def console(req: Request) -> Response:
 
 globals().update(triggers.record_triggers())
 # Webhooks: each new event is enqueued for delivery to its partner's endpoints
-# (`eventCreated`); `deliverWebhook` makes each signed attempt, retried by its queue.
+# (`eventCreated`); `deliverWebhook` makes each first attempt, `deliverWebhookRetry` every
+# retry and every delivery to a failing endpoint (so one partner's never stalls another's).
 globals().update(triggers.delivery_functions())
 
 # Under functions-framework (as Cloud Run runs the functions), a missing project id stops

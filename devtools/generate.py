@@ -27,7 +27,8 @@ INDEXES_PATH = ROOT / "firestore.indexes.json"
 
 def own_field_overrides() -> list[dict[str, Any]]:
     """The package's own collections' settings: idempotency records, audit records,
-    daily quota counts, events, delivery records and daily usage counts expire by TTL
+    daily quota counts, events, delivery records, marks of attempts under way and daily
+    usage counts expire by TTL
     (`expiresAt`)."""
     return [
         {"collectionGroup": group, "fieldPath": "expiresAt", "ttl": True, "indexes": []}
@@ -37,6 +38,7 @@ def own_field_overrides() -> list[dict[str, Any]]:
             config.DEFAULT_LIMITS_COLLECTION,
             config.DEFAULT_EVENTS_COLLECTION,
             config.DEFAULT_DELIVERIES_COLLECTION,
+            config.DEFAULT_IN_FLIGHT_COLLECTION,
             config.DEFAULT_USAGE_COLLECTION,
         )
     ]
@@ -46,7 +48,8 @@ def own_indexes() -> list[dict[str, Any]]:
     """The queries of `partners audit` (by partner, or by partner and record, in time),
     the count a day's quota is rebuilt from (a partner's creates since a time), the
     events list (a partner's events in time, of one type or all), an endpoint's
-    deliveries and the console's audit pages (a partner's latest first)."""
+    deliveries and the console's audit pages (a partner's latest first), and the attempts
+    under way to an endpoint."""
     audit = [
         (config.DEFAULT_AUDIT_COLLECTION, fields)
         for fields in (
@@ -67,6 +70,16 @@ def own_indexes() -> list[dict[str, Any]]:
         }
         for group, fields in (*audit, *events)
     ]
+    indexes.append(  # attempts under way to an endpoint, begun before a time
+        {
+            "collectionGroup": config.DEFAULT_IN_FLIGHT_COLLECTION,
+            "queryScope": "COLLECTION",
+            "fields": [
+                {"fieldPath": "endpointId", "order": "ASCENDING"},
+                {"fieldPath": "since", "order": "ASCENDING"},
+            ],
+        }
+    )
     latest_first = (
         (config.DEFAULT_DELIVERIES_COLLECTION, "endpointId", "updatedAt"),  # `webhooks deliveries`
         (config.DEFAULT_AUDIT_COLLECTION, "partnerId", "at"),  # the console's audit pages

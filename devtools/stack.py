@@ -90,9 +90,8 @@ def function_url(project: str, name: str, offset: int = 0) -> str:
     return f"http://127.0.0.1:{emulator_ports(offset)['functions']}/{project}/{REGION}/{name}"
 
 
-def check_prerequisites(offset: int = 0) -> None:
-    if not FIREBASE_BIN.exists():
-        raise StackError("node_modules is missing the Firebase CLI: run `make` (npm ci).")
+def busy_ports(offset: int = 0) -> list[str]:
+    """The stack's ports that something holds now (`name (port)`)."""
     busy = []
     for name, port in emulator_ports(offset).items():
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -101,7 +100,13 @@ def check_prerequisites(offset: int = 0) -> None:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 busy.append(f"{name} ({port})")
-    if busy:
+    return busy
+
+
+def check_prerequisites(offset: int = 0) -> None:
+    if not FIREBASE_BIN.exists():
+        raise StackError("node_modules is missing the Firebase CLI: run `make` (npm ci).")
+    if busy := busy_ports(offset):
         raise StackError(
             "port(s) already in use: " + ", ".join(busy) + ". Stop the other emulator "
             "stack (or whatever holds them) and try again."

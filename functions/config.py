@@ -29,6 +29,7 @@ MAX_REQUEST_BYTES = 32 * 1024 * 1024
 """Cloud Functions (2nd gen) takes requests of at most 32 MiB."""
 DEFAULT_WEBHOOKS_COLLECTION = "partnerWebhookEndpoints"
 DEFAULT_DELIVERIES_COLLECTION = "partnerWebhookDeliveries"
+DEFAULT_IN_FLIGHT_COLLECTION = "partnerWebhookInFlight"
 DEFAULT_USAGE_COLLECTION = "partnerUsage"
 DEFAULT_AUDIT_RETENTION_DAYS = 400
 DEFAULT_RATE_PER_S = 25.0
@@ -87,6 +88,7 @@ OWN_COLLECTIONS: dict[str, str] = {
     "EVENTS_COLLECTION": DEFAULT_EVENTS_COLLECTION,
     "WEBHOOKS_COLLECTION": DEFAULT_WEBHOOKS_COLLECTION,
     "DELIVERIES_COLLECTION": DEFAULT_DELIVERIES_COLLECTION,
+    "IN_FLIGHT_COLLECTION": DEFAULT_IN_FLIGHT_COLLECTION,
     "USAGE_COLLECTION": DEFAULT_USAGE_COLLECTION,
 }
 """The one list of the package's own collections: each setting and its default."""
@@ -165,6 +167,12 @@ def webhooks_collection() -> str:
 def deliveries_collection() -> str:
     """Where every delivery of an event to an endpoint is recorded, attempt by attempt."""
     return _collection_env("DELIVERIES_COLLECTION") or DEFAULT_DELIVERIES_COLLECTION
+
+
+def in_flight_collection() -> str:
+    """Where each first-lane delivery attempt under way is marked, so that one endpoint
+    never holds more than a few of the lane's slots."""
+    return _collection_env("IN_FLIGHT_COLLECTION") or DEFAULT_IN_FLIGHT_COLLECTION
 
 
 def console_api_key() -> str | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from functions import changes, config, outbound, signatures, webhooks
-from functions.errors import NotFound, ValidationFailed
+from functions.errors import NotFound, ServiceUnavailable, ValidationFailed
 from functions.firebase_app import admin_app
 from functions.models import DeliveryAttempt, Event, WebhookEndpoint, rfc3339
 from functions.store import deliveries as delivery_store
@@ -36,7 +36,19 @@ DISABLE_AFTER: Final = dt.timedelta(days=3)
 long after it was enqueued, and no longer."""
 DELIVERY_ID_PREFIX: Final = "dlv_"
 DELIVERY_FUNCTION: Final = "deliverWebhook"
-"""The task queue function that makes the attempts (its queue bears its name)."""
+"""The task queue function of first attempts, every partner's (its queue bears its name)."""
+RETRY_FUNCTION: Final = "deliverWebhookRetry"
+"""The retry lane: every retry, and every delivery to an endpoint that is failing. A
+failing or slow receiver then never keeps other partners' first attempts waiting: in
+the first lane each of its deliveries makes one attempt (at most MAX_IN_FLIGHT of them at
+once), then moves here."""
+MAX_IN_FLIGHT: Final = 8
+"""Attempts to one endpoint under way at once (each lane's slots: 20 and 10)."""
+EARLY_S: Final = 5.0
+"""How early a retry may run before it is due (clocks), rather than wait a whole backoff."""
+
+FIRST_LANE: Final = "first"
+RETRY_LANE: Final = "retry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,38 +96,60 @@ def targets(event: Event) -> list[WebhookEndpoint]:
 
 
 def fan_out(event: Event) -> list[str]:
-    """Enqueue one delivery task per endpoint the event goes to; a task already enqueued
-    for the pair (the trigger delivered twice) is left as it is. Returns the task names.
+    """Enqueue one delivery task per endpoint the event goes to: in the first lane, or in
+    the retry lane for an endpoint that is failing; a task already enqueued for the pair
+    (the trigger delivered twice) is left as it is. Returns the task names.
 
     Raises: firebase_admin's FirebaseError when the queue cannot be reached (the trigger
-    fails, and is retried where retries are on).
+    fails, and is retried).
     """
     from firebase_admin import exceptions as firebase_exceptions  # noqa: PLC0415
-    from firebase_admin import functions as cloud_functions  # noqa: PLC0415
 
     chosen = targets(event)
-    if not chosen:
-        return []
-    queue = cloud_functions.task_queue(
-        f"locations/{config.function_region()}/functions/{DELIVERY_FUNCTION}", app=admin_app()
-    )
     names = []
     for endpoint in chosen:
         name = delivery_id(event.id, endpoint.id)
+        lane = RETRY_LANE if endpoint.failing_since is not None else FIRST_LANE
         # The body the queue sends is the task data as given; the task function reads
         # it as a callable request, `{"data": ...}`.
         task = task_data(event.id, endpoint.id)
         # A pair enqueued by an earlier run of the trigger stays one delivery.
         with contextlib.suppress(firebase_exceptions.AlreadyExistsError):
-            _enqueue(queue, task, name)
+            _enqueue(_queue(lane), task, name)
         names.append(name)
     return names
 
 
-def task_data(event_id: str, endpoint_id: str) -> dict[str, Any]:
-    """A delivery task's body. When it was enqueued bounds its retries (DISABLE_AFTER)."""
-    now = rfc3339(dt.datetime.now(dt.UTC))
-    return {"data": {"event": event_id, "endpoint": endpoint_id, "enqueuedAt": now}}
+def _queue(lane: str) -> Any:
+    from firebase_admin import functions as cloud_functions  # noqa: PLC0415
+
+    function = RETRY_FUNCTION if lane == RETRY_LANE else DELIVERY_FUNCTION
+    return cloud_functions.task_queue(
+        f"locations/{config.function_region()}/functions/{function}", app=admin_app()
+    )
+
+
+def task_data(
+    event_id: str,
+    endpoint_id: str,
+    *,
+    enqueued_at: dt.datetime | None = None,
+    attempts: int = 0,
+    not_before: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """A delivery task's body: when the delivery was first enqueued (it bounds the retries,
+    DISABLE_AFTER), the attempts made before this task, and when it may try (a retry
+    handed to the retry lane)."""
+    data: dict[str, Any] = {
+        "event": event_id,
+        "endpoint": endpoint_id,
+        "enqueuedAt": rfc3339(enqueued_at or dt.datetime.now(dt.UTC)),
+    }
+    if attempts:
+        data["attempts"] = attempts
+    if not_before is not None:
+        data["notBefore"] = rfc3339(not_before)
+    return {"data": data}
 
 
 def _enqueue(queue: Any, task: dict[str, Any], name: str) -> None:
@@ -147,19 +181,15 @@ def replay(event_id: str, endpoint_id: str, *, database: Any = None) -> str:
     Raises: NotFound (event or endpoint), ValidationFailed (another partner's endpoint
     or an event it does not take).
     """
-    from firebase_admin import functions as cloud_functions  # noqa: PLC0415
-
     event = event_store.by_id(event_id, database)
     endpoint = webhooks.endpoint(endpoint_id, database=database)
     if endpoint.partner_id != event.partner_id:
         raise ValidationFailed(
             details=[{"field": "endpoint", "message": "belongs to another partner"}]
         )
-    queue = cloud_functions.task_queue(
-        f"locations/{config.function_region()}/functions/{DELIVERY_FUNCTION}", app=admin_app()
-    )
+    lane = RETRY_LANE if endpoint.failing_since is not None else FIRST_LANE
     name = f"{delivery_id(event.id, endpoint.id)}-r{time.time_ns()}"
-    _enqueue(queue, task_data(event.id, endpoint.id), name)
+    _enqueue(_queue(lane), task_data(event.id, endpoint.id), name)
     return name
 
 
@@ -168,23 +198,67 @@ def body_of(event: Event) -> str:
     return json.dumps(changes.event_json(event), separators=(",", ":"), ensure_ascii=False)
 
 
-def deliver(
-    event_id: str, endpoint_id: str, attempt: int = 0, enqueued_at: dt.datetime | None = None
-) -> Outcome:
-    """One attempt to deliver an event to an endpoint: try number `attempt` (the queue's
-    retry count) of a task enqueued at `enqueued_at` (None: not known).
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One run of a delivery task, as its queue hands it over."""
 
-    Raises: RetryLater when the attempt failed and the queue should try again.
+    event_id: str
+    endpoint_id: str
+    lane: str = FIRST_LANE
+    retry: int = 0
+    """The queue's retry count of this task (0: its first run)."""
+    before: int = 0
+    """Attempts made before this task (by the first lane, for a task it handed over)."""
+    enqueued_at: dt.datetime | None = None
+    not_before: dt.datetime | None = None
+
+    @property
+    def attempt(self) -> int:
+        """The delivery's try number, over both lanes."""
+        return self.before + self.retry
+
+
+def deliver(task: Task) -> Outcome:
+    """One run of a delivery task: at most one attempt to deliver its event.
+
+    An endpoint never has more than MAX_IN_FLIGHT attempts under way (in either lane), so
+    a slow receiver holds a few of a lane's slots at most. In the first lane, a delivery
+    to an endpoint that is failing, or busy, gets no attempt: it goes to the retry lane
+    at once, so it never holds a first-lane slot another partner's delivery waits for.
+    In the retry lane, a busy endpoint's delivery waits for the backoff, as does a retry
+    handed over before it is due.
+
+    Raises: RetryLater when the queue should run the task again.
     """
     now = dt.datetime.now(dt.UTC)
+    early = task.not_before is not None and now < task.not_before - dt.timedelta(seconds=EARLY_S)
+    if early and task.retry == 0:
+        raise RetryLater("not due yet")  # the queue's backoff brings it back when due
     try:
-        endpoint = webhooks.endpoint(endpoint_id)
-        event = event_store.by_id(event_id)
+        endpoint = webhooks.endpoint(task.endpoint_id)
+        event = event_store.by_id(task.event_id)
     except NotFound:
         return Outcome("abandoned")  # deleted meanwhile: nothing to deliver, or to
     if endpoint.status != "enabled" or event.partner_id != endpoint.partner_id:
         return Outcome("abandoned")
-    record = DeliveryAttempt(at=now, attempt=attempt, status=None, latency_ms=None, error=None)
+    if task.lane == FIRST_LANE and endpoint.failing_since is not None:
+        _hand_off(endpoint, event, task, attempts=task.attempt, not_before=None)
+        return Outcome("retrying")
+    name = delivery_id(event.id, endpoint.id)
+    try:
+        if delivery_store.begin_attempt(name, endpoint.id, now) < MAX_IN_FLIGHT:
+            return _attempt(endpoint, event, task, now)
+    finally:
+        with contextlib.suppress(ServiceUnavailable):  # the mark stops counting by itself
+            delivery_store.end_attempt(name)
+    if task.lane == RETRY_LANE:  # busy in this lane too: the queue's backoff, no attempt
+        raise RetryLater(f"{MAX_IN_FLIGHT} attempts to the endpoint are under way")
+    _hand_off(endpoint, event, task, attempts=task.attempt, not_before=None)
+    return Outcome("retrying")
+
+
+def _attempt(endpoint: WebhookEndpoint, event: Event, task: Task, now: dt.datetime) -> Outcome:
+    record = DeliveryAttempt(at=now, attempt=task.attempt, status=None, latency_ms=None, error=None)
     body = body_of(event)
     try:
         target = outbound.check_url(endpoint.url, local=config.is_demo_project())
@@ -192,7 +266,7 @@ def deliver(
         answer = outbound.post(target, body.encode(), headers)
     except (outbound.CallFailed, outbound.RefusedTarget, ValueError) as exc:
         said = str(exc) if isinstance(exc, outbound.CallFailed) else f"{type(exc).__name__}: {exc}"
-        return _failed(endpoint, event, replace(record, error=said[:300]), enqueued_at)
+        return _failed(endpoint, event, replace(record, error=said[:300]), task)
     record = replace(record, status=answer.status, latency_ms=round(answer.latency_ms, 1))
     if 200 <= answer.status < 300:
         _record(endpoint, event, record, "delivered")
@@ -204,22 +278,29 @@ def deliver(
         webhooks.update(endpoint.id, status="disabled", reason="the receiver answered 410 Gone")
         return Outcome("abandoned", 410)
     failed = replace(record, error=f"the receiver answered {answer.status}")
-    return _failed(endpoint, event, failed, enqueued_at)
+    return _failed(endpoint, event, failed, task)
 
 
-def next_attempt(attempt: DeliveryAttempt, enqueued_at: dt.datetime | None) -> dt.datetime | None:
-    """When the queue tries a failed attempt again; None past the task's retry window."""
-    due = attempt.at + RETRY.delay(attempt.attempt)
+def next_attempt(
+    at: dt.datetime, delay: dt.timedelta, enqueued_at: dt.datetime | None
+) -> dt.datetime | None:
+    """When a failed attempt at `at` is tried again, `delay` later; None past the
+    delivery's retry window."""
+    due = at + delay
     if enqueued_at is not None and due > enqueued_at + DISABLE_AFTER:
         return None
     return due
 
 
+def retry_delay(task: Task) -> dt.timedelta:
+    """How long after a failed run its next try comes: the retry lane's backoff for a
+    retry-lane task; for a first-lane one, the first backoff (its hand-over waits that
+    long, in the retry lane)."""
+    return RETRY.delay(task.retry if task.lane == RETRY_LANE else 0)
+
+
 def _failed(
-    endpoint: WebhookEndpoint,
-    event: Event,
-    record: DeliveryAttempt,
-    enqueued_at: dt.datetime | None,
+    endpoint: WebhookEndpoint, event: Event, record: DeliveryAttempt, task: Task
 ) -> Outcome:
     now = record.at
     since = endpoint.failing_since or now
@@ -233,7 +314,7 @@ def _failed(
             reason=f"every delivery failed since {since.isoformat()} ({record.error})",
         )
         return Outcome("abandoned", record.status)
-    due = next_attempt(record, enqueued_at)
+    due = next_attempt(now, retry_delay(task), task.enqueued_at)
     if due is None:  # the queue would not try again: say so, and end the task
         ended = replace(
             record, error=f"{record.error}; no retry left after {DISABLE_AFTER.days} days"
@@ -241,7 +322,42 @@ def _failed(
         _record(endpoint, event, ended, "abandoned")
         return Outcome("abandoned", record.status)
     _record(endpoint, event, replace(record, next_attempt_at=due), "retrying")
-    raise RetryLater(str(record.error))
+    if task.lane == RETRY_LANE:
+        raise RetryLater(str(record.error))
+    _hand_off(endpoint, event, task, attempts=task.attempt + 1, not_before=due)
+    return Outcome("retrying", record.status)
+
+
+def _hand_off(
+    endpoint: WebhookEndpoint,
+    event: Event,
+    task: Task,
+    *,
+    attempts: int,
+    not_before: dt.datetime | None,
+) -> None:
+    """Continue a delivery in the retry lane (named after it and the attempts made, so a
+    first-lane task run twice hands over once).
+
+    Raises: RetryLater when the retry lane cannot be reached: the first lane keeps the
+    task and runs it again after its own backoff.
+    """
+    from firebase_admin import exceptions as firebase_exceptions  # noqa: PLC0415
+
+    name = f"{delivery_id(event.id, endpoint.id)}-retry{attempts}"
+    data = task_data(
+        event.id,
+        endpoint.id,
+        enqueued_at=task.enqueued_at,
+        attempts=attempts,
+        not_before=not_before,
+    )
+    try:
+        _enqueue(_queue(RETRY_LANE), data, name)
+    except firebase_exceptions.AlreadyExistsError:
+        return
+    except (firebase_exceptions.FirebaseError, ValueError) as exc:
+        raise RetryLater(f"the retry lane could not be reached ({exc})") from exc
 
 
 def _record(endpoint: WebhookEndpoint, event: Event, record: DeliveryAttempt, state: str) -> None:

@@ -137,25 +137,10 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
         event_created(event.data)
 
     def deliverWebhook(request: https_fn.CallableRequest[Any]) -> None:  # noqa: N802
-        config.check_local_only()
-        task = request.data if isinstance(request.data, dict) else {}
-        retries = request.raw_request.headers.get("X-CloudTasks-TaskRetryCount", "0")
-        attempt = int(retries) if retries.isdigit() else 0
-        try:
-            outcome = delivery.deliver(
-                str(task.get("event")),
-                str(task.get("endpoint")),
-                attempt,
-                _moment(task.get("enqueuedAt")),
-            )
-        except delivery.RetryLater as exc:
-            raise https_fn.HttpsError(https_fn.FunctionsErrorCode.UNAVAILABLE, str(exc)) from exc
-        logs.log(
-            "INFO",
-            f"delivery of {task.get('event')} to {task.get('endpoint')}: {outcome.state}",
-            status=outcome.status,
-            **logs.labels(function=delivery.DELIVERY_FUNCTION),
-        )
+        run_delivery(request, delivery.FIRST_LANE)
+
+    def deliverWebhookRetry(request: https_fn.CallableRequest[Any]) -> None:  # noqa: N802
+        run_delivery(request, delivery.RETRY_LANE)
 
     # Retried too: a task already enqueued for an event and endpoint is not enqueued again.
     created = retried(
@@ -166,20 +151,66 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
             **_RETRY,
         )(eventCreated)
     )
-    deliver = tasks_fn.on_task_dispatched(
-        retry_config=options.RetryConfig(
-            max_attempts=-1,
-            max_retry_seconds=int(delivery.DISABLE_AFTER.total_seconds()),
-            min_backoff_seconds=int(delivery.RETRY.minimum.total_seconds()),
-            max_backoff_seconds=int(delivery.RETRY.maximum.total_seconds()),
-            max_doublings=delivery.RETRY.doublings,
-        ),
-        rate_limits=options.RateLimits(max_concurrent_dispatches=20, max_dispatches_per_second=50),
-        region=config.DEFAULT_REGION,
-        memory=256,
-        timeout_sec=30,
-    )(deliverWebhook)
-    return {"eventCreated": created, delivery.DELIVERY_FUNCTION: deliver}
+    retry_config = options.RetryConfig(
+        max_attempts=-1,
+        max_retry_seconds=int(delivery.DISABLE_AFTER.total_seconds()),
+        min_backoff_seconds=int(delivery.RETRY.minimum.total_seconds()),
+        max_backoff_seconds=int(delivery.RETRY.maximum.total_seconds()),
+        max_doublings=delivery.RETRY.doublings,
+    )
+
+    def lane(concurrent: int, per_second: int) -> Callable[..., Any]:
+        return tasks_fn.on_task_dispatched(
+            retry_config=retry_config,
+            rate_limits=options.RateLimits(
+                max_concurrent_dispatches=concurrent, max_dispatches_per_second=per_second
+            ),
+            region=config.DEFAULT_REGION,
+            memory=256,
+            timeout_sec=30,
+        )
+
+    first = lane(20, 50)(deliverWebhook)
+    retries = lane(10, 20)(deliverWebhookRetry)
+    return {
+        "eventCreated": created,
+        delivery.DELIVERY_FUNCTION: first,
+        delivery.RETRY_FUNCTION: retries,
+    }
+
+
+def run_delivery(request: https_fn.CallableRequest[Any], lane: str) -> None:
+    """One run of a delivery task of `lane`, as its queue sends it.
+
+    Raises: HttpsError UNAVAILABLE when the queue should run it again.
+    """
+    config.check_local_only()
+    data = request.data if isinstance(request.data, dict) else {}
+    retries = request.raw_request.headers.get("X-CloudTasks-TaskRetryCount", "0")
+    before = data.get("attempts")
+    task = delivery.Task(
+        event_id=str(data.get("event")),
+        endpoint_id=str(data.get("endpoint")),
+        lane=lane,
+        retry=int(retries) if retries.isdigit() else 0,
+        before=before if isinstance(before, int) and 0 <= before < MAX_ATTEMPTS else 0,
+        enqueued_at=_moment(data.get("enqueuedAt")),
+        not_before=_moment(data.get("notBefore")),
+    )
+    try:
+        outcome = delivery.deliver(task)
+    except delivery.RetryLater as exc:
+        raise https_fn.HttpsError(https_fn.FunctionsErrorCode.UNAVAILABLE, str(exc)) from exc
+    logs.log(
+        "INFO",
+        f"delivery of {task.event_id} to {task.endpoint_id} ({lane} lane): {outcome.state}",
+        status=outcome.status,
+        **logs.labels(function=delivery.DELIVERY_FUNCTION),
+    )
+
+
+MAX_ATTEMPTS = 10_000
+"""More attempts than three days of retries make: a task claiming more is not believed."""
 
 
 def _moment(value: Any) -> dt.datetime | None:

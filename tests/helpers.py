@@ -38,9 +38,10 @@ OWNER_OPERATION = "owner."
 """The prefix of the audit operations an owner's own actions record (CLI and console)."""
 CONSOLE = "console"
 """The owner's console: HTML for browsers, outside the partner API's envelope."""
-TRIGGERS = ("entriesChanged", "eventCreated", "deliverWebhook")
+TRIGGERS = ("entriesChanged", "eventCreated", "deliverWebhook", "deliverWebhookRetry")
 """The functions main.py declares that are not HTTP: a Firestore trigger per declared
-collection, the one that enqueues webhook deliveries, and the task queue function."""
+collection, the one that enqueues webhook deliveries, and the task queue functions of
+first attempts and of retries."""
 METHODS = {"fetchData": "GET", "createEntry": "POST", "updateEntry": "PATCH"}
 PASSWORD = "test-password-1"
 MORE_RESOURCES = ROOT / "tests" / "fixtures" / "more_resources.toml"

@@ -17,7 +17,13 @@ from functions.models import (
     is_document_id,
 )
 from functions.store import wire
-from functions.store.client import backend_errors, call_options, client, count_reads
+from functions.store.client import (
+    UnitOfWork,
+    backend_errors,
+    call_options,
+    client,
+    count_reads,
+)
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -55,6 +61,46 @@ def record_attempt(
         fields["deliveredAt"] = now
     with backend_errors():
         _deliveries().document(delivery_id).set(fields, merge=True, **call_options("commit"))
+
+
+IN_FLIGHT_FOR: Final = dt.timedelta(seconds=15)
+"""How long a mark of an attempt under way counts (longer than any attempt: a worker
+that died mid-attempt leaves one that stops counting then, and goes with a TTL)."""
+
+
+def begin_attempt(delivery_id: str, endpoint_id: str, now: dt.datetime) -> int:
+    """Mark an attempt to the endpoint as under way, and say how many of its attempts
+    under way began before this one (the earliest ones go first).
+
+    Raises: ServiceUnavailable (backend down or too slow).
+    """
+    from google.cloud.firestore import FieldFilter  # noqa: PLC0415
+
+    marks = (database := client()).collection(config.in_flight_collection())
+    work = UnitOfWork(database)
+    work.set(
+        marks.document(delivery_id),
+        {"endpointId": endpoint_id, "since": now, "expiresAt": now + IN_FLIGHT_FOR},
+    )
+    work.commit()
+    earlier: Any = (
+        marks.where(filter=FieldFilter("endpointId", "==", endpoint_id))
+        .where(filter=FieldFilter("since", ">", now - IN_FLIGHT_FOR))
+        .where(filter=FieldFilter("since", "<", now))
+    )
+    with backend_errors():
+        found = earlier.count().get(**call_options("run_aggregation_query"))
+    return int(found[0][0].value)
+
+
+def end_attempt(delivery_id: str) -> None:
+    """Raises: ServiceUnavailable (backend down or too slow)."""
+    work = UnitOfWork()
+    work.delete(
+        client().collection(config.in_flight_collection()).document(delivery_id),
+        unchanged_since=None,
+    )
+    work.commit()
 
 
 def of_endpoint(

@@ -6,7 +6,6 @@ own session, every function worker) within 10 s, and frees every port."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,18 +24,6 @@ def _command(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
-
-
-def _ports_free() -> list[str]:
-    busy = []
-    for name, port in local_stack.emulator_ports(OFFSET).items():
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                busy.append(f"{name} ({port})")
-    return busy
 
 
 def _started(tmp_path: Path, name: str) -> tuple[local_stack.Stack, dict[int, int]]:
@@ -76,14 +63,14 @@ def test_the_stack_stops_every_process_it_started_twice_and_after_an_abort(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert _ports_free() == [], "the ports of the second stack are taken"
+    assert local_stack.busy_ports(OFFSET) == [], "the ports of the second stack are taken"
     first, members = _started(tmp_path, "first")
     started = time.monotonic()
     first.stop()
     took = time.monotonic() - started
     assert _alive(members) == []
     assert took < 10.0, took
-    assert _ports_free() == []
+    assert local_stack.busy_ports(OFFSET) == []
 
     # A run killed outright: nothing of it stops its processes (the stack's own process
     # is gone); only its record of them is left.
@@ -108,4 +95,4 @@ def test_the_stack_stops_every_process_it_started_twice_and_after_an_abort(
     took = time.monotonic() - started
     assert _alive(members) == []
     assert took < 10.0, took
-    assert _ports_free() == []
+    assert local_stack.busy_ports(OFFSET) == []

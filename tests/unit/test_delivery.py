@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from functions import delivery, outbound, triggers
-from functions.models import Delivery, DeliveryAttempt, Event, SigningSecret, WebhookEndpoint
+from functions.models import (
+    Delivery,
+    DeliveryAttempt,
+    Event,
+    SigningSecret,
+    WebhookEndpoint,
+    rfc3339,
+)
 from functions.store.deliveries import EPOCH, delivery_from
 from functions.webhook_models import WebhookDeliveryJson
 
@@ -39,7 +46,14 @@ class World:
         self.failing: list[dt.datetime | None] = []
         self.updates: list[dict[str, Any]] = []
         self.sent: list[dict[str, str]] = []
+        self.handed: list[tuple[str, dict[str, Any]]] = []
         monkeypatch.setattr("functions.webhooks.endpoint", lambda *a, **k: self.endpoint)
+        self.earlier = 0  # attempts to the endpoint under way that began before
+        self.marks: list[str] = []
+        monkeypatch.setattr(delivery, "_queue", lambda lane: lane)
+        monkeypatch.setattr("functions.store.deliveries.begin_attempt", self._begin)
+        monkeypatch.setattr("functions.store.deliveries.end_attempt", self._end)
+        monkeypatch.setattr(delivery, "_enqueue", self._enqueue)
         monkeypatch.setattr("functions.store.events.by_id", lambda *a, **k: EVENT)
         monkeypatch.setattr("functions.store.webhooks.mark_failing", self._mark)
         monkeypatch.setattr("functions.webhooks.update", self._update)
@@ -47,6 +61,16 @@ class World:
         monkeypatch.setattr("functions.config.is_demo_project", lambda: False)
         monkeypatch.setattr(outbound, "check_url", self._check)
         monkeypatch.setattr(outbound, "post", self._post)
+
+    def _begin(self, name: str, endpoint_id: str, now: dt.datetime) -> int:
+        self.marks.append(f"+{name}")
+        return self.earlier
+
+    def _end(self, name: str) -> None:
+        self.marks.append(f"-{name}")
+
+    def _enqueue(self, queue: str, task: dict[str, Any], name: str) -> None:
+        self.handed.append((f"{queue}:{name}", task["data"]))
 
     def _mark(self, endpoint_id: str, since: dt.datetime | None) -> None:
         self.failing.append(since)
@@ -71,7 +95,8 @@ class World:
 
 def test_a_2xx_delivers_signed_and_ends_a_failing_streak(monkeypatch: pytest.MonkeyPatch) -> None:
     world = World(monkeypatch, replace(ENDPOINT, failing_since=NOW - dt.timedelta(hours=5)))
-    assert delivery.deliver("evt_1", "we_1", attempt=3) == delivery.Outcome("delivered", 204)
+    task = delivery.Task("evt_1", "we_1", delivery.RETRY_LANE, retry=2, before=1)
+    assert delivery.deliver(task) == delivery.Outcome("delivered", 204)
     ((state, attempt),) = world.records
     assert (state, attempt.status, attempt.attempt, attempt.error) == ("delivered", 204, 3, None)
     assert (attempt.latency_ms, attempt.next_attempt_at) == (12.5, None)
@@ -89,16 +114,95 @@ def test_a_2xx_delivers_signed_and_ends_a_failing_streak(monkeypatch: pytest.Mon
 def test_a_failure_is_retried_and_starts_a_failing_streak(
     monkeypatch: pytest.MonkeyPatch, answer: int | Exception, error: str
 ) -> None:
+    """In the retry lane: recorded with the queue's next try, and the queue retries."""
     world = World(monkeypatch, ENDPOINT)
     world.status = answer
+    task = delivery.Task("evt_1", "we_1", delivery.RETRY_LANE, retry=2, before=1, enqueued_at=NOW)
     with pytest.raises(delivery.RetryLater, match=error):
-        delivery.deliver("evt_1", "we_1", attempt=2, enqueued_at=NOW)
+        delivery.deliver(task)
     assert [(s, a.error) for s, a in world.records] == [("retrying", error)]
     ((_, attempt),) = world.records
-    assert attempt.next_attempt_at == attempt.at + dt.timedelta(minutes=2)  # third try failed
+    assert attempt.attempt == 3  # one in the first lane, then the lane's third run
+    assert attempt.next_attempt_at == attempt.at + dt.timedelta(minutes=2)  # the lane's 3rd
     assert len(world.failing) == 1
     assert world.failing[0] is not None
     assert world.updates == []
+    assert world.handed == []
+
+
+def test_a_first_attempt_that_fails_hands_the_delivery_to_the_retry_lane(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first lane never keeps a failing delivery: its queue is done with it, and the
+    retry lane holds it from then on (named once, due after the first backoff)."""
+    world = World(monkeypatch, ENDPOINT)
+    world.status = 500
+    task = delivery.Task("evt_1", "we_1", enqueued_at=NOW)
+    assert delivery.deliver(task) == delivery.Outcome("retrying", 500)
+    ((state, attempt),) = world.records
+    assert (state, attempt.attempt) == ("retrying", 0)
+    assert attempt.next_attempt_at == attempt.at + dt.timedelta(seconds=30)
+    ((where, data),) = world.handed
+    assert where == f"retry:{delivery.delivery_id('evt_1', 'we_1')}-retry1"
+    assert data["attempts"] == 1
+    assert data["enqueuedAt"] == rfc3339(NOW)  # the three days count from the first enqueue
+    assert data["notBefore"] == rfc3339(attempt.next_attempt_at)
+
+
+def test_a_handed_over_retry_waits_until_it_is_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World(monkeypatch, ENDPOINT)
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
+    early = delivery.Task("evt_1", "we_1", delivery.RETRY_LANE, before=1, not_before=due)
+    with pytest.raises(delivery.RetryLater, match="not due yet"):
+        delivery.deliver(early)
+    assert (world.sent, world.records) == ([], [])  # no attempt, nothing recorded
+    # brought back by the queue's backoff: tried, whatever the clock says
+    assert delivery.deliver(replace(early, retry=1)) == delivery.Outcome("delivered", 204)
+    almost = replace(early, not_before=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3))
+    assert delivery.deliver(almost) == delivery.Outcome("delivered", 204)  # within EARLY_S
+
+
+@pytest.mark.parametrize("earlier", [delivery.MAX_IN_FLIGHT, delivery.MAX_IN_FLIGHT + 7])
+def test_a_busy_endpoint_gets_no_more_first_lane_attempts(
+    monkeypatch: pytest.MonkeyPatch, earlier: int
+) -> None:
+    """A slow receiver holds its attempts: once MAX_IN_FLIGHT began earlier, the next goes
+    to the retry lane with no attempt, so it never takes another partner's slot; and the
+    mark of its attempt is always taken back."""
+    world = World(monkeypatch, ENDPOINT)
+    world.earlier = earlier
+    assert delivery.deliver(delivery.Task("evt_1", "we_1")) == delivery.Outcome("retrying")
+    assert (world.sent, world.records) == ([], [])
+    name = delivery.delivery_id("evt_1", "we_1")
+    assert world.handed == [(f"retry:{name}-retry0", world.handed[0][1])]
+    assert "notBefore" not in world.handed[0][1]
+    assert world.marks == [f"+{name}", f"-{name}"]
+    world.earlier = delivery.MAX_IN_FLIGHT - 1  # one slot left: it goes
+    assert delivery.deliver(delivery.Task("evt_1", "we_1")) == delivery.Outcome("delivered", 204)
+    assert world.marks[2:] == [f"+{name}", f"-{name}"]
+
+
+def test_a_busy_endpoint_waits_in_the_retry_lane_without_an_attempt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = World(monkeypatch, replace(ENDPOINT, failing_since=NOW))
+    world.earlier = delivery.MAX_IN_FLIGHT
+    task = delivery.Task("evt_1", "we_1", delivery.RETRY_LANE, retry=1, before=1)
+    with pytest.raises(delivery.RetryLater, match="8 attempts to the endpoint are under way"):
+        delivery.deliver(task)
+    assert (world.sent, world.records, world.handed) == ([], [], [])
+    name = delivery.delivery_id("evt_1", "we_1")
+    assert world.marks == [f"+{name}", f"-{name}"]
+
+
+def test_a_failing_endpoints_first_lane_task_moves_on_without_an_attempt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = World(monkeypatch, replace(ENDPOINT, failing_since=NOW))
+    assert delivery.deliver(delivery.Task("evt_1", "we_1")) == delivery.Outcome("retrying")
+    assert (world.sent, world.records, world.marks) == ([], [], [])
+    ((where, _),) = world.handed
+    assert where.startswith("retry:")
 
 
 def test_three_days_of_failures_disable_the_endpoint_with_the_reason(
@@ -107,7 +211,7 @@ def test_three_days_of_failures_disable_the_endpoint_with_the_reason(
     since = NOW - delivery.DISABLE_AFTER - dt.timedelta(seconds=1)
     world = World(monkeypatch, replace(ENDPOINT, failing_since=since))
     world.status = 503
-    outcome = delivery.deliver("evt_1", "we_1")
+    outcome = delivery.deliver(delivery.Task("evt_1", "we_1", delivery.RETRY_LANE))
     assert outcome == delivery.Outcome("abandoned", 503)
     (update,) = world.updates
     assert update["status"] == "disabled"
@@ -117,7 +221,7 @@ def test_three_days_of_failures_disable_the_endpoint_with_the_reason(
     assert [s for s, _ in world.records] == ["abandoned"]
     world.endpoint = replace(ENDPOINT, failing_since=NOW - dt.timedelta(days=2))
     with pytest.raises(delivery.RetryLater):
-        delivery.deliver("evt_1", "we_1")  # two days: still retried
+        delivery.deliver(delivery.Task("evt_1", "we_1", delivery.RETRY_LANE))  # two days
 
 
 def test_410_disables_at_once_and_a_disabled_endpoint_gets_nothing(
@@ -125,12 +229,13 @@ def test_410_disables_at_once_and_a_disabled_endpoint_gets_nothing(
 ) -> None:
     world = World(monkeypatch, ENDPOINT)
     world.status = 410
-    assert delivery.deliver("evt_1", "we_1") == delivery.Outcome("abandoned", 410)
+    first = delivery.Task("evt_1", "we_1")
+    assert delivery.deliver(first) == delivery.Outcome("abandoned", 410)
     assert world.updates == [{"status": "disabled", "reason": "the receiver answered 410 Gone"}]
     world.endpoint = replace(ENDPOINT, status="disabled")
-    assert delivery.deliver("evt_1", "we_1") == delivery.Outcome("abandoned")
+    assert delivery.deliver(first) == delivery.Outcome("abandoned")
     world.endpoint = replace(ENDPOINT, partner_id="globex")
-    assert delivery.deliver("evt_1", "we_1") == delivery.Outcome("abandoned")
+    assert delivery.deliver(first) == delivery.Outcome("abandoned")
     assert len(world.sent) == 1
 
 
@@ -156,13 +261,16 @@ def test_the_retry_schedule_is_the_queues() -> None:
 
 
 def test_the_next_attempt_is_none_past_the_tasks_window() -> None:
-    failed = DeliveryAttempt(at=NOW, attempt=0, status=500, latency_ms=3.0, error="x")
-    assert delivery.next_attempt(failed, None) == NOW + dt.timedelta(seconds=30)
-    assert delivery.next_attempt(failed, NOW) == NOW + dt.timedelta(seconds=30)
+    backoff = dt.timedelta(seconds=30)
+    assert delivery.next_attempt(NOW, backoff, None) == NOW + backoff
+    assert delivery.next_attempt(NOW, backoff, NOW) == NOW + backoff
     late = NOW - delivery.DISABLE_AFTER + dt.timedelta(seconds=29)
-    assert delivery.next_attempt(failed, late) is None
+    assert delivery.next_attempt(NOW, backoff, late) is None
     just = NOW - delivery.DISABLE_AFTER + dt.timedelta(seconds=30)
-    assert delivery.next_attempt(failed, just) == NOW + dt.timedelta(seconds=30)
+    assert delivery.next_attempt(NOW, backoff, just) == NOW + backoff
+    retry_lane = delivery.Task("e", "w", delivery.RETRY_LANE, retry=3, before=1)
+    assert delivery.retry_delay(retry_lane) == dt.timedelta(minutes=4)
+    assert delivery.retry_delay(delivery.Task("e", "w", retry=3)) == backoff  # handed over
 
 
 def test_a_task_without_a_retry_left_ends_recorded_as_abandoned(
@@ -173,7 +281,8 @@ def test_a_task_without_a_retry_left_ends_recorded_as_abandoned(
     world = World(monkeypatch, ENDPOINT)
     world.status = 500
     enqueued = NOW - delivery.DISABLE_AFTER + dt.timedelta(minutes=10)
-    outcome = delivery.deliver("evt_1", "we_1", attempt=80, enqueued_at=enqueued)
+    task = delivery.Task("evt_1", "we_1", delivery.RETRY_LANE, 79, 1, enqueued_at=enqueued)
+    outcome = delivery.deliver(task)
     assert outcome == delivery.Outcome("abandoned", 500)
     ((state, attempt),) = world.records
     assert state == "abandoned"
