@@ -231,16 +231,29 @@ def _sign_in_at_start_of_a_second(email: str, password: str) -> requests.Session
 
 
 def test_a_sign_out_in_the_second_of_the_sign_in_still_ends_the_session(clean: None) -> None:
+    """The session cookie's issue time and the sign-out in one whole second (tried up to
+    three times on a slow machine); the cookie is refused afterwards every time."""
+    import base64
+
+    from functions.console.session import csrf_token
+
     email, password = new_owner()
-    browser = _sign_in_at_start_of_a_second(email, password)
-    signed_in_at = time.time()
-    token = csrf_of(browser)
-    assert math.floor(time.time()) == math.floor(signed_in_at), "the machine is too slow"
-    started = time.monotonic()
-    assert post(browser, "/sign-out", csrf=token).status_code == 303
-    assert time.monotonic() - started < 5  # it waits for the next second, no more
-    page = browser.get(function_url(CONSOLE) + "/partners", allow_redirects=False, timeout=60)
-    assert (page.status_code, page.headers["Location"]) == (303, "./sign-in")
+    same_second = 0
+    for _ in range(3):
+        browser = _sign_in_at_start_of_a_second(email, password)
+        cookie = next(c.value for c in browser.cookies if c.name == "__session") or ""
+        payload = cookie.split(".")[1]
+        issued = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["iat"]
+        started = time.monotonic()
+        sent = time.time()
+        assert post(browser, "/sign-out", csrf=csrf_token(cookie)).status_code == 303
+        assert time.monotonic() - started < 5  # it waits for the next second, no more
+        same_second += math.floor(sent) == issued
+        page = browser.get(function_url(CONSOLE) + "/partners", allow_redirects=False, timeout=60)
+        assert (page.status_code, page.headers["Location"]) == (303, "./sign-in")
+        if same_second:
+            break
+    assert same_second, "no sign-out fell in the second of its sign-in: the machine is too slow"
 
 
 def test_a_partner_users_revoke_in_the_second_of_the_sign_in_ends_their_tokens(
