@@ -45,7 +45,7 @@ def claimed_identity(credential: str) -> str:
     if looks_like_id_token(credential):
         try:
             payload = json.loads(base64.urlsafe_b64decode(_padded(credential.split(".")[1])))
-        except ValueError:
+        except (ValueError, RecursionError):  # any bytes at all: a forged token's payload
             return "token:"
         subject = payload.get("sub") if isinstance(payload, dict) else None
         return f"token:{subject if isinstance(subject, str) else ''}"

@@ -149,7 +149,7 @@ def verify_id_token(
         raise ServiceUnavailable("Could not fetch the token signing keys.") from exc
     except firebase_auth.InvalidIdTokenError as exc:
         raise Unauthorized(_invalid_token_message(str(exc)), reason="token_invalid") from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: a payload nested deep
         raise Unauthorized("The ID token is malformed.", reason="token_malformed") from exc
     except firebase_exceptions.FirebaseError as exc:
         raise ServiceUnavailable("Could not check the user's session.") from exc

@@ -4,6 +4,7 @@ keeps emulator mode and test hooks out of deployed functions."""
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -75,6 +76,29 @@ PRODUCTION_REJECTS: dict[str, Callable[[KeyServer], str]] = {
         headers={"kid": "key-1"},
     ),
 }
+
+
+def _deep(part: bytes) -> str:
+    return base64.urlsafe_b64encode(part).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        _deep(b'{"alg":"none"}') + "." + _deep(b"[" * 6000) + ".",  # a payload nested deep
+        _deep(b"[" * 6000) + "." + _deep(b"{}") + ".",  # a header nested deep
+    ],
+    ids=["payload", "header"],
+)
+def test_json_nested_deep_in_a_token_is_a_401_not_a_500(
+    token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the emulator (no signature check) and in production alike."""
+    monkeypatch.setenv("GCLOUD_PROJECT", PROJECT)
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:1")
+    with pytest.raises(Unauthorized) as refused:
+        id_tokens.verify_id_token(token, check_revoked=False)
+    assert refused.value.reason == "token_malformed"
 
 
 @pytest.mark.parametrize("case", list(PRODUCTION_REJECTS))

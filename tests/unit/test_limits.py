@@ -5,6 +5,7 @@ operations at the limit, refuse almost nothing below it, and follow their failur
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import random
 
@@ -780,6 +781,8 @@ def test_give_back_returns_todays_permits_of_every_partner() -> None:
         ),
         ("eyJhbGciOiJub25lIn0.eyJzdWIiOjF9.", "token:"),  # a subject that is no string
         ("x.%%%.z", "token:"),
+        ("x." + base64.urlsafe_b64encode(b"[" * 6000).decode() + ".z", "token:"),  # deep JSON
+        ("x." + base64.urlsafe_b64encode(b"\xff\xfe").decode() + ".z", "token:"),  # not UTF-8
         ("x.y.z", "token:"),
         ("opaque", "other:"),
     ],
