@@ -178,28 +178,37 @@ class CallFailed(Exception):
     is not HTTP (the message says which; safe to show the URL's owner)."""
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """HTTPS to a checked address, with the certificate verified for the host name."""
-
-    def __init__(self, target: Target, timeout: float) -> None:
-        super().__init__(target.host, target.port, timeout=timeout)
-        self._target = target
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._target.address, self._target.port), self.timeout)
-        context = ssl.create_default_context()
-        self.sock = context.wrap_socket(sock, server_hostname=self._target.host)
-
-
 class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to a checked address, its socket in `self.sock` from the moment it exists (so
+    the watchdog of `post` can cut it), connecting within what is left of the call."""
+
     def __init__(self, target: Target, timeout: float) -> None:
         super().__init__(target.host, target.port, timeout=timeout)
         self._target = target
+        self.deadline = time.monotonic() + timeout
+
+    def _dial(self) -> socket.socket:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock = socket.create_connection((self._target.address, self._target.port), left)
+        self.sock = sock
+        return sock
 
     def connect(self) -> None:
-        self.sock = socket.create_connection(
-            (self._target.address, self._target.port), self.timeout
+        self._dial()
+
+
+class _PinnedHTTPSConnection(_PinnedHTTPConnection, http.client.HTTPSConnection):
+    """HTTPS to a checked address, with the certificate verified for the host name; the
+    TLS handshake is made on the socket the watchdog can cut."""
+
+    def connect(self) -> None:
+        context = ssl.create_default_context()
+        self.sock = context.wrap_socket(
+            self._dial(), server_hostname=self._target.host, do_handshake_on_connect=False
         )
+        self.sock.do_handshake()
 
 
 def post(

@@ -261,3 +261,21 @@ def test_a_dripping_receiver_is_cut_off_at_the_deadline_of_the_whole_call() -> N
         assert 1.4 <= took < 4.0, took  # the deadline, not the receiver's 35 s
     finally:
         receiver.close()
+
+
+def test_a_tls_handshake_dripped_a_byte_at_a_time_is_cut_at_the_deadline() -> None:
+    """A TLS record header announcing 16 KiB, then its bytes one every 0.2 s: the
+    handshake never ends; the call does, at its deadline (the handshake runs on the socket
+    the watchdog cuts, and within what is left of the call, not a fresh timeout)."""
+    hello = b"\x02\x00\x3f\xfc" + b"\x03\x03" + b"\x00" * (0x4000 - 6)  # a ServerHello
+    reply = b"\x16\x03\x03\x40\x00" + hello
+    receiver = RawReceiver(reply, drip=1, every=0.2)
+    try:
+        target = outbound.Target("https", "localhost", receiver.port, "/", "127.0.0.1")
+        started = time.monotonic()
+        with pytest.raises(outbound.CallFailed, match=r"no whole answer within 1\.5 s"):
+            outbound.post(target, b"{}", {}, timeout=1.5)
+        took = time.monotonic() - started
+        assert 1.4 <= took < 4.0, took
+    finally:
+        receiver.close()
