@@ -205,7 +205,11 @@ def run_delivery(request: https_fn.CallableRequest[Any], lane: str) -> None:
         "INFO",
         f"delivery of {task.event_id} to {task.endpoint_id} ({lane} lane): {outcome.state}",
         status=outcome.status,
-        **logs.labels(function=delivery.DELIVERY_FUNCTION),
+        **logs.labels(
+            function=delivery.RETRY_FUNCTION
+            if lane == delivery.RETRY_LANE
+            else delivery.DELIVERY_FUNCTION
+        ),
     )
 
 
