@@ -145,7 +145,7 @@ adopt: all
 	@test -n "$(INTO)" || { echo "error: name the app's folder: make adopt INTO=../my-app"; exit 2; }
 	$(PY) -m devtools.adopt --into "$(INTO)" $(ADOPT_ARGS)
 
-# Re-vendor the pinned API reference renderer (swagger-ui-dist) into functions/vendor/.
+# Re-vendor the pinned API reference renderer (swagger-ui-dist) into functions/edge/http/vendor/.
 vendor: all
 	$(PY) -m devtools.vendor
 

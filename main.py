@@ -15,11 +15,11 @@ from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
 import functions  # noqa: F401 - before google-api-core: it silences one import-time notice
-from functions import triggers
-from functions.console import app as console_app
+from functions.edge import triggers
+from functions.edge.console import app as console_app
+from functions.edge.http import views
 from functions.endpoints import PARTNER_FUNCTION
 from functions.examples.entries_summary import entriesSummary  # noqa: F401 - an example
-from functions.http import views
 
 # --- the package's functions: every declared resource, the contract and its page --------
 # Your own endpoints go below them (README, "Your own endpoints"): `partner_endpoint` from

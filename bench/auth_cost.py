@@ -80,7 +80,7 @@ def measure_concurrent(token: str) -> dict[str, dict[str, float]]:
     from firebase_admin import auth as firebase_auth  # noqa: PLC0415
 
     from functions.auth import id_tokens as auth  # noqa: PLC0415
-    from functions.firebase_app import admin_app  # noqa: PLC0415
+    from functions.outside.firebase_app import admin_app  # noqa: PLC0415
 
     return {
         "firebase-admin check_revoked (a lookup per call)": _concurrent(
@@ -95,9 +95,10 @@ def measure_concurrent(token: str) -> dict[str, dict[str, float]]:
 def measure_api_keys() -> dict[str, dict[str, float]]:
     """An API key's cost in-process: the checks before any lookup, and the whole check
     with its record read, beside a bare read of one document for scale."""
-    from functions import api_keys, store  # noqa: PLC0415
-    from functions.admin.keys import KeyDirectory  # noqa: PLC0415
+    from functions import store  # noqa: PLC0415
     from functions.auth.api_key_auth import ApiKeyAuthenticator  # noqa: PLC0415
+    from functions.core import api_keys  # noqa: PLC0415
+    from functions.operations.keys import KeyDirectory  # noqa: PLC0415
 
     project = os.environ["GCLOUD_PROJECT"]
     key = KeyDirectory(project, store.client()).create("bench", None).key
@@ -116,7 +117,7 @@ def measure() -> dict[str, dict[str, dict[str, float]]]:
     from devtools.emulators import sign_in  # noqa: PLC0415
     from devtools.token_rig import KeyServer, write_service_account  # noqa: PLC0415
     from functions.auth import id_tokens as auth  # noqa: PLC0415
-    from functions.firebase_app import admin_app  # noqa: PLC0415
+    from functions.outside.firebase_app import admin_app  # noqa: PLC0415
 
     email = f"auth-cost-{os.getpid()}@bench.example"
     user = firebase_auth.create_user(email=email, password="auth-cost-1", app=admin_app())

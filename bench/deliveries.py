@@ -41,8 +41,9 @@ def _quantile(values: list[float], share: float) -> float:
 def measure(creates: int, timeout_s: float) -> dict[str, Any]:
     from google.cloud.firestore import FieldFilter  # noqa: PLC0415
 
-    from functions import config, store  # noqa: PLC0415
-    from functions.admin.operator import Operator  # noqa: PLC0415
+    from functions import store  # noqa: PLC0415
+    from functions.core import config  # noqa: PLC0415
+    from functions.operations.operator import Operator  # noqa: PLC0415
 
     arrived: dict[str, float] = {}
     condition = threading.Condition()

@@ -37,7 +37,7 @@ BYSTANDER_RATE = 2.0
 def _partner(partner_id: str, limits: dict[str, Any] | None) -> str:
     """A partner record and an API key of it."""
     from functions import store  # noqa: PLC0415
-    from functions.admin.keys import KeyDirectory  # noqa: PLC0415
+    from functions.operations.keys import KeyDirectory  # noqa: PLC0415
 
     record: dict[str, Any] = {"status": "active"}
     if limits:

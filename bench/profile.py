@@ -26,10 +26,13 @@ from typing import Final
 WIRE: Final = (("Firestore client", ("functions/store/wire.py",)),)
 """Our module that does the Firestore client's work (charged to that stage)."""
 OURS: Final = (
-    ("auth", ("functions/auth/", "functions/api_keys.py")),
-    ("limits", ("functions/limits.py", "functions/store/limits.py", "functions/wiring.py")),
-    ("validation", ("functions/resources/", "functions/http/parsing.py")),
-    ("logging", ("functions/logs.py",)),
+    ("auth", ("functions/auth/", "functions/core/api_keys.py")),
+    (
+        "limits",
+        ("functions/core/limits.py", "functions/store/limits.py", "functions/edge/wiring.py"),
+    ),
+    ("validation", ("functions/resources/", "functions/edge/http/parsing.py")),
+    ("logging", ("functions/core/logs.py",)),
     ("our code", ("functions/", "main.py")),
 )
 """Our package's stages, by path (the first that matches)."""

@@ -27,7 +27,7 @@ import requests
 
 from bench.settings import RESULTS
 from devtools import emulators, generate
-from functions.models import EPOCH
+from functions.core.models import EPOCH
 from functions.resources import declaration
 
 PROJECT = "demo-partner-api"
@@ -51,7 +51,7 @@ def _load(source: str) -> None:
 def _partner_token() -> tuple[str, str]:
     from firebase_admin import auth  # noqa: PLC0415
 
-    from functions.firebase_app import admin_app  # noqa: PLC0415
+    from functions.outside.firebase_app import admin_app  # noqa: PLC0415
 
     email, password = f"rules-{uuid.uuid4().hex[:8]}@example.test", "bench-password"
     user = auth.create_user(email=email, password=password, app=admin_app())

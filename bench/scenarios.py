@@ -43,7 +43,7 @@ def seed(n: int, uid: str) -> None:
     from functions import store  # noqa: PLC0415
 
     client = store.client()
-    from functions.models import (  # noqa: PLC0415
+    from functions.core.models import (  # noqa: PLC0415
         MAX_BURST,
         MAX_DAILY_CREATES,
         MAX_RATE_PER_S,
@@ -86,7 +86,7 @@ def _partner_token(n: int) -> tuple[str, str]:
     from firebase_admin import auth  # noqa: PLC0415
 
     from devtools.emulators import sign_in  # noqa: PLC0415
-    from functions.firebase_app import admin_app  # noqa: PLC0415
+    from functions.outside.firebase_app import admin_app  # noqa: PLC0415
 
     email = f"bench-{os.getpid()}-{n}@bench.example"
     user = auth.create_user(email=email, password=PASSWORD, app=admin_app())
@@ -173,7 +173,7 @@ def scenarios() -> list[Scenario]:
 def _partner_key() -> str:
     """An API key of the bench partner, in the fresh emulator of this N."""
     from functions import store  # noqa: PLC0415
-    from functions.admin.keys import KeyDirectory  # noqa: PLC0415
+    from functions.operations.keys import KeyDirectory  # noqa: PLC0415
 
     return KeyDirectory(os.environ["GCLOUD_PROJECT"], store.client()).create(PARTNER, None).key
 

@@ -493,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
 def existing_data(decl: Declaration) -> list[str]:
     """What to check before partners reach collections the app may already fill: on the
     Firestore emulator, how many documents each holds; elsewhere, the command to run."""
-    from functions import config  # noqa: PLC0415
+    from functions.core import config  # noqa: PLC0415
 
     if config.firestore_emulator_host() is None:
         names = ", ".join(resource.name for resource in decl.resources)
@@ -502,7 +502,7 @@ def existing_data(decl: Declaration) -> list[str]:
             "`python -m functions.partners inspect RESOURCE` (with the project's "
             "credentials) before you deploy: it shows what partners would see of them"
         ]
-    from functions.errors import ApiError  # noqa: PLC0415
+    from functions.core.errors import ApiError  # noqa: PLC0415
     from functions.store import records  # noqa: PLC0415
     from functions.store.client import client  # noqa: PLC0415
 

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from devtools.prerequisites import ROOT
-from functions import catalog, config, openapi
-from functions.errors import ConfigurationError
+from functions.contract import catalog, openapi
+from functions.core import config
+from functions.core.errors import ConfigurationError
 from functions.resources import declaration, indexes, rules
 from functions.resources.declaration import Declaration
 

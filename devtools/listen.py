@@ -73,8 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--project", default=os.environ.get("PROJECT") or DEFAULT_PROJECT)
     args = parser.parse_args(argv)
     os.environ.update(client_env(args.project))
-    from functions.admin.errors import Refused  # noqa: PLC0415 - after the environment is set
-    from functions.admin.operator import Operator  # noqa: PLC0415
+    from functions.operations.errors import Refused  # noqa: PLC0415 - after the environment is set
+    from functions.operations.operator import Operator  # noqa: PLC0415
 
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", args.port), http.server.BaseHTTPRequestHandler

@@ -7,11 +7,13 @@ import sys
 from collections.abc import Callable
 
 from devtools.emulators import sign_in
-from functions.admin.keys import KeyDirectory
-from functions.admin.records import PartnerRecords
-from functions.admin.users import PartnerDirectory
+from functions.auth import Caller
+from functions.core.models import Draft
+from functions.domain import records as partner_records
+from functions.operations.keys import KeyDirectory
+from functions.operations.records import PartnerRecords
+from functions.operations.users import PartnerDirectory
 from functions.resources import declaration
-from functions.store import records as store
 
 DEMO_PASSWORD = "demo-password-1"
 JSON_HEADER = "-H 'Content-Type: application/json'"
@@ -78,9 +80,10 @@ def seed(project: str) -> dict[str, str]:
         records.add(partner_id, partner_id.title(), {})
         user = auth.create_user(email=email, password=DEMO_PASSWORD, app=directory.app)
         directory.grant(user.uid, partner_id, None)
+        caller = Caller(user.uid, partner_id, frozenset(), {})
         for fields in DEMO_ENTRIES[partner_id]:
-            if entries is not None:
-                store.create_record(entries, partner_id, user.uid, fields)
+            if entries is not None:  # as the partner's user would create them
+                partner_records.create_record(entries, caller, Draft(fields), None)
         issued[partner_id] = keys.create(partner_id, None, label="demo key").key
     owner = auth.create_user(email=DEMO_OWNER, password=DEMO_PASSWORD, app=directory.app)
     directory.add_owner(owner.uid)

@@ -88,7 +88,7 @@ def _partner_tokens(count: int, run_id: str, rate: float) -> dict[str, str]:
 
     from devtools.emulators import sign_in  # noqa: PLC0415
     from functions import store  # noqa: PLC0415
-    from functions.firebase_app import admin_app  # noqa: PLC0415
+    from functions.outside.firebase_app import admin_app  # noqa: PLC0415
 
     tokens = {}
     for index in range(count):
@@ -254,7 +254,8 @@ def _audit(
 
     from google.cloud.firestore import FieldFilter  # noqa: PLC0415
 
-    from functions import config, store  # noqa: PLC0415
+    from functions import store  # noqa: PLC0415
+    from functions.core import config  # noqa: PLC0415
 
     database = store.client()
     entries = database.collection(config.resource_collection("entries", "entries"))

@@ -41,7 +41,7 @@ SWAGGER_UI = Release(
         "LICENSE",
         "NOTICE",
     ),
-    ROOT / "functions" / "vendor" / "swagger-ui",
+    ROOT / "functions" / "edge" / "http" / "vendor" / "swagger-ui",
 )
 AXE_CORE = Release(
     "axe-core", "4.14.1", ("axe.min.js", "LICENSE"), ROOT / "tests" / "vendor" / "axe-core"

@@ -1,39 +1,23 @@
 """The partner API: Firebase HTTPS functions that open an app's data to business partners.
 
-Read top-down, from the edge inward:
+Each folder is a layer; read top-down, from the edge inward (a module imports only its
+own layer and those below, held by `tests/unit/test_layers.py`):
 
-- `http/`: the HTTP edge. `views` declares each exported function as an endpoint of the
-  `pipeline` (request id, method, authenticate, authorize, limits, parse, operation,
-  serialize, audit); `parsing` turns requests into typed values, `serializers` turns
-  domain values into wire shapes, `responses` builds answers and the error envelope.
-- `auth/`: who is calling. The `gate` tries a list of authenticators (`api_key_auth`,
-  `id_tokens`);
-  `callers` holds the caller and the claim rules; `sessions` shares user lookups.
-- `resources/`: the owner's declaration (`resources.toml`) and what is generated from it:
-  the field `kinds` (one class a kind, with its check in each language), the
-  `validation` models, the `rules` block and the `indexes`.
-- `records`: the business rules, free of HTTP and of Firestore; `models` the domain
-  values; `cursor` the signed pagination tokens; `limits` the rate limits and daily
-  quotas that instances share through leases.
-- `store/`: Firestore, the only package that talks to it, one unit of work per change
-  (the audit record of a write is committed with it).
-- `wiring`: the parts every serving process shares (authenticators, the limits gate over
-  Firestore leases, the failed-credential guard), composed once for the pipeline.
-- `errors`, `config`, `logs`, `firebase_app`: one concern each.
-- `openapi`: the contract document, built from the declaration (never from the parser).
-- `endpoints`: the gate as a decorator (`partner_endpoint`) for the owner's own
-  endpoints; `catalog` records them (their scopes, their models), `owner` is what one
-  does within a call (tenant reads, the unit of work, replay); `examples/` holds one.
-- `changes`: changes of records as events; `triggers` the generated Firestore triggers
-  and the delivery functions; `webhooks` partners' endpoints, `delivery` one signed
-  attempt, `outbound` calls to partners' URLs (checked and pinned), `signatures`
-  Standard Webhooks, `webhook_models` their wire shapes.
-- `admin/`: what owners do to run partners (`operator`), and the command-line tool around
-  it (`cli`), run as `python -m functions.partners`.
+- The root holds entry points only: `partners` (`python -m functions.partners`) and
+  `endpoints` (what owners import to write their own endpoints); `examples/` holds one.
+- `edge/` and `cli/`: the HTTP functions, the console, the triggers and the command-line
+  tool.
+- `operations/`: what owners do to run partners, shared by the console and the tool.
+- `domain/`: the business rules, free of HTTP and of Firestore's client.
+- `auth/`: who is calling.
+- `contract/`, `store/`, `outside/`: the contract built from the declaration, Firestore
+  (persistence only), and the services beyond it (webhook URLs, Cloud Tasks).
+- `resources/`: the owner's declaration (`resources.toml`) and what it generates.
+- `core/`: domain values, errors, configuration, logs: the ground.
 
-The layers, from the edge down, are held by `tests/unit/test_layers.py`: each module
-imports only its own layer and those below; only `store/` (and the tool's client factory,
-`admin/clients`) uses Firestore's client; nothing under the HTTP edge imports the web.
+Only `store/` (and the tools' client factory, `operations.clients`) imports Firestore's
+client, only `store/` gRPC, and firebase-admin stays in `outside/`, `auth/` and
+`operations/`; nothing under the edge imports the web.
 """
 
 import warnings

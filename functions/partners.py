@@ -1,8 +1,8 @@
-"""`python -m functions.partners`: the partners command-line tool (`functions.admin.cli`)."""
+"""`python -m functions.partners`: the partners command-line tool (`functions.cli.commands`)."""
 
 import sys
 
-from functions.admin.cli import main
+from functions.cli.commands import main
 
 if __name__ == "__main__":
     sys.exit(main())

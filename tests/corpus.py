@@ -99,7 +99,7 @@ def unicode_samples() -> dict[str, dict[str, Any]]:
     given: the rules and the model must simply agree on each."""
     import unicodedata
 
-    from functions.models import BIDI_CONTROLS, BLANK_RANGES
+    from functions.core.models import BIDI_CONTROLS, BLANK_RANGES
 
     codes = {
         code
@@ -124,7 +124,7 @@ def model_accepts(payload: dict[str, Any]) -> bool:
     """Whether the API's model takes `payload` as a create body (sent as JSON)."""
     import json
 
-    from functions.errors import ValidationFailed
+    from functions.core.errors import ValidationFailed
     from functions.resources import declaration, validation
 
     entries = declaration.current().get("entries")

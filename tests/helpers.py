@@ -253,7 +253,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     import io
     from unittest import mock
 
-    from functions.admin import cli as tool
+    from functions.cli import commands as tool
 
     out, err = io.StringIO(), io.StringIO()
     with (
@@ -404,7 +404,7 @@ class SimulatedClock:
 
 
 class MemoryLeases:
-    """The lease arithmetic of `functions.limits` over a dict: the Firestore store's
+    """The lease arithmetic of `functions.core.limits` over a dict: the Firestore store's
     stand-in for pure-logic tests (the emulator tests use the real one)."""
 
     def __init__(self, clock: SimulatedClock | None = None) -> None:
@@ -419,7 +419,7 @@ class MemoryLeases:
     def lease_tokens(
         self, bucket: str, want: int, rate_per_s: float, burst: int, least: int = 1
     ) -> tuple[int, float, int]:
-        from functions.limits import LimitsUnavailable, bucket_lease
+        from functions.core.limits import LimitsUnavailable, bucket_lease
 
         if self.down:
             raise LimitsUnavailable()
@@ -436,7 +436,7 @@ class MemoryLeases:
     def lease_permits(
         self, bucket: str, want: int, quota: int, returned: int = 0
     ) -> tuple[int, int, int]:
-        from functions.limits import LimitsUnavailable, quota_lease
+        from functions.core.limits import LimitsUnavailable, quota_lease
 
         if self.down:
             raise LimitsUnavailable()

@@ -16,12 +16,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from functions import api_keys, config, logs
-from functions.api_keys import ApiKey, MalformedKey
 from functions.auth.callers import Caller
 from functions.auth.sessions import LookupTimeout, SharedLookups
-from functions.errors import ApiError, ServiceUnavailable, Unauthorized
-from functions.models import PartnerRecord
+from functions.core import api_keys, config, logs
+from functions.core.api_keys import ApiKey, MalformedKey
+from functions.core.errors import ApiError, ServiceUnavailable, Unauthorized
+from functions.core.models import PartnerRecord
 from functions.store import keys as key_store
 from functions.store import partners as partner_store
 

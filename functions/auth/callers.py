@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from functions import catalog
-from functions.errors import Forbidden
-from functions.models import PartnerRecord
+from functions.contract import catalog
+from functions.core.errors import Forbidden
+from functions.core.models import PartnerRecord
 from functions.resources import declaration
 
 PARTNER_ROLE = "partner"

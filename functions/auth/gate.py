@@ -12,12 +12,12 @@ import json
 from collections.abc import Sequence
 from typing import Protocol
 
-from functions import logs
-from functions.api_keys import looks_like_key
 from functions.auth.api_key_auth import ApiKeyAuthenticator
 from functions.auth.callers import Caller
 from functions.auth.id_tokens import IdTokenAuthenticator, looks_like_id_token
-from functions.errors import Unauthorized
+from functions.core import logs
+from functions.core.api_keys import looks_like_key
+from functions.core.errors import Unauthorized
 
 NOT_A_CREDENTIAL = "The bearer credential is neither an API key nor an ID token of this API."
 

@@ -18,7 +18,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from functions import config, logs
 from functions.auth.callers import (
     PARTNER_ID_CLAIM,
     PARTNER_ID_PATTERN,
@@ -27,9 +26,10 @@ from functions.auth.callers import (
     current_claims,
 )
 from functions.auth.sessions import LookupTimeout, SharedLookups
-from functions.errors import ConfigurationError, ServiceUnavailable, Unauthorized
-from functions.firebase_app import admin_app
-from functions.models import PartnerRecord
+from functions.core import config, logs
+from functions.core.errors import ConfigurationError, ServiceUnavailable, Unauthorized
+from functions.core.models import PartnerRecord
+from functions.outside.firebase_app import admin_app
 from functions.store import partner_users as user_access
 from functions.store import partners as partner_store
 

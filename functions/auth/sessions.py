@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from functions import logs
+from functions.core import logs
 
 T = TypeVar("T")
 

@@ -1,2 +1,3 @@
 """Examples of owner endpoints that ship with the package: each one documented, tested and
-removable (delete its import from main.py, then run `make generate`)."""
+removable (delete its import from main.py, then run `make generate`): `entries_summary`
+sums the caller's entries."""

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from functions import config
-from functions.errors import ConfigurationError
+from functions.core import config
+from functions.core.errors import ConfigurationError
 
 DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "resources.toml"
 
+CHANGE_KINDS: Final = ("created", "updated", "deleted")
+"""What happens to a record, each an event type of its resource (`entries.created`)."""
 KINDS: Final = ("text", "decimal", "date", "currency", "integer", "boolean", "timestamp")
 ACCESS: Final = ("read", "create", "update")
 OPERATIONS: Final = ("list", "get", "create", "update")
@@ -177,6 +179,11 @@ class Resource:
 
     def field(self, name: str) -> FieldSpec:
         return next(spec for spec in self.fields if spec.name == name)
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        """The resource's change events, as partners subscribe to them."""
+        return tuple(f"{self.name}.{kind}" for kind in CHANGE_KINDS)
 
     @property
     def order_field(self) -> str | None:

@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
-from functions.models import (
+from functions.core.models import (
     BIDI_CONTROLS,
     BLANK_PATTERN,
     BLANK_PATTERN_RE2,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from functions import config
-from functions.models import ENTRY_ID_CHARS
+from functions.core import config
+from functions.core.models import ENTRY_ID_CHARS
 from functions.resources import kinds
 from functions.resources.declaration import OPERATIONS, Declaration, Resource
 

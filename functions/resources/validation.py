@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
-from functions.errors import FieldIssue, ValidationFailed
-from functions.models import Draft, FieldChanges, Record, Revision
+from functions.core.errors import FieldIssue, ValidationFailed
+from functions.core.models import Draft, FieldChanges, Record, Revision
 from functions.resources import kinds
 from functions.resources.declaration import Resource
 

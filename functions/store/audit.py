@@ -11,8 +11,8 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from functions import config
-from functions.models import AuditEntry, is_document_id
+from functions.core import config
+from functions.core.models import AuditEntry, is_document_id
 from functions.store import wire
 from functions.store.client import UnitOfWork, backend_errors, call_options, client, new_id
 

@@ -14,8 +14,8 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from functions import config, logs
-from functions.errors import ServiceUnavailable
+from functions.core import config, logs
+from functions.core.errors import ServiceUnavailable
 from functions.store import wire
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, Final
 
-from functions import config
-from functions.models import (
+from functions.core import config
+from functions.core.models import (
     DELIVERY_STATES,
     MAX_DELIVERIES_LISTED,
     Delivery,

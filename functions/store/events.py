@@ -12,9 +12,9 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-from functions import config
-from functions.errors import NotFound
-from functions.models import AuditEntry, Event, is_document_id
+from functions.core import config
+from functions.core.errors import NotFound
+from functions.core.models import AuditEntry, Event, is_document_id
 from functions.store import audit as audit_store
 from functions.store import wire
 from functions.store.client import (

@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from functions import config
-from functions.api_keys import KEY_ID_PATTERN, ApiKey
+from functions.core import config
+from functions.core.api_keys import KEY_ID_PATTERN, ApiKey
 from functions.store import wire
 from functions.store.client import (
     UnitOfWork,

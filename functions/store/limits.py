@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from functions import config, limits
-from functions.errors import ServiceUnavailable
+from functions.core import config, limits
+from functions.core.errors import ServiceUnavailable
 from functions.store import audit, wire
 from functions.store.client import UnitOfWork, WriteConflict, backend_errors, client
 
@@ -69,7 +69,7 @@ def _lease(
 
 
 class FirestoreLeases:
-    """Leases on the bucket documents (see `functions.limits`)."""
+    """Leases on the bucket documents (see `functions.core.limits`)."""
 
     def __init__(self, database: Any = None) -> None:
         self._database = database

@@ -13,8 +13,8 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from functions import config
-from functions.models import EPOCH, UserAccess
+from functions.core import config
+from functions.core.models import EPOCH, UserAccess
 from functions.store import wire
 from functions.store.client import UnitOfWork, backend_errors, client
 

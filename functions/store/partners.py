@@ -11,8 +11,8 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from functions import config, logs
-from functions.models import PARTNER_STATUSES, PartnerRecord, valid_overrides
+from functions.core import config, logs
+from functions.core.models import PARTNER_STATUSES, PartnerRecord, valid_overrides
 from functions.store import wire
 from functions.store.client import UnitOfWork, backend_errors, client
 

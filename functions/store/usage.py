@@ -1,6 +1,6 @@
 """Partners' usage in Firestore (collection `partnerUsage` by default): one document per
 partner and day (`<partner>_<YYYY-MM-DD>`), counters that instances add to in aggregate
-(`functions.usage`), kept USAGE_RETENTION_DAYS (a TTL policy)."""
+(`functions.domain.usage`), kept USAGE_RETENTION_DAYS (a TTL policy)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from functions import config
-from functions.models import DayUsage
+from functions.core import config
+from functions.core.models import DayUsage
 from functions.store import wire
 from functions.store.client import backend_errors, call_options, client, count_reads
 

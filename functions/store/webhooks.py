@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from functions import config
-from functions.errors import Conflict, NotFound
-from functions.models import (
+from functions.core import config
+from functions.core.errors import Conflict, NotFound
+from functions.core.models import (
     WEBHOOK_ENDPOINT_STATUSES,
     SigningSecret,
     WebhookEndpoint,

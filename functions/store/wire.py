@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from functions import config
+from functions.core import config
 
 if TYPE_CHECKING:
     from google.cloud import firestore

@@ -60,7 +60,7 @@ def emulator_hosts() -> dict[str, str]:
 def clean(emulator_hosts: dict[str, str]) -> None:
     """Every emulator test starts from empty Firestore and Auth, and with no tokens of the
     rate limits leased by this process (their buckets were wiped with Firestore)."""
-    from functions import wiring
+    from functions.edge import wiring
 
     # Auth first: a trigger of the previous test's writes that runs between the two
     # wipes then finds no partner user, so it never takes an API write for a partner's
@@ -76,7 +76,7 @@ def make_user(clean: None) -> UserFactory:
     """Create a real user on the Auth emulator with `claims`, signed in: a real ID token."""
     from firebase_admin import auth
 
-    from functions.firebase_app import admin_app
+    from functions.outside.firebase_app import admin_app
 
     def make(claims: dict[str, Any] | None = None, *, sign_in: bool = True) -> User:
         email = f"user{next(counter)}@example.test"

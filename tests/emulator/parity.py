@@ -15,9 +15,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from functions.errors import ValidationFailed
-from functions.http.parsing import parse_json_object
-from functions.models import BLANK_RANGES, ENTRY_ID_PATTERN
+from functions.core.errors import ValidationFailed
+from functions.core.models import BLANK_RANGES, ENTRY_ID_PATTERN
+from functions.edge.http.parsing import parse_json_object
 from functions.resources import validation
 from functions.resources.declaration import FieldSpec, Resource
 from tests.emulator.rest import create_doc

@@ -39,7 +39,7 @@ def adopted_rules(tmp_path_factory: Any, emulator_hosts: dict[str, str]) -> Iter
 def _owner_user(uid: str) -> User:
     from firebase_admin import auth
 
-    from functions.firebase_app import admin_app
+    from functions.outside.firebase_app import admin_app
 
     email = f"{uid}@restaurant.example"
     auth.create_user(uid=uid, email=email, password=PASSWORD, app=admin_app())

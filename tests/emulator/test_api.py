@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from functions import openapi
 from functions import store as firestore
+from functions.contract import openapi
 from tests.helpers import (
     ENTRY_WIRE_FIELDS,
     Api,
@@ -158,6 +158,29 @@ def test_idempotency_record_carries_a_ttl(api: Api, acme: User) -> None:
     assert data["partnerId"] == "acme"
     hours = (data["expiresAt"] - data["createdAt"]).total_seconds() / 3600
     assert hours == 24
+
+
+def test_a_create_kept_in_the_older_shape_still_replays(api: Api, acme: User) -> None:
+    """A built-in create's record written before the one protocol (`resource`, no
+    `operation` nor `status`) replays within its TTL, with the first answer's ETag."""
+    headers = acme.headers(**{"Idempotency-Key": "older-shape"})
+    first = api.post("createEntry", json=entry_body(), headers=headers)
+    (record,) = list(firestore.client().collection("partnerIdempotencyKeys").stream())
+    data = record.to_dict() or {}
+    assert (data["operation"], data["status"], data["recordId"]) == (
+        "entries.create",
+        201,
+        first.get_json()["id"],
+    )
+    older = {k: v for k, v in data.items() if k not in {"operation", "status"}}
+    record.reference.set(older | {"resource": "entries"})
+    again = api.post("createEntry", json=entry_body(), headers=headers)
+    assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert again.get_json() == first.get_json()
+    assert again.headers["ETag"] == first.headers["ETag"]
+    other = api.post("createEntry", json=entry_body(amount="5.00"), headers=headers)
+    assert_error(other, 409, "conflict")
+    assert len(stored_entries()) == 1
 
 
 def test_an_expired_key_is_used_afresh(api: Api, acme: User) -> None:

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from functions import api_keys, config
 from functions import store as firestore
-from functions.admin.keys import IssuedKey, KeyDirectory
 from functions.auth.api_key_auth import ApiKeyAuthenticator
-from functions.errors import Unauthorized
+from functions.core import api_keys, config
+from functions.core.errors import Unauthorized
+from functions.operations.keys import IssuedKey, KeyDirectory
 from tests.helpers import (
     PROJECT,
     Api,

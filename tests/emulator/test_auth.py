@@ -15,10 +15,10 @@ import requests
 from firebase_admin import auth as firebase_auth
 
 from devtools.token_rig import KeyServer
-from functions import config
 from functions.auth import id_tokens
-from functions.errors import ConfigurationError, Unauthorized
-from functions.firebase_app import admin_app
+from functions.core import config
+from functions.core.errors import ConfigurationError, Unauthorized
+from functions.outside.firebase_app import admin_app
 from tests.helpers import (
     PROJECT,
     ROOT,

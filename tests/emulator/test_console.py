@@ -235,7 +235,7 @@ def test_a_sign_out_in_the_second_of_the_sign_in_still_ends_the_session(clean: N
     three times on a slow machine); the cookie is refused afterwards every time."""
     import base64
 
-    from functions.console.session import csrf_token
+    from functions.auth.owner_sessions import csrf_token
 
     email, password = new_owner()
     same_second = 0
@@ -283,7 +283,7 @@ def test_an_owner_claim_taken_away_by_hand_ends_the_session_on_its_next_request(
     or another tool would take it; the session's own copy of the claims says owner still."""
     from firebase_admin import auth
 
-    from functions.firebase_app import admin_app
+    from functions.outside.firebase_app import admin_app
 
     email, password = new_owner()
     browser = signed_in(email, password)

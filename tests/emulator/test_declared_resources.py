@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from functions import openapi
+from functions.contract import openapi
 from functions.resources.declaration import Declaration
 from tests.emulator.parity import assert_parity, documents
 from tests.emulator.rest import create_doc, get_doc

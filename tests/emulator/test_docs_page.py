@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from functions import catalog, openapi
+from functions.contract import catalog, openapi
 from tests.helpers import ROOT, function_url
 
 SCREENSHOT = ROOT / "reports" / "docs.png"

@@ -13,10 +13,11 @@ import flask
 import pytest
 import requests
 
-from functions import owner, store
+from functions import store
 from functions.auth import Caller
+from functions.core.models import Bounds
+from functions.domain import owner
 from functions.examples.entries_summary import entriesSummary
-from functions.models import Bounds
 from tests.helpers import Api, User, create, function_url
 
 ENTRIES: list[dict[str, Any]] = [

@@ -33,7 +33,7 @@ from devtools import emulators
 from devtools.generate import DOCUMENT_PATH
 from functions import store
 from functions.examples import entries_summary
-from functions.firebase_app import admin_app
+from functions.outside.firebase_app import admin_app
 from tests.helpers import PASSWORD, function_url
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))

@@ -13,7 +13,7 @@ import requests
 import schemathesis
 from werkzeug.serving import make_server
 
-from functions import openapi
+from functions.contract import openapi
 from tests.emulator.test_fuzz import CONFIG, FUZZING, call_as_partner, fuzzing_partner
 from tests.helpers import function_app, more_declaration
 

@@ -16,10 +16,10 @@ from firebase_admin import auth as firebase_auth
 
 from devtools import emulators
 from functions import store
-from functions.admin.users import PartnerDirectory
 from functions.auth import id_tokens
-from functions.errors import Unauthorized
-from functions.firebase_app import admin_app
+from functions.core.errors import Unauthorized
+from functions.operations.users import PartnerDirectory
+from functions.outside.firebase_app import admin_app
 from tests.helpers import (
     PASSWORD,
     PROJECT,
@@ -247,8 +247,8 @@ def test_guesses_at_one_key_are_held_back_before_any_lookup_and_no_other_key_is(
     """An office behind one NAT address: someone guesses the secret of one key (its id
     known), and someone else presents made-up keys; a colleague's fresh, valid key from
     the same address is never refused, and the guesses stop costing lookups."""
-    from functions import api_keys
-    from functions.limits import FAILURES_BURST
+    from functions.core import api_keys
+    from functions.core.limits import FAILURES_BURST
     from functions.store import keys as key_store
     from tests.helpers import api_key
 
@@ -291,7 +291,7 @@ def test_guesses_at_one_key_are_held_back_before_any_lookup_and_no_other_key_is(
 
 
 def test_a_signed_up_non_partner_is_held_back_too(api: Api, make_user: Any) -> None:
-    from functions.limits import FAILURES_BURST
+    from functions.core.limits import FAILURES_BURST
 
     stranger = make_user({})
     headers = stranger.headers(**{"X-Forwarded-For": "203.0.113.10"})

@@ -19,8 +19,9 @@ import pytest
 import requests
 from google.cloud.firestore import FieldFilter
 
-from functions import catalog, store
+from functions import store
 from functions.auth import known_scopes
+from functions.contract import catalog
 from tests.helpers import OWNER_OPERATION, ROOT, User, UserFactory, api_key, cli, function_url
 
 OWNER_APP = ROOT / "tests" / "emulator" / "owner_app" / "main.py"
@@ -264,6 +265,34 @@ def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(
     assert "different request" in envelope(other, 409, "conflict")["message"]
     assert len(orders()) == 1
     assert [r["operation"] for r in audit_records("acme")] == ["create", "replay"]
+
+
+def test_an_answer_kept_in_the_older_shape_still_replays_and_a_new_one_has_one_shape(
+    clean: None,
+) -> None:
+    """Answers kept before the one protocol (`endpoint` instead of `operation`) replay
+    within their TTL; a key used by an owner endpoint is refused to a built-in create."""
+    secret = api_key("acme", "orders:write,entries:write")
+    first = place(secret, **{"Idempotency-Key": "k-old"})
+    assert first.status_code == 201, first.text
+    (kept,) = list(store.client().collection("partnerIdempotencyKeys").stream())
+    data = kept.to_dict() or {}
+    assert (data["operation"], data["status"]) == ("placeOrder", 201)
+    assert json.loads(data["response"]) == first.json()
+    assert "endpoint" not in data and "recordId" not in data
+    older = {k: v for k, v in data.items() if k != "operation"} | {"endpoint": "placeOrder"}
+    kept.reference.set(older)
+    again = place(secret, **{"Idempotency-Key": "k-old"})
+    assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert again.json() == first.json()
+    assert len(orders()) == 1
+    other = requests.post(
+        function_url("createEntry"),
+        json={"description": "x", "amount": "1.00", "currency": "EUR", "date": "2026-03-20"},
+        headers={**bearer(secret), "Idempotency-Key": "k-old"},
+        timeout=60,
+    )
+    assert "different request" in envelope(other, 409, "conflict")["message"]
 
 
 def test_a_partner_user_with_an_id_token_passes_the_same_gate(

@@ -15,9 +15,10 @@ import pytest
 import requests
 
 from devtools.functions_server import serve_function
-from functions import store, wiring
-from functions.admin.keys import KeyDirectory
-from functions.limits import Gate
+from functions import store
+from functions.core.limits import Gate
+from functions.edge import wiring
+from functions.operations.keys import KeyDirectory
 from functions.store.limits import FirestoreLeases
 from tests.emulator.rest import create_doc, get_doc
 from tests.helpers import (
@@ -387,7 +388,7 @@ def test_partner_commands_and_their_errors(make_user: UserFactory) -> None:
 def test_leases_that_conflict_are_retried_until_the_deadline_never_given_up(
     emulator_hosts: dict[str, str],
 ) -> None:
-    from functions.limits import LimitsUnavailable
+    from functions.core.limits import LimitsUnavailable
 
     leases = FirestoreLeases()
     outcomes: list[str] = []

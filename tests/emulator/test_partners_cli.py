@@ -10,8 +10,8 @@ import pytest
 from firebase_admin import auth as firebase_auth
 
 from devtools import emulators
-from functions.admin.keys import operator_name
-from functions.firebase_app import admin_app
+from functions.operations.keys import operator_name
+from functions.outside.firebase_app import admin_app
 from tests.helpers import Api, User, UserFactory, assert_error, cli, cli_process
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from functions.models import Bounds
+from functions.core.models import Bounds
 from functions.resources import declaration
 from functions.store import records as store
 from tests.corpus import INVALID, VALID, model_accepts, unicode_samples
@@ -362,7 +362,7 @@ def _direct(user: User, partner_id: str = "acme") -> list[int]:
 def _outside_the_tools(change: str, uid: str) -> None:
     from firebase_admin import auth
 
-    from functions.firebase_app import admin_app
+    from functions.outside.firebase_app import admin_app
 
     if change == "disabled":
         auth.update_user(uid, disabled=True, app=admin_app())

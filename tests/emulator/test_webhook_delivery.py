@@ -26,7 +26,9 @@ from google.cloud.firestore import FieldFilter
 from standardwebhooks import Webhook
 
 from devtools.emulators import free_port
-from functions import delivery, store, webhooks
+from functions import store
+from functions.domain.webhooks import delivery
+from functions.domain.webhooks import endpoints as webhooks
 from functions.store import deliveries
 from tests.corpus import VALID
 from tests.emulator.rest import create_doc
@@ -479,8 +481,8 @@ def test_a_changed_trigger_failing_once_then_redelivered_makes_one_event(
     made here with the handler the deployed trigger calls: a first run whose commit fails,
     the retry, and a duplicate (an acknowledgement lost after success). One event, and
     one delivery to each endpoint (through the emulator's eventCreated and queue)."""
-    from functions import triggers
-    from functions.errors import ServiceUnavailable
+    from functions.core.errors import ServiceUnavailable
+    from functions.edge import triggers
     from functions.store.client import UnitOfWork
 
     first, second = two_receivers
@@ -516,7 +518,7 @@ def test_event_created_failing_once_then_redelivered_delivers_once_to_each_endpo
 ) -> None:
     """A run whose second enqueue fails (the first went through), its retry and a
     duplicate run, beside the emulator's own run: each endpoint gets the event once."""
-    from functions import triggers
+    from functions.edge import triggers
 
     first, second = two_receivers
     partner_id, key, _, secret = partner_with_endpoint(first.url)

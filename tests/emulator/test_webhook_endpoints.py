@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from functions import webhooks
+from functions.domain.webhooks import endpoints as webhooks
 from tests.helpers import api_key, cli, function_url
 
 HOOK = "http://127.0.0.1:8765/hook"  # loopback over http: allowed in a demo project only

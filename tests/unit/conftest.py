@@ -11,7 +11,8 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def cold_caches() -> Iterator[None]:
-    from functions import openapi, wiring
+    from functions.contract import openapi
+    from functions.edge import wiring
     from functions.resources import declaration, validation
 
     def clear() -> None:
@@ -27,9 +28,9 @@ def cold_caches() -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def no_usage_writes() -> None:
-    """Calls served in this process are metered (functions.usage); with no Firestore here,
+    """Calls served in this process are metered (functions.domain.usage); with no Firestore here,
     the counts are dropped rather than written (until the process ends: the meter also
     writes at exit). `test_usage` tests meters of its own."""
-    from functions import usage
+    from functions.domain import usage
 
     usage.METER._write = lambda counts, now: len(counts)  # for the process: its exit too

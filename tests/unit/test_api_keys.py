@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from functions import api_keys
-from functions.api_keys import ApiKey, MalformedKey
+from functions.core import api_keys
+from functions.core.api_keys import ApiKey, MalformedKey
 
 DEMO = "demo-partner-api"
 LIVE = "acme-accounting"

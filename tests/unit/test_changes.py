@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from functions import changes
+from functions.domain import changes
 from functions.resources import declaration
 from tests.helpers import ROOT, more_declaration
 
@@ -137,7 +137,7 @@ def test_a_hidden_field_never_appears_nor_is_named() -> None:
 def test_one_trigger_per_declared_collection_named_after_its_resource(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from functions import triggers
+    from functions.edge import triggers
 
     assert triggers.trigger_name("entries") == "entriesChanged"
     assert triggers.trigger_name("order-lines") == "orderLinesChanged"
@@ -154,7 +154,7 @@ def test_one_trigger_per_declared_collection_named_after_its_resource(
 def test_an_unreadable_declaration_makes_no_trigger(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions import triggers
+    from functions.edge import triggers
 
     broken = tmp_path / "resources.toml"
     broken.write_text("[entries\n")
@@ -202,8 +202,8 @@ def test_stored_events_and_endpoints_edited_into_other_shapes_read_as_harmless()
 def test_a_whole_number_setting_out_of_its_range_is_named(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str, reads: str
 ) -> None:
-    from functions import config
-    from functions.errors import ConfigurationError
+    from functions.core import config
+    from functions.core.errors import ConfigurationError
 
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError, match=f"{variable} must be 1"):
@@ -215,8 +215,8 @@ def test_a_whole_number_setting_out_of_its_range_is_named(
 def test_the_cloud_tasks_emulator_variable_is_refused_in_a_deployed_function(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from functions import config
-    from functions.errors import ConfigurationError
+    from functions.core import config
+    from functions.core.errors import ConfigurationError
 
     for name in config.LOCAL_ONLY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
@@ -234,7 +234,7 @@ def test_the_firestore_triggers_deploy_with_retries_on(monkeypatch: pytest.Monke
     import yaml  # type: ignore[import-untyped]
     from firebase_functions.private import serving
 
-    from functions import triggers
+    from functions.edge import triggers
 
     monkeypatch.chdir(ROOT)
     found = serving.get_functions()  # type: ignore[no-untyped-call]
@@ -254,7 +254,7 @@ def test_the_firestore_triggers_deploy_with_retries_on(monkeypatch: pytest.Monke
 
 
 def test_a_trigger_of_an_unexpected_shape_stops_discovery_with_a_reason() -> None:
-    from functions import triggers
+    from functions.edge import triggers
 
     def bare() -> None:
         return None

@@ -7,12 +7,18 @@ from typing import Any
 
 import pytest
 
-from functions.admin.errors import Refused
-from functions.admin.users import Change, PartnerUser, merged_grant, merged_revoke, synced_access
 from functions.auth import caller_from_claims, known_scopes, require_scopes
 from functions.auth.callers import current_claims
-from functions.errors import Forbidden
-from functions.models import EPOCH, UserAccess
+from functions.core.errors import Forbidden
+from functions.core.models import EPOCH, UserAccess
+from functions.operations.errors import Refused
+from functions.operations.users import (
+    Change,
+    PartnerUser,
+    merged_grant,
+    merged_revoke,
+    synced_access,
+)
 
 
 @pytest.mark.parametrize(
@@ -164,7 +170,7 @@ def test_the_cli_says_at_once_when_an_emulator_it_is_pointed_at_is_not_running(
 ) -> None:
     import time
 
-    from functions.admin import cli
+    from functions.cli import commands as cli
     from tests.helpers import closed_port
 
     port = closed_port()

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from flask import Flask, Request
 
-from functions.console import app, charts, session
-from functions.models import DayUsage
+from functions.auth import owner_sessions
+from functions.core.models import DayUsage
+from functions.edge.console import app, charts, session
 from tests.helpers import PROJECT
 
 
@@ -32,12 +33,12 @@ from tests.helpers import PROJECT
 def test_only_an_owner_claim_and_no_partner_role_gets_in(
     claims: dict[str, Any], refusal: str | None
 ) -> None:
-    assert session.owner_from_claims(claims) == refusal
+    assert owner_sessions.owner_from_claims(claims) == refusal
 
 
 def test_the_csrf_token_is_the_sessions_own() -> None:
-    one, other = session.csrf_token("cookie-one"), session.csrf_token("cookie-two")
-    assert one == session.csrf_token("cookie-one")
+    one, other = owner_sessions.csrf_token("cookie-one"), owner_sessions.csrf_token("cookie-two")
+    assert one == owner_sessions.csrf_token("cookie-one")
     assert one != other
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", one)
     assert "cookie-one" not in one
@@ -179,15 +180,15 @@ def test_failed_sign_ins_from_one_address_are_braked(
     client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Wrong passwords from one address: 20, then one every 2 seconds (429, Retry-After)."""
-    from functions.limits import FailureGuard
+    from functions.core.limits import FailureGuard
 
     clock = [0.0]
     monkeypatch.setattr(app, "SIGN_IN_FAILURES", FailureGuard(clock=lambda: clock[0]))
 
     def wrong(email: str, password: str) -> None:
-        raise session.SignInFailed("Wrong email or password.")
+        raise owner_sessions.SignInFailed("Wrong email or password.")
 
-    monkeypatch.setattr(session, "sign_in", wrong)
+    monkeypatch.setattr(owner_sessions, "sign_in", wrong)
     statuses = [
         client.post("/sign-in", data={"email": "a@b.c", "password": "x"}).status_code
         for _ in range(21)
@@ -205,17 +206,17 @@ def test_failed_sign_ins_brake_one_account_never_another_from_the_same_address(
 ) -> None:
     """Twenty wrong passwords for one account (any case of its email) from an address:
     that account waits, while the owner's right password from the same address gets in."""
-    from functions.limits import FailureGuard
+    from functions.core.limits import FailureGuard
 
     monkeypatch.setattr(app, "SIGN_IN_FAILURES", FailureGuard(clock=lambda: 0.0))
-    owner = session.Owner("u1", "owner@example.test", "csrf")
+    owner = owner_sessions.Owner("u1", "owner@example.test", "csrf")
 
-    def sign_in(email: str, password: str) -> tuple[str, session.Owner]:
+    def sign_in(email: str, password: str) -> tuple[str, owner_sessions.Owner]:
         if password != "right":
-            raise session.SignInFailed("Wrong email or password.")
+            raise owner_sessions.SignInFailed("Wrong email or password.")
         return "cookie", owner
 
-    monkeypatch.setattr(session, "sign_in", sign_in)
+    monkeypatch.setattr(owner_sessions, "sign_in", sign_in)
     wrong = [
         client.post("/sign-in", data={"email": email, "password": "x"}).status_code
         for email in ["Victim@example.test", "victim@example.test "] * 10

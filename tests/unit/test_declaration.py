@@ -15,10 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devtools import generate
-from functions import config, openapi
 from functions.auth import Caller
-from functions.errors import BadRequest, ValidationFailed
-from functions.http import parsing
+from functions.contract import openapi
+from functions.core import config
+from functions.core.errors import BadRequest, ValidationFailed
+from functions.edge.http import parsing
 from functions.resources import declaration, indexes, kinds, rules, validation
 from functions.resources.declaration import Declaration, DeclarationError, FieldSpec
 from tests.helpers import more_declaration
@@ -580,7 +581,7 @@ def test_the_fields_pattern_accepts_what_the_server_does(parts: list[str]) -> No
 def test_any_resource_may_be_moved_by_its_own_setting_never_by_the_packages(
     name: str, setting: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions import config
+    from functions.core import config
 
     assert config.collection_setting(name) == setting
     assert config.resource_collection(name, "declared") == "declared"
@@ -598,9 +599,9 @@ def test_any_resource_may_be_moved_by_its_own_setting_never_by_the_packages(
 def test_a_collection_setting_firestore_cannot_hold_is_a_configuration_error(
     variable: str, value: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions import config
-    from functions.admin.errors import environment_problem
-    from functions.errors import ConfigurationError
+    from functions.core import config
+    from functions.core.errors import ConfigurationError
+    from functions.operations.errors import environment_problem
 
     monkeypatch.setenv(variable, value)
     read = {

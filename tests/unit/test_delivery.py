@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from functions import delivery, outbound, triggers
-from functions.models import (
+from functions.contract.webhook_models import WebhookDeliveryJson
+from functions.core.models import (
     Delivery,
     DeliveryAttempt,
     Event,
@@ -21,8 +21,10 @@ from functions.models import (
     WebhookEndpoint,
     rfc3339,
 )
+from functions.domain.webhooks import delivery
+from functions.edge import triggers
+from functions.outside import outbound
 from functions.store.deliveries import EPOCH, delivery_from
-from functions.webhook_models import WebhookDeliveryJson
 
 NOW = dt.datetime.now(dt.UTC)
 EVENT = Event(
@@ -47,7 +49,9 @@ class World:
         self.updates: list[dict[str, Any]] = []
         self.sent: list[dict[str, str]] = []
         self.handed: list[tuple[str, dict[str, Any]]] = []
-        monkeypatch.setattr("functions.webhooks.endpoint", lambda *a, **k: self.endpoint)
+        monkeypatch.setattr(
+            "functions.domain.webhooks.endpoints.endpoint", lambda *a, **k: self.endpoint
+        )
         self.earlier = 0  # attempts to the endpoint under way that began before
         self.marks: list[str] = []
         monkeypatch.setattr(delivery, "_queue", lambda lane: lane)
@@ -56,9 +60,9 @@ class World:
         monkeypatch.setattr(delivery, "_enqueue", self._enqueue)
         monkeypatch.setattr("functions.store.events.by_id", lambda *a, **k: EVENT)
         monkeypatch.setattr("functions.store.webhooks.mark_failing", self._mark)
-        monkeypatch.setattr("functions.webhooks.update", self._update)
+        monkeypatch.setattr("functions.domain.webhooks.endpoints.update", self._update)
         monkeypatch.setattr("functions.store.deliveries.record_attempt", self._record)
-        monkeypatch.setattr("functions.config.is_demo_project", lambda: False)
+        monkeypatch.setattr("functions.core.config.is_demo_project", lambda: False)
         monkeypatch.setattr(outbound, "check_url", self._check)
         monkeypatch.setattr(outbound, "post", self._post)
 

@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from devtools import vendor
-from functions.http import docs
+from functions.edge.http import docs
 from tests.helpers import PROJECT, assert_error, function_app
 
 

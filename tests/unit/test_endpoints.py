@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions import catalog, endpoints, openapi
-from functions.catalog import OwnerEndpoint
-from functions.errors import ConfigurationError, NotFound, ValidationFailed
-from functions.http import parsing
+from functions.contract import catalog, openapi
+from functions.contract.catalog import OwnerEndpoint
+from functions.core.errors import ConfigurationError, NotFound, ValidationFailed
+from functions.edge import decorator as endpoints
+from functions.edge.http import parsing
 
 
 class Item(BaseModel):
@@ -129,7 +130,7 @@ def test_discovery_registers_what_the_entry_module_declares(
     source = tmp_path / "main.py"
     source.write_text(
         "from pydantic import BaseModel\n"
-        "from functions.endpoints import partner_endpoint\n"
+        "from functions.edge.decorator import partner_endpoint\n"
         "class Out(BaseModel):\n    n: int\n"
         "@partner_endpoint(scopes={'reports:read'}, response=Out)\n"
         "def monthlyReport(call):\n    '''A report.'''\n    return Out(n=1)\n"

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from functions.errors import BadRequest, FieldIssue, PreconditionFailed, ServiceUnavailable
-from functions.http.responses import error_response
-from functions.models import Revision
+from functions.core.errors import BadRequest, FieldIssue, PreconditionFailed, ServiceUnavailable
+from functions.core.models import Revision
+from functions.edge.http.responses import error_response
 from tests.helpers import PROJECT, assert_error, function_app
 
 

@@ -15,10 +15,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devtools.token_rig import KeyServer
-from functions import config
 from functions.auth import Caller, authenticate, id_tokens
-from functions.errors import ConfigurationError, Forbidden, ServiceUnavailable, Unauthorized
-from functions.http import pipeline
+from functions.core import config
+from functions.core.errors import ConfigurationError, Forbidden, ServiceUnavailable, Unauthorized
+from functions.edge.http import pipeline
 from tests.helpers import (
     PROJECT,
     Blackhole,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from functions.admin import inspection
-from functions.models import Revision
+from functions.core.models import Revision
+from functions.operations import inspection
 from functions.resources import declaration
 from functions.resources.declaration import Resource
 

@@ -21,71 +21,49 @@ from tests.helpers import ROOT
 PACKAGES = ("main.py", "functions", "devtools", "bench", "tests")
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("main", "functions.partners", "functions.examples"),
-    (
-        "functions.http",
-        "functions.admin",
-        "functions.console",
-        "functions.endpoints",
-        "functions.triggers",
-    ),
-    ("functions.wiring",),
-    (
-        "functions.records",
-        "functions.owner",
-        "functions.webhooks",
-        "functions.delivery",
-        "functions.usage",
-    ),
+    ("main", "functions.partners", "functions.endpoints", "functions.examples"),
+    ("functions.edge", "functions.cli"),
+    ("functions.operations",),
+    ("functions.domain",),
     ("functions.auth",),
-    (
-        "functions.openapi",
-        "functions.store",
-        "functions.cursor",
-        "functions.firebase_app",
-        "functions.outbound",
-        "functions.signatures",
-    ),
-    (
-        "functions.resources",
-        "functions.config",
-        "functions.catalog",
-        "functions.changes",
-        "functions.webhook_models",
-    ),
-    ("functions.limits", "functions.errors", "functions.logs", "functions.api_keys"),
-    ("functions.models",),
+    ("functions.contract", "functions.store", "functions.outside"),
+    ("functions.resources",),
+    ("functions.core",),
 )
-"""From the entry points down to the domain values. A module may import its own layer and
-the layers below; `functions` itself (the package's `__init__`) is ground for all."""
+"""The folders of `functions/`, from the entry points down to the domain values: a module
+may import its own layer and the layers below; `functions` itself (the package's
+`__init__`) is ground for all. The package's root holds entry points only."""
 
 FRAMEWORK_FREE = (
-    "functions.resources",
+    "functions.operations",
+    "functions.domain",
+    "functions.auth",
+    "functions.contract",
     "functions.store",
-    "functions.records",
-    "functions.owner",
-    "functions.webhooks",
-    "functions.delivery",
-    "functions.usage",
-    "functions.catalog",
-    "functions.changes",
-    "functions.limits",
-    "functions.models",
+    "functions.outside",
+    "functions.resources",
+    "functions.core",
 )
-"""The layers under the HTTP edge, which never see a request."""
-WEB = ("flask", "werkzeug", "functions.http")
+"""The layers under the edge, which never see a request."""
+WEB = ("flask", "werkzeug", "functions_framework", "firebase_functions.https_fn", "jinja2")
 
-FIRESTORE_CLIENT = "google.cloud"
-FIRESTORE_OWNERS = ("functions.store", "functions.admin.clients")
-"""Only the store (and the command-line tool's client factory) touches Firestore's client."""
+SDKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("google.cloud", ("functions.store", "functions.operations.clients")),
+    ("grpc", ("functions.store",)),
+    ("google", ("functions.store", "functions.outside", "functions.operations", "functions.auth")),
+    ("firebase_admin", ("functions.outside", "functions.operations", "functions.auth")),
+)
+"""Each Google SDK and the folders that may import it (the first entry that names an
+import decides): Firestore's client in the store (and the tools' client factory) alone,
+firebase-admin where users, tokens and task queues are handled."""
 
-EDGE = "functions.http"
+EDGE = "functions.edge.http"
 STORE = "functions.store"
 """The HTTP edge reaches Firestore through the business rules and the composed parts
-(`functions.wiring`), never by building a store class itself."""
+(`functions.edge.wiring`), never by building a store class itself."""
 
-CONTRACT = "functions.openapi"
-PARSER = "functions.http.parsing"
+CONTRACT = "functions.contract.openapi"
+PARSER = "functions.edge.http.parsing"
 
 
 @dataclass(frozen=True)
@@ -206,11 +184,12 @@ def violations(
             if low is not None and high is not None and high < low:
                 found.append(f"{where}: up from layer {low} to layer {high}")
         if _within(item.importer, FRAMEWORK_FREE) and _within(item.target, WEB):
-            found.append(f"{where}: the layers under the HTTP edge never import the web")
-        if _within(item.target, (FIRESTORE_CLIENT,)) and not _within(
-            item.importer, FIRESTORE_OWNERS
-        ):
-            found.append(f"{where}: only {', '.join(FIRESTORE_OWNERS)} use Firestore's client")
+            found.append(f"{where}: the layers under the edge never import the web")
+        for sdk, owners in SDKS:
+            if _within(item.target, (sdk,)):
+                if not _within(item.importer, owners):
+                    found.append(f"{where}: only {', '.join(owners)} import {sdk}")
+                break
         if _within(item.importer, (EDGE,)) and _within(item.target, (STORE,)):
             found.append(f"{where}: the HTTP edge does not build the store's parts")
     reached = _reachable(graph, CONTRACT)
@@ -238,7 +217,7 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 def test_no_import_cycle_anywhere_in_the_tree() -> None:
     graph = import_graph(read_imports(ROOT))
-    assert "functions.http.pipeline" in graph["functions.http.views"]
+    assert "functions.edge.http.pipeline" in graph["functions.edge.http.views"]
     assert cycles(graph) == []
 
 
@@ -262,33 +241,51 @@ def test_the_tree_keeps_every_contract() -> None:
     ("path", "source", "broken"),
     [
         (
-            "functions/models.py",
-            "from functions.http import parsing\n",
-            "functions.models:1 imports functions.http.parsing: up from layer 8 to layer 1",
+            "functions/core/models.py",
+            "from functions.edge.http import parsing\n",
+            "functions.core.models:1 imports functions.edge.http.parsing: up from layer 7 to "
+            "layer 1",
         ),
         (
-            "functions/limits.py",
+            "functions/store/records.py",
+            "from functions.domain import changes\n",
+            "functions.store.records:1 imports functions.domain.changes: up from layer 5 to "
+            "layer 3",
+        ),
+        (
+            "functions/core/limits.py",
             "def f():\n    import flask\n",
-            "functions.limits:2 imports flask: the layers under the HTTP edge never import the web",
+            "functions.core.limits:2 imports flask: the layers under the edge never import the web",
         ),
         (
-            "functions/records.py",
+            "functions/domain/records.py",
             "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
             "    from google.cloud import firestore\n",
-            "functions.records:3 imports google.cloud.firestore: only functions.store, "
-            "functions.admin.clients use Firestore's client",
+            "functions.domain.records:3 imports google.cloud.firestore: only functions.store, "
+            "functions.operations.clients import google.cloud",
         ),
         (
-            "functions/http/views.py",
+            "functions/domain/webhooks/delivery.py",
+            "def f():\n    from firebase_admin import functions\n",
+            "functions.domain.webhooks.delivery:2 imports firebase_admin.functions: only "
+            "functions.outside, functions.operations, functions.auth import firebase_admin",
+        ),
+        (
+            "functions/edge/console/session.py",
+            "import grpc\n",
+            "functions.edge.console.session:1 imports grpc: only functions.store import grpc",
+        ),
+        (
+            "functions/edge/http/views.py",
             "from functions.store.limits import FirestoreLeases\n",
-            "functions.http.views:1 imports functions.store.limits: the HTTP edge does not "
+            "functions.edge.http.views:1 imports functions.store.limits: the HTTP edge does not "
             "build the store's parts",
         ),
         (
-            "functions/openapi.py",
-            "from functions import cursor\n",
-            "functions.openapi reaches functions.http.parsing: the contract is not built "
-            "from the parser",
+            "functions/contract/openapi.py",
+            "from functions.core import cursor\n",
+            "functions.contract.openapi reaches functions.edge.http.parsing: the contract is not "
+            "built from the parser",
         ),
     ],
 )
@@ -305,9 +302,9 @@ def test_a_deliberate_violation_is_found(
         copy.write_text(original.read_text())
     target = tree / path
     target.write_text(source + target.read_text())
-    if path == "functions/openapi.py":  # the parser reached through another module
-        cursor = tree / "functions/cursor.py"
-        cursor.write_text(cursor.read_text() + "\nfrom functions.http import parsing\n")
+    if path == "functions/contract/openapi.py":  # the parser reached through another module
+        cursor = tree / "functions/core/cursor.py"
+        cursor.write_text(cursor.read_text() + "\nfrom functions.edge.http import parsing\n")
     before = violations(read_imports(ROOT, ("main.py", "functions")))
     found = violations(read_imports(tree, ("main.py", "functions")))
     assert broken in found, found

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from devtools.generate import DOCUMENT_PATH
-from functions import catalog, openapi
+from functions.contract import catalog, openapi
 from tests.helpers import CONSOLE, FUNCTIONS, ROOT, TRIGGERS
 
 FIREBASE_JSON = json.loads((ROOT / "firebase.json").read_text())

@@ -11,8 +11,8 @@ import random
 
 import pytest
 
-from functions.limits import DailyQuota, RateLimiter, bucket_lease, chunk
-from functions.models import Limits, limit_in_range
+from functions.core.limits import DailyQuota, RateLimiter, bucket_lease, chunk
+from functions.core.models import Limits, limit_in_range
 from tests.helpers import MemoryLeases, SimulatedClock
 
 LIMITS = Limits(rate_per_s=20.0, burst=40, daily_creates=100)
@@ -256,7 +256,7 @@ def test_a_poisoned_bucket_delays_by_one_refill_at_most_and_is_read_again() -> N
 def test_the_cli_refuses_a_limit_out_of_range_as_a_usage_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from functions.admin import cli
+    from functions.cli import commands as cli
 
     for name in ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST"):
         monkeypatch.delenv(name, raising=False)  # refused before any connection is made
@@ -275,7 +275,7 @@ def test_the_cli_refuses_a_limit_out_of_range_as_a_usage_error(
 def test_limits_from_the_environment_out_of_range_fall_back_to_the_defaults(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from functions import config
+    from functions.core import config
 
     monkeypatch.setattr(config, "_reported_limits", set())
     monkeypatch.setenv("RATE_LIMIT_PER_S", "1e-320")
@@ -306,7 +306,7 @@ def test_limits_from_the_environment_out_of_range_fall_back_to_the_defaults(
 def test_an_unreadable_day_count_is_rebuilt_from_the_audit_trail(
     stored: dict[str, object] | None, recounted: bool
 ) -> None:
-    from functions.limits import quota_lease
+    from functions.core.limits import quota_lease
 
     now = dt.datetime(2026, 12, 2, 12, tzinfo=dt.UTC)
     asked: list[int] = []
@@ -326,7 +326,7 @@ def test_an_unreadable_day_count_is_rebuilt_from_the_audit_trail(
 
 
 def test_an_address_that_keeps_failing_is_held_back_and_partners_are_not() -> None:
-    from functions.limits import FAILURES_BURST, FailureGuard
+    from functions.core.limits import FAILURES_BURST, FailureGuard
 
     clock = SimulatedClock()
     guard = FailureGuard(clock.monotonic)
@@ -347,8 +347,8 @@ def test_an_address_that_keeps_failing_is_held_back_and_partners_are_not() -> No
 
 
 def test_the_guard_remembers_a_bounded_number_of_addresses() -> None:
-    from functions import limits
-    from functions.limits import FailureGuard
+    from functions.core import limits
+    from functions.core.limits import FailureGuard
 
     guard = FailureGuard(SimulatedClock().monotonic)
     for index in range(limits.TRACKED_ADDRESSES + 50):
@@ -399,7 +399,7 @@ def test_unspent_permits_go_back_when_an_instance_stops_or_holds_them_too_long()
 
 
 def test_a_busy_instance_leases_seconds_of_its_creates_and_the_quota_stays_exact() -> None:
-    from functions.limits import QUOTA_CHUNK, QUOTA_SHARE
+    from functions.core.limits import QUOTA_CHUNK, QUOTA_SHARE
 
     clock, store, quota = one_instance()
     big = Limits(rate_per_s=1000.0, burst=1000, daily_creates=1_000_000)
@@ -441,7 +441,7 @@ def test_a_busy_instance_leases_seconds_of_its_creates_and_the_quota_stays_exact
 
 
 def test_the_first_call_reports_the_shared_budget_and_its_reset() -> None:
-    from functions import limits
+    from functions.core import limits
 
     clock, store = SimulatedClock(), MemoryLeases()
     store.clock = clock
@@ -459,7 +459,7 @@ def test_the_first_call_reports_the_shared_budget_and_its_reset() -> None:
 
 
 def test_leased_tokens_expire_with_their_lease() -> None:
-    from functions import limits
+    from functions.core import limits
 
     clock, store = SimulatedClock(), MemoryLeases()
     store.clock = clock
@@ -488,7 +488,7 @@ def test_a_first_lease_asks_for_a_bounded_chunk(limits: Limits, first: int) -> N
 
 
 def test_a_lease_asks_for_the_calls_of_the_last_seconds_and_whole_chunks_at_the_limit() -> None:
-    from functions.limits import _Bucket
+    from functions.core.limits import _Bucket
 
     limits = Limits(100.0, 1000, 1)  # ceiling: min(500, 300) = 300
     bucket = _Bucket(calls=30, leased_at=0.0)
@@ -521,7 +521,7 @@ def test_a_bucket_with_fewer_tokens_than_asked_at_least_gives_none() -> None:
 
 
 def test_a_quota_lease_takes_a_share_of_what_is_left_and_keeps_the_day_two_days() -> None:
-    from functions.limits import QUOTA_SHARE, quota_lease
+    from functions.core.limits import QUOTA_SHARE, quota_lease
 
     now = dt.datetime(2026, 12, 2, 12, tzinfo=dt.UTC)
     assert QUOTA_SHARE == 8
@@ -590,8 +590,8 @@ def test_a_permit_released_after_midnight_is_not_yesterdays() -> None:
 
 
 def test_a_good_credential_is_exempt_for_ten_minutes() -> None:
-    from functions import limits
-    from functions.limits import FailureGuard
+    from functions.core import limits
+    from functions.core.limits import FailureGuard
 
     clock = SimulatedClock()
     guard = FailureGuard(clock.monotonic)
@@ -620,7 +620,7 @@ class Scripted:
     def lease_tokens(
         self, bucket: str, want: int, rate_per_s: float, burst: int, least: int
     ) -> tuple[int, float, int]:
-        from functions.limits import LimitsUnavailable
+        from functions.core.limits import LimitsUnavailable
 
         self.asked.append((bucket, want, least))
         answer = self.answers.pop(0)
@@ -638,7 +638,7 @@ TEN = Limits(rate_per_s=10.0, burst=100, daily_creates=1)  # refills in 10 s; ch
 
 
 def test_an_unreachable_store_is_asked_again_after_a_second_and_said_so_meanwhile() -> None:
-    from functions.limits import Decision
+    from functions.core.limits import Decision
 
     clock = SimulatedClock()
     store = Scripted(None, (10, 30.0, 2))
@@ -654,7 +654,7 @@ def test_an_unreachable_store_is_asked_again_after_a_second_and_said_so_meanwhil
 
 
 def test_an_empty_bucket_is_asked_again_later_after_each_miss() -> None:
-    from functions.limits import Decision
+    from functions.core.limits import Decision
 
     clock = SimulatedClock()
     store = Scripted((0, 0.0, 1), (0, 5.0, 1), (1, 20.0, 2))
@@ -676,7 +676,7 @@ def test_an_empty_bucket_is_asked_again_later_after_each_miss() -> None:
 
 
 def test_a_lease_that_drains_the_bucket_waits_for_a_refill_before_the_next() -> None:
-    from functions.limits import Decision
+    from functions.core.limits import Decision
 
     clock = SimulatedClock()
     store = Scripted((10, 0.0, 2), (30, 0.0, 2))
@@ -701,7 +701,7 @@ def test_each_partner_has_its_own_tokens_in_hand() -> None:
 
 
 def test_the_gate_limits_rate_and_creates_over_one_store() -> None:
-    from functions.limits import Gate
+    from functions.core.limits import Gate
 
     clock, store = SimulatedClock(), MemoryLeases()
     store.clock = clock
@@ -734,7 +734,7 @@ def test_a_new_day_asks_at_once_even_right_after_a_refusal() -> None:
 
 
 def test_permits_age_after_exactly_their_lifetime() -> None:
-    from functions.limits import QUOTA_LEASE_LIFETIME_S
+    from functions.core.limits import QUOTA_LEASE_LIFETIME_S
 
     clock, _store, quota = one_instance()
     limits = Limits(rate_per_s=1.0, burst=1, daily_creates=80)
@@ -791,7 +791,7 @@ def test_the_brake_counts_by_address_and_the_identity_a_credential_claims(
     credential: str, claimed: str
 ) -> None:
     from functions.auth import claimed_identity
-    from functions.limits import failure_source
+    from functions.core.limits import failure_source
 
     assert claimed_identity(credential) == claimed
     assert failure_source("203.0.113.9", claimed) == f"203.0.113.9|{claimed}"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from devtools import listen
-from functions import signatures
+from functions.outside import signatures
 
 BODY = (
     '{"id":"evt_1","type":"entries.created","record_id":"r1","writer":"app",'

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from functions import logs
+from functions.core import logs
 from tests.helpers import ROOT, log_lines
 
 PROJECT = "demo-partner-api"
@@ -110,7 +110,7 @@ def test_lines_from_many_threads_never_run_together(tmp_path: Path) -> None:
     about a third of such lines together."""
     script = (
         "import threading\n"
-        "from functions import logs\n"
+        "from functions.core import logs\n"
         "def burst():\n"
         "    for i in range(1500):\n"
         "        logs.log('INFO', f'line {i}', status=200)\n"
@@ -136,7 +136,7 @@ def test_the_request_line_is_what_cloud_logging_reads(
 ) -> None:
     import flask
 
-    from functions.http.pipeline import _finish
+    from functions.edge.http.pipeline import _finish
 
     app = flask.Flask("t")
     headers = {"X-Forwarded-For": "203.0.113.9, 198.51.100.7", "User-Agent": "erp/1.0"}
@@ -187,7 +187,7 @@ def test_an_error_report_names_the_deployed_revision(
 def test_the_client_address_is_the_last_one_google_appended(forwarded: str, seen: str) -> None:
     import flask
 
-    from functions.http import parsing
+    from functions.edge.http import parsing
 
     app = flask.Flask("t")
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
@@ -203,14 +203,14 @@ def test_round_trips_count_calls_and_those_one_after_another(
     import contextvars
     from concurrent.futures import ThreadPoolExecutor
 
-    from functions import logs
+    from functions.core import logs
 
     with logs.round_trip("firestore"):
         pass  # no request: not counted
     token = logs.start_request(function="fetchData")
     try:
         timeline = iter([0.0, 0.5, 1.5, 1.0, 3.0, 4.0])
-        monkeypatch.setattr("functions.logs.time.perf_counter", lambda: next(timeline))
+        monkeypatch.setattr("functions.core.logs.time.perf_counter", lambda: next(timeline))
         with logs.round_trip("auth"):  # 0.0 .. 1.0, with the read below inside it
             context = contextvars.copy_context()
             with ThreadPoolExecutor(1) as pool:
@@ -224,7 +224,7 @@ def test_round_trips_count_calls_and_those_one_after_another(
 
 
 def _trip(service: str) -> None:
-    from functions import logs
+    from functions.core import logs
 
     with logs.round_trip(service):
         pass

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from functions import models
-from functions.errors import ValidationFailed
-from functions.models import Position
+from functions.core import models
+from functions.core.errors import ValidationFailed
+from functions.core.models import Position
 from functions.resources import declaration, validation
 from tests.corpus import INVALID, VALID, model_accepts
 from tests.helpers import ROOT

@@ -1,12 +1,12 @@
-"""The owner's actions (`functions.admin.operator`): what each refuses on its own words,
+"""The owner's actions (`functions.operations.operator`): what each refuses on its own words,
 before any client is made (the emulator tests run every action end to end)."""
 
 from __future__ import annotations
 
 import pytest
 
-from functions.admin.errors import Refused, UsageError
-from functions.admin.operator import Operator
+from functions.operations.errors import Refused, UsageError
+from functions.operations.operator import Operator
 
 
 def test_actions_refused_on_their_own_words_connect_to_nothing() -> None:

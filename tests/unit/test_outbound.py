@@ -18,8 +18,8 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from functions import outbound, signatures
-from functions.outbound import RefusedTarget
+from functions.outside import outbound, signatures
+from functions.outside.outbound import RefusedTarget
 from tests.helpers import RawReceiver
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from flask import Flask, Request
 
-from functions import cursor
 from functions.auth import Caller, authenticate, default_authenticators
-from functions.errors import (
+from functions.core import cursor
+from functions.core.errors import (
     BadRequest,
     PayloadTooLarge,
     PreconditionFailed,
@@ -20,9 +20,9 @@ from functions.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from functions.http import parsing
-from functions.http.serializers import etag
-from functions.models import Bounds, ListQuery, Position, Revision
+from functions.core.models import Bounds, ListQuery, Position, Revision
+from functions.edge.http import parsing
+from functions.edge.http.serializers import etag
 from functions.resources import declaration
 from tests.helpers import PROJECT
 

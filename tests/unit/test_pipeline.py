@@ -10,12 +10,12 @@ import pytest
 from flask import Flask, Request, Response
 
 from functions.auth import Caller
-from functions.errors import PreconditionFailed, ValidationFailed
-from functions.http import pipeline
-from functions.http.pipeline import Endpoint, PublicEndpoint, serve
-from functions.http.responses import Reply
-from functions.limits import Gate
-from functions.models import Revision
+from functions.core.errors import PreconditionFailed, ValidationFailed
+from functions.core.limits import Gate
+from functions.core.models import Revision
+from functions.edge.http import pipeline
+from functions.edge.http.pipeline import Endpoint, PublicEndpoint, serve
+from functions.edge.http.responses import Reply
 from tests.helpers import PROJECT, MemoryLeases, assert_error, log_lines
 
 APP = Flask(__name__)

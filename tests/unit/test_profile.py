@@ -24,7 +24,7 @@ def test_a_sample_goes_to_its_innermost_known_stage() -> None:
     assert stage_of(commit) == "Firestore client"  # the stdlib leaf goes to its caller
     logging = [
         *outer,
-        frame("log", "/app/functions/logs.py"),
+        frame("log", "/app/functions/core/logs.py"),
         frame("dumps", f"{stdlib}/json/__init__.py"),
     ]
     assert stage_of(logging) == "logging"
@@ -37,8 +37,8 @@ def test_a_sample_goes_to_its_innermost_known_stage() -> None:
     assert stage_of([frame("idle", "/usr/lib/python3.11/selectors.py")]) == "other"
     # as py-spy shows them: paths from their package
     assert stage_of([frame("run", "firebase_functions/https_fn.py")]) == "framework"
-    assert stage_of([frame("view", "functions/http/views.py")]) == "our code"
-    assert stage_of([frame("view", "functions/http/views.py"),
+    assert stage_of([frame("view", "functions/edge/http/views.py")]) == "our code"
+    assert stage_of([frame("view", "functions/edge/http/views.py"),
                      frame("_auto_id", "firestore_v1/base_collection.py"),
                      frame("choice", "random.py")]) == "Firestore client"  # fmt: skip
     # our plain-message Firestore calls do the client's work: charged to it, not to us
@@ -53,7 +53,7 @@ def test_the_breakdown_sums_shares_and_ours() -> None:
     raw = "\n".join(
         [
             f"{frame('a', '/app/main.py')};{frame('b', f'{VENV}/grpc/_channel.py')} 60",
-            f"{frame('a', '/app/main.py')};{frame('c', '/app/functions/limits.py')} 15",
+            f"{frame('a', '/app/main.py')};{frame('c', '/app/functions/core/limits.py')} 15",
             f"{frame('a', '/app/main.py')} 25",
             f"{frame('a', '/app/main.py')};{frame('Condition.wait', 'threading.py')} 400",
             f"{frame('t', 'threading.py')};{frame('_worker', 'concurrent/futures/thread.py')} 9",

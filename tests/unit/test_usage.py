@@ -10,9 +10,9 @@ from collections.abc import Mapping
 
 import pytest
 
-from functions import usage
-from functions.errors import ServiceUnavailable
-from functions.models import USAGE_COUNTERS, DayUsage
+from functions.core.errors import ServiceUnavailable
+from functions.core.models import USAGE_COUNTERS, DayUsage
+from functions.domain import usage
 from functions.store import usage as usage_store
 
 DAY = dt.date(2026, 12, 2)
@@ -122,7 +122,7 @@ def test_under_load_metering_costs_a_write_per_fifty_calls() -> None:
 
 
 def test_a_bad_flush_setting_keeps_the_default_period() -> None:
-    from functions.errors import ConfigurationError
+    from functions.core.errors import ConfigurationError
 
     def broken() -> float:
         raise ConfigurationError("USAGE_FLUSH_SECONDS is not a number")

@@ -1,0 +1,5 @@
+"""The edge, the only layer that sees requests and triggers: `http/` (the pipeline every
+partner function runs through, its views, parsing and responses), `console/` (the
+owner's console), `decorator` (`partner_endpoint`, the public decorator), `triggers`
+(the Firestore triggers and task queue functions) and `wiring` (the parts a serving
+process shares, composed once)."""

@@ -1,0 +1,378 @@
+"""The exported functions, each declared as an endpoint of the pipeline.
+
+A partner endpoint names its method and scope, then three stages of its own: parse the
+request into typed values, run the domain operation, serialize the result. Everything
+else (request id, method, identity, scopes, errors, headers, logs) is the pipeline's.
+
+Every declared resource is served by the `api` function under `/v1/<resource>[/<id>]`
+with no code of its own; `fetchData`, `createEntry` and `updateEntry` are the same
+operations of the `entries` resource at the URLs partners integrated with first.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import flask
+from flask import Request, Response
+
+from functions.auth import Caller
+from functions.contract import openapi
+from functions.contract.catalog import EVENTS_SCOPE
+from functions.core import config
+from functions.core.errors import (
+    ApiError,
+    BadRequest,
+    ConfigurationError,
+    MethodNotAllowed,
+    NotFound,
+)
+from functions.core.models import (
+    Created,
+    Draft,
+    EventsQuery,
+    FieldChanges,
+    ListQuery,
+    Page,
+    Record,
+    Revision,
+)
+from functions.domain import records
+from functions.domain.changes import event_json
+from functions.edge.http import docs, parsing
+from functions.edge.http import webhooks as webhook_views
+from functions.edge.http.pipeline import Endpoint, PublicEndpoint, framework_error, serve
+from functions.edge.http.responses import Reply
+from functions.edge.http.serializers import etag, event_page_json, page_json, record_json
+from functions.resources import declaration, validation
+from functions.resources.declaration import Resource
+
+# --- the four operations of a resource, for any way their target is named ----------------
+
+IdOf = Callable[[Request], str | None]
+"""How an endpoint finds the record id in its request (None: the collection itself)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    draft: Draft
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChange:
+    doc_id: str
+    patch: FieldChanges
+    expected: Revision
+
+
+def read_endpoint(name: str, resource: Resource, id_of: IdOf) -> Endpoint[Any, Any]:
+    """GET a page of records, or one record when the path names it."""
+
+    def parse(request: Request, caller: Caller) -> ListQuery | str:
+        doc_id = id_of(request)
+        if doc_id is None:
+            if "list" not in resource.operations:
+                raise MethodNotAllowed(("POST",) if "create" in resource.operations else ())
+            return parsing.list_query(resource, request.args.to_dict(flat=False), caller)
+        if "get" not in resource.operations:
+            raise MethodNotAllowed(("PATCH",) if "update" in resource.operations else ())
+        if request.args:
+            raise BadRequest(f"Query parameters apply to lists, not to a single {resource.item}.")
+        return doc_id
+
+    def operation(caller: Caller, target: ListQuery | str) -> Page | Record:
+        if isinstance(target, ListQuery):
+            return records.list_records(resource, caller, target)
+        return records.get_record(resource, caller, target)
+
+    def serialize(result: Page | Record, target: ListQuery | str, caller: Caller) -> Reply:
+        if isinstance(result, Page) and isinstance(target, ListQuery):
+            return Reply(page_json(result, target, caller, resource))
+        if isinstance(result, Record):
+            return Reply(record_json(result), headers={"ETag": etag(result.revision)})
+        raise TypeError("a list answers a list query, a record an id")
+
+    return Endpoint(name, "GET", frozenset({resource.read_scope}), parse, operation, serialize)
+
+
+def create_endpoint(
+    name: str, resource: Resource, id_of: IdOf, misplaced: str
+) -> Endpoint[Any, Any]:
+    """POST a new record; an Idempotency-Key makes retries safe."""
+
+    def parse(request: Request, caller: Caller) -> NewRecord:
+        if id_of(request) is not None:
+            raise BadRequest(misplaced)
+        draft = validation.parse_create(resource, parsing.json_object(request))
+        return NewRecord(draft, parsing.idempotency_key(request.headers.get("Idempotency-Key")))
+
+    def operation(caller: Caller, new: NewRecord) -> Created:
+        return records.create_record(resource, caller, new.draft, new.idempotency_key)
+
+    def serialize(created: Created, new: NewRecord, caller: Caller) -> Reply:
+        headers = {"ETag": etag(created.record.revision)}
+        if created.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Reply(record_json(created.record), 201, headers)
+
+    def replays(request: Request, caller: Caller) -> bool:
+        try:
+            key = parsing.idempotency_key(request.headers.get("Idempotency-Key"))
+        except ApiError:
+            return False  # the parse stage says what is wrong with it
+        return records.replays(caller, key)
+
+    scopes = frozenset({resource.write_scope})
+    return Endpoint(
+        name, "POST", scopes, parse, operation, serialize, creates=True, replays=replays
+    )
+
+
+def update_endpoint(name: str, resource: Resource, id_of: IdOf, missing: str) -> Endpoint[Any, Any]:
+    """PATCH one record with If-Match: the ETag the change is based on."""
+
+    def parse(request: Request, caller: Caller) -> RecordChange:
+        doc_id = id_of(request)
+        if doc_id is None:
+            raise BadRequest(missing)
+        patch = validation.parse_patch(resource, parsing.json_object(request))
+        expected = parsing.expected_revision(request.headers.get("If-Match"), resource.item)
+        return RecordChange(doc_id, patch, expected)
+
+    def operation(caller: Caller, change: RecordChange) -> Record:
+        return records.update_record(resource, caller, change.doc_id, change.patch, change.expected)
+
+    def serialize(record: Record, change: RecordChange, caller: Caller) -> Reply:
+        return Reply(record_json(record), headers={"ETag": etag(record.revision)})
+
+    return Endpoint(name, "PATCH", frozenset({resource.write_scope}), parse, operation, serialize)
+
+
+def _refusal(name: str, method: str, error: ApiError) -> PublicEndpoint:
+    """An endpoint that answers `error` in the envelope, before any credential is read."""
+
+    def answer(request: Request) -> Reply:
+        raise error
+
+    return PublicEndpoint(name, method, answer)
+
+
+# --- fetchData, createEntry, updateEntry: the entries resource at its first URLs ----------
+
+
+def _entries_endpoints() -> dict[str, Endpoint[Any, Any]] | None:
+    resource = declaration.current().get("entries")
+    return None if resource is None else _first_urls(resource)
+
+
+@functools.cache
+def _first_urls(resource: Resource) -> dict[str, Endpoint[Any, Any]]:
+    return {
+        "fetchData": read_endpoint("fetchData", resource, parsing.path_id),
+        "createEntry": create_endpoint(
+            "createEntry",
+            resource,
+            parsing.path_id,
+            "POST to createEntry itself; the server assigns the id.",
+        ),
+        "updateEntry": update_endpoint(
+            "updateEntry",
+            resource,
+            parsing.path_id,
+            "Name the entry in the path: PATCH updateEntry/<id>.",
+        ),
+    }
+
+
+def _serve_entries(name: str, request: Request) -> Response:
+    try:
+        endpoints = _entries_endpoints()
+    except ConfigurationError as exc:
+        return serve(_refusal(name, request.method, exc), request)
+    if endpoints is None:
+        missing = NotFound("This app declares no entries resource.")
+        return serve(_refusal(name, request.method, missing), request)
+    return serve(endpoints[name], request)
+
+
+# --- api: every declared resource under /v1/<resource>[/<id>] ----------------------------
+
+API_VERSION_PREFIX = "v1"
+_ROUTE = re.compile(r"/v1/([a-z][a-z0-9_-]{0,62})(?:/([^/]+))?/?")
+"""`/v1/<resource>[/<id>]`; `_` only in the package's own (`webhook_endpoints`,
+`webhook_deliveries`)."""
+
+
+def _api_id(request: Request) -> str | None:
+    match = _ROUTE.fullmatch(request.path or "/")
+    return match.group(2) if match else None
+
+
+def _api_endpoints(name: str) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
+    """The endpoints of one declared resource (or of the events), by (names a record,
+    method)."""
+    if name == EVENTS:
+        return {(False, "GET"): _EVENTS, (True, "GET"): _EVENTS}
+    if name == WEBHOOK_ENDPOINTS:
+        return _WEBHOOK_ENDPOINTS
+    if name == WEBHOOK_DELIVERIES:
+        return _WEBHOOK_DELIVERIES
+    resource = declaration.current().get(name)
+    return {} if resource is None else _resource_endpoints(resource)
+
+
+@functools.cache
+def _resource_endpoints(resource: Resource) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
+    name, ops = resource.name, resource.operations
+    found: dict[tuple[bool, str], Endpoint[Any, Any]] = {}
+    if "list" in ops:
+        found[(False, "GET")] = read_endpoint("api", resource, _api_id)
+    if "get" in ops:
+        found[(True, "GET")] = read_endpoint("api", resource, _api_id)
+    if "create" in ops:
+        found[(False, "POST")] = create_endpoint(
+            "api", resource, _api_id, f"POST to /v1/{name} itself; the server assigns the id."
+        )
+    if "update" in ops:
+        found[(True, "PATCH")] = update_endpoint(
+            "api", resource, _api_id, f"Name the {resource.item}: PATCH /v1/{name}/<id>."
+        )
+    return found
+
+
+def events_endpoint(name: str, id_of: IdOf) -> Endpoint[Any, Any]:
+    """GET a page of the caller's change events, or one event when the path names it."""
+
+    def parse(request: Request, caller: Caller) -> EventsQuery | str:
+        event_id = id_of(request)
+        if event_id is None:
+            types = tuple(t for r in declaration.current().resources for t in r.event_types)
+            return parsing.events_query(request.args.to_dict(flat=False), caller, types)
+        if request.args:
+            raise BadRequest("Query parameters apply to lists, not to a single event.")
+        return event_id
+
+    def operation(caller: Caller, target: EventsQuery | str) -> Any:
+        if isinstance(target, EventsQuery):
+            return records.list_events(
+                caller, limit=target.limit, after=target.after, event_type=target.event_type
+            )
+        return records.get_event(caller, target)
+
+    def serialize(result: Any, target: EventsQuery | str, caller: Caller) -> Reply:
+        if isinstance(target, EventsQuery):
+            events, after = result
+            return Reply(event_page_json(events, after, target, caller))
+        return Reply(event_json(result))
+
+    return Endpoint(name, "GET", frozenset({EVENTS_SCOPE}), parse, operation, serialize)
+
+
+def _api_route(
+    request: Request,
+) -> tuple[Endpoint[Any, Any] | PublicEndpoint, tuple[str, ...]]:
+    """The endpoint for the request, and every method its route serves."""
+    match = _ROUTE.fullmatch(request.path or "/")
+    unknown = NotFound("No such resource; the OpenAPI document lists them.")
+    if match is None:
+        return _refusal("api", request.method, unknown), ()
+    try:
+        endpoints = _api_endpoints(match.group(1))
+    except ConfigurationError as exc:
+        return _refusal("api", request.method, exc), ()
+    if not endpoints:
+        return _refusal("api", request.method, unknown), ()
+    names_record = match.group(2) is not None
+    allowed = tuple(m for (item, m) in endpoints if item == names_record)
+    endpoint = endpoints.get((names_record, request.method))
+    if endpoint is not None:
+        return endpoint, allowed
+    if request.method == "OPTIONS" and allowed:  # a CORS preflight, answered by the pipeline
+        return endpoints[(names_record, allowed[0])], allowed
+    return _refusal("api", request.method, MethodNotAllowed(allowed)), allowed
+
+
+EVENTS = "events"
+_EVENTS = events_endpoint("api", _api_id)
+WEBHOOK_ENDPOINTS = "webhook_endpoints"
+_WEBHOOK_ENDPOINTS = webhook_views.endpoints("api", _api_id)
+WEBHOOK_DELIVERIES = "webhook_deliveries"
+_WEBHOOK_DELIVERIES = webhook_views.deliveries("api", _api_id)
+
+
+# --- public: liveness, the contract and its reference page ------------------------------
+
+HEALTH = PublicEndpoint("health", "GET", lambda request: Reply({"status": "ok"}))
+OPENAPI_DOCUMENT = PublicEndpoint("openapi", "GET", lambda request: Reply(openapi.document()))
+DOCS = PublicEndpoint("docs", "GET", docs.answer)
+
+
+__all__ = [
+    "api",
+    "check_start_up",
+    "create_entry",
+    "docs_page",
+    "fetch_data",
+    "framework_error",
+    "health",
+    "openapi_document",
+    "update_entry",
+]
+
+
+def check_start_up() -> None:
+    """Exit with one line when functions-framework builds its app around main.py without a
+    project id, or with a declaration it cannot serve. (The Firebase CLI imports main.py
+    without a project to discover the functions, outside any app: that import must and
+    does go through.)"""
+    if not flask.has_app_context():
+        return
+    try:
+        config.project_id()
+    except ConfigurationError:
+        print(
+            "error: no Firebase project id: set GOOGLE_CLOUD_PROJECT (or GCLOUD_PROJECT) "
+            "to your project id, for example demo-partner-api",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+    try:
+        declaration.current()
+    except declaration.DeclarationError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def fetch_data(request: Request) -> Response:
+    return _serve_entries("fetchData", request)
+
+
+def create_entry(request: Request) -> Response:
+    return _serve_entries("createEntry", request)
+
+
+def update_entry(request: Request) -> Response:
+    return _serve_entries("updateEntry", request)
+
+
+def api(request: Request) -> Response:
+    endpoint, allowed = _api_route(request)
+    return serve(endpoint, request, allowed=allowed)
+
+
+def health(request: Request) -> Response:
+    return serve(HEALTH, request)
+
+
+def openapi_document(request: Request) -> Response:
+    return serve(OPENAPI_DOCUMENT, request)
+
+
+def docs_page(request: Request) -> Response:
+    return serve(DOCS, request)

@@ -1,0 +1,170 @@
+"""`/api/v1/webhook_endpoints[/<id>]`: partners register where their events go (scope
+`webhooks:write`): create (the signing secret is in that answer only), list, get, change
+(URL, event types, enabled or disabled, description) and delete.
+`/api/v1/webhook_deliveries[/<id>]`: what became of each event sent to an endpoint, every
+attempt in it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Request
+from pydantic import BaseModel
+
+from functions.auth import Caller
+from functions.contract.catalog import WEBHOOKS_SCOPE
+from functions.contract.webhook_models import (
+    NewWebhookEndpoint,
+    WebhookDeliveriesQuery,
+    WebhookDeliveryJson,
+    WebhookEndpointChange,
+    WebhookEndpointJson,
+)
+from functions.core.errors import BadRequest
+from functions.core.models import WebhookEndpoint, rfc3339
+from functions.domain.webhooks import endpoints as webhooks
+from functions.edge.http import parsing
+from functions.edge.http.pipeline import Endpoint
+from functions.edge.http.responses import Reply
+
+IdOf = Callable[[Request], str | None]
+
+
+def endpoint_json(endpoint: WebhookEndpoint, secret: str | None = None) -> dict[str, Any]:
+    shown = WebhookEndpointJson(
+        id=endpoint.id,
+        url=endpoint.url,
+        event_types=list(endpoint.event_types),
+        status="enabled" if endpoint.status == "enabled" else "disabled",
+        disabled_reason=endpoint.disabled_reason,
+        description=endpoint.description,
+        created_at=rfc3339(endpoint.created_at),
+        updated_at=rfc3339(endpoint.updated_at),
+        secret=secret,
+    )
+    return shown.model_dump(exclude=None if secret else {"secret"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    endpoint_id: str | None
+    body: BaseModel | None = None
+
+
+def endpoints(name: str, id_of: IdOf) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
+    """The webhook endpoints' operations, by (names one, method)."""
+    scopes = frozenset({WEBHOOKS_SCOPE})
+
+    def parse_read(request: Request, caller: Caller) -> _Target:
+        if request.args:
+            raise BadRequest("This list takes no query parameters.")
+        return _Target(id_of(request))
+
+    def read(caller: Caller, target: _Target) -> Any:
+        if target.endpoint_id is None:
+            return webhooks.endpoints(caller.partner_id)
+        return webhooks.endpoint(target.endpoint_id, caller.partner_id)
+
+    def show(result: Any, target: _Target, caller: Caller) -> Reply:
+        if isinstance(result, list):
+            return Reply({"data": [endpoint_json(e) for e in result]})
+        return Reply(endpoint_json(result))
+
+    def parse_create(request: Request, caller: Caller) -> _Target:
+        if id_of(request) is not None:
+            raise BadRequest("POST to /v1/webhook_endpoints itself; the server assigns the id.")
+        body = parsing.model_input(NewWebhookEndpoint, parsing.json_object(request), "field")
+        return _Target(None, body)
+
+    def create(caller: Caller, target: _Target) -> tuple[WebhookEndpoint, str]:
+        assert isinstance(target.body, NewWebhookEndpoint)
+        return webhooks.create(
+            caller.partner_id,
+            target.body.url,
+            target.body.event_types,
+            description=target.body.description,
+            created_by=caller.uid,
+        )
+
+    def created(result: tuple[WebhookEndpoint, str], target: _Target, caller: Caller) -> Reply:
+        endpoint, secret = result
+        return Reply(endpoint_json(endpoint, secret), 201)
+
+    def parse_change(request: Request, caller: Caller) -> _Target:
+        endpoint_id = _named(id_of(request), "PATCH")
+        body = parsing.model_input(WebhookEndpointChange, parsing.json_object(request), "field")
+        if not body.model_fields_set:
+            raise BadRequest("Send at least one field to change.")
+        return _Target(endpoint_id, body)
+
+    def change(caller: Caller, target: _Target) -> WebhookEndpoint:
+        body = target.body
+        assert isinstance(body, WebhookEndpointChange)
+        assert target.endpoint_id is not None
+        return webhooks.update(
+            target.endpoint_id,
+            caller.partner_id,
+            url=body.url,
+            event_types=body.event_types,
+            status=body.status,
+            description=body.description,
+            reason="disabled by the partner" if body.status == "disabled" else None,
+        )
+
+    def changed(result: WebhookEndpoint, target: _Target, caller: Caller) -> Reply:
+        return Reply(endpoint_json(result))
+
+    def parse_delete(request: Request, caller: Caller) -> _Target:
+        return _Target(_named(id_of(request), "DELETE"))
+
+    def delete(caller: Caller, target: _Target) -> WebhookEndpoint:
+        assert target.endpoint_id is not None
+        return webhooks.remove(target.endpoint_id, caller.partner_id)
+
+    def deleted(result: WebhookEndpoint, target: _Target, caller: Caller) -> Reply:
+        return Reply({"id": result.id, "deleted": True})
+
+    return {
+        (False, "GET"): Endpoint(name, "GET", scopes, parse_read, read, show),
+        (True, "GET"): Endpoint(name, "GET", scopes, parse_read, read, show),
+        (False, "POST"): Endpoint(name, "POST", scopes, parse_create, create, created),
+        (True, "PATCH"): Endpoint(name, "PATCH", scopes, parse_change, change, changed),
+        (True, "DELETE"): Endpoint(name, "DELETE", scopes, parse_delete, delete, deleted),
+    }
+
+
+def deliveries(name: str, id_of: IdOf) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
+    """An endpoint's latest deliveries (`?endpoint=<id>&limit=`), or one delivery."""
+    scopes = frozenset({WEBHOOKS_SCOPE})
+
+    def parse(request: Request, caller: Caller) -> WebhookDeliveriesQuery | str:
+        delivery_id = id_of(request)
+        if delivery_id is not None:
+            if request.args:
+                raise BadRequest("Query parameters apply to lists, not to a single delivery.")
+            return delivery_id
+        values = parsing.query_values(request.args.to_dict(flat=False))
+        return parsing.model_input(WebhookDeliveriesQuery, values, "query parameter")
+
+    def read(caller: Caller, target: WebhookDeliveriesQuery | str) -> Any:
+        if isinstance(target, str):
+            return webhooks.delivery(target, caller.partner_id)
+        return webhooks.deliveries(target.endpoint, caller.partner_id, limit=target.limit)
+
+    def show(result: Any, target: WebhookDeliveriesQuery | str, caller: Caller) -> Reply:
+        if isinstance(result, list):
+            return Reply({"data": [WebhookDeliveryJson.of(d).model_dump() for d in result]})
+        return Reply(WebhookDeliveryJson.of(result).model_dump())
+
+    return {
+        (False, "GET"): Endpoint(name, "GET", scopes, parse, read, show),
+        (True, "GET"): Endpoint(name, "GET", scopes, parse, read, show),
+    }
+
+
+def _named(endpoint_id: str | None, method: str) -> str:
+    if endpoint_id is None:
+        raise BadRequest(f"Name the webhook endpoint: {method} /v1/webhook_endpoints/<id>.")
+    return endpoint_id
