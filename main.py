@@ -9,6 +9,8 @@ functions-framework (`functions-framework --target fetchData`) load this file. I
 it touches no network and needs no credentials.
 """
 
+from typing import Any
+
 import functions_framework
 from firebase_functions import https_fn
 from flask import Request, Response
@@ -18,37 +20,43 @@ import functions  # noqa: F401 - before google-api-core: it silences one import-
 from functions.edge import triggers
 from functions.edge.console import app as console_app
 from functions.edge.http import views
-from functions.endpoints import PARTNER_FUNCTION
+from functions.endpoints import PARTNER_FUNCTION, Call, partner_endpoint
 from functions.examples.entries_summary import entriesSummary  # noqa: F401 - an example
 
 # --- the package's functions: every declared resource, the contract and its page --------
-# Your own endpoints go below them (README, "Your own endpoints"): `partner_endpoint` from
-# functions.endpoints under `https_fn.on_request(**PARTNER_FUNCTION)`. entriesSummary,
-# imported above, is one; delete its import to remove it.
+# Each is one decorator over a short body, as your own endpoints are (README, "Your own
+# endpoints"): `partner_endpoint` from functions.endpoints under
+# `https_fn.on_request(**PARTNER_FUNCTION)`. The package's own serve a routing table of
+# its operations (`routes=`) and run the one the request chose (`call.serve()`).
+# entriesSummary, imported above, is an example of yours; delete its import to remove it.
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
-def fetchData(req: Request) -> Response:  # noqa: N802 - deployed name
+@partner_endpoint(routes=views.FETCH_DATA)
+def fetchData(call: Call[Any, None]) -> Any:  # noqa: N802 - deployed name
     """GET the caller's entries: a page, or one entry by id."""
-    return views.fetch_data(req)
+    return call.serve()
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
-def createEntry(req: Request) -> Response:  # noqa: N802 - deployed name
+@partner_endpoint(routes=views.CREATE_ENTRY)
+def createEntry(call: Call[Any, None]) -> Any:  # noqa: N802 - deployed name
     """POST a new entry for the caller's tenant."""
-    return views.create_entry(req)
+    return call.serve()
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
-def updateEntry(req: Request) -> Response:  # noqa: N802 - deployed name
+@partner_endpoint(routes=views.UPDATE_ENTRY)
+def updateEntry(call: Call[Any, None]) -> Any:  # noqa: N802 - deployed name
     """PATCH one of the caller's entries."""
-    return views.update_entry(req)
+    return call.serve()
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)
-def api(req: Request) -> Response:
+@partner_endpoint(routes=views.API)
+def api(call: Call[Any, None]) -> Any:
     """Every declared resource: GET/POST /v1/<resource>, GET/PATCH /v1/<resource>/<id>."""
-    return views.api(req)
+    return call.serve()
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)

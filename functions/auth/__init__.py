@@ -3,9 +3,9 @@
 `gate` tries a list of authenticators (`api_key_auth` for partner API keys, `id_tokens`
 for Firebase ID tokens);
 `callers` holds the caller type and the claim and scope rules; `sessions` shares the user
-lookups of the session check; `owner_sessions` signs owners in to the console. They raise Unauthorized (401: we cannot tell who you are)
-or Forbidden (403: we know you, and you may not); turning those into responses is the
-HTTP layer's job.
+lookups of the session check; `owner_sessions` signs owners in to the console. They raise
+Unauthorized (401: we cannot tell who you are) or Forbidden (403: we know you, and you may
+not); turning those into responses is the HTTP layer's job.
 """
 
 from functions.auth.callers import (

@@ -166,6 +166,10 @@ ENTRY_MODULE = "main"
 _discovered = False
 
 
+ENTRY_SOURCE = Path(__file__).resolve().parents[2] / "main.py"
+"""The deployment's main.py, beside the `functions` package."""
+
+
 def discover(path: Path | None = None) -> tuple[OwnerEndpoint, ...]:
     """Load main.py (beside this package, or `path`) once, so that the endpoints it declares
     are registered; in a served function it is loaded already and this does nothing.
@@ -176,7 +180,7 @@ def discover(path: Path | None = None) -> tuple[OwnerEndpoint, ...]:
     if _discovered or ENTRY_MODULE in sys.modules:
         _discovered = True
         return registered()
-    source = path or Path(__file__).parent.parent / "main.py"
+    source = path or ENTRY_SOURCE
     if not source.is_file():
         _discovered = True  # a package used without an entry module declares none
         return registered()

@@ -361,6 +361,16 @@ def firestore_emulator_host() -> str | None:
     return _env("FIRESTORE_EMULATOR_HOST")
 
 
+def firestore_fast_path() -> bool:
+    """Whether the store makes its hot calls as plain protobuf messages (`store.wire`,
+    default on; it still falls back by itself when the installed SDK is not the one it
+    was written against), or all of them through the SDK's public API (`false`)."""
+    raw = (_env("FIRESTORE_FAST_PATH") or "true").lower()
+    if raw not in {"0", "false", "no", "off", "1", "true", "yes", "on"}:
+        raise ConfigurationError("FIRESTORE_FAST_PATH must be true or false")
+    return raw in {"1", "true", "yes", "on"}
+
+
 def check_revoked() -> bool:
     """Whether every request checks for revoked sessions and disabled users (default on)."""
     return (_env("AUTH_CHECK_REVOKED") or "true").lower() not in {"0", "false", "no", "off"}

@@ -25,7 +25,7 @@ import functools
 import inspect
 import json
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from firebase_functions import options
@@ -53,6 +53,7 @@ from functions.domain.owner import TenantRecords, Work
 from functions.edge.http import parsing
 from functions.edge.http.pipeline import Endpoint, serve
 from functions.edge.http.responses import Reply
+from functions.edge.http.routes import Routes
 
 BodyT = TypeVar("BodyT")
 QueryT = TypeVar("QueryT")
@@ -89,10 +90,22 @@ class Call(Generic[BodyT, QueryT]):
     idempotency_key: str | None
     work: Work
     """Writes committed after the function returns, with their audit records."""
+    route: Callable[[], Any] | None = None
+    """The package's own operation of a function served by a routing table."""
 
     def records(self, resource: str) -> TenantRecords:
         """The caller's records of a declared resource (never another tenant's)."""
         return owner.tenant_records(resource, self.caller)
+
+    def serve(self) -> Any:
+        """Run the operation the function's routing table chose for this request (a list
+        page, a record, a create, an update), and return its result, which the table's
+        own serializer answers with (cursors, ETags, Idempotent-Replayed).
+
+        Raises: ConfigurationError for a function declared without `routes`."""
+        if self.route is None:
+            raise ConfigurationError("call.serve() needs partner_endpoint(routes=...)")
+        return self.route()
 
 
 Answer = BaseModel | tuple[int, BaseModel]
@@ -117,8 +130,9 @@ class _Outcome:
 
 def partner_endpoint(
     *,
-    scopes: Collection[str],
-    response: type[BaseModel],
+    routes: Routes | None = None,
+    scopes: Collection[str] = (),
+    response: type[BaseModel] | None = None,
     methods: Iterable[str] = ("GET",),
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
@@ -131,6 +145,10 @@ def partner_endpoint(
 ) -> Callable[[Handler], Callable[[Request], Response]]:
     """Serve the decorated function as a partner endpoint named after it.
 
+    `routes`: a routing table of the package's own operations on declared resources
+    (`views.FETCH_DATA`, `views.API`, ...): each route brings its scopes, parsing and
+    answer, and the function's `call.serve()` runs the one the request chose; the other
+    arguments then stay unset. Otherwise the function answers with its own models:
     `scopes`: each one the caller must hold. `methods`: what it answers (405 with Allow
     otherwise). `body` and `query`: pydantic models the request is parsed into (422 naming
     each field). `response`: the model it returns (with `status`, or its own from a
@@ -141,6 +159,13 @@ def partner_endpoint(
 
     Raises: ConfigurationError at import when the declaration is inconsistent.
     """
+
+    if routes is not None:
+        if scopes or response is not None or body is not None or query is not None:
+            raise ConfigurationError("a routing table brings its own scopes and models")
+        return _routed(routes)
+    if response is None:
+        raise ConfigurationError("partner_endpoint needs the response model it answers with")
 
     def decorate(function: Handler) -> Callable[[Request], Response]:
         summary, _, description = (inspect.getdoc(function) or "").partition("\n")
@@ -171,6 +196,46 @@ def partner_endpoint(
         return serve_request
 
     return decorate
+
+
+def _routed(table: Routes) -> Callable[[Handler], Callable[[Request], Response]]:
+    """Serve a function by a routing table: the route's endpoint, with its operation run
+    through the function (`call.serve()`), inside the same pipeline and shell."""
+
+    def decorate(function: Handler) -> Callable[[Request], Response]:
+        @functools.wraps(function)
+        def serve_request(request: Request) -> Response:
+            endpoint, allowed = table.resolve(request)
+            if isinstance(endpoint, Endpoint):
+                endpoint = _through(endpoint, function)
+            return serve(endpoint, request, allowed=allowed)
+
+        serve_request.routes = table  # type: ignore[attr-defined]
+        return serve_request
+
+    return decorate
+
+
+def _through(endpoint: Endpoint[Any, Any], function: Handler) -> Endpoint[Any, Any]:
+    def operation(caller: Caller, parsed: Any) -> Any:
+        work = Work(caller, endpoint.name)
+        result = function(
+            Call(
+                caller=caller,
+                body=parsed,
+                query=None,
+                method=endpoint.method,
+                request_id=str(logs.bound("request_id") or ""),
+                idempotency_key=None,
+                work=work,
+                route=lambda: endpoint.operation(caller, parsed),
+            )
+        )
+        if work.pending:
+            work.commit_writes()
+        return result
+
+    return replace(endpoint, operation=operation)
 
 
 def _endpoints(spec: OwnerEndpoint, function: Handler) -> dict[str, Endpoint[_Input, _Outcome]]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.core import config
 from functions.core.models import KeptAnswer
-from functions.store import wire
+from functions.store import calls
 from functions.store.client import UnitOfWork, backend_errors, client, count_reads
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def reference(partner_id: str, key: str) -> firestore.DocumentReference:
 def look_up(partner_id: str, key: str, *, now: dt.datetime | None = None) -> Lookup:
     """The record of `key` for the partner, read once."""
     with backend_errors():
-        snapshot = wire.get(reference(partner_id, key))
+        snapshot = calls.get(reference(partner_id, key))
     count_reads(1)
     if not snapshot.exists:
         return Lookup(None, written=None)

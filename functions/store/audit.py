@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.core import config
 from functions.core.models import AuditEntry, is_document_id
-from functions.store import wire
+from functions.store import calls
 from functions.store.client import UnitOfWork, backend_errors, call_options, client, new_id
 
 if TYPE_CHECKING:
@@ -99,11 +99,11 @@ def page(
         if before is not None:
             if not is_document_id(before):  # from a URL: no record has such an id
                 return [], None
-            last = wire.get(trail(database).document(before))
+            last = calls.get(trail(database).document(before))
             if not last.exists or (last.to_dict() or {}).get("partnerId") != partner_id:
                 return [], None
             found = found.start_after(last)
-        snapshots = wire.stream(found.limit(limit + 1))
+        snapshots = calls.stream(found.limit(limit + 1))
     shown = [{"id": s.id, **(s.to_dict() or {})} for s in snapshots[:limit]]
     return shown, (shown[-1]["id"] if len(snapshots) > limit else None)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.core import config, logs
 from functions.core.errors import ServiceUnavailable
-from functions.store import wire
+from functions.store import calls
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -31,10 +31,7 @@ def client() -> firestore.Client:
     with _clients_lock:
         existing = _clients.get(key)
         if existing is None:
-            from google.cloud import firestore  # noqa: PLC0415 - keeps main.py imports fast
-
-            existing = _clients[key] = firestore.Client(project=key[0])
-            wire.install_channel(existing)
+            existing = _clients[key] = calls.new_client(key[0])
         return existing
 
 
@@ -86,9 +83,7 @@ def call_options(method: str) -> dict[str, Any]:
     own for `method` (a transport method: `commit`, `run_aggregation_query`), within that
     deadline. A generic retry would retry a commit on INTERNAL, after which a commit that
     was applied (an increment) is applied twice."""
-    timeout = config.firestore_timeout_s()
-    retry = wire.sdk_retry(client()._firestore_api._transport, method)  # noqa: SLF001
-    return {"timeout": timeout, "retry": retry.with_timeout(timeout)}
+    return calls.options(client(), method)
 
 
 class WriteConflict(Exception):
@@ -105,7 +100,7 @@ class UnitOfWork:
 
     def __init__(self, database: firestore.Client | None = None) -> None:
         self._client = database or client()
-        self._writes: list[Any] = []  # plain write messages (`wire`), one a change
+        self._writes: list[Any] = []  # one a change, as `calls.write` made it
 
     def _added(self, write: Any) -> int:
         self._writes.append(write)
@@ -115,7 +110,7 @@ class UnitOfWork:
         """Write a new document; the commit fails with WriteConflict if it exists.
 
         Returns the write's place in the list `commit` returns."""
-        return self._added(wire.write_pbs("create", reference, data))
+        return self._added(calls.write(self._client, "create", reference, data))
 
     def update(
         self,
@@ -129,14 +124,14 @@ class UnitOfWork:
 
         Returns the write's place in the list `commit` returns."""
         return self._added(
-            wire.write_pbs("update", reference, changes, update_time=unchanged_since)
+            calls.write(self._client, "update", reference, changes, update_time=unchanged_since)
         )
 
     def set(self, reference: firestore.DocumentReference, data: Mapping[str, Any]) -> int:
         """Write a document whole, whether or not it exists.
 
         Returns the write's place in the list `commit` returns."""
-        return self._added(wire.write_pbs("set", reference, data))
+        return self._added(calls.write(self._client, "set", reference, data))
 
     def delete(
         self, reference: firestore.DocumentReference, *, unchanged_since: dt.datetime | None
@@ -145,7 +140,9 @@ class UnitOfWork:
         WriteConflict if it changed or vanished since.
 
         Returns the write's place in the list `commit` returns."""
-        return self._added(wire.write_pbs("delete", reference, update_time=unchanged_since))
+        return self._added(
+            calls.write(self._client, "delete", reference, update_time=unchanged_since)
+        )
 
     @property
     def writes(self) -> int:
@@ -161,7 +158,7 @@ class UnitOfWork:
 
         try:
             with backend_errors():
-                times = wire.commit(self._client, self._writes)
+                times = calls.commit(self._client, self._writes)
         except (
             api_exceptions.AlreadyExists,
             api_exceptions.FailedPrecondition,

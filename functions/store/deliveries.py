@@ -16,7 +16,7 @@ from functions.core.models import (
     DeliveryAttempt,
     is_document_id,
 )
-from functions.store import wire
+from functions.store import calls
 from functions.store.client import (
     UnitOfWork,
     backend_errors,
@@ -116,7 +116,7 @@ def of_endpoint(
         .limit(limit)
     )
     with backend_errors():
-        snapshots = wire.stream(query)
+        snapshots = calls.stream(query)
     count_reads(len(snapshots))
     return [delivery_from(s.id, s.to_dict() or {}) for s in snapshots]
 
@@ -125,7 +125,7 @@ def one(delivery_id: str, database: firestore.Client | None = None) -> Delivery 
     if not is_document_id(delivery_id):
         return None
     with backend_errors():
-        snapshot = wire.get(_deliveries(database).document(delivery_id))
+        snapshot = calls.get(_deliveries(database).document(delivery_id))
     count_reads(1)
     return delivery_from(snapshot.id, snapshot.to_dict() or {}) if snapshot.exists else None
 

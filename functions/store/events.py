@@ -16,7 +16,7 @@ from functions.core import config
 from functions.core.errors import NotFound
 from functions.core.models import AuditEntry, Event, is_document_id
 from functions.store import audit as audit_store
-from functions.store import wire
+from functions.store import calls
 from functions.store.client import (
     UnitOfWork,
     WriteConflict,
@@ -84,7 +84,7 @@ def add(work: UnitOfWork, event: Event) -> None:
 def committed_at(event_id: str) -> dt.datetime | None:
     """When the event was committed (its document's creation time), None if absent."""
     with backend_errors():
-        snapshot = wire.get(_events().document(event_id))
+        snapshot = calls.get(_events().document(event_id))
     return snapshot.create_time if snapshot.exists else None
 
 
@@ -121,7 +121,7 @@ def page(
     if after is not None:
         query = query.start_after([after[0], _events().document(after[1])])
     with backend_errors():
-        snapshots = wire.stream(query.limit(limit + 1))
+        snapshots = calls.stream(query.limit(limit + 1))
     count_reads(len(snapshots))
     events = [event_from(s.id, s.to_dict() or {}) for s in snapshots[:limit]]
     more = len(snapshots) > limit
@@ -133,7 +133,7 @@ def one(partner_id: str, event_id: str) -> Event:
     if not is_document_id(event_id):
         raise NotFound("No such event.")
     with backend_errors():
-        snapshot = wire.get(_events().document(event_id))
+        snapshot = calls.get(_events().document(event_id))
     count_reads(1)
     data = snapshot.to_dict() if snapshot.exists else None
     if not data or data.get("partnerId") != partner_id:
@@ -146,7 +146,7 @@ def by_id(event_id: str, database: firestore.Client | None = None) -> Event:
     if not is_document_id(event_id):
         raise NotFound("No such event.")
     with backend_errors():
-        snapshot = wire.get(_events(database).document(event_id))
+        snapshot = calls.get(_events(database).document(event_id))
     if not snapshot.exists:
         raise NotFound("No such event.")
     return event_from(snapshot.id, snapshot.to_dict() or {})

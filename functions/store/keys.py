@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.core import config
 from functions.core.api_keys import KEY_ID_PATTERN, ApiKey
-from functions.store import wire
+from functions.store import calls
 from functions.store.client import (
     UnitOfWork,
     WriteConflict,
@@ -86,7 +86,7 @@ def get_key(key_id: str, database: firestore.Client | None = None) -> ApiKey | N
     if not KEY_ID_PATTERN.fullmatch(key_id):
         return None
     with backend_errors():
-        snapshot = wire.get(_keys(database).document(key_id))
+        snapshot = calls.get(_keys(database).document(key_id))
     if not snapshot.exists:
         return None
     return _key_from(key_id, snapshot.to_dict() or {})
@@ -127,7 +127,7 @@ def keys(partner_id: str | None, database: firestore.Client | None = None) -> It
     if partner_id is not None:
         query = query.where(filter=FieldFilter("partnerId", "==", partner_id))
     with backend_errors():
-        snapshots = wire.stream(query)
+        snapshots = calls.stream(query)
     found = [key for s in snapshots if (key := _key_from(s.id, s.to_dict() or {})) is not None]
     yield from sorted(found, key=lambda key: (key.created_at, key.key_id))
 

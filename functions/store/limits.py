@@ -19,7 +19,7 @@ from typing import Any
 
 from functions.core import config, limits
 from functions.core.errors import ServiceUnavailable
-from functions.store import audit, wire
+from functions.store import audit, calls
 from functions.store.client import UnitOfWork, WriteConflict, backend_errors, client
 
 CONFLICT_BACKOFF_S = 0.01
@@ -43,7 +43,7 @@ def _lease(
     try:
         while time.monotonic() < deadline:
             with backend_errors():
-                snapshot = wire.get(reference)
+                snapshot = calls.get(reference)
             operations += 1
             now = dt.datetime.now(dt.UTC)
             taken, left, document = decide(snapshot.to_dict() if snapshot.exists else None, now)

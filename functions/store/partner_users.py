@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.core import config
 from functions.core.models import EPOCH, UserAccess
-from functions.store import wire
+from functions.store import calls
 from functions.store.client import UnitOfWork, backend_errors, client
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def access_from(uid: str, data: Mapping[str, Any] | None) -> UserAccess | None:
 def get(uid: str, database: firestore.Client | None = None) -> UserAccess | None:
     """Raises: ServiceUnavailable (backend down or too slow)."""
     with backend_errors():
-        snapshot = wire.get(users(database).document(uid))
+        snapshot = calls.get(users(database).document(uid))
     return access_from(uid, snapshot.to_dict() if snapshot.exists else None)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.core import config, logs
 from functions.core.models import PARTNER_STATUSES, PartnerRecord, valid_overrides
-from functions.store import wire
+from functions.store import calls
 from functions.store.client import UnitOfWork, backend_errors, client
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def record_from(partner_id: str, data: Mapping[str, Any] | None) -> PartnerRecor
 def get_partner(partner_id: str, database: firestore.Client | None = None) -> PartnerRecord:
     """Raises: ServiceUnavailable (backend down or too slow)."""
     with backend_errors():
-        snapshot = wire.get(partners(database).document(partner_id))
+        snapshot = calls.get(partners(database).document(partner_id))
     return record_from(partner_id, snapshot.to_dict() if snapshot.exists else None)
 
 
@@ -68,7 +68,7 @@ def get_with(reference: firestore.DocumentReference, partner_id: str) -> tuple[A
     """
     partner_ref = partners().document(partner_id)
     with backend_errors():
-        found_all = wire.get_all(client(), [reference, partner_ref])
+        found_all = calls.get_all(client(), [reference, partner_ref])
         snapshots = {s.reference.path: s for s in found_all}
     found = snapshots[partner_ref.path]
     return snapshots[reference.path], record_from(

@@ -26,7 +26,7 @@ from functions.core.models import (
 )
 from functions.resources import validation
 from functions.resources.declaration import Resource
-from functions.store import wire
+from functions.store import calls
 from functions.store.client import (
     UnitOfWork,
     backend_errors,
@@ -77,7 +77,7 @@ def scan(
     while True:
         page = query if last is None else query.start_after(last)
         with backend_errors():
-            snapshots = wire.stream(page.limit(page_size))
+            snapshots = calls.stream(page.limit(page_size))
         for snapshot in snapshots:
             yield snapshot.id, snapshot.to_dict() or {}, snapshot.update_time
         if len(snapshots) < page_size:
@@ -144,7 +144,7 @@ def get_record(resource: Resource, partner_id: str, doc_id: str) -> Record:
     if not is_document_id(doc_id):
         raise _not_found(resource)
     with backend_errors():
-        snapshot = wire.get(_collection(resource).document(doc_id))
+        snapshot = calls.get(_collection(resource).document(doc_id))
     count_reads(1)
     if not _owned(resource, snapshot, partner_id):
         raise _not_found(resource)
@@ -168,7 +168,7 @@ def list_records(
     """
     query = list_query(resource, partner_id, equals=equals, bounds=bounds, after=after)
     with backend_errors():
-        snapshots = wire.stream(query.limit(limit + 1))
+        snapshots = calls.stream(query.limit(limit + 1))
     count_reads(len(snapshots))
     page = snapshots[:limit]
     records, skipped = [], []
@@ -246,7 +246,7 @@ def read_owned(resource: Resource, partner_id: str, doc_id: str) -> Stored:
     if not is_document_id(doc_id):
         raise _not_found(resource)
     with backend_errors():
-        snapshot = wire.get(_collection(resource).document(doc_id))
+        snapshot = calls.get(_collection(resource).document(doc_id))
     count_reads(1)
     if not _owned(resource, snapshot, partner_id):
         raise _not_found(resource)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from functions.core import config
 from functions.core.models import DayUsage
-from functions.store import wire
+from functions.store import calls
 from functions.store.client import backend_errors, call_options, client, count_reads
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def days(
     references = [collection.document(document_id(p, d)) for p, d in wanted]
     db = database or client()
     with backend_errors():
-        snapshots = wire.get_all(db, references)
+        snapshots = calls.get_all(db, references)
     count_reads(len(snapshots))
     for snapshot in snapshots:
         data = snapshot.to_dict() if snapshot.exists else None

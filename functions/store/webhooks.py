@@ -16,7 +16,7 @@ from functions.core.models import (
     WebhookEndpoint,
     is_document_id,
 )
-from functions.store import wire
+from functions.store import calls
 from functions.store.client import (
     UnitOfWork,
     WriteConflict,
@@ -109,7 +109,7 @@ def of_partner(
     if partner_id is not None:
         query = query.where(filter=FieldFilter("partnerId", "==", partner_id))
     with backend_errors():
-        snapshots = wire.stream(query)
+        snapshots = calls.stream(query)
     count_reads(len(snapshots))
     found = [_endpoint(s.id, s.to_dict() or {}) for s in snapshots]
     return sorted(found, key=lambda e: (e.created_at, e.id))
@@ -123,7 +123,7 @@ def one(
     if not is_document_id(endpoint_id):
         raise NotFound("No such webhook endpoint.")
     with backend_errors():
-        snapshot = wire.get(_endpoints(database).document(endpoint_id))
+        snapshot = calls.get(_endpoints(database).document(endpoint_id))
     count_reads(1)
     data = snapshot.to_dict() if snapshot.exists else None
     if not data or (partner_id is not None and data.get("partnerId") != partner_id):

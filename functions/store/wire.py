@@ -11,8 +11,11 @@ value the SDK accepts is written exactly as the SDK writes it.
 
 The SDK's clients, references and queries are read here through their private attributes
 (the channel, the metadata, each method's retry, a query's message): this module is the
-one place that does. Each call is retried exactly as the SDK retries that method (read
-from its transport), within our own deadline (FIRESTORE_TIMEOUT_S).
+one place that does, and `surface_problems` checks every one of them on a new client
+before its first call; where one is missing (an SDK upgrade), `functions.store.calls`
+serves that client through the SDK's public API instead, as it does for every client
+with FIRESTORE_FAST_PATH=false. Each call is retried exactly as the SDK retries that
+method (read from its transport), within our own deadline (FIRESTORE_TIMEOUT_S).
 """
 
 # ruff: noqa: SLF001
@@ -414,3 +417,67 @@ def _time(stamp: Any) -> dt.datetime:
     from google.api_core.datetime_helpers import DatetimeWithNanoseconds  # noqa: PLC0415
 
     return DatetimeWithNanoseconds.from_timestamp_pb(stamp)  # type: ignore[no-any-return,no-untyped-call]
+
+
+# --- the SDK's private surface, checked once -------------------------------------------------
+
+
+def surface_problems(database: firestore.Client, *, install: bool = True) -> list[str]:
+    """What of the SDK's private surface this module relies on is missing or changed, one
+    line each (empty when all of it is there), checked on a new client before its first
+    call and without one: its channel is installed (`install_channel`), its stubs and
+    retries read, a write of each kind built (one through the SDK's own encoder), and a
+    snapshot, a query message and an update time made. With `install` False (a client
+    that has made calls already, the tools') its channel is left as the SDK made it. A
+    client found wanting is left to the SDK (`functions.store.calls`)."""
+    from google.cloud.firestore import SERVER_TIMESTAMP, FieldFilter  # noqa: PLC0415
+    from google.cloud.firestore_v1 import _helpers  # noqa: PLC0415
+    from google.cloud.firestore_v1.base_document import DocumentSnapshot  # noqa: PLC0415
+    from google.cloud.firestore_v1.types.query import StructuredQuery  # noqa: PLC0415
+
+    reference = database.collection("surface").document("probe")
+    now = dt.datetime.now(dt.UTC)
+
+    def writes() -> None:
+        write_pbs("create", reference, {"a": 1, "at": SERVER_TIMESTAMP})
+        write_pbs("update", reference, {"a.b": 1}, update_time=now)
+        write_pbs("set", reference, {"a": [1.5, None]})
+        write_pbs("delete", reference, update_time=now)
+
+    def reads() -> None:
+        DocumentSnapshot(
+            reference,
+            _helpers.decode_dict({}, database),
+            exists=True,
+            read_time=_time(_write_class()().current_document.update_time),
+            create_time=None,
+            update_time=None,
+        )
+        (reference._document_path, reference._client)  # noqa: B018 - what `get` reads
+
+    def queries() -> None:
+        query: Any = database.collection("surface").where(filter=FieldFilter("a", "==", 1)).limit(1)
+        (query._all_descendants, query._limit_to_last)  # noqa: B018
+        query._parent._parent_info()
+        StructuredQuery.pb(query._to_protobuf())
+
+    def retries() -> None:
+        transport = database._firestore_api._transport
+        for method in ("commit", "batch_get_documents", "run_query", "run_aggregation_query"):
+            sdk_retry(transport, method)
+
+    probes: tuple[tuple[str, Callable[[], Any]], ...] = (
+        *((("channel", lambda: install_channel(database)),) if install else ()),
+        ("stubs", lambda: _Stubs(database)),
+        ("retries", retries),
+        ("writes", writes),
+        ("reads", reads),
+        ("queries", queries),
+    )
+    problems = []
+    for name, probe in probes:
+        try:
+            probe()
+        except Exception as exc:  # noqa: BLE001 - any failure is a reason to leave it to the SDK
+            problems.append(f"{name}: {type(exc).__name__}: {exc}")
+    return problems

@@ -279,7 +279,8 @@ def test_an_answer_kept_in_the_older_shape_still_replays_and_a_new_one_has_one_s
     data = kept.to_dict() or {}
     assert (data["operation"], data["status"]) == ("placeOrder", 201)
     assert json.loads(data["response"]) == first.json()
-    assert "endpoint" not in data and "recordId" not in data
+    assert "endpoint" not in data
+    assert "recordId" not in data
     older = {k: v for k, v in data.items() if k != "operation"} | {"endpoint": "placeOrder"}
     kept.reference.set(older)
     again = place(secret, **{"Idempotency-Key": "k-old"})

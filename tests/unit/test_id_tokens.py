@@ -18,7 +18,7 @@ from devtools.token_rig import KeyServer
 from functions.auth import Caller, authenticate, id_tokens
 from functions.core import config
 from functions.core.errors import ConfigurationError, Forbidden, ServiceUnavailable, Unauthorized
-from functions.edge.http import pipeline
+from functions.edge.http import shell
 from tests.helpers import (
     PROJECT,
     Blackhole,
@@ -275,7 +275,7 @@ def test_a_deployed_function_with_emulator_mode_refuses_to_serve(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = function_app("fetchData")
-    monkeypatch.setattr(pipeline, "_reported_configuration_errors", set())
+    monkeypatch.setattr(shell, "_reported_configuration_errors", set())
     monkeypatch.setenv("GCLOUD_PROJECT", "acme-accounting")
     monkeypatch.setenv("K_SERVICE", "fetchdata")
     monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
@@ -317,7 +317,7 @@ def test_a_deployed_function_with_an_emulator_variable_refuses_api_keys_too(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str
 ) -> None:
     app = function_app("fetchData")
-    monkeypatch.setattr(pipeline, "_reported_configuration_errors", set())
+    monkeypatch.setattr(shell, "_reported_configuration_errors", set())
     monkeypatch.setenv("GCLOUD_PROJECT", "acme-accounting")
     monkeypatch.setenv("K_SERVICE", "fetchdata")
     monkeypatch.setenv(variable, " ")

@@ -16,11 +16,12 @@ from functions.domain import idempotency
 from functions.store.answers import answer_of
 
 NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
-LIVE = {
+EXPIRES = NOW.replace(hour=13)
+LIVE: dict[str, Any] = {
     "partnerId": "acme",
     "fingerprint": "f1",
     "createdAt": NOW,
-    "expiresAt": NOW.replace(hour=13),
+    "expiresAt": EXPIRES,
 }
 
 
@@ -68,9 +69,8 @@ def test_an_expired_or_unreadable_record_holds_no_answer(stored: dict[str, Any])
 
 def test_a_record_expires_at_its_expiry_to_the_microsecond() -> None:
     stored = LIVE | {"operation": "x", "status": 201, "response": "{}"}
-    just_before = stored["expiresAt"] - dt.timedelta(microseconds=1)
-    assert answer_of(stored, now=just_before) is not None
-    assert answer_of(stored, now=stored["expiresAt"]) is None
+    assert answer_of(stored, now=EXPIRES - dt.timedelta(microseconds=1)) is not None
+    assert answer_of(stored, now=EXPIRES) is None
 
 
 def test_the_fingerprint_of_a_create_is_the_one_older_records_hold() -> None:

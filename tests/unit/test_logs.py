@@ -136,14 +136,15 @@ def test_the_request_line_is_what_cloud_logging_reads(
 ) -> None:
     import flask
 
-    from functions.edge.http.pipeline import _finish
+    from functions.edge.http.shell import Served, finish
 
     app = flask.Flask("t")
     headers = {"X-Forwarded-For": "203.0.113.9, 198.51.100.7", "User-Agent": "erp/1.0"}
     with app.test_request_context("/abc?secret=1", method="POST", data=b"x" * 42, headers=headers):
         token = logs.start_request(function="createEntry", partner_id="acme")
         try:
-            _finish(flask.Response("{}", status=status), flask.request, "createEntry", "r1", 0.0)
+            served = Served(flask.request, "r1", "createEntry")
+            finish(flask.Response("{}", status=status), served, 0.0)
         finally:
             logs.end_request(token)
     _, (record,) = log_lines(capsys)

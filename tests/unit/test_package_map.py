@@ -69,3 +69,17 @@ def test_a_module_the_map_leaves_out_is_found(tmp_path: Path) -> None:
     (folder / "stray.py").write_text("")
     docstring = ast.get_docstring(ast.parse((folder / "__init__.py").read_text())) or ""
     assert _members(folder) - _named(docstring) == {"stray"}
+
+
+def test_what_the_package_reads_beside_itself_is_found_from_its_folders() -> None:
+    """Modules that moved into folders still find main.py, resources.toml and their
+    assets: a wrong count of `parent`s finds nothing, silently."""
+    from functions.contract import catalog
+    from functions.edge.console import app
+    from functions.edge.http import docs
+    from functions.resources import declaration
+
+    assert catalog.ENTRY_SOURCE == ROOT / "main.py"
+    assert declaration.DEFAULT_PATH == ROOT / "resources.toml"
+    assert (docs.VENDOR / "swagger-ui-bundle.js").is_file()
+    assert (app.HERE / "templates" / "base.html").is_file()

@@ -88,8 +88,6 @@ def bearer(credential: str) -> dict[str, str]:
 def test_the_stages_run_in_the_documented_order() -> None:
     names = [name for name, _ in pipeline.PARTNER_STAGES]
     assert names == [
-        "request_id",
-        "method",
         "authenticate",
         "authorize",
         "limits",
@@ -98,7 +96,7 @@ def test_the_stages_run_in_the_documented_order() -> None:
         "serialize",
         "audit",
     ]
-    assert [name for name, _ in pipeline.PUBLIC_STAGES] == ["request_id", "method", "operation"]
+    assert [name for name, _ in pipeline.PUBLIC_STAGES] == ["operation"]
 
 
 def test_a_good_request_goes_through_every_stage() -> None:

@@ -4,6 +4,7 @@ any credential is read (no emulator needed)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +86,106 @@ def test_options_and_preflights_name_every_method_the_route_serves(
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Methods"] == f"{methods}, OPTIONS"
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://partner.example"
+
+
+# --- the routing tables themselves, as data ----------------------------------------------
+
+
+def _table() -> Any:
+    from functions.edge.http.pipeline import Endpoint
+    from functions.edge.http.routes import Route, Routes
+
+    def endpoint(method: str) -> Any:
+        never: Any = lambda *a: None  # noqa: E731 - no stage runs: only routing is under test
+        return Endpoint("t", method, frozenset(), never, never, never)
+
+    shelves = {"list": endpoint("GET"), "create": endpoint("POST"), "get": endpoint("GET")}
+    return Routes(
+        "t",
+        (
+            Route("GET", "/v1/{collection}", "list"),
+            Route("POST", "/v1/{collection}", "create"),
+            Route("GET", "/v1/{collection}/{id}", "get"),
+            Route("DELETE", "/v1/{collection}/{id}", "delete"),
+        ),
+        lambda name: shelves if name == "shelves" else None,
+    ), shelves
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "chosen", "allowed"),
+    [
+        ("GET", "/v1/shelves", "list", ("GET", "POST")),
+        ("GET", "/v1/shelves/", "list", ("GET", "POST")),
+        ("POST", "/v1/shelves", "create", ("GET", "POST")),
+        ("OPTIONS", "/v1/shelves", "list", ("GET", "POST")),
+        ("GET", "/v1/shelves/s1", "get", ("GET",)),
+    ],
+)
+def test_a_table_routes_each_method_and_path_to_its_operation(
+    method: str, path: str, chosen: str, allowed: tuple[str, ...]
+) -> None:
+    from flask import Flask
+
+    table, shelves = _table()
+    with Flask("t").test_request_context(path, method=method):
+        from flask import request
+
+        endpoint, methods = table.resolve(request)
+    assert endpoint is shelves[chosen]
+    assert methods == allowed
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        ("PATCH", "/v1/shelves", 405, "GET, POST"),
+        ("DELETE", "/v1/shelves/s1", 405, "GET"),  # a route whose operation it lacks
+        ("GET", "/v1/books", 404, None),
+        ("GET", "/v1/shelves/s1/extra", 404, None),
+        ("GET", "/v2/shelves", 404, None),
+        ("GET", "/v1/Shelves", 404, None),
+    ],
+)
+def test_a_table_refuses_what_it_does_not_route(
+    method: str, path: str, status: int, allow: str | None
+) -> None:
+    from flask import Flask
+
+    from functions.core.errors import ApiError
+    from functions.edge.http.pipeline import PublicEndpoint
+
+    table, _ = _table()
+    with Flask("t").test_request_context(path, method=method):
+        from flask import request
+
+        endpoint, _methods = table.resolve(request)
+        assert isinstance(endpoint, PublicEndpoint)
+        with pytest.raises(ApiError) as refused:
+            endpoint.answer(request)
+    assert refused.value.status == status
+    assert refused.value.headers().get("Allow") == allow
+
+
+def test_main_serves_every_partner_function_through_the_public_decorator() -> None:
+    """fetchData, createEntry, updateEntry and api are written as an owner writes an
+    endpoint: `partner_endpoint` over a body that serves the route the request chose."""
+    import inspect
+
+    import main
+    from functions.edge.http import views
+
+    tables = {
+        "fetchData": views.FETCH_DATA,
+        "createEntry": views.CREATE_ENTRY,
+        "updateEntry": views.UPDATE_ENTRY,
+        "api": views.API,
+    }
+    for name, table in tables.items():
+        function = getattr(main, name)
+        assert function.__wrapped__.routes is table, name
+        body = inspect.getsource(function.__wrapped__.__wrapped__)
+        assert body.count("\n") <= 6, body
+        assert "return call.serve()" in body
+    example: Any = main.entriesSummary  # type: ignore[attr-defined]
+    assert example.__wrapped__.owner_endpoint.name == "entriesSummary"

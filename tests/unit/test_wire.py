@@ -287,3 +287,127 @@ def test_sdk_calls_get_the_sdks_retry_of_their_method_within_our_deadline(databa
     assert call_options("run_aggregation_query")["retry"]._predicate(internal)
     with pytest.raises(RuntimeError, match="holds no retry for no_such_method"):
         wire.sdk_retry(database._firestore_api._transport, "no_such_method")
+
+
+# --- the switch: the fast path, or the SDK's public API --------------------------------------
+
+
+@pytest.fixture
+def fresh_paths(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`functions.store.calls` as a new process finds it: no client judged, nothing said."""
+    import threading
+    import weakref
+
+    from functions.store import calls
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:1")
+    monkeypatch.setenv("FIRESTORE_TIMEOUT_S", "3")
+    monkeypatch.setattr(calls, "_paths", weakref.WeakKeyDictionary())
+    monkeypatch.setattr(calls, "_said", threading.Event())
+    return calls
+
+
+def test_the_installed_sdk_has_every_private_part_the_fast_path_reads(
+    fresh_paths: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from functions.store import wire
+
+    made = fresh_paths.new_client("demo-partner-api")
+    assert fresh_paths.fast(made) is True
+    assert wire.surface_problems(made, install=False) == []
+    assert "firestore_fast_path_off" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        ("google.cloud.firestore_v1.base_client", "_GRPC_MSG_SIZE_OPTIONS", "channel"),
+        ("google.cloud.firestore_v1._helpers", "pbs_for_update", "writes"),
+        ("google.cloud.firestore_v1._helpers", "decode_dict", "reads"),
+        ("google.cloud.firestore_v1.base_query.BaseQuery", "_to_protobuf", "queries"),
+    ],
+)
+def test_a_missing_private_part_falls_back_to_the_sdk_with_one_log_line(
+    fresh_paths: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    part: tuple[str, str, str],
+) -> None:
+    """An SDK upgrade that renames one part the fast path reads: the check finds it before
+    any call, the client is a plain SDK client, and the process says so once."""
+    import importlib
+    import json
+
+    module, name, probe = part
+    owner_name, _, attribute = f"{module}.{name}".rpartition(".")
+    try:
+        owner: Any = importlib.import_module(owner_name)
+    except ModuleNotFoundError:
+        parent, _, cls = owner_name.rpartition(".")
+        owner = getattr(importlib.import_module(parent), cls)
+    monkeypatch.delattr(owner, attribute)
+    made = fresh_paths.new_client("demo-partner-api")
+    again = fresh_paths.new_client("demo-partner-api")
+    assert (fresh_paths.fast(made), fresh_paths.fast(again)) == (False, False)
+    assert not hasattr(made, "_transport"), "a plain client: no channel of ours half-installed"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    said = [line for line in lines if line.get("code") == "firestore_fast_path_off"]
+    assert len(said) == 1, lines
+    assert f"{probe}: " in said[0]["message"]
+    assert attribute in said[0]["message"]
+    assert said[0]["severity"] == "WARNING"
+
+
+def test_the_switch_off_serves_every_client_through_the_sdk(
+    fresh_paths: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from google.cloud import firestore
+
+    from functions.core.errors import ConfigurationError
+    from functions.store.calls import SdkWrite
+
+    monkeypatch.setenv("FIRESTORE_FAST_PATH", "false")
+    made = fresh_paths.new_client("demo-partner-api")
+    elsewhere = firestore.Client(project="demo-partner-api")  # the tools' own
+    assert (fresh_paths.fast(made), fresh_paths.fast(elsewhere)) == (False, False)
+    reference = made.collection("entries").document("abc")
+    assert fresh_paths.write(made, "create", reference, {"a": 1}) == SdkWrite(
+        "create", reference, {"a": 1}, None
+    )
+    options = fresh_paths.options(made, "commit")
+    assert options["timeout"] == 3.0
+    assert options["retry"]._timeout == 3.0
+    assert "firestore_fast_path_off" not in capsys.readouterr().out
+    monkeypatch.setenv("FIRESTORE_FAST_PATH", "sometimes")
+    with pytest.raises(ConfigurationError, match="FIRESTORE_FAST_PATH must be true or false"):
+        fresh_paths.new_client("demo-partner-api")
+
+
+@pytest.mark.parametrize(
+    ("method", "retried"),
+    [
+        ("commit", {"RESOURCE_EXHAUSTED", "UNAVAILABLE"}),
+        ("batch_get_documents", {"DEADLINE_EXCEEDED", "INTERNAL", "UNAVAILABLE"}),
+        ("run_query", {"DEADLINE_EXCEEDED", "INTERNAL", "UNAVAILABLE"}),
+        ("run_aggregation_query", {"DEADLINE_EXCEEDED", "INTERNAL", "UNAVAILABLE"}),
+    ],
+)
+def test_the_sdk_path_retries_each_method_as_the_fast_path_does(
+    fresh_paths: Any, monkeypatch: pytest.MonkeyPatch, method: str, retried: set[str]
+) -> None:
+    """The public path's retries are the SDK transport's defaults, which the fast path
+    reads from the transport itself: the same errors retried for every method."""
+    import grpc
+    from google.api_core import exceptions
+
+    fast = fresh_paths.new_client("demo-partner-api")
+    monkeypatch.setenv("FIRESTORE_FAST_PATH", "false")
+    monkeypatch.setattr(fresh_paths, "_paths", type(fresh_paths._paths)())
+    public = fresh_paths.options(None, method)["retry"]
+    monkeypatch.setenv("FIRESTORE_FAST_PATH", "true")
+    monkeypatch.setattr(fresh_paths, "_paths", type(fresh_paths._paths)())
+    own = fresh_paths.options(fast, method)["retry"]
+    for code in grpc.StatusCode:
+        error = exceptions.from_grpc_status(code, "x")  # type: ignore[no-untyped-call]
+        assert public._predicate(error) == own._predicate(error), code
+        assert public._predicate(error) == (code.name in retried), code

@@ -13,9 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hmac
-import time
-import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +31,12 @@ from functions.auth.callers import (
 )
 from functions.auth.owner_sessions import Owner, SignInFailed
 from functions.core import config, logs
-from functions.core.errors import ConfigurationError
+from functions.core.errors import ApiError, ConfigurationError
 from functions.core.limits import FailureGuard, failure_source
 from functions.core.models import is_document_id
 from functions.domain.usage import totals
 from functions.edge.console import charts, session
-from functions.edge.http import parsing
+from functions.edge.http import parsing, shell
 from functions.operations.clients import shared_firestore_client
 from functions.operations.errors import Refused, UsageError
 from functions.operations.operator import SUSPENDED_NOTE, Operator
@@ -139,24 +136,30 @@ class Page:
 
 
 def serve(request: Request) -> Response:
-    """The console function's one entry point; one log line a request."""
-    started = time.perf_counter()
+    """The console function's one entry point, served in the one HTTP shell (request id,
+    method, the catch-all, headers, one log line); what goes wrong is shown as a page."""
     page = _page(request)
-    try:
-        response = _answer(page)
-    except Exception:  # noqa: BLE001 - the page says nothing of it; the log says all
-        logs.log("ERROR", traceback.format_exc(), request_id=page.request_id)
-        response = page.refuse(500, "The console could not do this. The log has the details.")
-    logs.log(
-        "INFO" if response.status_code < 400 else "WARNING",
-        f"{request.method} console/{'/'.join(page.route)} -> {response.status_code}",
-        request_id=page.request_id,
-        status=response.status_code,
-        latency_ms=round((time.perf_counter() - started) * 1000, 2),
-        uid=page.owner.uid if page.owner else None,
-        **logs.labels(function="console"),
-    )
-    return response
+
+    def shown(error: ApiError, request_id: str) -> Response:
+        message = (
+            "The console could not do this. The log has the details."
+            if error.status >= 500
+            else error.public_message()
+        )
+        response = page.refuse(error.status, message)
+        response.headers.update(error.headers())
+        return response
+
+    def answer(served: shell.Served) -> Response:
+        page.request_id = served.request_id
+        served.label = f"console/{'/'.join(page.route)}"
+        try:
+            return _answer(page)
+        finally:
+            served.fields["uid"] = page.owner.uid if page.owner else None
+
+    face = shell.Face(error=shown, cors=False)
+    return shell.serve("console", request, answer, methods=("GET", "POST"), face=face)
 
 
 def _page(request: Request) -> Page:
@@ -165,7 +168,7 @@ def _page(request: Request) -> Page:
     while route and route[0] == "console":
         route.pop(0)
     root = "../" * (len(segments) - 1) if segments else "console/"
-    return Page(request, root or "./", route, "", uuid.uuid4().hex)
+    return Page(request, root or "./", route, "", "")
 
 
 def _answer(page: Page) -> Response:
@@ -206,8 +209,6 @@ def _public(page: Page) -> Response | None:
         return Response(css, mimetype="text/css", headers=cached)
     if page.route == ["sign-in"]:
         return _sign_in(page)
-    if page.request.method not in ("GET", "POST"):
-        return page.refuse(405, "The console answers GET and POST only.")
     return None
 
 

@@ -1,7 +1,7 @@
-"""The request pipeline: every exported function goes through the same named stages.
+"""The request pipeline: every partner function goes through the same named stages,
+inside the one HTTP shell (`shell`: request id, method, errors, headers, the log line).
 
-    request_id -> method -> authenticate -> authorize -> limits -> parse -> operation
-    -> serialize -> audit
+    authenticate -> authorize -> limits -> parse -> operation -> serialize -> audit
 
 Each stage is a small function of the exchange with one reason to change: `authorize`
 refuses suspended partners and missing scopes, `limits` spends the partner's rate and,
@@ -12,18 +12,15 @@ which error a request gets when several things are wrong with it: method (405), 
 then the data (404/409/412).
 Public functions (health, the OpenAPI document, the reference page) skip the partner stages.
 
-`serve` is the only place that turns errors into HTTP answers: our errors become the JSON
-envelope with their status; anything else is logged with its traceback and becomes a 500
-that reveals nothing. It also adds the request id, security and CORS headers to every
-answer and logs one line per request.
+The shell is the only place that turns errors into HTTP answers: our errors become the
+JSON envelope with their status; anything else is logged with its traceback and becomes a
+500 that reveals nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -36,12 +33,9 @@ from functions.auth import Authenticator, Caller, authenticate, claimed_identity
 from functions.auth import require_scopes as authorize_scopes
 from functions.core import config, logs
 from functions.core.errors import (
-    INTERNAL,
-    ApiError,
     ConfigurationError,
     Forbidden,
     FrameworkError,
-    MethodNotAllowed,
     PartnerSuspended,
     QuotaExceeded,
     RateLimited,
@@ -49,15 +43,10 @@ from functions.core.errors import (
     Unauthorized,
 )
 from functions.core.limits import Decision, Gate, Permit, failure_source
-from functions.domain import usage
 from functions.edge import wiring
-from functions.edge.http import parsing
+from functions.edge.http import parsing, shell
 from functions.edge.http.responses import (
-    SECURITY_HEADERS,
     Reply,
-    cors_headers,
-    error_response,
-    preflight_response,
 )
 
 In = TypeVar("In")
@@ -124,23 +113,6 @@ class Exchange:
 
 Stage = Callable[[Exchange], Response | None]
 """A stage fills in the exchange or raises; a response it returns is the answer at once."""
-
-
-def assign_request_id(exchange: Exchange) -> None:
-    exchange.request_id = parsing.request_id(exchange.request)
-    logs.bind(request_id=exchange.request_id)
-
-
-def check_method(exchange: Exchange) -> Response | None:
-    """Answer an allowed origin's CORS preflight; refuse any other method (405); both
-    name every method the route serves."""
-    request, method = exchange.request, exchange.endpoint.method
-    allowed = exchange.allowed or (method,)
-    if request.method == "OPTIONS" and cors_headers(request):
-        return preflight_response(allowed)
-    if request.method != method:
-        raise MethodNotAllowed(allowed)
-    return None
 
 
 def identify(exchange: Exchange) -> None:
@@ -264,8 +236,6 @@ def answer_public(exchange: Exchange) -> None:
 
 
 PARTNER_STAGES: tuple[tuple[str, Stage], ...] = (
-    ("request_id", assign_request_id),
-    ("method", check_method),
     ("authenticate", identify),
     ("authorize", authorize),
     ("limits", apply_limits),
@@ -274,11 +244,7 @@ PARTNER_STAGES: tuple[tuple[str, Stage], ...] = (
     ("serialize", serialize),
     ("audit", record_audit),
 )
-PUBLIC_STAGES: tuple[tuple[str, Stage], ...] = (
-    ("request_id", assign_request_id),
-    ("method", check_method),
-    ("operation", answer_public),
-)
+PUBLIC_STAGES: tuple[tuple[str, Stage], ...] = (("operation", answer_public),)
 
 
 def stages_of(endpoint: Endpoint[Any, Any] | PublicEndpoint) -> tuple[tuple[str, Stage], ...]:
@@ -293,19 +259,9 @@ def serve(
     *,
     allowed: tuple[str, ...] = (),
 ) -> Response:
-    """Run `request` through the endpoint's stages; always a JSON answer, errors included.
-    `allowed`: every method of the request's route, when it serves more than the
-    endpoint's."""
-    started = time.perf_counter()
-    token = logs.start_request(
-        function=endpoint.name,
-        method=request.method,
-        **logs.trace_fields(
-            request.headers.get("traceparent"),
-            request.headers.get("X-Cloud-Trace-Context"),
-            _project_or_none(),
-        ),
-    )
+    """Run `request` through the endpoint's stages in the shell; always a JSON answer,
+    errors included. `allowed`: every method of the request's route, when it serves more
+    than the endpoint's."""
     exchange = Exchange(
         request,
         endpoint,
@@ -313,89 +269,40 @@ def serve(
         limits=limits,
         allowed=allowed,
     )
-    try:
-        response = _run(exchange)
-        response.headers.update(exchange.limit_headers)
-        return _finish(response, request, endpoint.name, exchange.request_id, started)
-    finally:
-        logs.end_request(token)
+
+    def answer(served: shell.Served) -> Response:
+        exchange.request_id = served.request_id
+        return _run(exchange)
+
+    return shell.serve(
+        endpoint.name,
+        request,
+        answer,
+        methods=allowed or (endpoint.method,),
+        on_failure=lambda: _give_back(exchange),
+        headers=lambda: exchange.limit_headers,
+    )
 
 
 def framework_error(error: HTTPException) -> Response:
     """The web framework's own HTTP errors, raised before any function ran (an unroutable
     path, say), in the envelope with the headers every answer carries."""
-    started = time.perf_counter()
-    request = flask.request
-    request_id = parsing.request_id(request)
-    token = logs.start_request(function="framework", method=request.method)
-    try:
-        failure = FrameworkError(error.code or 500, error.name)
-        return _finish(
-            error_response(failure, request_id), request, "framework", request_id, started
-        )
-    finally:
-        logs.end_request(token)
+    failure = FrameworkError(error.code or 500, error.name)
 
+    def answer(served: shell.Served) -> Response:
+        raise failure
 
-def _finish(
-    response: Response, request: Request, name: str, request_id: str, started: float
-) -> Response:
-    """Add the request id, security and CORS headers, and log the request's one line."""
-    response.headers[parsing.REQUEST_ID_HEADER] = request_id
-    for header, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(header, value)  # a reply's own policy (the docs page) wins
-    response.headers.update(cors_headers(request))
-    status = response.status_code
-    latency_s = time.perf_counter() - started
-    replayed = response.headers.get("Idempotent-Replayed") == "true"
-    usage.record_call(logs.bound("partner_id"), status, created=status == 201 and not replayed)
-    logs.log(
-        "INFO" if status < 400 else "WARNING" if status < 500 else "ERROR",
-        f"{request.method} {name} -> {status}",
-        request_id=request_id,
-        status=status,
-        outcome="ok" if status < 400 else "rejected",
-        latency_ms=round(latency_s * 1000, 2),
-        round_trips=logs.round_trips(),
-        httpRequest=logs.http_request(
-            method=request.method,
-            path=f"/{name}{request.path if request.path != '/' else ''}",
-            status=status,
-            latency_s=latency_s,
-            user_agent=request.headers.get("User-Agent"),
-            response_size=response.calculate_content_length(),
-            request_size=request.content_length,
-            remote_ip=parsing.client_address(request),
-            protocol=request.environ.get("SERVER_PROTOCOL"),
-        ),
-        **logs.labels(partner=logs.bound("partner_id"), function=name),
-    )
-    return response
+    return shell.serve("framework", flask.request, answer, methods=())
 
 
 def _run(exchange: Exchange) -> Response:
-    try:
-        for _name, stage in stages_of(exchange.endpoint):
-            early = stage(exchange)
-            if early is not None:
-                return early
-        if exchange.reply is None:
-            raise ConfigurationError(f"{exchange.endpoint.name} produced no reply")
-        return exchange.reply.response()
-    except ApiError as exc:
-        _give_back(exchange)
-        logs.bind(code=exc.code, reason=exc.reason)
-        if exc.status >= 500 and _first_report(exc):
-            logs.log("ERROR", exc.message, error_type=type(exc).__name__)
-        return error_response(exc, exchange.request_id or parsing.request_id(exchange.request))
-    except Exception as exc:  # noqa: BLE001 - the one place that must catch everything
-        _give_back(exchange)
-        logs.report_error(
-            f"unhandled {type(exc).__name__} in {exchange.endpoint.name}",
-            traceback.format_exc(),
-            error_type=type(exc).__name__,
-        )
-        return error_response(INTERNAL, exchange.request_id or parsing.request_id(exchange.request))
+    for _name, stage in stages_of(exchange.endpoint):
+        early = stage(exchange)
+        if early is not None:
+            return early
+    if exchange.reply is None:
+        raise ConfigurationError(f"{exchange.endpoint.name} produced no reply")
+    return exchange.reply.response()
 
 
 def _give_back(exchange: Exchange) -> None:
@@ -403,24 +310,3 @@ def _give_back(exchange: Exchange) -> None:
     if exchange.permit is not None:
         exchange.permit.release()
         exchange.permit = None
-
-
-_reported_configuration_errors: set[str] = set()
-
-
-def _first_report(error: ApiError) -> bool:
-    """Whether to log an error's reason: a configuration error once per process (every
-    request of a misconfigured function fails alike; its request lines still say 500)."""
-    if not isinstance(error, ConfigurationError):
-        return True
-    if error.message in _reported_configuration_errors:
-        return False
-    _reported_configuration_errors.add(error.message)
-    return True
-
-
-def _project_or_none() -> str | None:
-    try:
-        return config.project_id()
-    except ApiError:
-        return None

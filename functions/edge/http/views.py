@@ -1,12 +1,15 @@
-"""The exported functions, each declared as an endpoint of the pipeline.
+"""The package's own endpoints, and the routing tables main.py's functions serve them by
+(`partner_endpoint(routes=...)`, as an owner writes a function).
 
 A partner endpoint names its method and scope, then three stages of its own: parse the
 request into typed values, run the domain operation, serialize the result. Everything
-else (request id, method, identity, scopes, errors, headers, logs) is the pipeline's.
+else (request id, method, identity, scopes, errors, headers, logs) is the pipeline's and
+the shell's.
 
 Every declared resource is served by the `api` function under `/v1/<resource>[/<id>]`
-with no code of its own; `fetchData`, `createEntry` and `updateEntry` are the same
-operations of the `entries` resource at the URLs partners integrated with first.
+with no code of its own (`API`); `fetchData`, `createEntry` and `updateEntry` are the
+same operations of the `entries` resource at the URLs partners integrated with first
+(`FETCH_DATA`, `CREATE_ENTRY`, `UPDATE_ENTRY`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from functions.core.errors import (
     BadRequest,
     ConfigurationError,
     MethodNotAllowed,
-    NotFound,
 )
 from functions.core.models import (
     Created,
@@ -48,6 +50,7 @@ from functions.edge.http import docs, parsing
 from functions.edge.http import webhooks as webhook_views
 from functions.edge.http.pipeline import Endpoint, PublicEndpoint, framework_error, serve
 from functions.edge.http.responses import Reply
+from functions.edge.http.routes import Collections, Operations, Route, Routes
 from functions.edge.http.serializers import etag, event_page_json, page_json, record_json
 from functions.resources import declaration, validation
 from functions.resources.declaration import Resource
@@ -154,51 +157,58 @@ def update_endpoint(name: str, resource: Resource, id_of: IdOf, missing: str) ->
     return Endpoint(name, "PATCH", frozenset({resource.write_scope}), parse, operation, serialize)
 
 
-def _refusal(name: str, method: str, error: ApiError) -> PublicEndpoint:
-    """An endpoint that answers `error` in the envelope, before any credential is read."""
-
-    def answer(request: Request) -> Reply:
-        raise error
-
-    return PublicEndpoint(name, method, answer)
-
-
 # --- fetchData, createEntry, updateEntry: the entries resource at its first URLs ----------
 
+FIRST_URLS_COLLECTION = "entries"
 
-def _entries_endpoints() -> dict[str, Endpoint[Any, Any]] | None:
-    resource = declaration.current().get("entries")
-    return None if resource is None else _first_urls(resource)
+
+def _first_urls(name: str) -> Collections:
+    def collections(collection: str) -> Operations | None:
+        resource = declaration.current().get(collection)
+        return None if resource is None else _first_url_endpoints(resource)[name]
+
+    return collections
 
 
 @functools.cache
-def _first_urls(resource: Resource) -> dict[str, Endpoint[Any, Any]]:
+def _first_url_endpoints(resource: Resource) -> dict[str, dict[str, Endpoint[Any, Any]]]:
     return {
-        "fetchData": read_endpoint("fetchData", resource, parsing.path_id),
-        "createEntry": create_endpoint(
-            "createEntry",
-            resource,
-            parsing.path_id,
-            "POST to createEntry itself; the server assigns the id.",
-        ),
-        "updateEntry": update_endpoint(
-            "updateEntry",
-            resource,
-            parsing.path_id,
-            "Name the entry in the path: PATCH updateEntry/<id>.",
-        ),
+        "fetchData": {"read": read_endpoint("fetchData", resource, parsing.path_id)},
+        "createEntry": {
+            "create": create_endpoint(
+                "createEntry",
+                resource,
+                parsing.path_id,
+                "POST to createEntry itself; the server assigns the id.",
+            )
+        },
+        "updateEntry": {
+            "update": update_endpoint(
+                "updateEntry",
+                resource,
+                parsing.path_id,
+                "Name the entry in the path: PATCH updateEntry/<id>.",
+            )
+        },
     }
 
 
-def _serve_entries(name: str, request: Request) -> Response:
-    try:
-        endpoints = _entries_endpoints()
-    except ConfigurationError as exc:
-        return serve(_refusal(name, request.method, exc), request)
-    if endpoints is None:
-        missing = NotFound("This app declares no entries resource.")
-        return serve(_refusal(name, request.method, missing), request)
-    return serve(endpoints[name], request)
+def _first_url_routes(name: str, method: str, operation: str) -> Routes:
+    return Routes(
+        name,
+        (Route(method, "*", operation),),
+        _first_urls(name),
+        collection=FIRST_URLS_COLLECTION,
+        unknown="This app declares no entries resource.",
+    )
+
+
+FETCH_DATA = _first_url_routes("fetchData", "GET", "read")
+"""GET a page of entries, or the one its path names (`fetchData/<id>`)."""
+CREATE_ENTRY = _first_url_routes("createEntry", "POST", "create")
+"""POST a new entry to `createEntry` itself."""
+UPDATE_ENTRY = _first_url_routes("updateEntry", "PATCH", "update")
+"""PATCH the entry its path names (`updateEntry/<id>`)."""
 
 
 # --- api: every declared resource under /v1/<resource>[/<id>] ----------------------------
@@ -214,33 +224,29 @@ def _api_id(request: Request) -> str | None:
     return match.group(2) if match else None
 
 
-def _api_endpoints(name: str) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
-    """The endpoints of one declared resource (or of the events), by (names a record,
-    method)."""
-    if name == EVENTS:
-        return {(False, "GET"): _EVENTS, (True, "GET"): _EVENTS}
-    if name == WEBHOOK_ENDPOINTS:
-        return _WEBHOOK_ENDPOINTS
-    if name == WEBHOOK_DELIVERIES:
-        return _WEBHOOK_DELIVERIES
+def _api_collection(name: str) -> Operations | None:
+    """What one path's collection serves: the package's own, or a declared resource."""
+    if name in PACKAGE_COLLECTIONS:
+        return PACKAGE_COLLECTIONS[name]
     resource = declaration.current().get(name)
-    return {} if resource is None else _resource_endpoints(resource)
+    return None if resource is None else _resource_operations(resource)
 
 
 @functools.cache
-def _resource_endpoints(resource: Resource) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
+def _resource_operations(resource: Resource) -> dict[str, Endpoint[Any, Any]]:
     name, ops = resource.name, resource.operations
-    found: dict[tuple[bool, str], Endpoint[Any, Any]] = {}
+    read = read_endpoint("api", resource, _api_id)
+    found: dict[str, Endpoint[Any, Any]] = {}
     if "list" in ops:
-        found[(False, "GET")] = read_endpoint("api", resource, _api_id)
+        found["list"] = read
     if "get" in ops:
-        found[(True, "GET")] = read_endpoint("api", resource, _api_id)
+        found["get"] = read
     if "create" in ops:
-        found[(False, "POST")] = create_endpoint(
+        found["create"] = create_endpoint(
             "api", resource, _api_id, f"POST to /v1/{name} itself; the server assigns the id."
         )
     if "update" in ops:
-        found[(True, "PATCH")] = update_endpoint(
+        found["update"] = update_endpoint(
             "api", resource, _api_id, f"Name the {resource.item}: PATCH /v1/{name}/<id>."
         )
     return found
@@ -274,36 +280,29 @@ def events_endpoint(name: str, id_of: IdOf) -> Endpoint[Any, Any]:
     return Endpoint(name, "GET", frozenset({EVENTS_SCOPE}), parse, operation, serialize)
 
 
-def _api_route(
-    request: Request,
-) -> tuple[Endpoint[Any, Any] | PublicEndpoint, tuple[str, ...]]:
-    """The endpoint for the request, and every method its route serves."""
-    match = _ROUTE.fullmatch(request.path or "/")
-    unknown = NotFound("No such resource; the OpenAPI document lists them.")
-    if match is None:
-        return _refusal("api", request.method, unknown), ()
-    try:
-        endpoints = _api_endpoints(match.group(1))
-    except ConfigurationError as exc:
-        return _refusal("api", request.method, exc), ()
-    if not endpoints:
-        return _refusal("api", request.method, unknown), ()
-    names_record = match.group(2) is not None
-    allowed = tuple(m for (item, m) in endpoints if item == names_record)
-    endpoint = endpoints.get((names_record, request.method))
-    if endpoint is not None:
-        return endpoint, allowed
-    if request.method == "OPTIONS" and allowed:  # a CORS preflight, answered by the pipeline
-        return endpoints[(names_record, allowed[0])], allowed
-    return _refusal("api", request.method, MethodNotAllowed(allowed)), allowed
-
-
 EVENTS = "events"
 _EVENTS = events_endpoint("api", _api_id)
 WEBHOOK_ENDPOINTS = "webhook_endpoints"
-_WEBHOOK_ENDPOINTS = webhook_views.endpoints("api", _api_id)
 WEBHOOK_DELIVERIES = "webhook_deliveries"
-_WEBHOOK_DELIVERIES = webhook_views.deliveries("api", _api_id)
+PACKAGE_COLLECTIONS: dict[str, Operations] = {
+    EVENTS: {"list": _EVENTS, "get": _EVENTS},
+    WEBHOOK_ENDPOINTS: webhook_views.endpoints("api", _api_id),
+    WEBHOOK_DELIVERIES: webhook_views.deliveries("api", _api_id),
+}
+"""The package's own collections under /v1, beside the declared resources."""
+
+API = Routes(
+    "api",
+    (
+        Route("GET", "/v1/{collection}", "list"),
+        Route("POST", "/v1/{collection}", "create"),
+        Route("GET", "/v1/{collection}/{id}", "get"),
+        Route("PATCH", "/v1/{collection}/{id}", "update"),
+        Route("DELETE", "/v1/{collection}/{id}", "delete"),
+    ),
+    _api_collection,
+)
+"""Every declared resource and the package's own collections, versioned."""
 
 
 # --- public: liveness, the contract and its reference page ------------------------------
@@ -314,15 +313,15 @@ DOCS = PublicEndpoint("docs", "GET", docs.answer)
 
 
 __all__ = [
-    "api",
+    "API",
+    "CREATE_ENTRY",
+    "FETCH_DATA",
+    "UPDATE_ENTRY",
     "check_start_up",
-    "create_entry",
     "docs_page",
-    "fetch_data",
     "framework_error",
     "health",
     "openapi_document",
-    "update_entry",
 ]
 
 
@@ -347,23 +346,6 @@ def check_start_up() -> None:
     except declaration.DeclarationError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-def fetch_data(request: Request) -> Response:
-    return _serve_entries("fetchData", request)
-
-
-def create_entry(request: Request) -> Response:
-    return _serve_entries("createEntry", request)
-
-
-def update_entry(request: Request) -> Response:
-    return _serve_entries("updateEntry", request)
-
-
-def api(request: Request) -> Response:
-    endpoint, allowed = _api_route(request)
-    return serve(endpoint, request, allowed=allowed)
 
 
 def health(request: Request) -> Response:

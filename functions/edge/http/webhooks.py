@@ -53,7 +53,7 @@ class _Target:
     body: BaseModel | None = None
 
 
-def endpoints(name: str, id_of: IdOf) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
+def endpoints(name: str, id_of: IdOf) -> dict[str, Endpoint[Any, Any]]:
     """The webhook endpoints' operations, by (names one, method)."""
     scopes = frozenset({WEBHOOKS_SCOPE})
 
@@ -127,15 +127,15 @@ def endpoints(name: str, id_of: IdOf) -> dict[tuple[bool, str], Endpoint[Any, An
         return Reply({"id": result.id, "deleted": True})
 
     return {
-        (False, "GET"): Endpoint(name, "GET", scopes, parse_read, read, show),
-        (True, "GET"): Endpoint(name, "GET", scopes, parse_read, read, show),
-        (False, "POST"): Endpoint(name, "POST", scopes, parse_create, create, created),
-        (True, "PATCH"): Endpoint(name, "PATCH", scopes, parse_change, change, changed),
-        (True, "DELETE"): Endpoint(name, "DELETE", scopes, parse_delete, delete, deleted),
+        "list": Endpoint(name, "GET", scopes, parse_read, read, show),
+        "get": Endpoint(name, "GET", scopes, parse_read, read, show),
+        "create": Endpoint(name, "POST", scopes, parse_create, create, created),
+        "update": Endpoint(name, "PATCH", scopes, parse_change, change, changed),
+        "delete": Endpoint(name, "DELETE", scopes, parse_delete, delete, deleted),
     }
 
 
-def deliveries(name: str, id_of: IdOf) -> dict[tuple[bool, str], Endpoint[Any, Any]]:
+def deliveries(name: str, id_of: IdOf) -> dict[str, Endpoint[Any, Any]]:
     """An endpoint's latest deliveries (`?endpoint=<id>&limit=`), or one delivery."""
     scopes = frozenset({WEBHOOKS_SCOPE})
 
@@ -159,8 +159,8 @@ def deliveries(name: str, id_of: IdOf) -> dict[tuple[bool, str], Endpoint[Any, A
         return Reply(WebhookDeliveryJson.of(result).model_dump())
 
     return {
-        (False, "GET"): Endpoint(name, "GET", scopes, parse, read, show),
-        (True, "GET"): Endpoint(name, "GET", scopes, parse, read, show),
+        "list": Endpoint(name, "GET", scopes, parse, read, show),
+        "get": Endpoint(name, "GET", scopes, parse, read, show),
     }
 
 
