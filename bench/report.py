@@ -9,7 +9,9 @@ from bench.profile import STAGES
 from bench.settings import (
     KEY_CREATE,
     KEY_CREATE_IDEMPOTENT,
+    KEY_CREATE_SDK,
     KEY_FETCH,
+    KEY_FETCH_SDK,
     MAX_AGE,
     PEER_A2_CREATE,
     PEER_A2_FETCH,
@@ -215,6 +217,15 @@ def cost_targets(results: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
                     f"{ours} vs {peer} ms",
                 )
             )
+        for fast, public, label in (
+            (KEY_CREATE, KEY_CREATE_SDK, "a create"),
+            (KEY_FETCH, KEY_FETCH_SDK, "a read of 20"),
+        ):
+            gain = _fast_path_gain(scenarios.get(fast), scenarios.get(public))
+            if gain is not None:
+                checks.append(
+                    (f"the fast path costs less CPU than the SDK path for {label}, N={n}", *gain)
+                )
         shares = (r.get("cpu_by_stage") or {}).get(KEY_CREATE) or {}
         if "ours" in shares:
             checks.append(_own_stages(n, shares, ours_cpu))
@@ -229,6 +240,20 @@ def cost_targets(results: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
                     )
                 )
     return checks
+
+
+def _fast_path_gain(
+    fast: dict[str, Any] | None, public: dict[str, Any] | None
+) -> tuple[bool, str] | None:
+    """The fast path's CPU and throughput beside the SDK's public path (FIRESTORE_FAST_PATH
+    =false), for the same call; None when either was not run."""
+    if not fast or not public:
+        return None
+    ours, theirs = fast.get("cpu_ms_per_request"), public.get("cpu_ms_per_request")
+    if ours is None or theirs is None:
+        return None
+    rps = f"; {fast['rps']} vs {public['rps']} req/s" if "rps" in fast and "rps" in public else ""
+    return ours <= theirs, f"{ours} vs {theirs} ms CPU a request = {ours / theirs:.2f}x{rps}"
 
 
 def render(

@@ -21,7 +21,9 @@ from bench.servers import servers
 from bench.settings import (
     KEY_CREATE,
     KEY_CREATE_IDEMPOTENT,
+    KEY_CREATE_SDK,
     KEY_FETCH,
+    KEY_FETCH_SDK,
     MAX_AGE,
     PARTNER,
     PASSWORD,
@@ -149,6 +151,8 @@ def scenarios() -> list[Scenario]:
             credential="key",
             unique_key=True,
         ),
+        Scenario(KEY_FETCH_SDK, "ours-fetch-sdk", "/?limit=20", credential="key"),
+        Scenario(KEY_CREATE_SDK, "ours-create-sdk", method="POST", body=ENTRY, credential="key"),
         Scenario("peer A (Node) fetchData, fetch-all", "node-fetch"),
         Scenario(PEER_A2_FETCH, "node-fetch-auth", credential="token"),
         Scenario(PEER_A2_CREATE, "node-create-auth", method="POST", body=ENTRY, credential="token"),

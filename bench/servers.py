@@ -159,6 +159,18 @@ def servers(env: dict[str, str], logs: Path) -> dict[str, Server]:
             {**writes, "AUTH_REVOCATION_MAX_AGE_S": MAX_AGE_S},
             log=logs / "ours-create-max-age.log",
         ),
+        "ours-fetch-sdk": Server(
+            "ours-fetch-sdk",
+            [*python, "--source", "main.py", "--target", "fetchData"],
+            {**env, "FIRESTORE_FAST_PATH": "false"},
+            log=logs / "ours-fetch-sdk.log",
+        ),
+        "ours-create-sdk": Server(
+            "ours-create-sdk",
+            [*python, "--source", "main.py", "--target", "createEntry"],
+            {**writes, "FIRESTORE_FAST_PATH": "false"},
+            log=logs / "ours-create-sdk.log",
+        ),
         "node-fetch": Server(
             "node-fetch", [*node, "--target", "fetchData"], node_env, cwd=NODE_PEER
         ),

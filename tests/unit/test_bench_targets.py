@@ -72,6 +72,27 @@ def test_cost_targets_judge_cpu_per_create_and_sequential_round_trips() -> None:
     )
 
 
+def test_the_fast_paths_gain_is_judged_from_both_paths_figures() -> None:
+    from bench.report import cost_targets
+    from bench.settings import KEY_CREATE_SDK, KEY_FETCH_SDK
+
+    figures = result(100, **{KEY_CREATE_SDK: 250.0, KEY_FETCH_SDK: 160.0})
+    cpu = {KEY_CREATE: 2.7, KEY_CREATE_SDK: 3.9, KEY_FETCH: 7.4, KEY_FETCH_SDK: 7.1}
+    for name, value in cpu.items():
+        figures["scenarios"][name]["cpu_ms_per_request"] = value
+    checks = {name: (ok, said) for name, ok, said in cost_targets([figures])}
+    assert checks["the fast path costs less CPU than the SDK path for a create, N=100"] == (
+        True,
+        "2.7 vs 3.9 ms CPU a request = 0.69x; 400.0 vs 250.0 req/s",
+    )
+    assert checks["the fast path costs less CPU than the SDK path for a read of 20, N=100"][0] is (
+        False
+    )
+    del figures["scenarios"][KEY_CREATE_SDK]
+    names = [name for name, _, _ in cost_targets([figures])]
+    assert "the fast path costs less CPU than the SDK path for a create, N=100" not in names
+
+
 def test_the_cpu_of_a_process_is_read_from_proc() -> None:
     import os
 

@@ -227,3 +227,40 @@ def test_failed_sign_ins_brake_one_account_never_another_from_the_same_address(
     right = client.post("/sign-in", data={"email": "owner@example.test", "password": "right"})
     assert right.status_code == 303
     assert right.headers["Location"] == "./partners"
+
+
+def test_the_console_is_served_in_the_one_shell(
+    client: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shell every function shares: the request id (the caller's when well formed),
+    the method check with Allow, the catch-all that reveals nothing, one log line each;
+    the console's own face shows each as a page under its own policy."""
+    from tests.helpers import log_lines
+
+    capsys.readouterr()
+    refused = client.put("/partners", headers={"X-Request-Id": "req-console-1"})
+    assert (refused.status_code, refused.headers["Allow"]) == (405, "GET, POST")
+    assert refused.headers["X-Request-Id"] == "req-console-1"
+    assert refused.headers["Content-Security-Policy"] == app.POLICY
+    assert "Use GET or POST." in refused.text
+    assert "<script" not in refused.text
+
+    def broken(page: Any) -> Any:
+        raise RuntimeError("hunter2 in the console")
+
+    monkeypatch.setattr(app, "_answer", broken)
+    crashed = client.get("/partners")
+    assert crashed.status_code == 500
+    assert "The console could not do this. The log has the details." in crashed.text
+    assert "hunter2" not in crashed.text
+    _, records = log_lines(capsys)
+    lines = [r for r in records if r.get("message", "").startswith(("PUT ", "GET "))]
+    assert [r["message"] for r in lines] == [
+        "PUT console/partners -> 405",
+        "GET console/partners -> 500",
+    ]
+    assert lines[0]["request_id"] == "req-console-1"
+    assert lines[1]["request_id"] == crashed.headers["X-Request-Id"]
+    (report,) = [r for r in records if "stack_trace" in r]
+    assert "hunter2 in the console" in report["stack_trace"]
+    assert report["serviceContext"]["service"] == "console"

@@ -282,7 +282,7 @@ def test_the_tree_keeps_every_contract() -> None:
             "build the store's parts",
         ),
         (
-            "functions/contract/openapi.py",
+            "functions/contract/openapi/__init__.py",
             "from functions.core import cursor\n",
             "functions.contract.openapi reaches functions.edge.http.parsing: the contract is not "
             "built from the parser",
@@ -302,7 +302,7 @@ def test_a_deliberate_violation_is_found(
         copy.write_text(original.read_text())
     target = tree / path
     target.write_text(source + target.read_text())
-    if path == "functions/contract/openapi.py":  # the parser reached through another module
+    if path == "functions/contract/openapi/__init__.py":  # the parser, through another module
         cursor = tree / "functions/core/cursor.py"
         cursor.write_text(cursor.read_text() + "\nfrom functions.edge.http import parsing\n")
     before = violations(read_imports(ROOT, ("main.py", "functions")))

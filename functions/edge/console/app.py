@@ -152,14 +152,14 @@ def serve(request: Request) -> Response:
 
     def answer(served: shell.Served) -> Response:
         page.request_id = served.request_id
-        served.label = f"console/{'/'.join(page.route)}"
         try:
             return _answer(page)
         finally:
             served.fields["uid"] = page.owner.uid if page.owner else None
 
     face = shell.Face(error=shown, cors=False)
-    return shell.serve("console", request, answer, methods=("GET", "POST"), face=face)
+    label = "/".join(["console", *page.route])
+    return shell.serve("console", request, answer, methods=("GET", "POST"), face=face, label=label)
 
 
 def _page(request: Request) -> Page:

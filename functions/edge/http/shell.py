@@ -64,12 +64,14 @@ def serve(
     face: Face = API,
     on_failure: Callable[[], None] | None = None,
     headers: Callable[[], Mapping[str, str]] | None = None,
+    label: str | None = None,
 ) -> Response:
     """Serve `request` with `answer` inside the shell; always an answer, errors included.
 
     `methods`: what the route serves (405 otherwise). `on_failure`: run when the answer
     raised (a quota permit given back, say). `headers`: added to whatever the answer is
-    (the rate limit's, once known)."""
+    (the rate limit's, once known). `label`: the route, for the log line (the function's
+    name by default)."""
     started = time.perf_counter()
     token = logs.start_request(
         function=name,
@@ -80,7 +82,7 @@ def serve(
             _project_or_none(),
         ),
     )
-    served = Served(request, parsing.request_id(request), name)
+    served = Served(request, parsing.request_id(request), label or name)
     logs.bind(request_id=served.request_id)
     try:
         try:
