@@ -20,6 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
 REPORT = ROOT / "reports" / "mutation.json"
+CORE: dict[str, float] = {
+    "functions/resources/kinds.py": 94.0,
+    "functions/edge/http/parsing.py": 94.0,
+    "functions/core/limits.py": 94.0,
+    "functions/core/api_keys.py": 94.0,
+}
+"""The modules whose numbers the unit suite has long pinned: each keeps this score or more
+(the others `--minimum`)."""
 KILLED = {1, 3, 37}
 """mutmut's exit codes for a mutant the tests caught (a failure, a pytest error, a type
 check)."""
@@ -65,14 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{module:40} {tally['mutants']:8} {tally['killed']:7} {tally['survived']:9} "
             f"{tally['untested']:9} {score:6.1f}%"
         )
-        if score < args.minimum:
-            below.append(module)
+        if score < CORE.get(module, args.minimum):
+            below.append(f"{module} ({score:.1f}% < {CORE.get(module, args.minimum):g}%)")
     seconds = round(time.monotonic() - started)
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps({"seconds": seconds, "modules": found}, indent=2) + "\n")
     print(f"\n{seconds} s; written to {REPORT.relative_to(ROOT)}; survivors: `mutmut results`")
     if below:
-        print(f"below {args.minimum:g}%: {', '.join(below)}", file=sys.stderr)
+        print(f"below the minimum: {', '.join(below)}", file=sys.stderr)
         return 1
     return 0
 

@@ -3,22 +3,19 @@ a function of main.py, as the package's own functions are written; see README, "
 endpoints"). The decorator itself lives at the edge, `functions.edge.decorator`; this
 module is the name owners' code keeps across versions."""
 
-from functions.edge.decorator import (
-    PARTNER_FUNCTION,
+from functions.auth import Caller
+from functions.core.errors import (
     BadRequest,
-    Bounds,
-    Call,
-    Caller,
     Conflict,
     Forbidden,
     NotFound,
     PreconditionFailed,
-    Record,
     ServiceUnavailable,
     ValidationFailed,
-    Work,
-    partner_endpoint,
 )
+from functions.core.models import Bounds, Record
+from functions.domain.owner import Work
+from functions.edge.decorator import PARTNER_FUNCTION, Call, partner_endpoint
 
 __all__ = [
     "PARTNER_FUNCTION",

@@ -38,16 +38,11 @@ from functions.contract.catalog import BODY_METHODS, OwnerEndpoint
 from functions.core import config, logs
 from functions.core.errors import (
     ApiError,
-    BadRequest,
     ConfigurationError,
-    Conflict,
-    Forbidden,
     NotFound,
-    PreconditionFailed,
-    ServiceUnavailable,
     ValidationFailed,
 )
-from functions.core.models import Bounds, KeptAnswer, Record
+from functions.core.models import KeptAnswer
 from functions.domain import idempotency, owner, records
 from functions.domain.owner import TenantRecords, Work
 from functions.edge.http import parsing
@@ -350,21 +345,3 @@ def _split(spec: OwnerEndpoint, answered: Any) -> tuple[int, BaseModel]:
     if not isinstance(status, int) or not 200 <= status <= 299 or status == 204:
         raise ConfigurationError(f"{spec.name} returned status {status!r}, not a 2xx with a body")
     return status, model
-
-
-__all__ = [
-    "PARTNER_FUNCTION",
-    "BadRequest",
-    "Bounds",
-    "Call",
-    "Caller",
-    "Conflict",
-    "Forbidden",
-    "NotFound",
-    "PreconditionFailed",
-    "Record",
-    "ServiceUnavailable",
-    "ValidationFailed",
-    "Work",
-    "partner_endpoint",
-]
