@@ -264,3 +264,35 @@ def test_the_console_is_served_in_the_one_shell(
     (report,) = [r for r in records if "stack_trace" in r]
     assert "hunter2 in the console" in report["stack_trace"]
     assert report["serviceContext"]["service"] == "console"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("partners/acme/keys", ("acme", [])),
+        ("partners/acme/keys/k1/roll", ("acme", ["k1", "roll"])),
+        ("partners/acme/users/revoke", ("acme", ["revoke"])),
+        ("partners/Acme Co/keys", None),  # not a partner id
+        ("partners/acme/keys/k1", None),
+        ("partners/acme/limits/extra", None),
+        ("audit", None),
+    ],
+)
+def test_the_consoles_routing_table_matches_whole_paths(
+    path: str, expected: tuple[str, list[str]] | None
+) -> None:
+    shapes = {shape for _, shape, _ in app.PAGES if shape.startswith("partners/{partner}/")}
+    found = [app._matched(shape, path.split("/")) for shape in sorted(shapes)]
+    matched = [f for f in found if f is not None]
+    assert matched == ([] if expected is None else [expected])
+
+
+def test_every_page_of_the_table_is_routed_by_method() -> None:
+    """A GET never reaches a change and a POST never a page: the table says both."""
+    methods: dict[str, set[str]] = {}
+    for method, shape, _ in app.PAGES:
+        methods.setdefault(shape, set()).add(method)
+    assert methods["partners/{partner}"] == {"GET"}
+    assert methods["partners"] == {"GET", "POST"}
+    assert methods["sign-out"] == {"POST"}
+    assert all(m == {"POST"} for s, m in methods.items() if s.count("/") >= 2)

@@ -88,7 +88,8 @@ def read_imports(root: Path, packages: Iterable[str] = PACKAGES) -> list[Import]
     files: list[Path] = []
     for package in packages:
         place = root / package
-        files += [place] if place.suffix == ".py" else sorted(place.rglob("*.py"))
+        candidates = [place] if place.suffix == ".py" else sorted(place.rglob("*.py"))
+        files += [path for path in candidates if "venv" not in path.relative_to(root).parts]
     modules = {_module_name(root, path): path for path in files if path.exists()}
     found: set[Import] = set()
     for name, path in modules.items():

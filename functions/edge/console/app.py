@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -268,25 +268,32 @@ def _sign_in(page: Page) -> Response:
 
 
 def _route(page: Page) -> Response:
-    method, route = page.request.method, page.route
-    if route == ["sign-out"] and method == "POST":
-        return _sign_out(page)
-    if not route or route == ["partners"]:
-        return _partners(page) if method == "GET" else _add_partner(page)
-    if route == ["audit"] and method == "GET":
-        return _audit(page)
-    if len(route) >= 2 and route[0] == "partners" and PARTNER_ID_PATTERN.fullmatch(route[1]):
-        return _partner_route(page, route[1], route[2:])
+    """The page `PAGES` routes the request to, or 404."""
+    for method, path, answer in PAGES:
+        if method != page.request.method:
+            continue
+        found = _matched(path, page.route)
+        if found is None:
+            continue
+        partner_id, rest = found
+        return answer(page) if partner_id is None else answer(page, partner_id, rest)
     return page.refuse(404, "No such page.")
 
 
-def _partner_route(page: Page, partner_id: str, rest: list[str]) -> Response:
-    if not rest and page.request.method == "GET":
-        return _partner(page, partner_id)
-    action = CHANGES.get((len(rest), rest[0])) if rest else None
-    if page.request.method != "POST" or action is None:
-        return page.refuse(404, "No such page.")
-    return action(page, partner_id, rest[1:])
+def _matched(path: str, route: list[str]) -> tuple[str | None, list[str]] | None:
+    """The partner id and the `*` segments of `route` when it has `path`'s shape."""
+    wanted = path.split("/") if path else []
+    if len(wanted) != len(route):
+        return None
+    partner_id, rest = None, []
+    for expected, segment in zip(wanted, route, strict=True):
+        if expected == "{partner}" and PARTNER_ID_PATTERN.fullmatch(segment):
+            partner_id = segment
+        elif expected == "*":
+            rest.append(segment)
+        elif expected != segment:
+            return None
+    return partner_id, rest
 
 
 def _sign_out(page: Page) -> Response:
@@ -322,7 +329,7 @@ def _partners(page: Page) -> Response:
     return page.render("partners.html", title="Partners", section="partners", partners=rows)
 
 
-def _partner(page: Page, partner_id: str) -> Response:
+def _partner(page: Page, partner_id: str, rest: list[str]) -> Response:
     operator = _operator(page)
     record, snapshot = operator.partner(partner_id)
     if not record.exists:
@@ -576,18 +583,27 @@ def _webhooks(page: Page, partner_id: str, rest: list[str]) -> Response:
     return page.redirect(f"partners/{partner_id}?done=webhook")
 
 
-CHANGES: Final[Mapping[tuple[int, str], Change]] = {
-    (1, "suspend"): _status(suspend=True),
-    (1, "resume"): _status(suspend=False),
-    (1, "limits"): _limits,
-    (1, "users"): _users,
-    (2, "users"): _users,
-    (1, "keys"): _keys,
-    (3, "keys"): _keys,
-    (3, "webhooks"): _webhooks,
-}
-"""The POSTs under `partners/<id>/`, by the number of segments after the id and the first
-of them."""
+PAGES: Final[tuple[tuple[str, str, Callable[..., Response]], ...]] = (
+    ("POST", "sign-out", _sign_out),
+    ("GET", "", _partners),
+    ("GET", "partners", _partners),
+    ("POST", "", _add_partner),
+    ("POST", "partners", _add_partner),
+    ("GET", "audit", _audit),
+    ("GET", "partners/{partner}", _partner),
+    ("POST", "partners/{partner}/suspend", _status(suspend=True)),
+    ("POST", "partners/{partner}/resume", _status(suspend=False)),
+    ("POST", "partners/{partner}/limits", _limits),
+    ("POST", "partners/{partner}/users", _users),
+    ("POST", "partners/{partner}/users/*", _users),
+    ("POST", "partners/{partner}/keys", _keys),
+    ("POST", "partners/{partner}/keys/*/*", _keys),
+    ("POST", "partners/{partner}/webhooks/*/*", _webhooks),
+)
+"""The console's routing table (below `sign-in` and `style.css`, which a signed-out
+browser reaches): method, path (`{partner}` a partner id, `*` any one segment) and page.
+A partner's page and its changes get the partner id and the `*` segments; a path it does
+not list is a 404."""
 
 
 # --- helpers --------------------------------------------------------------------------------
