@@ -296,3 +296,24 @@ def test_every_page_of_the_table_is_routed_by_method() -> None:
     assert methods["partners"] == {"GET", "POST"}
     assert methods["sign-out"] == {"POST"}
     assert all(m == {"POST"} for s, m in methods.items() if s.count("/") >= 2)
+
+
+def test_the_session_cookie_is_what_the_owner_is_judged_by(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str | None] = []
+
+    def judged(cookie: str | None) -> owner_sessions.Owner:
+        seen.append(cookie)
+        return owner_sessions.Owner("u1", "owner@example.test", "csrf")
+
+    monkeypatch.setattr(session, "owner_of_cookie", judged)
+    with Flask("t").test_request_context("/", headers={"Cookie": "__session=abc; other=x"}):
+        from flask import request
+
+        assert session.current_owner(request).uid == "u1"
+    with Flask("t").test_request_context("/", headers={"Cookie": "other=x"}):
+        from flask import request
+
+        session.current_owner(request)
+    assert seen == ["abc", None]
