@@ -94,8 +94,9 @@ class WriteConflict(Exception):
 class UnitOfWork:
     """The writes of one change, committed in one batch: all of them or none.
 
-    Every change goes through here, so a record that must accompany a change (an
-    idempotency record today) is added to the same commit and can never exist without it.
+    Every change goes through here, so a record that must accompany a change (an audit
+    entry, an event, a kept Idempotency-Key answer) is added to the same commit and can
+    never exist without it.
     """
 
     def __init__(self, database: firestore.Client | None = None) -> None:

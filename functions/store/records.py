@@ -1,8 +1,10 @@
-"""Records of the declared resources, and their idempotency records, in Firestore.
+"""Records of the declared resources in Firestore, persistence only.
 
 Every query is scoped to the caller's tenant (the resource's tenant field) and every read
-is counted; every change is one unit of work. Another tenant's record is "not found",
-exactly like a missing one.
+is counted. A change is added to the unit of work the domain hands over (`add_create`,
+`add_update`): what the record holds, its audit entry and its event are decided there
+(`functions.domain.records`). Another tenant's record is "not found", exactly like a
+missing one.
 """
 
 from __future__ import annotations

@@ -283,3 +283,68 @@ def test_a_move_between_tenants_is_told_from_other_changes(
     before: dict[str, Any] | None, after: dict[str, Any] | None, moved: bool
 ) -> None:
     assert changes.moved(entries(), before, after) is moved
+
+
+def test_event_ids_are_the_documented_formula_so_every_version_derives_the_same() -> None:
+    """An instance of the previous version and one of this may see the same write during
+    a deploy (the API's commit, the trigger after it): each id is pinned to its formula,
+    `evt_` and 32 hex of sha256 over newline-joined parts, and the content to one
+    canonical JSON (times to the microsecond since the epoch, naive ones as UTC, bytes
+    as hex, floats by repr, keys sorted, no spaces)."""
+    import hashlib
+    import json
+
+    naive = dt.datetime(2026, 1, 1)
+    document = stored(tags=[1.0, 1, b"\x01\xff", naive], version=2)
+    canonical = changes._canonical(document)
+    micros = (NOW - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+    assert canonical["createdAt"] == {"$t": micros}
+    assert canonical["tags"] == [
+        {"$f": "1.0"},
+        1,
+        {"$b": "01ff"},
+        {"$t": (naive.replace(tzinfo=dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+         // dt.timedelta(microseconds=1)},
+    ]  # fmt: skip
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    assert changes.content_key(document) == hashlib.sha256(text.encode()).hexdigest()
+
+    def evt(*parts: str) -> str:
+        return "evt_" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+    key = changes.content_key(document)
+    assert changes.api_event_id(entries(), "e1", document) == evt("entries", "e1", "content", key)
+    written = dt.datetime(2026, 3, 31, 9, 15, 1, 5, tzinfo=dt.UTC)
+    assert changes.write_event_id(entries(), "e1", "updated", written) == evt(
+        "entries", "e1", "updated", str(changes._canonical(written))
+    )
+
+
+def test_an_event_and_its_wire_shape_carry_every_field() -> None:
+    before, after = stored(), stored(description="Dinner", version=2)
+    event = changes.event_of(
+        entries(), "e1", before, after, event_id="evt_1", at=NOW, writer="api", request_id="r1"
+    )
+    assert event is not None
+    assert changes.event_json(event) == {
+        "id": "evt_1",
+        "type": "entries.updated",
+        "partner_id": "acme",
+        "resource": "entries",
+        "record_id": "e1",
+        "version": 2,
+        "data": changes.visible(entries(), after, "e1"),
+        "changed_fields": ["description", "version"],
+        "occurred_at": "2026-03-31T09:15:00.123456Z",
+        "writer": "api",
+        "request_id": "r1",
+    }
+    created = changes.event_of(
+        entries(), "e2", None, stored(version=True), event_id="evt_2", at=NOW, writer="app"
+    )
+    assert created is not None
+    assert (created.type, created.version, created.request_id) == ("entries.created", None, None)
+    assert changes.changed_fields(entries(), None, {"id": "x", **stored()}) == (
+        "partnerId", "description", "amount", "currency", "date", "createdAt", "updatedAt",
+        "createdBy", "version",
+    )  # fmt: skip

@@ -279,3 +279,57 @@ def test_a_tls_handshake_dripped_a_byte_at_a_time_is_cut_at_the_deadline() -> No
         assert 1.4 <= took < 4.0, took
     finally:
         receiver.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://hooks.example.com/" + "a" * 2023, "the URL is longer than 2048 characters"),
+        ("ftp://hooks.example.com/in", "the URL must be https://host/..."),
+        (
+            "https://hooks.example.com/in#frag",
+            "the URL must not carry a fragment (#...): receivers never see it",
+        ),
+        ("https://user@hooks.example.com/in", "the URL must not carry a user name or password"),
+        ("https://:pw@hooks.example.com/in", "the URL must not carry a user name or password"),
+        ("https://hooks.example.com:99999/in", "the URL's port is not a number from 1 to 65535"),
+        ("https://hooks.example.com:0/in", "the URL's port is not a number from 1 to 65535"),
+        (
+            "http://hooks.example.com/in",
+            "the URL must be https (http only to loopback, in a demo project)",
+        ),
+    ],
+)
+def test_each_refusal_says_exactly_why(url: str, reason: str) -> None:
+    """The reason is what the owner and the partner read (the CLI, the API's 422)."""
+    with pytest.raises(RefusedTarget) as refused:
+        outbound.check_url(url, resolve=resolver("93.184.216.34"))
+    assert str(refused.value) == reason
+
+
+def test_the_checked_target_is_the_one_the_call_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The resolver is asked for the URL's port (443 or 80 by default) and stream
+    sockets; a URL at the limit passes; an empty path is `/`; a scoped IPv6 answer is
+    judged without its zone."""
+    asked: list[tuple[str, int, Any]] = []
+
+    def resolve(host: str, port: int, **options: Any) -> list[tuple[Any, ...]]:
+        asked.append((host, port, options.get("type")))
+        address = "127.0.0.1" if host == "localhost" else "93.184.216.34"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    longest = "https://hooks.example.com/" + "a" * 2022
+    assert len(longest) == 2048
+    assert outbound.check_url(longest, resolve=resolve).path == "/" + "a" * 2022
+    bare = outbound.check_url("https://hooks.example.com", resolve=resolve)
+    assert (bare.port, bare.path, bare.address) == (443, "/", "93.184.216.34")
+    local = outbound.check_url("http://localhost", local=True, resolve=resolve)
+    assert (local.scheme, local.port, local.path) == ("http", 80, "/")
+    assert asked == [
+        ("hooks.example.com", 443, socket.SOCK_STREAM),
+        ("hooks.example.com", 443, socket.SOCK_STREAM),
+        ("localhost", 80, socket.SOCK_STREAM),
+    ]
+    with pytest.raises(RefusedTarget) as unresolved:
+        outbound.check_url("https://nowhere.example/", resolve=resolver())
+    assert str(unresolved.value) == "nowhere.example does not resolve"
