@@ -77,14 +77,14 @@ def docs(req: Request) -> Response:
     return views.docs_page(req)
 
 
-# One Firestore trigger per declared collection (`entriesChanged`, ...): the change events
-# of writes the API did not make (the app's own, partners' straight on Firestore).
 @https_fn.on_request(**console_app.CONSOLE_FUNCTION)
 def console(req: Request) -> Response:
     """The owner's console: run partners from a browser (owners only)."""
     return console_app.serve(req)
 
 
+# One Firestore trigger per declared collection (`entriesChanged`, ...): the change events
+# of writes the API did not make (the app's own, partners' straight on Firestore).
 globals().update(triggers.record_triggers())
 # Webhooks: each new event is enqueued for delivery to its partner's endpoints
 # (`eventCreated`); `deliverWebhook` makes each first attempt, `deliverWebhookRetry` every
