@@ -364,11 +364,10 @@ def firestore_emulator_host() -> str | None:
 def firestore_fast_path() -> bool:
     """Whether the store makes its hot calls as plain protobuf messages (`store.wire`,
     default on; it still falls back by itself when the installed SDK is not the one it
-    was written against), or all of them through the SDK's public API (`false`)."""
-    raw = (_env("FIRESTORE_FAST_PATH") or "true").lower()
-    if raw not in {"0", "false", "no", "off", "1", "true", "yes", "on"}:
-        raise ConfigurationError("FIRESTORE_FAST_PATH must be true or false")
-    return raw in {"1", "true", "yes", "on"}
+    was written against), or all of them through the SDK's public API (`false`, `0`,
+    `no`, `off`). Any other value keeps the default, as AUTH_CHECK_REVOKED does: a typo
+    never stops the functions, and either path serves every call."""
+    return (_env("FIRESTORE_FAST_PATH") or "true").lower() not in {"0", "false", "no", "off"}
 
 
 def check_revoked() -> bool:

@@ -61,10 +61,13 @@ def fast(database: Any) -> bool:
     checked on its first call, its channel left as the SDK made it)."""
     found = _paths.get(database)
     if found is None:
+        if not config.firestore_fast_path():
+            found = _paths[database] = False
+            return found
         problems = wire.surface_problems(database, install=False)
-        found = _paths[database] = config.firestore_fast_path() and not problems
-        if problems and config.firestore_fast_path():
+        if problems:
             _fall_back(problems)
+        found = _paths[database] = not problems
     return found
 
 

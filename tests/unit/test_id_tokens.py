@@ -159,6 +159,8 @@ def test_an_id_token_of_a_non_partner_is_forbidden(production_mode: KeyServer) -
 def test_overrides_are_refused_in_a_deployed_function_of_a_real_project(
     monkeypatch: pytest.MonkeyPatch, variable: str, marker: str
 ) -> None:
+    for name in config.LOCAL_ONLY_VARIABLES:  # the one under test alone, wherever this runs
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GCLOUD_PROJECT", "acme-accounting")
     monkeypatch.setenv(marker, "fetchData")
     monkeypatch.setenv(variable, "127.0.0.1:9099")
