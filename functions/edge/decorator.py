@@ -237,7 +237,7 @@ def _endpoints(spec: OwnerEndpoint, function: Handler) -> dict[str, Endpoint[_In
     """One pipeline endpoint per method; they share the function and its models."""
 
     def parse(request: Request, caller: Caller) -> _Input:
-        if request.path not in ("", "/"):
+        if request.path != "/":
             raise NotFound(f"{spec.name} has no sub-paths; pass values in the query or body.")
         values = parsing.query_values(request.args.to_dict(flat=False))
         parsed_query = None
@@ -250,7 +250,7 @@ def _endpoints(spec: OwnerEndpoint, function: Handler) -> dict[str, Endpoint[_In
             parsed_body = parsing.model_input(spec.body, parsing.json_object(request), "field")
         key = None
         if spec.idempotent and request.method in BODY_METHODS:
-            key = parsing.idempotency_key(request.headers.get("Idempotency-Key"))
+            key = parsing.idempotency_key(request.headers.get(parsing.IDEMPOTENCY_KEY_HEADER))
         fingerprint = _fingerprint(
             spec.name,
             request.method,
@@ -285,12 +285,12 @@ def _endpoints(spec: OwnerEndpoint, function: Handler) -> dict[str, Endpoint[_In
         return _Outcome(kept.status, kept.body, replayed=kept is not answer)
 
     def serialize(outcome: _Outcome, given: _Input, caller: Caller) -> Reply:
-        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        headers = {parsing.REPLAYED_HEADER: "true"} if outcome.replayed else {}
         return Reply(json.loads(outcome.body), outcome.status, headers)
 
     def replays(request: Request, caller: Caller) -> bool:
         try:
-            key = parsing.idempotency_key(request.headers.get("Idempotency-Key"))
+            key = parsing.idempotency_key(request.headers.get(parsing.IDEMPOTENCY_KEY_HEADER))
         except ApiError:
             return False  # the parse stage says what is wrong with it
         return spec.idempotent and records.replays(caller, key)

@@ -154,7 +154,7 @@ def stream(query: firestore.Query) -> list[Any]:
     database = getattr(getattr(query, "_parent", None), "_client", None)
     if database is not None and fast(database):
         return wire.stream(query)
-    return list(query.stream(**options(None, "run_query")))
+    return list(query.get(**options(None, "run_query")))  # `stream` refuses limit_to_last
 
 
 def options(database: Any | None, method: str) -> dict[str, Any]:

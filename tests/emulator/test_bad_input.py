@@ -28,8 +28,8 @@ JSON = {"Content-Type": "application/json"}
         (b"", "empty"),
         (b'{"amount": "1", "amount": "2"}', "repeats the key"),
         (b'{"description": "\xff\xfe"}', "UTF-8"),
-        (b'{"amount": NaN}', "not valid JSON"),
-        (b'{"amount": Infinity}', "not valid JSON"),
+        (b'{"amount": NaN}', "The body holds NaN, which JSON does not allow."),
+        (b'{"amount": Infinity}', "The body holds Infinity, which JSON does not allow."),
     ],
 )
 def test_create_rejects_malformed_bodies_with_400(

@@ -5,6 +5,7 @@ before a mutant was switched on would hide the mutant)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -34,3 +35,24 @@ def no_usage_writes() -> None:
     from functions.domain import usage
 
     usage.METER._write = lambda counts, now: len(counts)  # for the process: its exit too
+
+
+@pytest.fixture
+def memory_firestore(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Firestore's gRPC service in memory (tests/unit/firestore_service.py), served on a
+    loopback port; the package's client (`functions.store.client.client()`) is a real SDK
+    client talking to it, on the fast path unless the test switches it off."""
+    import importlib
+
+    store_client = importlib.import_module("functions.store.client")
+    from tests.helpers import PROJECT
+    from tests.unit.firestore_service import MemoryFirestore, serve
+
+    service = MemoryFirestore()
+    server, address = serve(service)
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", address)
+    monkeypatch.setenv("GCLOUD_PROJECT", PROJECT)
+    monkeypatch.setenv("FIRESTORE_TIMEOUT_S", "5")
+    monkeypatch.setattr(store_client, "_clients", {})
+    yield service
+    server.stop(grace=None)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.auth import Caller, authenticate, default_authenticators
 from functions.core import cursor
@@ -19,8 +20,9 @@ from functions.core.errors import (
     PreconditionRequired,
     Unauthorized,
     UnsupportedMediaType,
+    ValidationFailed,
 )
-from functions.core.models import Bounds, ListQuery, Position, Revision
+from functions.core.models import Bounds, EventsQuery, ListQuery, Position, Revision
 from functions.edge.http import parsing
 from functions.edge.http.serializers import etag
 from functions.resources import declaration
@@ -252,7 +254,7 @@ def test_a_request_id_is_echoed_only_when_well_formed(incoming: str, kept: bool)
         (b"", "empty"),
         (b'{"amount": "1", "amount": "2"}', "repeats the key"),
         (b'{"description": "\xff\xfe"}', "UTF-8"),
-        (b'{"amount": NaN}', "not valid JSON"),
+        (b'{"amount": NaN}', "The body holds NaN, which JSON does not allow."),
         (b"[" * 30000 + b"]" * 30000, "nested too deeply"),
     ],
 )
@@ -514,8 +516,8 @@ def test_a_body_longer_than_it_says_is_cut_at_the_limit(monkeypatch: pytest.Monk
     ("raw", "message"),
     [
         (b'{"a": 1, "b": {"a": 1}}', None),
-        (b'  {"a": Infinity}', "The body is not valid JSON."),
-        (b'{"a": -Infinity}', "The body is not valid JSON."),
+        (b'  {"a": Infinity}', "The body holds Infinity, which JSON does not allow."),
+        (b'{"a": -Infinity}', "The body holds -Infinity, which JSON does not allow."),
         (b'{"k": 1, "k": 1}', "The body repeats the key 'k'."),
         (b"  \n ", "The body is empty; send a JSON object."),
         (b'"text"', "The body must be a JSON object."),
@@ -568,3 +570,235 @@ def test_a_cursor_of_1_to_2048_characters_is_read_as_one() -> None:
     assert _issues(ENTRIES, {"cursor": ["A" * 2049]}) == [
         {"field": "cursor", "message": "is not a cursor of this API"}
     ]
+
+
+# --- the events list's query ---------------------------------------------------------------
+
+TYPES = ("entries.created", "entries.updated")
+
+
+def _events_cursor(values: list[Any], caller: Caller = ACME, event_type: str | None = None) -> str:
+    fingerprint = EventsQuery(event_type=event_type).fingerprint()
+    return cursor.encode(values, partner_id=caller.partner_id, query_fingerprint=fingerprint)
+
+
+def test_an_events_query_without_parameters_is_the_first_page_of_20_of_every_type() -> None:
+    assert parsing.events_query({}, ACME, TYPES) == EventsQuery(
+        limit=20, after=None, event_type=None
+    )
+
+
+@pytest.mark.parametrize("limit", ["1", "57", "100"])
+def test_an_events_query_reads_its_limit_from_1_to_100(limit: str) -> None:
+    query = parsing.events_query({"limit": [limit], "type": ["entries.updated"]}, ACME, TYPES)
+    assert query == EventsQuery(limit=int(limit), after=None, event_type="entries.updated")
+
+
+@pytest.mark.parametrize(
+    ("params", "issues"),
+    [
+        ({"limit": ["0"]}, [{"field": "limit", "message": "must be 1 to 100"}]),
+        ({"limit": ["101"]}, [{"field": "limit", "message": "must be 1 to 100"}]),
+        ({"limit": ["-1"]}, [{"field": "limit", "message": "must be 1 to 100"}]),
+        ({"limit": ["٣"]}, [{"field": "limit", "message": "must be 1 to 100"}]),
+        ({"limit": [""]}, [{"field": "limit", "message": "must be 1 to 100"}]),
+        ({"limit": ["5", "6"]}, [{"field": "limit", "message": "may be given once"}]),
+        (
+            {"type": ["orders.created"]},
+            [{"field": "type", "message": "is not an event type of this API"}],
+        ),
+        ({"cursor": [""]}, [{"field": "cursor", "message": "is not a cursor of this API"}]),
+        ({"cursor": ["x" * 2049]}, [{"field": "cursor", "message": "is not a cursor of this API"}]),
+        (
+            {"since": ["x"]},
+            [{"field": "since", "message": "is not a query parameter of this list"}],
+        ),
+        (
+            {"page": ["2"], "limit": ["0"], "type": ["x"], "cursor": [""]},
+            [
+                {"field": "page", "message": "is not a query parameter of this list"},
+                {"field": "limit", "message": "must be 1 to 100"},
+                {"field": "type", "message": "is not an event type of this API"},
+                {"field": "cursor", "message": "is not a cursor of this API"},
+            ],
+        ),
+    ],
+)
+def test_bad_events_parameters_are_400_naming_each(
+    params: dict[str, list[str]], issues: list[dict[str, str]]
+) -> None:
+    with pytest.raises(BadRequest) as caught:
+        parsing.events_query(params, ACME, TYPES)
+    assert caught.value.message == "Some query parameters are invalid."
+    assert caught.value.details == issues
+
+
+def test_an_events_cursor_resumes_after_the_event_it_carries() -> None:
+    at = dt.datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=dt.UTC)
+    params = {
+        "cursor": [_events_cursor([at.isoformat(), "ev-7"], event_type="entries.created")],
+        "type": ["entries.created"],
+        "limit": ["5"],
+    }
+    query = parsing.events_query(params, ACME, TYPES)
+    assert query == EventsQuery(limit=5, after=(at, "ev-7"), event_type="entries.created")
+    assert query.after is not None
+    assert query.after[0].tzinfo is not None
+
+
+def test_a_cursor_at_the_longest_length_is_read_not_refused_for_its_size() -> None:
+    token = _events_cursor(["2026-03-01T00:00:00+00:00", "e" * 1400])
+    assert len(token) <= 2048
+    query = parsing.events_query({"cursor": [token]}, ACME, TYPES)
+    assert query.after == (dt.datetime(2026, 3, 1, tzinfo=dt.UTC), "e" * 1400)
+
+
+@pytest.mark.parametrize(
+    "case", ["another partner", "another type", "tampered", "garbage", "wrong shape", "bad time"]
+)
+def test_an_unusable_events_cursor_is_one_and_the_same_400(case: str) -> None:
+    good = ["2026-03-01T00:00:00+00:00", "ev-1"]
+    params = {"cursor": [_events_cursor(good)]}
+    if case == "another partner":
+        params = {"cursor": [_events_cursor(good, GLOBEX)]}
+    elif case == "another type":
+        params = {**params, "type": ["entries.created"]}
+    elif case == "tampered":
+        payload, _, signature = params["cursor"][0].partition(".")
+        params = {"cursor": [payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + signature]}
+    elif case == "garbage":
+        params = {"cursor": ["garbage"]}
+    elif case == "wrong shape":
+        params = {"cursor": [_events_cursor([*good, "extra"])]}
+    else:
+        params = {"cursor": [_events_cursor(["yesterday", "ev-1"])]}
+    with pytest.raises(BadRequest) as caught:
+        parsing.events_query(params, ACME, TYPES)
+    assert caught.value.details == [{"field": "cursor", "message": "is not a cursor of this query"}]
+
+
+# --- what the parsers name and answer exactly ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [(None, "no_credential"), ("", "no_credential"), ("Basic x", "not_bearer")],
+)
+def test_a_missing_or_foreign_credential_is_not_a_given_token(
+    header: str | None, reason: str
+) -> None:
+    with pytest.raises(Unauthorized) as caught:
+        parsing.bearer_credential(header)
+    assert caught.value.token_given is False
+    assert caught.value.reason == reason
+
+
+def test_a_path_of_two_segments_names_what_the_path_takes() -> None:
+    with pytest.raises(BadRequest) as caught:
+        parsing.path_id(request("/a/b"))
+    assert caught.value.message == "The path takes at most one segment: the record's id."
+
+
+def test_if_match_names_a_record_unless_told_otherwise() -> None:
+    with pytest.raises(BadRequest) as caught:
+        parsing.expected_revision('"a"')
+    assert caught.value.message == (
+        'If-Match must be the record\'s ETag as read (such as "3") or its version number.'
+    )
+    with pytest.raises(PreconditionFailed) as weak:
+        parsing.expected_revision(' W/"3" ')
+    assert weak.value.message == (
+        "If-Match compares strong ETags only (RFC 9110): a weak ETag (W/...) never "
+        'matches. Send the ETag as read, such as "3".'
+    )
+
+
+def test_a_request_without_a_request_id_gets_a_new_one_each_time() -> None:
+    first, second = (parsing.request_id(request()) for _ in range(2))
+    assert len(first) == len(second) == 32
+    assert first != second
+    assert all(c in "0123456789abcdef" for c in first)
+
+
+def test_the_forwarded_address_is_the_last_of_three() -> None:
+    asked = request(headers={"X-Forwarded-For": "1.1.1.1, 2.2.2.2, 203.0.113.9"})
+    assert parsing.forwarded_address(asked) == "203.0.113.9"
+
+
+def test_the_list_fields_are_named_exactly_as_sent_with_spaces_around() -> None:
+    query = parsing.list_query(ENTRIES, {"fields": [" description , amount"]}, ACME)
+    assert query.fields == frozenset({"description", "amount"})
+    with pytest.raises(BadRequest) as caught:
+        parsing.list_query(ENTRIES, {"fields": ["Xdescription"]}, ACME)
+    assert [issue["field"] for issue in caught.value.details] == ["fields"]
+    assert "Xdescription" in caught.value.details[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "accepted"),
+    [
+        ("application/json", True),
+        ("Application/JSON; charset=UTF-8", True),
+        ("application/json; charset=utf8", True),
+        ("application/json; charset=latin-1", False),
+        ("text/plain", False),
+        (None, False),
+    ],
+)
+def test_a_body_is_json_in_utf8_whatever_the_case(content_type: str | None, accepted: bool) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    asked = request(method="POST", data=b'{"a": 1}', headers=headers)
+    if accepted:
+        assert parsing.json_object(asked) == {"a": 1}
+    else:
+        with pytest.raises(UnsupportedMediaType):
+            parsing.json_object(asked)
+
+
+def test_a_body_nested_too_deeply_says_so() -> None:
+    with pytest.raises(BadRequest) as caught:
+        parsing.parse_json_object(b"[" * 30000 + b"]" * 30000)
+    assert caught.value.message == "The body is nested too deeply."
+
+
+class _Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    city: str = Field(min_length=1)
+
+
+class _Order(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address: _Address
+    note: str = ""
+
+    @field_validator("note")
+    @classmethod
+    def _no_shouting(cls, value: str) -> str:
+        if value.isupper():
+            raise ValueError("Note must not shout")
+        return value
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+
+def test_a_nested_field_is_named_by_its_path_and_a_validator_in_its_own_words() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parsing.model_input(_Order, {"address": {}, "note": "LOUD", "x": 1}, "field")
+    assert caught.value.details == [
+        {"field": "x", "message": "is not a field of this endpoint"},
+        {"field": "address.city", "message": "is required"},
+        {"field": "note", "message": "note must not shout"},
+    ]
+    assert set(caught.value.details[2]) == {"field", "message"}
+
+
+def test_a_model_that_allows_extra_names_keeps_them() -> None:
+    parsed = parsing.model_input(_Open, {"name": "a", "colour": "red"}, "field")
+    assert parsed.name == "a"
+    assert parsed.model_extra == {"colour": "red"}
+    with pytest.raises(ValidationFailed) as caught:
+        parsing.model_input(_Open, {"colour": "red"}, "query parameter")
+    assert caught.value.details == [{"field": "name", "message": "is required"}]

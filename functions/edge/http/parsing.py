@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from flask import Request
 from pydantic import BaseModel, ValidationError
@@ -44,6 +44,10 @@ from functions.resources import kinds
 from functions.resources.declaration import Resource
 
 REQUEST_ID_HEADER = "X-Request-Id"
+FORWARDED_FOR_HEADER = "X-Forwarded-For"
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+"""Set to "true" on an answer replayed for an Idempotency-Key."""
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 _PATH_ID = re.compile(r"/?([^/]*)/?")
 _IF_MATCH = re.compile(r'"?(?:([0-9]{1,12})|w([0-9]{1,21}))"?')
@@ -52,16 +56,20 @@ MAX_CREDENTIAL_CHARS = 8192
 
 def request_id(request: Request) -> str:
     """The caller's X-Request-Id when well formed, or a new one."""
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    return incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    incoming = request.headers.get(REQUEST_ID_HEADER)
+    return (
+        incoming if incoming is not None and _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    )
 
 
 def forwarded_address(request: Request) -> str | None:
     """The caller's address as Google's front end saw it: the last entry it appended to
     X-Forwarded-For (entries before it are the client's own words, never trusted); None
     where no front end is in between (local runs)."""
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    last = forwarded.rsplit(",", 1)[-1].strip()
+    forwarded = request.headers.get(FORWARDED_FOR_HEADER)
+    if forwarded is None:
+        return None
+    last = forwarded.split(",")[-1].strip()
     if last and len(last) <= 45 and all(c in _ADDRESS_CHARS for c in last):
         return last
     return None
@@ -106,7 +114,7 @@ def path_id(request: Request) -> str | None:
     Raises:
         BadRequest: the path has more than one segment.
     """
-    match = _PATH_ID.fullmatch(request.path or "/")
+    match = _PATH_ID.fullmatch(request.path)
     if not match:
         raise BadRequest("The path takes at most one segment: the record's id.")
     return match.group(1) or None
@@ -301,9 +309,10 @@ def json_object(request: Request) -> dict[str, Any]:
         PayloadTooLarge: the body exceeds the configured limit.
         BadRequest: the body is not one well-formed JSON object without duplicate keys.
     """
-    mimetype = (request.mimetype or "").lower()
-    charset = request.mimetype_params.get("charset", "utf-8").lower()
-    if mimetype != "application/json" or charset not in ("utf-8", "utf8"):
+    charset = request.mimetype_params.get("charset")
+    if request.mimetype.lower() != "application/json" or (
+        charset is not None and charset.lower() not in ("utf-8", "utf8")
+    ):
         raise UnsupportedMediaType()
     limit = config.max_body_bytes()
     if request.content_length is not None and request.content_length > limit:
@@ -321,7 +330,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         BadRequest: any of the above does not hold.
     """
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode(_UTF8)
     except UnicodeDecodeError as exc:
         raise BadRequest("The body is not valid UTF-8.") from exc
     if not text.strip():
@@ -335,6 +344,8 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         )
     except _DuplicateKey as exc:
         raise BadRequest(f"The body repeats the key {exc.args[0]!r}.") from exc
+    except _Constant as exc:
+        raise BadRequest(f"The body holds {exc.args[0]}, which JSON does not allow.") from exc
     except RecursionError as exc:
         raise BadRequest("The body is nested too deeply.") from exc
     except ValueError as exc:
@@ -344,8 +355,15 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return value
 
 
+_UTF8: Final = "utf-8"
+
+
 class _DuplicateKey(ValueError):
     pass
+
+
+class _Constant(ValueError):
+    """NaN, Infinity or -Infinity: Python's json reads them, JSON has none."""
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -358,7 +376,7 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    raise _Constant(name)
 
 
 # --- input of an owner's endpoint: a pydantic model of its own --------------------------
@@ -374,20 +392,19 @@ def model_input(model: type[ModelT], values: Mapping[str, Any], where: str) -> M
 
     Raises: ValidationFailed.
     """
-    issues: list[FieldIssue] = []
-    if model.model_config.get("extra") != "allow":
-        accepted = {info.alias or name for name, info in model.model_fields.items()}
-        issues += [
-            {"field": shown(name), "message": f"is not a {where} of this endpoint"}
-            for name in values
-            if name not in accepted
-        ]
+    extras_allowed = model.model_config.get("extra") == "allow"
+    accepted = {info.alias or name for name, info in model.model_fields.items()}
+    issues: list[FieldIssue] = [
+        {"field": shown(name), "message": f"is not a {where} of this endpoint"}
+        for name in values
+        if not extras_allowed and name not in accepted
+    ]
     try:
         parsed = model.model_validate(dict(values))
     except ValidationError as exc:
         issues += [
             {"field": shown(".".join(str(p) for p in item["loc"])), "message": _said(item)}
-            for item in exc.errors(include_url=False, include_context=False, include_input=False)
+            for item in exc.errors()
             if item["type"] != "extra_forbidden"  # named above
         ]
         if not issues:  # pragma: no cover - a model forbidding extras lists them above

@@ -131,7 +131,7 @@ def finish(response: Response, served: Served, started: float, face: Face = API)
         response.headers.update(cors_headers(request))
     status = response.status_code
     latency_s = time.perf_counter() - started
-    replayed = response.headers.get("Idempotent-Replayed") == "true"
+    replayed = response.headers.get(parsing.REPLAYED_HEADER) == "true"
     usage.record_call(logs.bound("partner_id"), status, created=status == 201 and not replayed)
     logs.log(
         "INFO" if status < 400 else "WARNING" if status < 500 else "ERROR",

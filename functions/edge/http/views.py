@@ -113,7 +113,9 @@ def create_endpoint(
         if id_of(request) is not None:
             raise BadRequest(misplaced)
         draft = validation.parse_create(resource, parsing.json_object(request))
-        return NewRecord(draft, parsing.idempotency_key(request.headers.get("Idempotency-Key")))
+        return NewRecord(
+            draft, parsing.idempotency_key(request.headers.get(parsing.IDEMPOTENCY_KEY_HEADER))
+        )
 
     def operation(caller: Caller, new: NewRecord) -> Created:
         return records.create_record(resource, caller, new.draft, new.idempotency_key)
@@ -121,12 +123,12 @@ def create_endpoint(
     def serialize(created: Created, new: NewRecord, caller: Caller) -> Reply:
         headers = {"ETag": etag(created.record.revision)}
         if created.replayed:
-            headers["Idempotent-Replayed"] = "true"
+            headers[parsing.REPLAYED_HEADER] = "true"
         return Reply(record_json(created.record), 201, headers)
 
     def replays(request: Request, caller: Caller) -> bool:
         try:
-            key = parsing.idempotency_key(request.headers.get("Idempotency-Key"))
+            key = parsing.idempotency_key(request.headers.get(parsing.IDEMPOTENCY_KEY_HEADER))
         except ApiError:
             return False  # the parse stage says what is wrong with it
         return records.replays(caller, key)
