@@ -63,7 +63,9 @@ serve: all
 	$(PY) -m devtools.stack --project $(PROJECT) serve
 
 # Lint, types and the unit suite run while the emulators start (--overlap), then the
-# emulator suite; with PYTEST_ARGS, lint and types first, then pytest with exactly them.
+# emulator suite in two workers on the one stack (each test has tenants of its own), then
+# the tests marked empty_database, alone; with PYTEST_ARGS, lint and types first, then
+# pytest with exactly them.
 test: all browser $(if $(PYTEST_ARGS),lint typecheck)
 	$(PY) -m devtools.stack --project $(PROJECT) $(if $(PYTEST_ARGS),,--overlap) test -- $(COVERAGE) $(PYTEST_ARGS)
 

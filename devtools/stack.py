@@ -513,8 +513,9 @@ def _run_with_stack(
 def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False) -> int:
     """pytest with the emulators up. With `overlap`, what needs no emulator (lint,
     formatting and types in one line of work, the unit suite in another) runs while the
-    emulators start, the emulator suite as soon as they answer, and the coverage of both
-    suites is reported as one."""
+    emulators start, the emulator suite as soon as they answer (in WORKERS workers, then
+    the tests marked `empty_database` alone), and the coverage of both suites is reported
+    as one."""
     args = list(pytest_args)
     coverage = [a for a in args if a.startswith("--cov") and not a.startswith("--cov-report")]
     checks = Checks(coverage)
@@ -525,15 +526,22 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
             progress.phase("running the tests")
             command = [sys.executable, "-m", "pytest", *args]
             return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
-        progress.phase("emulators ready; running the emulator suite (the checks go on)")
+        progress.phase(
+            f"emulators ready; the emulator suite in {WORKERS} workers (the checks go on)"
+        )
         checks.start_beside(env)
         suite = [a for a in args if not a.startswith("--cov-report")]
         suite += [f"--ignore={path}" for path in BESIDE]
         if coverage:
             env["COVERAGE_FILE"] = str(COVERAGE_PARTS[1])
             suite.append("--cov-report=")
-        command = [sys.executable, "-m", "pytest", "tests/emulator", *suite]
-        code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+        pytest = [sys.executable, "-m", "pytest", "tests/emulator", *suite]
+        shared = [*pytest, "-n", str(WORKERS), "--dist", "loadgroup", "-m", "not empty_database"]
+        code = _suite_exit(subprocess.run(shared, cwd=ROOT, env=env, check=False).returncode)
+        if code == 0:
+            progress.phase("the emulator tests that need the emulators to themselves, alone")
+            alone = [*pytest, "-m", "empty_database", *(["--cov-append"] if coverage else [])]
+            code = _suite_exit(subprocess.run(alone, cwd=ROOT, env=env, check=False).returncode)
         progress.phase(f"emulator suite {'passed' if code == 0 else f'FAILED (exit {code})'}")
         passed = checks.passed(progress)
         if coverage and code == 0 and passed:
@@ -550,11 +558,22 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
     )
 
 
+WORKERS = 2
+"""pytest workers of the emulator suite on the one stack: each test has tenants of its own
+(tests/helpers.py `T`), so the tests need no wipe between them; those marked
+`empty_database` run afterwards, alone."""
+NO_TESTS = 5
+"""pytest's exit code when a selection holds no test (a phase with nothing to run)."""
+
+
+def _suite_exit(code: int) -> int:
+    return 0 if code == NO_TESTS else code
+
+
 COVERAGE_PARTS = (ROOT / ".coverage.unit", ROOT / ".coverage.emulator")
 BESIDE = ("tests/emulator/test_docs_page.py",)
 """Emulator tests that touch no data (the reference page in Chromium, through the Functions
-emulator): they run in a process of their own beside the emulator suite, whose tests wipe
-the emulators between them."""
+emulator): they run in a process of their own beside the emulator suite."""
 
 
 def start_checks(checks: Checks) -> None:

@@ -50,11 +50,60 @@ EXISTING_DATA = ROOT / "tests" / "fixtures" / "existing_data.toml"
 counter = itertools.count()
 
 
+class Tenants:
+    """The tenant ids of the running emulator test, its own: `T.acme` is "acme-" and a
+    suffix no other test uses, in this process, in another worker or in an earlier run
+    against the same emulators. A test then finds under its tenants only what it wrote,
+    so the emulators need no wiping between tests and two workers share them. A test
+    that reads beyond its tenants (every user, whole collections, the rules) is marked
+    `empty_database` instead: it runs alone, on emptied emulators."""
+
+    def __init__(self) -> None:
+        import secrets
+
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "").removeprefix("gw")
+        self.run = f"{secrets.token_hex(3)}{worker}"
+        self._test = 0
+        self.used: set[str] = set()
+        self.alone = False
+        """Whether the running test has the emulators to itself (`empty_database`)."""
+
+    def next_test(self, *, alone: bool) -> None:
+        self._test += 1
+        self.used = set()
+        self.alone = alone
+
+    def of(self, name: str) -> str:
+        """The running test's tenant called `name`."""
+        tenant = f"{name}-{self.run}-{self._test}"
+        self.used.add(tenant)
+        return tenant
+
+    def name(self, base: str) -> str:
+        """A document id (or any name) no other test uses, that is not a tenant."""
+        return f"{base}-{self.run}-{self._test}"
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.of(name)
+
+
+T = Tenants()
+"""The running test's tenants: `T.acme`, `T.globex`, `T.of("shop-2")`."""
+
+
+def unique_email(name: str = "user") -> str:
+    """An address no other test, worker or run against the same emulators uses."""
+    return f"{name}{next(counter)}-{T.run}@example.test"
+
+
 @dataclass(frozen=True)
 class User:
     uid: str
     email: str
     token: str
+    partner_id: str | None = None
 
     def headers(self, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", **extra}
@@ -134,12 +183,38 @@ def create(api: Api, user: User, **overrides: Any) -> dict[str, Any]:
     return dict(response.get_json())
 
 
-def stored_entries(partner_id: str | None = None) -> list[dict[str, Any]]:
+def tenant_documents(collection: str, field: str = "partnerId") -> list[Any]:
+    """The snapshots in `collection` of the running test's tenants (`field` names the
+    tenant), or all of them for a test that has the emulators to itself."""
+    from google.cloud.firestore import FieldFilter
+
     from functions import store
 
-    docs = store.client().collection("entries").stream()
-    found = [{**(d.to_dict() or {}), "id": d.id} for d in docs]
-    return [e for e in found if partner_id is None or e["partnerId"] == partner_id]
+    documents = store.client().collection(collection)
+    if T.alone:
+        return list(documents.stream())
+    if not T.used:
+        return []
+    return list(documents.where(filter=FieldFilter(field, "in", sorted(T.used))).stream())
+
+
+def stored_entries(partner_id: str | None = None) -> list[dict[str, Any]]:
+    """The stored entries of `partner_id`, or of every tenant of the running test (all of
+    them, for a test that has the emulators to itself)."""
+    from google.cloud.firestore import FieldFilter
+
+    from functions import store
+
+    if partner_id is None and T.alone:
+        docs = store.client().collection("entries").stream()
+        return [{**(d.to_dict() or {}), "id": d.id} for d in docs]
+    tenants = [partner_id] if partner_id is not None else sorted(T.used)
+    if not tenants:
+        return []
+    query = (
+        store.client().collection("entries").where(filter=FieldFilter("partnerId", "in", tenants))
+    )
+    return [{**(d.to_dict() or {}), "id": d.id} for d in query.stream()]
 
 
 def list_all(api: Api, user: User, query: str = "") -> list[dict[str, Any]]:

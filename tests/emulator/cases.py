@@ -8,6 +8,7 @@ from typing import Any
 from tests.helpers import (
     METHODS,
     Api,
+    T,
     User,
     UserFactory,
     assert_error,
@@ -47,7 +48,7 @@ def non_partner_is_403(
 
 
 def read_scope_cannot_write(api: Api, make_user: UserFactory) -> None:
-    reader = make_user({"role": "partner", "partnerId": "acme", "scopes": ["entries:read"]})
+    reader = make_user({"role": "partner", "partnerId": T.acme, "scopes": ["entries:read"]})
     assert api.get("fetchData", headers=reader.headers()).status_code == 200
     response = api.post("createEntry", json=entry_body(), headers=reader.headers())
     assert_error(response, 403, "permission_denied")
@@ -74,7 +75,7 @@ def cursors_are_bound_to_partner_query_and_integrity(api: Api, acme: User, globe
 
 
 def create_refuses_server_field(api: Api, acme: User, field: str) -> None:
-    body = {**entry_body(), field: "globex" if field == "partnerId" else "forged"}
+    body = {**entry_body(), field: T.globex if field == "partnerId" else "forged"}
     error = assert_error(api.post("createEntry", json=body, headers=acme.headers()), 422)
     assert error["details"] == [
         {"field": field, "message": "is set by the server and cannot be written"}

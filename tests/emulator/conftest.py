@@ -22,10 +22,11 @@ from tests.helpers import (
     PASSWORD,
     PROJECT,
     Api,
+    T,
     User,
     UserFactory,
-    counter,
     function_app,
+    unique_email,
 )
 
 
@@ -56,17 +57,26 @@ def emulator_hosts() -> dict[str, str]:
     return hosts
 
 
+@pytest.fixture(autouse=True)
+def own_tenants(request: pytest.FixtureRequest) -> None:
+    """Every emulator test has tenants of its own (`T`): no other test reads or writes
+    under them, so the emulators need no wiping between tests."""
+    T.next_test(alone=request.node.get_closest_marker("empty_database") is not None)
+
+
 @pytest.fixture
-def clean(emulator_hosts: dict[str, str]) -> None:
-    """Every emulator test starts from empty Firestore and Auth, and with no tokens of the
-    rate limits leased by this process (their buckets were wiped with Firestore)."""
+def clean(emulator_hosts: dict[str, str], own_tenants: None) -> None:
+    """An emulator test starts with no tokens of the rate limits leased by this process. A
+    test marked `empty_database` (it reads every user, whole collections, or swaps the
+    rules) starts from empty Firestore and Auth: it runs after the others, alone."""
     from functions.edge import wiring
 
-    # Auth first: a trigger of the previous test's writes that runs between the two
-    # wipes then finds no partner user, so it never takes an API write for a partner's
-    # direct one (and writes no audit record into this test's data).
-    emulators.wipe_auth(PROJECT)
-    emulators.wipe_firestore(PROJECT)
+    if T.alone:
+        # Auth first: a trigger of the previous test's writes that runs between the two
+        # wipes then finds no partner user, so it never takes an API write for a
+        # partner's direct one (and writes no audit record into this test's data).
+        emulators.wipe_auth(PROJECT)
+        emulators.wipe_firestore(PROJECT)
     wiring.limits_gate.cache_clear()
     wiring.failure_guard.cache_clear()
 
@@ -79,22 +89,25 @@ def make_user(clean: None) -> UserFactory:
     from functions.outside.firebase_app import admin_app
 
     def make(claims: dict[str, Any] | None = None, *, sign_in: bool = True) -> User:
-        email = f"user{next(counter)}@example.test"
+        email = unique_email()
         user = auth.create_user(email=email, password=PASSWORD, app=admin_app())
         if claims:
             auth.set_custom_user_claims(user.uid, claims, app=admin_app())
         token = emulators.sign_in(email, PASSWORD) if sign_in else ""
-        return User(uid=user.uid, email=email, token=token)
+        partner_id = (claims or {}).get("partnerId")
+        return User(user.uid, email, token, partner_id if isinstance(partner_id, str) else None)
 
     return make
 
 
 @pytest.fixture
-def partner(make_user: UserFactory) -> Callable[[str], User]:
+def partner(make_user: UserFactory) -> Callable[..., User]:
     """A partner user of the given tenant."""
 
-    def make(partner_id: str = "acme", **claims: Any) -> User:
-        return make_user({"role": "partner", "partnerId": partner_id, **claims})
+    def make(name: str = "acme", *, tenant: str | None = None, **claims: Any) -> User:
+        """A partner user of the running test's tenant `name` (`T.of(name)`), or of the
+        partner id `tenant` as it is."""
+        return make_user({"role": "partner", "partnerId": tenant or T.of(name), **claims})
 
     return make
 

@@ -16,7 +16,9 @@ from devtools import adopt, emulators, generate
 from functions.resources import declaration
 from tests.corpus import VALID
 from tests.emulator.rest import DOCUMENTS, create_doc, get_doc, headers, load_rules, rest, value
-from tests.helpers import PASSWORD, PROJECT, ROOT, User, UserFactory
+from tests.helpers import PASSWORD, PROJECT, ROOT, T, User, UserFactory
+
+pytestmark = pytest.mark.empty_database  # an adopted app's data is read as a whole
 
 FIXTURE = ROOT / "tests" / "fixtures" / "existing_app"
 OWNER = json.loads((FIXTURE / "owner_rules_cases.json").read_text())
@@ -94,23 +96,23 @@ def test_partners_get_the_partner_rules_after_adoption(
     from functions import store
 
     load_rules(adopted_rules)
-    acme = make_user({"role": "partner", "partnerId": "acme"})
-    for tenant in ("acme", "globex"):
+    acme = make_user({"role": "partner", "partnerId": T.acme})
+    for tenant in (T.acme, T.globex):
         store.client().document(f"entries/{tenant}-1").set(
             {**VALID["minimal"], "partnerId": tenant, "createdBy": "seed", "version": 1}
         )
     store.client().document("users/alice").set({"name": "Alice"})
-    assert get_doc(acme.token, "entries/acme-1").status_code == 200
-    assert get_doc(acme.token, "entries/globex-1").status_code == 403
+    assert get_doc(acme.token, f"entries/{T.acme}-1").status_code == 200
+    assert get_doc(acme.token, f"entries/{T.globex}-1").status_code == 403
     assert get_doc(acme.token, "users/alice").status_code == 403
     created = create_doc(
         acme.token,
         "new-1",
-        {**VALID["minimal"], "partnerId": "acme", "createdBy": acme.uid, "version": 1},
+        {**VALID["minimal"], "partnerId": T.acme, "createdBy": acme.uid, "version": 1},
     )
     assert created.status_code == 200, created.text
     someone = make_user({})
-    assert get_doc(someone.token, "entries/acme-1").status_code == 403
+    assert get_doc(someone.token, f"entries/{T.acme}-1").status_code == 403
 
 
 def test_adoption_warns_of_documents_a_declared_collection_already_holds(
@@ -121,7 +123,7 @@ def test_adoption_warns_of_documents_a_declared_collection_already_holds(
     emulators.wipe_firestore(PROJECT)
     assert adopt.existing_data(declaration.current()) == []  # empty: nothing to say
     for doc_id in ("a", "b"):
-        store.client().document(f"entries/{doc_id}").set({"partnerId": "acme"})
+        store.client().document(f"entries/{doc_id}").set({"partnerId": T.acme})
     assert adopt.existing_data(declaration.current()) == [
         f"warning: entries: collection entries already holds 2 documents on the emulator "
         f"(project {PROJECT}): run `python -m functions.partners inspect entries` to see what "

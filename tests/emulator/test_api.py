@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from functions import store as firestore
 from functions.contract import openapi
 from tests.helpers import (
     ENTRY_WIRE_FIELDS,
     Api,
+    T,
     User,
     assert_error,
     closed_port,
@@ -25,6 +25,7 @@ from tests.helpers import (
     list_all,
     log_lines,
     stored_entries,
+    tenant_documents,
 )
 
 
@@ -118,13 +119,13 @@ def test_create_stores_the_entry_with_server_fields(api: Api, acme: User) -> Non
     assert response.status_code == 201
     created = response.get_json()
     assert response.headers["ETag"] == '"1"'
-    assert created["partnerId"] == "acme"
+    assert created["partnerId"] == T.acme
     assert created["createdBy"] == acme.uid
     assert created["version"] == 1
     assert created["amount"] == "123.45"
     assert created["createdAt"] == created["updatedAt"]
     assert created["createdAt"].endswith("Z")
-    (document,) = list(firestore.client().collection("entries").stream())
+    (document,) = tenant_documents("entries")
     assert document.id == created["id"]
     stored = document.to_dict() or {}
     assert set(stored) == ENTRY_WIRE_FIELDS - {"id"}, "the id is the document's name, not a field"
@@ -153,9 +154,9 @@ def test_same_key_with_another_body_is_409_and_writes_nothing(api: Api, acme: Us
 
 def test_idempotency_record_carries_a_ttl(api: Api, acme: User) -> None:
     api.post("createEntry", json=entry_body(), headers=acme.headers(**{"Idempotency-Key": "ttl-1"}))
-    (record,) = list(firestore.client().collection("partnerIdempotencyKeys").stream())
+    (record,) = tenant_documents("partnerIdempotencyKeys")
     data = record.to_dict() or {}
-    assert data["partnerId"] == "acme"
+    assert data["partnerId"] == T.acme
     hours = (data["expiresAt"] - data["createdAt"]).total_seconds() / 3600
     assert hours == 24
 
@@ -165,7 +166,7 @@ def test_a_create_kept_in_the_older_shape_still_replays(api: Api, acme: User) ->
     `operation` nor `status`) replays within its TTL, with the first answer's ETag."""
     headers = acme.headers(**{"Idempotency-Key": "older-shape"})
     first = api.post("createEntry", json=entry_body(), headers=headers)
-    (record,) = list(firestore.client().collection("partnerIdempotencyKeys").stream())
+    (record,) = tenant_documents("partnerIdempotencyKeys")
     data = record.to_dict() or {}
     assert (data["operation"], data["status"], data["recordId"]) == (
         "entries.create",
@@ -186,14 +187,14 @@ def test_a_create_kept_in_the_older_shape_still_replays(api: Api, acme: User) ->
 def test_an_expired_key_is_used_afresh(api: Api, acme: User) -> None:
     headers = acme.headers(**{"Idempotency-Key": "reused-after-ttl"})
     first = api.post("createEntry", json=entry_body(), headers=headers).get_json()
-    (record,) = list(firestore.client().collection("partnerIdempotencyKeys").stream())
+    (record,) = tenant_documents("partnerIdempotencyKeys")
     record.reference.update({"expiresAt": datetime.now(UTC) - timedelta(minutes=1)})
     second = api.post("createEntry", json=entry_body(amount="7.00"), headers=headers)
     assert second.status_code == 201
     assert "Idempotent-Replayed" not in second.headers
     assert second.get_json()["id"] != first["id"]
     assert sorted(e["amount"] for e in stored_entries()) == ["123.45", "7.00"]
-    (record,) = list(firestore.client().collection("partnerIdempotencyKeys").stream())
+    (record,) = tenant_documents("partnerIdempotencyKeys")
     assert record.get("recordId") == second.get_json()["id"]
 
 

@@ -18,6 +18,7 @@ from functions.operations.keys import IssuedKey, KeyDirectory
 from tests.helpers import (
     PROJECT,
     Api,
+    T,
     User,
     assert_error,
     assert_nothing_passed_after,
@@ -27,6 +28,7 @@ from tests.helpers import (
     hammer_during,
     log_lines,
     stored_entries,
+    tenant_documents,
 )
 
 
@@ -35,7 +37,7 @@ def partner_records(clean: None) -> None:
     """acme and globex have records: users and keys are only given to known partners."""
     from functions import store
 
-    for partner_id in ("acme", "globex"):
+    for partner_id in (T.acme, T.globex):
         store.client().collection("partners").document(partner_id).set({"status": "active"})
 
 
@@ -48,9 +50,9 @@ def bearer(key: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", **extra}
 
 
-def issue(keys: KeyDirectory, partner: str = "acme", **options: Any) -> IssuedKey:
+def issue(keys: KeyDirectory, partner: str | None = None, **options: Any) -> IssuedKey:
     scopes = options.pop("scopes", None)
-    return keys.create(partner, scopes, **options)
+    return keys.create(partner or T.acme, scopes, **options)
 
 
 # --- the gate ------------------------------------------------------------------------------
@@ -63,7 +65,7 @@ def test_a_key_reads_and_writes_its_own_tenant_only(
     created = api.post("createEntry", json=entry_body(), headers=bearer(issued.key))
     assert created.status_code == 201, created.get_data(as_text=True)
     entry = created.get_json()
-    assert entry["partnerId"] == "acme"
+    assert entry["partnerId"] == T.acme
     assert entry["createdBy"] == f"key:{issued.record.key_id}"
     theirs = create(api, globex)
     listed = api.get("fetchData", headers=bearer(issued.key)).get_json()
@@ -83,7 +85,7 @@ def test_a_key_reads_and_writes_its_own_tenant_only(
         if r.get("request_id") == created.headers["X-Request-Id"] and "status" in r
     ]
     assert line["key_id"] == issued.record.key_id
-    assert line["partner_id"] == "acme"
+    assert line["partner_id"] == T.acme
 
 
 def test_a_read_only_key_cannot_create(api: Api, keys: KeyDirectory) -> None:
@@ -160,7 +162,7 @@ def test_no_call_after_a_revoke_passes(keys: KeyDirectory) -> None:
 def test_no_secret_is_ever_stored(keys: KeyDirectory) -> None:
     issued = issue(keys)
     secret = api_keys.parse(issued.key, PROJECT).secret
-    documents = firestore.client().collection(config.api_keys_collection()).stream()
+    documents = tenant_documents(config.api_keys_collection())
     stored = json.dumps([d.to_dict() for d in documents], default=str)
     assert secret not in stored
     assert issued.key not in stored
@@ -188,7 +190,7 @@ def test_keys_create_list_show_revoke_roll_through_the_cli(api: Api, clean: None
         "keys",
         "create",
         "--partner",
-        "acme",
+        T.acme,
         "--scopes",
         "entries:read",
         "--expires-in",
@@ -200,14 +202,14 @@ def test_keys_create_list_show_revoke_roll_through_the_cli(api: Api, clean: None
     assert created.returncode == 0, created.stderr
     issued = json.loads(created.stdout)
     assert set(issued) >= {"id", "key", "partnerId", "scopes", "expiresAt", "label"}
-    assert issued["partnerId"] == "acme"
+    assert issued["partnerId"] == T.acme
     assert issued["scopes"] == ["entries:read"]
     assert issued["label"] == "ERP sync"
     assert issued["expiresAt"] is not None
     key = issued["key"]
     assert api.get("fetchData", headers=bearer(key)).status_code == 200
 
-    listed = cli("keys", "list", "--partner", "acme", "--json")
+    listed = cli("keys", "list", "--partner", T.acme, "--json")
     assert listed.returncode == 0, listed.stderr
     (row,) = json.loads(listed.stdout)
     assert row["id"] == issued["id"]
@@ -257,7 +259,7 @@ def test_keys_create_list_show_revoke_roll_through_the_cli(api: Api, clean: None
 
 
 def test_create_prints_the_key_once_and_only_the_key_on_stdout(clean: None) -> None:
-    created = cli("keys", "create", "--partner", "globex")
+    created = cli("keys", "create", "--partner", T.globex)
     assert created.returncode == 0, created.stderr
     (key,) = created.stdout.split()
     assert api_keys.parse(key, PROJECT).key_id
@@ -268,7 +270,7 @@ def test_create_prints_the_key_once_and_only_the_key_on_stdout(clean: None) -> N
     ("args", "message"),
     [
         (("keys", "create", "--partner", "Not Valid"), "malformed"),
-        (("keys", "create", "--partner", "acme", "--scopes", "root"), "unknown scopes"),
+        (("keys", "create", "--partner", "{acme}", "--scopes", "root"), "unknown scopes"),
         (("keys", "show", "0123456789abcdef"), "no key"),
         (("keys", "revoke", "0123456789abcdef"), "no key"),
         (("keys", "roll", "0123456789abcdef"), "no key"),
@@ -277,7 +279,7 @@ def test_create_prints_the_key_once_and_only_the_key_on_stdout(clean: None) -> N
 def test_key_refusals_exit_1_with_one_line(
     clean: None, args: tuple[str, ...], message: str
 ) -> None:
-    result = cli(*args)
+    result = cli(*(word.format(acme=T.acme) for word in args))
     assert result.returncode == 1
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -325,14 +327,14 @@ def test_a_damaged_key_record_refuses_its_key_and_never_fails_the_call(
     ).update({"createdAt": "yesterday"})
     response = api.get("fetchData", headers=bearer(issued.key))
     assert_error(response, 401, "unauthenticated")
-    listed = cli("keys", "list", "--json")
+    listed = cli("keys", "list", "--partner", T.acme, "--json")
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == []
 
 
 @pytest.mark.parametrize("duration", ["1w", "0s", "forever", "-1d", "99999999999999999d"])
 def test_a_bad_duration_is_a_usage_error(clean: None, duration: str) -> None:
-    result = cli("keys", "create", "--partner", "acme", f"--expires-in={duration}")
+    result = cli("keys", "create", "--partner", T.acme, f"--expires-in={duration}")
     assert result.returncode == 2
     assert "duration" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

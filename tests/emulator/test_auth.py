@@ -23,6 +23,7 @@ from tests.helpers import (
     PROJECT,
     ROOT,
     Api,
+    T,
     User,
     UserFactory,
     assert_error,
@@ -55,26 +56,26 @@ CallerFactory = Callable[[UserFactory], str | None]
 
 
 def _revoked(make_user: UserFactory) -> str:
-    user = make_user({"role": "partner", "partnerId": "acme"})
+    user = make_user({"role": "partner", "partnerId": T.acme})
     time.sleep(1.1)  # revocation is recorded with one-second resolution
     firebase_auth.revoke_refresh_tokens(user.uid, app=admin_app())
     return user.token
 
 
 def _disabled(make_user: UserFactory) -> str:
-    user = make_user({"role": "partner", "partnerId": "acme"})
+    user = make_user({"role": "partner", "partnerId": T.acme})
     firebase_auth.update_user(user.uid, disabled=True, app=admin_app())
     return user.token
 
 
 def _expired(make_user: UserFactory) -> str:
-    user = make_user({"role": "partner", "partnerId": "acme"}, sign_in=False)
+    user = make_user({"role": "partner", "partnerId": T.acme}, sign_in=False)
     now = int(time.time())
     return unsigned_token(token_claims(user.uid, iat=now, exp=now - 60))
 
 
 def _other_project(make_user: UserFactory) -> str:
-    user = make_user({"role": "partner", "partnerId": "acme"}, sign_in=False)
+    user = make_user({"role": "partner", "partnerId": T.acme}, sign_in=False)
     return unsigned_token(
         token_claims(
             user.uid, aud="other-project", iss="https://securetoken.google.com/other-project"
@@ -83,7 +84,7 @@ def _other_project(make_user: UserFactory) -> str:
 
 
 def _deleted(make_user: UserFactory) -> str:
-    user = make_user({"role": "partner", "partnerId": "acme"})
+    user = make_user({"role": "partner", "partnerId": T.acme})
     firebase_auth.delete_user(user.uid, app=admin_app())
     return user.token
 
@@ -152,7 +153,7 @@ def test_a_revoked_session_gets_only_401_on_every_read_path(
 def test_no_call_after_a_revoke_passes_while_concurrent_calls_share_lookups(
     emulator_hosts: dict[str, str], make_user: UserFactory, change: str
 ) -> None:
-    user = make_user({"role": "partner", "partnerId": "acme"})
+    user = make_user({"role": "partner", "partnerId": T.acme})
     time.sleep(1.1)  # revocation is recorded with one-second resolution
     apply = {
         "revoke": lambda: firebase_auth.revoke_refresh_tokens(user.uid, app=admin_app()),
@@ -231,7 +232,7 @@ def test_the_request_line_is_what_cloud_logging_reads_and_never_the_token(
     assert record["severity"] == "INFO"
     assert record["message"] == "GET fetchData -> 200"
     assert record["function"] == "fetchData"
-    assert record["partner_id"] == "acme"
+    assert record["partner_id"] == T.acme
     assert record["credential"] == "user"
     assert record["uid"] == acme.uid
     assert record["request_id"] == response.headers["X-Request-Id"]
@@ -297,7 +298,7 @@ def test_a_refusal_logs_which_check_failed(
 def test_a_forbidden_call_logs_its_reason(
     api: Api, make_user: UserFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    reader = make_user({"role": "partner", "partnerId": "acme", "scopes": ["entries:read"]})
+    reader = make_user({"role": "partner", "partnerId": T.acme, "scopes": ["entries:read"]})
     capsys.readouterr()
     assert_error(api.post("createEntry", json=entry_body(), headers=reader.headers()), 403)
     _, records = log_lines(capsys)

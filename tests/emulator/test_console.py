@@ -20,7 +20,9 @@ import pytest
 import requests
 
 from functions import store
-from tests.helpers import CONSOLE, PROJECT, cli, entry_body, function_url
+from tests.helpers import CONSOLE, PROJECT, T, cli, entry_body, function_url
+
+pytestmark = pytest.mark.empty_database  # the console lists every partner and user of the app
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PROBLEM = re.compile(r'class="problem" role="alert">([^<]*)<')
@@ -81,20 +83,20 @@ def partner_status(partner_id: str) -> str | None:
 
 
 def test_a_signed_out_browser_is_sent_to_sign_in_and_its_changes_refused(clean: None) -> None:
-    for path in ("", "/partners", "/audit", "/partners/acme"):
+    for path in ("", "/partners", "/audit", f"/partners/{T.acme}"):
         page = requests.get(function_url(CONSOLE) + path, allow_redirects=False, timeout=60)
         assert page.status_code == 303, (path, page.text)
         assert page.headers["Location"].endswith("sign-in")
-    cli("partner", "add", "acme")
+    cli("partner", "add", T.acme)
     refused = requests.post(
-        function_url(CONSOLE) + "/partners/acme/suspend",
+        function_url(CONSOLE) + f"/partners/{T.acme}/suspend",
         data={"confirm": "yes", "csrf": "x"},
         allow_redirects=False,
         timeout=60,
     )
     assert refused.status_code == 401
     assert "Sign in" in refused.text
-    assert partner_status("acme") == "active"
+    assert partner_status(T.acme) == "active"
 
 
 @pytest.mark.parametrize(
@@ -129,7 +131,7 @@ def test_a_wrong_password_or_a_partners_credential_gets_nothing(clean: None) -> 
     assert wrong.status_code == 401
     assert problem(wrong.text) == "Wrong email or password."
     key = json.loads(
-        cli("--json", "keys", "create", "--partner", "acme", "--create-partner").stdout
+        cli("--json", "keys", "create", "--partner", T.acme, "--create-partner").stdout
     )["key"]
     for headers, cookies in (
         ({"Authorization": f"Bearer {key}"}, {}),
@@ -152,7 +154,7 @@ def test_a_wrong_password_or_a_partners_credential_gets_nothing(clean: None) -> 
 def test_a_forged_change_changes_nothing(clean: None) -> None:
     browser = signed_in(*new_owner())
     token = csrf_of(browser)
-    assert post(browser, "/partners", partner_id="acme", csrf=token).status_code == 303
+    assert post(browser, "/partners", partner_id=T.acme, csrf=token).status_code == 303
     other = signed_in(*new_owner())
     forged = [
         ({"confirm": "yes"}, {}, "This form has expired"),
@@ -162,7 +164,7 @@ def test_a_forged_change_changes_nothing(clean: None) -> None:
     ]
     for form, headers, said in forged:
         answer = browser.post(
-            function_url(CONSOLE) + "/partners/acme/suspend",
+            function_url(CONSOLE) + f"/partners/{T.acme}/suspend",
             data=form,
             headers=headers,
             allow_redirects=False,
@@ -170,22 +172,22 @@ def test_a_forged_change_changes_nothing(clean: None) -> None:
         )
         assert answer.status_code == 403, (form, headers)
         assert said in answer.text
-    unconfirmed = post(browser, "/partners/acme/suspend", csrf=token)
+    unconfirmed = post(browser, f"/partners/{T.acme}/suspend", csrf=token)
     assert unconfirmed.status_code == 400
     assert "Tick the box" in unconfirmed.text
-    assert partner_status("acme") == "active"
-    done = post(browser, "/partners/acme/suspend", csrf=token, confirm="yes")
+    assert partner_status(T.acme) == "active"
+    done = post(browser, f"/partners/{T.acme}/suspend", csrf=token, confirm="yes")
     assert (done.status_code, done.headers["Location"]) == (
         303,
-        "../../partners/acme?done=suspended",
+        f"../../partners/{T.acme}?done=suspended",
     )
-    assert partner_status("acme") == "suspended"
+    assert partner_status(T.acme) == "suspended"
 
 
 def test_every_page_carries_a_strict_policy_and_no_script(clean: None) -> None:
     browser = signed_in(*new_owner())
-    post(browser, "/partners", partner_id="acme", csrf=csrf_of(browser))
-    for path in ("/sign-in", "/partners", "/partners/acme", "/audit", "/partners/nobody"):
+    post(browser, "/partners", partner_id=T.acme, csrf=csrf_of(browser))
+    for path in ("/sign-in", "/partners", f"/partners/{T.acme}", "/audit", "/partners/nobody"):
         page = browser.get(function_url(CONSOLE) + path, timeout=60)
         assert page.status_code == (404 if path.endswith("nobody") else 200), path
         policy = page.headers["Content-Security-Policy"]
@@ -269,7 +271,7 @@ def test_a_partner_users_revoke_in_the_second_of_the_sign_in_ends_their_tokens(
     now = time.time()
     time.sleep(math.floor(now) + 1 - now + 0.02)
     fresh = emulators.sign_in(user.email, PASSWORD)  # a token of this very second
-    revoked = post(browser, "/partners/acme/users/revoke", csrf=csrf_of(browser), who=user.uid)
+    revoked = post(browser, f"/partners/{T.acme}/users/revoke", csrf=csrf_of(browser), who=user.uid)
     assert revoked.status_code == 303, revoked.text
     for token in (user.token, fresh):
         answer = api.get("fetchData", headers={"Authorization": f"Bearer {token}"})
@@ -293,9 +295,9 @@ def test_an_owner_claim_taken_away_by_hand_ends_the_session_on_its_next_request(
     page = browser.get(function_url(CONSOLE) + "/partners", allow_redirects=False, timeout=60)
     assert page.status_code == 403
     assert problem(page.text) == "This account is not an owner of this app."
-    refused = post(browser, "/partners", partner_id="acme", csrf="any")
+    refused = post(browser, "/partners", partner_id=T.acme, csrf="any")
     assert refused.status_code == 403
-    assert partner_status("acme") is None  # nothing changed
+    assert partner_status(T.acme) is None  # nothing changed
 
 
 @pytest.mark.parametrize("before", ["a/b", "..", ".", "__x__", "x" * 1600, "a/b/c/d"])
@@ -303,14 +305,14 @@ def test_an_audit_page_token_that_cannot_be_an_id_is_a_400_not_a_500(
     clean: None, before: str
 ) -> None:
     browser = signed_in(*new_owner())
-    post(browser, "/partners", partner_id="acme", csrf=csrf_of(browser))
+    post(browser, "/partners", partner_id=T.acme, csrf=csrf_of(browser))
     page = browser.get(
-        function_url(CONSOLE) + "/audit", params={"partner": "acme", "before": before}, timeout=60
+        function_url(CONSOLE) + "/audit", params={"partner": T.acme, "before": before}, timeout=60
     )
     assert page.status_code == 400, page.text[:300]
     assert problem(page.text) == "That is not a page of the audit trail."
     fine = browser.get(
-        function_url(CONSOLE) + "/audit", params={"partner": "acme", "before": "nosuch"},
+        function_url(CONSOLE) + "/audit", params={"partner": T.acme, "before": "nosuch"},
         timeout=60,
     )  # fmt: skip
     assert fine.status_code == 200
@@ -318,7 +320,7 @@ def test_an_audit_page_token_that_cannot_be_an_id_is_a_400_not_a_500(
 
 
 def test_owners_add_refuses_a_partners_user_and_an_unknown_email(clean: None) -> None:
-    made = cli("--json", "create", "pat@example.test", "--partner", "acme", "--create-partner")
+    made = cli("--json", "create", "pat@example.test", "--partner", T.acme, "--create-partner")
     assert made.returncode == 0, made.stderr
     refused = cli("owners", "add", "pat@example.test")
     assert refused.returncode == 1
@@ -337,26 +339,27 @@ def test_console_actions_are_the_clis_and_are_audited_with_the_owner(clean: None
     email, password = new_owner()
     browser = signed_in(email, password)
     token = csrf_of(browser)
-    assert post(browser, "/partners", partner_id="acme", name="Acme", csrf=token).status_code == 303
+    assert post(browser, "/partners", partner_id=T.acme, name="Acme", csrf=token).status_code == 303
     assert (
-        post(browser, "/partners/acme/limits", rate="5", burst="10", csrf=token).status_code == 303
+        post(browser, f"/partners/{T.acme}/limits", rate="5", burst="10", csrf=token).status_code
+        == 303
     )
-    bad = post(browser, "/partners/acme/limits", rate="0", csrf=token)
+    bad = post(browser, f"/partners/{T.acme}/limits", rate="0", csrf=token)
     assert bad.status_code == 400
     assert "ratePerSecond" in bad.text or "rate" in bad.text
-    made = post(browser, "/partners/acme/keys", label="erp", csrf=token, scopes="entries:read")
+    made = post(browser, f"/partners/{T.acme}/keys", label="erp", csrf=token, scopes="entries:read")
     assert made.status_code == 200
     key = re.search(r'id="secret" readonly value="([^"]+)"', made.text).group(1)  # type: ignore[union-attr]
-    (listed,) = json.loads(cli("--json", "keys", "list", "--partner", "acme").stdout)
+    (listed,) = json.loads(cli("--json", "keys", "list", "--partner", T.acme).stdout)
     assert (listed["label"], listed["scopes"], listed["createdBy"]) == (
         "erp",
         ["entries:read"],
         f"console:{email}",
     )
-    assert key not in browser.get(function_url(CONSOLE) + "/partners/acme", timeout=60).text
-    user = post(browser, "/partners/acme/users", email="clerk@example.test", csrf=token)
+    assert key not in browser.get(function_url(CONSOLE) + f"/partners/{T.acme}", timeout=60).text
+    user = post(browser, f"/partners/{T.acme}/users", email="clerk@example.test", csrf=token)
     assert user.status_code == 200, user.text
-    trail = json.loads(cli("--json", "audit", "--partner", "acme").stdout)
+    trail = json.loads(cli("--json", "audit", "--partner", T.acme).stdout)
     mine = [(e["operation"], e["actor"], e["credential"]) for e in trail]
     assert mine == [
         ("owner.partner.add", f"console:{email}", "console"),
@@ -364,11 +367,11 @@ def test_console_actions_are_the_clis_and_are_audited_with_the_owner(clean: None
         ("owner.key.create", f"console:{email}", "console"),
         ("owner.user.create", f"console:{email}", "console"),
     ]
-    page = browser.get(function_url(CONSOLE) + "/audit?partner=acme", timeout=60).text
+    page = browser.get(function_url(CONSOLE) + f"/audit?partner={T.acme}", timeout=60).text
     rows = page.split("<tbody>")[1]
     assert rows.index("owner.user.create") < rows.index("owner.partner.add")  # newest first
     only = browser.get(
-        function_url(CONSOLE) + "/audit?partner=acme&operation=owner.key.create", timeout=60
+        function_url(CONSOLE) + f"/audit?partner={T.acme}&operation=owner.key.create", timeout=60
     ).text
     assert "owner.key.create" in only.split("<tbody>")[1]
     assert "owner.partner.add" not in only.split("<tbody>")[1]
@@ -377,10 +380,13 @@ def test_console_actions_are_the_clis_and_are_audited_with_the_owner(clean: None
 def test_the_audit_pages_page(clean: None) -> None:
     browser = signed_in(*new_owner())
     token = csrf_of(browser)
-    post(browser, "/partners", partner_id="acme", csrf=token)
+    post(browser, "/partners", partner_id=T.acme, csrf=token)
     for rate in range(1, 56):
-        assert post(browser, "/partners/acme/limits", rate=str(rate), csrf=token).status_code == 303
-    first = browser.get(function_url(CONSOLE) + "/audit?partner=acme", timeout=60).text
+        assert (
+            post(browser, f"/partners/{T.acme}/limits", rate=str(rate), csrf=token).status_code
+            == 303
+        )
+    first = browser.get(function_url(CONSOLE) + f"/audit?partner={T.acme}", timeout=60).text
     assert first.count("<td>owner.partner.limits</td>") == 50
     older = re.search(r'href="([^"]+)" rel="next"', first)
     assert older is not None
@@ -481,7 +487,7 @@ def test_a_partners_webhooks_and_their_deliveries_show_and_can_be_disabled(clean
         "disabled",
         "disabled by the owner in the console",
     )
-    stranger = post(browser, "/partners/acme/webhooks/" + endpoint_id + "/enable", csrf=token)
+    stranger = post(browser, f"/partners/{T.acme}/webhooks/" + endpoint_id + "/enable", csrf=token)
     assert stranger.status_code == 404  # another partner's endpoint, by its URL
     trail = json.loads(cli("--json", "audit", "--partner", partner_id).stdout)
     assert [(e["operation"], e["credential"]) for e in trail] == [
@@ -523,39 +529,39 @@ def test_every_page_and_change_in_process(clean: None) -> None:
         return client.post(path, data={"csrf": token, **form})
 
     assert change("/partners", partner_id="Bad Id").status_code == 400
-    assert change("/partners", partner_id="acme", name="Acme").status_code == 303
-    assert change("/partners/acme/limits", burst="x").status_code == 400
-    assert change("/partners/acme/limits", rate="9", daily_creates="50").status_code == 303
-    made = change("/partners/acme/users", email="clerk@example.test", scopes="entries:read")
+    assert change("/partners", partner_id=T.acme, name="Acme").status_code == 303
+    assert change(f"/partners/{T.acme}/limits", burst="x").status_code == 400
+    assert change(f"/partners/{T.acme}/limits", rate="9", daily_creates="50").status_code == 303
+    made = change(f"/partners/{T.acme}/users", email="clerk@example.test", scopes="entries:read")
     assert made.status_code == 200
     assert "clerk@example.test can sign in" in html.unescape(made.text)
     uid = json.loads(cli("--json", "show", "clerk@example.test").stdout)["uid"]
-    assert change("/partners/acme/users/revoke", who="nobody-uid").status_code == 400
-    assert change("/partners/acme/users/revoke", who=uid).status_code == 303
-    key = change("/partners/acme/keys", label="erp", expires_in="90d")
+    assert change(f"/partners/{T.acme}/users/revoke", who="nobody-uid").status_code == 400
+    assert change(f"/partners/{T.acme}/users/revoke", who=uid).status_code == 303
+    key = change(f"/partners/{T.acme}/keys", label="erp", expires_in="90d")
     assert key.status_code == 200
-    key_id = json.loads(cli("--json", "keys", "list", "--partner", "acme").stdout)[0]["id"]
-    rolled = change(f"/partners/acme/keys/{key_id}/roll")
+    key_id = json.loads(cli("--json", "keys", "list", "--partner", T.acme).stdout)[0]["id"]
+    rolled = change(f"/partners/{T.acme}/keys/{key_id}/roll")
     assert rolled.status_code == 200
     assert f"replaces {key_id}" in rolled.text
-    assert change(f"/partners/acme/keys/{key_id}/revoke").status_code == 303
-    assert change(f"/partners/acme/keys/{key_id}/burn").status_code == 404
-    cli("partner", "add", "globex")
-    assert change(f"/partners/globex/keys/{key_id}/revoke").status_code == 404
-    added = cli("--json", "webhooks", "add", "--partner", "acme", "--url", "http://127.0.0.1:9/h")
+    assert change(f"/partners/{T.acme}/keys/{key_id}/revoke").status_code == 303
+    assert change(f"/partners/{T.acme}/keys/{key_id}/burn").status_code == 404
+    cli("partner", "add", T.globex)
+    assert change(f"/partners/{T.globex}/keys/{key_id}/revoke").status_code == 404
+    added = cli("--json", "webhooks", "add", "--partner", T.acme, "--url", "http://127.0.0.1:9/h")
     endpoint_id = json.loads(added.stdout)["id"]
-    page = client.get("/partners/acme").text
+    page = client.get(f"/partners/{T.acme}").text
     assert endpoint_id in page
     assert "No deliveries yet." in page
     assert "until " in page  # the key that replaced the rolled one, with its end
     assert "<td>revoked</td>" in page
-    assert change(f"/partners/acme/webhooks/{endpoint_id}/disable").status_code == 303
-    assert change(f"/partners/acme/webhooks/{endpoint_id}/enable").status_code == 303
-    assert change(f"/partners/acme/webhooks/{endpoint_id}/melt").status_code == 404
+    assert change(f"/partners/{T.acme}/webhooks/{endpoint_id}/disable").status_code == 303
+    assert change(f"/partners/{T.acme}/webhooks/{endpoint_id}/enable").status_code == 303
+    assert change(f"/partners/{T.acme}/webhooks/{endpoint_id}/melt").status_code == 404
     assert client.get("/partners/nobody").status_code == 404
     assert client.get("/partners/Not_An_Id").status_code == 404
     assert client.get("/audit?partner=Not_An_Id").status_code == 400
-    audit = client.get("/audit?partner=acme").text
+    audit = client.get(f"/audit?partner={T.acme}").text
     for operation in ("owner.partner.limits", "owner.user.create", "owner.user.revoke",
                       "owner.key.create", "owner.key.roll", "owner.key.revoke",
                       "owner.webhook.disable", "owner.webhook.enable"):  # fmt: skip

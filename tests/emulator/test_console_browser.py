@@ -24,7 +24,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from devtools import vendor
 from functions import store
 from tests.emulator.test_console import new_owner
-from tests.helpers import CONSOLE, ROOT, cli, function_url
+from tests.helpers import CONSOLE, ROOT, T, cli, function_url
+
+pytestmark = pytest.mark.empty_database  # the console lists every partner and user of the app
 
 REPORTS = ROOT / "reports"
 AXE = vendor.AXE_CORE.target / "axe.min.js"
@@ -180,7 +182,7 @@ def test_a_signed_out_browser_and_a_partners_account_are_refused(
     page.goto(function_url(CONSOLE) + "/partners")
     expect(page).to_have_title("Sign in · Partner console")
     checked(page, browser, context, "sign-in")
-    made = cli("--json", "create", "clerk@example.test", "--partner", "acme", "--create-partner")
+    made = cli("--json", "create", "clerk@example.test", "--partner", T.acme, "--create-partner")
     password = json.loads(made.stdout)["password"]
     sign_in(page, "clerk@example.test", password)
     expect(page.get_by_role("alert")).to_have_text(
@@ -229,15 +231,15 @@ def test_a_form_another_site_posts_changes_nothing(
     clean: None, browser: Browser, context: BrowserContext, other_site: Callable[[str], str]
 ) -> None:
     email, password = new_owner()
-    cli("partner", "add", "acme")
+    cli("partner", "add", T.acme)
     page = context.new_page()
     sign_in(page, email, password)
     expect(page.get_by_role("heading", name="Partners")).to_be_visible()
     forged = context.new_page()
-    with forged.expect_navigation(url=f"**/{CONSOLE}/partners/acme/suspend"):
-        forged.goto(other_site(function_url(CONSOLE) + "/partners/acme/suspend"))
+    with forged.expect_navigation(url=f"**/{CONSOLE}/partners/{T.acme}/suspend"):
+        forged.goto(other_site(function_url(CONSOLE) + f"/partners/{T.acme}/suspend"))
     expect(forged.get_by_role("alert")).to_contain_text("another site")
-    snapshot = store.client().collection("partners").document("acme").get()
+    snapshot = store.client().collection("partners").document(T.acme).get()
     assert snapshot.get("status") == "active"
     checked(forged, browser, context, "refused")
 

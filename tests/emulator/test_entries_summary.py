@@ -18,7 +18,7 @@ from functions.auth import Caller
 from functions.core.models import Bounds
 from functions.domain import owner
 from functions.examples.entries_summary import entriesSummary
-from tests.helpers import Api, User, create, function_url
+from tests.helpers import Api, T, User, create, function_url
 
 ENTRIES: list[dict[str, Any]] = [
     {"amount": "0.10", "currency": "EUR", "category": "food", "date": "2026-03-01"},
@@ -90,10 +90,11 @@ def test_the_totals_are_exact_per_currency_and_category_and_only_the_callers(
         create(api, acme, description="summed", **entry)
     create(api, globex, description="not acme's", amount="50.00", currency="EUR",
            category="food", date="2026-03-05")  # fmt: skip
-    broken = store.client().collection("entries").document("broken-one")
+    broken_id = T.name("broken-one")
+    broken = store.client().collection("entries").document(broken_id)
     now = dt.datetime.now(dt.UTC)
     broken.set(
-        {"partnerId": "acme", "date": "2026-03-03", "amount": "ten", "currency": "EUR",
+        {"partnerId": T.acme, "date": "2026-03-03", "amount": "ten", "currency": "EUR",
          "description": "left by another writer", "createdAt": now}
     )  # fmt: skip
     response = summary(acme, f"from={RANGE[0]}&to={RANGE[1]}")
@@ -101,7 +102,7 @@ def test_the_totals_are_exact_per_currency_and_category_and_only_the_callers(
     body = response.json()
     assert body["totals"] == expected_totals(ENTRIES, *RANGE)
     assert body["entries"] == 7
-    assert body["skipped"] == ["broken-one"]
+    assert body["skipped"] == [broken_id]
     assert (body["from"], body["to"]) == RANGE
     eur_food = next(t for t in body["totals"] if (t["currency"], t["category"]) == ("EUR", "food"))
     assert eur_food["amount"] == "0.30"  # not 0.30000000000000004
@@ -126,12 +127,12 @@ def test_the_tenant_reader_walks_every_page_and_never_another_tenant(
     for day in range(1, 6):
         create(api, acme, date=f"2026-05-0{day}", amount=f"{day}.00")
     create(api, globex, date="2026-05-03")
-    caller = Caller(acme.uid, "acme", frozenset({"entries:read"}), {})
+    caller = Caller(acme.uid, T.acme, frozenset({"entries:read"}), {})
     reader = owner.tenant_records("entries", caller)
     seen = list(reader.each(bounds=Bounds("date", "2026-05-02", "2026-05-05"), page_size=2))
     assert [r.values["date"] for r in seen] == ["2026-05-02", "2026-05-03", "2026-05-04",
                                                 "2026-05-05"]  # fmt: skip
-    assert {r.values["partnerId"] for r in seen} == {"acme"}
+    assert {r.values["partnerId"] for r in seen} == {T.acme}
     assert (reader.read, reader.skipped) == (4, [])
     assert len(list(reader.each(equals={"category": "none-such"}))) == 0
     with pytest.raises(Exception, match="not declared filterable by amount"):

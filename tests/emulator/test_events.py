@@ -222,7 +222,7 @@ def test_a_partners_direct_create_is_one_event_and_one_audit_record(
     clean: None, partner: Any
 ) -> None:
     partner_id = tenant()
-    user: User = partner(partner_id)
+    user: User = partner(tenant=partner_id)
     doc_id = f"direct-{uuid.uuid4().hex[:12]}"
     fields = {**VALID["minimal"], "partnerId": partner_id, "createdBy": user.uid, "version": 1}
     response = create_doc(user.token, doc_id, fields)

@@ -17,19 +17,27 @@ from urllib.parse import quote
 import pytest
 
 from tests.emulator.rest import create_doc, get_doc
-from tests.helpers import Api, User, assert_error, cli
+from tests.helpers import Api, T, User, assert_error, cli
 
-pytestmark = pytest.mark.usefixtures("existing_data")
+pytestmark = [
+    pytest.mark.empty_database,
+    pytest.mark.usefixtures("existing_data"),
+]  # it swaps the rules for a declaration of its own
 
-APP_DOCUMENTS: dict[str, dict[str, Any]] = {
-    # ids the API would never assign (a space, a dot, upper case)
-    "dish 1": {"partnerId": "acme", "name": "Margherita", "price": "9.50"},
-    "dish.2": {"partnerId": "acme", "name": "Funghi", "price": "11.00", "kitchenNote": "x"},
-    "Dish-3": {"partnerId": "acme", "name": "Diavola", "price": 12.5},  # a float, not decimal
-    "dish-4": {"partnerId": "acme", "name": "Calzone", "price": "10.00"},
-    "orphan": {"name": "Nobody's", "price": "1.00"},  # no tenant field
-    "globex-1": {"partnerId": "globex", "name": "Quattro", "price": "12.00"},
-}
+
+def app_documents() -> dict[str, dict[str, Any]]:
+    """The documents the owner's app wrote, for the running test's tenants."""
+    return {
+        # ids the API would never assign (a space, a dot, upper case)
+        "dish 1": {"partnerId": T.acme, "name": "Margherita", "price": "9.50"},
+        "dish.2": {"partnerId": T.acme, "name": "Funghi", "price": "11.00", "kitchenNote": "x"},
+        "Dish-3": {"partnerId": T.acme, "name": "Diavola", "price": 12.5},  # a float, not decimal
+        "dish-4": {"partnerId": T.acme, "name": "Calzone", "price": "10.00"},
+        "orphan": {"name": "Nobody's", "price": "1.00"},  # no tenant field
+        "globex-1": {"partnerId": T.globex, "name": "Quattro", "price": "12.00"},
+    }
+
+
 ACME_IN_ID_ORDER = ["Dish-3", "dish 1", "dish-4", "dish.2"]  # Firestore orders ids by bytes
 
 
@@ -37,7 +45,7 @@ def plant() -> None:
     """The owner's app writing its own documents (the server client passes the rules)."""
     from functions import store
 
-    for doc_id, data in APP_DOCUMENTS.items():
+    for doc_id, data in app_documents().items():
         store.client().collection("dishes").document(doc_id).set(data)
 
 
@@ -120,7 +128,7 @@ def test_direct_access_is_closed_when_none_is_declared(acme: User) -> None:
     created = create_doc(
         acme.token,
         "dish-9",
-        {"partnerId": "acme", "name": "Direct", "price": "1.00"},
+        {"partnerId": T.acme, "name": "Direct", "price": "1.00"},
         collection="dishes",
         server_times=False,
     )
@@ -149,7 +157,7 @@ def test_a_record_without_bookkeeping_reads_and_changes_with_its_write_time_etag
     assert read.status_code == 200
     assert read.get_json() == {
         "id": "dish.2",
-        "partnerId": "acme",
+        "partnerId": T.acme,
         "name": "Funghi",
         "price": "11.00",
     }
@@ -168,7 +176,7 @@ def test_a_record_without_bookkeeping_reads_and_changes_with_its_write_time_etag
     assert api.get(path, headers=acme.headers()).headers["ETag"] == new_etag
     # Nothing of the API's bookkeeping is added; the app's own undeclared field survives.
     assert stored("dish.2") == {
-        "partnerId": "acme",
+        "partnerId": T.acme,
         "name": "Funghi e tartufo",
         "price": "11.00",
         "kitchenNote": "x",
@@ -188,7 +196,7 @@ def test_a_record_created_through_the_api_has_the_apps_shape(api: Api, acme: Use
     assert created.status_code == 201, created.get_data(as_text=True)
     record = created.get_json()
     assert set(record) == {"id", "partnerId", "name", "price"}
-    assert stored(record["id"]) == {"partnerId": "acme", "name": "Marinara", "price": "7.00"}
+    assert stored(record["id"]) == {"partnerId": T.acme, "name": "Marinara", "price": "7.00"}
     etag = created.headers["ETag"]
     read = api.get(f"api/v1/dishes/{record['id']}", headers=acme.headers())
     assert read.headers["ETag"] == etag
@@ -228,7 +236,7 @@ def test_inspect_counts_what_the_api_then_serves(api: Api, acme: User) -> None:
     assert found["order"] == "id"
     assert found["doors"]["firestore"].startswith("closed")
 
-    mine = json.loads(cli("inspect", "dishes", "--partner", "acme", "--json").stdout)
+    mine = json.loads(cli("inspect", "dishes", "--partner", T.acme, "--json").stdout)
     served, skipped, _ = walk(api, acme)
     assert (mine["scanned"], mine["served"]["count"], mine["skipped"]["count"]) == (4, 3, 1)
     assert (mine["served"]["count"], mine["skipped"]["count"]) == (len(served), len(skipped))
@@ -271,9 +279,9 @@ def test_entries_the_app_wrote_without_the_apis_bookkeeping_are_listed_read_and_
 
     day = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     entries = store.client().collection("entries")
-    entries.document("app-1").set({**entry_body(), "partnerId": "acme", "createdAt": day})
+    entries.document("app-1").set({**entry_body(), "partnerId": T.acme, "createdAt": day})
     ours = create(api, acme, description="Through the API")
-    entries.document("app-3").set({**entry_body(description="No time"), "partnerId": "acme"})
+    entries.document("app-3").set({**entry_body(description="No time"), "partnerId": T.acme})
 
     listed = list_all(api, acme, "limit=1")
     assert [e["id"] for e in listed] == ["app-1", ours["id"]]  # creation order kept
@@ -305,7 +313,7 @@ def test_entries_the_app_wrote_without_the_apis_bookkeeping_are_listed_read_and_
     )
     assert mine.headers["ETag"] == '"2"'
 
-    found = json.loads(cli("inspect", "entries", "--partner", "acme", "--json").stdout)
+    found = json.loads(cli("inspect", "entries", "--partner", T.acme, "--json").stdout)
     assert found["outOfLists"] == {"count": 1, "examples": ["app-3"]}
     assert (found["scanned"], found["served"]["count"]) == (3, 3)
     assert "createdAt" in cli("inspect", "entries").stdout
@@ -336,7 +344,7 @@ def test_bookkeeping_under_the_apps_own_names_on_both_doors(
     assert (changed.status_code, changed.headers["ETag"]) == (200, '"2"')
 
     # Straight on Firestore, the rules check the same names: `created` is the request time.
-    fields = {"partnerId": "acme", "title": "Direct", "rev": 1}
+    fields = {"partnerId": T.acme, "title": "Direct", "rev": 1}
     assert (
         create_doc(
             acme.token, "direct1", fields, collection="specials", times=("created",)
@@ -349,7 +357,7 @@ def test_bookkeeping_under_the_apps_own_names_on_both_doors(
 
     # Ordered by `created`: a special the app wrote without it is out of lists, and named.
     store.client().collection("specials").document("app-1").set(
-        {"partnerId": "acme", "title": "Old"}
+        {"partnerId": T.acme, "title": "Old"}
     )
     listed = api.get("api/v1/specials", headers=acme.headers()).get_json()
     assert [r["id"] for r in listed["data"]] == [record["id"], "direct1"]
@@ -369,6 +377,6 @@ def test_rules_and_model_accept_the_same_specials(acme: User, existing_data: Any
     @PARITY
     @given(drawn=documents(resource))
     def agree(drawn: tuple[str, dict[str, Any]]) -> None:
-        assert_parity(resource, acme, "acme", drawn)
+        assert_parity(resource, acme, T.acme, drawn)
 
     agree()

@@ -17,6 +17,8 @@ from functions.contract import openapi
 from tests.emulator.test_fuzz import CONFIG, FUZZING, call_as_partner, fuzzing_partner
 from tests.helpers import function_app, more_declaration
 
+pytestmark = pytest.mark.empty_database  # it swaps the rules for a declaration of its own
+
 schema = schemathesis.openapi.from_dict(openapi.build(more_declaration()), config=CONFIG).include(
     path_regex="^/api/v1/(menus|orders)"
 )

@@ -24,6 +24,7 @@ from tests.helpers import (
     PASSWORD,
     PROJECT,
     Api,
+    T,
     User,
     UserFactory,
     assert_error,
@@ -38,17 +39,17 @@ from tests.helpers import (
 def test_a_move_applies_on_the_very_next_call(api: Api, acme: User, globex: User) -> None:
     mine = create(api, acme, description="acme's")
     theirs = create(api, globex, description="globex's")
-    PartnerDirectory(PROJECT).grant(acme.uid, "globex", None, move=True)
-    # The same ID token, still carrying partnerId "acme", now acts for globex.
+    PartnerDirectory(PROJECT).grant(acme.uid, T.globex, None, move=True)
+    # The same ID token, still carrying partnerId T.acme, now acts for globex.
     assert {e["id"] for e in list_all(api, acme)} == {theirs["id"]}
     assert_error(api.get(f"fetchData/{mine['id']}", headers=acme.headers()), 404)
     created = create(api, acme)
-    assert created["partnerId"] == "globex"
+    assert created["partnerId"] == T.globex
 
 
 def test_a_downgrade_applies_on_the_very_next_call(api: Api, acme: User) -> None:
     create(api, acme)
-    PartnerDirectory(PROJECT).grant(acme.uid, "acme", ["entries:read"])
+    PartnerDirectory(PROJECT).grant(acme.uid, T.acme, ["entries:read"])
     response = api.post("createEntry", json=entry_body(), headers=acme.headers())
     assert_error(response, 403, "permission_denied")
     assert api.get("fetchData", headers=acme.headers()).status_code == 200
@@ -64,7 +65,7 @@ def test_without_the_session_check_the_tokens_claims_decide(
 ) -> None:
     """The documented trade-off of AUTH_CHECK_REVOKED=false: changes wait for the token."""
     monkeypatch.setenv("AUTH_CHECK_REVOKED", "false")
-    PartnerDirectory(PROJECT).grant(acme.uid, "acme", ["entries:read"])
+    PartnerDirectory(PROJECT).grant(acme.uid, T.acme, ["entries:read"])
     assert api.post("createEntry", json=entry_body(), headers=acme.headers()).status_code == 201
 
 
@@ -76,7 +77,7 @@ def _payload(token: str) -> dict[str, Any]:
 def test_a_revoke_leaves_no_fresh_token_with_partner_claims(make_user: UserFactory) -> None:
     """Tokens minted while `revoke` runs, by refresh or by a new sign-in: none that still
     carries partner claims is accepted afterwards."""
-    user = make_user({"role": "partner", "partnerId": "acme"}, sign_in=False)
+    user = make_user({"role": "partner", "partnerId": T.acme}, sign_in=False)
     base = f"http://{emulators.auth_host()}"
     key = emulators.EMULATOR_API_KEY
     signed_in = requests.post(
@@ -116,7 +117,7 @@ def test_a_revoke_leaves_no_fresh_token_with_partner_claims(make_user: UserFacto
     stop.set()
     for thread in minters:
         thread.join(30)
-    with_claims = [t for t in minted if _payload(t).get("partnerId") == "acme"]
+    with_claims = [t for t in minted if _payload(t).get("partnerId") == T.acme]
     without = [t for t in minted if "partnerId" not in _payload(t)]
     assert len(with_claims) > 1, "tokens were minted before the revoke"
     assert without, "tokens were minted after the claims came off"
@@ -148,20 +149,21 @@ def _valid_stored(partner_id: str, created: str, **overrides: Any) -> dict[str, 
     }
 
 
+@pytest.mark.empty_database  # planted documents of fixed ids
 def test_a_list_names_bad_documents_and_pages_past_them(api: Api, acme: User) -> None:
-    _plant("good1", **_valid_stored("acme", "2026-01-01T00:00:01+00:00"))
+    _plant("good1", **_valid_stored(T.acme, "2026-01-01T00:00:01+00:00"))
     _plant(
         "noAmount",
         **{
             k: v
-            for k, v in _valid_stored("acme", "2026-01-01T00:00:02+00:00").items()
+            for k, v in _valid_stored(T.acme, "2026-01-01T00:00:02+00:00").items()
             if k != "amount"
         },
     )
-    _plant("blank", **_valid_stored("acme", "2026-01-01T00:00:03+00:00", description="\u00a0"))
-    _plant("odd.id é", **_valid_stored("acme", "2026-01-01T00:00:04+00:00"))
-    _plant("numeric", **_valid_stored("acme", "2026-01-01T00:00:05+00:00", amount=12.5))
-    _plant("good2", **_valid_stored("acme", "2026-01-01T00:00:06+00:00"))
+    _plant("blank", **_valid_stored(T.acme, "2026-01-01T00:00:03+00:00", description="\u00a0"))
+    _plant("odd.id é", **_valid_stored(T.acme, "2026-01-01T00:00:04+00:00"))
+    _plant("numeric", **_valid_stored(T.acme, "2026-01-01T00:00:05+00:00", amount=12.5))
+    _plant("good2", **_valid_stored(T.acme, "2026-01-01T00:00:06+00:00"))
     seen: list[str] = []
     skipped: list[str] = []
     cursor = None
@@ -179,6 +181,7 @@ def test_a_list_names_bad_documents_and_pages_past_them(api: Api, acme: User) ->
     assert skipped == ["noAmount", "blank", "numeric"]
 
 
+@pytest.mark.empty_database  # planted documents of fixed ids
 def test_a_bad_document_is_409_to_read_and_to_change_and_is_never_half_written(
     api: Api, acme: User
 ) -> None:
@@ -186,7 +189,7 @@ def test_a_bad_document_is_409_to_read_and_to_change_and_is_never_half_written(
         "broken1",
         **{
             k: v
-            for k, v in _valid_stored("acme", "2026-01-01T00:00:01+00:00").items()
+            for k, v in _valid_stored(T.acme, "2026-01-01T00:00:01+00:00").items()
             if k != "currency"
         },
     )
@@ -211,13 +214,15 @@ def test_a_bad_document_is_409_to_read_and_to_change_and_is_never_half_written(
     assert repaired.get_json()["currency"] == "EUR"
 
 
+@pytest.mark.empty_database  # planted documents of fixed ids
 def test_another_tenants_bad_document_is_still_just_not_found(api: Api, acme: User) -> None:
-    _plant("theirs", partnerId="globex", description="no other fields")
+    _plant("theirs", partnerId=T.globex, description="no other fields")
     assert_error(api.get("fetchData/theirs", headers=acme.headers()), 404, "not_found")
 
 
+@pytest.mark.empty_database  # planted documents of fixed ids
 def test_an_odd_id_the_owner_wrote_reads_like_any_other(api: Api, acme: User) -> None:
-    _plant("odd.id é", **_valid_stored("acme", "2026-01-01T00:00:01+00:00"))
+    _plant("odd.id é", **_valid_stored(T.acme, "2026-01-01T00:00:01+00:00"))
     response = api.get("fetchData/odd.id%20%C3%A9", headers=acme.headers())
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["id"] == "odd.id é"
@@ -279,7 +284,7 @@ def test_guesses_at_one_key_are_held_back_before_any_lookup_and_no_other_key_is(
         answer = api.get("fetchData", headers={"Authorization": f"Bearer {other}",
                                                "X-Forwarded-For": "203.0.113.9"})  # fmt: skip
         assert_error(answer, 401)
-    fresh = api_key("acme", "entries:read")  # a colleague's key, never used before
+    fresh = api_key(T.acme, "entries:read")  # a colleague's key, never used before
     answer = api.get("fetchData", headers={"Authorization": f"Bearer {fresh}",
                                            "X-Forwarded-For": "203.0.113.9"})  # fmt: skip
     assert answer.status_code == 200, answer.get_json()

@@ -20,6 +20,7 @@ from tests.helpers import (
     FUNCTIONS,
     PARTNER_FUNCTIONS,
     Api,
+    T,
     User,
     UserFactory,
     assert_error,
@@ -55,7 +56,7 @@ class TestAPI1BrokenObjectLevelAuthorization:
             headers=acme.headers(**{"If-Match": '"1"'}),
         )
         assert_error(response, 404, "not_found")
-        assert stored_entries("globex")[0]["amount"] == "123.45"
+        assert stored_entries(T.globex)[0]["amount"] == "123.45"
 
     def test_list_shows_only_the_callers_entries(self, api: Api, acme: User, globex: User) -> None:
         mine = {create(api, acme, description=f"acme {i}")["id"] for i in range(3)}
@@ -77,8 +78,8 @@ class TestAPI1BrokenObjectLevelAuthorization:
         assert b.status_code == 201
         assert "Idempotent-Replayed" not in b.headers
         assert b.get_json()["id"] != a["id"]
-        assert b.get_json()["partnerId"] == "globex"
-        assert len(stored_entries("acme")) == len(stored_entries("globex")) == 1
+        assert b.get_json()["partnerId"] == T.globex
+        assert len(stored_entries(T.acme)) == len(stored_entries(T.globex)) == 1
 
     def test_filters_never_reach_another_tenant(self, api: Api, acme: User, globex: User) -> None:
         create(api, globex, category="secret", date="2026-05-05")
@@ -91,7 +92,7 @@ class TestAPI1BrokenObjectLevelAuthorization:
         key = {"Idempotency-Key": "invoice-1"}
         theirs = api.post("createEntry", json=entry_body(), headers=globex.headers(**key))
         mine = api.post("createEntry", json=entry_body(), headers=acme.headers(**key))
-        assert mine.get_json()["partnerId"] == "acme"
+        assert mine.get_json()["partnerId"] == T.acme
         assert mine.get_json()["id"] != theirs.get_json()["id"]
 
 
@@ -158,7 +159,7 @@ class TestAPI3BrokenObjectPropertyLevelAuthorization:
         assert field in {d["field"] for d in error["details"]}
         (stored,) = stored_entries()
         assert stored["version"] == 1
-        assert stored["partnerId"] == "acme"
+        assert stored["partnerId"] == T.acme
 
     @pytest.mark.parametrize("field", cases.SERVER_FIELDS)
     def test_create_refuses_every_server_field(self, api: Api, acme: User, field: str) -> None:
@@ -223,17 +224,18 @@ class TestAPI5BrokenFunctionLevelAuthorization:
         create(api, acme, description="confidential")
         body = api.get(function).get_data(as_text=True)
         assert "confidential" not in body
-        assert "acme" not in body
+        assert T.acme not in body
 
 
 class TestAPI8SecurityMisconfiguration:
     """No wildcard CORS, no stack traces, security headers everywhere."""
 
     def test_a_document_another_writer_broke_reveals_nothing(self, api: Api, acme: User) -> None:
-        store.client().collection("entries").document("brokenEntry1").set(
-            {"partnerId": "acme", "description": "no amount", "internalNote": "secret"}
+        broken = T.name("brokenEntry1")
+        store.client().collection("entries").document(broken).set(
+            {"partnerId": T.acme, "description": "no amount", "internalNote": "secret"}
         )
-        response = api.get("fetchData/brokenEntry1", headers=acme.headers())
+        response = api.get(f"fetchData/{broken}", headers=acme.headers())
         assert_error(response, 409, "stored_entry_invalid")
         body = response.get_data(as_text=True)
         assert "secret" not in body

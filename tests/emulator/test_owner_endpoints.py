@@ -22,7 +22,17 @@ from google.cloud.firestore import FieldFilter
 from functions import store
 from functions.auth import known_scopes
 from functions.contract import catalog
-from tests.helpers import OWNER_OPERATION, ROOT, User, UserFactory, api_key, cli, function_url
+from tests.helpers import (
+    OWNER_OPERATION,
+    ROOT,
+    T,
+    User,
+    UserFactory,
+    api_key,
+    cli,
+    function_url,
+    tenant_documents,
+)
 
 OWNER_APP = ROOT / "tests" / "emulator" / "owner_app" / "main.py"
 ORDER: dict[str, Any] = {"item": "Espresso beans", "quantity": 3}
@@ -84,7 +94,7 @@ def envelope(response: requests.Response, status: int, code: str) -> dict[str, A
 
 
 def orders() -> list[dict[str, Any]]:
-    return [d.to_dict() or {} for d in store.client().collection("ownerOrders").stream()]
+    return [d.to_dict() or {} for d in tenant_documents("ownerOrders", field="partner")]
 
 
 def audit_records(partner_id: str) -> list[dict[str, Any]]:
@@ -117,7 +127,7 @@ def test_without_a_credential_every_owner_endpoint_is_401(
 
 
 def test_a_key_without_the_endpoints_scope_is_403_naming_it(clean: None) -> None:
-    secret = api_key("acme", "orders:read")
+    secret = api_key(T.acme, "orders:read")
     response = place(secret)
     error = envelope(response, 403, "permission_denied")
     assert "orders:write" in error["message"]
@@ -126,18 +136,18 @@ def test_a_key_without_the_endpoints_scope_is_403_naming_it(clean: None) -> None
 
 
 def test_a_suspended_partner_is_403_until_resumed(clean: None) -> None:
-    secret = api_key("acme", "orders:write")
-    assert cli("partner", "suspend", "acme", "--yes").returncode == 0
+    secret = api_key(T.acme, "orders:write")
+    assert cli("partner", "suspend", T.acme, "--yes").returncode == 0
     error = envelope(place(secret), 403, "partner_suspended")
     assert "suspended" in error["message"]
     assert orders() == []
-    assert cli("partner", "resume", "acme").returncode == 0
+    assert cli("partner", "resume", T.acme).returncode == 0
     assert place(secret).status_code == 201
     assert len(orders()) == 1
 
 
 def test_a_method_the_endpoint_does_not_declare_is_405_with_allow(clean: None) -> None:
-    secret = api_key("acme", "orders:write,orders:read")
+    secret = api_key(T.acme, "orders:write,orders:read")
     response = requests.get(function_url("placeOrder"), headers=bearer(secret), timeout=60)
     envelope(response, 405, "method_not_allowed")
     assert response.headers["Allow"] == "POST"
@@ -146,7 +156,7 @@ def test_a_method_the_endpoint_does_not_declare_is_405_with_allow(clean: None) -
 
 
 def test_a_body_that_is_not_json_is_415(clean: None) -> None:
-    secret = api_key("acme", "orders:write")
+    secret = api_key(T.acme, "orders:write")
     response = requests.post(
         function_url("placeOrder"),
         data="item=beans",
@@ -158,7 +168,7 @@ def test_a_body_that_is_not_json_is_415(clean: None) -> None:
 
 
 def test_bad_fields_and_parameters_are_one_422_naming_each(clean: None) -> None:
-    secret = api_key("acme", "orders:write,orders:read")
+    secret = api_key(T.acme, "orders:write,orders:read")
     response = place(secret, {"item": "", "quantity": 101, "colour": "red"})
     error = envelope(response, 422, "validation_failed")
     named = {issue["field"]: issue["message"] for issue in error["details"]}
@@ -181,7 +191,7 @@ def test_bad_fields_and_parameters_are_one_422_naming_each(clean: None) -> None:
 
 
 def test_over_the_partners_rate_is_429_with_its_headers(clean: None) -> None:
-    partner_id = f"rate-{uuid.uuid4().hex[:8]}"  # no lease an earlier test left in a worker
+    partner_id = T.of("rate")  # no lease an earlier test left in a worker
     assert cli("partner", "add", partner_id, "--rate", "0.01", "--burst", "1").returncode == 0
     secret = api_key(partner_id, "orders:read")
     url = function_url("getOrder") + f"?id={uuid.uuid4().hex}"
@@ -195,7 +205,7 @@ def test_over_the_partners_rate_is_429_with_its_headers(clean: None) -> None:
 
 
 def test_a_spent_daily_quota_is_429_but_a_replay_passes(clean: None) -> None:
-    partner_id = f"quota-{uuid.uuid4().hex[:8]}"
+    partner_id = T.of("quota")
     assert cli("partner", "add", partner_id, "--daily-creates", "1").returncode == 0
     secret = api_key(partner_id, "orders:write")
     first = place(secret, **{"Idempotency-Key": "order-1"})
@@ -211,7 +221,7 @@ def test_a_spent_daily_quota_is_429_but_a_replay_passes(clean: None) -> None:
 
 
 def test_an_exception_in_the_function_is_a_500_that_reveals_nothing(clean: None) -> None:
-    secret = api_key("acme", "orders:read")
+    secret = api_key(T.acme, "orders:read")
     response = requests.get(function_url("brokenReport"), headers=bearer(secret), timeout=60)
     error = envelope(response, 500, "internal")
     assert error["message"] == "The server could not complete the request."
@@ -220,8 +230,8 @@ def test_an_exception_in_the_function_is_a_500_that_reveals_nothing(clean: None)
 
 
 def test_another_tenants_order_is_not_found(clean: None) -> None:
-    acme_order = place(api_key("acme", "orders:write")).json()
-    globex = api_key("globex", "orders:read")
+    acme_order = place(api_key(T.acme, "orders:write")).json()
+    globex = api_key(T.globex, "orders:read")
     response = requests.get(
         function_url("getOrder") + f"?id={acme_order['id']}", headers=bearer(globex), timeout=60
     )
@@ -232,13 +242,13 @@ def test_another_tenants_order_is_not_found(clean: None) -> None:
 
 
 def test_a_write_carries_its_audit_record_in_the_same_commit(clean: None) -> None:
-    secret = api_key("acme", "orders:write,orders:read")
+    secret = api_key(T.acme, "orders:write,orders:read")
     response = place(secret)
     assert response.status_code == 201, response.text
     order = response.json()
-    assert order == {"id": order["id"], "partner": "acme", **ORDER}
+    assert order == {"id": order["id"], "partner": T.acme, **ORDER}
     assert orders() == [order]
-    (record,) = audit_records("acme")
+    (record,) = audit_records(T.acme)
     assert (record["operation"], record["resource"], record["recordId"]) == (
         "create", "orders", order["id"],
     )  # fmt: skip
@@ -254,7 +264,7 @@ def test_a_write_carries_its_audit_record_in_the_same_commit(clean: None) -> Non
 def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(
     clean: None,
 ) -> None:
-    secret = api_key("acme", "orders:write")
+    secret = api_key(T.acme, "orders:write")
     first = place(secret, **{"Idempotency-Key": "k-1"})
     again = place(secret, **{"Idempotency-Key": "k-1"})
     assert (first.status_code, again.status_code) == (201, 201)
@@ -264,7 +274,7 @@ def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(
     other = place(secret, {"item": "Tea", "quantity": 1}, **{"Idempotency-Key": "k-1"})
     assert "different request" in envelope(other, 409, "conflict")["message"]
     assert len(orders()) == 1
-    assert [r["operation"] for r in audit_records("acme")] == ["create", "replay"]
+    assert [r["operation"] for r in audit_records(T.acme)] == ["create", "replay"]
 
 
 def test_an_answer_kept_in_the_older_shape_still_replays_and_a_new_one_has_one_shape(
@@ -272,10 +282,10 @@ def test_an_answer_kept_in_the_older_shape_still_replays_and_a_new_one_has_one_s
 ) -> None:
     """Answers kept before the one protocol (`endpoint` instead of `operation`) replay
     within their TTL; a key used by an owner endpoint is refused to a built-in create."""
-    secret = api_key("acme", "orders:write,entries:write")
+    secret = api_key(T.acme, "orders:write,entries:write")
     first = place(secret, **{"Idempotency-Key": "k-old"})
     assert first.status_code == 201, first.text
-    (kept,) = list(store.client().collection("partnerIdempotencyKeys").stream())
+    (kept,) = tenant_documents("partnerIdempotencyKeys")
     data = kept.to_dict() or {}
     assert (data["operation"], data["status"]) == ("placeOrder", 201)
     assert json.loads(data["response"]) == first.json()
@@ -309,18 +319,18 @@ def test_a_partner_user_with_an_id_token_passes_the_same_gate(
         function_url("placeOrder"), json=ORDER, headers=reader.headers(), timeout=60
     )
     assert "orders:write" in envelope(response, 403, "permission_denied")["message"]
-    assert [o["partner"] for o in orders()] == ["acme"]
+    assert [o["partner"] for o in orders()] == [T.acme]
 
 
 def test_the_owners_scopes_are_known_to_the_command_line_tool(
     clean: None, owner_scopes: frozenset[str]
 ) -> None:
     assert {"orders:read", "orders:write", "entries:read"} <= owner_scopes
-    made = cli("--json", "keys", "create", "--partner", "acme", "--create-partner",
+    made = cli("--json", "keys", "create", "--partner", T.acme, "--create-partner",
                "--scopes", "orders:write")  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["scopes"] == ["orders:write"]
-    refused = cli("keys", "create", "--partner", "acme", "--scopes", "orders:cancel")
+    refused = cli("keys", "create", "--partner", T.acme, "--scopes", "orders:cancel")
     assert refused.returncode == 1
     assert "orders:cancel" in refused.stderr
     assert "orders:read" in refused.stderr
@@ -330,7 +340,7 @@ def test_the_owners_scopes_are_known_to_the_command_line_tool(
 
 
 def test_two_calls_racing_with_one_key_write_once_and_answer_alike(clean: None) -> None:
-    secret = api_key("acme", "orders:write")
+    secret = api_key(T.acme, "orders:write")
     headers = bearer(secret, **{"Idempotency-Key": "race-1"})
     barrier = threading.Barrier(4)
     answers: list[Any] = []
@@ -348,7 +358,7 @@ def test_two_calls_racing_with_one_key_write_once_and_answer_alike(clean: None) 
     assert [status for status, _ in answers] == [201] * 4, answers
     assert len({json.dumps(body, sort_keys=True) for _, body in answers}) == 1
     assert len(orders()) == 1
-    operations = [r["operation"] for r in audit_records("acme")]
+    operations = [r["operation"] for r in audit_records(T.acme)]
     assert operations.count("create") == 1
     assert operations.count("replay") <= 3
 
@@ -356,7 +366,7 @@ def test_two_calls_racing_with_one_key_write_once_and_answer_alike(clean: None) 
 def test_in_process_a_changed_body_is_409_and_a_failed_precondition_writes_nothing(
     clean: None,
 ) -> None:
-    secret = api_key("acme", "orders:write,orders:read")
+    secret = api_key(T.acme, "orders:write,orders:read")
     first = in_process("placeOrder", json=ORDER, headers=bearer(secret, **{"Idempotency-Key": "a"}))
     assert first.status_code == 201
     other = in_process(

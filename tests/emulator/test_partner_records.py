@@ -26,6 +26,7 @@ from tests.helpers import (
     PROJECT,
     Api,
     Blackhole,
+    T,
     User,
     UserFactory,
     assert_error,
@@ -33,6 +34,7 @@ from tests.helpers import (
     create,
     entry_body,
     log_lines,
+    tenant_documents,
 )
 
 
@@ -44,7 +46,7 @@ def set_partner(partner_id: str, **fields: Any) -> None:
 
 def audit_records(partner_id: str | None = None) -> list[dict[str, Any]]:
     """API audit records (the owner's actions are `test_console`'s)."""
-    found = [d.to_dict() or {} for d in store.client().collection("partnerAudit").stream()]
+    found = [d.to_dict() or {} for d in tenant_documents("partnerAudit")]
     return [
         r
         for r in found
@@ -63,7 +65,7 @@ def fresh_limits(clean: None) -> Iterator[None]:
 
 @pytest.fixture
 def acme_key(clean: None) -> str:
-    return KeyDirectory(PROJECT, store.client()).create("acme", None).key
+    return KeyDirectory(PROJECT, store.client()).create(T.acme, None).key
 
 
 # --- suspension --------------------------------------------------------------------------------
@@ -72,17 +74,17 @@ def acme_key(clean: None) -> str:
 def test_a_suspended_partners_users_and_keys_get_403_on_the_next_call(
     api: Api, acme: User, acme_key: str, globex: User
 ) -> None:
-    set_partner("acme")
+    set_partner(T.acme)
     key = {"Authorization": f"Bearer {acme_key}"}
     assert api.get("fetchData", headers=acme.headers()).status_code == 200
     assert api.get("fetchData", headers=key).status_code == 200
-    suspended = cli("partner", "suspend", "acme", "--yes")
+    suspended = cli("partner", "suspend", T.acme, "--yes")
     assert suspended.returncode == 0, suspended.stderr
     for headers in (acme.headers(), key):
         error = assert_error(api.get("fetchData", headers=headers), 403, "partner_suspended")
         assert "suspended" in error["message"]
     assert api.get("fetchData", headers=globex.headers()).status_code == 200
-    assert cli("partner", "resume", "acme").returncode == 0
+    assert cli("partner", "resume", T.acme).returncode == 0
     assert api.get("fetchData", headers=acme.headers()).status_code == 200
     assert api.get("fetchData", headers=key).status_code == 200
 
@@ -91,20 +93,24 @@ def test_a_partner_without_a_record_is_active_and_a_garbled_one_is_suspended(
     api: Api, acme: User
 ) -> None:
     assert api.get("fetchData", headers=acme.headers()).status_code == 200  # no record
-    store.client().collection("partners").document("acme").set({"status": "on holiday"})
+    store.client().collection("partners").document(T.acme).set({"status": "on holiday"})
     assert_error(api.get("fetchData", headers=acme.headers()), 403, "partner_suspended")
 
 
 def test_clients_never_read_or_write_partner_limit_or_audit_documents(api: Api, acme: User) -> None:
-    set_partner("acme")
+    set_partner(T.acme)
     create(api, acme)
     for collection in ("partners", "partnerAudit", "partnerLimits"):
-        documents = list(store.client().collection(collection).stream())
+        documents = [  # this test's: named after its tenant, or holding it
+            d
+            for d in store.client().collection(collection).stream()
+            if T.acme in d.id or (d.to_dict() or {}).get("partnerId") == T.acme
+        ]
         assert documents, collection
         path = f"{collection}/{documents[0].id}"
         assert get_doc(acme.token, path).status_code == 403
         assert get_doc(None, path).status_code == 403
-        written = create_doc(acme.token, "mine", {"partnerId": "acme"}, collection=collection)
+        written = create_doc(acme.token, "mine", {"partnerId": T.acme}, collection=collection)
         assert written.status_code == 403, collection
 
 
@@ -114,7 +120,7 @@ def test_clients_never_read_or_write_partner_limit_or_audit_documents(api: Api, 
 def test_over_its_rate_a_partner_gets_429_with_retry_after_and_ratelimit_headers(
     api: Api, acme: User, globex: User
 ) -> None:
-    set_partner("acme", limits={"ratePerSecond": 1, "burst": 4})
+    set_partner(T.acme, limits={"ratePerSecond": 1, "burst": 4})
     answers = [api.get("fetchData", headers=acme.headers()) for _ in range(8)]
     statuses = [a.status_code for a in answers]
     assert statuses.count(200) <= 5  # the burst, and at most one refill
@@ -131,7 +137,7 @@ def test_over_its_rate_a_partner_gets_429_with_retry_after_and_ratelimit_headers
 
 
 def test_the_daily_quota_counts_created_records_only(api: Api, acme: User) -> None:
-    set_partner("acme", limits={"dailyCreates": 2})
+    set_partner(T.acme, limits={"dailyCreates": 2})
     key = {"Idempotency-Key": "first"}
     first = api.post("createEntry", json=entry_body(), headers=acme.headers(**key))
     assert first.status_code == 201
@@ -163,7 +169,7 @@ def test_the_daily_quota_counts_created_records_only(api: Api, acme: User) -> No
 def test_limits_out_of_range_in_a_record_are_ignored_never_a_500(
     api: Api, acme: User, capsys: pytest.CaptureFixture[str], limits: Any
 ) -> None:
-    set_partner("acme", limits=limits)
+    set_partner(T.acme, limits=limits)
     read = api.get("fetchData", headers=acme.headers())
     assert read.status_code == 200, read.get_data(as_text=True)
     assert read.headers["RateLimit-Policy"] == '"partner";q=100;w=4'  # the defaults
@@ -176,13 +182,13 @@ def test_limits_out_of_range_in_a_record_are_ignored_never_a_500(
 def test_a_poisoned_bucket_document_delays_by_one_refill_and_is_read_again(
     api: Api, acme: User
 ) -> None:
-    set_partner("acme", limits={"ratePerSecond": 2, "burst": 4})
+    set_partner(T.acme, limits={"ratePerSecond": 2, "burst": 4})
     buckets = store.client().collection("partnerLimits")
-    buckets.document("rate:acme").set({"tokens": -1e308, "at": dt.datetime.now(dt.UTC)})
+    buckets.document(f"rate:{T.acme}").set({"tokens": -1e308, "at": dt.datetime.now(dt.UTC)})
     refused = api.get("fetchData", headers=acme.headers())
     assert_error(refused, 429, "rate_limited")
     assert 1 <= int(refused.headers["Retry-After"]) <= 2  # the bucket's refill time: 4 / 2 s
-    buckets.document("rate:acme").set({"tokens": 4, "at": dt.datetime.now(dt.UTC)})
+    buckets.document(f"rate:{T.acme}").set({"tokens": 4, "at": dt.datetime.now(dt.UTC)})
     time.sleep(int(refused.headers["Retry-After"]))
     assert api.get("fetchData", headers=acme.headers()).status_code == 200
 
@@ -191,11 +197,11 @@ def test_a_poisoned_bucket_document_delays_by_one_refill_and_is_read_again(
 def test_an_edited_quota_document_is_rebuilt_from_the_audit_trail(
     api: Api, acme: User, edit: Any
 ) -> None:
-    set_partner("acme", limits={"dailyCreates": 4})
+    set_partner(T.acme, limits={"dailyCreates": 4})
     for _ in range(2):
         assert api.post("createEntry", json=entry_body(), headers=acme.headers()).status_code == 201
     day = dt.datetime.now(dt.UTC).date().isoformat()
-    quota = store.client().collection("partnerLimits").document(f"quota:acme:{day}")
+    quota = store.client().collection("partnerLimits").document(f"quota:{T.acme}:{day}")
     assert quota.get().exists
     if edit == "delete":
         quota.delete()
@@ -211,7 +217,7 @@ def test_an_edited_quota_document_is_rebuilt_from_the_audit_trail(
 
 
 def test_two_serving_processes_share_one_partners_limit(acme: User) -> None:
-    set_partner("acme", limits={"ratePerSecond": 5, "burst": 10})
+    set_partner(T.acme, limits={"ratePerSecond": 5, "burst": 10})
     with serve_function("fetchData") as first, serve_function("fetchData") as second:
         started = time.monotonic()
 
@@ -230,7 +236,7 @@ def test_two_serving_processes_share_one_partners_limit(acme: User) -> None:
 def test_when_the_limits_cannot_be_read_leased_tokens_serve_then_503(
     api: Api, acme: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_partner("acme", limits={"ratePerSecond": 100, "burst": 100})
+    set_partner(T.acme, limits={"ratePerSecond": 100, "burst": 100})
     leases = FirestoreLeases()
     gate = Gate.over(leases)
     monkeypatch.setattr(wiring, "limits_gate", lambda: gate)
@@ -301,7 +307,7 @@ def test_every_write_has_one_audit_record_and_refused_writes_none(
     assert [line["status"] for line in requests_logged] == [422, 412, 409]
     assert all(line["outcome"] == "rejected" for line in requests_logged)
 
-    trail = sorted(audit_records("acme"), key=lambda r: r["at"])
+    trail = sorted(audit_records(T.acme), key=lambda r: r["at"])
     assert [r["operation"] for r in trail] == ["create", "replay", "update"]
     made, replayed, update = trail
     assert made["actor"] == acme.uid
@@ -323,22 +329,22 @@ def test_every_write_has_one_audit_record_and_refused_writes_none(
 
 
 def test_the_audit_command_prints_the_trail(api: Api, acme: User) -> None:
-    set_partner("acme")
+    set_partner(T.acme)
     first = create(api, acme)
     create(api, acme)
-    listed = cli("--json", "audit", "--partner", "acme")
+    listed = cli("--json", "audit", "--partner", T.acme)
     assert listed.returncode == 0, listed.stderr
     records = json.loads(listed.stdout)
     assert [r["operation"] for r in records] == ["create", "create"]
-    one = json.loads(cli("audit", "--partner", "acme", "--entry", first["id"], "--json").stdout)
+    one = json.loads(cli("audit", "--partner", T.acme, "--entry", first["id"], "--json").stdout)
     assert [r["recordId"] for r in one] == [first["id"]]
     tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
-    assert json.loads(cli("--json", "audit", "--partner", "acme", "--since", tomorrow).stdout) == []
-    text = cli("audit", "--partner", "acme").stdout.splitlines()
+    assert json.loads(cli("--json", "audit", "--partner", T.acme, "--since", tomorrow).stdout) == []
+    text = cli("audit", "--partner", T.acme).stdout.splitlines()
     assert len(text) == 3
     assert text[0] == "AT\tOPERATION\tRECORD\tVERSIONS\tFIELDS\tACTOR\tREQUEST"
     assert "entries/" in text[1]
-    bad = cli("audit", "--partner", "acme", "--since", "yesterday")
+    bad = cli("audit", "--partner", T.acme, "--since", "yesterday")
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
         "error: --since 'yesterday' is not a day such as 2026-11-01"
@@ -348,37 +354,41 @@ def test_the_audit_command_prints_the_trail(api: Api, acme: User) -> None:
 # --- the partner commands ----------------------------------------------------------------------
 
 
+@pytest.mark.empty_database  # `partner list` lists every partner
 def test_partner_commands_and_their_errors(make_user: UserFactory) -> None:
-    added = cli("--json", "partner", "add", "acme", "--name", "Acme Foods", "--rate", "5")
+    added = cli("--json", "partner", "add", T.acme, "--name", "Acme Foods", "--rate", "5")
     assert added.returncode == 0, added.stderr
     shown = json.loads(added.stdout)
-    assert (shown["id"], shown["status"], shown["displayName"]) == ("acme", "active", "Acme Foods")
+    assert (shown["id"], shown["status"], shown["displayName"]) == (T.acme, "active", "Acme Foods")
     assert shown["limits"]["ratePerSecond"] == 5
     assert shown["overrides"] == {"ratePerSecond": 5.0}
-    again = cli("partner", "add", "acme")
-    assert (again.returncode, again.stderr.strip()) == (1, "error: partner 'acme' already exists")
-    limits = json.loads(cli("--json", "partner", "limits", "acme", "--daily-creates", "7").stdout)
+    again = cli("partner", "add", T.acme)
+    assert (again.returncode, again.stderr.strip()) == (
+        1,
+        f"error: partner '{T.acme}' already exists",
+    )
+    limits = json.loads(cli("--json", "partner", "limits", T.acme, "--daily-creates", "7").stdout)
     assert limits["overrides"] == {"ratePerSecond": 5.0, "dailyCreates": 7}
     assert (
-        json.loads(cli("--json", "partner", "suspend", "acme", "--yes").stdout)["status"]
+        json.loads(cli("--json", "partner", "suspend", T.acme, "--yes").stdout)["status"]
         == "suspended"
     )
     listed = json.loads(cli("--json", "partner", "list").stdout)
-    assert [(p["id"], p["status"]) for p in listed] == [("acme", "suspended")]
+    assert [(p["id"], p["status"]) for p in listed] == [(T.acme, "suspended")]
     user = make_user({})
-    refused = cli("grant", user.uid, "--partner", "globex")
+    refused = cli("grant", user.uid, "--partner", T.globex)
     assert refused.returncode == 1
-    assert "no partner 'globex'" in refused.stderr
+    assert f"no partner '{T.globex}'" in refused.stderr
     assert "--create-partner" in refused.stderr
-    assert cli("keys", "create", "--partner", "globex").returncode == 1
-    assert cli("grant", user.uid, "--partner", "globex", "--create-partner").returncode == 0
-    assert json.loads(cli("--json", "partner", "show", "globex").stdout)["status"] == "active"
+    assert cli("keys", "create", "--partner", T.globex).returncode == 1
+    assert cli("grant", user.uid, "--partner", T.globex, "--create-partner").returncode == 0
+    assert json.loads(cli("--json", "partner", "show", T.globex).stdout)["status"] == "active"
     for args, message, code in (
         (("partner", "suspend", "nobody"), "no partner 'nobody'", 1),
         (("partner", "add", "Bad Id"), "malformed", 1),
-        (("partner", "limits", "acme", "--rate", "0"), "--rate must be 0.01 to 10000", 2),
-        (("partner", "limits", "acme", "--rate", "1e-320"), "--rate must be 0.01 to 10000", 2),
-        (("partner", "limits", "acme"), "give at least one of", 1),
+        (("partner", "limits", T.acme, "--rate", "0"), "--rate must be 0.01 to 10000", 2),
+        (("partner", "limits", T.acme, "--rate", "1e-320"), "--rate must be 0.01 to 10000", 2),
+        (("partner", "limits", T.acme), "give at least one of", 1),
     ):
         result = cli(*args)
         assert result.returncode == code, args
@@ -407,7 +417,7 @@ def test_leases_that_conflict_are_retried_until_the_deadline_never_given_up(
 
 
 def test_a_replay_is_never_refused_by_a_spent_quota(api: Api, acme: User) -> None:
-    set_partner("acme", limits={"dailyCreates": 1})
+    set_partner(T.acme, limits={"dailyCreates": 1})
     key = {"Idempotency-Key": "only-one"}
     first = api.post("createEntry", json=entry_body(), headers=acme.headers(**key))
     assert first.status_code == 201
@@ -419,4 +429,4 @@ def test_a_replay_is_never_refused_by_a_spent_quota(api: Api, acme: User) -> Non
     assert replay.status_code == 201
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert replay.get_json() == first.get_json()
-    assert len([e for e in store.client().collection("entries").stream()]) == 1
+    assert len(tenant_documents("entries")) == 1

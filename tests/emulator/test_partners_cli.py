@@ -12,7 +12,11 @@ from firebase_admin import auth as firebase_auth
 from devtools import emulators
 from functions.operations.keys import operator_name
 from functions.outside.firebase_app import admin_app
-from tests.helpers import Api, User, UserFactory, assert_error, cli, cli_process
+from tests.helpers import Api, T, User, UserFactory, assert_error, cli, cli_process
+
+pytestmark = (
+    pytest.mark.empty_database
+)  # the tool's lists and sync-users read every user and partner
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +24,7 @@ def partner_records(clean: None) -> None:
     """acme and globex have records: users and keys are only given to known partners."""
     from functions import store
 
-    for partner_id in ("acme", "globex"):
+    for partner_id in (T.acme, T.globex):
         store.client().collection("partners").document(partner_id).set({"status": "active"})
 
 
@@ -34,22 +38,22 @@ def claims_of(uid: str) -> dict[str, Any]:
 def test_grant_show_list_revoke_round_trip(make_user: UserFactory, api: Api) -> None:
     user = make_user({"tier": "gold"})
 
-    granted = cli("--json", "grant", user.email, "--partner", "acme")
+    granted = cli("--json", "grant", user.email, "--partner", T.acme)
     assert granted.returncode == 0, granted.stderr
     assert json.loads(granted.stdout)["claims"] == {
         "tier": "gold",
         "role": "partner",
-        "partnerId": "acme",
+        "partnerId": T.acme,
     }
-    assert claims_of(user.uid) == {"tier": "gold", "role": "partner", "partnerId": "acme"}
+    assert claims_of(user.uid) == {"tier": "gold", "role": "partner", "partnerId": T.acme}
 
     shown = cli("--json", "show", user.uid)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["email"] == user.email
 
     other = make_user()
-    assert cli("grant", other.uid, "--partner", "globex").returncode == 0
-    listed = cli("--json", "list", "--partner", "acme")
+    assert cli("grant", other.uid, "--partner", T.globex).returncode == 0
+    listed = cli("--json", "list", "--partner", T.acme)
     assert listed.returncode == 0, listed.stderr
     assert [u["uid"] for u in json.loads(listed.stdout)] == [user.uid]
     everyone = json.loads(cli("--json", "list").stdout)
@@ -60,7 +64,7 @@ def test_grant_show_list_revoke_round_trip(make_user: UserFactory, api: Api) -> 
 
     revoked = cli("--json", "revoke", user.email, "--yes")
     assert revoked.returncode == 0, revoked.stderr
-    assert json.loads(revoked.stdout)["before"]["partnerId"] == "acme"
+    assert json.loads(revoked.stdout)["before"]["partnerId"] == T.acme
     assert "straight on Firestore, the rules refuse every token signed in before" in revoked.stderr
     assert claims_of(user.uid) == {"tier": "gold"}
     response = api.get("fetchData", headers={"Authorization": f"Bearer {token}"})
@@ -69,27 +73,27 @@ def test_grant_show_list_revoke_round_trip(make_user: UserFactory, api: Api) -> 
 
 def test_grant_with_scopes_and_move(make_user: UserFactory) -> None:
     user = make_user()
-    assert cli("grant", user.uid, "--partner", "acme", "--scopes", "entries:read").returncode == 0
+    assert cli("grant", user.uid, "--partner", T.acme, "--scopes", "entries:read").returncode == 0
     assert claims_of(user.uid)["scopes"] == ["entries:read"]
 
-    refused = cli("grant", user.uid, "--partner", "globex")
+    refused = cli("grant", user.uid, "--partner", T.globex)
     assert refused.returncode == 1
     assert "--move" in refused.stderr
-    assert claims_of(user.uid)["partnerId"] == "acme"
+    assert claims_of(user.uid)["partnerId"] == T.acme
 
-    moved = cli("grant", user.uid, "--partner", "globex", "--move")
+    moved = cli("grant", user.uid, "--partner", T.globex, "--move")
     assert moved.returncode == 0, moved.stderr
     assert claims_of(user.uid) == {
         "role": "partner",
-        "partnerId": "globex",
+        "partnerId": T.globex,
         "scopes": ["entries:read"],
     }, "a move keeps the scopes the user held"
     assert "straight on Firestore, the rules refuse every token signed in before" in moved.stderr
 
 
 def test_grant_never_widens_silently_and_prints_before_and_after(make_user: UserFactory) -> None:
-    user = make_user({"role": "partner", "partnerId": "acme", "scopes": ["entries:read"]})
-    again = cli("grant", user.uid, "--partner", "acme")
+    user = make_user({"role": "partner", "partnerId": T.acme, "scopes": ["entries:read"]})
+    again = cli("grant", user.uid, "--partner", T.acme)
     assert again.returncode == 0, again.stderr
     assert claims_of(user.uid)["scopes"] == ["entries:read"]
     lines = again.stdout.splitlines()
@@ -99,14 +103,14 @@ def test_grant_never_widens_silently_and_prints_before_and_after(make_user: User
     assert "straight on Firestore" not in again.stderr, "nothing was taken away"
 
     widened = cli(
-        "--json", "grant", user.uid, "--partner", "acme", "--scopes", "entries:read,entries:write"
+        "--json", "grant", user.uid, "--partner", T.acme, "--scopes", "entries:read,entries:write"
     )
     assert widened.returncode == 0, widened.stderr
     result = json.loads(widened.stdout)
     assert result["before"]["scopes"] == ["entries:read"]
     assert result["claims"]["scopes"] == ["entries:read", "entries:write"]
 
-    narrowed = cli("grant", user.uid, "--partner", "acme", "--scopes", "entries:read")
+    narrowed = cli("grant", user.uid, "--partner", T.acme, "--scopes", "entries:read")
     assert narrowed.returncode == 0, narrowed.stderr
     assert "both doors apply this on the user's next call" in narrowed.stderr
 
@@ -114,10 +118,10 @@ def test_grant_never_widens_silently_and_prints_before_and_after(make_user: User
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("grant", "no-such-uid", "--partner", "acme"), "no user"),
-        (("grant", "nobody@example.test", "--partner", "acme"), "no user"),
+        (("grant", "no-such-uid", "--partner", "{acme}"), "no user"),
+        (("grant", "nobody@example.test", "--partner", "{acme}"), "no user"),
         (("grant", "{uid}", "--partner", "Not Valid"), "malformed"),
-        (("grant", "{uid}", "--partner", "acme", "--scopes", "root"), "unknown scopes"),
+        (("grant", "{uid}", "--partner", "{acme}", "--scopes", "root"), "unknown scopes"),
         (("revoke", "{uid}"), "not a partner"),
         (("show", "no-such-uid"), "no user"),
     ],
@@ -126,7 +130,7 @@ def test_errors_exit_1_and_change_nothing(
     make_user: UserFactory, args: tuple[str, ...], message: str
 ) -> None:
     user = make_user({"tier": "gold"})
-    result = cli(*(a.format(uid=user.uid) for a in args))
+    result = cli(*(a.format(uid=user.uid, acme=T.acme) for a in args))
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -135,20 +139,20 @@ def test_errors_exit_1_and_change_nothing(
 
 def test_claims_over_the_limit_are_refused_before_writing(make_user: UserFactory) -> None:
     user = make_user({"notes": "x" * 980})
-    result = cli("grant", user.uid, "--partner", "acme")
+    result = cli("grant", user.uid, "--partner", T.acme)
     assert result.returncode == 1
     assert "1000" in result.stderr
     assert claims_of(user.uid) == {"notes": "x" * 980}
 
 
 def test_create_makes_a_partner_user_that_can_sign_in(clean: None) -> None:
-    result = cli("--json", "create", "new@globex.example", "--partner", "globex")
+    result = cli("--json", "create", "new@globex.example", "--partner", T.globex)
     assert result.returncode == 0, result.stderr
     created = json.loads(result.stdout)
-    assert created["claims"] == {"role": "partner", "partnerId": "globex"}
+    assert created["claims"] == {"role": "partner", "partnerId": T.globex}
     token = emulators.sign_in("new@globex.example", created["password"])
     assert token.count(".") == 2
-    again = cli("create", "new@globex.example", "--partner", "globex")
+    again = cli("create", "new@globex.example", "--partner", T.globex)
     assert again.returncode == 1
     assert "exists" in again.stderr
 
@@ -174,10 +178,10 @@ def test_as_a_process_of_its_own_it_answers_with_exit_codes_and_one_line(
 ) -> None:
     """The other tests run the tool in the test's process; here as operators run it."""
     user = make_user()
-    done = cli_process("--json", "grant", user.email, "--partner", "acme")
+    done = cli_process("--json", "grant", user.email, "--partner", T.acme)
     assert (done.returncode, done.stderr) == (0, "")
-    assert json.loads(done.stdout)["claims"]["partnerId"] == "acme"
-    refused = cli_process("grant", "nobody@example.test", "--partner", "acme")
+    assert json.loads(done.stdout)["claims"]["partnerId"] == T.acme
+    refused = cli_process("grant", "nobody@example.test", "--partner", T.acme)
     assert refused.returncode == 1
     assert refused.stderr == "error: no user 'nobody@example.test' in this project\n"
     assert refused.stdout == ""
@@ -297,19 +301,19 @@ def _on_a_terminal(args: list[str], answer: str) -> tuple[int, str]:
 
 
 def test_destructive_commands_ask_on_a_terminal_and_need_yes_without_one(clean: None) -> None:
-    assert cli("partner", "add", "initech").returncode == 0
-    without = cli("partner", "suspend", "initech")
+    assert cli("partner", "add", T.initech).returncode == 0
+    without = cli("partner", "suspend", T.initech)
     assert without.returncode == 2
     assert "pass --yes to confirm" in without.stderr
-    assert json.loads(cli("--json", "partner", "show", "initech").stdout)["status"] == "active"
-    code, shown = _on_a_terminal(["partner", "suspend", "initech"], "n\n")
+    assert json.loads(cli("--json", "partner", "show", T.initech).stdout)["status"] == "active"
+    code, shown = _on_a_terminal(["partner", "suspend", T.initech], "n\n")
     assert code == 1
-    assert "suspend initech (its users and keys get 403 at once)? [y/N]" in shown
+    assert f"suspend {T.initech} (its users and keys get 403 at once)? [y/N]" in shown
     assert "not confirmed; nothing changed" in shown
-    assert json.loads(cli("--json", "partner", "show", "initech").stdout)["status"] == "active"
-    code, _ = _on_a_terminal(["partner", "suspend", "initech"], "y\n")
+    assert json.loads(cli("--json", "partner", "show", T.initech).stdout)["status"] == "active"
+    code, _ = _on_a_terminal(["partner", "suspend", T.initech], "y\n")
     assert code == 0
-    assert json.loads(cli("--json", "partner", "show", "initech").stdout)["status"] == "suspended"
+    assert json.loads(cli("--json", "partner", "show", T.initech).stdout)["status"] == "suspended"
     unknown = cli("partner", "suspend", "nobody")
     assert unknown.returncode == 1  # refused before anyone is asked
     assert "no partner 'nobody'" in unknown.stderr
@@ -336,7 +340,7 @@ def test_with_json_errors_are_json_on_stderr_too(
 
 
 def test_tables_have_a_header_and_a_new_password_is_labelled(clean: None) -> None:
-    created = cli("create", "new@globex.example", "--partner", "globex", "--create-partner")
+    created = cli("create", "new@globex.example", "--partner", T.globex, "--create-partner")
     assert created.returncode == 0, created.stderr
     lines = created.stdout.splitlines()
     assert lines[0] == "UID\tEMAIL\tCLAIMS"
@@ -344,7 +348,7 @@ def test_tables_have_a_header_and_a_new_password_is_labelled(clean: None) -> Non
     assert len(lines[2]) > len("password: ") + 8
     assert cli("list").stdout.splitlines()[0] == "UID\tEMAIL\tCLAIMS"
     assert cli("partner", "list").stdout.splitlines()[0] == "ID\tSTATUS\tNAME\tRATE\tDAILY CREATES"
-    assert cli("keys", "create", "--partner", "globex").returncode == 0
+    assert cli("keys", "create", "--partner", T.globex).returncode == 0
     assert cli("keys", "list").stdout.splitlines()[0].startswith("ID\tPARTNER\tSCOPES\tSTATUS")
 
 

@@ -19,7 +19,7 @@ from functions.resources import declaration
 from functions.store import records as store
 from tests.corpus import INVALID, VALID, model_accepts, unicode_samples
 from tests.emulator.rest import DOCUMENTS, create_doc, headers, rest, value
-from tests.helpers import ROOT, Api, User, UserFactory
+from tests.helpers import ROOT, Api, T, User, UserFactory
 
 
 def run_query(token: str | None, partner_id: str | None, limit: int = 10) -> requests.Response:
@@ -74,6 +74,17 @@ PRINCIPALS: dict[str, dict[str, Any] | None] = {
     "partner A, suspended": {"role": "partner", "partnerId": "acme"},
     "partner A, a record of unknown status": {"role": "partner", "partnerId": "acme"},
 }
+"""Each principal's claims; a partnerId names the running test's tenant (`claims_of`)."""
+
+
+def claims_of(principal: str) -> dict[str, Any] | None:
+    """The principal's claims, with the running test's tenant for its partnerId."""
+    claims = PRINCIPALS[principal]
+    if claims is None or "partnerId" not in claims:
+        return claims
+    return {**claims, "partnerId": T.of(claims["partnerId"])}
+
+
 IS_PARTNER = {"partner A", "partner B"}
 PARTNER_RECORDS = {
     # the record the test stores for acme before it acts: the API's own reading of it
@@ -84,29 +95,29 @@ PARTNER_RECORDS = {
 
 
 def _own(principal: str) -> str:
-    return "globex" if principal == "partner B" else "acme"
+    return T.globex if principal == "partner B" else T.acme
 
 
 def _other(principal: str) -> str:
-    return "acme" if principal == "partner B" else "globex"
+    return T.acme if principal == "partner B" else T.globex
 
 
 Operation = Callable[[str, str | None, str], requests.Response]
 
 OPERATIONS: dict[str, tuple[Operation, bool]] = {
     # name: (operation(principal, token, uid), allowed for a partner)
-    "create own": (lambda p, t, u: create_doc(t, "new1", entry_fields(_own(p), u)), True),
+    "create own": (lambda p, t, u: create_doc(t, T.name("new1"), entry_fields(_own(p), u)), True),
     "create for the other tenant": (
-        lambda p, t, u: create_doc(t, "new2", entry_fields(_other(p), u)),
+        lambda p, t, u: create_doc(t, T.name("new2"), entry_fields(_other(p), u)),
         False,
     ),
     "create own with an id the API cannot read": (
-        lambda p, t, u: create_doc(t, "odd.id", entry_fields(_own(p), u)),
+        lambda p, t, u: create_doc(t, T.name("odd") + ".id", entry_fields(_own(p), u)),
         False,
     ),
     "create invalid": (
         lambda p, t, u: create_doc(
-            t, "new3", entry_fields(_own(p), u, INVALID["amount as number"])
+            t, T.name("new3"), entry_fields(_own(p), u, INVALID["amount as number"])
         ),
         False,
     ),
@@ -189,11 +200,11 @@ def _allowed(response: requests.Response) -> bool:
 def test_rules_matrix(make_user: UserFactory, principal: str, operation: str) -> None:
     from functions import store as firestore
 
-    seed_entry("acme", "acme-1")
-    seed_entry("globex", "globex-1")
+    seed_entry(T.acme, f"{T.acme}-1")
+    seed_entry(T.globex, f"{T.globex}-1")
     if principal in PARTNER_RECORDS:  # partner B has no record: active, as the API decides
-        firestore.client().document("partners/acme").set(PARTNER_RECORDS[principal])
-    claims = PRINCIPALS[principal]
+        firestore.client().document(f"partners/{T.acme}").set(PARTNER_RECORDS[principal])
+    claims = claims_of(principal)
     user: User | None = make_user(claims) if claims is not None else None
     run, allowed_for_partner = OPERATIONS[operation]
     response = run(principal, user.token if user else None, user.uid if user else "nobody")
@@ -212,17 +223,17 @@ def test_rules_matrix(make_user: UserFactory, principal: str, operation: str) ->
 def test_rules_deny_forged_server_fields(
     make_user: UserFactory, change: dict[str, Any], reason: str
 ) -> None:
-    user = make_user(PRINCIPALS["partner A"])
-    fields = {**entry_fields("acme", user.uid), **change}
+    user = make_user(claims_of("partner A"))
+    fields = {**entry_fields(T.acme, user.uid), **change}
     assert create_doc(user.token, "forged", fields).status_code == 403, reason
 
 
 def test_rules_deny_client_chosen_timestamps(make_user: UserFactory) -> None:
-    user = make_user(PRINCIPALS["partner A"])
-    fields = {**entry_fields("acme", user.uid)}
+    user = make_user(claims_of("partner A"))
+    fields = {**entry_fields(T.acme, user.uid)}
     write: dict[str, Any] = {
         "update": {
-            "name": f"{DOCUMENTS}/entries/backdated",
+            "name": f"{DOCUMENTS}/entries/{T.name('backdated')}",
             "fields": {
                 **{k: value(v) for k, v in fields.items()},
                 "createdAt": {"timestampValue": "2020-01-01T00:00:00Z"},
@@ -237,10 +248,10 @@ def test_rules_deny_client_chosen_timestamps(make_user: UserFactory) -> None:
 
 
 def test_read_only_partner_cannot_create_by_rules(make_user: UserFactory) -> None:
-    user = make_user({"role": "partner", "partnerId": "acme", "scopes": ["entries:read"]})
-    assert create_doc(user.token, "ro", entry_fields("acme", user.uid)).status_code == 403
-    seed_entry("acme", "acme-1")
-    assert run_query(user.token, "acme").status_code == 200
+    user = make_user({"role": "partner", "partnerId": T.acme, "scopes": ["entries:read"]})
+    assert create_doc(user.token, "ro", entry_fields(T.acme, user.uid)).status_code == 403
+    seed_entry(T.acme, f"{T.acme}-1")
+    assert run_query(user.token, T.acme).status_code == 200
 
 
 # --- the shared corpus -----------------------------------------------------------------
@@ -253,10 +264,12 @@ CORPUS = [(name, payload, True) for name, payload in VALID.items()] + [
 def test_rules_and_model_agree_on_characters_of_every_blank_and_control_category(
     make_user: UserFactory,
 ) -> None:
-    user = make_user(PRINCIPALS["partner A"])
+    user = make_user(claims_of("partner A"))
     disagreements = []
     for index, (name, payload) in enumerate(unicode_samples().items()):
-        response = create_doc(user.token, f"u{index}", entry_fields("acme", user.uid, payload))
+        response = create_doc(
+            user.token, T.name(f"u{index}"), entry_fields(T.acme, user.uid, payload)
+        )
         assert response.status_code in (200, 403), response.text
         by_rules = response.status_code == 200
         by_model = model_accepts(payload)
@@ -269,8 +282,8 @@ def test_rules_and_model_agree_on_characters_of_every_blank_and_control_category
 def test_rules_judge_the_corpus_like_the_model(
     make_user: UserFactory, name: str, payload: dict[str, Any], valid: bool
 ) -> None:
-    user = make_user(PRINCIPALS["partner A"])
-    response = create_doc(user.token, "corpus", entry_fields("acme", user.uid, payload))
+    user = make_user(claims_of("partner A"))
+    response = create_doc(user.token, T.name("corpus"), entry_fields(T.acme, user.uid, payload))
     assert response.status_code in (200, 403), response.text
     assert (response.status_code == 200) is valid, response.text[:300]
 
@@ -299,7 +312,7 @@ def test_every_list_query_has_a_declared_index(
     entries = declaration.current().resources[0]
     equals = () if category is None else (("category", category),)
     bounds = None if date_from is None and date_to is None else Bounds("date", date_from, date_to)
-    query = store.list_query(entries, "acme", equals=equals, bounds=bounds)
+    query = store.list_query(entries, T.acme, equals=equals, bounds=bounds)
     proto = query._to_protobuf()
     where = proto.where
     filters = list(where.composite_filter.filters) if where.composite_filter.filters else [where]
@@ -319,29 +332,29 @@ def test_a_suspension_holds_on_the_direct_door_until_resume(
 ) -> None:
     from tests.helpers import cli, entry_body
 
-    acme = make_user({"role": "partner", "partnerId": "acme"})
-    seed_entry("acme", "acme-1")
-    assert cli("partner", "add", "acme").returncode == 0
+    acme = make_user({"role": "partner", "partnerId": T.acme})
+    seed_entry(T.acme, f"{T.acme}-1")
+    assert cli("partner", "add", T.acme).returncode == 0
 
     def direct() -> list[int]:
-        created = create_doc(acme.token, f"d{next(_ids)}", entry_fields("acme", acme.uid))
+        created = create_doc(acme.token, T.name(f"d{next(_ids)}"), entry_fields(T.acme, acme.uid))
         return [
             requests.get(
-                rest("/entries/acme-1"), headers=headers(acme.token), timeout=30
+                rest(f"/entries/{T.acme}-1"), headers=headers(acme.token), timeout=30
             ).status_code,
-            run_query(acme.token, "acme").status_code,
+            run_query(acme.token, T.acme).status_code,
             created.status_code,
         ]
 
     assert direct() == [200, 200, 200]
-    suspended = cli("partner", "suspend", "acme", "--yes")
+    suspended = cli("partner", "suspend", T.acme, "--yes")
     assert suspended.returncode == 0, suspended.stderr
     assert "straight on Firestore: the rules refuse" in suspended.stderr
     assert direct() == [403, 403, 403]
     through_api = api.get("fetchData", headers=acme.headers())
     assert through_api.status_code == 403  # both doors, one answer
     assert through_api.get_json()["error"]["code"] == "partner_suspended"
-    assert cli("partner", "resume", "acme").returncode == 0
+    assert cli("partner", "resume", T.acme).returncode == 0
     assert direct() == [200, 200, 200]
     assert api.post("createEntry", json=entry_body(), headers=acme.headers()).status_code == 201
 
@@ -349,11 +362,15 @@ def test_a_suspension_holds_on_the_direct_door_until_resume(
 _ids = iter(range(1_000_000))
 
 
-def _direct(user: User, partner_id: str = "acme") -> list[int]:
-    """A get, a query and a create straight on Firestore, as `user`'s token would."""
-    created = create_doc(user.token, f"d{next(_ids)}", entry_fields(partner_id, user.uid))
+def _direct(user: User, partner_id: str | None = None) -> list[int]:
+    """A get, a query and a create straight on Firestore, as `user`'s token would (of the
+    running test's acme, unless told)."""
+    partner_id = partner_id or T.acme
+    created = create_doc(user.token, T.name(f"d{next(_ids)}"), entry_fields(partner_id, user.uid))
     return [
-        requests.get(rest("/entries/acme-1"), headers=headers(user.token), timeout=30).status_code,
+        requests.get(
+            rest(f"/entries/{T.acme}-1"), headers=headers(user.token), timeout=30
+        ).status_code,
         run_query(user.token, partner_id).status_code,
         created.status_code,
     ]
@@ -376,13 +393,13 @@ def _outside_the_tools(change: str, uid: str) -> None:
     ("command", "api_reason"),
     [
         (("revoke", "{uid}", "--yes"), "unauthorized"),
-        (("grant", "{uid}", "--partner", "globex", "--move", "--create-partner"), None),
+        (("grant", "{uid}", "--partner", "{globex}", "--move", "--create-partner"), None),
         (
             (
                 "grant",
                 "{uid}",
                 "--partner",
-                "acme",
+                "{acme}",
                 "--scopes",
                 "entries:write",
                 "--create-partner",
@@ -400,10 +417,11 @@ def test_a_revoke_a_move_and_a_disable_close_the_direct_door_on_the_next_call(
     makes the rules refuse it at once, as the API does."""
     from tests.helpers import cli
 
-    acme = make_user({"role": "partner", "partnerId": "acme"})
-    seed_entry("acme", "acme-1")
+    acme = make_user({"role": "partner", "partnerId": T.acme})
+    seed_entry(T.acme, f"{T.acme}-1")
     assert _direct(acme) == [200, 200, 200]
-    done = cli(*(word.format(uid=acme.uid) for word in command))
+    command = tuple(word.format(uid=acme.uid, acme=T.acme, globex=T.globex) for word in command)
+    done = cli(*command)
     assert done.returncode == 0, done.stderr
     assert _direct(acme) == [403, 403, 403]
     answer = api.get("fetchData", headers=acme.headers())
@@ -414,7 +432,7 @@ def test_a_revoke_a_move_and_a_disable_close_the_direct_door_on_the_next_call(
         assert answer.status_code == (403 if api_reason == "forbidden" else 401)
     stored = _access(acme.uid)
     assert stored["disabled"] is (command[0] == "disable")
-    expected = None if command[0] == "revoke" else command[3] if command[0] == "grant" else "acme"
+    expected = None if command[0] == "revoke" else command[3] if command[0] == "grant" else T.acme
     assert stored["partnerId"] == expected
 
 
@@ -422,23 +440,23 @@ def test_after_a_move_a_fresh_sign_in_reaches_the_new_tenant_only(make_user: Use
     from devtools import emulators
     from tests.helpers import PASSWORD, cli
 
-    acme = make_user({"role": "partner", "partnerId": "acme"})
-    seed_entry("acme", "acme-1")
+    acme = make_user({"role": "partner", "partnerId": T.acme})
+    seed_entry(T.acme, f"{T.acme}-1")
     assert (
-        cli("grant", acme.uid, "--partner", "globex", "--move", "--create-partner").returncode == 0
+        cli("grant", acme.uid, "--partner", T.globex, "--move", "--create-partner").returncode == 0
     )
     valid_after = _access(acme.uid)["validAfter"]
     time.sleep(max(0.0, valid_after.timestamp() + 1.05 - time.time()))  # a later second
     moved = User(acme.uid, acme.email, emulators.sign_in(acme.email, PASSWORD))
-    assert _direct(moved, "globex") == [403, 200, 200]  # acme-1 is not globex's
-    assert _direct(moved, "acme") == [403, 403, 403]
+    assert _direct(moved, T.globex) == [403, 200, 200]  # acme-1 is not globex's
+    assert _direct(moved, T.acme) == [403, 403, 403]
     assert cli("revoke", acme.uid, "--yes").returncode == 0
-    assert _direct(moved, "globex") == [403, 403, 403]
-    assert cli("grant", acme.uid, "--partner", "globex").returncode == 0
-    assert _direct(moved, "globex") == [403, 403, 403]  # signed in before the revoke
+    assert _direct(moved, T.globex) == [403, 403, 403]
+    assert cli("grant", acme.uid, "--partner", T.globex).returncode == 0
+    assert _direct(moved, T.globex) == [403, 403, 403]  # signed in before the revoke
     time.sleep(1.05)
     again = User(acme.uid, acme.email, emulators.sign_in(acme.email, PASSWORD))
-    assert _direct(again, "globex") == [403, 200, 200]
+    assert _direct(again, T.globex) == [403, 200, 200]
 
 
 @pytest.mark.parametrize("change", ["disabled", "revoked", "deleted"])
@@ -447,8 +465,8 @@ def test_a_change_made_outside_the_tools_closes_the_direct_door_at_the_next_api_
 ) -> None:
     """The Firebase console or firebase-admin: nothing tells the rules, until the API sees
     the account (its next call) or `sync-users` runs; either writes the access record."""
-    acme = make_user({"role": "partner", "partnerId": "acme"})
-    seed_entry("acme", "acme-1")
+    acme = make_user({"role": "partner", "partnerId": T.acme})
+    seed_entry(T.acme, f"{T.acme}-1")
     time.sleep(1.05)  # a revoke in the sign-in's own second would not revoke it
     _outside_the_tools(change, acme.uid)
     assert _direct(acme) == [200, 200, 200]  # the token alone: nothing told the rules yet
@@ -465,6 +483,7 @@ def test_a_change_made_outside_the_tools_closes_the_direct_door_at_the_next_api_
     assert _direct(acme) == [403, 403, 403]
 
 
+@pytest.mark.empty_database  # sync-users reads every user
 @pytest.mark.parametrize("change", ["disabled", "revoked", "deleted"])
 def test_sync_users_closes_the_direct_door_to_changes_made_outside_the_tools(
     make_user: UserFactory, change: str
@@ -473,9 +492,9 @@ def test_sync_users_closes_the_direct_door_to_changes_made_outside_the_tools(
 
     from tests.helpers import cli
 
-    acme = make_user({"role": "partner", "partnerId": "acme"})
-    other = make_user({"role": "partner", "partnerId": "acme"})
-    seed_entry("acme", "acme-1")
+    acme = make_user({"role": "partner", "partnerId": T.acme})
+    other = make_user({"role": "partner", "partnerId": T.acme})
+    seed_entry(T.acme, f"{T.acme}-1")
     first = cli("--json", "sync-users")  # users made before access records: one record each
     assert {record["uid"] for record in json.loads(first.stdout)} == {acme.uid, other.uid}
     assert _direct(acme) == [200, 200, 200]
@@ -504,6 +523,7 @@ def _access(uid: str) -> dict[str, Any]:
 # --- the generated rules compile, for every declaration the suite knows --------------------
 
 
+@pytest.mark.empty_database  # it loads other rules
 @pytest.mark.parametrize("which", ["resources.toml", "more_resources", "existing_data"])
 def test_the_rules_generated_from_every_declaration_compile(
     emulator_hosts: dict[str, str], which: str
@@ -526,6 +546,7 @@ def test_the_rules_generated_from_every_declaration_compile(
         load_rules(generate.RULES_PATH.read_text())
 
 
+@pytest.mark.empty_database  # it loads other rules
 def test_rules_that_do_not_compile_are_caught_by_the_compile_check(
     emulator_hosts: dict[str, str],
 ) -> None:

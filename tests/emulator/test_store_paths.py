@@ -24,7 +24,7 @@ from functions.domain import records
 from functions.resources import declaration
 from functions.store import calls
 from functions.store.client import UnitOfWork, WriteConflict
-from tests.helpers import entry_body
+from tests.helpers import T, entry_body, tenant_documents
 
 store_client = importlib.import_module("functions.store.client")  # not the package's `client`
 
@@ -44,7 +44,7 @@ def path(
 
 
 def _caller() -> Caller:
-    tenant = f"paths-{uuid.uuid4().hex[:8]}"
+    tenant = T.of(f"paths{len(T.used)}")  # a new tenant at each call
     return Caller(f"u-{tenant}", tenant, frozenset(), {})
 
 
@@ -55,12 +55,12 @@ def _entries() -> Any:
 
 
 def _events_of(record_id: str) -> list[str]:
-    found = store_client.client().collection("partnerEvents").stream()
+    found = tenant_documents("partnerEvents")
     return sorted(d.get("type") for d in found if (d.to_dict() or {}).get("recordId") == record_id)
 
 
 def _audit_of(tenant: str) -> list[str]:
-    found = store_client.client().collection("partnerAudit").stream()
+    found = tenant_documents("partnerAudit")
     entries = [d.to_dict() or {} for d in found]
     return sorted(e["operation"] for e in entries if e.get("partnerId") == tenant)
 

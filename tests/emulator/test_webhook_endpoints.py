@@ -14,6 +14,8 @@ import requests
 from functions.domain.webhooks import endpoints as webhooks
 from tests.helpers import api_key, cli, function_url
 
+pytestmark = pytest.mark.xdist_group("webhook-queues")  # one worker: the queues' slots are shared
+
 HOOK = "http://127.0.0.1:8765/hook"  # loopback over http: allowed in a demo project only
 
 
@@ -223,4 +225,4 @@ def test_the_owner_manages_any_partners_endpoints_from_the_tool(clean: None) -> 
     assert (missing.returncode, missing.stderr.strip()) == (1, "error: No such webhook endpoint.")
     removed = cli("webhooks", "delete", endpoint["id"], "--yes")
     assert removed.returncode == 0, removed.stderr
-    assert json.loads(cli("--json", "webhooks", "list").stdout) == []
+    assert json.loads(cli("--json", "webhooks", "list", "--partner", partner_id).stdout) == []

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from google.cloud.firestore import FieldFilter
 
+pytestmark = pytest.mark.empty_database  # its queries read whole collections
+
 COLLECTION = "wireReads"
 
 
