@@ -395,14 +395,17 @@ def test_a_routed_functions_own_writes_are_committed_after_it_returns(
     assert [name.rsplit("/", 2)[1:] for name in memory_firestore.documents] == [["seen", "one"]]
 
 
-def test_a_routed_function_that_writes_nothing_commits_nothing(memory_firestore: Any) -> None:
+def _things_table() -> Routes:
+    """One route, `GET /v1/things`, whose operation answers {"n": 1}."""
     things = Endpoint(
         "things", "GET", frozenset({"things:read"}), lambda r, c: None,
         lambda caller, parsed: {"n": 1}, lambda result, parsed, caller: Reply(result),
     )  # fmt: skip
-    table = Routes(
-        "things", (Route("GET", "/v1/{collection}", "list"),), lambda n: {"list": things}
-    )
+    return Routes("things", (Route("GET", "/v1/{collection}", "list"),), lambda n: {"list": things})
+
+
+def test_a_routed_function_that_writes_nothing_commits_nothing(memory_firestore: Any) -> None:
+    table = _things_table()
 
     @partner_endpoint(routes=table)
     def served(call: Call[Any, None]) -> Any:
@@ -586,13 +589,7 @@ def test_a_replay_is_known_before_the_quota_is_spent(memory_firestore: Any) -> N
 
 
 def test_a_routed_functions_audit_names_its_caller(memory_firestore: Any) -> None:
-    things = Endpoint(
-        "things", "GET", frozenset({"things:read"}), lambda r, c: None,
-        lambda caller, parsed: {"n": 1}, lambda result, parsed, caller: Reply(result),
-    )  # fmt: skip
-    table = Routes(
-        "things", (Route("GET", "/v1/{collection}", "list"),), lambda n: {"list": things}
-    )
+    table = _things_table()
 
     @partner_endpoint(routes=table)
     def served(call: Call[Any, None]) -> Any:
