@@ -52,6 +52,7 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 _PATH_ID = re.compile(r"/?([^/]*)/?")
 _IF_MATCH = re.compile(r'"?(?:([0-9]{1,12})|w([0-9]{1,21}))"?')
 MAX_CREDENTIAL_CHARS = 8192
+_UTF8: Final = "utf-8"
 
 
 def request_id(request: Request) -> str:
@@ -353,9 +354,6 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRequest("The body must be a JSON object.")
     return value
-
-
-_UTF8: Final = "utf-8"
 
 
 class _DuplicateKey(ValueError):
