@@ -64,7 +64,7 @@ serve: all
 
 # Lint, types and the unit suite run while the emulators start (--overlap), then the
 # emulator suite in two workers on the one stack (each test has tenants of its own), then
-# the tests marked empty_database, alone; with PYTEST_ARGS, lint and types first, then
+# the tests marked empty_database or alone, one at a time; with PYTEST_ARGS, lint and types first, then
 # pytest with exactly them.
 test: all browser $(if $(PYTEST_ARGS),lint typecheck)
 	$(PY) -m devtools.stack --project $(PROJECT) $(if $(PYTEST_ARGS),,--overlap) test -- $(COVERAGE) $(PYTEST_ARGS)

@@ -514,8 +514,8 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
     """pytest with the emulators up. With `overlap`, what needs no emulator (lint,
     formatting and types in one line of work, the unit suite in another) runs while the
     emulators start, the emulator suite as soon as they answer (in WORKERS workers, then
-    the tests marked `empty_database` alone), and the coverage of both suites is reported
-    as one."""
+    the tests marked `empty_database` or `alone`, alone), and the coverage of both suites
+    is reported as one."""
     args = list(pytest_args)
     coverage = [a for a in args if a.startswith("--cov") and not a.startswith("--cov-report")]
     checks = Checks(coverage)
@@ -536,11 +536,11 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
             env["COVERAGE_FILE"] = str(COVERAGE_PARTS[1])
             suite.append("--cov-report=")
         pytest = [sys.executable, "-m", "pytest", "tests/emulator", *suite]
-        shared = [*pytest, "-n", str(WORKERS), "--dist", "loadgroup", "-m", "not empty_database"]
+        shared = [*pytest, "-n", str(WORKERS), "--dist", "loadgroup", "-m", f"not ({ALONE})"]
         code = _suite_exit(subprocess.run(shared, cwd=ROOT, env=env, check=False).returncode)
         if code == 0:
-            progress.phase("the emulator tests that need the emulators to themselves, alone")
-            alone = [*pytest, "-m", "empty_database", *(["--cov-append"] if coverage else [])]
+            progress.phase("the emulator tests that need the stack to themselves, alone")
+            alone = [*pytest, "-m", ALONE, *(["--cov-append"] if coverage else [])]
             code = _suite_exit(subprocess.run(alone, cwd=ROOT, env=env, check=False).returncode)
         progress.phase(f"emulator suite {'passed' if code == 0 else f'FAILED (exit {code})'}")
         passed = checks.passed(progress)
@@ -561,7 +561,10 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
 WORKERS = 2
 """pytest workers of the emulator suite on the one stack: each test has tenants of its own
 (tests/helpers.py `T`), so the tests need no wipe between them; those marked
-`empty_database` run afterwards, alone."""
+`empty_database` or `alone` run afterwards, alone."""
+ALONE = "empty_database or alone"
+"""The tests that run after the others, one at a time: on emptied emulators
+(`empty_database`), or with no other test's load beside their timing (`alone`)."""
 NO_TESTS = 5
 """pytest's exit code when a selection holds no test (a phase with nothing to run)."""
 

@@ -1,5 +1,6 @@
-"""Fixtures of the emulator suite: the real emulators (started by `make test`), clean data,
-real partner users.
+"""Fixtures of the emulator suite: the real emulators (started by `make test`), tenants of
+each test's own (`T`; emptied emulators for a test marked `empty_database`), real partner
+users.
 
 Nothing here stands in for Firestore or Auth: users are created on the Auth emulator,
 ID tokens come from its sign-in endpoint, and requests go either through the Functions

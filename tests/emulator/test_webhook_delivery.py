@@ -591,6 +591,7 @@ def _latencies(key: str, receiver: TimedReceiver, count: int) -> list[float]:
     return sorted(seconds)
 
 
+@pytest.mark.alone  # its latencies measure the queues, which other tests' load would hold up
 @pytest.mark.parametrize(
     ("failing", "hold_s", "status", "settled"),
     [("answers 500", 0.0, 500, 12), ("hangs for 12 s", 12.0, 204, delivery.MAX_IN_FLIGHT)],
