@@ -63,9 +63,10 @@ serve: all
 	$(PY) -m devtools.stack --project $(PROJECT) serve
 
 # Lint, types and the unit suite run while the emulators start (--overlap), then the
-# emulator suite in two workers on the one stack (each test has tenants of its own), then
-# the tests marked empty_database or alone, one at a time; with PYTEST_ARGS, lint and types first, then
-# pytest with exactly them.
+# emulator suite in two workers on the one stack (each test has tenants of its own),
+# with the tests marked empty_database one at a time on a second stack beside it, then
+# those marked alone; with PYTEST_ARGS, lint and types first, then pytest with exactly
+# them on one stack.
 test: all browser $(if $(PYTEST_ARGS),lint typecheck)
 	$(PY) -m devtools.stack --project $(PROJECT) $(if $(PYTEST_ARGS),,--overlap) test -- $(COVERAGE) $(PYTEST_ARGS)
 

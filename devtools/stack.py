@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from devtools.prerequisites import CACHE, ROOT, StackError, find_java, firestore_launcher
 
@@ -133,18 +134,24 @@ class Progress:
     """One line per phase on stderr, with the time since the start, so that a start-up of
     20 to 40 seconds never looks frozen; and the phase that was running when one fails."""
 
-    def __init__(self, log_path: Path) -> None:
-        self.started = time.monotonic()
+    def __init__(self, log_path: Path, *, label: str = "", started: float | None = None) -> None:
+        self.started = time.monotonic() if started is None else started
         self.log_path = log_path
+        self.label = label
         self.current = "starting"
 
     def phase(self, text: str) -> None:
         self.current = text
-        print(f"[{time.monotonic() - self.started:6.1f}s] {text}", file=sys.stderr, flush=True)
+        print(
+            f"[{time.monotonic() - self.started:6.1f}s] {self.label}{text}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def failed(self, reason: object) -> None:
         print(
-            f"[{time.monotonic() - self.started:6.1f}s] failed while {self.current}: {reason}\n"
+            f"[{time.monotonic() - self.started:6.1f}s] {self.label}failed while "
+            f"{self.current}: {reason}\n"
             f"          the emulators' log: {self.log_path}",
             file=sys.stderr,
             flush=True,
@@ -513,12 +520,13 @@ def _run_with_stack(
 def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False) -> int:
     """pytest with the emulators up. With `overlap`, what needs no emulator (lint,
     formatting and types in one line of work, the unit suite in another) runs while the
-    emulators start, the emulator suite as soon as they answer (in WORKERS workers, then
-    the tests marked `empty_database` or `alone`, alone), and the coverage of both suites
-    is reported as one."""
+    emulators start; the emulator suite as soon as they answer, in WORKERS workers, with
+    the tests marked `empty_database` one at a time on a second stack beside it, then
+    those marked `alone`; and the coverage of every part is reported as one."""
     args = list(pytest_args)
     coverage = [a for a in args if a.startswith("--cov") and not a.startswith("--cov-report")]
     checks = Checks(coverage)
+    second: list[SecondStack] = []
 
     def run_pytest(progress: Progress) -> int:
         env = {**local_env(project), **client_env(project)}
@@ -536,12 +544,16 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
             env["COVERAGE_FILE"] = str(COVERAGE_PARTS[1])
             suite.append("--cov-report=")
         pytest = [sys.executable, "-m", "pytest", "tests/emulator", *suite]
-        shared = [*pytest, "-n", str(WORKERS), "--dist", "loadgroup", "-m", f"not ({ALONE})"]
-        code = _suite_exit(subprocess.run(shared, cwd=ROOT, env=env, check=False).returncode)
+        second.append(SecondStack(project, progress, [*pytest, "-m", EMPTY_DATABASE], coverage))
+        second[0].start()
+        others = f"not ({EMPTY_DATABASE} or {ALONE})"
+        shared = [*pytest, "-n", str(WORKERS), "--dist", "worksteal", "-m", others]
+        code = _suite_exit(_run_suite(shared, env))
+        code = code or second[0].wait()
         if code == 0:
-            progress.phase("the emulator tests that need the stack to themselves, alone")
+            progress.phase("the emulator tests that time the queues, alone")
             alone = [*pytest, "-m", ALONE, *(["--cov-append"] if coverage else [])]
-            code = _suite_exit(subprocess.run(alone, cwd=ROOT, env=env, check=False).returncode)
+            code = _suite_exit(_run_suite(alone, env))
         progress.phase(f"emulator suite {'passed' if code == 0 else f'FAILED (exit {code})'}")
         passed = checks.passed(progress)
         if coverage and code == 0 and passed:
@@ -553,30 +565,144 @@ def cmd_test(project: str, pytest_args: Sequence[str], *, overlap: bool = False)
         echo=False,
         body=run_pytest,
         before_start=(lambda: start_checks(checks)) if overlap else None,
-        after=checks.stop,
+        after=lambda: _stop_all(checks, second),
         codebases=(OWNER_TEST_APP,),
     )
 
 
+def _stop_all(checks: Checks, second: Sequence[SecondStack]) -> None:
+    checks.stop()
+    for stack in second:
+        stack.stop()
+
+
 WORKERS = 2
 """pytest workers of the emulator suite on the one stack: each test has tenants of its own
-(tests/helpers.py `T`), so the tests need no wipe between them; those marked
-`empty_database` or `alone` run afterwards, alone."""
-ALONE = "empty_database or alone"
-"""The tests that run after the others, one at a time: on emptied emulators
-(`empty_database`), or with no other test's load beside their timing (`alone`)."""
+(tests/helpers.py `T`), so the tests need no wipe between them. With the second stack's
+tests beside them, two keep both cores busy (a third made no run shorter, and slowed the
+emulators' answers more)."""
+EMPTY_DATABASE = "empty_database"
+"""The tests that empty the emulators before each of them (they read every user or whole
+collections, or swap the rules): one at a time, on a second stack beside the others."""
+ALONE = "alone"
+"""The tests that time the queues under a load of their own making, which other tests'
+load would add to: last, alone."""
+SECOND_STACK_OFFSET = 3000
+"""How far the second stack's ports are from the first's. Every stack's ports stay out
+of WORKER_PORTS and off the ports Node's fetch refuses to call (the Fetch standard's bad
+ports: at 2000, Firestore would be on 10080, and the Functions emulator could not register
+its triggers with it)."""
+LIFECYCLE_OFFSET = 5000
+"""The ports of the stack the lifecycle test starts and abandons beside the others."""
+WORKER_PORTS = range(8081, 9082)
+"""Where the Functions emulator finds a port for each function worker it starts (8081
+plus up to 1000): a stack's port in it can be taken by a worker of another stack."""
 NO_TESTS = 5
 """pytest's exit code when a selection holds no test (a phase with nothing to run)."""
+
+
+def _run_suite(command: Sequence[str], env: dict[str, str]) -> int:
+    """pytest in a process group of its own, ended as a whole when the run is interrupted:
+    xdist's workers outlive their controller, and would go on calling stopped emulators."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env, process_group=0)
+    try:
+        return process.wait()
+    except BaseException:
+        _end_group(process)
+        raise
+
+
+def _end_group(process: subprocess.Popen[Any]) -> None:
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_S)
+    except subprocess.TimeoutExpired:
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _suite_exit(code: int) -> int:
     return 0 if code == NO_TESTS else code
 
 
-COVERAGE_PARTS = (ROOT / ".coverage.unit", ROOT / ".coverage.emulator")
+COVERAGE_PARTS = (ROOT / ".coverage.unit", ROOT / ".coverage.emulator", ROOT / ".coverage.empty")
 BESIDE = ("tests/emulator/test_docs_page.py",)
 """Emulator tests that touch no data (the reference page in Chromium, through the Functions
 emulator): they run in a process of their own beside the emulator suite."""
+
+
+class SecondStack:
+    """The tests marked empty_database, one at a time, on a stack of their own (its ports
+    moved by SECOND_STACK_OFFSET): started once the first stack is up, run beside the
+    emulator suite, and stopped when they are done (or when the run is interrupted)."""
+
+    def __init__(
+        self, project: str, progress: Progress, pytest: Sequence[str], coverage: Sequence[str]
+    ) -> None:
+        log_path = CACHE / f"emulators-{SECOND_STACK_OFFSET}.log"
+        self.progress = Progress(log_path, label="second stack: ", started=progress.started)
+        self.stack = Stack(
+            project,
+            log_path,
+            echo=False,
+            progress=self.progress,
+            codebases=(OWNER_TEST_APP,),
+            port_offset=SECOND_STACK_OFFSET,
+        )
+        self.command = [*pytest, "-q"]
+        self.output = CACHE / "empty-database-tests.log"  # printed whole when a test failed
+        self.env = {**local_env(project), **client_env(project, SECOND_STACK_OFFSET)}
+        if coverage:
+            self.env["COVERAGE_FILE"] = str(COVERAGE_PARTS[2])
+        self.code: int | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="second stack")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.stack.start()
+            if self._stopping:
+                return
+            self.progress.phase(f"ready; the tests marked {EMPTY_DATABASE}, one at a time")
+            with self.output.open("w") as output:
+                process = subprocess.Popen(
+                    self.command,
+                    cwd=ROOT,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    process_group=0,
+                )
+                self._process = process
+                self.code = _suite_exit(process.wait())
+            said = self.output.read_text().strip().splitlines() or [""]
+            if self.code == 0:
+                self.progress.phase(f"the tests marked {EMPTY_DATABASE}: {said[-1]}")
+            else:
+                print("\n".join(said), file=sys.stderr, flush=True)
+                self.progress.phase(f"the tests marked {EMPTY_DATABASE} FAILED (exit {self.code})")
+        except StackError as exc:
+            self.progress.failed(exc)
+            self.code = 2
+        finally:
+            self.stack.stop()
+
+    def wait(self) -> int:
+        self._thread.join()
+        return 2 if self.code is None else self.code
+
+    def stop(self) -> None:
+        """End its tests if they still run, and wait until its emulators are stopped."""
+        self._stopping = True
+        if self._process is not None and self._process.poll() is None:
+            _end_group(self._process)
+        if self._thread.is_alive():
+            self._thread.join(timeout=READY_TIMEOUT_S + STOP_S)
 
 
 def start_checks(checks: Checks) -> None:

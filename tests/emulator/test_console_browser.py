@@ -44,10 +44,14 @@ def browser_type_launch_args() -> dict[str, Any]:
 
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A browser context whose actions and assertions wait up to 60 s: on a busy machine a
+    page's first call can start a function worker (Playwright's 5 s failed once)."""
     made = browser.new_context(viewport={"width": 1200, "height": 900})
     made.set_default_timeout(60_000)
+    expect.set_options(timeout=60_000)
     yield made
     made.close()
+    expect.set_options(timeout=5_000)
 
 
 def axe_violations(browser: Browser, url: str, cookies: list[Any]) -> list[dict[str, Any]]:

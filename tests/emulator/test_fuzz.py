@@ -37,9 +37,6 @@ from functions.examples import entries_summary
 from functions.outside.firebase_app import admin_app
 from tests.helpers import PASSWORD, function_url
 
-# Its webhook endpoints fail: one worker with the delivery tests (the retry lane is shared).
-pytestmark = pytest.mark.xdist_group("webhook-queues")
-
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 MINIMUM_REQUESTS = int(os.environ.get("FUZZ_MINIMUM_REQUESTS", "0"))
 CHECKS = [

@@ -35,8 +35,6 @@ from tests.emulator.rest import create_doc
 from tests.emulator.test_events import owner_write
 from tests.helpers import RawReceiver, User, api_key, cli, entry_body, function_url
 
-pytestmark = pytest.mark.xdist_group("webhook-queues")  # one worker: the queues' slots are shared
-
 WAIT_S = 120.0
 
 
@@ -391,8 +389,8 @@ def test_killing_the_delivery_function_mid_attempt_loses_nothing(
     assert len(receiver.received) == 2  # and no third
 
 
-def _first_attempt(endpoint_id: str, timeout: float = WAIT_S) -> tuple[Any, float]:
-    """The endpoint's first recorded attempt, and when it appeared (monotonic)."""
+def _first_attempt(endpoint_id: str, timeout: float = WAIT_S) -> Any:
+    """The endpoint's first recorded delivery (its snapshot, with its attempts)."""
     records = (
         store.client()
         .collection("partnerWebhookDeliveries")
@@ -402,17 +400,18 @@ def _first_attempt(endpoint_id: str, timeout: float = WAIT_S) -> tuple[Any, floa
     while time.monotonic() < deadline:
         found = [r for r in records.stream() if r.get("attempts")]
         if found:
-            return found[0], time.monotonic()
+            return found[0]
         time.sleep(0.2)
     raise AssertionError(f"no attempt recorded for {endpoint_id} within {timeout:g} s")
 
 
-@pytest.mark.alone  # it times the attempt's record: the other worker's load held it up 39 s
 def test_a_receiver_that_drips_its_answer_fails_the_attempt_at_the_deadline(
     clean: None,
 ) -> None:
     """A byte every 2 s passes every socket timeout: only a deadline on the whole attempt
-    ends it, after 10 s, not after the 90 s the receiver would take."""
+    ends it, after 10 s, not after the 90 s the receiver would take. Timed by the record
+    itself (from the attempt's start to its write), not by when this test sees it: the
+    other tests' load once held the record's reading up 39 s."""
     reply = b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + b"x" * 40
     receiver = RawReceiver(reply, drip=1, every=2.0)
     try:
@@ -421,15 +420,15 @@ def test_a_receiver_that_drips_its_answer_fails_the_attempt_at_the_deadline(
                              headers=bearer(key), timeout=60)  # fmt: skip
         assert made.status_code == 201
         assert receiver.arrived.wait(WAIT_S), "the attempt never reached the receiver"
-        connected = time.monotonic()
-        record, recorded = _first_attempt(endpoint_id)
+        record = _first_attempt(endpoint_id)
     finally:
         receiver.close()
     (attempt, *_) = record.get("attempts")
     assert record.get("state") == "retrying"
     assert attempt["error"] == "no whole answer within 10 s"
     assert attempt["status"] is None
-    assert 9.0 <= recorded - connected < 25.0, recorded - connected  # 10 s, not 90
+    took = (record.update_time - attempt["at"]).total_seconds()
+    assert 9.0 <= took < 25.0, took  # 10 s, not 90
 
 
 @pytest.mark.parametrize(
@@ -449,7 +448,7 @@ def test_an_answer_that_is_not_http_is_recorded_as_a_failed_attempt(
         made = requests.post(function_url("createEntry"), json=entry_body(),
                              headers=bearer(key), timeout=60)  # fmt: skip
         assert made.status_code == 201
-        record, _ = _first_attempt(endpoint_id)
+        record = _first_attempt(endpoint_id)
     finally:
         receiver.close()
     (attempt, *_) = record.get("attempts")
@@ -592,19 +591,32 @@ def _latencies(key: str, receiver: TimedReceiver, count: int) -> list[float]:
     return sorted(seconds)
 
 
-@pytest.mark.alone  # its latencies measure the queues, which other tests' load would hold up
-@pytest.mark.parametrize(
-    ("failing", "hold_s", "status", "settled"),
-    [("answers 500", 0.0, 500, 12), ("hangs for 12 s", 12.0, 204, delivery.MAX_IN_FLIGHT)],
-)
+def _outage_under_way(receiver: TimedReceiver, endpoint_id: str) -> int:
+    """Once the endpoint counts as failing and its receiver was reached: how many of its
+    events reached it so far. (How many attempts run at once before the first one fails
+    depends on how fast the Functions emulator starts a worker for each, so the outage
+    is told by the endpoint's state, not by a count of attempts.)"""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if receiver.times and webhooks.endpoint(endpoint_id).failing_since is not None:
+            return len(receiver.times)
+        time.sleep(0.2)
+    raise AssertionError(f"{endpoint_id} not failing within {WAIT_S:g} s")
+
+
+@pytest.mark.alone  # with other tests' load beside X's burst, Y once waited over 120 s
+@pytest.mark.parametrize(("failing", "hold_s", "status"),
+                         [("answers 500", 0.0, 500), ("hangs for 12 s", 12.0, 204)])  # fmt: skip
 def test_one_partners_failing_receiver_does_not_slow_another_partners_deliveries(
-    clean: None, failing: str, hold_s: float, status: int, settled: int
+    clean: None, failing: str, hold_s: float, status: int
 ) -> None:
     """Partner Y's commit-to-delivery latency, alone and while partner X's receiver fails
-    a burst of 25 events (more than the first lane's 20 slots), once X's attempts are
-    under way (`settled` of them reached its receiver; a receiver that hangs holds all
-    MAX_IN_FLIGHT of its endpoint's attempts at once): within 2x. Before the lanes,
-    X's failing deliveries held the queue's slots and Y's waited tens of seconds."""
+    a burst of 25 events (more than the first lane's 20 slots), once X's outage is under
+    way (its endpoint counts as failing): within 2x, or within 1 s of alone where the
+    latencies are tenths of a second on a shared machine. Before the lanes, X's failing
+    deliveries held the queue's slots and Y's waited tens of seconds. (In the emulator,
+    each attempt under way is a Python process of its own: X's burst starts a score of
+    them, which other tests' load slows down further.)"""
     from statistics import median
 
     y = TimedReceiver()
@@ -622,14 +634,16 @@ def test_one_partners_failing_receiver_does_not_slow_another_partners_deliveries
             for _ in range(25)
         ]
         assert all(r.status_code == 201 for r in burst)
-        x.wait_for(settled, timeout=WAIT_S)  # X's outage is in full swing
+        reached = _outage_under_way(x, x_endpoint)
         during = _latencies(y_key, y, 10)
     finally:
         y.close()
         x.close()
     print(f"{failing}: Y alone p50 {median(alone):.2f} s max {alone[-1]:.2f} s; "
           f"during X's outage p50 {median(during):.2f} s max {during[-1]:.2f} s; "
-          f"X received {len(x.received)}")  # fmt: skip
-    # Within 2x; p50s of tens of milliseconds on a shared machine get 0.25 s beside it.
-    assert median(during) <= max(2 * median(alone), median(alone) + 0.25), (alone, during)
-    assert webhooks.endpoint(x_endpoint).failing_since is not None  # X's outage was real
+          f"X's receiver reached by {reached} events before, {len(x.times)} after")  # fmt: skip
+    # Within 2x, or 1 s: a busy machine moves p50s of tenths of a second by that much,
+    # and without the lanes Y waits tens of seconds.
+    assert median(during) <= max(2 * median(alone), median(alone) + 1.0), (alone, during)
+    assert during[-1] < 10.0, during  # no delivery of Y's waited for one of X's attempts
+    assert webhooks.endpoint(x_endpoint).failing_since is not None  # X's outage lasted

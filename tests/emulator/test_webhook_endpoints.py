@@ -14,8 +14,6 @@ import requests
 from functions.domain.webhooks import endpoints as webhooks
 from tests.helpers import api_key, cli, function_url
 
-pytestmark = pytest.mark.xdist_group("webhook-queues")  # one worker: the queues' slots are shared
-
 HOOK = "http://127.0.0.1:8765/hook"  # loopback over http: allowed in a demo project only
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -139,3 +143,77 @@ def test_setup_without_the_firebase_cli_says_what_to_run(
     monkeypatch.setattr(stack, "FIREBASE_BIN", tmp_path / "firebase")
     assert stack.main(["setup"]) == 2
     assert "run `make` (npm ci)" in capsys.readouterr().err
+
+
+def test_the_second_stacks_lines_say_so_and_count_from_the_runs_start(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    first = stack.Progress(tmp_path / "emulators.log")
+    second = stack.Progress(
+        tmp_path / "second.log", label="second stack: ", started=first.started - 60
+    )
+    second.phase("Firestore is up")
+    second.failed("the emulators exited")
+    lines = capsys.readouterr().err.splitlines()
+    assert re.fullmatch(r"\[\s*6\d\.\ds\] second stack: Firestore is up", lines[0])
+    assert "second stack: failed while Firestore is up: the emulators exited" in lines[1]
+    assert str(tmp_path / "second.log") in lines[2]
+
+
+# The ports the Fetch standard forbids (fetch.spec.whatwg.org/#bad-port), which Node's fetch
+# refuses to call: the Functions emulator registers its triggers with Firestore by fetch.
+FETCH_BAD_PORTS = frozenset(
+    {1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95,
+     101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161,
+     179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563,
+     587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060,
+     5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080}
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("offset", [0, stack.LIFECYCLE_OFFSET, stack.SECOND_STACK_OFFSET])
+def test_every_stacks_ports_are_callable_and_out_of_the_workers_range(offset: int) -> None:
+    ports = stack.emulator_ports(offset)
+    assert set(ports) >= {"auth", "firestore", "functions", "tasks", "hub"}
+    assert not FETCH_BAD_PORTS & set(ports.values()), ports
+    assert not [port for port in ports.values() if port in stack.WORKER_PORTS], ports
+
+
+def test_the_second_stack_shares_no_port_with_the_first_or_the_lifecycle_tests() -> None:
+    first, lifecycle = stack.emulator_ports(0), stack.emulator_ports(stack.LIFECYCLE_OFFSET)
+    second = stack.emulator_ports(stack.SECOND_STACK_OFFSET)
+    assert not set(second.values()) & (set(first.values()) | set(lifecycle.values()))
+    assert stack.emulator_ports(2000)["firestore"] == 10080  # why not 2000
+    assert stack.emulator_ports(1000)["firestore"] in stack.WORKER_PORTS  # nor 1000
+
+
+def test_an_interrupted_suite_ends_its_whole_process_group(tmp_path: Path) -> None:
+    """pytest's xdist workers outlive a killed controller: the group goes as a whole, and
+    it is the suite's own group, never the caller's."""
+    pid_file = tmp_path / "grandchild"
+    script = (
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(f'{{child.pid}} {{os.getpgid(child.pid)}}')\n"
+        "time.sleep(60)\n"
+    )
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1.5)
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            stack._run_suite([sys.executable, "-c", script], dict(os.environ))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    grandchild, group = (int(n) for n in pid_file.read_text().split())
+    assert group != os.getpgid(0)  # a group of its own: the caller is never signalled
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not stack._zombie(grandchild):
+        time.sleep(0.05)
+    assert stack._zombie(grandchild), "the suite's own child outlived the interrupt"
+    assert time.monotonic() - started < 30  # not the 60 s the processes would sleep
