@@ -27,6 +27,7 @@ from tests.helpers import (
     User,
     UserFactory,
     function_app,
+    resending_hang_ups,
     unique_email,
 )
 
@@ -58,28 +59,13 @@ def emulator_hosts() -> dict[str, str]:
     return hosts
 
 
-EMULATOR_HANG_UP = b'{"code":"ECONNRESET"}'
-"""What the Functions emulator answers (500) when the connection it kept alive to a
-function's worker was being closed: its proxy keeps idle connections 5 s (Node's agent),
-the worker's gunicorn 2 s, and a request sent on one as it closes never reaches the
-function. Not an answer of ours: every one of ours is the JSON error envelope."""
-
-
 @pytest.fixture(autouse=True, scope="session")
 def emulator_hang_ups_sent_again() -> Iterator[None]:
-    """A request the Functions emulator dropped on a closing kept-alive connection (above)
-    is sent once more: the function never saw it, so nothing happens twice."""
-    origin = os.environ.get("FUNCTIONS_EMULATOR_ORIGIN", "")
+    """Requests the Functions emulator dropped on a closing kept-alive connection are sent
+    once more (tests/helpers.py `resending_hang_ups`)."""
     original = requests.Session.send
-
-    def send(session: requests.Session, request: Any, **kwargs: Any) -> requests.Response:
-        response = original(session, request, **kwargs)
-        dropped = response.status_code == 500 and response.content == EMULATOR_HANG_UP
-        if origin and str(request.url).startswith(origin) and dropped:
-            response = original(session, request, **kwargs)
-        return response
-
-    requests.Session.send = send  # type: ignore[method-assign,assignment]
+    origin = os.environ.get("FUNCTIONS_EMULATOR_ORIGIN", "")
+    requests.Session.send = resending_hang_ups(original, origin)  # type: ignore[method-assign]
     yield
     requests.Session.send = original  # type: ignore[method-assign]
 
