@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 
-from bench import auth_cost
+from bench import auth_cost, page_cost
 from bench.latency import DEFAULT_DELAYS, Delay
 from bench.report import plot, render, targets
 from bench.scenarios import import_time_s, measure_n
@@ -81,7 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     plot(results, RESULTS / "p50_vs_n.png")
     verification = auth_cost.measure()
-    report = render(results, import_s, checks, settings) + auth_cost.render(verification)
+    page = page_cost.measure()
+    (RESULTS / "page_cost.json").write_text(json.dumps(page, indent=2) + "\n")
+    report = (
+        render(results, import_s, checks, settings)
+        + auth_cost.render(verification)
+        + page_cost.render(page)
+    )
     (RESULTS / "results.md").write_text(report)
     print(report)
     return 0

@@ -46,6 +46,7 @@ METHODS = {"fetchData": "GET", "createEntry": "POST", "updateEntry": "PATCH"}
 PASSWORD = "test-password-1"
 MORE_RESOURCES = ROOT / "tests" / "fixtures" / "more_resources.toml"
 EXISTING_DATA = ROOT / "tests" / "fixtures" / "existing_data.toml"
+DATA_MODEL = ROOT / "tests" / "fixtures" / "data_model.toml"
 
 counter = itertools.count()
 
@@ -479,6 +480,19 @@ def more_declaration_text() -> str:
 def existing_declaration_text() -> str:
     """The repository's declaration with a collection the owner's app already fills."""
     return (ROOT / "resources.toml").read_text() + "\n" + EXISTING_DATA.read_text()
+
+
+def data_model_declaration_text() -> str:
+    """The repository's declaration with every field kind (tests/fixtures/data_model.toml)."""
+    return (ROOT / "resources.toml").read_text() + "\n" + DATA_MODEL.read_text()
+
+
+def data_model_declaration() -> Any:
+    import tomllib
+
+    from functions.resources import declaration
+
+    return declaration.parse(tomllib.loads(data_model_declaration_text()))
 
 
 def more_declaration() -> Any:

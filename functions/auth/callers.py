@@ -18,9 +18,13 @@ OWNER_CLAIM = "owner"
 """`owner: true` lets a user into the console (never a partner's user)."""
 PARTNER_ID_CLAIM = "partnerId"
 SCOPES_CLAIM = "scopes"
-PARTNER_ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-"""Partner ids: lowercase letters, digits and inner hyphens, 1 to 63 characters (matched
-in full, as the rules' `matches` does)."""
+PARTNER_ID_PATTERN = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,128}")
+"""Partner ids are the tenant ids an app already has, in any shape its documents use:
+Firestore auto-ids (`hG7s9KqLm2Pq8RtW3xYz`), UUIDs, slugs. Letters of both cases (`acme`
+and `Acme` are two partners), digits, `-` and `_`, 1 to 128 characters, never of
+Firestore's reserved form `__x__` (matched in full, as the rules' `matches` does)."""
+PARTNER_ID_FORM = "1 to 128 letters, digits, - and _ (never __x__)"
+"""What a partner id is, in the words every refusal uses."""
 PARTNER_CLAIMS = (ROLE_CLAIM, PARTNER_ID_CLAIM, SCOPES_CLAIM)
 
 

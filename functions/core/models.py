@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -220,7 +221,7 @@ MAX_TEXT_KEY_CHARS = 1000
 
 def _key(kind: str, value: Any) -> Any:
     """One sort key of a cursor, checked against its kind (a forged one never queries)."""
-    if kind == "timestamp":
+    if kind in ("timestamp", "datetime"):
         if not isinstance(value, str):
             raise ValueError("not a time")
         try:
@@ -239,6 +240,10 @@ def _key(kind: str, value: Any) -> Any:
         if type(value) is not int:
             raise ValueError("not a whole number")
         return value
+    if kind == "number":
+        if type(value) not in (int, float) or not math.isfinite(value):
+            raise ValueError("not a number")
+        return value
     if kind == "text":
         if not isinstance(value, str) or len(value) > MAX_TEXT_KEY_CHARS:
             raise ValueError("not a text")
@@ -251,8 +256,8 @@ class Bounds:
     """A range filter: `field` from `low` to `high` (either may be open)."""
 
     field: str
-    low: str | int | None = None
-    high: str | int | None = None
+    low: Any = None
+    high: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,8 +450,53 @@ class DayUsage:
 
 
 def rfc3339(moment: dt.datetime) -> str:
-    """A time on the wire: UTC, microseconds, `Z`."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A time on the wire: UTC, microseconds, `Z`, four-digit years (0001 too)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+@dataclass(frozen=True, slots=True)
+class GeoPoint:
+    """A place on Earth as Firestore stores it (degrees)."""
+
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPath:
+    """A reference to a document: its path from the database's root (`users/u1`,
+    `restaurants/r1/orders/o1`), whatever client or SDK made it."""
+
+    path: str
+
+    @property
+    def id(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def collection(self) -> str:
+        """The collection path the document sits in."""
+        return self.path.rsplit("/", 1)[0]
+
+
+def as_geopoint(value: Any) -> GeoPoint | None:
+    """A stored geopoint as ours (the SDK's class and ours carry the same attributes)."""
+    if isinstance(value, GeoPoint):
+        return value
+    latitude, longitude = getattr(value, "latitude", None), getattr(value, "longitude", None)
+    if type(latitude) is float and type(longitude) is float and not isinstance(value, Mapping):
+        return GeoPoint(latitude, longitude)
+    return None
+
+
+def as_document_path(value: Any) -> DocumentPath | None:
+    """A stored reference as ours (the SDK's `DocumentReference` has a `path` too)."""
+    if isinstance(value, DocumentPath):
+        return value
+    path = getattr(value, "path", None)
+    if isinstance(path, str) and path.count("/") % 2 == 1 and not isinstance(value, Mapping):
+        return DocumentPath(path)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

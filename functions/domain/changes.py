@@ -14,13 +14,17 @@ only if absent: a trigger delivered twice makes one event.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from functions.core.models import Event, rfc3339
-from functions.resources.declaration import Resource
+from pydantic import TypeAdapter, ValidationError
+
+from functions.core.models import Event, as_document_path, as_geopoint, rfc3339
+from functions.resources import kinds
+from functions.resources.declaration import FieldSpec, Resource
 
 EVENT_ID_PREFIX = "evt_"
 
@@ -29,18 +33,27 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
 
-def _canonical(value: Any) -> Any:
+def canonical(value: Any) -> Any:
     """A stored value in one JSON form, as written by the API and as read back from
-    Firestore (a timestamp to its microsecond, whichever class carries it)."""
+    Firestore (a timestamp to its microsecond, whichever class carries it; the SDK's
+    geopoints and references as ours)."""
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    return _canonical_scalar(value)
+
+
+def _canonical_scalar(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
         return {"$t": (moment - _EPOCH) // _MICROSECOND}
-    if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
     if isinstance(value, bytes):
         return {"$b": value.hex()}
+    if (point := as_geopoint(value)) is not None:
+        return {"$g": [point.latitude, point.longitude]}
+    if (path := as_document_path(value)) is not None:
+        return {"$r": path.path}  # never an object's repr: the same in every process
     if isinstance(value, float) and value.is_integer():
         return {"$f": repr(value)}  # 1.0 is stored as a double, 1 as an integer
     return value
@@ -48,7 +61,7 @@ def _canonical(value: Any) -> Any:
 
 def content_key(document: Mapping[str, Any]) -> str:
     """The content of a stored document, hashed."""
-    text = json.dumps(_canonical(document), sort_keys=True, separators=(",", ":"), default=repr)
+    text = json.dumps(canonical(document), sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -63,12 +76,12 @@ def api_event_id(resource: Resource, doc_id: str, after: Mapping[str, Any]) -> s
 
 def write_event_id(resource: Resource, doc_id: str, kind: str, written: dt.datetime) -> str:
     """The id of the event of another writer's change, committed at `written`."""
-    return _event_id(resource.name, doc_id, kind, str(_canonical(written)))
+    return _event_id(resource.name, doc_id, kind, str(canonical(written)))
 
 
 def same_instant(one: dt.datetime, other: dt.datetime) -> bool:
     """Whether two commit times are one (to the microsecond Firestore keeps)."""
-    return bool(_canonical(one) == _canonical(other))
+    return bool(canonical(one) == canonical(other))
 
 
 def visible(resource: Resource, document: Mapping[str, Any], doc_id: str) -> dict[str, Any]:
@@ -76,9 +89,28 @@ def visible(resource: Resource, document: Mapping[str, Any], doc_id: str) -> dic
     gives a record: `id`, the tenant, the readable declared fields and the bookkeeping
     (null where absent); hidden fields never."""
     shown: dict[str, Any] = {"id": doc_id}
+    specs = {spec.name: spec for spec in resource.fields}
     for name in resource.wire_fields[1:]:
-        shown[name] = _plain(document.get(name))
+        value, spec = document.get(name), specs.get(name)
+        shown[name] = _plain(value) if spec is None else _wire(spec, value)
     return shown
+
+
+@functools.cache
+def _adapter(spec: FieldSpec) -> TypeAdapter[Any]:
+    return TypeAdapter(kinds.stored_annotation(spec))
+
+
+def _wire(spec: FieldSpec, value: Any) -> Any:
+    """A field as the API gives it; a value not of its kind (another writer's) as it is."""
+    if value is None:
+        return None
+    try:
+        checked = _adapter(spec).validate_python(value)
+    except ValidationError:
+        return _plain(value)
+    wire = kinds.to_wire(spec, checked)
+    return rfc3339(wire) if isinstance(wire, dt.datetime) else wire
 
 
 def _plain(value: Any) -> Any:
@@ -90,6 +122,14 @@ def _plain(value: Any) -> Any:
         return rfc3339(value)
     if isinstance(value, str | int | float | bool) or value is None:
         return value
+    return _plain_object(value)
+
+
+def _plain_object(value: Any) -> Any:
+    if (point := as_geopoint(value)) is not None:
+        return {"latitude": point.latitude, "longitude": point.longitude}
+    if (path := as_document_path(value)) is not None:
+        return path.path
     return str(value)
 
 
@@ -103,7 +143,7 @@ def changed_fields(
         for name in resource.wire_fields
         if name != "id"
         and (name in before or name in after)
-        and _canonical(before.get(name)) != _canonical(after.get(name))
+        and canonical(before.get(name)) != canonical(after.get(name))
     )
 
 

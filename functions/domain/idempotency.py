@@ -12,6 +12,7 @@ from typing import Any
 
 from functions.core.errors import Conflict
 from functions.core.models import KeptAnswer
+from functions.domain import changes
 from functions.resources.declaration import Resource
 
 CONFLICT_ATTEMPTS = 5
@@ -27,7 +28,7 @@ def create_operation(resource: Resource) -> str:
 def fingerprint(request: Any) -> str:
     """What a key is bound to: the request as JSON values, canonical (no two requests
     share one)."""
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(changes.canonical(request), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -15,10 +15,17 @@ from typing import Any
 
 from functions.auth import Caller, partner_of_user
 from functions.core import logs
-from functions.core.errors import PreconditionFailed, ServiceUnavailable, StoredEntryInvalid
+from functions.core.errors import (
+    FieldIssue,
+    PreconditionFailed,
+    ServiceUnavailable,
+    StoredEntryInvalid,
+    ValidationFailed,
+)
 from functions.core.models import (
     AuditEntry,
     Created,
+    DocumentPath,
     Draft,
     Event,
     FieldChanges,
@@ -29,7 +36,7 @@ from functions.core.models import (
     Revision,
 )
 from functions.domain import changes, idempotency
-from functions.resources import validation
+from functions.resources import declaration, kinds, validation
 from functions.resources.declaration import Resource
 from functions.store import answers
 from functions.store import audit as audit_store
@@ -67,6 +74,7 @@ def create_record(
         ServiceUnavailable: the key kept being taken by concurrent calls.
     """
     fields = draft.stored_fields()
+    _require_own_references(resource, caller, fields)
     now = dt.datetime.now(dt.UTC)
     new = _new_record(resource, caller, fields, now)
     if idempotency_key is None:
@@ -247,6 +255,7 @@ def update_record(
     """
     sets, clears = patch.changes()
     stored = store.read_owned(resource, caller.partner_id, doc_id)
+    _require_own_references(resource, caller, sets)
     before = validation.revision_of(resource, stored.data, stored.written)
     _require(resource, before, expected)
     now = dt.datetime.now(dt.UTC)
@@ -286,6 +295,35 @@ def update_record(
             f"The {resource.item} changed since it was read; read it again.", current=now_at
         ) from exc
     return _as_written(updated, written[write])
+
+
+def _require_own_references(resource: Resource, caller: Caller, fields: Mapping[str, Any]) -> None:
+    """A reference into a declared collection names one of the caller's own records:
+    another tenant's is refused as a missing one is, exactly as reading it would be.
+
+    Raises: ValidationFailed naming each field that holds such a reference.
+    """
+    declared = declaration.current()
+    wanted: dict[str, list[DocumentPath]] = {}
+    targets: dict[DocumentPath, str] = {}
+    for spec in resource.fields:
+        if spec.name not in fields:
+            continue
+        for path in kinds.references(spec, fields[spec.name]):
+            target = declared.at(path.collection)
+            if target is not None:
+                wanted.setdefault(spec.name, []).append(path)
+                targets[path] = target.tenant_field
+    if not targets:
+        return
+    owned = store.owned_paths(caller.partner_id, targets)
+    issues: list[FieldIssue] = [
+        {"field": name, "message": f"must be the id of one of your {paths[0].collection}"}
+        for name, paths in wanted.items()
+        if not set(paths) <= owned
+    ]
+    if issues:
+        raise ValidationFailed(details=issues)
 
 
 def _require(resource: Resource, current: Revision, expected: Revision) -> None:

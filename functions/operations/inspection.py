@@ -11,13 +11,17 @@ it).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.resources import validation
-from functions.resources.declaration import Resource
+from pydantic import TypeAdapter, ValidationError
+
+from functions.core.models import as_document_path, as_geopoint
+from functions.resources import kinds, validation
+from functions.resources.declaration import FieldSpec, Resource
 
 EXAMPLES = 3
 """Example ids kept per reason."""
@@ -42,6 +46,63 @@ class Tally:
         return {"count": self.count, "examples": list(self.examples)}
 
 
+_SIMPLE_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),  # before int: a bool is an int in Python
+    (str, "string"),
+    (int, "integer"),
+    (float, "double"),
+    (bytes, "bytes"),
+    (list, "array"),
+    (dt.datetime, "timestamp"),
+    (Mapping, "map"),
+)
+
+
+def stored_type(value: Any) -> str:
+    """The Firestore type a stored value has, by the name Firestore gives it."""
+    if value is None:
+        return "null"
+    for kind, name in _SIMPLE_TYPES:
+        if isinstance(value, kind):
+            return name
+    if as_geopoint(value) is not None:
+        return "geopoint"
+    return "reference" if as_document_path(value) is not None else type(value).__name__
+
+
+@dataclass
+class FieldTally:
+    """One declared field across the documents that hold it: how many hold a value of
+    its kind, and the Firestore types seen (where they disagree, the owner sees it)."""
+
+    kind: str
+    present: int = 0
+    valid: int = 0
+    types: Counter[str] = field(default_factory=Counter)
+
+    def add(self, spec: FieldSpec, value: Any) -> None:
+        self.present += 1
+        self.types[stored_type(value)] += 1
+        try:
+            _adapter(spec).validate_python(value)
+        except ValidationError:
+            return
+        self.valid += 1
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "present": self.present,
+            "valid": self.valid,
+            "types": dict(self.types.most_common()),
+        }
+
+
+@functools.cache
+def _adapter(spec: FieldSpec) -> TypeAdapter[Any]:
+    return TypeAdapter(kinds.stored_annotation(spec))
+
+
 @dataclass
 class Inspection:
     """What partners would see of one resource's collection (or of one partner's part)."""
@@ -56,6 +117,7 @@ class Inspection:
     out_of_lists: Tally = field(default_factory=Tally)
     undeclared: Counter[str] = field(default_factory=Counter)
     wrong_kind: Counter[str] = field(default_factory=Counter)
+    fields: dict[str, FieldTally] = field(default_factory=dict)
     complete: bool = True
 
     @property
@@ -68,6 +130,10 @@ class Inspection:
         self.scanned += 1
         for name in sorted(set(data) - set(resource.stored_fields)):
             self.undeclared[name] += 1
+        for spec in resource.fields:
+            if spec.name in data:
+                tally = self.fields.setdefault(spec.name, FieldTally(spec.kind))
+                tally.add(spec, data[spec.name])
         tenant = data.get(resource.tenant_field)
         if not isinstance(tenant, str) or not tenant:
             self.no_tenant.add(doc_id)
@@ -107,6 +173,10 @@ class Inspection:
             "outOfLists": self.out_of_lists.as_json(),
             "undeclaredFields": dict(sorted(self.undeclared.items())),
             "wrongKind": dict(sorted(self.wrong_kind.items())),
+            "fields": {
+                spec.name: self.fields.get(spec.name, FieldTally(spec.kind)).as_json()
+                for spec in resource.fields
+            },
             "doors": doors(resource),
         }
 
@@ -194,6 +264,15 @@ def render(found: Inspection) -> str:
     if found.wrong_kind:
         counted = ", ".join(f"{name} ({n})" for name, n in sorted(found.wrong_kind.items()))
         lines.append(f"values of the wrong kind, per field: {counted}")
+    if found.fields:
+        lines.append("per field (valid of present; the Firestore types seen):")
+    for spec in resource.fields:
+        held = found.fields.get(spec.name)
+        if held is not None:
+            seen = ", ".join(f"{name} {n}" for name, n in held.types.most_common())
+            lines.append(
+                f"  {spec.name:<16}{spec.kind:<10}{held.valid:>7} of {held.present:<7}{seen}"
+            )
     for door, text in doors(resource).items():
         lines.append(f"{'the API' if door == 'api' else 'straight on Firestore'}: {text}")
     return "\n".join(lines)

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from functions.auth.callers import PARTNER_ID_PATTERN
+from functions.auth.callers import PARTNER_ID_FORM, PARTNER_ID_PATTERN
 from functions.core import config
 from functions.core.models import LIMIT_BOUNDS, PartnerRecord, limit_in_range
 from functions.operations.errors import Refused, UsageError
@@ -68,10 +68,7 @@ class PartnerRecords:
 
     def _snapshot(self, partner_id: str) -> Any:
         if not PARTNER_ID_PATTERN.fullmatch(partner_id):
-            raise Refused(
-                f"partner id {partner_id!r} is malformed: use 1 to 63 lowercase letters, "
-                "digits and inner hyphens"
-            )
+            raise Refused(f"partner id {partner_id!r} is malformed: use {PARTNER_ID_FORM}")
         return partner_store.read(partner_id, self.database)
 
     def get(self, partner_id: str) -> tuple[PartnerRecord, Any]:

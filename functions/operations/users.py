@@ -19,6 +19,7 @@ from functions.auth.callers import (
     OWNER_CLAIM,
     PARTNER_CLAIMS,
     PARTNER_ID_CLAIM,
+    PARTNER_ID_FORM,
     PARTNER_ID_PATTERN,
     PARTNER_ROLE,
     ROLE_CLAIM,
@@ -95,10 +96,7 @@ def merged_grant(
             (without `move`), or claims over firebase-admin's 1000-character limit.
     """
     if not PARTNER_ID_PATTERN.fullmatch(partner_id):
-        raise Refused(
-            f"partner id {partner_id!r} is malformed: use 1 to 63 lowercase letters, digits "
-            "and inner hyphens"
-        )
+        raise Refused(f"partner id {partner_id!r} is malformed: use {PARTNER_ID_FORM}")
     if existing.get(OWNER_CLAIM) is True:
         raise Refused(
             "the user is an owner of this app (the console); a partner's user must be "

@@ -10,7 +10,10 @@ and in the rules language is refused here, naming the field.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
+import math
 import os
 import re
 import tomllib
@@ -26,7 +29,30 @@ DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "resources.toml"
 
 CHANGE_KINDS: Final = ("created", "updated", "deleted")
 """What happens to a record, each an event type of its resource (`entries.created`)."""
-KINDS: Final = ("text", "decimal", "date", "currency", "integer", "boolean", "timestamp")
+KINDS: Final = (
+    "text",
+    "decimal",
+    "date",
+    "currency",
+    "integer",
+    "boolean",
+    "timestamp",
+    "number",
+    "datetime",
+    "geopoint",
+    "reference",
+    "list",
+    "map",
+)
+NESTED_KINDS: Final = frozenset(KINDS) - {"timestamp"}
+"""What a list's items and a map's fields may be (a list's items never a list: Firestore
+holds no arrays of arrays)."""
+MAX_NESTING = 3
+"""Lists and maps inside each other, at most this deep."""
+MAX_LIST_ITEMS = 1000
+RULES_UNROLLED_ITEMS = 10
+"""The longest list whose items the rules check one by one (the rules have no loops, and
+evaluate at most 1,000 expressions a request)."""
 ACCESS: Final = ("read", "create", "update")
 OPERATIONS: Final = ("list", "get", "create", "update")
 SYSTEM_FIELDS: Final = ("createdAt", "updatedAt", "createdBy", "version")
@@ -79,7 +105,10 @@ MAX_PAGE_SIZE_LIMIT = 500
 MAX_TEXT_LENGTH = 1000  # RE2 repeats at most 1,000 times; Firestore caps strings anyway
 JS_SAFE_INTEGER = 2**53 - 1
 
-_FIELD_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+"""A field name as apps write them (`created_time`, `photoUrl`, `my-field`): letters,
+digits, `_` and `-`, not led by a digit or `-`. Firestore reserves `__x__`; a dot would
+make a path of it, so it stays out."""
 _RESOURCE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 RESERVED_RESOURCES = frozenset({"events"})
 """Paths under /api/v1 that the package serves itself."""
@@ -87,8 +116,15 @@ _COLLECTION = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
 _SCOPE = re.compile(r"[a-z][a-z0-9-]{0,62}:[a-z][a-z0-9-]{0,62}")
 _ITEM_NOUN = re.compile(r"[a-z][a-z ]{0,40}")
 _FILTERABLE = frozenset({"text", "currency", "date", "integer", "boolean"})
-_RANGEABLE = frozenset({"date", "integer"})
-_ORDERABLE = frozenset({"text", "date", "integer", "timestamp"})
+_RANGEABLE = frozenset({"date", "integer", "number", "datetime"})
+_ORDERABLE = frozenset({"text", "date", "integer", "timestamp", "number", "datetime"})
+
+
+def is_field_name(name: str) -> bool:
+    """Whether a declaration may name a field so (see `_FIELD_NAME`)."""
+    return bool(_FIELD_NAME.fullmatch(name)) and not (
+        len(name) >= 4 and name.startswith("__") and name.endswith("__")
+    )
 
 
 class DeclarationError(ConfigurationError):
@@ -104,7 +140,7 @@ class FieldSpec:
     required: bool = False
     access: frozenset[str] = frozenset(ACCESS)
     description: str = ""
-    example: Any = None
+    example: Any = dataclasses.field(default=None, compare=False)
     min_length: int = 1
     max_length: int = 0
     multiline: bool = False
@@ -115,6 +151,17 @@ class FieldSpec:
     minimum: int = -JS_SAFE_INTEGER
     maximum: int = JS_SAFE_INTEGER
     set_on: str = "create"
+    low: Any = None
+    """A number's or a datetime's lower bound (a float, an aware datetime); None: none."""
+    high: Any = None
+    to: str = ""
+    """The collection a reference points into."""
+    of: FieldSpec | None = None
+    """A list's item."""
+    min_items: int = 0
+    max_items: int = 0
+    fields: tuple[FieldSpec, ...] = ()
+    """A map's fields."""
 
     @property
     def readable(self) -> bool:
@@ -131,6 +178,28 @@ class FieldSpec:
     @property
     def server_set(self) -> bool:
         return self.kind == "timestamp"
+
+    @property
+    def rules_checkable(self) -> bool:
+        """Whether the rules can check every value as the API does: not a list of maps,
+        nor a list longer than RULES_UNROLLED_ITEMS, nor anything holding either."""
+        if self.kind == "list":
+            assert self.of is not None
+            return (
+                self.max_items <= RULES_UNROLLED_ITEMS
+                and self.of.kind != "map"
+                and self.of.rules_checkable
+            )
+        return all(item.rules_checkable for item in self.fields)
+
+    def nested_targets(self) -> frozenset[str]:
+        """The collections references inside this list or map point into."""
+        inner = (*self.fields, *((self.of,) if self.of is not None else ()))
+        return frozenset(
+            target
+            for item in inner
+            for target in ({item.to} if item.kind == "reference" else item.nested_targets())
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +245,10 @@ class Resource:
     """The field a list is ordered by (then by id), or `id` alone."""
     direct_access: frozenset[str] = frozenset()
     """What partners may do straight on Firestore with an ID token: read, create."""
+    api_only: tuple[str, ...] = ()
+    """Fields a direct create may not hold: the rules cannot check them as the API does
+    (see `FieldSpec.rules_checkable`, and references to a tenant's records inside lists
+    or maps, which the rules cannot look up)."""
 
     def field(self, name: str) -> FieldSpec:
         return next(spec for spec in self.fields if spec.name == name)
@@ -263,6 +336,11 @@ class Declaration:
     def get(self, name: str) -> Resource | None:
         return next((r for r in self.resources if r.name == name), None)
 
+    def at(self, collection: str) -> Resource | None:
+        """The resource declared on `collection`: its records are a tenant's, so a
+        reference into it must stay within the caller's tenant."""
+        return next((r for r in self.resources if r.collection == collection), None)
+
     def scopes(self) -> frozenset[str]:
         return frozenset(s for r in self.resources for s in (r.read_scope, r.write_scope))
 
@@ -302,6 +380,8 @@ def parse(raw: Mapping[str, Any], *, source: str = "resources.toml") -> Declarat
     if not raw:
         raise DeclarationError(f"{source}: declares no resource")
     resources = tuple(_resource(name, table, source) for name, table in raw.items())
+    collections = {resource.collection for resource in resources}
+    resources = tuple(_with_api_only(resource, collections, source) for resource in resources)
     seen: dict[str, str] = {}
     for resource in resources:
         if resource.collection in seen:
@@ -311,6 +391,24 @@ def parse(raw: Mapping[str, Any], *, source: str = "resources.toml") -> Declarat
             )
         seen[resource.collection] = resource.name
     return Declaration(resources, source)
+
+
+def _with_api_only(resource: Resource, collections: set[str], source: str) -> Resource:
+    api_only = tuple(
+        spec.name
+        for spec in resource.fields
+        if spec.creatable and (not spec.rules_checkable or spec.nested_targets() & collections)
+    )
+    if "create" in resource.direct_access:
+        for name in api_only:
+            if resource.field(name).required:
+                raise DeclarationError(
+                    f"{source}: {resource.name}: direct_access: create: the rules cannot "
+                    f"check the required field {name!r} as the API does (a list of maps, a "
+                    f"list longer than {RULES_UNROLLED_ITEMS}, or a reference to a tenant's "
+                    "records inside a list or map); partners create through the API only"
+                )
+    return dataclasses.replace(resource, api_only=api_only)
 
 
 class _Table:
@@ -359,7 +457,7 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
     if not _COLLECTION.fullmatch(collection) or collection in config.own_collections():
         raise table.fail(f"collection {collection!r} is not a collection partners may reach")
     tenant = table.get("tenant_field", str, "partnerId")
-    if not _FIELD_NAME.fullmatch(tenant) or tenant in RULES_WORDS:
+    if not is_field_name(tenant):
         raise table.fail(f"tenant_field {tenant!r} is not a field name")
     operations = table.strings("operations", OPERATIONS)
     if unknown := sorted(set(operations) - set(OPERATIONS)):
@@ -430,7 +528,7 @@ def _bookkeeping(table: _Table, tenant: str, fields: tuple[FieldSpec, ...]) -> B
             raise raw.fail(f"{key} takes a field name, or false where there is none")
         name = value or None
         if name is not None:
-            if not _FIELD_NAME.fullmatch(name) or name in RULES_WORDS:
+            if not is_field_name(name):
                 raise raw.fail(f"{key}: {name!r} is not a field name")
             if name in (tenant, "id", *QUERY_WORDS):
                 raise raw.fail(f"{key}: {name!r} is set by the server or reserved")
@@ -510,27 +608,44 @@ def _check_lists(resource: Resource, table: _Table) -> None:
 
 
 def _field(name: str, raw: Any, where: str, tenant: str) -> FieldSpec:
-    if not _FIELD_NAME.fullmatch(name):
-        raise DeclarationError(f"{where}: a field name is a letter then letters or digits")
-    if name in RULES_WORDS:
-        raise DeclarationError(f"{where}: {name!r} is a word of the rules language")
     if name in (tenant, "id", *QUERY_WORDS):
         raise DeclarationError(f"{where}: {name!r} is set by the server or reserved")
+    return _value_spec(name, raw, where, depth=0, nested=False)
+
+
+def _check_name(name: str, where: str) -> None:
+    if not is_field_name(name):
+        raise DeclarationError(
+            f"{where}: a field name is letters, digits, _ and - (at most 64, not led by a "
+            "digit or -, never __x__)"
+        )
+
+
+def _value_spec(name: str, raw: Any, where: str, *, depth: int, nested: bool) -> FieldSpec:
+    """One field, or a list's item or a map's field (`nested`) at `depth` containers in."""
+    if name:
+        _check_name(name, where)
     table = _Table(raw, where)
     kind = table.get("kind", str, "")
-    if kind not in KINDS:
-        raise table.fail(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    access = table.strings("access", ("read",) if kind == "timestamp" else ACCESS)
-    if unknown := sorted(set(access) - set(ACCESS)):
-        raise table.fail(f"access {unknown[0]!r} is not one of {', '.join(ACCESS)}")
+    allowed = NESTED_KINDS if nested else frozenset(KINDS)
+    if kind not in allowed:
+        raise table.fail(
+            f"kind {kind!r} is not one of {', '.join(k for k in KINDS if k in allowed)}"
+        )
+    if kind in ("list", "map") and depth >= MAX_NESTING:
+        raise table.fail(f"lists and maps nest at most {MAX_NESTING} deep")
     values: dict[str, Any] = {
         "name": name,
         "kind": kind,
-        "required": table.get("required", bool, False),
-        "access": frozenset(access),
+        "required": table.get("required", bool, False) if name else True,
         "description": table.get("description", str, ""),
-        "example": table.get("example", (str, int, bool), None),
+        "example": table.get("example", (str, int, float, bool, list, Mapping), None),
     }
+    if not nested:
+        access = table.strings("access", ("read",) if kind == "timestamp" else ACCESS)
+        if unknown := sorted(set(access) - set(ACCESS)):
+            raise table.fail(f"access {unknown[0]!r} is not one of {', '.join(ACCESS)}")
+        values["access"] = frozenset(access)
     if kind == "text":
         values |= _text_options(table)
     elif kind == "decimal":
@@ -543,17 +658,115 @@ def _field(name: str, raw: Any, where: str, tenant: str) -> FieldSpec:
         values["maximum"] = table.get("maximum", int, JS_SAFE_INTEGER)
         if not -JS_SAFE_INTEGER <= values["minimum"] <= values["maximum"] <= JS_SAFE_INTEGER:
             raise table.fail("need minimum <= maximum, both within +/-(2**53 - 1)")
+    elif kind == "number":
+        values |= _number_bounds(table)
+    elif kind == "datetime":
+        values |= _datetime_bounds(table)
+    elif kind == "reference":
+        values["to"] = table.get("to", str, "")
+        if not _COLLECTION.fullmatch(values["to"]):
+            raise table.fail('a reference names the collection it points into: to = "users"')
+    elif kind == "list":
+        values |= _list_options(table, where, depth)
+    elif kind == "map":
+        values["fields"] = _map_fields(table, where, depth)
     elif kind == "timestamp":
         values["set_on"] = table.get("set_on", str, "create")
         if values["set_on"] not in ("create", "write"):
             raise table.fail("set_on must be 'create' or 'write'")
-        if set(access) - {"read"} or values["required"]:
+        if set(values["access"]) - {"read"} or values["required"]:
             raise table.fail("a timestamp is set by the server: access may only be ['read']")
     table.finish()
     spec = FieldSpec(**values)
     if spec.required and not spec.creatable and not spec.server_set:
         raise table.fail("a required field must be one partners may set on create")
     return spec
+
+
+def _number_bounds(table: _Table) -> dict[str, Any]:
+    low = table.get("minimum", (int, float), None)
+    high = table.get("maximum", (int, float), None)
+    for bound in (low, high):
+        if bound is not None and not math.isfinite(bound):
+            raise table.fail("a number's bounds are finite")
+    if low is not None and high is not None and low > high:
+        raise table.fail("need minimum <= maximum")
+    return {
+        "low": None if low is None else float(low),
+        "high": None if high is None else float(high),
+    }
+
+
+def _datetime_bounds(table: _Table) -> dict[str, Any]:
+    bounds: dict[str, Any] = {}
+    for key, attribute in (("minimum", "low"), ("maximum", "high")):
+        raw = table.get(key, (str, dt.datetime), None)
+        if raw is None:
+            continue
+        moment = parse_moment(raw) if isinstance(raw, str) else raw
+        if moment is None or moment.tzinfo is None:
+            raise table.fail(
+                f"{key} must be an RFC 3339 time with an offset, such as 2026-01-01T00:00:00Z"
+            )
+        if moment.microsecond % 1000:
+            raise table.fail(
+                f"{key}: the rules compare times to the millisecond; drop the microseconds"
+            )
+        bounds[attribute] = moment.astimezone(dt.UTC)
+    if len(bounds) == 2 and bounds["low"] > bounds["high"]:
+        raise table.fail("need minimum <= maximum")
+    return bounds
+
+
+def _list_options(table: _Table, where: str, depth: int) -> dict[str, Any]:
+    max_items = table.get("max_items", int, 0)
+    min_items = table.get("min_items", int, 0)
+    if not 0 <= min_items <= max_items or not 1 <= max_items <= MAX_LIST_ITEMS:
+        raise table.fail(
+            f"a list needs max_items (1 to {MAX_LIST_ITEMS}) and 0 <= min_items <= max_items"
+        )
+    item = _value_spec(
+        "", table.get("of", Mapping, None) or {}, f"{where}.of", depth=depth + 1, nested=True
+    )
+    if item.kind == "list":
+        raise table.fail("of: a list's items are never lists (Firestore has no arrays of arrays)")
+    return {"of": item, "min_items": min_items, "max_items": max_items}
+
+
+def _map_fields(table: _Table, where: str, depth: int) -> tuple[FieldSpec, ...]:
+    raw = table.get("fields", Mapping, {})
+    fields = tuple(
+        _value_spec(key, value, f"{where}.fields.{key}", depth=depth + 1, nested=True)
+        for key, value in raw.items()
+    )
+    if not fields:
+        raise table.fail("a map declares its fields")
+    return fields
+
+
+_MOMENT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def parse_moment(text: str) -> dt.datetime | None:
+    """An RFC 3339 time with its offset (`Z` or `+02:00`, up to nanoseconds, which
+    Firestore keeps to the microsecond), or None. Years 0001 to 9999 in UTC, as
+    Firestore holds them."""
+    if not _MOMENT.fullmatch(text):
+        return None
+    fraction = ""
+    head, _, rest = text.partition(".")
+    if rest:
+        digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
+        fraction, zone = digits[:6], rest[len(digits) :]
+        text = f"{head}.{fraction.ljust(6, '0')}{zone}"
+    text = text.upper().replace("Z", "+00:00")
+    try:
+        moment = dt.datetime.fromisoformat(text)
+        return moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _text_options(table: _Table) -> dict[str, Any]:

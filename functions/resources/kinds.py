@@ -11,12 +11,32 @@ another kind's face. The parity tests then prove the faces accept the same value
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    Generic,
+    NotRequired,  # pydantic needs its TypedDict on 3.11
+    TypeVar,
+)
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    ValidationInfo,
+)
+from typing_extensions import TypedDict
 
 from functions.core.models import (
     BIDI_CONTROLS,
@@ -29,10 +49,16 @@ from functions.core.models import (
     LABEL_PATTERN_RE2,
     NEGATIVE_ZERO_PATTERN,
     TEXT_PATTERN,
+    DocumentPath,
+    GeoPoint,
+    as_document_path,
+    as_geopoint,
     char_class,
     is_calendar_date,
+    is_document_id,
+    rfc3339,
 )
-from functions.resources.declaration import KINDS, FieldSpec
+from functions.resources.declaration import KINDS, FieldSpec, parse_moment
 
 DATE_JSON_PATTERN = (
     r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
@@ -42,6 +68,34 @@ DATE_JSON_PATTERN = (
 days a month does not have)."""
 UTF16_NOTE = " Length is counted in UTF-16 code units: an emoji counts as two characters."
 _BLANK = re.compile(BLANK_PATTERN)
+
+
+# --- memo ------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class PerObject(Generic[T, R]):
+    """`func` made once per object, found by identity: a declaration's specs and
+    resources live as long as the process, and hashing one (every field of every nested
+    spec) cost more than the work the cache saves."""
+
+    def __init__(self, func: Callable[[T], R]) -> None:
+        self.func = func
+        self.made: dict[int, tuple[T, R]] = {}
+        functools.update_wrapper(self, func)
+
+    def __call__(self, key: T) -> R:
+        found = self.made.get(id(key))
+        if found is not None and found[0] is key:
+            return found[1]
+        value = self.func(key)
+        self.made[id(key)] = (key, value)
+        return value
+
+    def cache_clear(self) -> None:
+        self.made.clear()
 
 
 # --- patterns ---------------------------------------------------------------------------
@@ -118,14 +172,18 @@ def _calendar_date(value: str) -> str:
 
 
 def utf16_length(value: str) -> int:
+    if value.isascii():
+        return len(value)
     return len(value.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def _utf16_between(low: int, high: int) -> AfterValidator:
-    """Firestore rules measure strings in UTF-16 code units (an emoji counts twice); the
-    model measures them the same way, so both accept exactly the same texts."""
+def _visible_and_utf16_between(low: int, high: int) -> AfterValidator:
+    """Not blank, and `low` to `high` long as Firestore rules measure strings: in UTF-16
+    code units (an emoji counts twice), so both accept exactly the same texts. One
+    validator for both checks: a page of records runs it for every text."""
 
     def check(value: str) -> str:
+        _not_blank(value)
         size = utf16_length(value)
         if size > high:
             raise ValueError(
@@ -224,6 +282,8 @@ class Kind(ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__ and cls.__name__ == "Flat":
+            return  # the base of the flat kinds, never a kind itself
         missing = [
             attribute
             for attribute in ("name", "filterable", "rangeable", "orderable")
@@ -253,6 +313,15 @@ class Kind(ABC):
         """What a value of the wrong form is told."""
 
     @abstractmethod
+    def stored_annotation(self, spec: FieldSpec) -> Any:
+        """The pydantic type that checks a stored value (as the SDK reads it, or as a kept
+        JSON answer holds it: see `KEPT`) and gives it in the form `annotation` gives."""
+
+    @abstractmethod
+    def to_wire(self, spec: FieldSpec, value: Any) -> Any:
+        """A checked value as partners read it (JSON, a time still a datetime)."""
+
+    @abstractmethod
     def query_value(self, spec: FieldSpec, raw: str) -> Any:
         """A filter or bound from a query string, typed as stored.
 
@@ -268,15 +337,25 @@ class Kind(ABC):
         return TypeError(f"a {self.name} field is never a list filter or bound")
 
 
-class Text(Kind):
+class Flat(Kind):
+    """A value stored exactly as it travels (a string, a whole number, a boolean): its
+    stored check is its input check and the rules check all of it."""
+
+    def stored_annotation(self, spec: FieldSpec) -> Any:
+        return self.annotation(spec)
+
+    def to_wire(self, spec: FieldSpec, value: Any) -> Any:
+        return value
+
+
+class Text(Flat):
     name = "text"
     filterable, rangeable, orderable = True, False, True
 
     def annotation(self, spec: FieldSpec) -> Any:
         checks: list[Any] = [
             StringConstraints(min_length=1, max_length=spec.max_length, pattern=text_pattern(spec)),
-            AfterValidator(_not_blank),
-            _utf16_between(spec.min_length, spec.max_length),
+            _visible_and_utf16_between(spec.min_length, spec.max_length),
         ]
         if spec.pattern:
             checks.append(_matches(spec.pattern))
@@ -326,7 +405,7 @@ class Text(Kind):
         return {"type": "string", "minLength": 1, "maxLength": spec.max_length}
 
 
-class ExactDecimal(Kind):
+class ExactDecimal(Flat):
     name = "decimal"
     filterable, rangeable, orderable = False, False, False
 
@@ -360,7 +439,7 @@ class ExactDecimal(Kind):
         raise self._not_a_filter()
 
 
-class Currency(Kind):
+class Currency(Flat):
     name = "currency"
     filterable, rangeable, orderable = True, False, False
 
@@ -388,7 +467,7 @@ class Currency(Kind):
         return {"type": "string", "pattern": CURRENCY_PATTERN}
 
 
-class Date(Kind):
+class Date(Flat):
     name = "date"
     filterable, rangeable, orderable = True, True, True
 
@@ -418,7 +497,7 @@ class Date(Kind):
         return {"type": "string", "format": "date", "pattern": DATE_JSON_PATTERN}
 
 
-class Integer(Kind):
+class Integer(Flat):
     name = "integer"
     filterable, rangeable, orderable = True, True, True
 
@@ -448,7 +527,7 @@ class Integer(Kind):
         return {"type": "integer", "minimum": spec.minimum, "maximum": spec.maximum}
 
 
-class Boolean(Kind):
+class Boolean(Flat):
     name = "boolean"
     filterable, rangeable, orderable = True, False, False
 
@@ -476,7 +555,7 @@ class Boolean(Kind):
         return {"type": "string", "enum": ["true", "false"]}
 
 
-class Timestamp(Kind):
+class Timestamp(Flat):
     name = "timestamp"
     filterable, rangeable, orderable = False, False, True
 
@@ -505,9 +584,474 @@ class Timestamp(Kind):
         raise self._not_a_filter()
 
 
+# --- the kinds whose stored form is not their wire form --------------------------------------
+
+KEPT = "kept"
+"""The validation context of a kept JSON answer: a stored check then takes the wire form
+(the answer a create gave, replayed) as well as the stored one."""
+
+
+def _kept(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(KEPT))
+
+
+def _json_number(value: Any) -> float | None:
+    """A JSON number (the parser reads fractions as Decimal) as a float; None for
+    anything else, booleans included."""
+    if type(value) is bool or not isinstance(value, int | float | Decimal):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _rules_number(number: float) -> str:
+    """A float literal of the rules: plain digits (they take no exponent), the shortest
+    that reads back as `number`."""
+    text = format(Decimal(repr(number)), "f")
+    return text if "." in text else text + ".0"
+
+
+class Number(Kind):
+    name = "number"
+    filterable, rangeable, orderable = False, True, True
+
+    def _check(self, spec: FieldSpec, number: float | None) -> float:
+        if number is None:
+            raise ValueError(self.message(spec))
+        if spec.low is not None and number < spec.low:
+            raise ValueError(f"must be at least {spec.low:g}")
+        if spec.high is not None and number > spec.high:
+            raise ValueError(f"must be at most {spec.high:g}")
+        return number
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        return Annotated[float, PlainValidator(lambda v: self._check(spec, _json_number(v)))]
+
+    def stored_annotation(self, spec: FieldSpec) -> Any:
+        def check(value: Any) -> int | float:
+            if type(value) is int:  # another writer's integer reads as a number too
+                self._check(spec, float(value))
+                return value
+            if type(value) is not float:
+                raise ValueError(self.message(spec))
+            return self._check(spec, value)
+
+        return Annotated[float, PlainValidator(check)]
+
+    def to_wire(self, spec: FieldSpec, value: Any) -> Any:
+        return value
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        # Only a finite double times zero is zero (NaN and infinities give NaN); the
+        # rules have no isInfinite (the emulator: "Function not found").
+        check = f"({value} is int || ({value} is float && {value} * 0.0 == 0.0))"
+        if spec.low is not None:
+            check += f" && {value} >= {_rules_number(spec.low)}"
+        if spec.high is not None:
+            check += f" && {value} <= {_rules_number(spec.high)}"
+        return check
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "number", "format": "double"}
+        if spec.low is not None:
+            schema["minimum"] = spec.low
+        if spec.high is not None:
+            schema["maximum"] = spec.high
+        return schema
+
+    def description(self, spec: FieldSpec) -> str:
+        return spec.description or "A number (a double: about 15 significant digits)."
+
+    def message(self, spec: FieldSpec) -> str:
+        return "must be a finite number"
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        if not re.fullmatch(r"-?(0|[1-9][0-9]{0,15})([.][0-9]{1,15})?", raw):
+            raise ValueError("must be a number such as 12.5")
+        return self._check(spec, float(raw))
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return self.schema(spec)
+
+
+def _bound_text(moment: dt.datetime) -> str:
+    return rfc3339(moment).replace(".000000Z", "Z")
+
+
+class DateTime(Kind):
+    name = "datetime"
+    filterable, rangeable, orderable = False, True, True
+
+    def _check(self, spec: FieldSpec, moment: dt.datetime | None) -> dt.datetime:
+        if moment is None:
+            raise ValueError(self.message(spec))
+        if spec.low is not None and moment < spec.low:
+            raise ValueError(f"must be at or after {_bound_text(spec.low)}")
+        if spec.high is not None and moment > spec.high:
+            raise ValueError(f"must be at or before {_bound_text(spec.high)}")
+        return moment
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        def check(value: Any) -> dt.datetime:
+            return self._check(spec, parse_moment(value) if type(value) is str else None)
+
+        return Annotated[dt.datetime, PlainValidator(check)]
+
+    def stored_annotation(self, spec: FieldSpec) -> Any:
+        def check(value: Any, info: ValidationInfo) -> dt.datetime:
+            if isinstance(value, dt.datetime):
+                moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+                return self._check(spec, moment.astimezone(dt.UTC))
+            if _kept(info) and type(value) is str:
+                return self._check(spec, parse_moment(value))
+            raise ValueError("must be a timestamp")
+
+        return Annotated[dt.datetime, PlainValidator(check)]
+
+    def to_wire(self, spec: FieldSpec, value: Any) -> Any:
+        return rfc3339(value)
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        check = f"{value} is timestamp"
+        if spec.low is not None:
+            check += f" && {value} >= timestamp.value({_millis(spec.low)})"
+        if spec.high is not None:
+            check += f" && {value} <= timestamp.value({_millis(spec.high)})"
+        return check
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "string", "format": "date-time"}
+        if spec.low is not None:
+            schema["formatMinimum"] = _bound_text(spec.low)
+        if spec.high is not None:
+            schema["formatMaximum"] = _bound_text(spec.high)
+        return schema
+
+    def description(self, spec: FieldSpec) -> str:
+        bounds = ""
+        if spec.low is not None or spec.high is not None:
+            low = _bound_text(spec.low) if spec.low is not None else "any time"
+            high = _bound_text(spec.high) if spec.high is not None else "any time"
+            bounds = f" From {low} to {high}."
+        return (spec.description or "A moment.") + (
+            " RFC 3339 with an offset (2026-03-31T18:45:00Z, +02:00 accepted); answered "
+            "in UTC with Z, to the microsecond." + bounds
+        )
+
+    def message(self, spec: FieldSpec) -> str:
+        return 'must be an RFC 3339 time with an offset, such as "2026-03-31T18:45:00Z"'
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        return self._check(spec, parse_moment(raw))
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "string", "format": "date-time"}
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _millis(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
+
+
+class Geo(Kind):
+    name = "geopoint"
+    filterable, rangeable, orderable = False, False, False
+
+    def _check(self, spec: FieldSpec, latitude: Any, longitude: Any) -> GeoPoint:
+        lat, lon = _json_number(latitude), _json_number(longitude)
+        if lat is None or lon is None or not -90 <= lat <= 90 or not -180 <= lon <= 180:
+            raise ValueError(self.message(spec))
+        return GeoPoint(lat, lon)
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        def check(value: Any) -> GeoPoint:
+            if not isinstance(value, Mapping) or set(value) != {"latitude", "longitude"}:
+                raise ValueError(self.message(spec))
+            return self._check(spec, value["latitude"], value["longitude"])
+
+        return Annotated[GeoPoint, PlainValidator(check)]
+
+    def stored_annotation(self, spec: FieldSpec) -> Any:
+        wire = self.annotation(spec).__metadata__[0].func
+
+        def check(value: Any, info: ValidationInfo) -> GeoPoint:
+            point = as_geopoint(value)
+            if point is not None:
+                return self._check(spec, point.latitude, point.longitude)
+            if _kept(info):
+                return wire(value)  # type: ignore[no-any-return]
+            raise ValueError("must be a geopoint")
+
+        return Annotated[GeoPoint, PlainValidator(check)]
+
+    def to_wire(self, spec: FieldSpec, value: Any) -> Any:
+        return {"latitude": value.latitude, "longitude": value.longitude}
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        return f"{value} is latlng"  # Firestore holds only latitudes and longitudes in range
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["latitude", "longitude"],
+            "properties": {
+                "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+            },
+        }
+
+    def description(self, spec: FieldSpec) -> str:
+        return spec.description or "A place: latitude -90 to 90, longitude -180 to 180."
+
+    def message(self, spec: FieldSpec) -> str:
+        return 'must be {"latitude": -90 to 90, "longitude": -180 to 180}'
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        raise self._not_a_filter()
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        raise self._not_a_filter()
+
+
+_PRINTABLE_ID = re.compile(r"[^\x00-\x1f\x7f/]{1,1500}")
+
+
+class Reference(Kind):
+    name = "reference"
+    filterable, rangeable, orderable = False, False, False
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        def check(value: Any) -> DocumentPath:
+            if type(value) is not str or not _PRINTABLE_ID.fullmatch(value):
+                raise ValueError(self.message(spec))
+            if not is_document_id(value):
+                raise ValueError(self.message(spec))
+            return DocumentPath(f"{spec.to}/{value}")
+
+        return Annotated[DocumentPath, PlainValidator(check)]
+
+    def stored_annotation(self, spec: FieldSpec) -> Any:
+        wire = self.annotation(spec).__metadata__[0].func
+
+        def check(value: Any, info: ValidationInfo) -> DocumentPath:
+            path = as_document_path(value)
+            if path is not None:
+                if path.collection != spec.to:
+                    raise ValueError(f"must be a reference into {spec.to}")
+                return path
+            if _kept(info):
+                return wire(value)  # type: ignore[no-any-return]
+            raise ValueError("must be a reference")
+
+        return Annotated[DocumentPath, PlainValidator(check)]
+
+    def to_wire(self, spec: FieldSpec, value: Any) -> Any:
+        return value.id
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        return (
+            f"{value} is path && {value} == "
+            f"/databases/$(database)/documents/{spec.to}/$({value}[4])"
+        )
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1, "maxLength": 1500}
+
+    def description(self, spec: FieldSpec) -> str:
+        return (spec.description or "A reference.") + (
+            f" The id of a document of {spec.to} (stored as a Firestore reference)."
+        )
+
+    def message(self, spec: FieldSpec) -> str:
+        return f"must be the id of a document of {spec.to}"
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        raise self._not_a_filter()
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        raise self._not_a_filter()
+
+
+class List(Kind):
+    name = "list"
+    filterable, rangeable, orderable = False, False, False
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        assert spec.of is not None
+        return Annotated[
+            list[annotation(spec.of)],  # type: ignore[misc]
+            Field(min_length=spec.min_items, max_length=spec.max_items),
+        ]
+
+    def stored_annotation(self, spec: FieldSpec) -> Any:
+        assert spec.of is not None
+        return Annotated[
+            list[stored_annotation(spec.of)],  # type: ignore[misc]
+            Field(min_length=spec.min_items, max_length=spec.max_items),
+        ]
+
+    def to_wire(self, spec: FieldSpec, value: Any) -> Any:
+        convert = wire_converter(spec)
+        return value if convert is None else convert(value)
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        assert spec.of is not None
+        check = f"{value} is list && {value}.size() <= {spec.max_items}"
+        if spec.min_items:
+            check += f" && {value}.size() >= {spec.min_items}"
+        for index in range(spec.max_items):
+            item = rules_check(spec.of, f"{value}[{index}]")
+            check += f" && ({value}.size() <= {index} || ({item}))"
+        return check
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        assert spec.of is not None
+        schema: dict[str, Any] = {"type": "array", "items": json_schema(spec.of)}
+        schema["maxItems"] = spec.max_items
+        if spec.min_items:
+            schema["minItems"] = spec.min_items
+        return schema
+
+    def description(self, spec: FieldSpec) -> str:
+        return spec.description or f"A list of {spec.min_items} to {spec.max_items} items."
+
+    def message(self, spec: FieldSpec) -> str:
+        return f"must be a list of {spec.min_items} to {spec.max_items} items"
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        raise self._not_a_filter()
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        raise self._not_a_filter()
+
+
+_INPUT = ConfigDict(extra="forbid", strict=True, frozen=True)
+_STORED = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("must not be null; omit the field instead")
+    return value
+
+
+def map_model(spec: FieldSpec, *, stored: bool) -> Any:
+    return (_STORED_MAPS if stored else _INPUT_MAPS)(spec)
+
+
+def _map_model(spec: FieldSpec, *, stored: bool) -> Any:
+    """A map's fields as a TypedDict (validated straight into a dict, keys as declared,
+    `my-field` too): on input unknown keys are refused; stored, ignored. An optional
+    field may be absent, never null."""
+    fields: dict[str, Any] = {}
+    for item in spec.fields:
+        kind = stored_annotation(item) if stored else annotation(item)
+        if item.required:
+            fields[item.name] = kind
+        else:
+            fields[item.name] = NotRequired[Annotated[kind, BeforeValidator(_refuse_null)]]
+    title = "Stored" if stored else "Input"
+    typed = TypedDict(f"{title}Map_{spec.name or 'item'}", fields)  # type: ignore[misc]
+    typed.__pydantic_config__ = _STORED if stored else _INPUT  # type: ignore[attr-defined]
+    return typed
+
+
+def _input_map(spec: FieldSpec) -> Any:
+    return _map_model(spec, stored=False)
+
+
+def _stored_map(spec: FieldSpec) -> Any:
+    return _map_model(spec, stored=True)
+
+
+_INPUT_MAPS: PerObject[FieldSpec, Any] = PerObject(_input_map)
+_STORED_MAPS: PerObject[FieldSpec, Any] = PerObject(_stored_map)
+
+
+def _aliases(model: type[BaseModel]) -> dict[str, str]:
+    return {name: info.alias or name for name, info in model.model_fields.items()}
+
+
+aliases: PerObject[type[BaseModel], dict[str, str]] = PerObject(_aliases)
+"""A model's field names to the declared names they stand for."""
+
+
+class Map(Kind):
+    name = "map"
+    filterable, rangeable, orderable = False, False, False
+
+    def annotation(self, spec: FieldSpec) -> Any:
+        return map_model(spec, stored=False)
+
+    def stored_annotation(self, spec: FieldSpec) -> Any:
+        return map_model(spec, stored=True)
+
+    def to_wire(self, spec: FieldSpec, value: Any) -> Any:
+        convert = wire_converter(spec)
+        return value if convert is None else convert(value)
+
+    def rules_check(self, spec: FieldSpec, value: str) -> str:
+        names = ", ".join(rules_string(item.name) for item in spec.fields)
+        required = ", ".join(rules_string(item.name) for item in spec.fields if item.required)
+        check = f"{value} is map && {value}.keys().hasOnly([{names}])"
+        if required:
+            check += f" && {value}.keys().hasAll([{required}])"
+        for item in spec.fields:
+            inner = rules_check(item, f"{value}[{rules_string(item.name)}]")
+            check += (
+                f" && ({inner})"
+                if item.required
+                else f" && (!({rules_string(item.name)} in {value}) || ({inner}))"
+            )
+        return check
+
+    def schema(self, spec: FieldSpec) -> dict[str, Any]:
+        schema: dict[str, Any] = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {item.name: json_schema(item) for item in spec.fields},
+        }
+        required = [item.name for item in spec.fields if item.required]
+        if required:
+            schema["required"] = required
+        return schema
+
+    def description(self, spec: FieldSpec) -> str:
+        return spec.description or "An object of the fields below."
+
+    def message(self, spec: FieldSpec) -> str:
+        return "must be an object of the declared fields"
+
+    def query_value(self, spec: FieldSpec, raw: str) -> Any:
+        raise self._not_a_filter()
+
+    def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        raise self._not_a_filter()
+
+
 BY_NAME: dict[str, Kind] = {
     kind.name: kind
-    for kind in (Text(), ExactDecimal(), Currency(), Date(), Integer(), Boolean(), Timestamp())
+    for kind in (
+        Text(),
+        ExactDecimal(),
+        Currency(),
+        Date(),
+        Integer(),
+        Boolean(),
+        Timestamp(),
+        Number(),
+        DateTime(),
+        Geo(),
+        Reference(),
+        List(),
+        Map(),
+    )
 }
 """Every kind, by the name the declaration uses."""
 
@@ -554,3 +1098,60 @@ def query_value(spec: FieldSpec, raw: str) -> Any:
 
 def query_schema(spec: FieldSpec) -> dict[str, Any]:
     return kind_of(spec).query_schema(spec)
+
+
+def stored_annotation(spec: FieldSpec) -> Any:
+    return kind_of(spec).stored_annotation(spec)
+
+
+def to_wire(spec: FieldSpec, value: Any) -> Any:
+    return kind_of(spec).to_wire(spec, value)
+
+
+Converter = Callable[[Any], Any]
+
+
+def _wire_converter(spec: FieldSpec) -> Converter | None:
+    """How a checked value of `spec` becomes its wire form; None where it already is
+    (text, numbers, booleans, and lists and maps of only those)."""
+    if spec.kind in ("datetime", "geopoint", "reference"):
+        kind = kind_of(spec)
+        return lambda value: kind.to_wire(spec, value)
+    if spec.kind == "list":
+        assert spec.of is not None
+        item = wire_converter(spec.of)
+        return None if item is None else lambda value: [item(each) for each in value]
+    if spec.kind == "map":
+        inner = [(field.name, wire_converter(field)) for field in spec.fields]
+        converted = [(name, convert) for name, convert in inner if convert is not None]
+        if not converted:
+            return None
+
+        def convert_map(value: Any) -> Any:
+            wire = dict(value)
+            for name, convert in converted:
+                if name in wire:
+                    wire[name] = convert(wire[name])
+            return wire
+
+        return convert_map
+    return None
+
+
+wire_converter = PerObject(_wire_converter)
+
+
+def references(spec: FieldSpec, value: Any) -> list[DocumentPath]:
+    """Every reference a checked value holds, in lists and maps too."""
+    if spec.kind == "reference":
+        return [value]
+    if spec.kind == "list" and spec.of is not None:
+        return [found for item in value for found in references(spec.of, item)]
+    if spec.kind == "map":
+        return [
+            found
+            for item in spec.fields
+            if item.name in value
+            for found in references(item, value[item.name])
+        ]
+    return []

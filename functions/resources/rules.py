@@ -14,12 +14,14 @@ import re
 from functions.core import config
 from functions.core.models import ENTRY_ID_CHARS
 from functions.resources import kinds
-from functions.resources.declaration import OPERATIONS, Declaration, Resource
+from functions.resources.declaration import OPERATIONS, RULES_WORDS, Declaration, Resource
 
 BEGIN = "// BEGIN partner-api: generated from resources.toml by `make generate`; do not edit"
 END = "// END partner-api"
 BEGIN_PREFIX = "// BEGIN partner-api"
-PARTNER_ID_RE2 = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+PARTNER_ID_RE2 = "^[A-Za-z0-9_-]{1,128}$"
+RESERVED_ID_RE2 = "^__.*__$"
+"""With PARTNER_ID_RE2, the callers' PARTNER_ID_PATTERN (RE2 has no lookahead)."""
 PARTNERS_COLLECTION = config.DEFAULT_PARTNERS_COLLECTION
 """Where the rules read a partner's status: the functions' default (PARTNERS_COLLECTION)."""
 PARTNER_USERS_COLLECTION = config.DEFAULT_PARTNER_USERS_COLLECTION
@@ -48,7 +50,8 @@ def block(declaration: Declaration, indent: str = "    ") -> str:
         "  return request.auth != null",
         "    && request.auth.token.role == 'partner'",
         "    && request.auth.token.partnerId is string",
-        f"    && request.auth.token.partnerId.matches({kinds.rules_string(PARTNER_ID_RE2)});",
+        f"    && request.auth.token.partnerId.matches({kinds.rules_string(PARTNER_ID_RE2)})",
+        f"    && !request.auth.token.partnerId.matches({kinds.rules_string(RESERVED_ID_RE2)});",
         "}",
         "",
         "// A partner user without a scopes claim holds every scope.",
@@ -86,7 +89,7 @@ def block(declaration: Declaration, indent: str = "    ") -> str:
         *_dedent(kinds.RULES_HELPERS),
     ]
     for resource in declaration.resources:
-        body += ["", *_resource(resource)]
+        body += ["", *_resource(resource, declaration)]
     body.append(END)
     return "\n".join(indent + line if line else "" for line in body) + "\n"
 
@@ -95,11 +98,22 @@ def _dedent(text: str) -> list[str]:
     return [line.removeprefix("    ") for line in text.rstrip("\n").split("\n")]
 
 
-def _resource(resource: Resource) -> list[str]:
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def member(name: str) -> str:
+    """How the rules read a field of a map: `.name`, or `['my-field']` for a name that
+    is not an identifier of the rules language (or is one of its words)."""
+    if _IDENTIFIER.fullmatch(name) and name not in RULES_WORDS:
+        return f".{name}"
+    return f"[{kinds.rules_string(name)}]"
+
+
+def _resource(resource: Resource, declaration: Declaration) -> list[str]:
     name = resource.name.replace("-", "_")
     valid = f"partnerApiValid_{name}"
     tenant = resource.tenant_field
-    owns = f".{tenant} == request.auth.token.partnerId"
+    owns = f"{member(tenant)} == request.auth.token.partnerId"
     book = resource.bookkeeping
     required = [tenant, *book.fields] + [
         spec.name for spec in resource.fields if spec.required or spec.server_set
@@ -114,19 +128,28 @@ def _resource(resource: Resource) -> list[str]:
         f"data.keys().hasOnly({_list(allowed)})",
     ]
     for spec in resource.fields:
-        value = f"data.{spec.name}"
+        value = f"data{member(spec.name)}"
         if spec.server_set:
             checks.append(f"{value} == request.time")
+        elif spec.name in resource.api_only:
+            checks.append(f"!({kinds.rules_string(spec.name)} in data)")
         elif spec.creatable:
             check = kinds.rules_check(spec, value)
-            checks.append(check if spec.required else f"(!('{spec.name}' in data) || {check})")
+            target = declaration.at(spec.to) if spec.kind == "reference" else None
+            if target is not None:  # a reference to a tenant's record: the caller's only
+                tenant_of = f"get({value}).data{member(target.tenant_field)}"
+                check += f" && {tenant_of} == request.auth.token.partnerId"
+            quoted = kinds.rules_string(spec.name)
+            checks.append(check if spec.required else f"(!({quoted} in data) || {check})")
     checks += [
-        f"data.{field} == request.time" for field in (book.created_at, book.updated_at) if field
+        f"data{member(field)} == request.time"
+        for field in (book.created_at, book.updated_at)
+        if field
     ]
     if book.created_by is not None:
-        checks.append(f"data.{book.created_by} == request.auth.uid")
+        checks.append(f"data{member(book.created_by)} == request.auth.uid")
     if book.version is not None:
-        checks.append(f"data.{book.version} == 1")
+        checks.append(f"data{member(book.version)} == 1")
     direct = resource.direct_access
     read = f"partnerApiIsPartner() && partnerApiHasScope('{resource.read_scope}')"
     write = f"partnerApiIsPartner() && partnerApiHasScope('{resource.write_scope}')"
@@ -148,6 +171,11 @@ def _resource(resource: Resource) -> list[str]:
         lines.append(
             f"  // Hidden from partners: {', '.join(resource.hidden)}. Rules cannot hide a "
             "field, so partners read through the API only."
+        )
+    if resource.api_only and "create" in direct:
+        lines.append(
+            f"  // Through the API only: {', '.join(resource.api_only)} (beyond what the rules "
+            "can check; a direct create may not hold them)."
         )
     # The cheap checks come first: the status read is made only for a partner who passes
     # them (rules stop at the first false term).
@@ -183,7 +211,7 @@ def _resource(resource: Resource) -> list[str]:
 
 
 def _list(names: list[str]) -> str:
-    return "[" + ", ".join(f"'{name}'" for name in names) + "]"
+    return "[" + ", ".join(kinds.rules_string(name) for name in names) + "]"
 
 
 def place(rules: str, generated: str) -> str:

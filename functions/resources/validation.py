@@ -8,22 +8,21 @@ every bad, missing or unknown field without echoing client input.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from functions.core.errors import FieldIssue, ValidationFailed
 from functions.core.models import Draft, FieldChanges, Record, Revision
 from functions.resources import kinds
-from functions.resources.declaration import Resource
+from functions.resources.declaration import FieldSpec, Resource
 
 _INPUT = ConfigDict(extra="forbid", strict=True, frozen=True)
 _STORED = ConfigDict(extra="ignore", strict=True, frozen=True)
-_SAFE_FIELD_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_SAFE_FIELD_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
 
 def _refuse_null(value: Any) -> Any:
@@ -40,31 +39,43 @@ class Models:
     stored: type[BaseModel]
 
 
-@functools.cache
-def models_of(resource: Resource) -> Models:
+def _model(title: str, config: ConfigDict, fields: dict[str, tuple[Any, Any]]) -> type[BaseModel]:
+    """A model whose fields are named as declared (`photo_url`, `my-field`, a word such as
+    `in`): each is the alias of a plain Python name."""
+    named: dict[str, Any] = {
+        f"f{index}": (kind, Field(default, alias=name))
+        for index, (name, (kind, default)) in enumerate(fields.items())
+    }
+    model: type[BaseModel] = create_model(title, __config__=config, **named)
+    return model
+
+
+def _optional(kind: Any) -> Any:
+    return Annotated[kind | None, BeforeValidator(_refuse_null)]
+
+
+def _models_of(resource: Resource) -> Models:
     title = "".join(part.title() for part in resource.name.split("-"))
     creatable = [spec for spec in resource.fields if spec.creatable]
-    optional = [spec.name for spec in creatable if not spec.required]
-    create_fields: dict[str, Any] = {
-        spec.name: (kinds.annotation(spec), ...)
-        if spec.required
-        else (kinds.annotation(spec) | None, None)
-        for spec in creatable
-    }
-    validators: dict[str, Any] = {}
-    if optional:
-        validators["_omit_rather_than_null"] = field_validator(*optional, mode="before")(
-            _refuse_null
-        )
-    create = create_model(
-        f"{title}Create", __config__=_INPUT, __validators__=validators, **create_fields
+    create = _model(
+        f"{title}Create",
+        _INPUT,
+        {
+            spec.name: (kinds.annotation(spec), ...)
+            if spec.required
+            else (_optional(kinds.annotation(spec)), None)
+            for spec in creatable
+        },
     )
-    patch_fields: dict[str, Any] = {
-        spec.name: (kinds.annotation(spec) | None, None)
-        for spec in resource.fields
-        if spec.updatable
-    }
-    patch = create_model(f"{title}Patch", __config__=_INPUT, **patch_fields)
+    patch = _model(
+        f"{title}Patch",
+        _INPUT,
+        {
+            spec.name: (kinds.annotation(spec) | None, None)
+            for spec in resource.fields
+            if spec.updatable
+        },
+    )
     # The bookkeeping fields are the server's: another writer (the owner's app) may have
     # left them out, which never makes a document invalid; a wrong kind still does.
     book = resource.bookkeeping
@@ -72,7 +83,7 @@ def models_of(resource: Resource) -> Models:
         book.created_at: (kinds.annotation_of_time() | None, None),
         book.updated_at: (kinds.annotation_of_time() | None, None),
         book.created_by: (str | None, None),
-        book.version: (int | None, Field(default=None, ge=1)),
+        book.version: (Annotated[int, Field(ge=1)] | None, None),
     }
     stored_fields: dict[str, Any] = {
         "id": (str, ...),
@@ -82,11 +93,21 @@ def models_of(resource: Resource) -> Models:
     for spec in resource.fields:
         if spec.readable:
             required = spec.required and not spec.server_set
-            stored_fields[spec.name] = (
-                (kinds.annotation(spec), ...) if required else (kinds.annotation(spec) | None, None)
-            )
-    stored = create_model(f"{title}Stored", __config__=_STORED, **stored_fields)
+            kind = kinds.stored_annotation(spec)
+            stored_fields[spec.name] = (kind, ...) if required else (kind | None, None)
+    stored = _model(f"{title}Stored", _STORED, stored_fields)
     return Models(create, patch, stored)
+
+
+models_of = kinds.PerObject(_models_of)
+"""The models of a resource, made on first use."""
+
+
+def _values(model: BaseModel, *, sent_only: bool = False) -> dict[str, Any]:
+    """A validated model's values by declared name (its maps are dicts already)."""
+    names = kinds.aliases(type(model))
+    fields = model.model_fields_set if sent_only else names
+    return {names[name]: getattr(model, name) for name in fields}
 
 
 def parse_create(resource: Resource, body: Mapping[str, Any]) -> Draft:
@@ -95,7 +116,7 @@ def parse_create(resource: Resource, body: Mapping[str, Any]) -> Draft:
         model = models_of(resource).create.model_validate(dict(body))
     except ValidationError as exc:
         raise ValidationFailed(details=field_issues(resource, exc)) from exc
-    return Draft({k: v for k, v in model.model_dump().items() if v is not None})
+    return Draft({k: v for k, v in _values(model).items() if v is not None})
 
 
 def parse_patch(resource: Resource, body: Mapping[str, Any]) -> FieldChanges:
@@ -104,7 +125,7 @@ def parse_patch(resource: Resource, body: Mapping[str, Any]) -> FieldChanges:
         model = models_of(resource).patch.model_validate(dict(body))
     except ValidationError as exc:
         raise ValidationFailed(details=field_issues(resource, exc)) from exc
-    sent = model.model_dump(exclude_unset=True)
+    sent = _values(model, sent_only=True)
     if not sent:
         raise ValidationFailed(
             "Send at least one field to change.",
@@ -133,18 +154,31 @@ def record_from(
     except ValidationError as exc:
         fields = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
         raise InvalidStored(fields) from exc
-    return _record(resource, model.model_dump(), written)
+    return _record(resource, _values(model), written)
 
 
 def record_from_json(resource: Resource, text: str, *, written: dt.datetime) -> Record:
     """A record kept as JSON (an idempotency record's first answer)."""
-    model = models_of(resource).stored.model_validate_json(text)
-    return _record(resource, model.model_dump(), written)
+    model = models_of(resource).stored.model_validate_json(text, context={kinds.KEPT: True})
+    return _record(resource, _values(model), written)
 
 
 def _record(resource: Resource, values: Mapping[str, Any], written: dt.datetime) -> Record:
-    wire = {field: values.get(field) for field in resource.wire_fields}
+    """The wire values of a checked document (hidden fields left out)."""
+    wire = {name: values.get(name) for name in resource.wire_fields}
+    for name, convert in _converters(resource):
+        if wire[name] is not None:
+            wire[name] = convert(wire[name])
     return Record(values["id"], wire, revision_of(resource, values, written))
+
+
+def _wire_converters(resource: Resource) -> tuple[tuple[str, kinds.Converter], ...]:
+    """The readable fields whose wire form is not their stored one, with the converter."""
+    found = ((spec.name, kinds.wire_converter(spec)) for spec in resource.fields if spec.readable)
+    return tuple((name, convert) for name, convert in found if convert is not None)
+
+
+_converters = kinds.PerObject(_wire_converters)
 
 
 def revision_of(resource: Resource, data: Mapping[str, Any], written: dt.datetime) -> Revision:
@@ -157,6 +191,21 @@ def revision_of(resource: Resource, data: Mapping[str, Any], written: dt.datetim
     return Revision.of_write(written)
 
 
+def _spec_at(specs: tuple[FieldSpec, ...], loc: tuple[int | str, ...]) -> FieldSpec | None:
+    """The declared field (or list item, or map field) an error's location names."""
+    found: FieldSpec | None = None
+    for part in loc:
+        if found is not None and found.kind == "list" and isinstance(part, int):
+            found = found.of
+            continue
+        if found is not None:
+            specs = found.fields
+        found = next((spec for spec in specs if spec.name == part), None)
+        if found is None:
+            return None
+    return found
+
+
 class InvalidStored(ValueError):
     def __init__(self, fields: list[str]) -> None:
         super().__init__(", ".join(fields))
@@ -166,13 +215,12 @@ class InvalidStored(ValueError):
 def field_issues(resource: Resource, error: ValidationError) -> list[FieldIssue]:
     """One plain message per field, naming server-set fields as such."""
     article = "an" if resource.item[0] in "aeiou" else "a"
-    specs = {spec.name: spec for spec in resource.fields}
     issues: list[FieldIssue] = []
     for item in error.errors(include_url=False, include_context=False, include_input=False):
         name = ".".join(str(part) for part in item["loc"])
         if not _SAFE_FIELD_NAME.fullmatch(name):
             name = "(unknown field)"  # never reflect arbitrary client input
-        spec = specs.get(name)
+        spec = _spec_at(resource.fields, item["loc"])
         kind = item["type"]
         if kind == "extra_forbidden":
             message = (
@@ -198,6 +246,12 @@ def field_issues(resource: Resource, error: ValidationError) -> list[FieldIssue]
             message = f"must be at least {spec.minimum if spec else '?'}"
         elif kind == "less_than_equal":
             message = f"must be at most {spec.maximum if spec else '?'}"
+        elif kind == "too_short":
+            message = f"must hold at least {spec.min_items if spec else '?'} items"
+        elif kind == "too_long":
+            message = f"must hold at most {spec.max_items if spec else '?'} items"
+        elif kind in ("list_type", "model_type", "dict_type", "model_attributes_type"):
+            message = kinds.pattern_message(spec) if spec else "has the wrong type"
         else:
             message = str(item["msg"]).removeprefix("Value error, ")
         issues.append({"field": name, "message": message})

@@ -108,6 +108,8 @@ def write(
         return wire.write_pbs(kind, reference, data, update_time=update_time)
     if kind not in {"create", "set", "update", "delete"}:
         raise ValueError(kind)
+    if data is not None:  # our geopoints and references as the SDK's classes
+        data = wire.sdk_value(dict(data), wire.root_of(reference._document_path))  # noqa: SLF001
     return SdkWrite(kind, reference, data, update_time)
 
 

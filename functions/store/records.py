@@ -21,6 +21,7 @@ from functions.core.errors import (
 )
 from functions.core.models import (
     Bounds,
+    DocumentPath,
     Page,
     Position,
     Record,
@@ -28,7 +29,7 @@ from functions.core.models import (
 )
 from functions.resources import validation
 from functions.resources.declaration import Resource
-from functions.store import calls
+from functions.store import calls, wire
 from functions.store.client import (
     UnitOfWork,
     backend_errors,
@@ -73,7 +74,9 @@ def scan(
 
     query: Any = _collection(resource, database)
     if partner_id is not None:
-        query = query.where(filter=FieldFilter(resource.tenant_field, "==", partner_id))
+        query = query.where(
+            filter=FieldFilter(wire.field_path(resource.tenant_field), "==", partner_id)
+        )
     query = query.order_by("__name__")
     last = None
     while True:
@@ -122,7 +125,7 @@ def _position_of(snapshot: Any, keys: tuple[str, ...]) -> Position | None:
     data, values = snapshot.to_dict() or {}, []
     for name in keys:
         value = data.get(name)
-        if not isinstance(value, (str, int, dt.datetime)) or isinstance(value, bool):
+        if not isinstance(value, (str, int, float, dt.datetime)) or isinstance(value, bool):
             return None
         values.append(value)
     return Position(tuple(values), snapshot.id)
@@ -199,17 +202,18 @@ def list_query(
     """The query behind a list; every shape of it has a generated composite index."""
     from google.cloud.firestore import FieldFilter  # noqa: PLC0415
 
+    path = wire.field_path
     query: Any = _collection(resource).where(
-        filter=FieldFilter(resource.tenant_field, "==", partner_id)
+        filter=FieldFilter(path(resource.tenant_field), "==", partner_id)
     )
     for name, value in equals:
-        query = query.where(filter=FieldFilter(name, "==", value))
+        query = query.where(filter=FieldFilter(path(name), "==", value))
     if bounds is not None:
         if bounds.low is not None:
-            query = query.where(filter=FieldFilter(bounds.field, ">=", bounds.low))
+            query = query.where(filter=FieldFilter(path(bounds.field), ">=", bounds.low))
         if bounds.high is not None:
-            query = query.where(filter=FieldFilter(bounds.field, "<=", bounds.high))
-    keys = tuple(name for name, _ in resource.order_keys(bounds.field if bounds else None))
+            query = query.where(filter=FieldFilter(path(bounds.field), "<=", bounds.high))
+    keys = tuple(path(name) for name, _ in resource.order_keys(bounds.field if bounds else None))
     for name in (*keys, "__name__"):
         query = query.order_by(name)
     if after is not None:
@@ -255,6 +259,26 @@ def read_owned(resource: Resource, partner_id: str, doc_id: str) -> Stored:
     return Stored(snapshot.to_dict() or {}, snapshot.update_time)
 
 
+def owned_paths(partner_id: str, targets: Mapping[DocumentPath, str]) -> set[DocumentPath]:
+    """Of the referenced documents (each with the field that names its tenant), those
+    that exist and are the tenant's: one batched get."""
+    if not targets:
+        return set()
+    database = client()
+    references = {target: database.document(target.path) for target in targets}
+    with backend_errors():
+        snapshots = calls.get_all(database, references.values())
+    tenants = {
+        snapshot.reference.path: (snapshot.to_dict() or {}) if snapshot.exists else {}
+        for snapshot in snapshots
+    }
+    return {
+        target
+        for target, field in targets.items()
+        if tenants.get(target.path, {}).get(field) == partner_id
+    }
+
+
 def add_update(
     work: UnitOfWork,
     resource: Resource,
@@ -269,5 +293,6 @@ def add_update(
     from google.cloud import firestore  # noqa: PLC0415
 
     fields = {**changes, **{name: firestore.DELETE_FIELD for name in clears}}
+    fields = {wire.field_path(name): value for name, value in fields.items()}  # one name each
     reference = _collection(resource).document(doc_id)
     return work.update(reference, fields, unchanged_since=unchanged_since)

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from functions.core import config
+from functions.core.models import DocumentPath, GeoPoint
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -49,9 +50,10 @@ class Unsupported(Exception):
 # --- encoding ----------------------------------------------------------------------------------
 
 
-def encode(value: Any, out: Any) -> None:
+def encode(value: Any, out: Any, root: str = "") -> None:
     """Write `value` into the `google.firestore.v1.Value` message `out`, as the SDK's
-    `encode_value` would; Unsupported for anything but plain JSON-like values and times."""
+    `encode_value` would; Unsupported for anything but plain JSON-like values, times and
+    our geopoints and references (`root`: the database's `.../documents/` prefix)."""
     kind = type(value)
     if kind is str:
         out.string_value = value
@@ -69,12 +71,19 @@ def encode(value: Any, out: Any) -> None:
         for key, item in value.items():
             if type(key) is not str:
                 raise Unsupported
-            encode(item, fields[key])
+            encode(item, fields[key], root)
     elif kind is list:
         out.array_value.SetInParent()
         values = out.array_value.values
         for item in value:
-            encode(item, values.add())
+            encode(item, values.add(), root)
+    elif kind is GeoPoint:
+        out.geo_point_value.latitude = value.latitude
+        out.geo_point_value.longitude = value.longitude
+    elif kind is DocumentPath:
+        if not root:
+            raise Unsupported
+        out.reference_value = root + value.path
     elif kind is dt.datetime:
         _timestamp(value, out.timestamp_value)
     elif hasattr(value, "timestamp_pb") and isinstance(value, dt.datetime):
@@ -95,12 +104,46 @@ def _timestamp(moment: dt.datetime, out: Any) -> None:
 _EPOCH: Final = dt.datetime(1970, 1, 1)
 
 
-def _fields(data: Mapping[str, Any], document: Any) -> None:
+def _fields(data: Mapping[str, Any], document: Any, root: str) -> None:
     fields = document.fields
     for key, item in data.items():
         if type(key) is not str:
             raise Unsupported
-        encode(item, fields[key])
+        encode(item, fields[key], root)
+
+
+def field_path(name: str) -> str:
+    """A top-level field name as the SDK's paths write it: as it is when simple, else
+    quoted in backticks (`my-field`)."""
+    if _SIMPLE_FIELD.match(name):
+        return name
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def root_of(document_path: str) -> str:
+    """`projects/p/databases/d/documents/` of a document's full name."""
+    head, _, _ = document_path.partition("/documents/")
+    return head + "/documents/"
+
+
+def sdk_value(value: Any, root: str) -> Any:
+    """`value` with our geopoints and references as the SDK's classes (a reference made
+    without a client, its full name given, as the SDK's encoder reads it)."""
+    from google.cloud.firestore_v1 import DocumentReference  # noqa: PLC0415
+    from google.cloud.firestore_v1 import GeoPoint as SdkGeoPoint  # noqa: PLC0415
+
+    kind = type(value)
+    if kind is dict:
+        return {key: sdk_value(item, root) for key, item in value.items()}
+    if kind is list:
+        return [sdk_value(item, root) for item in value]
+    if kind is GeoPoint:
+        return SdkGeoPoint(value.latitude, value.longitude)
+    if kind is DocumentPath:
+        reference = DocumentReference(*value.path.split("/"))
+        reference._document_path_internal = root + value.path
+        return reference
+    return value
 
 
 def _sdk_write(kind: str, path: str, data: Mapping[str, Any] | None, option: Any) -> Any:
@@ -108,6 +151,9 @@ def _sdk_write(kind: str, path: str, data: Mapping[str, Any] | None, option: Any
     transforms included)."""
     from google.cloud.firestore_v1 import _helpers  # noqa: PLC0415
     from google.cloud.firestore_v1.types.write import Write  # noqa: PLC0415
+
+    if data is not None:
+        data = sdk_value(dict(data), root_of(path))
 
     if kind == "create":
         writes = _helpers.pbs_for_create(path, data)
@@ -137,7 +183,7 @@ def write_pbs(
         elif kind in {"create", "set"}:
             assert data is not None
             write.update.name = path
-            _fields(data, write.update)
+            _fields(data, write.update, root_of(path))
             if kind == "create":
                 write.current_document.exists = False
         elif kind == "update":
@@ -148,7 +194,7 @@ def write_pbs(
             for key, item in data.items():
                 if type(item) is dict:
                     raise Unsupported  # a map replaced by an update
-                encode(item, write.update.fields[key])
+                encode(item, write.update.fields[key], root_of(path))
             write.update_mask.field_paths.extend(sorted(data))
         else:
             raise ValueError(kind)

@@ -173,6 +173,15 @@ def existing_data(emulator_hosts: dict[str, str], tmp_path_factory: Any) -> Iter
     yield from _declared(existing_declaration_text(), tmp_path_factory)
 
 
+@pytest.fixture(scope="module")
+def data_model(emulator_hosts: dict[str, str], tmp_path_factory: Any) -> Iterator[Any]:
+    """The repository's declaration with every field kind (tests/fixtures/data_model.toml),
+    for a module."""
+    from tests.helpers import data_model_declaration_text
+
+    yield from _declared(data_model_declaration_text(), tmp_path_factory)
+
+
 def _declared(text: str, tmp_path_factory: Any) -> Iterator[Any]:
     """Serve and enforce the declaration `text` (functions and rules) while the caller
     runs; the repository's own declaration and rules come back afterwards."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Any
 
 import requests
 
+from functions.core.models import DocumentPath, GeoPoint, rfc3339
 from tests.helpers import PROJECT
 
 DOCUMENTS = f"projects/{PROJECT}/databases/(default)/documents"
@@ -17,18 +20,35 @@ def rest(path: str = "") -> str:
     return f"http://{firestore_host()}/v1/{DOCUMENTS}{path}"
 
 
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+"""How protobuf's JSON writes the doubles JSON has no number for."""
+
+
 def value(v: Any) -> dict[str, Any]:
-    """A Python value in Firestore's REST encoding."""
+    """A Python value in Firestore's REST encoding (a datetime a timestamp, our geopoints
+    and references as the client SDKs send them)."""
     if v is None:
         return {"nullValue": None}
     if isinstance(v, bool):
         return {"booleanValue": v}
     if isinstance(v, int):
         return {"integerValue": str(v)}
-    if isinstance(v, float):
-        return {"doubleValue": v}
     if isinstance(v, list):
         return {"arrayValue": {"values": [value(x) for x in v]}}
+    if isinstance(v, dict):
+        return {"mapValue": {"fields": {k: value(x) for k, x in v.items()}}}
+    return _typed(v)
+
+
+def _typed(v: Any) -> dict[str, Any]:
+    if isinstance(v, float):
+        return {"doubleValue": v if math.isfinite(v) else _NON_FINITE[str(v)]}
+    if isinstance(v, dt.datetime):
+        return {"timestampValue": rfc3339(v)}
+    if isinstance(v, GeoPoint):
+        return {"geoPointValue": {"latitude": v.latitude, "longitude": v.longitude}}
+    if isinstance(v, DocumentPath):
+        return {"referenceValue": f"{DOCUMENTS}/{v.path}"}
     return {"stringValue": v}
 
 

@@ -563,8 +563,8 @@ def test_every_page_and_change_in_process(clean: None) -> None:
     assert change(f"/partners/{T.acme}/webhooks/{endpoint_id}/enable").status_code == 303
     assert change(f"/partners/{T.acme}/webhooks/{endpoint_id}/melt").status_code == 404
     assert client.get("/partners/nobody").status_code == 404
-    assert client.get("/partners/Not_An_Id").status_code == 404
-    assert client.get("/audit?partner=Not_An_Id").status_code == 400
+    assert client.get("/partners/not.an.id").status_code == 404
+    assert client.get("/audit?partner=not.an.id").status_code == 400
     audit = client.get(f"/audit?partner={T.acme}").text
     for operation in ("owner.partner.limits", "owner.user.create", "owner.user.revoke",
                       "owner.key.create", "owner.key.roll", "owner.key.revoke",

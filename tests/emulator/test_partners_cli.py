@@ -158,7 +158,7 @@ def test_create_makes_a_partner_user_that_can_sign_in(clean: None) -> None:
 
 
 def test_create_with_a_bad_partner_id_creates_no_user(clean: None) -> None:
-    result = cli("create", "x@globex.example", "--partner", "BAD")
+    result = cli("create", "x@globex.example", "--partner", "__BAD__")
     assert result.returncode == 1
     with pytest.raises(firebase_auth.UserNotFoundError):
         firebase_auth.get_user_by_email("x@globex.example", app=admin_app())

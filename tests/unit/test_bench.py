@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 from bench.load import Scenario, parse_wrk, wrk_script
 
@@ -49,3 +51,35 @@ def test_idempotency_keys_of_the_load_differ_from_run_to_run(tmp_path: Path) -> 
     assert first_id
     assert second_id
     assert first_id.group(1) != second_id.group(1)
+
+
+def test_the_page_cost_compares_valid_pages_of_one_size() -> None:
+    """Both pages are served in full (no document left out as invalid) and are the same
+    size within 2%, so the ratio `make bench` reports is what lists and maps cost."""
+    from bench import page_cost
+
+    nested_resource, nested, flat_resource, flat = page_cost.pages()
+    nested_bytes = len(page_cost._serve(nested_resource, nested))
+    flat_bytes = len(page_cost._serve(flat_resource, flat))
+    assert abs(nested_bytes - flat_bytes) <= 0.02 * nested_bytes, (nested_bytes, flat_bytes)
+    for resource, page in ((nested_resource, nested), (flat_resource, flat)):
+        served = json.loads(page_cost._serve(resource, page))["data"]
+        assert len(served) == page_cost.PAGE
+    # the same values, and the flat records' note
+    values = sum(1 for _ in _leaves(json.loads(page_cost._serve(nested_resource, nested))))
+    assert (
+        values
+        == sum(1 for _ in _leaves(json.loads(page_cost._serve(flat_resource, flat))))
+        - page_cost.PAGE
+    )
+
+
+def _leaves(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) != {"latitude", "longitude"}:
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    elif value is not None:
+        yield value

@@ -296,7 +296,7 @@ def test_event_ids_are_the_documented_formula_so_every_version_derives_the_same(
 
     naive = dt.datetime(2026, 1, 1)
     document = stored(tags=[1.0, 1, b"\x01\xff", naive], version=2)
-    canonical = changes._canonical(document)
+    canonical = changes.canonical(document)
     micros = (NOW - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
     assert canonical["createdAt"] == {"$t": micros}
     assert canonical["tags"] == [
@@ -316,7 +316,7 @@ def test_event_ids_are_the_documented_formula_so_every_version_derives_the_same(
     assert changes.api_event_id(entries(), "e1", document) == evt("entries", "e1", "content", key)
     written = dt.datetime(2026, 3, 31, 9, 15, 1, 5, tzinfo=dt.UTC)
     assert changes.write_event_id(entries(), "e1", "updated", written) == evt(
-        "entries", "e1", "updated", str(changes._canonical(written))
+        "entries", "e1", "updated", str(changes.canonical(written))
     )
 
 

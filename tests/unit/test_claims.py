@@ -28,7 +28,7 @@ from functions.operations.users import (
         {"role": "admin", "partnerId": "acme"},
         {"role": "partner"},
         {"role": "partner", "partnerId": ""},
-        {"role": "partner", "partnerId": "ACME"},
+        {"role": "partner", "partnerId": "__acme__"},
         {"role": "partner", "partnerId": "acme/other"},
         {"role": "partner", "partnerId": 7},
         {"role": "partner", "partnerId": "acme", "scopes": "entries:read"},
@@ -52,6 +52,25 @@ def test_caller_from_claims_defaults_to_all_scopes_and_drops_unknown_ones() -> N
     assert 'scope="entries:write"' in caught.value.headers()["WWW-Authenticate"]
 
 
+@pytest.mark.parametrize(
+    "partner_id",
+    [
+        "hG7s9KqLm2Pq8RtW3xYz",
+        "Acme",
+        "acme",
+        "3f2c1b9e-7d4a-4e3b-9c1d-2a6b8e0f4c7d",
+        "_x",
+        "a" * 128,
+    ],
+)
+def test_a_partner_id_is_any_tenant_id_an_app_already_has(partner_id: str) -> None:
+    """Auto-ids, UUIDs and slugs, each case its own partner: `acme` and `Acme` are two."""
+    merged = merged_grant({}, partner_id, None, move=False)
+    assert merged["partnerId"] == partner_id
+    caller = caller_from_claims({"uid": "u1", "role": "partner", "partnerId": partner_id})
+    assert caller.partner_id == partner_id
+
+
 def test_merged_grant_keeps_other_claims_and_replaces_partner_ones() -> None:
     merged = merged_grant(
         {"tier": "gold", "partnerId": "acme", "role": "x"}, "acme", None, move=False
@@ -62,10 +81,12 @@ def test_merged_grant_keeps_other_claims_and_replaces_partner_ones() -> None:
 @pytest.mark.parametrize(
     ("existing", "partner_id", "scopes", "message"),
     [
-        ({}, "Acme", None, "malformed"),
         ({}, "", None, "malformed"),
-        ({}, "-acme", None, "malformed"),
-        ({}, "a" * 64, None, "malformed"),
+        ({}, "a" * 129, None, "malformed"),
+        ({}, "__acme__", None, "malformed"),
+        ({}, "acme.co", None, "malformed"),
+        ({}, "acme/x", None, "malformed"),
+        ({}, "acmé", None, "malformed"),
         ({"partnerId": "globex"}, "acme", None, "--move"),
         ({}, "acme", ["entries:delete"], "unknown scopes"),
         ({}, "acme", [], "at least one scope"),

@@ -79,7 +79,54 @@ REFUSED = {
         "menus.fields.course: enum value",
     ),
     "a server field": ('[menus.fields.version]\nkind = "integer"', "menus.fields.version"),
-    "a word of the rules": ('[menus.fields.in]\nkind = "boolean"', "menus.fields.in: 'in' is"),
+    "a dot in a name": ('[menus.fields."a.b"]\nkind = "boolean"', "menus.fields.a.b: a field name"),
+    "a name of Firestore's own": (
+        '[menus.fields.__kind__]\nkind = "boolean"',
+        "menus.fields.__kind__: a field name",
+    ),
+    "a name led by a digit": ('[menus.fields.1st]\nkind = "boolean"', "menus.fields.1st: a field"),
+    "a list of lists": (
+        '[menus.fields.grid]\nkind = "list"\nmax_items = 3\nof = { kind = "list", max_items = 2,'
+        ' of = { kind = "integer" } }',
+        "menus.fields.grid: of: a list's items are never lists",
+    ),
+    "a list without max_items": (
+        '[menus.fields.tags]\nkind = "list"\nof = { kind = "boolean" }',
+        "menus.fields.tags: a list needs max_items",
+    ),
+    "a list of server times": (
+        '[menus.fields.tags]\nkind = "list"\nmax_items = 2\nof = { kind = "timestamp" }',
+        "menus.fields.tags.of: kind 'timestamp' is not one of",
+    ),
+    "maps four deep": (
+        '[menus.fields.a]\nkind = "map"\n[menus.fields.a.fields.b]\nkind = "map"\n'
+        '[menus.fields.a.fields.b.fields.c]\nkind = "map"\n'
+        '[menus.fields.a.fields.b.fields.c.fields.d]\nkind = "map"\n'
+        '[menus.fields.a.fields.b.fields.c.fields.d.fields.e]\nkind = "boolean"',
+        "menus.fields.a.fields.b.fields.c.fields.d: lists and maps nest at most 3 deep",
+    ),
+    "a map of nothing": ('[menus.fields.a]\nkind = "map"', "menus.fields.a: a map declares"),
+    "a reference to nowhere": (
+        '[menus.fields.chef]\nkind = "reference"',
+        "menus.fields.chef: a reference names the collection",
+    ),
+    "an endless number bound": (
+        '[menus.fields.weight]\nkind = "number"\nmaximum = inf',
+        "menus.fields.weight: a number's bounds are finite",
+    ),
+    "a datetime bound without an offset": (
+        '[menus.fields.at]\nkind = "datetime"\nminimum = "2026-01-01T00:00:00"',
+        "menus.fields.at: minimum must be an RFC 3339 time with an offset",
+    ),
+    "a datetime bound finer than the rules": (
+        '[menus.fields.at]\nkind = "datetime"\nminimum = 2026-01-01T00:00:00.000001Z',
+        "menus.fields.at: minimum: the rules compare times to the millisecond",
+    ),
+    "access inside a map": (
+        '[menus.fields.a]\nkind = "map"\n[menus.fields.a.fields.b]\nkind = "boolean"\n'
+        'access = ["read"]',
+        "menus.fields.a.fields.b: unknown key 'access'",
+    ),
     "a required field partners cannot set": (
         '[menus.fields.code]\nkind = "currency"\nrequired = true\naccess = ["read"]',
         "menus.fields.code: a required field",
@@ -214,7 +261,8 @@ def test_make_generate_refuses_a_bad_declaration_with_one_line_and_writes_nothin
     assert generate.main(["--declaration", str(bad)]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         "error: bad.toml: menus.fields.x: kind 'money' is not one of text, decimal, date, "
-        "currency, integer, boolean, timestamp"
+        "currency, integer, boolean, timestamp, number, datetime, geopoint, reference, "
+        "list, map"
     ]
     assert {path: path.read_text() for path in before} == before
 

@@ -157,7 +157,8 @@ def test_plain_functions_framework_with_a_bad_declaration_stops_with_one_line(
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: resources.toml: menus.fields.price: kind 'money' is not one of text, decimal, "
-        "date, currency, integer, boolean, timestamp"
+        "date, currency, integer, boolean, timestamp, number, datetime, geopoint, reference, "
+        "list, map"
     ]
 
 

@@ -25,6 +25,7 @@ from flask import Request, Response
 from functions.auth import owner_sessions
 from functions.auth.callers import (
     PARTNER_ID_CLAIM,
+    PARTNER_ID_FORM,
     PARTNER_ID_PATTERN,
     SCOPES_CLAIM,
     known_scopes,
@@ -461,9 +462,7 @@ def _add_partner(page: Page) -> Response:
     form = page.request.form
     partner_id = form.get("partner_id", "").strip()
     if not PARTNER_ID_PATTERN.fullmatch(partner_id):
-        return page.refuse(
-            400, "A partner id is 1 to 63 lowercase letters, digits and dashes.", "partners"
-        )
+        return page.refuse(400, f"A partner id is {PARTNER_ID_FORM}.", "partners")
     _operator(page).add_partner(partner_id, form.get("name", "").strip()[:200] or None)
     return page.redirect(f"partners/{partner_id}?done=added")
 

@@ -1,0 +1,473 @@
+"""Every field kind of a real app's Firestore, opened by declaration alone
+(tests/fixtures/data_model.toml): numbers as doubles, datetimes as timestamps, geopoints,
+references (into a declared collection: within the tenant), lists, maps nested in lists
+and maps, and snake_case, dashed and rules-word names. Each is checked by the API and by
+the rules alike, stored as the Firestore SDK stores it, read back from documents the SDK
+wrote, and given to partners in one wire form (records, lists, events, replays)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+
+from functions.core.models import DocumentPath, GeoPoint
+from functions.resources import declaration
+from tests.emulator.parity import assert_parity, documents
+from tests.emulator.rest import create_doc, get_doc
+from tests.emulator.test_parity import PARITY
+from tests.helpers import Api, T, User, assert_error, data_model_declaration
+
+pytestmark = [
+    pytest.mark.empty_database,
+    pytest.mark.usefixtures("data_model"),
+]  # it swaps the rules for a declaration of its own
+
+DELIVERIES = data_model_declaration().get("deliveries")
+DELIVERY: dict[str, Any] = {
+    "total": 41.5,
+    "placed_at": "2026-03-31T20:45:00.123456+02:00",
+    "drop_off": {"latitude": 48.8584, "longitude": 2.2945},
+    "customer": "u1",
+    "tags": ["vegan", "late"],
+    "stops": [{"latitude": -33.86, "longitude": 151.2}],
+    "items": [
+        {"name": "Margherita", "qty": 2, "unit_price": 9.5},
+        {"name": "Water", "qty": 1},
+    ],
+    "address": {"street": "1 Rue X", "postal-code": "75007", "door": {"code": "4B"}},
+    "is-rush": True,
+    "in": False,
+}
+
+
+def create(api: Api, user: User, body: dict[str, Any], **headers: str) -> Any:
+    return api.post("api/v1/deliveries", json=body, headers=user.headers(**headers))
+
+
+def make_delivery(api: Api, user: User, **changes: Any) -> dict[str, Any]:
+    body = {k: v for k, v in {**DELIVERY, **changes}.items() if v is not None}
+    response = create(api, user, body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return dict(response.get_json())
+
+
+def make_courier(api: Api, user: User) -> str:
+    response = api.post("api/v1/couriers", json={"display_name": "Ana"}, headers=user.headers())
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return str(response.get_json()["id"])
+
+
+def stored(collection: str, doc_id: str) -> dict[str, Any]:
+    from functions import store
+
+    return store.client().collection(collection).document(doc_id).get().to_dict() or {}
+
+
+# --- negative cases first -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"total": "41.5"}, "total", "must be a finite number"),
+        ({"total": True}, "total", "must be a finite number"),
+        ({"total": -0.5}, "total", "must be at least 0"),
+        ({"total": 100000.01}, "total", "must be at most 100000"),
+        ({"placed_at": "2026-03-31T18:45:00"}, "placed_at", "must be an RFC 3339 time"),
+        ({"placed_at": "2026-02-30T18:45:00Z"}, "placed_at", "must be an RFC 3339 time"),
+        ({"placed_at": "0001-01-01T00:30:00+01:00"}, "placed_at", "must be an RFC 3339 time"),
+        ({"placed_at": 1774982700}, "placed_at", "must be an RFC 3339 time"),
+        ({"promised_for": "2019-12-31T23:59:59Z"}, "promised_for", "must be at or after"),
+        ({"drop_off": {"latitude": 91, "longitude": 0}}, "drop_off", "must be {"),
+        ({"drop_off": {"latitude": 1, "longitude": 2, "alt": 3}}, "drop_off", "must be {"),
+        ({"drop_off": [48.8, 2.3]}, "drop_off", "must be {"),
+        ({"customer": "a/b"}, "customer", "must be the id of a document of users"),
+        ({"customer": ".."}, "customer", "must be the id of a document of users"),
+        ({"customer": "__x__"}, "customer", "must be the id of a document of users"),
+        ({"customer": 7}, "customer", "must be the id of a document of users"),
+        ({"tags": ["a", "b", "c", "d"]}, "tags", "must hold at most 3 items"),
+        ({"tags": ["x" * 17]}, "tags.0", "is too long (at most 16 characters)"),
+        ({"tags": "vegan"}, "tags", "must be a list of 0 to 3 items"),
+        ({"items": []}, "items", "must hold at least 1 items"),
+        ({"items": [{"name": "Pizza"}]}, "items.0.qty", "is required"),
+        ({"items": [{"name": "Pizza", "qty": 1, "size": "L"}]}, "items.0.size", "is not a"),
+        ({"items": [{"name": "Pizza", "qty": 100}]}, "items.0.qty", "must be at most 99"),
+        ({"address": {"postal-code": "1"}}, "address.street", "is required"),
+        ({"address": {"street": "x", "door": {"code": "4b"}}}, "address.door.code", "does not"),
+        ({"address": {"street": "x", "postal-code": None}}, "address.postal-code", "must not"),
+        ({"address": "1 Rue X"}, "address", "must be an object of the declared fields"),
+    ],
+)
+def test_a_bad_value_of_each_kind_is_422_naming_the_field_and_stores_nothing(
+    api: Api, acme: User, changes: dict[str, Any], field: str, message: str
+) -> None:
+    response = create(api, acme, {**DELIVERY, **changes})
+    error = assert_error(response, 422, "validation_failed")
+    fields = {issue["field"]: issue["message"] for issue in error["details"]}
+    assert field in fields, error["details"]
+    assert fields[field].startswith(message.replace("is not a", "is not a")), fields[field]
+    assert tenant_documents() == []
+
+
+def tenant_documents() -> list[str]:
+    from google.cloud.firestore import FieldFilter
+
+    from functions import store
+
+    query = (
+        store.client()
+        .collection("deliveries")
+        .where(filter=FieldFilter("restaurant_id", "==", T.acme))
+    )
+    return [snapshot.id for snapshot in query.stream()]
+
+
+def test_a_number_beyond_a_double_is_422_not_infinity(api: Api, acme: User) -> None:
+    body = json.dumps(DELIVERY).replace('"total": 41.5', '"total": 1e400')
+    response = api.post(
+        "api/v1/deliveries",
+        data=body,
+        headers=acme.headers(**{"Content-Type": "application/json"}),
+    )
+    error = assert_error(response, 422, "validation_failed")
+    assert error["details"] == [{"field": "total", "message": "must be a finite number"}]
+    assert tenant_documents() == []
+
+
+def test_a_reference_to_another_tenants_or_a_missing_record_is_refused_alike(
+    api: Api, acme: User, globex: User
+) -> None:
+    theirs = make_courier(api, globex)
+    for courier in (theirs, "no-such-courier"):
+        error = assert_error(create(api, acme, {**DELIVERY, "courier": courier}), 422)
+        assert error["details"] == [
+            {"field": "courier", "message": "must be the id of one of your couriers"}
+        ]
+    mine = make_delivery(api, acme)
+    changed = api.patch(
+        f"api/v1/deliveries/{mine['id']}",
+        json={"courier": theirs},
+        headers=acme.headers(**{"If-Match": '"1"'}),
+    )
+    assert assert_error(changed, 422)["details"][0]["field"] == "courier"
+    assert "courier" not in stored("deliveries", mine["id"])
+
+
+def test_the_rules_refuse_what_the_api_refuses_on_the_direct_door(
+    api: Api, acme: User, globex: User
+) -> None:
+    theirs = make_courier(api, globex)
+    base = {
+        "restaurant_id": T.acme,
+        "total": 12.0,
+        "placed_at": dt.datetime(2026, 3, 31, tzinfo=dt.UTC),
+        "created_by": acme.uid,
+        "version": 1,
+    }
+    times = ("created_time", "updated_time")
+
+    def direct(doc_id: str, **fields: Any) -> int:
+        response = create_doc(
+            acme.token, doc_id, {**base, **fields}, collection="deliveries", times=times
+        )
+        return response.status_code
+
+    assert direct("ok1", drop_off=GeoPoint(1.5, 2.5), customer=DocumentPath("users/u1")) == 200
+    assert direct("bad1", customer=DocumentPath("couriers/u1")) == 403  # another collection
+    assert direct("bad2", courier=DocumentPath(f"couriers/{theirs}")) == 403  # another tenant
+    assert direct("bad3", placed_at="2026-03-31T00:00:00Z") == 403  # a string, not a time
+    assert direct("bad4", total=float("nan")) == 403
+    assert direct("bad4b", tip=float("inf")) == 403
+    assert direct("bad5", items=[{"name": "x", "qty": 1}]) == 403  # through the API only
+    assert direct("bad6", tags=["a", "b", "c", "d"]) == 403
+    assert direct("bad7", address={"street": "x", "floor": 2}) == 403  # an unknown key
+    assert direct("ok2", address={"street": "x", "door": {"code": "4B"}}, **{"in": True}) == 200
+    mine = make_courier(api, acme)
+    assert direct("ok3", courier=DocumentPath(f"couriers/{mine}")) == 200
+    assert get_doc(globex.token, "deliveries/ok1").status_code == 403
+
+
+# --- what partners get ------------------------------------------------------------------------
+
+
+def test_each_kind_is_stored_as_the_firestore_sdk_stores_it(api: Api, acme: User) -> None:
+    from google.cloud.firestore import DocumentReference
+    from google.cloud.firestore import GeoPoint as SdkGeoPoint
+
+    courier = make_courier(api, acme)
+    record = make_delivery(api, acme, total=41, courier=courier)
+    document = stored("deliveries", record["id"])
+    assert type(document["total"]) is float
+    assert document["total"] == 41.0
+    assert isinstance(document["placed_at"], dt.datetime)
+    assert document["placed_at"] == dt.datetime(2026, 3, 31, 18, 45, 0, 123456, tzinfo=dt.UTC)
+    assert document["drop_off"] == SdkGeoPoint(48.8584, 2.2945)
+    assert isinstance(document["customer"], DocumentReference)
+    assert document["customer"].path == "users/u1"
+    assert document["courier"].path == f"couriers/{courier}"
+    assert document["stops"] == [SdkGeoPoint(-33.86, 151.2)]
+    assert document["items"] == [
+        {"name": "Margherita", "qty": 2, "unit_price": 9.5},
+        {"name": "Water", "qty": 1},
+    ]
+    assert document["address"] == {
+        "street": "1 Rue X",
+        "postal-code": "75007",
+        "door": {"code": "4B"},
+    }
+    assert document["is-rush"] is True
+    assert document["in"] is False
+    assert document["restaurant_id"] == T.acme
+    assert document["version"] == 1
+    assert isinstance(document["created_time"], dt.datetime)
+
+
+def test_a_record_reads_back_in_one_wire_form(api: Api, acme: User) -> None:
+    record = make_delivery(api, acme)
+    assert record["total"] == 41.5
+    assert record["placed_at"] == "2026-03-31T18:45:00.123456Z"  # UTC, with Z
+    assert record["drop_off"] == {"latitude": 48.8584, "longitude": 2.2945}
+    assert record["customer"] == "u1"
+    assert record["items"][1] == {"name": "Water", "qty": 1}
+    assert record["address"]["door"] == {"code": "4B"}
+    assert record["restaurant_id"] == T.acme
+    read = api.get(f"api/v1/deliveries/{record['id']}", headers=acme.headers())
+    assert read.status_code == 200
+    assert read.get_json() == record
+    listed = api.get("api/v1/deliveries", headers=acme.headers()).get_json()
+    assert listed["data"] == [record]
+    assert listed["skipped"] == []
+
+
+def test_a_replayed_create_answers_the_same_record(api: Api, acme: User) -> None:
+    key = {"Idempotency-Key": f"k-{T.acme}"}
+    first = create(api, acme, DELIVERY, **key)
+    again = create(api, acme, DELIVERY, **key)
+    assert first.status_code == 201, first.get_data(as_text=True)
+    assert again.status_code == 201, again.get_data(as_text=True)
+    assert again.get_json() == first.get_json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+
+
+def test_a_patch_replaces_a_map_or_list_and_answers_times_in_utc(api: Api, acme: User) -> None:
+    record = make_delivery(api, acme)
+    changed = api.patch(
+        f"api/v1/deliveries/{record['id']}",
+        json={
+            "promised_for": "2026-04-01T00:30:00-05:00",
+            "address": {"street": "2 Main St"},
+            "tags": [],
+            "tip": 3,
+            "drop_off": None,
+        },
+        headers=acme.headers(**{"If-Match": '"1"'}),
+    )
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    body = changed.get_json()
+    assert body["promised_for"] == "2026-04-01T05:30:00.000000Z"
+    assert body["address"] == {"street": "2 Main St"}  # replaced, not merged
+    assert body["tags"] == []
+    assert body["tip"] == 3.0
+    assert body["drop_off"] is None
+    document = stored("deliveries", record["id"])
+    assert document["address"] == {"street": "2 Main St"}
+    assert "drop_off" not in document
+    assert type(document["tip"]) is float
+
+
+def plant_app_documents() -> None:
+    """Documents the app wrote with the SDK's own types: an integer total, a timestamp, a
+    geopoint, a reference, a map with a key of the app's own; then a date kept as a
+    string, and a reference into another collection."""
+    from google.cloud.firestore import GeoPoint as SdkGeoPoint
+
+    from functions import store
+
+    database = store.client()
+    common = {
+        "restaurant_id": T.acme,
+        "items": [{"name": "Soup", "qty": 1}],
+        "created_time": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),  # the app's own
+    }
+    database.collection("deliveries").document("app-1").set(
+        {
+            **common,
+            "total": 20,
+            "placed_at": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+            "drop_off": SdkGeoPoint(10.0, 20.0),
+            "customer": database.document("users/u9"),
+            "address": {"street": "x", "extra": "kept by the app"},
+        }
+    )
+    database.collection("deliveries").document("app-2").set(
+        {**common, "total": 5.0, "placed_at": "2026-01-02"}
+    )
+    database.collection("deliveries").document("app-3").set(
+        {
+            **common,
+            "total": 5.0,
+            "placed_at": dt.datetime(2026, 1, 3, tzinfo=dt.UTC),
+            "customer": database.document("couriers/c1"),
+        }
+    )
+
+
+def test_the_apps_own_documents_are_served_and_a_wrong_type_is_skipped_by_name(
+    api: Api, acme: User
+) -> None:
+    """An integer total reads as a number; a string where a timestamp belongs makes the
+    record skipped, never a 500."""
+    plant_app_documents()
+    page = api.get("api/v1/deliveries?limit=10", headers=acme.headers()).get_json()
+    assert [record["id"] for record in page["data"]] == ["app-1"]
+    assert sorted(page["skipped"]) == ["app-2", "app-3"]
+    app = page["data"][0]
+    assert app["total"] == 20
+    assert app["placed_at"] == "2026-01-02T03:04:05.000000Z"
+    assert app["drop_off"] == {"latitude": 10.0, "longitude": 20.0}
+    assert app["customer"] == "u9"
+    assert app["address"] == {"street": "x"}
+    assert app["created_time"] == "2026-01-01T00:00:00.000000Z"
+    assert app["version"] is None
+
+
+def test_lists_bound_and_order_by_a_datetime_and_a_number_across_pages(
+    api: Api, acme: User
+) -> None:
+    made = [
+        make_delivery(api, acme, placed_at=f"2026-03-0{day}T12:00:00+01:00", total=float(day))
+        for day in (3, 1, 2, 4)
+    ]
+    by_day = sorted(made, key=lambda record: record["placed_at"])
+    query = "placed_atFrom=2026-03-02T00:00:00Z&placed_atTo=2026-03-04T11:00:00Z&limit=1"
+    seen, cursor = [], ""
+    while True:
+        page = api.get(f"api/v1/deliveries?{query}{cursor}", headers=acme.headers()).get_json()
+        seen += [record["id"] for record in page["data"]]
+        if page["next_cursor"] is None:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert seen == [record["id"] for record in by_day[1:4]]
+    totals = api.get("api/v1/deliveries?totalFrom=2.5&totalTo=4", headers=acme.headers())
+    assert [r["total"] for r in totals.get_json()["data"]] == [3.0, 4.0]
+    bad = api.get("api/v1/deliveries?placed_atFrom=yesterday", headers=acme.headers())
+    assert assert_error(bad, 400)["details"][0]["field"] == "placed_atFrom"
+
+
+def test_an_event_carries_the_record_in_its_wire_form(api: Api, acme: User) -> None:
+    record = make_delivery(api, acme)
+    events = api.get("api/v1/events?type=deliveries.created", headers=acme.headers()).get_json()
+    (event,) = events["data"]
+    assert event["record_id"] == record["id"]
+    assert event["data"]["placed_at"] == "2026-03-31T18:45:00.123456Z"
+    assert event["data"]["drop_off"] == {"latitude": 48.8584, "longitude": 2.2945}
+    assert event["data"]["customer"] == "u1"
+    assert event["data"]["items"] == record["items"]
+
+
+def test_the_contract_types_each_kind(api: Api) -> None:
+    from functions.contract import openapi
+
+    schemas = openapi.build(declaration.current())["components"]["schemas"]
+    fields = schemas["DeliveryCreate"]["properties"]
+    assert fields["total"]["type"] == "number"
+    assert fields["total"]["minimum"] == 0
+    assert fields["placed_at"] == fields["placed_at"] | {"type": "string", "format": "date-time"}
+    assert fields["drop_off"]["required"] == ["latitude", "longitude"]
+    assert "couriers" in fields["courier"]["description"]
+    assert fields["items"]["items"]["properties"]["qty"]["maximum"] == 99
+    assert fields["address"]["properties"]["door"]["additionalProperties"] is False
+    assert set(fields) >= {"is-rush", "in"}
+
+
+@PARITY
+@given(drawn=documents(DELIVERIES))
+def test_rules_and_model_accept_the_same_deliveries(
+    acme: User, drawn: tuple[str, dict[str, Any]]
+) -> None:
+    assert_parity(DELIVERIES, acme, T.acme, drawn)
+
+
+def test_inspect_reports_each_field_by_kind_with_the_types_it_found(api: Api, acme: User) -> None:
+    from tests.helpers import cli
+
+    plant_app_documents()
+    make_delivery(api, acme)
+    result = cli("inspect", "deliveries", "--partner", T.acme, "--json")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert (found["scanned"], found["served"]["count"], found["skipped"]["count"]) == (4, 2, 2)
+    fields = found["fields"]
+    assert fields["placed_at"] == {
+        "kind": "datetime",
+        "present": 4,
+        "valid": 3,
+        "types": {"timestamp": 3, "string": 1},
+    }
+    assert fields["customer"] == {
+        "kind": "reference",
+        "present": 3,
+        "valid": 2,
+        "types": {"reference": 3},
+    }
+    assert fields["total"] == {
+        "kind": "number",
+        "present": 4,
+        "valid": 4,
+        "types": {"double": 3, "integer": 1},
+    }
+    assert fields["items"]["types"] == {"array": 4}
+    assert fields["drop_off"] == {
+        "kind": "geopoint",
+        "present": 2,
+        "valid": 2,
+        "types": {"geopoint": 2},
+    }
+    assert fields["tip"] == {"kind": "number", "present": 0, "valid": 0, "types": {}}
+    assert found["skipped"]["reasons"]["placed_at is not a valid datetime"]["examples"] == ["app-2"]
+    text = cli("inspect", "deliveries", "--partner", T.acme).stdout
+    assert "  placed_at       datetime        3 of 4      timestamp 3, string 1" in text
+
+
+# --- tenants whose ids are the app's own ---------------------------------------------------
+
+
+def test_tenants_with_auto_ids_and_ids_differing_in_case_are_separate_partners(
+    api: Api, partner: Any
+) -> None:
+    """An app's restaurants have Firestore auto-ids; `Acme…` and `acme…` are two
+    partners, through the CLI, the API and the rules alike."""
+    from tests.helpers import cli
+
+    auto_id = f"hG7s9KqLm2Pq8RtW_{T.acme}"
+    capital = T.acme.capitalize()
+    added = cli("--json", "partner", "add", auto_id, "--name", "Trattoria")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["id"] == auto_id
+    restaurant, lower, upper = (
+        partner(tenant=auto_id),
+        partner(tenant=T.acme),
+        partner(tenant=capital),
+    )
+    for user in (restaurant, lower, upper):
+        make_delivery(api, user, tags=[user.partner_id[:16]])
+    for user in (restaurant, lower, upper):
+        page = api.get("api/v1/deliveries", headers=user.headers()).get_json()
+        assert [record["restaurant_id"] for record in page["data"]] == [user.partner_id]
+    theirs = make_delivery(api, upper)
+    assert_error(api.get(f"api/v1/deliveries/{theirs['id']}", headers=lower.headers()), 404)
+    assert get_doc(lower.token, f"deliveries/{theirs['id']}").status_code == 403
+    assert get_doc(upper.token, f"deliveries/{theirs['id']}").status_code == 200
+    base = {"total": 1.0, "placed_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "version": 1}
+    direct = create_doc(
+        restaurant.token,
+        f"d-{T.acme}",
+        {**base, "restaurant_id": auto_id, "created_by": restaurant.uid},
+        collection="deliveries",
+        times=("created_time", "updated_time"),
+    )
+    assert direct.status_code == 200, direct.text[:300]
