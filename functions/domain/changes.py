@@ -93,6 +93,7 @@ def visible(resource: Resource, document: Mapping[str, Any], doc_id: str) -> dic
     for name in resource.wire_fields[1:]:
         value, spec = document.get(name), specs.get(name)
         shown[name] = _plain(value) if spec is None else _wire(spec, value)
+    shown[resource.tenant_field] = resource.tenant_of(document)
     return shown
 
 
@@ -160,7 +161,7 @@ def moved(
     any tenant): each side then hears of it as a deletion or a creation."""
     if before is None or after is None:
         return False
-    return before.get(resource.tenant_field) != after.get(resource.tenant_field)
+    return resource.tenant_of(before) != resource.tenant_of(after)
 
 
 def event_of(
@@ -180,8 +181,8 @@ def event_of(
     current = after if after is not None else before
     if current is None:
         return None
-    partner_id = current.get(resource.tenant_field)
-    if not isinstance(partner_id, str) or not partner_id:
+    partner_id = resource.tenant_of(current)
+    if partner_id is None:
         return None
     changed = changed_fields(resource, before, after)
     if kind == "updated" and not changed:

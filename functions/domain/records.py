@@ -112,7 +112,7 @@ def _new_record(
     document = {
         **fields,
         **{spec.name: now for spec in resource.fields if spec.server_set},
-        resource.tenant_field: caller.partner_id,
+        resource.tenant_field: resource.tenant_value(caller.partner_id),
         **{name: value for name, value in bookkeeping.items() if name is not None},
     }
     record = validation.record_from(resource, doc_id, document, written=now)
@@ -305,7 +305,7 @@ def _require_own_references(resource: Resource, caller: Caller, fields: Mapping[
     """
     declared = declaration.current()
     wanted: dict[str, list[DocumentPath]] = {}
-    targets: dict[DocumentPath, str] = {}
+    targets: dict[DocumentPath, Resource] = {}
     for spec in resource.fields:
         if spec.name not in fields:
             continue
@@ -313,7 +313,7 @@ def _require_own_references(resource: Resource, caller: Caller, fields: Mapping[
             target = declared.at(path.collection)
             if target is not None:
                 wanted.setdefault(spec.name, []).append(path)
-                targets[path] = target.tenant_field
+                targets[path] = target
     if not targets:
         return
     owned = store.owned_paths(caller.partner_id, targets)
@@ -397,7 +397,7 @@ def _written(
         if committed is not None and changes.same_instant(committed, written):
             return None  # the API's own write: evented in its commit
     writer, audit = "app", None
-    partner_id = (after or before or {}).get(resource.tenant_field)
+    partner_id = resource.tenant_of(after or before or {})
     author = None if moved else _direct_author(resource, kind, after, partner_id)
     event = changes.event_of(
         resource,

@@ -134,8 +134,7 @@ class Inspection:
             if spec.name in data:
                 tally = self.fields.setdefault(spec.name, FieldTally(spec.kind))
                 tally.add(spec, data[spec.name])
-        tenant = data.get(resource.tenant_field)
-        if not isinstance(tenant, str) or not tenant:
+        if resource.tenant_of(data) is None:
             self.no_tenant.add(doc_id)
             return
         order = resource.order_field
@@ -200,7 +199,11 @@ def inspect(
 
 def _kind_of(resource: Resource, name: str) -> str:
     book = resource.bookkeeping
-    if name in (resource.tenant_field, book.created_by):
+    if name == resource.tenant_field:
+        return (
+            f"reference into {resource.tenant_reference}" if resource.tenant_reference else "text"
+        )
+    if name == book.created_by:
         return "text"
     if name == book.version:
         return "version (a whole number from 1)"

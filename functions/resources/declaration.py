@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from functions.core import config
 from functions.core.errors import ConfigurationError
+from functions.core.models import DocumentPath, as_document_path
 
 DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "resources.toml"
 
@@ -245,6 +246,9 @@ class Resource:
     """The field a list is ordered by (then by id), or `id` alone."""
     direct_access: frozenset[str] = frozenset()
     """What partners may do straight on Firestore with an ID token: read, create."""
+    tenant_reference: str = ""
+    """Where the tenant field holds a reference to the tenant's document (`restaurants`:
+    `restaurants/<tenant id>`) instead of the id itself; empty: the id."""
     api_only: tuple[str, ...] = ()
     """Fields a direct create may not hold: the rules cannot check them as the API does
     (see `FieldSpec.rules_checkable`, and references to a tenant's records inside lists
@@ -252,6 +256,23 @@ class Resource:
 
     def field(self, name: str) -> FieldSpec:
         return next(spec for spec in self.fields if spec.name == name)
+
+    def tenant_value(self, partner_id: str) -> Any:
+        """What a record of `partner_id` stores in its tenant field."""
+        if self.tenant_reference:
+            return DocumentPath(f"{self.tenant_reference}/{partner_id}")
+        return partner_id
+
+    def tenant_of(self, data: Mapping[str, Any]) -> str | None:
+        """The tenant a stored document belongs to; None: no partner's (no tenant field,
+        or not a value of the declared form)."""
+        value = data.get(self.tenant_field)
+        if self.tenant_reference:
+            path = as_document_path(value)
+            if path is None or path.collection != self.tenant_reference:
+                return None
+            return path.id
+        return value if isinstance(value, str) and value else None
 
     @property
     def event_types(self) -> tuple[str, ...]:
@@ -459,6 +480,12 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
     tenant = table.get("tenant_field", str, "partnerId")
     if not is_field_name(tenant):
         raise table.fail(f"tenant_field {tenant!r} is not a field name")
+    tenant_reference = table.get("tenant_reference", str, "")
+    if tenant_reference and not _COLLECTION.fullmatch(tenant_reference):
+        raise table.fail(
+            f"tenant_reference {tenant_reference!r} is not a collection: name the one your "
+            'tenants\' documents are in, such as "restaurants"'
+        )
     operations = table.strings("operations", OPERATIONS)
     if unknown := sorted(set(operations) - set(OPERATIONS)):
         raise table.fail(f"operation {unknown[0]!r} is not one of {', '.join(OPERATIONS)}")
@@ -497,6 +524,7 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
         collection=collection,
         item=item,
         tenant_field=tenant,
+        tenant_reference=tenant_reference,
         operations=frozenset(operations),
         read_scope=read_scope,
         write_scope=write_scope,

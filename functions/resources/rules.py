@@ -113,7 +113,7 @@ def _resource(resource: Resource, declaration: Declaration) -> list[str]:
     name = resource.name.replace("-", "_")
     valid = f"partnerApiValid_{name}"
     tenant = resource.tenant_field
-    owns = f"{member(tenant)} == request.auth.token.partnerId"
+    owns = f"{member(tenant)} == {_tenant_value(resource)}"
     book = resource.bookkeeping
     required = [tenant, *book.fields] + [
         spec.name for spec in resource.fields if spec.required or spec.server_set
@@ -138,7 +138,7 @@ def _resource(resource: Resource, declaration: Declaration) -> list[str]:
             target = declaration.at(spec.to) if spec.kind == "reference" else None
             if target is not None:  # a reference to a tenant's record: the caller's only
                 tenant_of = f"get({value}).data{member(target.tenant_field)}"
-                check += f" && {tenant_of} == request.auth.token.partnerId"
+                check += f" && {tenant_of} == {_tenant_value(target)}"
             quoted = kinds.rules_string(spec.name)
             checks.append(check if spec.required else f"(!({quoted} in data) || {check})")
     checks += [
@@ -208,6 +208,17 @@ def _resource(resource: Resource, declaration: Declaration) -> list[str]:
         "}",
     ]
     return lines
+
+
+def _tenant_value(resource: Resource) -> str:
+    """What the caller's records hold in the tenant field: the partner id, or a reference
+    to the tenant's document."""
+    if resource.tenant_reference:
+        return (
+            f"/databases/$(database)/documents/{resource.tenant_reference}"
+            "/$(request.auth.token.partnerId)"
+        )
+    return "request.auth.token.partnerId"
 
 
 def _list(names: list[str]) -> str:

@@ -85,9 +85,10 @@ def _models_of(resource: Resource) -> Models:
         book.created_by: (str | None, None),
         book.version: (Annotated[int, Field(ge=1)] | None, None),
     }
+    tenant = tenant_spec(resource)
     stored_fields: dict[str, Any] = {
         "id": (str, ...),
-        resource.tenant_field: (str, ...),
+        resource.tenant_field: (str if tenant is None else kinds.stored_annotation(tenant), ...),
         **{name: spec for name, spec in bookkeeping.items() if name is not None},
     }
     for spec in resource.fields:
@@ -173,9 +174,22 @@ def _record(resource: Resource, values: Mapping[str, Any], written: dt.datetime)
 
 
 def _wire_converters(resource: Resource) -> tuple[tuple[str, kinds.Converter], ...]:
-    """The readable fields whose wire form is not their stored one, with the converter."""
-    found = ((spec.name, kinds.wire_converter(spec)) for spec in resource.fields if spec.readable)
+    """The readable fields whose wire form is not their stored one, with the converter
+    (a tenant kept as a reference is answered as the tenant's id)."""
+    tenant = tenant_spec(resource)
+    specs = [spec for spec in resource.fields if spec.readable]
+    found = ((spec.name, kinds.wire_converter(spec)) for spec in (*specs, *filter(None, [tenant])))
     return tuple((name, convert) for name, convert in found if convert is not None)
+
+
+def _tenant_spec(resource: Resource) -> FieldSpec | None:
+    if not resource.tenant_reference:
+        return None
+    return FieldSpec(resource.tenant_field, "reference", to=resource.tenant_reference)
+
+
+tenant_spec = kinds.PerObject(_tenant_spec)
+"""The tenant field as a reference field, where it holds one; None where it holds the id."""
 
 
 _converters = kinds.PerObject(_wire_converters)

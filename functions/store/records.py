@@ -74,8 +74,9 @@ def scan(
 
     query: Any = _collection(resource, database)
     if partner_id is not None:
+        tenant = _stored(resource.tenant_value(partner_id), database)
         query = query.where(
-            filter=FieldFilter(wire.field_path(resource.tenant_field), "==", partner_id)
+            filter=FieldFilter(wire.field_path(resource.tenant_field), "==", tenant)
         )
     query = query.order_by("__name__")
     last = None
@@ -134,7 +135,7 @@ def _position_of(snapshot: Any, keys: tuple[str, ...]) -> Position | None:
 def _owned(resource: Resource, snapshot: Any, partner_id: str) -> bool:
     # A document another writer left without the tenant field belongs to no partner.
     data = snapshot.to_dict() if snapshot.exists else None
-    return data is not None and data.get(resource.tenant_field) == partner_id
+    return data is not None and resource.tenant_of(data) == partner_id
 
 
 def _not_found(resource: Resource) -> NotFound:
@@ -203,9 +204,9 @@ def list_query(
     from google.cloud.firestore import FieldFilter  # noqa: PLC0415
 
     path = wire.field_path
-    query: Any = _collection(resource).where(
-        filter=FieldFilter(path(resource.tenant_field), "==", partner_id)
-    )
+    collection = _collection(resource)
+    tenant = _stored(resource.tenant_value(partner_id), collection._client)  # noqa: SLF001
+    query: Any = collection.where(filter=FieldFilter(path(resource.tenant_field), "==", tenant))
     for name, value in equals:
         query = query.where(filter=FieldFilter(path(name), "==", value))
     if bounds is not None:
@@ -259,8 +260,13 @@ def read_owned(resource: Resource, partner_id: str, doc_id: str) -> Stored:
     return Stored(snapshot.to_dict() or {}, snapshot.update_time)
 
 
-def owned_paths(partner_id: str, targets: Mapping[DocumentPath, str]) -> set[DocumentPath]:
-    """Of the referenced documents (each with the field that names its tenant), those
+def _stored(value: Any, database: Any) -> Any:
+    """A value as a query compares it (our reference as the SDK's)."""
+    return wire.sdk_value(value, database._database_string + "/documents/")  # noqa: SLF001
+
+
+def owned_paths(partner_id: str, targets: Mapping[DocumentPath, Resource]) -> set[DocumentPath]:
+    """Of the referenced documents (each with the resource it is a record of), those
     that exist and are the tenant's: one batched get."""
     if not targets:
         return set()
@@ -274,8 +280,8 @@ def owned_paths(partner_id: str, targets: Mapping[DocumentPath, str]) -> set[Doc
     }
     return {
         target
-        for target, field in targets.items()
-        if tenants.get(target.path, {}).get(field) == partner_id
+        for target, resource in targets.items()
+        if resource.tenant_of(tenants.get(target.path, {})) == partner_id
     }
 
 

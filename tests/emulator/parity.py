@@ -284,7 +284,7 @@ def rules_accept(
     server = {book.created_by: user.uid, book.version: 1}
     document = {
         **body,
-        resource.tenant_field: partner_id,
+        resource.tenant_field: resource.tenant_value(partner_id),
         **{name: value for name, value in server.items() if name is not None},
     }
     times = (

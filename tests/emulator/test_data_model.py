@@ -27,6 +27,7 @@ pytestmark = [
 ]  # it swaps the rules for a declaration of its own
 
 DELIVERIES = data_model_declaration().get("deliveries")
+SPECIALS = data_model_declaration().get("specials")
 DELIVERY: dict[str, Any] = {
     "total": 41.5,
     "placed_at": "2026-03-31T20:45:00.123456+02:00",
@@ -392,6 +393,14 @@ def test_rules_and_model_accept_the_same_deliveries(
     assert_parity(DELIVERIES, acme, T.acme, drawn)
 
 
+@PARITY
+@given(drawn=documents(SPECIALS))
+def test_rules_and_model_accept_the_same_specials(
+    acme: User, drawn: tuple[str, dict[str, Any]]
+) -> None:
+    assert_parity(SPECIALS, acme, T.acme, drawn)
+
+
 def test_inspect_reports_each_field_by_kind_with_the_types_it_found(api: Api, acme: User) -> None:
     from tests.helpers import cli
 
@@ -471,3 +480,51 @@ def test_tenants_with_auto_ids_and_ids_differing_in_case_are_separate_partners(
         times=("created_time", "updated_time"),
     )
     assert direct.status_code == 200, direct.text[:300]
+
+
+# --- a tenant kept as a reference to its document ------------------------------------------
+
+
+def test_a_tenant_kept_as_a_reference_is_served_stored_and_ruled_as_one(
+    api: Api, acme: User, globex: User
+) -> None:
+    from google.cloud.firestore import DocumentReference
+
+    from functions import store
+
+    made = api.post(
+        "api/v1/specials", json={"title": "Truffle", "price": 24}, headers=acme.headers()
+    )
+    assert made.status_code == 201, made.get_data(as_text=True)
+    special = made.get_json()
+    assert special["restaurant"] == T.acme  # the id on the wire
+    document = stored("specials", special["id"])
+    assert isinstance(document["restaurant"], DocumentReference)
+    assert document["restaurant"].path == f"restaurants/{T.acme}"
+    assert_error(api.get(f"api/v1/specials/{special['id']}", headers=globex.headers()), 404)
+    assert api.get("api/v1/specials", headers=globex.headers()).get_json()["data"] == []
+    # the app's own document, the tenant as a string: no partner's
+    database = store.client()
+    database.collection("specials").document(f"s-{T.acme}").set(
+        {"restaurant": T.acme, "title": "Soup", "createdAt": dt.datetime.now(dt.UTC)}
+    )
+    listed = api.get("api/v1/specials", headers=acme.headers()).get_json()
+    assert [record["id"] for record in listed["data"]] == [special["id"]]
+    assert_error(api.get(f"api/v1/specials/s-{T.acme}", headers=acme.headers()), 404)
+    events = api.get("api/v1/events?type=specials.created", headers=acme.headers()).get_json()
+    assert [event["data"]["restaurant"] for event in events["data"]] == [T.acme]
+    # the direct door: own reference only, reads of own records only
+    base = {"title": "Tart", "createdBy": acme.uid, "version": 1}
+
+    def direct(doc_id: str, tenant: str) -> int:
+        fields = {**base, "restaurant": DocumentPath(f"restaurants/{tenant}")}
+        return create_doc(acme.token, doc_id, fields, collection="specials").status_code
+
+    assert direct(f"own-{T.acme}", T.acme) == 200
+    assert direct(f"theirs-{T.acme}", T.globex) == 403
+    plain = create_doc(
+        acme.token, f"str-{T.acme}", {**base, "restaurant": T.acme}, collection="specials"
+    )
+    assert plain.status_code == 403  # the id where the reference belongs
+    assert get_doc(acme.token, f"specials/{special['id']}").status_code == 200
+    assert get_doc(globex.token, f"specials/{special['id']}").status_code == 403

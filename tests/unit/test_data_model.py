@@ -405,3 +405,46 @@ def test_the_schema_types_each_kind() -> None:
     assert lines["items"]["required"] == ["name"]
     assert lines["items"]["additionalProperties"] is False
     assert set(lines["items"]["properties"]) == {"name", "qty", "my-note"}
+
+
+# --- where the tenant lives -------------------------------------------------------------------
+
+
+def test_a_tenant_kept_as_a_reference_is_read_and_written_as_one() -> None:
+    specials = data_model_declaration().get("specials")
+    assert specials is not None
+    assert specials.tenant_value("hG7s") == DocumentPath("restaurants/hG7s")
+    assert specials.tenant_of({"restaurant": DocumentPath("restaurants/hG7s")}) == "hG7s"
+    assert specials.tenant_of({"restaurant": offline_client().document("restaurants/x")}) == "x"
+    for not_a_tenant in (
+        "hG7s",
+        DocumentPath("users/hG7s"),
+        DocumentPath("restaurants/a/b/c"),
+        None,
+    ):
+        assert specials.tenant_of({"restaurant": not_a_tenant}) is None
+    deliveries = data_model_declaration().get("deliveries")
+    assert deliveries is not None
+    assert deliveries.tenant_value("hG7s") == "hG7s"
+    assert deliveries.tenant_of({"restaurant_id": DocumentPath("restaurants/hG7s")}) is None
+    assert deliveries.tenant_of({"restaurant_id": ""}) is None
+    block = rules.block(data_model_declaration())
+    assert (
+        "resource.data.restaurant == "
+        "/databases/$(database)/documents/restaurants/$(request.auth.token.partnerId)"
+    ) in block
+    record = validation.record_from(
+        specials,
+        "s1",
+        {"restaurant": DocumentPath("restaurants/hG7s"), "title": "Tart"},
+        written=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    assert record.values["restaurant"] == "hG7s"
+    event = changes.visible(specials, {"restaurant": DocumentPath("restaurants/hG7s")}, "s1")
+    assert event["restaurant"] == "hG7s"
+
+
+def test_a_tenant_reference_names_a_collection() -> None:
+    text = '[menus]\ntenant_reference = "a/b"\n[menus.fields.x]\nkind = "boolean"\n'
+    with pytest.raises(DeclarationError, match="tenant_reference 'a/b' is not a collection"):
+        declaration.parse(tomllib.loads(text))

@@ -220,7 +220,12 @@ def schemas(resource: Resource) -> dict[str, Any]:
         },
         resource.tenant_field: {
             "type": "string",
-            "description": "The tenant that owns it.",
+            "description": "The tenant that owns it"
+            + (
+                f" (stored as a reference to {resource.tenant_reference}/<tenant id>)."
+                if resource.tenant_reference
+                else "."
+            ),
             "examples": ["example-partner"],
         },
     }
