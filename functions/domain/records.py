@@ -274,7 +274,13 @@ def update_record(
         raise StoredEntryInvalid(resource.item)
     work = UnitOfWork()
     write = store.add_update(
-        work, resource, doc_id, fields, clears=clears, unchanged_since=stored.written
+        work,
+        resource,
+        doc_id,
+        fields,
+        clears=clears,
+        unchanged_since=stored.written,
+        partner_id=caller.partner_id,
     )
     audit = replace(
         _audit(resource, caller, "update", ()),

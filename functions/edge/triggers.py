@@ -70,15 +70,22 @@ def record_triggers() -> dict[str, Callable[..., Any]]:
     }
 
 
-def record_changed(resource_name: str, doc_id: str, before: Any, after: Any) -> list[Event]:
+def record_changed(
+    resource_name: str, doc_id: str, before: Any, after: Any, *, tenant: str | None = None
+) -> list[Event]:
     """What a `<resource>Changed` trigger does with one write (its snapshots before and
     after): the write's events (two for a record moved between tenants), each made once
-    however often the platform delivers the write, retries included."""
+    however often the platform delivers the write, retries included. `tenant`: the
+    tenant of the write's path, where the declaration puts the tenant there."""
     config.check_local_only()  # a deployed trigger never writes where emulators point
     resource = declaration.current().get(resource_name)
     if resource is None:
         return []
     old, new = _data(before), _data(after)
+    if resource.tenant_in_path:  # as the store reads such records: the path's tenant
+        for data in (old, new):
+            if data is not None and tenant:
+                data[resource.tenant_field] = tenant
     if old is None and new is None:
         return []
     written = (after if new is not None else before).update_time
@@ -118,8 +125,14 @@ def event_created(snapshot: Any) -> list[str]:
 
 def _trigger(resource_name: str, collection: str) -> Callable[..., Any]:
     def changed(event: firestore_fn.Event[Any]) -> None:
-        record_changed(resource_name, str(event.params["docId"]), event.data.before,
-                       event.data.after)  # fmt: skip
+        tenant = event.params.get("tenant")
+        record_changed(
+            resource_name,
+            str(event.params["docId"]),
+            event.data.before,
+            event.data.after,
+            tenant=None if tenant is None else str(tenant),
+        )
 
     # The deployed name is the function's own: named before the decorator reads it.
     changed.__name__ = changed.__qualname__ = trigger_name(resource_name)

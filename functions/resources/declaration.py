@@ -114,6 +114,9 @@ _RESOURCE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 RESERVED_RESOURCES = frozenset({"events"})
 """Paths under /api/v1 that the package serves itself."""
 _COLLECTION = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
+_TENANT_PATH = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,99})/\{tenant\}/([A-Za-z][A-Za-z0-9_-]{0,99})")
+"""`restaurants/{tenant}/orders`: the records of each tenant in its document's subcollection."""
+TENANT_IN_PATH = "{tenant}"
 _SCOPE = re.compile(r"[a-z][a-z0-9-]{0,62}:[a-z][a-z0-9-]{0,62}")
 _ITEM_NOUN = re.compile(r"[a-z][a-z ]{0,40}")
 _FILTERABLE = frozenset({"text", "currency", "date", "integer", "boolean"})
@@ -257,8 +260,25 @@ class Resource:
     def field(self, name: str) -> FieldSpec:
         return next(spec for spec in self.fields if spec.name == name)
 
+    @property
+    def tenant_in_path(self) -> bool:
+        """Whether each tenant's records are the subcollection of its document
+        (`restaurants/{tenant}/orders`): they then hold no tenant field, and the store
+        gives each document read the tenant of its path under `tenant_field`."""
+        return TENANT_IN_PATH in self.collection
+
+    def collection_of(self, partner_id: str) -> str:
+        """The collection a tenant's records are in."""
+        return self.collection.replace(TENANT_IN_PATH, partner_id)
+
+    @property
+    def collection_id(self) -> str:
+        """The last segment of the collection (a collection group's name)."""
+        return self.collection.rsplit("/", 1)[-1]
+
     def tenant_value(self, partner_id: str) -> Any:
-        """What a record of `partner_id` stores in its tenant field."""
+        """What a record of `partner_id` stores in its tenant field (as the store gives it,
+        for records whose tenant is in their path)."""
         if self.tenant_reference:
             return DocumentPath(f"{self.tenant_reference}/{partner_id}")
         return partner_id
@@ -474,18 +494,7 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
     if name in RESERVED_RESOURCES:
         raise DeclarationError(f"{where}: /api/v1/{name} is the package's own; choose another name")
     table = _Table(raw, where)
-    collection = table.get("collection", str, name)
-    if not _COLLECTION.fullmatch(collection) or collection in config.own_collections():
-        raise table.fail(f"collection {collection!r} is not a collection partners may reach")
-    tenant = table.get("tenant_field", str, "partnerId")
-    if not is_field_name(tenant):
-        raise table.fail(f"tenant_field {tenant!r} is not a field name")
-    tenant_reference = table.get("tenant_reference", str, "")
-    if tenant_reference and not _COLLECTION.fullmatch(tenant_reference):
-        raise table.fail(
-            f"tenant_reference {tenant_reference!r} is not a collection: name the one your "
-            'tenants\' documents are in, such as "restaurants"'
-        )
+    collection, tenant, tenant_reference = _tenancy(table, name)
     operations = table.strings("operations", OPERATIONS)
     if unknown := sorted(set(operations) - set(OPERATIONS)):
         raise table.fail(f"operation {unknown[0]!r} is not one of {', '.join(OPERATIONS)}")
@@ -543,6 +552,32 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
     _check_order(resource, table)
     _check_direct_access(resource, table)
     return resource
+
+
+def _tenancy(table: _Table, name: str) -> tuple[str, str, str]:
+    """Where a resource's records are and where their tenant is: the collection (a
+    tenant's subcollection with `{tenant}`), the tenant field, the tenant reference."""
+    collection = table.get("collection", str, name)
+    top = collection.split("/", 1)[0]
+    if "/" in collection and not _TENANT_PATH.fullmatch(collection):
+        raise table.fail(
+            f"collection {collection!r}: a subcollection is declared as "
+            '"<tenants>/{tenant}/<records>", such as "restaurants/{tenant}/orders"'
+        )
+    if not _COLLECTION.fullmatch(top) or top in config.own_collections():
+        raise table.fail(f"collection {collection!r} is not a collection partners may reach")
+    tenant = table.get("tenant_field", str, "partnerId")
+    if not is_field_name(tenant):
+        raise table.fail(f"tenant_field {tenant!r} is not a field name")
+    tenant_reference = table.get("tenant_reference", str, "")
+    if tenant_reference and not _COLLECTION.fullmatch(tenant_reference):
+        raise table.fail(
+            f"tenant_reference {tenant_reference!r} is not a collection: name the one your "
+            'tenants\' documents are in, such as "restaurants"'
+        )
+    if tenant_reference and TENANT_IN_PATH in collection:
+        raise table.fail("the tenant is in the collection's path; tenant_reference has no use")
+    return collection, tenant, tenant_reference
 
 
 def _bookkeeping(table: _Table, tenant: str, fields: tuple[FieldSpec, ...]) -> Bookkeeping:

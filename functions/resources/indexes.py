@@ -22,13 +22,14 @@ def indexes_of(resource: Resource) -> list[dict[str, Any]]:
         for equals in itertools.combinations(resource.filters, size):
             for bound in (None, *resource.ranges):
                 keys = [name for name, _ in resource.order_keys(bound)]
-                fields = [resource.tenant_field, *equals, *keys]
+                tenant = [] if resource.tenant_in_path else [resource.tenant_field]
+                fields = [*tenant, *equals, *keys]
                 if len(fields) > 1:
                     shapes.append(fields)
     shapes.sort(key=lambda fields: (len(fields), fields))
     return [
         {
-            "collectionGroup": resource.collection,
+            "collectionGroup": resource.collection_id,
             "queryScope": "COLLECTION",
             "fields": [{"fieldPath": name, "order": "ASCENDING"} for name in fields],
         }

@@ -112,14 +112,19 @@ def member(name: str) -> str:
 def _resource(resource: Resource, declaration: Declaration) -> list[str]:
     name = resource.name.replace("-", "_")
     valid = f"partnerApiValid_{name}"
-    tenant = resource.tenant_field
-    owns = f"{member(tenant)} == {_tenant_value(resource)}"
+    # Where the tenant is in the path, the match's {tenant} is the caller's, and the
+    # records hold no tenant field.
+    tenant = [] if resource.tenant_in_path else [resource.tenant_field]
+    owns = f"{member(resource.tenant_field)} == {_tenant_value(resource)}"
+    stored, created = f"resource.data{owns}", f"request.resource.data{owns}"
+    if resource.tenant_in_path:
+        stored = created = "tenant == request.auth.token.partnerId"
     book = resource.bookkeeping
-    required = [tenant, *book.fields] + [
+    required = [*tenant, *book.fields] + [
         spec.name for spec in resource.fields if spec.required or spec.server_set
     ]
     allowed = (
-        [tenant]
+        tenant
         + [spec.name for spec in resource.fields if spec.creatable or spec.server_set]
         + list(book.fields)
     )
@@ -182,7 +187,7 @@ def _resource(resource: Resource, declaration: Declaration) -> list[str]:
     if "read" in direct and "get" in resource.operations:
         lines += [
             f"  allow get: if {read}",
-            f"    && resource.data{owns}",
+            f"    && {stored}",
             "    && partnerApiIsActive();",
         ]
     if "read" in direct and "list" in resource.operations:
@@ -190,7 +195,7 @@ def _resource(resource: Resource, declaration: Declaration) -> list[str]:
             "  // A list must be filtered to the caller's tenant and fetch at most "
             f"{resource.max_page_size} documents.",
             f"  allow list: if {read}",
-            f"    && resource.data{owns}",
+            f"    && {stored}",
             f"    && request.query.limit <= {resource.max_page_size}",
             "    && partnerApiIsActive();",
         ]
@@ -198,7 +203,7 @@ def _resource(resource: Resource, declaration: Declaration) -> list[str]:
         lines += [
             f"  allow create: if {write}",
             "    && partnerApiIsId(docId)",
-            f"    && request.resource.data{owns}",
+            f"    && {created}",
             f"    && {valid}(request.resource.data)",
             "    && partnerApiIsActive();",
         ]

@@ -28,7 +28,7 @@ from functions.core.models import (
     is_document_id,
 )
 from functions.resources import validation
-from functions.resources.declaration import Resource
+from functions.resources.declaration import TENANT_IN_PATH, Resource
 from functions.store import calls, wire
 from functions.store.client import (
     UnitOfWork,
@@ -46,16 +46,39 @@ CONFLICT_ATTEMPTS = 5
 
 
 def _collection(
-    resource: Resource, database: firestore.Client | None = None
+    resource: Resource, database: firestore.Client | None = None, *, partner_id: str = ""
 ) -> firestore.CollectionReference:
+    """The resource's collection; where the tenant is in the path, `partner_id`'s (its
+    records only: never a collection group, for a partner)."""
     database = database or client()
-    return database.collection(config.resource_collection(resource.name, resource.collection))
+    path = config.resource_collection(resource.name, resource.collection)
+    if resource.tenant_in_path:
+        if not partner_id:
+            raise ValueError(f"{resource.name}: whose records? the tenant is in the path")
+        path = path.replace(TENANT_IN_PATH, partner_id)
+    return database.collection(path)
+
+
+def _data(resource: Resource, snapshot: Any) -> dict[str, Any]:
+    """A read document's data; where the tenant is in the path, with the tenant of its
+    path under `tenant_field` (what the domain reads a record's tenant from)."""
+    data: dict[str, Any] = snapshot.to_dict() or {}
+    if resource.tenant_in_path:
+        data[resource.tenant_field] = snapshot.reference.parent.parent.id
+    return data
+
+
+def _written(resource: Resource, document: Mapping[str, Any]) -> dict[str, Any]:
+    """What is stored of a document: where the tenant is in the path, no tenant field."""
+    if resource.tenant_in_path:
+        return {k: v for k, v in document.items() if k != resource.tenant_field}
+    return dict(document)
 
 
 def count(resource: Resource, database: firestore.Client) -> int:
     """How many documents the resource's collection holds (one aggregation query)."""
     with backend_errors():
-        collection: Any = _collection(resource, database)
+        collection: Any = _every_tenant(resource, database)
         found = collection.count().get(**call_options("run_aggregation_query"))
     return int(found[0][0].value)
 
@@ -72,12 +95,19 @@ def scan(
     """
     from google.cloud.firestore import FieldFilter  # noqa: PLC0415
 
-    query: Any = _collection(resource, database)
-    if partner_id is not None:
-        tenant = _stored(resource.tenant_value(partner_id), database)
-        query = query.where(
-            filter=FieldFilter(wire.field_path(resource.tenant_field), "==", tenant)
+    if resource.tenant_in_path:
+        query: Any = (
+            _every_tenant(resource, database)
+            if partner_id is None
+            else _collection(resource, database, partner_id=partner_id)
         )
+    else:
+        query = _collection(resource, database)
+        if partner_id is not None:
+            tenant = _stored(resource.tenant_value(partner_id), database)
+            query = query.where(
+                filter=FieldFilter(wire.field_path(resource.tenant_field), "==", tenant)
+            )
     query = query.order_by("__name__")
     last = None
     while True:
@@ -85,10 +115,31 @@ def scan(
         with backend_errors():
             snapshots = calls.stream(page.limit(page_size))
         for snapshot in snapshots:
-            yield snapshot.id, snapshot.to_dict() or {}, snapshot.update_time
+            if _in_declared_path(resource, snapshot):
+                yield snapshot.id, _data(resource, snapshot), snapshot.update_time
         if len(snapshots) < page_size:
             return
         last = snapshots[-1]
+
+
+def _every_tenant(resource: Resource, database: firestore.Client) -> Any:
+    """Every tenant's records, for the owner's `inspect`: where the tenant is in the path,
+    the collection group (documents of a same-named subcollection elsewhere are left out
+    as they are read)."""
+    if resource.tenant_in_path:
+        return database.collection_group(resource.collection_id)
+    return _collection(resource, database)
+
+
+def _in_declared_path(resource: Resource, snapshot: Any) -> bool:
+    if not resource.tenant_in_path:
+        return True
+    parent = snapshot.reference.parent.parent
+    return (
+        parent is not None
+        and parent.parent.id == resource.collection.split("/", 1)[0]
+        and (parent.parent.parent is None)
+    )
 
 
 def _record_from(resource: Resource, snapshot: Any) -> Record:
@@ -103,7 +154,7 @@ def _record_or_none(resource: Resource, snapshot: Any) -> Record | None:
     """The record a stored document holds, or None (logged) when it does not hold a valid
     one: other writers (the owner's app, an older version, a direct client) may have
     left documents the API cannot vouch for."""
-    return valid_or_none(resource, snapshot.id, snapshot.to_dict() or {}, snapshot.update_time)
+    return valid_or_none(resource, snapshot.id, _data(resource, snapshot), snapshot.update_time)
 
 
 def valid_or_none(
@@ -134,7 +185,7 @@ def _position_of(snapshot: Any, keys: tuple[str, ...]) -> Position | None:
 
 def _owned(resource: Resource, snapshot: Any, partner_id: str) -> bool:
     # A document another writer left without the tenant field belongs to no partner.
-    data = snapshot.to_dict() if snapshot.exists else None
+    data = _data(resource, snapshot) if snapshot.exists else None
     return data is not None and resource.tenant_of(data) == partner_id
 
 
@@ -150,7 +201,7 @@ def get_record(resource: Resource, partner_id: str, doc_id: str) -> Record:
     if not is_document_id(doc_id):
         raise _not_found(resource)
     with backend_errors():
-        snapshot = calls.get(_collection(resource).document(doc_id))
+        snapshot = calls.get(_collection(resource, partner_id=partner_id).document(doc_id))
     count_reads(1)
     if not _owned(resource, snapshot, partner_id):
         raise _not_found(resource)
@@ -204,9 +255,11 @@ def list_query(
     from google.cloud.firestore import FieldFilter  # noqa: PLC0415
 
     path = wire.field_path
-    collection = _collection(resource)
-    tenant = _stored(resource.tenant_value(partner_id), collection._client)  # noqa: SLF001
-    query: Any = collection.where(filter=FieldFilter(path(resource.tenant_field), "==", tenant))
+    collection = _collection(resource, partner_id=partner_id)
+    query: Any = collection
+    if not resource.tenant_in_path:  # a tenant's subcollection holds only its records
+        tenant = _stored(resource.tenant_value(partner_id), collection._client)  # noqa: SLF001
+        query = collection.where(filter=FieldFilter(path(resource.tenant_field), "==", tenant))
     for name, value in equals:
         query = query.where(filter=FieldFilter(path(name), "==", value))
     if bounds is not None:
@@ -232,9 +285,12 @@ def new_record_id() -> str:
 def add_create(
     work: UnitOfWork, resource: Resource, doc_id: str, document: Mapping[str, Any]
 ) -> int:
-    """Add the creation of a record to `work` (the commit fails if the id exists).
-    Returns the write's place in what `work.commit()` returns."""
-    return work.create(_collection(resource).document(doc_id), document)
+    """Add the creation of a record to `work` (the commit fails if the id exists), in its
+    tenant's subcollection where the tenant is in the path. Returns the write's place in
+    what `work.commit()` returns."""
+    partner_id = resource.tenant_of(document) or ""
+    reference = _collection(resource, partner_id=partner_id).document(doc_id)
+    return work.create(reference, _written(resource, document))
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,11 +309,11 @@ def read_owned(resource: Resource, partner_id: str, doc_id: str) -> Stored:
     if not is_document_id(doc_id):
         raise _not_found(resource)
     with backend_errors():
-        snapshot = calls.get(_collection(resource).document(doc_id))
+        snapshot = calls.get(_collection(resource, partner_id=partner_id).document(doc_id))
     count_reads(1)
     if not _owned(resource, snapshot, partner_id):
         raise _not_found(resource)
-    return Stored(snapshot.to_dict() or {}, snapshot.update_time)
+    return Stored(_data(resource, snapshot), snapshot.update_time)
 
 
 def _stored(value: Any, database: Any) -> Any:
@@ -293,6 +349,7 @@ def add_update(
     *,
     clears: tuple[str, ...],
     unchanged_since: dt.datetime,
+    partner_id: str,
 ) -> int:
     """Add a partial update to `work`: `changes` set, `clears` removed, only if the
     document is still as written at `unchanged_since`. Returns the write's place."""
@@ -300,5 +357,5 @@ def add_update(
 
     fields = {**changes, **{name: firestore.DELETE_FIELD for name in clears}}
     fields = {wire.field_path(name): value for name, value in fields.items()}  # one name each
-    reference = _collection(resource).document(doc_id)
+    reference = _collection(resource, partner_id=partner_id).document(doc_id)
     return work.update(reference, fields, unchanged_since=unchanged_since)

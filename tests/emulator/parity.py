@@ -284,14 +284,19 @@ def rules_accept(
     server = {book.created_by: user.uid, book.version: 1}
     document = {
         **body,
-        resource.tenant_field: resource.tenant_value(partner_id),
+        **(
+            {}
+            if resource.tenant_in_path
+            else {resource.tenant_field: resource.tenant_value(partner_id)}
+        ),
         **{name: value for name, value in server.items() if name is not None},
     }
     times = (
         *(name for name in (book.created_at, book.updated_at) if name is not None),
         *(s.name for s in resource.fields if s.server_set),
     )
-    response = create_doc(user.token, doc_id, document, collection=resource.collection, times=times)
+    collection = resource.collection_of(partner_id)
+    response = create_doc(user.token, doc_id, document, collection=collection, times=times)
     assert response.status_code in (200, 400, 403), response.text[:300]
     return response.status_code == 200
 

@@ -528,3 +528,131 @@ def test_a_tenant_kept_as_a_reference_is_served_stored_and_ruled_as_one(
     assert plain.status_code == 403  # the id where the reference belongs
     assert get_doc(acme.token, f"specials/{special['id']}").status_code == 200
     assert get_doc(globex.token, f"specials/{special['id']}").status_code == 403
+
+
+# --- each tenant's records in the subcollection of its document ------------------------------
+
+ORDER = {"status": "open", "total": 12.5, "placed_at": "2026-03-31T12:00:00Z"}
+ORDERS = data_model_declaration().get("orders")
+
+
+def make_order(api: Api, user: User, **changes: Any) -> dict[str, Any]:
+    response = api.post("api/v1/orders", json={**ORDER, **changes}, headers=user.headers())
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return dict(response.get_json())
+
+
+def test_a_tenants_subcollection_is_its_records_and_no_one_elses(
+    api: Api, acme: User, globex: User
+) -> None:
+    from functions import store
+
+    database = store.client()
+    mine = make_order(api, acme)
+    assert mine["restaurant_id"] == T.acme  # the tenant of the path, on the wire
+    document = database.document(f"restaurants/{T.acme}/orders/{mine['id']}").get()
+    assert document.exists
+    assert "restaurant_id" not in (document.to_dict() or {})  # the path says it
+    theirs = make_order(api, globex, status="paid")
+    # the app's own orders, in a tenant's subcollection and in a same-named one elsewhere
+    database.document(f"restaurants/{T.acme}/orders/app-1").set(
+        {
+            "status": "paid",
+            "total": 3,
+            "placed_at": dt.datetime(2026, 3, 30, tzinfo=dt.UTC),
+            "createdAt": dt.datetime(2026, 3, 30, tzinfo=dt.UTC),
+        }
+    )
+    database.document(f"kitchens/{T.acme}/orders/elsewhere").set(
+        {"status": "open", "total": 1, "createdAt": dt.datetime.now(dt.UTC)}
+    )
+    listed = api.get("api/v1/orders", headers=acme.headers()).get_json()
+    assert [record["id"] for record in listed["data"]] == ["app-1", mine["id"]]
+    assert {record["restaurant_id"] for record in listed["data"]} == {T.acme}
+    assert_error(api.get(f"api/v1/orders/{theirs['id']}", headers=acme.headers()), 404)
+    paid = api.get("api/v1/orders?status=paid", headers=acme.headers()).get_json()
+    assert [record["id"] for record in paid["data"]] == ["app-1"]
+    ranged = api.get(
+        "api/v1/orders?placed_atFrom=2026-03-31T00:00:00Z", headers=acme.headers()
+    ).get_json()
+    assert [record["id"] for record in ranged["data"]] == [mine["id"]]
+    changed = api.patch(
+        f"api/v1/orders/{mine['id']}",
+        json={"status": "paid"},
+        headers=acme.headers(**{"If-Match": '"1"'}),
+    )
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    stored_after = database.document(f"restaurants/{T.acme}/orders/{mine['id']}").get()
+    assert (stored_after.to_dict() or {})["status"] == "paid"
+    assert "restaurant_id" not in (stored_after.to_dict() or {})
+    events = api.get("api/v1/events?type=orders.created", headers=acme.headers()).get_json()
+    assert [(e["record_id"], e["data"]["restaurant_id"]) for e in events["data"]] == [
+        (mine["id"], T.acme)
+    ]
+
+
+def test_the_rules_keep_each_tenant_to_its_own_subcollection(
+    api: Api, acme: User, globex: User
+) -> None:
+    base = {"status": "open", "total": 1.0, "placed_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}
+    base |= {"createdBy": acme.uid, "version": 1}
+
+    def direct(tenant: str, doc_id: str, **extra: Any) -> int:
+        path = f"restaurants/{tenant}/orders"
+        return create_doc(acme.token, doc_id, {**base, **extra}, collection=path).status_code
+
+    assert direct(T.acme, f"d-{T.acme}") == 200
+    assert direct(T.globex, f"d-{T.globex}") == 403  # another tenant's subcollection
+    assert direct(T.acme, f"e-{T.acme}", restaurant_id=T.acme) == 403  # the path says it
+    assert get_doc(acme.token, f"restaurants/{T.acme}/orders/d-{T.acme}").status_code == 200
+    assert get_doc(globex.token, f"restaurants/{T.acme}/orders/d-{T.acme}").status_code == 403
+    served = api.get(f"api/v1/orders/d-{T.acme}", headers=acme.headers())
+    assert served.status_code == 200, served.get_data(as_text=True)
+    assert served.get_json()["restaurant_id"] == T.acme
+
+
+def test_the_trigger_of_a_tenants_subcollection_events_the_apps_writes_once(
+    api: Api, acme: User
+) -> None:
+    """What the `ordersChanged` trigger does, with the snapshots the SDK reads: the
+    tenant comes from the path; the API's own write is evented once, by the API."""
+    from functions import store
+    from functions.edge import triggers
+
+    database = store.client()
+    reference = database.document(f"restaurants/{T.acme}/orders/app-2")
+    reference.set(
+        {"status": "open", "total": 4.0, "placed_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}
+    )
+    (made,) = triggers.record_changed("orders", "app-2", None, reference.get(), tenant=T.acme)
+    assert (made.partner_id, made.type, made.writer) == (T.acme, "orders.created", "app")
+    assert made.data["restaurant_id"] == T.acme
+    assert made.data["placed_at"] == "2026-01-01T00:00:00.000000Z"
+    # delivered again: no second event
+    assert triggers.record_changed("orders", "app-2", None, reference.get(), tenant=T.acme) == []
+    listed = api.get("api/v1/events?type=orders.created", headers=acme.headers()).get_json()
+    assert [event["id"] for event in listed["data"]] == [made.id]
+    mine = make_order(api, acme)
+    api_write = database.document(f"restaurants/{T.acme}/orders/{mine['id']}").get()
+    assert triggers.record_changed("orders", mine["id"], None, api_write, tenant=T.acme) == []
+
+
+def test_inspect_reads_every_tenants_subcollection_and_only_those(api: Api, acme: User) -> None:
+    from functions import store
+    from tests.helpers import cli
+
+    make_order(api, acme)
+    store.client().document(f"kitchens/{T.acme}/orders/elsewhere").set({"status": "open"})
+    mine = json.loads(cli("inspect", "orders", "--partner", T.acme, "--json").stdout)
+    assert (mine["scanned"], mine["served"]["count"]) == (1, 1)
+    everyone = json.loads(cli("inspect", "orders", "--json").stdout)
+    assert everyone["scanned"] == 1  # the kitchen's `orders` is another collection
+    assert everyone["noTenantField"]["count"] == 0
+
+
+@PARITY
+@given(drawn=documents(ORDERS))
+def test_rules_and_model_accept_the_same_orders(
+    acme: User, drawn: tuple[str, dict[str, Any]]
+) -> None:
+    assert_parity(ORDERS, acme, T.acme, drawn)

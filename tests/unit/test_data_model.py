@@ -448,3 +448,51 @@ def test_a_tenant_reference_names_a_collection() -> None:
     text = '[menus]\ntenant_reference = "a/b"\n[menus.fields.x]\nkind = "boolean"\n'
     with pytest.raises(DeclarationError, match="tenant_reference 'a/b' is not a collection"):
         declaration.parse(tomllib.loads(text))
+
+
+def test_a_tenants_subcollection_is_ruled_and_indexed_by_its_path() -> None:
+    from functions.resources import indexes
+
+    orders = data_model_declaration().get("orders")
+    assert orders is not None
+    assert orders.tenant_in_path
+    assert orders.collection_of("hG7s") == "restaurants/hG7s/orders"
+    assert orders.collection_id == "orders"
+    block = rules.block(data_model_declaration())
+    start = block.index("match /restaurants/{tenant}/orders/{docId} {")
+    rule = block[start : block.index("\n    }\n", start)]
+    assert rule.count("&& tenant == request.auth.token.partnerId") == 3  # get, list, create
+    assert "resource.data." not in rule  # no tenant field is read
+    valid = block[block.index("function partnerApiValid_orders") :]
+    assert "'restaurant_id'" not in valid[: valid.index("}")]  # the path says it
+    made = indexes.indexes_of(orders)
+    assert {index["collectionGroup"] for index in made} == {"orders"}
+    assert [[field["fieldPath"] for field in index["fields"]] for index in made] == [
+        ["placed_at", "createdAt"],
+        ["status", "createdAt"],
+        ["status", "placed_at", "createdAt"],
+    ]  # a tenant's own collection: never a tenant field in an index
+
+
+@pytest.mark.parametrize(
+    ("collection", "expected"),
+    [
+        ("restaurants/{tenant}/orders/{id}/lines", "a subcollection is declared as"),
+        ("restaurants/{id}/orders", "a subcollection is declared as"),
+        ("restaurants/orders", "a subcollection is declared as"),
+        ("{tenant}/orders", "a subcollection is declared as"),
+        ("partners/{tenant}/orders", "is not a collection partners may reach"),
+    ],
+)
+def test_a_subcollection_is_declared_under_its_tenants_documents(
+    collection: str, expected: str
+) -> None:
+    text = f'[menus]\ncollection = "{collection}"\n[menus.fields.x]\nkind = "boolean"\n'
+    with pytest.raises(DeclarationError, match=expected):
+        declaration.parse(tomllib.loads(text))
+    both = (
+        '[menus]\ncollection = "r/{tenant}/m"\ntenant_reference = "r"\n'
+        '[menus.fields.x]\nkind = "boolean"\n'
+    )
+    with pytest.raises(DeclarationError, match="tenant_reference has no use"):
+        declaration.parse(tomllib.loads(both))
