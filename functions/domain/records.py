@@ -303,6 +303,57 @@ def update_record(
     return _as_written(updated, written[write])
 
 
+def delete_record(resource: Resource, caller: Caller, doc_id: str, expected: Revision) -> None:
+    """Delete the caller's record if it is still at the revision the caller last read,
+    with its audit record and its `<resource>.deleted` event (the record as it was) in
+    the same commit.
+
+    The event's id is the one the trigger derives for this deletion (from the deleted
+    document's last update time), so the trigger that sees it adds none.
+
+    Raises:
+        NotFound: a missing record, or another tenant's.
+        PreconditionFailed: the record has changed since.
+    """
+    stored = store.read_owned(resource, caller.partner_id, doc_id)
+    before = validation.revision_of(resource, stored.data, stored.written)
+    _require(resource, before, expected)
+    now = dt.datetime.now(dt.UTC)
+    work = UnitOfWork()
+    store.add_delete(
+        work, resource, doc_id, unchanged_since=stored.written, partner_id=caller.partner_id
+    )
+    audit = replace(
+        _audit(resource, caller, "delete", ()),
+        record_id=doc_id,
+        version_before=before.version,
+        version_after=None,
+    )
+    audit_store.add(work, audit, now)
+    event = changes.event_of(
+        resource,
+        doc_id,
+        stored.data,
+        None,
+        event_id=changes.write_event_id(resource, doc_id, "deleted", stored.written),
+        at=now,
+        writer="api",
+        request_id=audit.request_id,
+    )
+    if event is not None:
+        event_store.add(work, event)
+    try:
+        work.commit()
+    except WriteConflict as exc:
+        latest = store.read_owned(resource, caller.partner_id, doc_id)  # NotFound: gone since
+        count_reads(2)
+        now_at = validation.revision_of(resource, latest.data, latest.written)
+        raise PreconditionFailed(
+            f"The {resource.item} changed since it was read; read it again.", current=now_at
+        ) from exc
+    count_reads(1)
+
+
 def _require_own_references(resource: Resource, caller: Caller, fields: Mapping[str, Any]) -> None:
     """A reference into a declared collection names one of the caller's own records:
     another tenant's is refused as a missing one is, exactly as reading it would be.

@@ -55,12 +55,14 @@ RULES_UNROLLED_ITEMS = 10
 """The longest list whose items the rules check one by one (the rules have no loops, and
 evaluate at most 1,000 expressions a request)."""
 ACCESS: Final = ("read", "create", "update")
-OPERATIONS: Final = ("list", "get", "create", "update")
+OPERATIONS: Final = ("list", "get", "create", "update", "delete")
+DEFAULT_OPERATIONS: Final = ("list", "get", "create", "update")
+"""What a resource serves unless it says: a delete is declared, never assumed."""
 SYSTEM_FIELDS: Final = ("createdAt", "updatedAt", "createdBy", "version")
 """The server's own fields where a declaration does not place them elsewhere."""
 BOOKKEEPING: Final = ("created_at", "updated_at", "created_by", "version")
 """The keys of a resource's `bookkeeping` table, in the order the fields are served."""
-DIRECT_ACCESS: Final = ("read", "create")
+DIRECT_ACCESS: Final = ("read", "create", "delete")
 ORDER_BY_ID: Final = "id"
 QUERY_WORDS: Final = ("limit", "cursor", "fields")
 RULES_WORDS: Final = frozenset(
@@ -239,6 +241,8 @@ class Resource:
     read_scope: str
     write_scope: str
     fields: tuple[FieldSpec, ...]
+    delete_scope: str = ""
+    """The scope a delete takes (empty: the write scope); see `scope_of_delete`."""
     filters: tuple[str, ...] = ()
     ranges: tuple[str, ...] = ()
     page_size: int = 20
@@ -259,6 +263,10 @@ class Resource:
 
     def field(self, name: str) -> FieldSpec:
         return next(spec for spec in self.fields if spec.name == name)
+
+    @property
+    def scope_of_delete(self) -> str:
+        return self.delete_scope or self.write_scope
 
     @property
     def tenant_in_path(self) -> bool:
@@ -383,7 +391,9 @@ class Declaration:
         return next((r for r in self.resources if r.collection == collection), None)
 
     def scopes(self) -> frozenset[str]:
-        return frozenset(s for r in self.resources for s in (r.read_scope, r.write_scope))
+        return frozenset(
+            s for r in self.resources for s in (r.read_scope, r.write_scope, r.scope_of_delete)
+        )
 
 
 def path() -> Path:
@@ -495,14 +505,17 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
         raise DeclarationError(f"{where}: /api/v1/{name} is the package's own; choose another name")
     table = _Table(raw, where)
     collection, tenant, tenant_reference = _tenancy(table, name)
-    operations = table.strings("operations", OPERATIONS)
+    operations = table.strings("operations", DEFAULT_OPERATIONS)
     if unknown := sorted(set(operations) - set(OPERATIONS)):
         raise table.fail(f"operation {unknown[0]!r} is not one of {', '.join(OPERATIONS)}")
     if not operations:
         raise table.fail("operations is empty: declare at least one")
     scopes = (table.get("read_scope", str, f"{name}:read"), table.get("write_scope", str, ""))
     read_scope, write_scope = scopes[0], scopes[1] or f"{name}:write"
-    for scope in (read_scope, write_scope):
+    delete_scope = table.get("delete_scope", str, "")
+    if delete_scope and "delete" not in operations:
+        raise table.fail("delete_scope needs the delete operation")
+    for scope in (read_scope, write_scope, *([delete_scope] if delete_scope else [])):
         if not _SCOPE.fullmatch(scope):
             raise table.fail(f"scope {scope!r} is not of the form resource:access")
     item = table.get("item", str, name.removesuffix("s"))
@@ -525,7 +538,7 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
     if unknown := sorted(set(direct_access) - set(DIRECT_ACCESS)):
         raise table.fail(
             f"direct_access {unknown[0]!r} is not one of {', '.join(DIRECT_ACCESS)} "
-            "(partners change records through the API only)"
+            "(partners update records through the API only)"
         )
     default_order = bookkeeping.created_at or ORDER_BY_ID
     resource = Resource(
@@ -537,6 +550,7 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
         operations=frozenset(operations),
         read_scope=read_scope,
         write_scope=write_scope,
+        delete_scope=delete_scope,
         fields=fields,
         filters=table.strings("filters"),
         ranges=table.strings("ranges"),
@@ -632,6 +646,8 @@ def _check_direct_access(resource: Resource, table: _Table) -> None:
             )
     if "create" in resource.direct_access and "create" not in resource.operations:
         raise table.fail("direct_access: create needs the create operation")
+    if "delete" in resource.direct_access and "delete" not in resource.operations:
+        raise table.fail("direct_access: delete needs the delete operation")
 
 
 def _check_usable(

@@ -114,11 +114,84 @@ def _resource(resource: Resource, declaration: Declaration) -> list[str]:
     valid = f"partnerApiValid_{name}"
     # Where the tenant is in the path, the match's {tenant} is the caller's, and the
     # records hold no tenant field.
-    tenant = [] if resource.tenant_in_path else [resource.tenant_field]
     owns = f"{member(resource.tenant_field)} == {_tenant_value(resource)}"
     stored, created = f"resource.data{owns}", f"request.resource.data{owns}"
     if resource.tenant_in_path:
         stored = created = "tenant == request.auth.token.partnerId"
+    direct = resource.direct_access
+    lines = [
+        f"// {resource.name}: {', '.join(o for o in OPERATIONS if o in resource.operations)}"
+        f"; straight on Firestore: {', '.join(sorted(direct)) or 'nothing (API only)'}",
+    ]
+    if "create" in direct:
+        checks = _create_checks(resource, declaration)
+        lines += [
+            f"function {valid}(data) {{",
+            f"  return {checks[0]}",
+            *(f"    && {check}" for check in checks[1:-1]),
+            f"    && {checks[-1]};",
+            "}",
+            "",
+        ]
+    lines.append(f"match /{resource.collection}/{{docId}} {{")
+    if resource.hidden:
+        lines.append(
+            f"  // Hidden from partners: {', '.join(resource.hidden)}. Rules cannot hide a "
+            "field, so partners read through the API only."
+        )
+    if resource.api_only and "create" in direct:
+        lines.append(
+            f"  // Through the API only: {', '.join(resource.api_only)} (beyond what the rules "
+            "can check; a direct create may not hold them)."
+        )
+    return [*lines, *_allows(resource, stored, created, valid), "}"]
+
+
+def _allows(resource: Resource, stored: str, created: str, valid: str) -> list[str]:
+    """The allow statements of a resource's match: what `direct_access` opens, the cheap
+    checks first (the status read is made only for a partner who passes them: rules stop
+    at the first false term)."""
+    direct = resource.direct_access
+    read = f"partnerApiIsPartner() && partnerApiHasScope('{resource.read_scope}')"
+    write = f"partnerApiIsPartner() && partnerApiHasScope('{resource.write_scope}')"
+    lines = []
+    if "read" in direct and "get" in resource.operations:
+        lines += [f"  allow get: if {read}", f"    && {stored}", "    && partnerApiIsActive();"]
+    if "read" in direct and "list" in resource.operations:
+        lines += [
+            "  // A list must be filtered to the caller's tenant and fetch at most "
+            f"{resource.max_page_size} documents.",
+            f"  allow list: if {read}",
+            f"    && {stored}",
+            f"    && request.query.limit <= {resource.max_page_size}",
+            "    && partnerApiIsActive();",
+        ]
+    if "create" in direct:
+        lines += [
+            f"  allow create: if {write}",
+            "    && partnerApiIsId(docId)",
+            f"    && {created}",
+            f"    && {valid}(request.resource.data)",
+            "    && partnerApiIsActive();",
+        ]
+    if "delete" in direct:
+        remove = f"partnerApiIsPartner() && partnerApiHasScope('{resource.scope_of_delete}')"
+        lines += [
+            f"  allow delete: if {remove}",
+            f"    && {stored}",
+            "    && partnerApiIsActive();",
+        ]
+    closed = "update" if "delete" in direct else "update, delete"
+    return [
+        *lines,
+        "  // Partners change records through the API only (versions, If-Match).",
+        f"  allow {closed}: if false;" if direct else "  allow read, write: if false;",
+    ]
+
+
+def _create_checks(resource: Resource, declaration: Declaration) -> list[str]:
+    """What a direct create's document must be: the API's checks, in the rules."""
+    tenant = [] if resource.tenant_in_path else [resource.tenant_field]
     book = resource.bookkeeping
     required = [*tenant, *book.fields] + [
         spec.name for spec in resource.fields if spec.required or spec.server_set
@@ -155,64 +228,7 @@ def _resource(resource: Resource, declaration: Declaration) -> list[str]:
         checks.append(f"data{member(book.created_by)} == request.auth.uid")
     if book.version is not None:
         checks.append(f"data{member(book.version)} == 1")
-    direct = resource.direct_access
-    read = f"partnerApiIsPartner() && partnerApiHasScope('{resource.read_scope}')"
-    write = f"partnerApiIsPartner() && partnerApiHasScope('{resource.write_scope}')"
-    lines = [
-        f"// {resource.name}: {', '.join(o for o in OPERATIONS if o in resource.operations)}"
-        f"; straight on Firestore: {', '.join(sorted(direct)) or 'nothing (API only)'}",
-    ]
-    if "create" in direct:
-        lines += [
-            f"function {valid}(data) {{",
-            f"  return {checks[0]}",
-            *(f"    && {check}" for check in checks[1:-1]),
-            f"    && {checks[-1]};",
-            "}",
-            "",
-        ]
-    lines.append(f"match /{resource.collection}/{{docId}} {{")
-    if resource.hidden:
-        lines.append(
-            f"  // Hidden from partners: {', '.join(resource.hidden)}. Rules cannot hide a "
-            "field, so partners read through the API only."
-        )
-    if resource.api_only and "create" in direct:
-        lines.append(
-            f"  // Through the API only: {', '.join(resource.api_only)} (beyond what the rules "
-            "can check; a direct create may not hold them)."
-        )
-    # The cheap checks come first: the status read is made only for a partner who passes
-    # them (rules stop at the first false term).
-    if "read" in direct and "get" in resource.operations:
-        lines += [
-            f"  allow get: if {read}",
-            f"    && {stored}",
-            "    && partnerApiIsActive();",
-        ]
-    if "read" in direct and "list" in resource.operations:
-        lines += [
-            "  // A list must be filtered to the caller's tenant and fetch at most "
-            f"{resource.max_page_size} documents.",
-            f"  allow list: if {read}",
-            f"    && {stored}",
-            f"    && request.query.limit <= {resource.max_page_size}",
-            "    && partnerApiIsActive();",
-        ]
-    if "create" in direct:
-        lines += [
-            f"  allow create: if {write}",
-            "    && partnerApiIsId(docId)",
-            f"    && {created}",
-            f"    && {valid}(request.resource.data)",
-            "    && partnerApiIsActive();",
-        ]
-    lines += [
-        "  // Partners change records through the API only (versions, If-Match).",
-        "  allow update, delete: if false;" if direct else "  allow read, write: if false;",
-        "}",
-    ]
-    return lines
+    return checks
 
 
 def _tenant_value(resource: Resource) -> str:

@@ -316,6 +316,20 @@ def read_owned(resource: Resource, partner_id: str, doc_id: str) -> Stored:
     return Stored(_data(resource, snapshot), snapshot.update_time)
 
 
+def add_delete(
+    work: UnitOfWork,
+    resource: Resource,
+    doc_id: str,
+    *,
+    unchanged_since: dt.datetime,
+    partner_id: str,
+) -> int:
+    """Add the deletion of a record to `work`, only if the document is still as written
+    at `unchanged_since`. Returns the write's place."""
+    reference = _collection(resource, partner_id=partner_id).document(doc_id)
+    return work.delete(reference, unchanged_since=unchanged_since)
+
+
 def _stored(value: Any, database: Any) -> Any:
     """A value as a query compares it (our reference as the SDK's)."""
     return wire.sdk_value(value, database._database_string + "/documents/")  # noqa: SLF001

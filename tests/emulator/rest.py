@@ -82,6 +82,11 @@ def create_doc(
     )
 
 
+def delete_doc(token: str | None, path: str) -> requests.Response:
+    """A client delete of the document at `path`."""
+    return requests.delete(rest(f"/{path}"), headers=headers(token), timeout=30)
+
+
 def get_doc(token: str | None, path: str) -> requests.Response:
     return requests.get(rest(f"/{path}"), headers=headers(token), timeout=30)
 

@@ -656,3 +656,77 @@ def test_rules_and_model_accept_the_same_orders(
     acme: User, drawn: tuple[str, dict[str, Any]]
 ) -> None:
     assert_parity(ORDERS, acme, T.acme, drawn)
+
+
+# --- delete -------------------------------------------------------------------------------
+
+
+def test_a_delete_needs_if_match_the_callers_record_and_the_delete_scope(
+    api: Api, acme: User, globex: User, partner: Any
+) -> None:
+    record = make_delivery(api, acme)
+    path = f"api/v1/deliveries/{record['id']}"
+    assert_error(api.call("DELETE", path, headers=acme.headers()), 428)
+    stale = api.call("DELETE", path, headers=acme.headers(**{"If-Match": '"2"'}))
+    assert assert_error(stale, 412)["code"] == "precondition_failed"
+    assert stale.headers["ETag"] == '"1"'
+    assert_error(api.call("DELETE", path, headers=globex.headers(**{"If-Match": '"1"'})), 404)
+    writer = partner("acme", scopes=["deliveries:read", "deliveries:write"])
+    refused = assert_error(
+        api.call("DELETE", path, headers=writer.headers(**{"If-Match": '"1"'})), 403
+    )
+    assert "deliveries:delete" in refused["message"]
+    assert_error(api.call("DELETE", "api/v1/deliveries", headers=acme.headers()), 405)
+    assert_error(api.call("DELETE", "api/v1/couriers/x", headers=acme.headers()), 405)
+    assert stored("deliveries", record["id"])["total"] == 41.5  # nothing was deleted
+
+
+def test_a_delete_is_204_audited_and_evented_with_the_record_as_it_was(
+    api: Api, acme: User
+) -> None:
+    from functions import store
+    from functions.edge import triggers
+    from tests.helpers import cli
+
+    record = make_delivery(api, acme)
+    before = store.client().collection("deliveries").document(record["id"]).get()
+    deleted = api.call(
+        "DELETE", f"api/v1/deliveries/{record['id']}", headers=acme.headers(**{"If-Match": '"1"'})
+    )
+    assert deleted.status_code == 204
+    assert deleted.get_data() == b""
+    assert not store.client().collection("deliveries").document(record["id"]).get().exists
+    assert_error(api.get(f"api/v1/deliveries/{record['id']}", headers=acme.headers()), 404)
+    again = api.call(
+        "DELETE", f"api/v1/deliveries/{record['id']}", headers=acme.headers(**{"If-Match": '"1"'})
+    )
+    assert_error(again, 404)
+    events = api.get("api/v1/events?type=deliveries.deleted", headers=acme.headers()).get_json()
+    (event,) = events["data"]
+    assert event["record_id"] == record["id"]
+    assert event["writer"] == "api"
+    assert event["data"] == record  # the record as it was
+    # the trigger that sees the deletion adds no second event
+    assert triggers.record_changed("deliveries", record["id"], before, None) == []
+    trail = json.loads(cli("--json", "audit", "--partner", T.acme).stdout)
+    by_operation = {r["operation"]: r for r in trail if r["recordId"] == record["id"]}
+    assert sorted(by_operation) == ["create", "delete"]
+    removal = by_operation["delete"]
+    assert (removal["versionBefore"], removal["versionAfter"]) == (1, None)
+
+
+def test_a_direct_delete_is_the_callers_own_where_declared(
+    api: Api, acme: User, globex: User
+) -> None:
+    from tests.emulator.rest import delete_doc
+
+    mine = make_order(api, acme)
+    theirs = make_order(api, globex)
+    assert delete_doc(globex.token, f"restaurants/{T.acme}/orders/{mine['id']}").status_code == 403
+    assert (
+        delete_doc(acme.token, f"restaurants/{T.globex}/orders/{theirs['id']}").status_code == 403
+    )
+    assert delete_doc(acme.token, f"restaurants/{T.acme}/orders/{mine['id']}").status_code == 200
+    assert_error(api.get(f"api/v1/orders/{mine['id']}", headers=acme.headers()), 404)
+    delivery = make_delivery(api, acme)  # deliveries: deleted through the API only
+    assert delete_doc(acme.token, f"deliveries/{delivery['id']}").status_code == 403

@@ -239,8 +239,27 @@ def test_two_resources_on_one_collection_and_an_empty_file_are_refused() -> None
         _parse(twice)
     with pytest.raises(DeclarationError, match="declares no resource"):
         _parse("")
-    with pytest.raises(DeclarationError, match="operation 'delete'"):
-        _parse(MENU.replace('"update"]', '"delete"]'))
+    with pytest.raises(DeclarationError, match="operation 'purge'"):
+        _parse(MENU.replace('"update"]', '"purge"]'))
+
+
+def test_a_delete_is_declared_never_assumed() -> None:
+    assert (
+        "delete"
+        not in _parse(MENU.replace('operations = ["list", "get", "create", "update"]\n', ""))
+        .resources[0]
+        .operations
+    )
+    declared = _parse(MENU.replace('"update"]', '"update", "delete"]')).resources[0]
+    assert "delete" in declared.operations
+    assert declared.scope_of_delete == "menus:write"
+    own = _parse(MENU.replace('"update"]', '"update", "delete"]\ndelete_scope = "menus:delete"'))
+    assert own.resources[0].scope_of_delete == "menus:delete"
+    assert "menus:delete" in own.scopes()
+    with pytest.raises(DeclarationError, match="delete_scope needs the delete operation"):
+        _parse(MENU.replace('"update"]', '"update"]\ndelete_scope = "menus:delete"'))
+    with pytest.raises(DeclarationError, match="direct_access: delete needs the delete operation"):
+        _parse(MENU.replace('"update"]', '"update"]\ndirect_access = ["delete"]'))
 
 
 def test_a_file_that_is_not_toml_is_refused_with_its_name(tmp_path: Path) -> None:

@@ -127,6 +127,21 @@ def _operations(resource: Resource, ids: dict[str, str]) -> dict[str, dict[str, 
                 ),
             },
         }
+    if "delete" in resource.operations:
+        found["delete"] = {
+            "operationId": ids["delete"],
+            "summary": f"Delete one of the caller's {items}.",
+            "description": (
+                f"If-Match names the {item} as read: a change since is 412. The deletion "
+                f"is audited and evented ({resource.name}.deleted, with the {item} as it "
+                "was) in the same commit."
+            ),
+            "parameters": [parts.id_parameter(resource), parts.if_match()],
+            "responses": {
+                "204": {"description": f"The {item} is deleted."},
+                **parts.errors(BadRequest, NotFound, PreconditionFailed, PreconditionRequired),
+            },
+        }
     return found
 
 
@@ -191,6 +206,7 @@ def paths(decl: Declaration) -> dict[str, Any]:
                     "get": f"apiGet{single}",
                     "create": f"apiCreate{single}",
                     "update": f"apiUpdate{single}",
+                    "delete": f"apiDelete{single}",
                 },
             ),
             resource.name,
@@ -201,6 +217,7 @@ def paths(decl: Declaration) -> dict[str, Any]:
             (collection, "post", "create"),
             (item, "get", "get"),
             (item, "patch", "update"),
+            (item, "delete", "delete"),
         ):
             if op in ops:
                 paths.setdefault(path, {})[method] = ops[op]

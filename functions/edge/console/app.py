@@ -438,6 +438,7 @@ def _audit(page: Page) -> Response:
 OPERATIONS: Final = (
     "create",
     "update",
+    "delete",
     "replay",
     "owner.partner.add",
     "owner.partner.suspend",

@@ -36,6 +36,8 @@ class Reply:
     media_type: str = "application/json"
 
     def response(self) -> Response:
+        if self.status == 204:  # no content: no body, no media type
+            return Response(status=204, headers=dict(self.headers))
         if self.media_type == "application/json":
             return json_response(self.body, self.status, self.headers)
         return Response(

@@ -159,6 +159,34 @@ def update_endpoint(name: str, resource: Resource, id_of: IdOf, missing: str) ->
     return Endpoint(name, "PATCH", frozenset({resource.write_scope}), parse, operation, serialize)
 
 
+@dataclass(frozen=True, slots=True)
+class RecordRemoval:
+    doc_id: str
+    expected: Revision
+
+
+def delete_endpoint(name: str, resource: Resource, id_of: IdOf, missing: str) -> Endpoint[Any, Any]:
+    """DELETE one record with If-Match: the ETag the deletion is based on; 204."""
+
+    def parse(request: Request, caller: Caller) -> RecordRemoval:
+        doc_id = id_of(request)
+        if doc_id is None:
+            raise BadRequest(missing)
+        if request.args:
+            raise BadRequest(f"Query parameters apply to lists, not to a single {resource.item}.")
+        expected = parsing.expected_revision(request.headers.get("If-Match"), resource.item)
+        return RecordRemoval(doc_id, expected)
+
+    def operation(caller: Caller, removal: RecordRemoval) -> None:
+        records.delete_record(resource, caller, removal.doc_id, removal.expected)
+
+    def serialize(result: None, removal: RecordRemoval, caller: Caller) -> Reply:
+        return Reply(None, 204)
+
+    scopes = frozenset({resource.scope_of_delete})
+    return Endpoint(name, "DELETE", scopes, parse, operation, serialize)
+
+
 # --- fetchData, createEntry, updateEntry: the entries resource at its first URLs ----------
 
 FIRST_URLS_COLLECTION = "entries"
@@ -250,6 +278,10 @@ def _resource_operations(resource: Resource) -> dict[str, Endpoint[Any, Any]]:
     if "update" in ops:
         found["update"] = update_endpoint(
             "api", resource, _api_id, f"Name the {resource.item}: PATCH /v1/{name}/<id>."
+        )
+    if "delete" in ops:
+        found["delete"] = delete_endpoint(
+            "api", resource, _api_id, f"Name the {resource.item}: DELETE /v1/{name}/<id>."
         )
     return found
 
