@@ -607,6 +607,10 @@ def _json_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+_JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?")
+"""A number as JSON writes it (a query's `totalFrom=1.5e3` too)."""
+
+
 def _rules_number(number: float) -> str:
     """A float literal of the rules: plain digits (they take no exponent), the shortest
     that reads back as `number`."""
@@ -669,9 +673,9 @@ class Number(Kind):
         return "must be a finite number"
 
     def query_value(self, spec: FieldSpec, raw: str) -> Any:
-        if not re.fullmatch(r"-?(0|[1-9][0-9]{0,15})([.][0-9]{1,15})?", raw):
+        if not _JSON_NUMBER.fullmatch(raw):
             raise ValueError("must be a number such as 12.5")
-        return self._check(spec, float(raw))
+        return self._check(spec, _json_number(float(raw)))
 
     def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
         return self.schema(spec)
@@ -819,6 +823,7 @@ class Geo(Kind):
         raise self._not_a_filter()
 
 
+REFERENCE_ID_JSON_PATTERN = r"^(?!\.\.?$)(?!__.*__$)[^/\u0000-\u001f\u007f]+$"
 _PRINTABLE_ID = re.compile(r"[^\x00-\x1f\x7f/]{1,1500}")
 
 
@@ -861,7 +866,9 @@ class Reference(Kind):
         )
 
     def schema(self, spec: FieldSpec) -> dict[str, Any]:
-        return {"type": "string", "minLength": 1, "maxLength": 1500}
+        # A document id: no slash or control character, not `.`, `..` or `__x__`; at
+        # most 1,500 bytes, which 375 characters never exceed.
+        return {"type": "string", "pattern": REFERENCE_ID_JSON_PATTERN, "maxLength": 375}
 
     def description(self, spec: FieldSpec) -> str:
         return (spec.description or "A reference.") + (
