@@ -250,7 +250,19 @@ def _partner_commands(commands: Any, command: Callable[..., argparse.ArgumentPar
     inspect = command(
         commands, "inspect", "what partners would see of a declared collection (read only)"
     )
-    inspect.add_argument("resource", help="a resource resources.toml declares")
+    inspect.add_argument(
+        "resource", nargs="?", help="a resource resources.toml declares (or --collection)"
+    )
+    inspect.add_argument(
+        "--collection",
+        help="with --propose: a collection not yet declared (menus, or restaurants/*/orders)",
+    )
+    inspect.add_argument(
+        "--propose",
+        action="store_true",
+        help=f"print a resources.toml block for --collection, from at most {PROPOSAL_SAMPLE} "
+        "documents",
+    )
     inspect.add_argument("--partner", dest="partner_id", help="only this partner's documents")
     inspect.add_argument(
         "--sample",
@@ -266,6 +278,8 @@ def _partner_commands(commands: Any, command: Callable[..., argparse.ArgumentPar
 
 
 DEFAULT_SAMPLE = 10_000
+PROPOSAL_SAMPLE = 500
+"""Documents a proposal reads, at most."""
 MAX_SAMPLE = 10_000_000
 
 
@@ -721,9 +735,19 @@ def _versions(before: Any, after: Any) -> str:
 
 
 def _inspect_command(args: argparse.Namespace) -> int:
-    """Raises: Refused (a resource the declaration does not name)."""
+    """Raises: Refused (a resource the declaration does not name); UsageError (neither a
+    resource nor --collection --propose)."""
     from functions.operations import inspection  # noqa: PLC0415
 
+    if args.propose or args.collection:
+        if not (args.propose and args.collection) or args.resource or args.partner_id:
+            raise UsageError("inspect --collection PATH --propose takes no resource or --partner")
+        operator = Operator(args.project, args.credentials)
+        proposed = operator.propose(args.collection, sample=min(args.sample, PROPOSAL_SAMPLE))
+        print(json.dumps(proposed.as_json(), indent=2) if args.json else proposed.render(), end="")
+        return 0
+    if not args.resource:
+        raise UsageError("inspect: name a resource, or --collection PATH --propose")
     operator = Operator(args.project, args.credentials)
     found = operator.inspect(
         args.resource, partner_id=args.partner_id, sample=args.sample, progress=_with_progress

@@ -27,6 +27,7 @@ from functions.core.models import (
     PartnerRecord,
     UserAccess,
     WebhookEndpoint,
+    is_document_id,
 )
 from functions.domain.webhooks import delivery
 from functions.domain.webhooks import endpoints as webhooks
@@ -48,6 +49,7 @@ from functions.store import partner_users as access_store
 if TYPE_CHECKING:
     from functions.operations.clients import Database
     from functions.operations.inspection import Inspection
+    from functions.operations.proposal import Proposal
 
 SUSPENDED_NOTE = (
     "the API: its users and keys get 403 partner_suspended on their next call. straight on "
@@ -401,6 +403,25 @@ class Operator:
         if progress is not None:
             documents = progress(documents)
         return inspection.inspect(resource, documents, partner_id=partner_id, sample=sample)
+
+    def propose(self, collection: str, *, sample: int) -> Proposal:
+        """A declaration proposed from at most `sample` documents of `collection` (a
+        top-level collection, or `<tenants>/*/<records>`), read only.
+
+        Raises: Refused (a collection path of another form)."""
+        from functions.operations import proposal  # noqa: PLC0415
+        from functions.store import records as record_store  # noqa: PLC0415
+
+        segments = collection.strip("/").split("/")
+        top = len(segments) == 1 and is_document_id(segments[0])
+        nested = len(segments) == 3 and segments[1] in ("*", "{tenant}")
+        if not (top or nested) or not all(is_document_id(s) for s in segments):
+            raise Refused(
+                f"collection {collection!r}: name a collection (menus) or each tenant's "
+                "subcollection (restaurants/*/orders)"
+            )
+        documents = record_store.sample(self.database, collection, limit=sample)
+        return proposal.propose(collection, documents)
 
     # Owners: who may use the console.
 

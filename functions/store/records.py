@@ -122,6 +122,35 @@ def scan(
         last = snapshots[-1]
 
 
+def sample(
+    database: firestore.Client, collection: str, *, limit: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """At most `limit` documents of `collection` (`restaurants/*/orders`: the `orders` of
+    every restaurant, none of a same-named subcollection elsewhere), in path order, as
+    (path, data): read only, for a proposed declaration."""
+    segments = collection.strip("/").split("/")
+    if len(segments) == 1:
+        query: Any = database.collection(segments[0]).order_by("__name__").limit(limit)
+        with backend_errors():
+            return [(s.reference.path, s.to_dict() or {}) for s in calls.stream(query)]
+    parent, records = segments[0], segments[2]
+    group = database.collection_group(records).order_by("__name__")
+    found: list[tuple[str, dict[str, Any]]] = []
+    last = None
+    while len(found) < limit:
+        page = group if last is None else group.start_after(last)
+        with backend_errors():
+            snapshots = calls.stream(page.limit(300))
+        for snapshot in snapshots:
+            path = snapshot.reference.path.split("/")
+            if len(path) == 4 and path[0] == parent and len(found) < limit:
+                found.append((snapshot.reference.path, snapshot.to_dict() or {}))
+        if len(snapshots) < 300:
+            break
+        last = snapshots[-1]
+    return found
+
+
 def _every_tenant(resource: Resource, database: firestore.Client) -> Any:
     """Every tenant's records, for the owner's `inspect`: where the tenant is in the path,
     the collection group (documents of a same-named subcollection elsewhere are left out

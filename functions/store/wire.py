@@ -423,7 +423,13 @@ def stream(query: firestore.Query) -> list[Any]:
         timeout = config.firestore_timeout_s()
         retry = sdk_retry(query._client._firestore_api._transport, "run_query")
         # `get`, not `stream`: the SDK streams no query limited to its last results.
-        return list(query.get(timeout=timeout, retry=retry.with_timeout(timeout)))
+        found = list(query.get(timeout=timeout, retry=retry.with_timeout(timeout)))
+        for snapshot in found:  # a collection group's carry protobuf times: as ours
+            for name in ("read_time", "create_time", "update_time"):
+                stamp = getattr(snapshot, name, None)
+                if stamp is not None and not isinstance(stamp, dt.datetime):
+                    setattr(snapshot, name, _time(stamp))
+        return found
     collection = query._parent
     database = collection._client
     rpc = stubs(database)
