@@ -269,6 +269,7 @@ class ListQuery:
     equals: tuple[tuple[str, Any], ...] = ()
     bounds: Bounds | None = None
     fields: frozenset[str] | None = None
+    expand: tuple[str, ...] = ()
 
     def fingerprint(self, resource: str = "") -> str:
         """What a cursor is bound to: the resource, every filter and the order, not the

@@ -34,6 +34,7 @@ from functions.core.models import (
     Page,
     Record,
     Revision,
+    rfc3339,
 )
 from functions.domain import changes, idempotency
 from functions.resources import declaration, kinds, validation
@@ -55,6 +56,47 @@ def list_records(resource: Resource, caller: Caller, query: ListQuery) -> Page:
         equals=query.equals,
         bounds=query.bounds,
     )
+
+
+def expanded(
+    resource: Resource, caller: Caller, found: list[Record], fields: tuple[str, ...]
+) -> tuple[list[Record], list[str]]:
+    """`found` with each reference of `fields` replaced by the record it names, read in
+    one batched get per field; and, for each it could not expand (null in its place),
+    `<record id>.<field>: <reason>`. A record of another tenant is "not found", as a
+    read of it would be; one of a resource the caller's scopes do not reach is refused
+    by name, never read."""
+    declared = declaration.current()
+    notes: list[str] = []
+    expansions: dict[str, dict[str, Record | str]] = {}
+    refused: dict[str, str] = {}
+    for name in fields:
+        target = declared.get(dict(resource.expandable)[name])
+        assert target is not None  # the declaration names only declared resources
+        if target.read_scope not in caller.scopes:
+            refused[name] = f"needs the scope {target.read_scope}"
+            continue
+        ids = {r.values[name] for r in found if isinstance(r.values.get(name), str)}
+        expansions[name] = store.owned_records(target, caller.partner_id, ids)
+    count_reads(len(found) + sum(len(found_ids) for found_ids in expansions.values()))
+    changed = []
+    for record in found:
+        values = dict(record.values)
+        for name in fields:
+            doc_id = values.get(name)
+            if doc_id is None:
+                continue
+            target_record = expansions.get(name, {}).get(doc_id, refused.get(name, "not found"))
+            if isinstance(target_record, str):
+                values[name] = None
+                notes.append(f"{record.id}.{name}: {target_record}")
+            else:  # times as the wire gives them, as in the record's own fields
+                values[name] = {
+                    key: rfc3339(value) if isinstance(value, dt.datetime) else value
+                    for key, value in target_record.values.items()
+                }
+        changed.append(replace(record, values=values))
+    return changed, notes
 
 
 def get_record(resource: Resource, caller: Caller, doc_id: str) -> Record:

@@ -64,7 +64,9 @@ BOOKKEEPING: Final = ("created_at", "updated_at", "created_by", "version")
 """The keys of a resource's `bookkeeping` table, in the order the fields are served."""
 DIRECT_ACCESS: Final = ("read", "create", "delete")
 ORDER_BY_ID: Final = "id"
-QUERY_WORDS: Final = ("limit", "cursor", "fields")
+QUERY_WORDS: Final = ("limit", "cursor", "fields", "expand")
+MAX_EXPAND = 4
+"""Reference fields one call may expand."""
 RULES_WORDS: Final = frozenset(
     [
         "allow",
@@ -256,6 +258,9 @@ class Resource:
     tenant_reference: str = ""
     """Where the tenant field holds a reference to the tenant's document (`restaurants`:
     `restaurants/<tenant id>`) instead of the id itself; empty: the id."""
+    expandable: tuple[tuple[str, str], ...] = ()
+    """The readable reference fields into a declared resource's collection, each with that
+    resource's name: `?expand=` replaces such an id by the record (the caller's own)."""
     api_only: tuple[str, ...] = ()
     """Fields a direct create may not hold: the rules cannot check them as the API does
     (see `FieldSpec.rules_checkable`, and references to a tenant's records inside lists
@@ -368,6 +373,8 @@ class Resource:
             + ", ".join(self.wire_fields)
             + "."
         )
+        if self.expandable:
+            params["expand"] = expand_description(self)
         return params
 
     @property
@@ -433,6 +440,8 @@ def parse(raw: Mapping[str, Any], *, source: str = "resources.toml") -> Declarat
     resources = tuple(_resource(name, table, source) for name, table in raw.items())
     collections = {resource.collection for resource in resources}
     resources = tuple(_with_api_only(resource, collections, source) for resource in resources)
+    named = {r.collection: r.name for r in resources if not r.tenant_in_path}
+    resources = tuple(_with_expandable(resource, named) for resource in resources)
     seen: dict[str, str] = {}
     for resource in resources:
         if resource.collection in seen:
@@ -442,6 +451,27 @@ def parse(raw: Mapping[str, Any], *, source: str = "resources.toml") -> Declarat
             )
         seen[resource.collection] = resource.name
     return Declaration(resources, source)
+
+
+def expand_description(resource: Resource) -> str:
+    names = ", ".join(name for name, _ in resource.expandable)
+    return (
+        f"Comma-separated reference fields to replace by the record they name (one level, "
+        f"at most {MAX_EXPAND}): {names}. A record the caller may not read (another "
+        "tenant's, a missing one, one of a resource its scopes do not reach) is null, with "
+        "the reason in `skipped` (a list) or the Expand-Skipped header (one record)."
+    )
+
+
+def _with_expandable(resource: Resource, declared: Mapping[str, str]) -> Resource:
+    """`resource` with its expandable fields (`declared`: each top-level collection's
+    resource name)."""
+    found = tuple(
+        (spec.name, declared[spec.to])
+        for spec in resource.fields
+        if spec.kind == "reference" and spec.readable and spec.to in declared
+    )
+    return dataclasses.replace(resource, expandable=found)
 
 
 def _with_api_only(resource: Resource, collections: set[str], source: str) -> Resource:

@@ -364,6 +364,26 @@ def _stored(value: Any, database: Any) -> Any:
     return wire.sdk_value(value, database._database_string + "/documents/")  # noqa: SLF001
 
 
+def owned_records(
+    resource: Resource, partner_id: str, doc_ids: set[str]
+) -> dict[str, Record | str]:
+    """The tenant's records of `doc_ids`, from one batched get; where there is none, why:
+    "not found" for a missing one and another tenant's (the same answer), "not a valid
+    <item>" for a stored document that is no valid record (logged)."""
+    if not doc_ids:
+        return {}
+    collection = _collection(resource, partner_id=partner_id)
+    references = [collection.document(doc_id) for doc_id in sorted(doc_ids)]
+    with backend_errors():
+        snapshots = calls.get_all(collection._client, references)  # noqa: SLF001
+    found: dict[str, Record | str] = dict.fromkeys(doc_ids, "not found")
+    for snapshot in snapshots:
+        if _owned(resource, snapshot, partner_id):
+            record = _record_or_none(resource, snapshot)
+            found[snapshot.id] = record or f"not a valid {resource.item}"
+    return found
+
+
 def owned_paths(partner_id: str, targets: Mapping[DocumentPath, Resource]) -> set[DocumentPath]:
     """Of the referenced documents (each with the resource it is a record of), those
     that exist and are the tenant's: one batched get."""

@@ -730,3 +730,63 @@ def test_a_direct_delete_is_the_callers_own_where_declared(
     assert_error(api.get(f"api/v1/orders/{mine['id']}", headers=acme.headers()), 404)
     delivery = make_delivery(api, acme)  # deliveries: deleted through the API only
     assert delete_doc(acme.token, f"deliveries/{delivery['id']}").status_code == 403
+
+
+# --- expand -----------------------------------------------------------------------------------
+
+
+def test_expand_replaces_a_reference_by_the_callers_own_record(
+    api: Api, acme: User, globex: User, partner: Any
+) -> None:
+    from functions import store
+
+    courier = make_courier(api, acme)
+    record = make_delivery(api, acme, courier=courier)
+    shown = api.get(f"api/v1/couriers/{courier}", headers=acme.headers()).get_json()
+    one = api.get(f"api/v1/deliveries/{record['id']}?expand=courier", headers=acme.headers())
+    assert one.status_code == 200, one.get_data(as_text=True)
+    assert one.get_json()["courier"] == shown
+    assert "Expand-Skipped" not in one.headers
+    listed = api.get("api/v1/deliveries?expand=courier", headers=acme.headers()).get_json()
+    assert listed["data"][0]["courier"] == shown
+    assert listed["skipped"] == []
+    # the app points one delivery at another tenant's courier, and one at a missing one
+    theirs = make_courier(api, globex)
+    database = store.client().collection("deliveries")
+    database.document(record["id"]).update(
+        {"courier": store.client().document(f"couriers/{theirs}")}
+    )
+    other = make_delivery(api, acme, courier=courier)
+    store.client().collection("couriers").document(courier).delete()
+    page = api.get("api/v1/deliveries?expand=courier", headers=acme.headers()).get_json()
+    assert [r["courier"] for r in page["data"]] == [None, None]
+    assert sorted(page["skipped"]) == sorted(
+        [f"{record['id']}.courier: not found", f"{other['id']}.courier: not found"]
+    )
+    one = api.get(f"api/v1/deliveries/{other['id']}?expand=courier", headers=acme.headers())
+    assert one.headers["Expand-Skipped"] == f"{other['id']}.courier: not found"
+    # a caller whose scopes do not reach couriers: refused by name, never read
+    narrow = partner("acme", scopes=["deliveries:read"])
+    page = api.get("api/v1/deliveries?expand=courier", headers=narrow.headers()).get_json()
+    assert f"{other['id']}.courier: needs the scope couriers:read" in page["skipped"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("expand=customer", "cannot expand: customer"),  # users are not a declared resource
+        ("expand=nothing", "cannot expand: nothing"),
+        ("expand=", "cannot expand: (empty)"),
+    ],
+)
+def test_expand_names_only_references_to_declared_resources(
+    api: Api, acme: User, query: str, message: str
+) -> None:
+    record = make_delivery(api, acme)
+    for path in (f"api/v1/deliveries?{query}", f"api/v1/deliveries/{record['id']}?{query}"):
+        error = assert_error(api.get(path, headers=acme.headers()), 400)
+        assert error["details"] == [{"field": "expand", "message": message}]
+    refused = assert_error(
+        api.get(f"api/v1/deliveries/{record['id']}?limit=2", headers=acme.headers()), 400
+    )
+    assert "(but for expand)" in refused["message"]

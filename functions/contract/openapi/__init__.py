@@ -47,7 +47,7 @@ def build(
     security: list[dict[str, list[str]]] = [{"partnerApiKey": []}, {"firebaseIdToken": []}]
     schemas: dict[str, Any] = {}
     for resource in decl.resources:
-        schemas.update(resources.schemas(resource))
+        schemas.update(resources.schemas(resource, decl))
     schemas.update(events.EVENT_SCHEMAS)
     schemas.update(parts.ERROR_SCHEMAS)
     paths = {

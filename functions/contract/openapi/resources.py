@@ -21,12 +21,37 @@ from functions.core.errors import (
     ValidationFailed,
 )
 from functions.resources import kinds
-from functions.resources.declaration import Declaration, Resource
+from functions.resources.declaration import (
+    MAX_EXPAND,
+    Declaration,
+    Resource,
+    expand_description,
+)
 
 
 def _fields_pattern(resource: Resource) -> str:
     names = "(" + "|".join(resource.wire_fields) + ")"
     return f"^ *{names} *(, *{names} *)*$"
+
+
+def _expand_schema(resource: Resource) -> dict[str, Any]:
+    names = "(" + "|".join(name for name, _ in resource.expandable) + ")"
+    return {"type": "string", "pattern": f"^ *{names} *(, *{names} *){{0,{MAX_EXPAND - 1}}}$"}
+
+
+def _expand_parameter(resource: Resource) -> list[dict[str, Any]]:
+    """The `expand` parameter of a GET of one record, where the resource has any."""
+    if not resource.expandable:
+        return []
+    return [
+        {
+            "name": "expand",
+            "in": "query",
+            "required": False,
+            "description": expand_description(resource),
+            "schema": _expand_schema(resource),
+        }
+    ]
 
 
 def _list_parameters(resource: Resource) -> list[dict[str, Any]]:
@@ -45,6 +70,8 @@ def _list_parameters(resource: Resource) -> list[dict[str, Any]]:
         },
         "fields": {"type": "string", "pattern": _fields_pattern(resource)},
     }
+    if resource.expandable:
+        schemas["expand"] = _expand_schema(resource)
     for name in resource.ranges:
         schemas[f"{name}From"] = schemas[f"{name}To"] = kinds.query_schema(resource.field(name))
     for name in resource.filters:
@@ -83,9 +110,9 @@ def _operations(resource: Resource, ids: dict[str, str]) -> dict[str, dict[str, 
         found["get"] = {
             "operationId": ids["get"],
             "summary": f"One of the caller's {items}.",
-            "parameters": [parts.id_parameter(resource)],
+            "parameters": [parts.id_parameter(resource), *_expand_parameter(resource)],
             "responses": {
-                "200": parts.ok(title, f"The {item}.", parts.ETAG),
+                "200": parts.ok(title, f"The {item}.", parts.ETAG | _expand_header(resource)),
                 **parts.errors(BadRequest, NotFound, StoredEntryInvalid),
             },
         }
@@ -224,7 +251,31 @@ def paths(decl: Declaration) -> dict[str, Any]:
     return paths
 
 
-def schemas(resource: Resource) -> dict[str, Any]:
+def _expandable(schema: dict[str, Any], target: Resource | None) -> dict[str, Any]:
+    """A reference's schema: its id, or with `expand` the record it names."""
+    if target is None:
+        return schema
+    description = schema.pop("description", "")
+    record = parts.ref(parts.title(target))
+    return {
+        "anyOf": [schema, record],
+        "description": description + " With `expand`, the record itself (or null).",
+    }
+
+
+def _expand_header(resource: Resource) -> dict[str, Any]:
+    if not resource.expandable:
+        return {}
+    return {
+        "Expand-Skipped": {
+            "description": "Why an expanded reference is null: `<id>.<field>: <reason>`, "
+            "`; `-separated.",
+            "schema": {"type": "string"},
+        }
+    }
+
+
+def schemas(resource: Resource, decl: Declaration) -> dict[str, Any]:
     title = parts.title(resource)
     creatable = [s for s in resource.fields if s.creatable]
     updatable = [s for s in resource.fields if s.updatable]
@@ -273,10 +324,14 @@ def schemas(resource: Resource) -> dict[str, Any]:
             "examples": [1],
         },
     }
+    expandable = {name: decl.get(target) for name, target in resource.expandable}
     record_properties = {
         **system,
         **{
-            s.name: parts.value(kinds.json_schema(s), not s.required or s.server_set)
+            s.name: parts.value(
+                _expandable(kinds.json_schema(s), expandable.get(s.name)),
+                not s.required or s.server_set,
+            )
             for s in readable
         },
         **{

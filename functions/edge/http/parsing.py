@@ -41,7 +41,7 @@ from functions.core.models import (
     Revision,
 )
 from functions.resources import kinds
-from functions.resources.declaration import Resource
+from functions.resources.declaration import MAX_EXPAND, Resource
 
 REQUEST_ID_HEADER = "X-Request-Id"
 FORWARDED_FOR_HEADER = "X-Forwarded-For"
@@ -207,9 +207,12 @@ def list_query(resource: Resource, params: Mapping[str, list[str]], caller: Call
         fields = frozenset(names)
     if "cursor" in values and not 1 <= len(values["cursor"]) <= cursor.MAX_CHARS:
         issues.append({"field": "cursor", "message": "is not a cursor of this API"})
+    expand = _expand(resource, values.get("expand"), issues)
     if issues:
         raise BadRequest("Some query parameters are invalid.", details=issues)
-    query = ListQuery(limit=limit, equals=tuple(equals), bounds=bounds, fields=fields)
+    query = ListQuery(
+        limit=limit, equals=tuple(equals), bounds=bounds, fields=fields, expand=expand
+    )
     if "cursor" not in values:
         return query
     raw_position = cursor.decode(
@@ -223,8 +226,48 @@ def list_query(resource: Resource, params: Mapping[str, list[str]], caller: Call
     except ValueError as exc:
         raise cursor.invalid_cursor() from exc
     return ListQuery(
-        limit=query.limit, after=after, equals=query.equals, bounds=bounds, fields=fields
+        limit=query.limit,
+        after=after,
+        equals=query.equals,
+        bounds=bounds,
+        fields=fields,
+        expand=expand,
     )
+
+
+def record_query(resource: Resource, params: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """What a GET of one record may ask: the fields to expand.
+
+    Raises: BadRequest for any other parameter, or a field that cannot be expanded."""
+    issues: list[FieldIssue] = []
+    for name, given in params.items():
+        if name != "expand" or not resource.expandable:
+            raise BadRequest(
+                f"Query parameters apply to lists, not to a single {resource.item}"
+                + (" (but for expand)." if resource.expandable else ".")
+            )
+        if len(given) != 1:
+            issues.append({"field": name, "message": "may be given once"})
+    raw = params.get("expand", [None])[0]
+    expand = _expand(resource, raw, issues)
+    if issues:
+        raise BadRequest("Some query parameters are invalid.", details=issues)
+    return expand
+
+
+def _expand(resource: Resource, raw: str | None, issues: list[FieldIssue]) -> tuple[str, ...]:
+    """The fields `expand` names, each an expandable reference field, at most MAX_EXPAND."""
+    if raw is None:
+        return ()
+    names = [name.strip(" ") for name in raw.split(",")]
+    allowed = {name for name, _ in resource.expandable}
+    unknown = sorted({name for name in names if name not in allowed})
+    if unknown:
+        shown = ", ".join(name if name else "(empty)" for name in unknown)
+        issues.append({"field": "expand", "message": f"cannot expand: {shown}"[:200]})
+    elif len(set(names)) > MAX_EXPAND:
+        issues.append({"field": "expand", "message": f"at most {MAX_EXPAND} fields"})
+    return tuple(dict.fromkeys(names))
 
 
 EVENTS_QUERY_PARAMS = ("limit", "cursor", "type")

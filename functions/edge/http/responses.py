@@ -22,7 +22,9 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id"
-CORS_EXPOSE_HEADERS = "ETag, Location, Retry-After, X-Request-Id, Idempotent-Replayed"
+CORS_EXPOSE_HEADERS = (
+    "ETag, Location, Retry-After, X-Request-Id, Idempotent-Replayed, Expand-Skipped"
+)
 
 
 @dataclass(frozen=True, slots=True)

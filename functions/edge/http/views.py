@@ -18,7 +18,7 @@ import functools
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import flask
@@ -74,10 +74,27 @@ class RecordChange:
     expected: Revision
 
 
-def read_endpoint(name: str, resource: Resource, id_of: IdOf) -> Endpoint[Any, Any]:
-    """GET a page of records, or one record when the path names it."""
+@dataclass(frozen=True, slots=True)
+class RecordRead:
+    doc_id: str
+    expand: tuple[str, ...] = ()
 
-    def parse(request: Request, caller: Caller) -> ListQuery | str:
+
+@dataclass(frozen=True, slots=True)
+class Expanded:
+    record: Record
+    skipped: tuple[str, ...] = ()
+
+
+EXPAND_SKIPPED_HEADER = "Expand-Skipped"
+"""Why a GET's expanded references are null: `<id>.<field>: <reason>`, `; `-separated."""
+
+
+def read_endpoint(name: str, resource: Resource, id_of: IdOf) -> Endpoint[Any, Any]:
+    """GET a page of records, or one record when the path names it (`expand` may replace
+    references by the records they name)."""
+
+    def parse(request: Request, caller: Caller) -> ListQuery | RecordRead:
         doc_id = id_of(request)
         if doc_id is None:
             if "list" not in resource.operations:
@@ -85,20 +102,29 @@ def read_endpoint(name: str, resource: Resource, id_of: IdOf) -> Endpoint[Any, A
             return parsing.list_query(resource, request.args.to_dict(flat=False), caller)
         if "get" not in resource.operations:
             raise MethodNotAllowed(("PATCH",) if "update" in resource.operations else ())
-        if request.args:
-            raise BadRequest(f"Query parameters apply to lists, not to a single {resource.item}.")
-        return doc_id
+        return RecordRead(doc_id, parsing.record_query(resource, request.args.to_dict(flat=False)))
 
-    def operation(caller: Caller, target: ListQuery | str) -> Page | Record:
+    def operation(caller: Caller, target: ListQuery | RecordRead) -> Page | Expanded:
         if isinstance(target, ListQuery):
-            return records.list_records(resource, caller, target)
-        return records.get_record(resource, caller, target)
+            page = records.list_records(resource, caller, target)
+            if not target.expand:
+                return page
+            found, notes = records.expanded(resource, caller, page.records, target.expand)
+            return replace(page, records=found, skipped=[*page.skipped, *notes])
+        record = records.get_record(resource, caller, target.doc_id)
+        if not target.expand:
+            return Expanded(record)
+        (one,), notes = records.expanded(resource, caller, [record], target.expand)
+        return Expanded(one, tuple(notes))
 
-    def serialize(result: Page | Record, target: ListQuery | str, caller: Caller) -> Reply:
+    def serialize(result: Page | Expanded, target: ListQuery | RecordRead, caller: Caller) -> Reply:
         if isinstance(result, Page) and isinstance(target, ListQuery):
             return Reply(page_json(result, target, caller, resource))
-        if isinstance(result, Record):
-            return Reply(record_json(result), headers={"ETag": etag(result.revision)})
+        if isinstance(result, Expanded):
+            headers = {"ETag": etag(result.record.revision)}
+            if result.skipped:
+                headers[EXPAND_SKIPPED_HEADER] = "; ".join(result.skipped)
+            return Reply(record_json(result.record), headers=headers)
         raise TypeError("a list answers a list query, a record an id")
 
     return Endpoint(name, "GET", frozenset({resource.read_scope}), parse, operation, serialize)
