@@ -2,10 +2,13 @@
 
 A kind is checked in three languages and read in one more: the Python check (a pydantic
 annotation), the Firestore rules expression, the JSON Schema of the OpenAPI document, and
-the value and schema of a list filter on it, with the message a wrong value is told. Each
-face is an abstract method of `Kind`, so a kind that lacks one cannot be made, and a kind
-the declaration names but no class implements is refused at import: nothing falls back to
-another kind's face. The parity tests then prove the faces accept the same values.
+the value and schema of a list filter on it, with the message a wrong value is told. A
+kind whose stored form is not its wire form (a time, a geopoint, a reference, lists and
+maps of them) also says how a stored value is checked (as the SDK reads it) and how it
+is answered; the flat kinds store what travels (`Flat`). Each face is an abstract method
+of `Kind`, so a kind that lacks one cannot be made, and a kind the declaration names but
+no class implements is refused at import: nothing falls back to another kind's face. The
+parity tests then prove the faces accept the same values.
 """
 
 from __future__ import annotations
@@ -17,14 +20,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import (
-    Annotated,
-    Any,
-    ClassVar,
-    Generic,
-    NotRequired,  # pydantic needs its TypedDict on 3.11
-    TypeVar,
-)
+from typing import Annotated, Any, ClassVar, Generic, NotRequired, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -36,7 +32,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
 )
-from typing_extensions import TypedDict
+from typing_extensions import TypedDict  # pydantic takes no typing.TypedDict before 3.12
 
 from functions.core.models import (
     BIDI_CONTROLS,

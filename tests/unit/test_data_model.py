@@ -461,7 +461,8 @@ def test_a_tenants_subcollection_is_ruled_and_indexed_by_its_path() -> None:
     block = rules.block(data_model_declaration())
     start = block.index("match /restaurants/{tenant}/orders/{docId} {")
     rule = block[start : block.index("\n    }\n", start)]
-    assert rule.count("&& tenant == request.auth.token.partnerId") == 3  # get, list, create
+    # get, list, create and delete: the match's {tenant} is the caller's
+    assert rule.count("&& tenant == request.auth.token.partnerId") == 4
     assert "resource.data." not in rule  # no tenant field is read
     valid = block[block.index("function partnerApiValid_orders") :]
     assert "'restaurant_id'" not in valid[: valid.index("}")]  # the path says it

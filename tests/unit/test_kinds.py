@@ -56,6 +56,11 @@ def test_every_declared_kind_has_one_class_with_every_face_of_its_own() -> None:
         assert kind.name == name
         for face in FACES:
             assert face in type(kind).__dict__, f"{name} inherits its {face}"
+        stored_faces = ("stored_annotation", "to_wire")
+        if isinstance(kind, kinds.Flat):  # stored as it travels: the base says so once
+            assert not any(face in type(kind).__dict__ for face in stored_faces), name
+        else:
+            assert all(face in type(kind).__dict__ for face in stored_faces), name
 
 
 def test_what_lists_may_do_with_a_kind_is_what_the_declaration_allows() -> None:
