@@ -31,25 +31,27 @@ from functions.examples.entries_summary import entriesSummary  # noqa: F401 - an
 # entriesSummary, imported above, is an example of yours; delete its import to remove it.
 
 
-@https_fn.on_request(**PARTNER_FUNCTION)
-@partner_endpoint(routes=views.FETCH_DATA)
-def fetchData(call: Call[Any, None]) -> Any:  # noqa: N802 - deployed name
-    """GET the caller's entries: a page, or one entry by id."""
-    return call.serve()
+# The first URLs serve the resource resources.toml marks `first_urls = true` (entries
+# here); where none is marked, they are not defined, so not deployed.
+if views.first_urls_served():
 
+    @https_fn.on_request(**PARTNER_FUNCTION)
+    @partner_endpoint(routes=views.FETCH_DATA)
+    def fetchData(call: Call[Any, None]) -> Any:  # noqa: N802 - deployed name
+        """GET the caller's records of the first URLs: a page, or one by id."""
+        return call.serve()
 
-@https_fn.on_request(**PARTNER_FUNCTION)
-@partner_endpoint(routes=views.CREATE_ENTRY)
-def createEntry(call: Call[Any, None]) -> Any:  # noqa: N802 - deployed name
-    """POST a new entry for the caller's tenant."""
-    return call.serve()
+    @https_fn.on_request(**PARTNER_FUNCTION)
+    @partner_endpoint(routes=views.CREATE_ENTRY)
+    def createEntry(call: Call[Any, None]) -> Any:  # noqa: N802 - deployed name
+        """POST a new record for the caller's tenant."""
+        return call.serve()
 
-
-@https_fn.on_request(**PARTNER_FUNCTION)
-@partner_endpoint(routes=views.UPDATE_ENTRY)
-def updateEntry(call: Call[Any, None]) -> Any:  # noqa: N802 - deployed name
-    """PATCH one of the caller's entries."""
-    return call.serve()
+    @https_fn.on_request(**PARTNER_FUNCTION)
+    @partner_endpoint(routes=views.UPDATE_ENTRY)
+    def updateEntry(call: Call[Any, None]) -> Any:  # noqa: N802 - deployed name
+        """PATCH one of the caller's records."""
+        return call.serve()
 
 
 @https_fn.on_request(**PARTNER_FUNCTION)

@@ -258,6 +258,9 @@ class Resource:
     tenant_reference: str = ""
     """Where the tenant field holds a reference to the tenant's document (`restaurants`:
     `restaurants/<tenant id>`) instead of the id itself; empty: the id."""
+    first_urls: bool = False
+    """Whether `fetchData`, `createEntry` and `updateEntry` serve this resource (the URLs
+    partners integrated with first; at most one resource, none in a new app)."""
     expandable: tuple[tuple[str, str], ...] = ()
     """The readable reference fields into a declared resource's collection, each with that
     resource's name: `?expand=` replaces such an id by the record (the caller's own)."""
@@ -392,6 +395,11 @@ class Declaration:
     def get(self, name: str) -> Resource | None:
         return next((r for r in self.resources if r.name == name), None)
 
+    @property
+    def first_urls(self) -> Resource | None:
+        """The resource the first URLs serve; None: they are not deployed."""
+        return next((r for r in self.resources if r.first_urls), None)
+
     def at(self, collection: str) -> Resource | None:
         """The resource declared on `collection`: its records are a tenant's, so a
         reference into it must stay within the caller's tenant."""
@@ -442,6 +450,12 @@ def parse(raw: Mapping[str, Any], *, source: str = "resources.toml") -> Declarat
     resources = tuple(_with_api_only(resource, collections, source) for resource in resources)
     named = {r.collection: r.name for r in resources if not r.tenant_in_path}
     resources = tuple(_with_expandable(resource, named) for resource in resources)
+    marked = [resource.name for resource in resources if resource.first_urls]
+    if len(marked) > 1:
+        raise DeclarationError(
+            f"{source}: {marked[1]}: first_urls: {marked[0]} has them already (fetchData, "
+            "createEntry and updateEntry serve one resource)"
+        )
     seen: dict[str, str] = {}
     for resource in resources:
         if resource.collection in seen:
@@ -590,6 +604,7 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
         bookkeeping=bookkeeping,
         order=table.get("order", str, default_order),
         direct_access=frozenset(direct_access),
+        first_urls=table.get("first_urls", bool, False),
     )
     table.finish()
     _check_lists(resource, table)

@@ -684,3 +684,13 @@ def test_a_collection_setting_firestore_cannot_hold_is_a_configuration_error(
     assert environment_problem(caught.value) == caught.value.message, "the CLI says it as is"
     monkeypatch.setenv(variable, "moved-2")
     assert read() == "moved-2"
+
+
+def test_the_first_urls_serve_one_resource_at_most() -> None:
+    assert declaration.current().first_urls is not None
+    assert declaration.current().first_urls.name == "entries"  # type: ignore[union-attr]
+    assert _parse(MENU).first_urls is None
+    marked = MENU.replace("[menus]\n", "[menus]\nfirst_urls = true\n", 1)
+    twice = marked + marked.replace("[menus", "[dishes")
+    with pytest.raises(DeclarationError, match="dishes: first_urls: menus has them already"):
+        _parse(twice)

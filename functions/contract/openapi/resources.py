@@ -182,26 +182,28 @@ def _order_words(resource: Resource) -> tuple[str, str]:
     return f"in order of {order}, then id", f"{order}, then id"
 
 
-FIRST_URLS_TAG = "entries: first urls"
-
-
 def tags(decl: Declaration) -> list[dict[str, str]]:
     """Operations grouped by resource, `/api/v1` first; the first URLs last, as such."""
     tags = [
         {"name": r.name, "description": r.description or f"{r.name} under /api/v1"}
         for r in decl.resources
     ]
-    if decl.get("entries") is not None:
+    first = decl.first_urls
+    if first is not None:
         tags.append(
             {
-                "name": FIRST_URLS_TAG,
+                "name": first_urls_tag(first),
                 "description": (
-                    "The entries operations at the URLs partners integrated with first "
-                    "(fetchData, createEntry, updateEntry): the same as /api/v1/entries."
+                    f"The {first.name} operations at the URLs partners integrated with first "
+                    f"(fetchData, createEntry, updateEntry): the same as /api/v1/{first.name}."
                 ),
             }
         )
     return tags
+
+
+def first_urls_tag(resource: Resource) -> str:
+    return f"{resource.name}: first urls"
 
 
 def _tagged(operations: dict[str, dict[str, Any]], tag: str) -> dict[str, dict[str, Any]]:
@@ -210,10 +212,11 @@ def _tagged(operations: dict[str, dict[str, Any]], tag: str) -> dict[str, dict[s
 
 def paths(decl: Declaration) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    entries = decl.get("entries")
-    if entries is not None:  # the first URLs partners integrated with
+    first = decl.first_urls
+    if first is not None:  # the first URLs partners integrated with
         names = {"list": "listEntries", "get": "getEntry", "create": "createEntry"}
-        legacy = _tagged(_operations(entries, {**names, "update": "updateEntry"}), FIRST_URLS_TAG)
+        names |= {"update": "updateEntry", "delete": "deleteEntry"}
+        legacy = _tagged(_operations(first, names), first_urls_tag(first))
         for path, method, op in (
             ("/fetchData", "get", "list"),
             ("/fetchData/{id}", "get", "get"),

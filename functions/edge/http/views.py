@@ -213,14 +213,24 @@ def delete_endpoint(name: str, resource: Resource, id_of: IdOf, missing: str) ->
     return Endpoint(name, "DELETE", scopes, parse, operation, serialize)
 
 
-# --- fetchData, createEntry, updateEntry: the entries resource at its first URLs ----------
+# --- fetchData, createEntry, updateEntry: the resource marked first_urls ---------------------
 
-FIRST_URLS_COLLECTION = "entries"
+FIRST_URLS_COLLECTION = "first_urls"
+"""What the first URLs' tables name: the resource the declaration marks `first_urls`."""
+
+
+def first_urls_served() -> bool:
+    """Whether main.py defines (and so deploys) the first URLs: where the declaration
+    marks a resource for them, and where it cannot be read (they then answer why)."""
+    try:
+        return declaration.current().first_urls is not None
+    except declaration.DeclarationError:
+        return True
 
 
 def _first_urls(name: str) -> Collections:
     def collections(collection: str) -> Operations | None:
-        resource = declaration.current().get(collection)
+        resource = declaration.current().first_urls
         return None if resource is None else _first_url_endpoints(resource)[name]
 
     return collections
@@ -243,7 +253,7 @@ def _first_url_endpoints(resource: Resource) -> dict[str, dict[str, Endpoint[Any
                 "updateEntry",
                 resource,
                 parsing.path_id,
-                "Name the entry in the path: PATCH updateEntry/<id>.",
+                f"Name the {resource.item} in the path: PATCH updateEntry/<id>.",
             )
         },
     }
@@ -255,7 +265,7 @@ def _first_url_routes(name: str, method: str, operation: str) -> Routes:
         (Route(method, "*", operation),),
         _first_urls(name),
         collection=FIRST_URLS_COLLECTION,
-        unknown="This app declares no entries resource.",
+        unknown="This app marks no resource first_urls = true.",
     )
 
 
