@@ -336,12 +336,7 @@ def update_record(
     try:
         written = work.commit()
     except WriteConflict as exc:
-        latest = store.read_owned(resource, caller.partner_id, doc_id)  # NotFound: gone since
-        count_reads(2)
-        now_at = validation.revision_of(resource, latest.data, latest.written)
-        raise PreconditionFailed(
-            f"The {resource.item} changed since it was read; read it again.", current=now_at
-        ) from exc
+        raise _changed_since(resource, caller, doc_id) from exc
     return _as_written(updated, written[write])
 
 
@@ -387,13 +382,20 @@ def delete_record(resource: Resource, caller: Caller, doc_id: str, expected: Rev
     try:
         work.commit()
     except WriteConflict as exc:
-        latest = store.read_owned(resource, caller.partner_id, doc_id)  # NotFound: gone since
-        count_reads(2)
-        now_at = validation.revision_of(resource, latest.data, latest.written)
-        raise PreconditionFailed(
-            f"The {resource.item} changed since it was read; read it again.", current=now_at
-        ) from exc
+        raise _changed_since(resource, caller, doc_id) from exc
     count_reads(1)
+
+
+def _changed_since(resource: Resource, caller: Caller, doc_id: str) -> PreconditionFailed:
+    """A change that lost to another write since the read: 412 with the current revision.
+
+    Raises: NotFound when the record is gone since."""
+    latest = store.read_owned(resource, caller.partner_id, doc_id)
+    count_reads(2)
+    now_at = validation.revision_of(resource, latest.data, latest.written)
+    return PreconditionFailed(
+        f"The {resource.item} changed since it was read; read it again.", current=now_at
+    )
 
 
 def _require_own_references(resource: Resource, caller: Caller, fields: Mapping[str, Any]) -> None:

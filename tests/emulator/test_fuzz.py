@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,13 +30,14 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from werkzeug.serving import make_server
 
 from devtools import emulators
 from devtools.generate import DOCUMENT_PATH
 from functions import store
 from functions.examples import entries_summary
 from functions.outside.firebase_app import admin_app
-from tests.helpers import PASSWORD, function_url
+from tests.helpers import PASSWORD, function_app, function_url
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 MINIMUM_REQUESTS = int(os.environ.get("FUZZ_MINIMUM_REQUESTS", "0"))
@@ -125,6 +127,25 @@ def base_url(emulator_hosts: dict[str, str]) -> str:
 @pytest.fixture(scope="module")
 def fuzz_token(emulator_hosts: dict[str, str]) -> str:
     return fuzzing_partner("fuzz")
+
+
+def api_served_locally() -> Iterator[str]:
+    """The `api` function on a local HTTP server, for a declaration swapped in-process;
+    like the Functions front end, it takes the function's name off the path
+    (`/api/v1/menus` reaches the function as `/v1/menus`)."""
+    app = function_app("api")
+
+    def without_function_name(environ: dict[str, Any], start_response: Any) -> Any:
+        environ["PATH_INFO"] = environ.get("PATH_INFO", "").removeprefix("/api") or "/"
+        return app(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, without_function_name, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
 
 
 def fuzzing_partner(name: str) -> str:

@@ -6,20 +6,24 @@ is a 5xx."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 import schemathesis
-from werkzeug.serving import make_server
 
 from functions.contract import openapi
 from functions.core.models import rfc3339
 from functions.resources import kinds
-from tests.emulator.test_fuzz import CONFIG, FUZZING, call_as_partner, fuzzing_partner
-from tests.helpers import data_model_declaration, function_app
+from tests.emulator.test_fuzz import (
+    CONFIG,
+    FUZZING,
+    api_served_locally,
+    call_as_partner,
+    fuzzing_partner,
+)
+from tests.helpers import data_model_declaration
 
 pytestmark = pytest.mark.empty_database  # it swaps the rules for a declaration of its own
 
@@ -42,19 +46,7 @@ def totals(data_model: Any) -> Iterator[dict[str, int]]:
 @pytest.fixture(scope="module")
 def base_url(data_model: Any) -> Iterator[str]:
     """The `api` function on a local HTTP server (`/api/v1/x` reaches it as `/v1/x`)."""
-    app = function_app("api")
-
-    def without_function_name(environ: dict[str, Any], start_response: Any) -> Any:
-        environ["PATH_INFO"] = environ.get("PATH_INFO", "").removeprefix("/api") or "/"
-        return app(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, without_function_name, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    yield from api_served_locally()
 
 
 @pytest.fixture(scope="module")

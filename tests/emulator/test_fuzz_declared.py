@@ -4,18 +4,22 @@ serving it, positive and negative checks, as for the repository's declaration.""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 import schemathesis
-from werkzeug.serving import make_server
 
 from functions.contract import openapi
-from tests.emulator.test_fuzz import CONFIG, FUZZING, call_as_partner, fuzzing_partner
-from tests.helpers import function_app, more_declaration
+from tests.emulator.test_fuzz import (
+    CONFIG,
+    FUZZING,
+    api_served_locally,
+    call_as_partner,
+    fuzzing_partner,
+)
+from tests.helpers import more_declaration
 
 pytestmark = pytest.mark.empty_database  # it swaps the rules for a declaration of its own
 
@@ -38,19 +42,7 @@ def totals(more_resources: Any) -> Iterator[dict[str, int]]:
 def base_url(more_resources: Any) -> Iterator[str]:
     """The `api` function on a local HTTP server; like the Functions front end, it takes
     the function's name off the path (`/api/v1/menus` reaches the function as `/v1/menus`)."""
-    app = function_app("api")
-
-    def without_function_name(environ: dict[str, Any], start_response: Any) -> Any:
-        environ["PATH_INFO"] = environ.get("PATH_INFO", "").removeprefix("/api") or "/"
-        return app(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, without_function_name, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    yield from api_served_locally()
 
 
 @pytest.fixture(scope="module")
