@@ -76,7 +76,8 @@ def _written(resource: Resource, document: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def count(resource: Resource, database: firestore.Client) -> int:
-    """How many documents the resource's collection holds (one aggregation query)."""
+    """How many documents the resource's collection holds (one aggregation query); for a
+    tenant's subcollection, every subcollection of that name (the group is counted)."""
     with backend_errors():
         collection: Any = _every_tenant(resource, database)
         found = collection.count().get(**call_options("run_aggregation_query"))
