@@ -230,6 +230,11 @@ def _text(values: list[str]) -> dict[str, Any]:
         return {"kind": "date"}
     longest = max(len(v.encode("utf-16-le", "surrogatepass")) // 2 for v in values)
     spec: dict[str, Any] = {"kind": "text", "max_length": _room(longest, MAX_TEXT_LENGTH)}
+    if longest > MAX_TEXT_LENGTH:
+        spec["description"] = (
+            f"Texts of up to {longest} characters were seen; a text holds at most "
+            f"{MAX_TEXT_LENGTH}: longer ones are skipped."
+        )
     if any("\n" in v for v in values):
         spec["multiline"] = True
     return spec

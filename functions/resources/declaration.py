@@ -123,7 +123,7 @@ _TENANT_PATH = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,99})/\{tenant\}/([A-Za-z][A
 TENANT_IN_PATH = "{tenant}"
 _SCOPE = re.compile(r"[a-z][a-z0-9-]{0,62}:[a-z][a-z0-9-]{0,62}")
 _ITEM_NOUN = re.compile(r"[a-z][a-z ]{0,40}")
-_FILTERABLE = frozenset({"text", "currency", "date", "integer", "boolean"})
+_FILTERABLE = frozenset({"text", "currency", "date", "integer", "boolean", "reference"})
 _RANGEABLE = frozenset({"date", "integer", "number", "datetime"})
 _ORDERABLE = frozenset({"text", "date", "integer", "timestamp", "number", "datetime"})
 

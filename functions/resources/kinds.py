@@ -825,7 +825,7 @@ _PRINTABLE_ID = re.compile(r"[^\x00-\x1f\x7f/]{1,1500}")
 
 class Reference(Kind):
     name = "reference"
-    filterable, rangeable, orderable = False, False, False
+    filterable, rangeable, orderable = True, False, False
 
     def annotation(self, spec: FieldSpec) -> Any:
         def check(value: Any) -> DocumentPath:
@@ -875,10 +875,13 @@ class Reference(Kind):
         return f"must be the id of a document of {spec.to}"
 
     def query_value(self, spec: FieldSpec, raw: str) -> Any:
-        raise self._not_a_filter()
+        """`?customer=u1`: the records that reference users/u1."""
+        if not _PRINTABLE_ID.fullmatch(raw) or not is_document_id(raw):
+            raise ValueError(self.message(spec))
+        return DocumentPath(f"{spec.to}/{raw}")
 
     def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
-        raise self._not_a_filter()
+        return {"type": "string", "pattern": REFERENCE_ID_JSON_PATTERN, "maxLength": 375}
 
 
 class List(Kind):

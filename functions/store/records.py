@@ -286,12 +286,13 @@ def list_query(
 
     path = wire.field_path
     collection = _collection(resource, partner_id=partner_id)
+    database = collection._client  # noqa: SLF001 - the SDK names no public way to it
     query: Any = collection
     if not resource.tenant_in_path:  # a tenant's subcollection holds only its records
-        tenant = _stored(resource.tenant_value(partner_id), collection._client)  # noqa: SLF001
+        tenant = _stored(resource.tenant_value(partner_id), database)
         query = collection.where(filter=FieldFilter(path(resource.tenant_field), "==", tenant))
-    for name, value in equals:
-        query = query.where(filter=FieldFilter(path(name), "==", value))
+    for name, value in equals:  # a reference as the SDK's
+        query = query.where(filter=FieldFilter(path(name), "==", _stored(value, database)))
     if bounds is not None:
         if bounds.low is not None:
             query = query.where(filter=FieldFilter(path(bounds.field), ">=", bounds.low))

@@ -359,6 +359,20 @@ def test_lists_bound_and_order_by_a_datetime_and_a_number_across_pages(
     assert assert_error(bad, 400)["details"][0]["field"] == "placed_atFrom"
 
 
+def test_a_list_filters_by_a_reference_as_the_id_it_names(api: Api, acme: User) -> None:
+    first = make_delivery(api, acme, customer="u1")
+    make_delivery(api, acme, customer="u2")
+    found = api.get("api/v1/deliveries?customer=u1", headers=acme.headers()).get_json()
+    assert [record["id"] for record in found["data"]] == [first["id"]]
+    for bad in ("a/b", "__x__", ".."):
+        error = assert_error(
+            api.get(f"api/v1/deliveries?customer={bad}", headers=acme.headers()), 400
+        )
+        assert error["details"] == [
+            {"field": "customer", "message": "must be the id of a document of users"}
+        ]
+
+
 def test_an_event_carries_the_record_in_its_wire_form(api: Api, acme: User) -> None:
     record = make_delivery(api, acme)
     events = api.get("api/v1/events?type=deliveries.created", headers=acme.headers()).get_json()
