@@ -562,7 +562,7 @@ def _resource(name: str, raw: Any, source: str) -> Resource:
     for scope in (read_scope, write_scope, *([delete_scope] if delete_scope else [])):
         if not _SCOPE.fullmatch(scope):
             raise table.fail(f"scope {scope!r} is not of the form resource:access")
-    item = table.get("item", str, name.removesuffix("s"))
+    item = table.get("item", str, name.removesuffix("s").replace("-", " "))
     if not _ITEM_NOUN.fullmatch(item):
         raise table.fail("item must be a short lower-case noun, such as 'entry'")
     fields_table = _Table(table.get("fields", Mapping, {}), f"{where}.fields")
