@@ -820,7 +820,10 @@ class Geo(Kind):
 
 
 REFERENCE_ID_JSON_PATTERN = r"^(?!\.\.?$)(?!__.*__$)[^/\u0000-\u001f\u007f]+$"
-_PRINTABLE_ID = re.compile(r"[^\x00-\x1f\x7f/]{1,1500}")
+MAX_REFERENCE_ID_CHARS = 375
+"""The longest id a reference takes from partners: 1,500 bytes (Firestore's limit) in
+any script, so the contract states it exactly."""
+_PRINTABLE_ID = re.compile(rf"[^\x00-\x1f\x7f/]{{1,{MAX_REFERENCE_ID_CHARS}}}")
 
 
 class Reference(Kind):
@@ -864,7 +867,11 @@ class Reference(Kind):
     def schema(self, spec: FieldSpec) -> dict[str, Any]:
         # A document id: no slash or control character, not `.`, `..` or `__x__`; at
         # most 1,500 bytes, which 375 characters never exceed.
-        return {"type": "string", "pattern": REFERENCE_ID_JSON_PATTERN, "maxLength": 375}
+        return {
+            "type": "string",
+            "pattern": REFERENCE_ID_JSON_PATTERN,
+            "maxLength": MAX_REFERENCE_ID_CHARS,
+        }
 
     def description(self, spec: FieldSpec) -> str:
         return (spec.description or "A reference.") + (
@@ -881,7 +888,7 @@ class Reference(Kind):
         return DocumentPath(f"{spec.to}/{raw}")
 
     def query_schema(self, spec: FieldSpec) -> dict[str, Any]:
-        return {"type": "string", "pattern": REFERENCE_ID_JSON_PATTERN, "maxLength": 375}
+        return self.schema(spec)
 
 
 class List(Kind):

@@ -111,6 +111,7 @@ def parsed(body: str) -> Any:
         (CUSTOMER, "__id__", "must be the id of a document of users"),
         (CUSTOMER, "tab\there", "must be the id of a document of users"),
         (CUSTOMER, 12, "must be the id of a document of users"),
+        (CUSTOMER, "é" * 376, "must be the id of a document of users"),  # 375 at most
     ],
 )
 def test_a_wrong_value_is_refused_with_the_kinds_message(
@@ -245,6 +246,7 @@ def test_each_kind_stores_a_domain_value_and_answers_one_wire_form() -> None:
     spot = check(SPOT, {"latitude": -33, "longitude": Decimal("151.25")})
     assert spot == GeoPoint(-33.0, 151.25)
     assert kinds.to_wire(SPOT, spot) == {"latitude": -33.0, "longitude": 151.25}
+    assert check(CUSTOMER, "é" * 375) == DocumentPath("users/" + "é" * 375)  # 750 bytes
     customer = check(CUSTOMER, "hG7s9KqLm2Pq8RtW3xYz")
     assert customer == DocumentPath("users/hG7s9KqLm2Pq8RtW3xYz")
     assert kinds.to_wire(CUSTOMER, customer) == "hG7s9KqLm2Pq8RtW3xYz"
