@@ -271,7 +271,7 @@ def _expand_header(resource: Resource) -> dict[str, Any]:
         return {}
     return {
         "Expand-Skipped": {
-            "description": "Why an expanded reference is null: `<id>.<field>: <reason>`, "
+            "description": "Why an expanded reference is null: `<field>: <reason>`, "
             "`; `-separated.",
             "schema": {"type": "string"},
         }

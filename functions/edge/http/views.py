@@ -87,7 +87,9 @@ class Expanded:
 
 
 EXPAND_SKIPPED_HEADER = "Expand-Skipped"
-"""Why a GET's expanded references are null: `<id>.<field>: <reason>`, `; `-separated."""
+"""Why a GET's expanded references are null: `<field>: <reason>`, `; `-separated. The
+record's id stays out: an app's ids may hold characters a header cannot; field names,
+scopes and nouns are ASCII by the declaration's rules."""
 
 
 def read_endpoint(name: str, resource: Resource, id_of: IdOf) -> Endpoint[Any, Any]:
@@ -123,7 +125,9 @@ def read_endpoint(name: str, resource: Resource, id_of: IdOf) -> Endpoint[Any, A
         if isinstance(result, Expanded):
             headers = {"ETag": etag(result.record.revision)}
             if result.skipped:
-                headers[EXPAND_SKIPPED_HEADER] = "; ".join(result.skipped)
+                prefix = f"{result.record.id}."
+                reasons = (note.removeprefix(prefix) for note in result.skipped)
+                headers[EXPAND_SKIPPED_HEADER] = "; ".join(reasons)
             return Reply(record_json(result.record), headers=headers)
         raise TypeError("a list answers a list query, a record an id")
 
