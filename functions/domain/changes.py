@@ -14,13 +14,12 @@ only if absent: a trigger delivered twice makes one event.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from functions.core.models import Event, as_document_path, as_geopoint, rfc3339
 from functions.resources import kinds
@@ -97,17 +96,14 @@ def visible(resource: Resource, document: Mapping[str, Any], doc_id: str) -> dic
     return shown
 
 
-@functools.cache
-def _adapter(spec: FieldSpec) -> TypeAdapter[Any]:
-    return TypeAdapter(kinds.stored_annotation(spec))
-
-
 def _wire(spec: FieldSpec, value: Any) -> Any:
     """A field as the API gives it; a value not of its kind (another writer's) as it is."""
     if value is None:
         return None
+    if isinstance(kinds.kind_of(spec), kinds.Flat):  # stored as it travels
+        return _plain(value)
     try:
-        checked = _adapter(spec).validate_python(value)
+        checked = kinds.stored_adapter(spec).validate_python(value)
     except ValidationError:
         return _plain(value)
     wire = kinds.to_wire(spec, checked)

@@ -11,13 +11,12 @@ it).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from functions.core.models import as_document_path, as_geopoint
 from functions.resources import kinds, validation
@@ -84,7 +83,7 @@ class FieldTally:
         self.present += 1
         self.types[stored_type(value)] += 1
         try:
-            _adapter(spec).validate_python(value)
+            kinds.stored_adapter(spec).validate_python(value)
         except ValidationError:
             return
         self.valid += 1
@@ -96,11 +95,6 @@ class FieldTally:
             "valid": self.valid,
             "types": dict(self.types.most_common()),
         }
-
-
-@functools.cache
-def _adapter(spec: FieldSpec) -> TypeAdapter[Any]:
-    return TypeAdapter(kinds.stored_annotation(spec))
 
 
 @dataclass

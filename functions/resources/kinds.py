@@ -30,6 +30,7 @@ from pydantic import (
     Field,
     PlainValidator,
     StringConstraints,
+    TypeAdapter,
     ValidationInfo,
 )
 from typing_extensions import TypedDict  # pydantic takes no typing.TypedDict before 3.12
@@ -1115,6 +1116,14 @@ def query_schema(spec: FieldSpec) -> dict[str, Any]:
 
 def stored_annotation(spec: FieldSpec) -> Any:
     return kind_of(spec).stored_annotation(spec)
+
+
+def _stored_adapter(spec: FieldSpec) -> TypeAdapter[Any]:
+    return TypeAdapter(stored_annotation(spec))
+
+
+stored_adapter: PerObject[FieldSpec, TypeAdapter[Any]] = PerObject(_stored_adapter)
+"""The check of one stored value of a field, on its own (events, `inspect`)."""
 
 
 def to_wire(spec: FieldSpec, value: Any) -> Any:

@@ -499,3 +499,28 @@ def test_a_subcollection_is_declared_under_its_tenants_documents(
     )
     with pytest.raises(DeclarationError, match="tenant_reference has no use"):
         declaration.parse(tomllib.loads(both))
+
+
+def test_an_event_shows_each_field_as_the_api_serves_it() -> None:
+    """What an event says of a stored document: the wire form of each kind, and of a map
+    only its declared keys (the app's others stay out, as in the API's records)."""
+    deliveries = data_model_declaration().get("deliveries")
+    assert deliveries is not None
+    stored_document = {
+        "restaurant_id": "r1",
+        "total": 3,
+        "placed_at": dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+        "drop_off": GeoPoint(1.0, 2.0),
+        "customer": DocumentPath("users/u1"),
+        "address": {"street": "x", "app_only": "secret"},
+        "items": [{"name": "Soup", "qty": 1, "cost": 2}],
+        "tags": "not a list",  # the app's wrong type: shown as stored
+    }
+    shown = changes.visible(deliveries, stored_document, "d1")
+    assert shown["placed_at"] == "2026-01-02T00:00:00.000000Z"
+    assert shown["drop_off"] == {"latitude": 1.0, "longitude": 2.0}
+    assert shown["customer"] == "u1"
+    assert shown["address"] == {"street": "x"}
+    assert shown["items"] == [{"name": "Soup", "qty": 1}]
+    assert shown["tags"] == "not a list"
+    assert shown["total"] == 3
