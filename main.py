@@ -17,18 +17,16 @@ from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
 import functions  # noqa: F401 - before google-api-core: it silences one import-time notice
-from functions.edge import triggers
+from functions.edge import owner_endpoints, triggers
 from functions.edge.console import app as console_app
 from functions.edge.http import views
 from functions.endpoints import PARTNER_FUNCTION, Call, partner_endpoint
-from functions.examples.entries_summary import entriesSummary  # noqa: F401 - an example
 
 # --- the package's functions: every declared resource, the contract and its page --------
 # Each is one decorator over a short body, as your own endpoints are (README, "Your own
 # endpoints"): `partner_endpoint` from functions.endpoints under
 # `https_fn.on_request(**PARTNER_FUNCTION)`. The package's own serve a routing table of
 # its operations (`routes=`) and run the one the request chose (`call.serve()`).
-# entriesSummary, imported above, is an example of yours; delete its import to remove it.
 
 
 # The first URLs serve the resource resources.toml marks `first_urls = true` (entries
@@ -84,6 +82,10 @@ def console(req: Request) -> Response:
     """The owner's console: run partners from a browser (owners only)."""
     return console_app.serve(req)
 
+
+# Your own endpoints: every function of owner/endpoints.py in an adopted app (`make adopt`
+# starts it), else this repository's example, entriesSummary.
+globals().update(owner_endpoints.owner_functions())
 
 # One Firestore trigger per declared collection (`entriesChanged`, ...): the change events
 # of writes the API did not make (the app's own, partners' straight on Firestore).

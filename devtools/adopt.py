@@ -2,7 +2,7 @@
 
 The package sits inside the app's folder (for example `my-app/partner-api/`, a copy or a
 git subtree of this repository) and is deployed as its own functions codebase. Adopting
-changes three files of the app and nothing else:
+changes three files of the app, and starts the owner's folder of the package:
 
 - `firebase.json`: one functions codebase for the package is added (or updated); every
   other entry and codebase stays as it was.
@@ -11,6 +11,12 @@ changes three files of the app and nothing else:
   Owner rules that also reach a partner collection (rules combine with OR) are reported
   with their line and what they would let partners do; they are never edited.
 - the app's Firestore indexes: the union of the app's and the package's, no duplicates.
+- `owner/` in the package's folder: the owner's declaration (`owner/resources.toml`) and
+  endpoints (`owner/endpoints.py`), which upgrades of the package never touch. A first
+  adoption starts them with nothing declared (`--with-examples`: the demo `entries` and
+  the example endpoint; `--declaration FILE`: that declaration); an upgrade from a version
+  that served the package's own `resources.toml` starts them with what it served. Once
+  there, they are the owner's: adoption reads them and never writes them again.
 
 `--dry-run` prints the diff of every file it would change and changes nothing. Before
 writing, a copy of each file it changes goes to `.partner-api-backup/` in the app's folder,
@@ -27,12 +33,14 @@ import json
 import re
 import shutil
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from devtools import generate
 from devtools.prerequisites import ROOT
+from functions.core import config
 from functions.resources import declaration, rules
 from functions.resources.declaration import Declaration, DeclarationError, Resource
 
@@ -45,6 +53,36 @@ service cloud.firestore {
   }
 }
 """
+
+
+OWNER_DECLARATION = "resources.toml"
+OWNER_ENDPOINTS = "endpoints.py"
+EXAMPLE_RESOURCE = "entries"
+"""The demo resource the example endpoint reads."""
+STARTING_DECLARATION = """\
+# What partners may reach in this app: one table per resource (README, "Declaring
+# resources"). Nothing is declared yet, so the API serves only its own endpoints (events,
+# webhook endpoints and deliveries, health, the contract and its page).
+#
+# To open a collection, let the package propose a block from what the collection holds
+# (read only, at most 500 documents), paste it below, read its comments, then run
+# `make adopt INTO=..` again (it writes the rules and indexes it needs into your app):
+#
+#   python -m functions.partners inspect --collection orders --propose
+#   python -m functions.partners inspect --collection 'restaurants/*/orders' --propose
+"""
+STARTING_ENDPOINTS = '''\
+"""This app's own partner endpoints (README, "Your own endpoints").
+
+main.py deploys every Firebase function this module defines or imports: put each under
+`https_fn.on_request(**PARTNER_FUNCTION)` and `partner_endpoint` (from
+`functions.endpoints`), and the package's gate runs before it.
+"""
+'''
+EXAMPLE_ENDPOINTS = STARTING_ENDPOINTS + (
+    "\n# The package's example: totals of the caller's entries (it reads `entries`).\n"
+    "from functions.examples.entries_summary import entriesSummary  # noqa: F401\n"
+)
 
 
 class Refused(Exception):
@@ -374,6 +412,71 @@ def adopted_indexes(text: str | None, decl: Declaration, file: str) -> str:
     return text
 
 
+def _adopted_before(app: Path) -> bool:
+    """Whether the app's firebase.json deploys our codebase already: an upgrade."""
+    try:
+        found = json.loads((app / "firebase.json").read_text()).get("functions", [])
+    except (OSError, ValueError, AttributeError):
+        return False  # `plan` refuses such a file in its own words
+    entries = [found] if isinstance(found, dict) else found
+    return isinstance(entries, list) and any(
+        isinstance(entry, dict) and entry.get("codebase") == CODEBASE for entry in entries
+    )
+
+
+def _parsed(text: str, name: str) -> Declaration:
+    try:
+        return declaration.parse(tomllib.loads(text), source=name)
+    except tomllib.TOMLDecodeError as exc:
+        raise Refused(f"{name}: not valid TOML ({exc})") from exc
+    except DeclarationError as exc:
+        raise Refused(exc.message) from exc
+
+
+def owner_folder(
+    app: Path, package: Path, *, examples: bool = False, start: Path | None = None
+) -> tuple[list[Change], Declaration]:
+    """The owner's files to start (none once they exist) and the declaration to adopt.
+
+    A first adoption starts with nothing declared, or the demo with `examples`, or the
+    file `start`; an upgrade of an app adopted before the owner's folder existed starts
+    with the package's own `resources.toml`, which that version served, and keeps the
+    example endpoint it deployed while `entries` stays declared.
+
+    Raises:
+        Refused: a start asked for where the owner's declaration exists, or a declaration
+            that does not parse.
+    """
+    folder = package / config.OWNER_FOLDER.name
+    declared, endpoints = folder / OWNER_DECLARATION, folder / OWNER_ENDPOINTS
+    name = f"{folder.name}/{OWNER_DECLARATION}"
+    if declared.is_file():
+        if examples or start is not None:
+            raise Refused(
+                f"{name} exists: it is your declaration now; edit it rather than start it again"
+            )
+        return [], _parsed(declared.read_text(), name)
+    upgrade = _adopted_before(app)
+    if start is not None:
+        try:
+            text = start.read_text()
+        except OSError as exc:
+            raise Refused(f"{start}: cannot be read ({exc.strerror})") from exc
+    elif upgrade or examples:
+        served = package / declaration.DEFAULT_PATH.name
+        text = (served if served.is_file() else declaration.DEFAULT_PATH).read_text()
+    else:
+        text = STARTING_DECLARATION
+    decl = _parsed(text, name)
+    example = examples or (upgrade and decl.get(EXAMPLE_RESOURCE) is not None)
+    changes = [Change(declared, None, text)]
+    if not endpoints.is_file():
+        changes.append(
+            Change(endpoints, None, EXAMPLE_ENDPOINTS if example else STARTING_ENDPOINTS)
+        )
+    return changes, decl
+
+
 def plan(app: Path, package: Path, decl: Declaration) -> tuple[list[Change], list[Overlap]]:
     """Every file change adoption makes, and the owner rules that overlap ours.
 
@@ -441,9 +544,10 @@ BACKUP_IGNORE = "# Copies make adopt keeps of the files it changed; not part of 
 
 
 def apply(app: Path, changes: list[Change]) -> None:
-    """Back up what changes (replacing the previous run's backups), then write."""
+    """Back up what changes (replacing the previous run's backups), then write; new files
+    (the owner's folder) have nothing to back up and leave the backups as they were."""
     backup = app / BACKUP_FOLDER
-    if changes:
+    if any(change.before is not None for change in changes):
         shutil.rmtree(backup, ignore_errors=True)
         backup.mkdir()
         (backup / ".gitignore").write_text(BACKUP_IGNORE)
@@ -464,23 +568,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--into", type=Path, required=True, help="the app's folder")
     parser.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
-    parser.add_argument("--declaration", type=Path, default=None, help="default: resources.toml")
+    parser.add_argument(
+        "--with-examples",
+        action="store_true",
+        help="start owner/ with the demo `entries` and the example endpoint",
+    )
+    parser.add_argument(
+        "--declaration",
+        type=Path,
+        default=None,
+        help="start owner/resources.toml as a copy of this file (an `inspect --propose` "
+        "block, say)",
+    )
     args = parser.parse_args(argv)
+    app = args.into.resolve()  # the owner's folder is named from the package, absolutely
     try:
-        decl = declaration.load(args.declaration or declaration.path())
-        changes, found = plan(args.into, ROOT, decl)
-    except (Refused, DeclarationError) as exc:
-        message = exc.message if isinstance(exc, DeclarationError) else str(exc)
-        print(f"error: {message}", file=sys.stderr)
+        owned, decl = owner_folder(app, ROOT, examples=args.with_examples, start=args.declaration)
+        changes, found = plan(app, ROOT, decl)
+    except Refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
+    changes = owned + changes
     if args.dry_run:
         for change in changes:
-            print(change.diff(args.into), end="")
+            print(change.diff(app), end="")
     else:
-        apply(args.into, changes)
+        apply(app, changes)
     for change in changes:
         verb = "would change" if args.dry_run else "changed"
-        print(f"{verb}: {change.path.relative_to(args.into).as_posix()}", file=sys.stderr)
+        print(f"{verb}: {change.path.relative_to(app).as_posix()}", file=sys.stderr)
     if not changes:
         print("nothing to change: the app already has this version", file=sys.stderr)
     for overlap in found:
@@ -493,8 +609,8 @@ def main(argv: list[str] | None = None) -> int:
 def existing_data(decl: Declaration) -> list[str]:
     """What to check before partners reach collections the app may already fill: on the
     Firestore emulator, how many documents each holds; elsewhere, the command to run."""
-    from functions.core import config  # noqa: PLC0415
-
+    if not decl.resources:
+        return []
     if config.firestore_emulator_host() is None:
         names = ", ".join(resource.name for resource in decl.resources)
         return [

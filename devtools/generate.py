@@ -3,7 +3,10 @@
 
 Tests keep the committed files equal to fresh output, so a declaration change that was not
 regenerated fails `make test`. `--declaration FILE` generates for another declaration
-(the test suite's second one), `--check` only reports what is stale.
+(the test suite's second one), `--check` only reports what is stale. In an adopted app,
+where the owner's declaration is `owner/resources.toml`, it writes `owner/openapi.json`
+only: `make adopt` writes the rules and indexes into the app's own files, and the
+package's generated files stay as released, so upgrades do not conflict with them.
 """
 
 from __future__ import annotations
@@ -123,8 +126,10 @@ def rules_file(decl: Declaration, current: str) -> str:
     return rules.place(current, rules.block(decl))
 
 
-def outputs(decl: Declaration) -> dict[Path, str]:
-    """Each generated file and its content for `decl`."""
+def outputs(decl: Declaration, *, owner: bool = False) -> dict[Path, str]:
+    """Each generated file and its content for `decl` (`owner`: an adopted app's)."""
+    if owner:
+        return {config.OWNER_FOLDER / DOCUMENT_PATH.name: openapi.render(decl, catalog.discover())}
     return {
         RULES_PATH: rules_file(decl, RULES_PATH.read_text()),
         INDEXES_PATH: indexes_file(decl),
@@ -165,14 +170,21 @@ def main(argv: list[str] | None = None) -> int:
     for line in notes(decl):
         print(line, file=sys.stderr)
     stale = []
-    for target, content in outputs(decl).items():
-        if target.read_text() == content:
+    owner = args.declaration is None and declaration.path() == declaration.OWNER_PATH
+    for target, content in outputs(decl, owner=owner).items():
+        if target.is_file() and target.read_text() == content:
             continue
         stale.append(target.name)
         if not args.check:
             target.write_text(content)
     verb = "stale" if args.check else "wrote"
     print(f"{verb}: {', '.join(stale) or 'nothing (all up to date)'}", file=sys.stderr)
+    if owner:
+        print(
+            "note: the rules and indexes your declaration needs go into your app's own files: "
+            "run `make adopt INTO=..`",
+            file=sys.stderr,
+        )
     return 1 if args.check and stale else 0
 
 

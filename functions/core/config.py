@@ -10,11 +10,18 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from functions.core import logs
 from functions.core.errors import ConfigurationError
 from functions.core.models import LIMIT_BOUNDS, Limits, is_document_id, limit_in_range
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+"""The folder main.py sits in: the functions codebase's source."""
+OWNER_FOLDER = PACKAGE_ROOT / "owner"
+"""An adopted app's own files (its declaration, its endpoints), which `make adopt` starts
+and an upgrade of the package never touches; absent in this repository."""
 
 DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
 DEFAULT_API_KEYS_COLLECTION = "partnerKeys"

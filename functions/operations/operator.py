@@ -395,7 +395,7 @@ class Operator:
             raise Refused(exc.message) from exc
         resource = declared.get(resource_name)
         if resource is None:
-            names = ", ".join(r.name for r in declared.resources)
+            names = ", ".join(r.name for r in declared.resources) or "none yet"
             raise Refused(
                 f"{declared.source} declares no resource {resource_name!r} (it has {names})"
             )

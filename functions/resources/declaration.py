@@ -1,6 +1,6 @@
 """The owner's declaration of what partners may reach, read from one TOML file.
 
-`resources.toml` (beside main.py, or the file PARTNER_RESOURCES names) declares each
+`resources.toml` declares each
 resource: its collection, the field that names the tenant, its fields with a kind from a
 closed set, what partners may do and which fields lists filter by. The validation models,
 the Firestore rules block, the composite indexes and the OpenAPI document are generated
@@ -26,7 +26,10 @@ from functions.core import config
 from functions.core.errors import ConfigurationError
 from functions.core.models import DocumentPath, as_document_path
 
-DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "resources.toml"
+DEFAULT_PATH: Final = config.PACKAGE_ROOT / "resources.toml"
+"""This repository's own declaration (the demo `entries`)."""
+OWNER_PATH: Final = config.OWNER_FOLDER / "resources.toml"
+"""An adopted app's declaration, which `make adopt` starts (see `path`)."""
 
 CHANGE_KINDS: Final = ("created", "updated", "deleted")
 """What happens to a record, each an event type of its resource (`entries.created`)."""
@@ -412,8 +415,12 @@ class Declaration:
 
 
 def path() -> Path:
+    """The file PARTNER_RESOURCES names, else the owner's (`owner/resources.toml`, where
+    adoption made one), else this repository's own `resources.toml`."""
     raw = os.environ.get("PARTNER_RESOURCES", "").strip()
-    return Path(raw) if raw else DEFAULT_PATH
+    if raw:
+        return Path(raw)
+    return OWNER_PATH if OWNER_PATH.is_file() else DEFAULT_PATH
 
 
 @functools.cache
@@ -443,8 +450,6 @@ def load(location: Path) -> Declaration:
 
 def parse(raw: Mapping[str, Any], *, source: str = "resources.toml") -> Declaration:
     """Raises: DeclarationError naming the place of the first problem."""
-    if not raw:
-        raise DeclarationError(f"{source}: declares no resource")
     resources = tuple(_resource(name, table, source) for name, table in raw.items())
     collections = {resource.collection for resource in resources}
     resources = tuple(_with_api_only(resource, collections, source) for resource in resources)

@@ -90,6 +90,32 @@ def test_the_owners_cases_still_pass_after_adoption(clean: None, adopted_rules: 
     assert run_owner_cases(adopted_rules) == []
 
 
+def test_an_app_adopted_with_nothing_declared_yet_keeps_its_own_rules_and_opens_nothing(
+    clean: None, tmp_path: Any, make_user: UserFactory
+) -> None:
+    """A first adoption starts the owner's declaration empty: the block compiles, the
+    owner's cases pass, and a partner reaches no document (entries included)."""
+    from functions import store
+
+    app = tmp_path / "restaurant-app"
+    shutil.copytree(FIXTURE, app)
+    (app / "partner-api").mkdir()
+    owned, decl = adopt.owner_folder(app, app / "partner-api")
+    assert decl.resources == ()
+    changes, found = adopt.plan(app, app / "partner-api", decl)
+    adopt.apply(app, owned + changes)
+    adopted = (app / "firestore.rules").read_text()
+    assert (found, adopted.count("match /entries/")) == ([], 0)
+    try:
+        assert run_owner_cases(adopted) == []
+        acme = make_user({"role": "partner", "partnerId": T.acme})
+        store.client().document(f"entries/{T.acme}-1").set({"partnerId": T.acme})
+        assert get_doc(acme.token, f"entries/{T.acme}-1").status_code == 403
+        assert get_doc(acme.token, "menus/margherita").status_code == 200  # the app's own rule
+    finally:
+        load_rules(generate.RULES_PATH.read_text())
+
+
 def test_partners_get_the_partner_rules_after_adoption(
     make_user: UserFactory, adopted_rules: str
 ) -> None:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from devtools import adopt
 from functions.resources import declaration, rules
-from tests.helpers import ROOT, more_declaration
+from tests.helpers import MORE_RESOURCES, ROOT, more_declaration, more_declaration_text
 
 FIXTURE = ROOT / "tests" / "fixtures" / "existing_app"
 
@@ -335,3 +339,219 @@ def test_the_apps_emulators_run_without_the_ui_download_and_nothing_else_changed
     assert {k: v for k, v in quiet.items() if k != "emulators"} == {
         k: v for k, v in config.items() if k != "emulators"
     }
+
+
+# --- the owner's folder: started once, then the owner's; upgrades from the earlier layout ------
+
+
+def owner_files(app: Path) -> dict[str, str]:
+    folder = app / "partner-api" / "owner"
+    return {p.name: p.read_text() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+def run_adopt(app: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = adopt.main(["--into", str(app), *args])
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.fixture
+def package(app: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The package's folder inside the app, as `make adopt` runs from it."""
+    folder = app / "partner-api"
+    monkeypatch.setattr(adopt, "ROOT", folder)
+    (folder / "firebase.json").write_text((ROOT / "firebase.json").read_text())
+    return folder
+
+
+def test_starting_again_over_the_owners_declaration_is_refused_in_one_line(
+    app: Path, package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_adopt(app, capsys)[0] == 0
+    before = snapshot(app)
+    for args in (["--with-examples"], ["--declaration", str(MORE_RESOURCES)]):
+        code, err = run_adopt(app, capsys, *args)
+        assert (code, err) == (
+            2,
+            [
+                "error: owner/resources.toml exists: it is your declaration now; edit it "
+                "rather than start it again"
+            ],
+        )
+    (package / "owner" / "resources.toml").unlink()
+    bad = app / "proposed.toml"
+    bad.write_text('[menus.fields.price]\nkind = "money"\n')
+    code, err = run_adopt(app, capsys, "--declaration", str(bad))
+    assert code == 2
+    assert err == [
+        "error: owner/resources.toml: menus.fields.price: kind 'money' is not one of text, "
+        "decimal, date, currency, integer, boolean, timestamp, number, datetime, geopoint, "
+        "reference, list, map"
+    ]
+    assert snapshot(app) == {k: v for k, v in before.items() if "owner/resources" not in k} | {
+        "proposed.toml": snapshot(app)["proposed.toml"]
+    }
+
+
+def test_a_first_adoption_declares_nothing_and_deploys_no_example(
+    app: Path, package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run_adopt(app, capsys)
+    assert code == 0
+    assert err[:2] == [
+        "changed: partner-api/owner/resources.toml",
+        "changed: partner-api/owner/endpoints.py",
+    ]
+    assert owner_files(app) == {
+        "endpoints.py": adopt.STARTING_ENDPOINTS,
+        "resources.toml": adopt.STARTING_DECLARATION,
+    }
+    assert "entries" not in adopt.STARTING_DECLARATION.replace("`entries`", "")
+    empty = declaration.parse({})
+    adopted = (app / "firestore.rules").read_text()
+    assert rules.block(empty) in adopted
+    assert "/entries/" not in adopted
+    indexes = json.loads((app / "firestore.indexes.json").read_text())["indexes"]
+    assert not [i for i in indexes if i["collectionGroup"] == "entries"]
+    assert run_adopt(app, capsys) == (
+        0,
+        ["nothing to change: the app already has this version"],
+    )
+
+
+def test_with_examples_the_owner_starts_from_the_demo_and_its_endpoint(
+    app: Path, package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_adopt(app, capsys, "--with-examples")[0] == 0
+    started = owner_files(app)
+    assert started["resources.toml"] == (ROOT / "resources.toml").read_text()
+    assert started["endpoints.py"].endswith(
+        "from functions.examples.entries_summary import entriesSummary  # noqa: F401\n"
+    )
+    assert (
+        rules.block(declaration.load(ROOT / "resources.toml"))
+        in (app / "firestore.rules").read_text()
+    )
+
+
+def test_a_proposed_declaration_starts_the_owners_folder(
+    app: Path, package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proposed = app / "proposed.toml"
+    proposed.write_text(more_declaration_text())
+    assert run_adopt(app, capsys, "--declaration", str(proposed))[0] == 0
+    assert owner_files(app) == {
+        "endpoints.py": adopt.STARTING_ENDPOINTS,
+        "resources.toml": more_declaration_text(),
+    }
+    assert rules.block(more_declaration()) in (app / "firestore.rules").read_text()
+    # the owner edits their declaration; adoption reads it and writes only the app's files
+    edited = (
+        more_declaration_text() + '\n[notes]\nfields.text = { kind = "text", max_length = 200 }\n'
+    )
+    (package / "owner" / "resources.toml").write_text(edited)
+    code, err = run_adopt(app, capsys)
+    assert code == 0
+    assert err[:2] == ["changed: firestore.rules", "changed: firestore.indexes.json"]
+    assert "match /notes/{docId}" in (app / "firestore.rules").read_text()
+    assert owner_files(app)["resources.toml"] == edited
+
+
+@pytest.mark.parametrize("declares_entries", [True, False])
+def test_an_upgrade_from_the_earlier_layout_keeps_what_it_served(
+    app: Path, package: Path, capsys: pytest.CaptureFixture[str], declares_entries: bool
+) -> None:
+    """Before the owner's folder, an owner edited the package's own resources.toml and
+    main.py imported the example: the upgrade moves that declaration to owner/, keeps the
+    example while `entries` is declared, and changes none of the app's files."""
+    served = more_declaration_text()
+    if not declares_entries:
+        served = served.replace("[entries", "[ledger")
+    (package / "resources.toml").write_text(served)
+    previous = declaration.parse(tomllib.loads(served))
+    changes, _ = adopt.plan(app, package, previous)  # what the earlier version wrote
+    adopt.apply(app, changes)
+    app_files = {k: v for k, v in snapshot(app).items() if not k.startswith("partner-api/")}
+    code, err = run_adopt(app, capsys)
+    assert code == 0
+    assert err[:3] == [
+        "changed: partner-api/owner/resources.toml",
+        "changed: partner-api/owner/endpoints.py",
+        "warning: firestore.rules:17: `match /menus/{menuId}` allows read always: anyone it "
+        "lets in may read the partner collection `menus` of every tenant, past the partner "
+        "rules (rules combine with OR)",
+    ]
+    started = owner_files(app)
+    assert started["resources.toml"] == served
+    example = "from functions.examples.entries_summary import entriesSummary"
+    assert (example in started["endpoints.py"]) is declares_entries
+    assert {k: v for k, v in snapshot(app).items() if not k.startswith("partner-api/")} == (
+        app_files
+    )
+
+
+DEPLOYED = (
+    "import json, main\n"
+    "print(json.dumps(sorted(k for k, v in vars(main).items() "
+    "if hasattr(v, '__firebase_endpoint__'))))\n"
+)
+PACKAGE_FUNCTIONS = {
+    "api",
+    "console",
+    "deliverWebhook",
+    "deliverWebhookRetry",
+    "docs",
+    "eventCreated",
+    "health",
+    "openapi",
+}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), PACKAGE_FUNCTIONS),
+        (
+            ("--with-examples",),
+            PACKAGE_FUNCTIONS
+            | {"fetchData", "createEntry", "updateEntry", "entriesChanged", "entriesSummary"},
+        ),
+    ],
+)
+def test_an_adopted_package_deploys_the_owners_functions_only(
+    tmp_path: Path, args: tuple[str, ...], expected: set[str]
+) -> None:
+    """main.py of a copy of the package, adopted: what the Firebase CLI would deploy."""
+    app = tmp_path / "app"
+    shutil.copytree(FIXTURE, app)
+    package = app / "partner-api"
+    for folder in ("functions", "devtools"):
+        shutil.copytree(
+            ROOT / folder, package / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for name in ("main.py", "resources.toml", "firebase.json"):
+        shutil.copy(ROOT / name, package / name)
+    env = {k: v for k, v in os.environ.items() if k != "PARTNER_RESOURCES"}
+    env |= {"GOOGLE_CLOUD_PROJECT": "demo-partner-api", "PYTHONPATH": str(package)}
+    adopted = subprocess.run(
+        [sys.executable, "-m", "devtools.adopt", "--into", "..", *args],
+        cwd=package,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert adopted.returncode == 0, adopted.stderr
+    assert (package / "owner" / "resources.toml").is_file()
+    assert not (ROOT / "owner").exists()
+    loaded = subprocess.run(
+        [sys.executable, "-c", DEPLOYED],
+        cwd=package,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert set(json.loads(loaded.stdout)) == expected

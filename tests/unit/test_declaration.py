@@ -231,14 +231,14 @@ def test_no_resource_is_declared_on_one_of_the_package_s_own_collections(
     assert _parse(MENU.replace("[menus]\n", '[menus]\ncollection = "movedElsewhere"\n'))
 
 
-def test_two_resources_on_one_collection_and_an_empty_file_are_refused() -> None:
+def test_two_resources_on_one_collection_are_refused_and_an_empty_file_declares_none() -> None:
     twice = MENU + MENU.replace("[menus", "[dishes").replace(
         "operations", 'collection = "menus"\noperations'
     )
     with pytest.raises(DeclarationError, match="collection 'menus' is already declared"):
         _parse(twice)
-    with pytest.raises(DeclarationError, match="declares no resource"):
-        _parse("")
+    empty = _parse("# an adopted app's start: no collection open yet\n")
+    assert (empty.resources, empty.scopes(), empty.first_urls) == ((), frozenset(), None)
     with pytest.raises(DeclarationError, match="operation 'purge'"):
         _parse(MENU.replace('"update"]', '"purge"]'))
 
