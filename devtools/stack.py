@@ -27,12 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from devtools.prerequisites import CACHE, ROOT, StackError, find_java, firestore_launcher
+from functions.core import config
 
 # The Firebase CLI is pinned in tooling/package.json: a package.json in the functions
 # source folder (the repository root) would make the CLI treat the code as Node.js.
 FIREBASE_BIN = ROOT / "tooling" / "node_modules" / ".bin" / "firebase"
 DEFAULT_PROJECT = "demo-partner-api"
-REGION = "us-central1"
+SECOND_STACK_REGION = "europe-west1"
+"""The second stack serves every function in another region than the first (the default
+or FUNCTIONS_REGION), so `make test` proves that one setting places them all."""
 READY_TIMEOUT_S = 180.0
 
 
@@ -87,8 +90,10 @@ def client_env(project: str, offset: int = 0) -> dict[str, str]:
     }
 
 
-def function_url(project: str, name: str, offset: int = 0) -> str:
-    return f"http://127.0.0.1:{emulator_ports(offset)['functions']}/{project}/{REGION}/{name}"
+def function_url(project: str, name: str, offset: int = 0, region: str | None = None) -> str:
+    """A function's local URL, in `region` or the one FUNCTIONS_REGION sets."""
+    where = region or config.functions_region()
+    return f"http://127.0.0.1:{emulator_ports(offset)['functions']}/{project}/{where}/{name}"
 
 
 def busy_ports(offset: int = 0) -> list[str]:
@@ -215,8 +220,10 @@ class Stack:
         progress: Progress | None = None,
         codebases: Sequence[Path] = (),
         port_offset: int = 0,
+        region: str | None = None,
     ) -> None:
         self.project = project
+        self.region = region
         self.log_path = log_path
         self.echo = echo
         self.progress = progress or Progress(log_path)
@@ -233,6 +240,8 @@ class Stack:
         check_prerequisites(self.offset)
         ensure_local_secrets()
         env = local_env(self.project)
+        if self.region:
+            env["FUNCTIONS_REGION"] = self.region
         command = [
             str(FIREBASE_BIN),
             "emulators:start",
@@ -302,7 +311,7 @@ class Stack:
 
     def _wait_for_function(self, name: str, deadline: float) -> None:
         """The first call spins up the function's worker; wait for it to answer."""
-        url = function_url(self.project, name, self.offset)
+        url = function_url(self.project, name, self.offset, self.region)
         last_error = ""
         while time.monotonic() < deadline:
             try:
@@ -648,10 +657,12 @@ class SecondStack:
             progress=self.progress,
             codebases=(OWNER_TEST_APP,),
             port_offset=SECOND_STACK_OFFSET,
+            region=SECOND_STACK_REGION,
         )
         self.command = [*pytest, "-q"]
         self.output = CACHE / "empty-database-tests.log"  # printed whole when a test failed
         self.env = {**local_env(project), **client_env(project, SECOND_STACK_OFFSET)}
+        self.env["FUNCTIONS_REGION"] = SECOND_STACK_REGION
         if coverage:
             self.env["COVERAGE_FILE"] = str(COVERAGE_PARTS[2])
         self.code: int | None = None

@@ -24,9 +24,12 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from functions.core import config
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = os.environ.get("GCLOUD_PROJECT", "demo-partner-api")
-REGION = "us-central1"
+REGION = config.functions_region()
+"""FUNCTIONS_REGION: `make test` runs its second stack in europe-west1."""
 OWNER_FUNCTIONS = ("entriesSummary",)
 """The owner endpoints main.py declares (the shipped example)."""
 FUNCTIONS: tuple[str, ...] = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,14 +76,24 @@ def project_id() -> str:
 
 
 DEFAULT_REGION = "us-central1"
-"""Where main.py deploys the functions (its global options)."""
+REGION_FORM = re.compile(r"[a-z]+-[a-z]+[1-9][0-9]?")
 
 
-def function_region() -> str:
-    """The region the functions run in, as the runtime tells it (FUNCTION_REGION), or the
-    one main.py deploys to."""
-    value = _env("FUNCTION_REGION") or DEFAULT_REGION
-    return value if value.replace("-", "").isalnum() and len(value) <= 40 else DEFAULT_REGION
+def functions_region() -> str:
+    """FUNCTIONS_REGION: where every function, trigger and task queue runs (default
+    us-central1). main.py reads it when it is loaded: the Firebase CLI reads the codebase's
+    `.env` files before it loads main.py to discover the functions, and sets them on each
+    deployed function, so the same value places them and builds their URLs.
+
+    Raises: ConfigurationError for a value that is not a region's name.
+    """
+    value = _env("FUNCTIONS_REGION") or DEFAULT_REGION
+    if not REGION_FORM.fullmatch(value):
+        raise ConfigurationError(
+            f"FUNCTIONS_REGION: {value!r} is not a Cloud Functions region such as "
+            f"{DEFAULT_REGION} or europe-west1"
+        )
+    return value
 
 
 OWN_COLLECTIONS: dict[str, str] = {

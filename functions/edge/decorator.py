@@ -54,7 +54,7 @@ BodyT = TypeVar("BodyT")
 QueryT = TypeVar("QueryT")
 
 PARTNER_FUNCTION: dict[str, Any] = {
-    "region": config.DEFAULT_REGION,
+    "region": config.functions_region(),
     "invoker": "public",
     "memory": options.MemoryOption.MB_256,
     "timeout_sec": 30,

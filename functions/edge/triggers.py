@@ -139,7 +139,7 @@ def _trigger(resource_name: str, collection: str) -> Callable[..., Any]:
     # Retried: a run that fails (a backend error, a lost worker) loses no event; the
     # event's id is derived from the write, so a retry never makes a second one.
     decorate = firestore_fn.on_document_written(
-        document=f"{collection}/{{docId}}", region=config.DEFAULT_REGION, memory=256, **_RETRY
+        document=f"{collection}/{{docId}}", region=config.functions_region(), memory=256, **_RETRY
     )
     return retried(decorate(changed))
 
@@ -161,7 +161,7 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
     created = retried(
         firestore_fn.on_document_created(
             document=f"{config.events_collection()}/{{eventId}}",
-            region=config.DEFAULT_REGION,
+            region=config.functions_region(),
             memory=256,
             **_RETRY,
         )(eventCreated)
@@ -180,7 +180,7 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
             rate_limits=options.RateLimits(
                 max_concurrent_dispatches=concurrent, max_dispatches_per_second=per_second
             ),
-            region=config.DEFAULT_REGION,
+            region=config.functions_region(),
             memory=256,
             timeout_sec=30,
         )

@@ -34,7 +34,7 @@ def enqueue(function: str, data: dict[str, Any], name: str) -> None:
     from firebase_admin import functions as cloud_functions  # noqa: PLC0415
 
     queue = cloud_functions.task_queue(
-        f"locations/{config.function_region()}/functions/{function}", app=admin_app()
+        f"locations/{config.functions_region()}/functions/{function}", app=admin_app()
     )
     try:
         queue.enqueue(data, cloud_functions.TaskOptions(task_id=name))

@@ -577,7 +577,7 @@ def test_the_document_serves_its_own_project_and_groups_operations_by_resource(
     committed = openapi.build(both(), endpoints=())
     assert committed["servers"][0]["variables"]["project"]["default"] == "demo-partner-api"
     monkeypatch.setenv("GCLOUD_PROJECT", "acme-accounting")
-    monkeypatch.setenv("FUNCTION_REGION", "europe-west1")
+    monkeypatch.setenv("FUNCTIONS_REGION", "europe-west1")
     openapi._document_of.cache_clear()
     served = openapi.document()
     for server in served["servers"]:

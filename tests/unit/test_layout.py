@@ -181,3 +181,39 @@ def test_only_google_api_cores_python_version_notice_is_silenced() -> None:
     assert result.stdout.strip() == "silenced"
     assert result.returncode == 1
     assert "FutureWarning: something else" in result.stderr
+
+
+REGIONS = (
+    "import json, main\n"
+    "print(json.dumps({k: v.__firebase_endpoint__.region for k, v in vars(main).items() "
+    "if hasattr(v, '__firebase_endpoint__')}))\n"
+)
+
+
+@pytest.mark.parametrize("region", [None, "europe-west1", "asia-northeast1"])
+def test_one_setting_places_every_function_trigger_and_task_queue(region: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "FUNCTIONS_REGION"}
+    if region:
+        env["FUNCTIONS_REGION"] = region
+    loaded = subprocess.run(
+        [sys.executable, "-c", REGIONS], cwd=ROOT, capture_output=True, text=True,
+        env={**env, "GOOGLE_CLOUD_PROJECT": "demo-partner-api"}, timeout=120, check=False,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    placed = json.loads(loaded.stdout)
+    assert len(placed) == 13  # every HTTPS function, trigger and task queue of main.py
+    assert set(map(tuple, placed.values())) == {(region or "us-central1",)}
+
+
+@pytest.mark.parametrize("value", ["Europe-West1", "europe west1", "eu", "us-central1/x", "x" * 50])
+def test_a_region_that_is_not_one_stops_the_load_in_one_line(value: str) -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import main"], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "FUNCTIONS_REGION": value, "GOOGLE_CLOUD_PROJECT": "demo-partner-api"},
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert loaded.returncode == 1
+    assert loaded.stderr.strip().splitlines()[-1] == (
+        f"functions.core.errors.ConfigurationError: FUNCTIONS_REGION: {value!r} is not a Cloud "
+        "Functions region such as us-central1 or europe-west1"
+    )

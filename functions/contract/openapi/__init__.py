@@ -123,7 +123,7 @@ def document() -> dict[str, Any]:
     except ConfigurationError:
         project = DEFAULT_PROJECT
     return _document_of(
-        declaration.current(), project, config.function_region(), catalog.registered()
+        declaration.current(), project, config.functions_region(), catalog.registered()
     )
 
 

@@ -57,7 +57,7 @@ HEADERS: Final = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
 CONSOLE_FUNCTION: Final[dict[str, Any]] = {
-    "region": config.DEFAULT_REGION,
+    "region": config.functions_region(),
     "invoker": "public",
     "memory": options.MemoryOption.MB_512,
     "timeout_sec": 60,
