@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all setup serve emulators test unit mutate fuzz soak bench limits rules-cost webhooks-bench token listen lint typecheck generate adopt lock vendor browser clean
+.PHONY: all setup serve emulators test unit mutate fuzz soak bench limits rules-cost webhooks-bench token listen lint typecheck generate preflight adopt lock vendor browser clean
 
 # Each install is keyed on its locks' content (a stamp named after their hash), not on file
 # times: a fresh clone or a pull that leaves the locks as they were installs nothing.
@@ -142,6 +142,12 @@ generate: all
 emulators: all
 	@test -n "$(INTO)" || { echo "error: name the app's folder: make emulators INTO=../my-app"; exit 2; }
 	$(PY) -m devtools.app_emulators --into "$(INTO)" $(if $(filter-out demo-partner-api,$(PROJECT)),--project $(PROJECT)) $(EMULATORS_ARGS)
+
+# Before a deploy, offline: every function's options, the settings files, the rules, the
+# indexes; then the commands that check what only the cloud knows. firebase.json runs it
+# as the functions' predeploy hook. make preflight PROJECT=<id> [PREFLIGHT_ARGS=--into ..]
+preflight: all
+	$(PY) -m devtools.preflight --project $(PROJECT) $(PREFLIGHT_ARGS)
 
 # Add the package to an existing Firebase app: make adopt INTO=.. [ADOPT_ARGS=--dry-run]
 adopt: all
