@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all setup serve emulators test unit mutate fuzz soak bench limits rules-cost webhooks-bench token listen lint typecheck generate preflight adopt lock vendor browser clean
+.PHONY: all setup serve emulators test unit mutate fuzz soak bench limits rules-cost webhooks-bench token listen lint typecheck generate preflight release adopt lock vendor browser clean
 
 # Each install is keyed on its locks' content (a stamp named after their hash), not on file
 # times: a fresh clone or a pull that leaves the locks as they were installs nothing.
@@ -148,6 +148,11 @@ emulators: all
 # as the functions' predeploy hook. make preflight PROJECT=<id> [PREFLIGHT_ARGS=--into ..]
 preflight: all
 	$(PY) -m devtools.preflight --project $(PROJECT) $(PREFLIGHT_ARGS)
+
+# Cut a release once CHANGELOG.md has its heading: make release VERSION=x.y.z
+release: all
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z"; exit 2; }
+	$(PY) -m devtools.release --version $(VERSION)
 
 # Add the package to an existing Firebase app: make adopt INTO=.. [ADOPT_ARGS=--dry-run]
 adopt: all

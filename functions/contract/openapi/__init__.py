@@ -23,10 +23,11 @@ from functions.contract.catalog import OwnerEndpoint
 from functions.contract.openapi import events, owner, parts, resources, webhooks
 from functions.core import config
 from functions.core.errors import ConfigurationError
+from functions.core.version import VERSION
 from functions.resources import declaration
 from functions.resources.declaration import Declaration
 
-API_VERSION = "1.0.0"
+API_VERSION = VERSION
 
 
 DEFAULT_PROJECT = "demo-partner-api"
