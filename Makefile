@@ -130,6 +130,7 @@ listen: all
 lint: all
 	$(VENV)/bin/ruff check --quiet .
 	$(VENV)/bin/ruff format --check --quiet .
+	$(PY) -m devtools.workflows
 
 typecheck: all
 	$(VENV)/bin/mypy --no-error-summary

@@ -742,6 +742,7 @@ class Checks:
             [
                 ("lint", [str(bin_dir / "ruff"), "check", "--quiet", "."], {}),
                 ("formatting", [str(bin_dir / "ruff"), "format", "--check", "--quiet", "."], {}),
+                ("workflows", [sys.executable, "-m", "devtools.workflows"], {}),
                 ("types", [str(bin_dir / "mypy"), "--no-error-summary"], {}),
             ],
             [
