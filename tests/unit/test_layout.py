@@ -217,3 +217,22 @@ def test_a_region_that_is_not_one_stops_the_load_in_one_line(value: str) -> None
         f"functions.core.errors.ConfigurationError: FUNCTIONS_REGION: {value!r} is not a Cloud "
         "Functions region such as us-central1 or europe-west1"
     )
+
+
+def test_the_upload_keeps_every_file_the_functions_need() -> None:
+    """The Firebase CLI matches an ignore pattern without a slash against the base name of
+    every path at any depth (minimatch with matchBase): a pattern that names a folder of
+    the package (`contract`, `examples`) would drop it from the deploy."""
+    import fnmatch
+
+    (functions,) = FIREBASE_JSON["functions"]
+    base_patterns = [p for p in functions["ignore"] if "/" not in p]
+    needed = [ROOT / "main.py", ROOT / "requirements.txt", ROOT / "resources.toml"]
+    needed += [p for p in (ROOT / "functions").rglob("*") if "__pycache__" not in p.parts]
+    dropped = [
+        str(path.relative_to(ROOT))
+        for path in needed
+        if any(fnmatch.fnmatchcase(path.name, pattern) for pattern in base_patterns)
+    ]
+    assert dropped == []
+    assert len(needed) > 100
