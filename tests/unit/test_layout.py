@@ -3,6 +3,7 @@ the committed contract (the import structure is held by `test_layers`)."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import subprocess
@@ -223,7 +224,6 @@ def test_the_upload_keeps_every_file_the_functions_need() -> None:
     """The Firebase CLI matches an ignore pattern without a slash against the base name of
     every path at any depth (minimatch with matchBase): a pattern that names a folder of
     the package (`contract`, `examples`) would drop it from the deploy."""
-    import fnmatch
 
     (functions,) = FIREBASE_JSON["functions"]
     base_patterns = [p for p in functions["ignore"] if "/" not in p]
