@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all setup serve emulators test unit mutate fuzz soak bench limits rules-cost webhooks-bench token listen lint typecheck generate preflight release adopt lock vendor browser clean
+.PHONY: all setup serve emulators test unit mutate fuzz soak bench capacity limits rules-cost webhooks-bench token listen lint typecheck generate preflight release adopt lock vendor browser clean
 
 # Each install is keyed on its locks' content (a stamp named after their hash), not on file
 # times: a fresh clone or a pull that leaves the locks as they were installs nothing.
@@ -104,6 +104,12 @@ bench: all
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 		apt-get install -y -qq wrk >/dev/null; } || { echo "error: install wrk"; exit 2; }
 	$(PY) -m devtools.stack --project $(PROJECT) exec -- bench.run $(BENCH_ARGS)
+
+# One instance at 80 requests at once, by THREADS; bench/results/capacity.{md,json}.
+capacity: all
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		apt-get install -y -qq wrk >/dev/null; } || { echo "error: install wrk"; exit 2; }
+	$(PY) -m devtools.stack --project $(PROJECT) exec -- bench.capacity $(CAPACITY_ARGS)
 
 # Rate limits shared by 1, 2 and 4 serving processes; bench/results/limits.{md,json}.
 limits: all

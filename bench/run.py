@@ -7,7 +7,10 @@ idling between runs. Writes go to a separate collection so N stays N. Then cold 
 (median of 5), the import time of main.py, peak RSS of each serving process, and the
 documents read per fetchData request, counted by the store layer in its logs.
 
-`make bench`; output in bench/results/ (results.md, results.json, p50_vs_n.png).
+Last, `bench.capacity`: one instance at 80 calls at once, by server threads.
+
+`make bench`; output in bench/results/ (results.md, results.json, p50_vs_n.png,
+capacity.md, capacity.json).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import shutil
 import subprocess
 import sys
 
-from bench import auth_cost, page_cost
+from bench import auth_cost, capacity, page_cost
 from bench.latency import DEFAULT_DELAYS, Delay
 from bench.report import plot, render, targets
 from bench.scenarios import import_time_s, measure_n
@@ -90,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     (RESULTS / "results.md").write_text(report)
     print(report)
-    return 0
+    # One instance at 80 calls at once, by server threads: the production defaults' figures.
+    return capacity.main(["--seconds", str(max(15, args.seconds * 2))])
 
 
 if __name__ == "__main__":

@@ -23,6 +23,16 @@ def serve_function(
 ) -> Iterator[str]:
     """`functions-framework --target TARGET` on main.py, as deployed (gunicorn, no debug);
     its output (one JSON line per request) goes to `log` when given."""
+    with serving_process(target, log, env) as (url, _):
+        yield url
+
+
+@contextmanager
+def serving_process(
+    target: str, log: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`serve_function`, with the server's process (gunicorn's master; its worker is the
+    child): for what a test reads of it, such as its memory."""
     port = free_port()
     output = log.open("ab") if log is not None else subprocess.DEVNULL
     binary = Path(sys.executable).parent / "functions-framework"
@@ -55,7 +65,7 @@ def serve_function(
                 time.sleep(0.2)
         else:
             raise RuntimeError(f"{target} did not start on {url}")
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:

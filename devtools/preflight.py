@@ -94,7 +94,8 @@ except (ConfigurationError, declaration.DeclarationError) as exc:
 print(json.dumps({"manifest": manifest, "settings": settings}))
 """
 SETTINGS = (
-    "functions_region", "default_limits", "idempotency_ttl_hours", "max_body_bytes",
+    "functions_region", "partner_capacity", "default_limits", "idempotency_ttl_hours",
+    "max_body_bytes",
     "firestore_timeout_s", "auth_timeout_s", "revocation_max_age_s", "audit_retention_days",
     "events_retention_days", "usage_flush_seconds", "cors_origins", "own_collections",
     "api_keys_collection", "partners_collection", "partner_users_collection",

@@ -11,6 +11,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,60 @@ def functions_region() -> str:
             f"{DEFAULT_REGION} or europe-west1"
         )
     return value
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What each partner function's instance gets, and how many of them (README, Deploying:
+    capacity). The defaults come from `make capacity`: at 80 requests at once one instance
+    peaked at 187 MiB, so 256 MB holds it; THREADS follows `concurrency` (main.py)."""
+
+    memory_mb: int = 256
+    cpu: float = 1
+    concurrency: int = 80
+    min_instances: int = 0
+    max_instances: int = 20
+
+
+CAPACITY_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "PARTNER_MEMORY_MB": ("memory_mb", int),
+    "PARTNER_CPU": ("cpu", float),
+    "PARTNER_CONCURRENCY": ("concurrency", int),
+    "PARTNER_MIN_INSTANCES": ("min_instances", int),
+    "PARTNER_MAX_INSTANCES": ("max_instances", int),
+}
+MEMORY_SIZES_MB = (256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+
+
+def partner_capacity() -> Capacity:
+    """The partner functions' capacity: PARTNER_MEMORY_MB, PARTNER_CPU,
+    PARTNER_CONCURRENCY, PARTNER_MIN_INSTANCES and PARTNER_MAX_INSTANCES, each defaulting
+    to `Capacity`'s. Read when main.py loads, as FUNCTIONS_REGION is.
+
+    Raises: ConfigurationError naming the setting, for a value Cloud Run would refuse.
+    """
+    values: dict[str, Any] = {}
+    for name, (field, parse) in CAPACITY_SETTINGS.items():
+        raw = _env(name)
+        if raw is None:
+            continue
+        try:
+            values[field] = parse(raw)
+        except ValueError:
+            raise ConfigurationError(f"{name}: {raw!r} is not a number") from None
+    capacity = Capacity(**values)
+    problems = []
+    if capacity.memory_mb not in MEMORY_SIZES_MB:
+        problems.append(f"PARTNER_MEMORY_MB: one of {', '.join(map(str, MEMORY_SIZES_MB))}")
+    if not (0.08 <= capacity.cpu <= 1 or capacity.cpu in (2, 4, 6, 8)):
+        problems.append("PARTNER_CPU: 0.08 to 1, or 2, 4, 6 or 8")
+    if not 1 <= capacity.concurrency <= 1000 or (capacity.concurrency > 1 and capacity.cpu < 1):
+        problems.append("PARTNER_CONCURRENCY: 1 to 1000, and 1 below 1 CPU")
+    if not 0 <= capacity.min_instances <= capacity.max_instances <= 1000:
+        problems.append("PARTNER_MIN_INSTANCES and PARTNER_MAX_INSTANCES: 0 <= min <= max <= 1000")
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+    return capacity
 
 
 OWN_COLLECTIONS: dict[str, str] = {

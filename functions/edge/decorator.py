@@ -53,12 +53,16 @@ from functions.edge.http.routes import Routes
 BodyT = TypeVar("BodyT")
 QueryT = TypeVar("QueryT")
 
+_CAPACITY = config.partner_capacity()
 PARTNER_FUNCTION: dict[str, Any] = {
     "region": config.functions_region(),
     "invoker": "public",
-    "memory": options.MemoryOption.MB_256,
+    "memory": options.MemoryOption(_CAPACITY.memory_mb),
+    "cpu": _CAPACITY.cpu,
+    "concurrency": _CAPACITY.concurrency,
+    "min_instances": _CAPACITY.min_instances,
+    "max_instances": _CAPACITY.max_instances,
     "timeout_sec": 30,
-    "max_instances": 20,
     "secrets": ["CURSOR_SECRET"],
 }
 """The deployment options every partner function shares, for `https_fn.on_request`.
@@ -67,7 +71,9 @@ Partners authenticate with API keys or Firebase ID tokens, checked by the functi
 themselves, so Cloud Run lets requests reach them (invoker "public"). CORS stays off:
 partners call server to server (CORS_ALLOWED_ORIGINS allows browsers). CURSOR_SECRET, the
 key that signs pagination cursors, lives in Secret Manager (`firebase
-functions:secrets:set CURSOR_SECRET`); the emulators read it from .secret.local."""
+functions:secrets:set CURSOR_SECRET`); the emulators read it from .secret.local. Memory,
+CPU, concurrency and instances come from the PARTNER_* capacity settings
+(`config.partner_capacity`), the region from FUNCTIONS_REGION."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,7 +232,7 @@ def test_the_firestore_triggers_deploy_with_retries_on(monkeypatch: pytest.Monke
     """The manifest the Firebase CLI deploys from (the SDK's own writer, as discovery
     serves it) says `retry: true` for every Firestore trigger, and nothing else changes."""
     import functions_framework
-    import yaml  # type: ignore[import-untyped]
+    import yaml
     from firebase_functions.private import serving
 
     from functions.edge import triggers

@@ -236,3 +236,52 @@ def test_the_upload_keeps_every_file_the_functions_need() -> None:
     ]
     assert dropped == []
     assert len(needed) > 100
+
+
+CAPACITY = (
+    "import json, main\n"
+    "e = main.api.__firebase_endpoint__\n"
+    "print(json.dumps([e.availableMemoryMb, e.cpu, e.concurrency, e.minInstances,"
+    " e.maxInstances, __import__('os').environ['THREADS']]))\n"
+)
+
+
+def _load_with(**settings: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTNER_", "THREADS"))}
+    return subprocess.run(
+        [sys.executable, "-c", CAPACITY], cwd=ROOT, capture_output=True, text=True,
+        env={**env, **settings, "GOOGLE_CLOUD_PROJECT": "demo-partner-api"}, timeout=120,
+        check=False,
+    )  # fmt: skip
+
+
+def test_the_partner_functions_capacity_is_one_set_of_settings() -> None:
+    """256 MB, 1 CPU, 80 at once, 0 to 20 instances, and as many server threads as calls
+    at once; each setting moves its option, and a THREADS of the owner's own wins."""
+    default = _load_with()
+    assert default.returncode == 0, default.stderr
+    assert json.loads(default.stdout) == [256, 1, 80, 0, 20, "80"]
+    moved = _load_with(
+        PARTNER_MEMORY_MB="512", PARTNER_CPU="2", PARTNER_CONCURRENCY="40",
+        PARTNER_MIN_INSTANCES="1", PARTNER_MAX_INSTANCES="50", THREADS="16",
+    )  # fmt: skip
+    assert json.loads(moved.stdout) == [512, 2, 40, 1, 50, "16"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        ({"PARTNER_MEMORY_MB": "300"}, "PARTNER_MEMORY_MB: one of 256, 512, 1024"),
+        ({"PARTNER_CPU": "3"}, "PARTNER_CPU: 0.08 to 1, or 2, 4, 6 or 8"),
+        ({"PARTNER_CPU": "0.5"}, "PARTNER_CONCURRENCY: 1 to 1000, and 1 below 1 CPU"),
+        ({"PARTNER_MAX_INSTANCES": "0", "PARTNER_MIN_INSTANCES": "2"},
+         "PARTNER_MIN_INSTANCES and PARTNER_MAX_INSTANCES: 0 <= min <= max <= 1000"),
+        ({"PARTNER_CONCURRENCY": "eighty"}, "PARTNER_CONCURRENCY: 'eighty' is not a number"),
+    ],
+)  # fmt: skip
+def test_a_capacity_cloud_run_would_refuse_stops_the_load_in_one_line(
+    settings: dict[str, str], said: str
+) -> None:
+    loaded = _load_with(**settings)
+    assert loaded.returncode == 1
+    assert said in loaded.stderr.strip().splitlines()[-1]
