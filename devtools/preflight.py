@@ -399,23 +399,11 @@ def check_readme(text: str, exported: Iterable[str]) -> list[str]:
 
 
 def cloud_commands(project: str, region: str, functions: list[Function]) -> list[str]:
-    from functions.core import config  # noqa: PLC0415
+    from devtools import generate  # noqa: PLC0415
 
     account = f"$(gcloud projects describe {project} --format='value(projectNumber)')"
     account += "-compute@developer.gserviceaccount.com"
-    ttl_groups = " ".join(
-        sorted(
-            {
-                config.DEFAULT_IDEMPOTENCY_COLLECTION,
-                config.DEFAULT_AUDIT_COLLECTION,
-                config.DEFAULT_LIMITS_COLLECTION,
-                config.DEFAULT_EVENTS_COLLECTION,
-                config.DEFAULT_DELIVERIES_COLLECTION,
-                config.DEFAULT_IN_FLIGHT_COLLECTION,
-                config.DEFAULT_USAGE_COLLECTION,
-            }
-        )
-    )
+    ttl_groups = " ".join(sorted(o["collectionGroup"] for o in generate.own_field_overrides()))
     lines = [
         "# the APIs the deploy and the functions use: " + "; ".join(reason for _, reason in APIS),
         f"gcloud services enable {' '.join(api for api, _ in APIS)} --project {project}",

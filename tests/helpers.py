@@ -120,6 +120,28 @@ def resending_hang_ups(send: Callable[..., Any], origin: str) -> Callable[..., A
     return resend
 
 
+DEPLOYMENT_SETTINGS = ("PARTNER_", "FUNCTIONS_", "THREADS")
+"""What places and sizes the functions: a test that loads main.py sets these itself."""
+EXPORTS = (
+    "import json, main\n"
+    "print(json.dumps(sorted(k for k, v in vars(main).items() "
+    "if hasattr(v, '__firebase_endpoint__'))))\n"
+)
+"""A script printing the names of the functions main.py exports, as the CLI discovers them."""
+
+
+def run_python(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python ARGS` in a process of its own, as the Firebase CLI loads main.py: in a demo
+    project, with the deployment's settings only as `env` gives them."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(DEPLOYMENT_SETTINGS)}
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+        env={**base, "GOOGLE_CLOUD_PROJECT": "demo-partner-api", **(env or {})}, check=False,
+    )  # fmt: skip
+
+
 def unique_email(name: str = "user") -> str:
     """An address no other test, worker or run against the same emulators uses."""
     return f"{name}{next(counter)}-{T.run}@example.test"

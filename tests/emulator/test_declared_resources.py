@@ -16,7 +16,7 @@ from functions.resources.declaration import Declaration
 from tests.emulator.parity import assert_parity, documents
 from tests.emulator.rest import create_doc, get_doc
 from tests.emulator.test_parity import PARITY
-from tests.helpers import Api, T, User, assert_error, more_declaration
+from tests.helpers import REGION, Api, T, User, assert_error, more_declaration
 
 pytestmark = [
     pytest.mark.empty_database,
@@ -199,7 +199,7 @@ def test_an_idempotency_key_replays_within_its_resource_and_conflicts_across(
 
 def test_the_document_served_is_the_declarations(api: Api, more_resources: Declaration) -> None:
     served = api.get("openapi").get_json()
-    assert served == openapi.build(more_resources)
+    assert served == openapi.build(more_resources, region=REGION)  # the stack's region
     assert {"/api/v1/menus", "/api/v1/orders/{id}"} <= set(served["paths"])
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -16,7 +13,14 @@ import pytest
 
 from devtools import adopt
 from functions.resources import declaration, rules
-from tests.helpers import MORE_RESOURCES, ROOT, more_declaration, more_declaration_text
+from tests.helpers import (
+    EXPORTS,
+    MORE_RESOURCES,
+    ROOT,
+    more_declaration,
+    more_declaration_text,
+    run_python,
+)
 
 FIXTURE = ROOT / "tests" / "fixtures" / "existing_app"
 
@@ -489,11 +493,6 @@ def test_an_upgrade_from_the_earlier_layout_keeps_what_it_served(
     )
 
 
-DEPLOYED = (
-    "import json, main\n"
-    "print(json.dumps(sorted(k for k, v in vars(main).items() "
-    "if hasattr(v, '__firebase_endpoint__'))))\n"
-)
 PACKAGE_FUNCTIONS = {
     "api",
     "console",
@@ -530,28 +529,11 @@ def test_an_adopted_package_deploys_the_owners_functions_only(
         )
     for name in ("main.py", "resources.toml", "firebase.json"):
         shutil.copy(ROOT / name, package / name)
-    env = {k: v for k, v in os.environ.items() if k != "PARTNER_RESOURCES"}
-    env |= {"GOOGLE_CLOUD_PROJECT": "demo-partner-api", "PYTHONPATH": str(package)}
-    adopted = subprocess.run(
-        [sys.executable, "-m", "devtools.adopt", "--into", "..", *args],
-        cwd=package,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    own = {"PYTHONPATH": str(package)}
+    adopted = run_python("-m", "devtools.adopt", "--into", "..", *args, cwd=package, env=own)
     assert adopted.returncode == 0, adopted.stderr
     assert (package / "owner" / "resources.toml").is_file()
     assert not (ROOT / "owner").exists()
-    loaded = subprocess.run(
-        [sys.executable, "-c", DEPLOYED],
-        cwd=package,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    loaded = run_python("-c", EXPORTS, cwd=package, env=own)
     assert loaded.returncode == 0, loaded.stderr
     assert set(json.loads(loaded.stdout)) == expected

@@ -14,7 +14,7 @@ import pytest
 
 from devtools.generate import DOCUMENT_PATH
 from functions.contract import catalog, openapi
-from tests.helpers import CONSOLE, FUNCTIONS, ROOT, TRIGGERS
+from tests.helpers import CONSOLE, FUNCTIONS, ROOT, TRIGGERS, run_python
 
 FIREBASE_JSON = json.loads((ROOT / "firebase.json").read_text())
 
@@ -193,13 +193,7 @@ REGIONS = (
 
 @pytest.mark.parametrize("region", [None, "europe-west1", "asia-northeast1"])
 def test_one_setting_places_every_function_trigger_and_task_queue(region: str | None) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "FUNCTIONS_REGION"}
-    if region:
-        env["FUNCTIONS_REGION"] = region
-    loaded = subprocess.run(
-        [sys.executable, "-c", REGIONS], cwd=ROOT, capture_output=True, text=True,
-        env={**env, "GOOGLE_CLOUD_PROJECT": "demo-partner-api"}, timeout=120, check=False,
-    )  # fmt: skip
+    loaded = run_python("-c", REGIONS, env={"FUNCTIONS_REGION": region} if region else None)
     assert loaded.returncode == 0, loaded.stderr
     placed = json.loads(loaded.stdout)
     assert len(placed) == 13  # every HTTPS function, trigger and task queue of main.py
@@ -208,11 +202,7 @@ def test_one_setting_places_every_function_trigger_and_task_queue(region: str | 
 
 @pytest.mark.parametrize("value", ["Europe-West1", "europe west1", "eu", "us-central1/x", "x" * 50])
 def test_a_region_that_is_not_one_stops_the_load_in_one_line(value: str) -> None:
-    loaded = subprocess.run(
-        [sys.executable, "-c", "import main"], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "FUNCTIONS_REGION": value, "GOOGLE_CLOUD_PROJECT": "demo-partner-api"},
-        timeout=120, check=False,
-    )  # fmt: skip
+    loaded = run_python("-c", "import main", env={"FUNCTIONS_REGION": value})
     assert loaded.returncode == 1
     assert loaded.stderr.strip().splitlines()[-1] == (
         f"functions.core.errors.ConfigurationError: FUNCTIONS_REGION: {value!r} is not a Cloud "
@@ -247,12 +237,7 @@ CAPACITY = (
 
 
 def _load_with(**settings: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTNER_", "THREADS"))}
-    return subprocess.run(
-        [sys.executable, "-c", CAPACITY], cwd=ROOT, capture_output=True, text=True,
-        env={**env, **settings, "GOOGLE_CLOUD_PROJECT": "demo-partner-api"}, timeout=120,
-        check=False,
-    )  # fmt: skip
+    return run_python("-c", CAPACITY, env=settings)
 
 
 def test_the_partner_functions_capacity_is_one_set_of_settings() -> None:

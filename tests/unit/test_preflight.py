@@ -4,9 +4,6 @@ emulators: tests/emulator/test_preflight.py)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -14,7 +11,7 @@ import pytest
 from devtools import generate, preflight
 from devtools.preflight import Function
 from functions.resources import declaration
-from tests.helpers import ROOT
+from tests.helpers import EXPORTS, ROOT, run_python
 
 HTTPS: dict[str, Any] = {
     "region": ["us-central1"],
@@ -148,19 +145,8 @@ def test_the_indexes_file_must_hold_every_index_and_ttl_the_declaration_needs() 
     assert preflight.check_indexes("{", "x.json", needed)[0].startswith("x.json: not valid JSON")
 
 
-EXPORTS = (
-    "import json, main\n"
-    "print(json.dumps(sorted(k for k, v in vars(main).items() "
-    "if hasattr(v, '__firebase_endpoint__'))))\n"
-)
-
-
 def test_readmes_deploy_list_is_main_pys_exports() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FUNCTIONS_", "PARTNER_"))}
-    loaded = subprocess.run(
-        [sys.executable, "-c", EXPORTS], cwd=ROOT, capture_output=True, text=True,
-        env={**env, "GOOGLE_CLOUD_PROJECT": "demo-partner-api"}, timeout=120, check=False,
-    )  # fmt: skip
+    loaded = run_python("-c", EXPORTS)
     assert loaded.returncode == 0, loaded.stderr
     exported = json.loads(loaded.stdout)
     readme = (ROOT / "README.md").read_text()
