@@ -90,9 +90,22 @@ def client_env(project: str, offset: int = 0) -> dict[str, str]:
     }
 
 
+def served_region(project: str) -> str:
+    """FUNCTIONS_REGION as the Functions emulator serves it: from the codebase's `.env.local`,
+    `.env.<project>` or `.env` (they win over the environment, as the Firebase CLI merges
+    them), else from the environment."""
+    from devtools.preflight import parse_env  # noqa: PLC0415
+
+    for name in (".env.local", f".env.{project}", ".env"):
+        path = ROOT / name
+        if path.is_file() and (value := parse_env(path.read_text()).get("FUNCTIONS_REGION")):
+            return value
+    return config.functions_region()
+
+
 def function_url(project: str, name: str, offset: int = 0, region: str | None = None) -> str:
-    """A function's local URL, in `region` or the one FUNCTIONS_REGION sets."""
-    where = region or config.functions_region()
+    """A function's local URL, in `region` or the one the emulator serves."""
+    where = region or served_region(project)
     return f"http://127.0.0.1:{emulator_ports(offset)['functions']}/{project}/{where}/{name}"
 
 

@@ -217,3 +217,23 @@ def test_an_interrupted_suite_ends_its_whole_process_group(tmp_path: Path) -> No
         time.sleep(0.05)
     assert stack._zombie(grandchild), "the suite's own child outlived the interrupt"
     assert time.monotonic() - started < 30  # not the 60 s the processes would sleep
+
+
+def test_local_urls_follow_the_region_the_emulator_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The codebase's `.env` files win over the environment, `.env.local` over them all."""
+    (tmp_path / "firebase.json").write_text((prerequisites.ROOT / "firebase.json").read_text())
+    monkeypatch.setattr(stack, "ROOT", tmp_path)
+    monkeypatch.setenv("FUNCTIONS_REGION", "asia-east1")
+    assert stack.function_url("demo-x", "health").endswith("/demo-x/asia-east1/health")
+    (tmp_path / ".env").write_text("FUNCTIONS_REGION=europe-west1\n")
+    assert stack.served_region("demo-x") == "europe-west1"
+    (tmp_path / ".env.demo-x").write_text("FUNCTIONS_REGION=europe-west2\n")
+    (tmp_path / ".env.local").write_text("# local\nFUNCTIONS_REGION=us-east4\n")
+    assert stack.function_url("demo-x", "health", region="europe-west3").endswith(
+        "/europe-west3/health"
+    )
+    assert stack.served_region("demo-x") == "us-east4"
+    (tmp_path / ".env.local").unlink()
+    assert stack.served_region("demo-x") == "europe-west2"
