@@ -649,8 +649,8 @@ def _suite_exit(code: int) -> int:
 
 COVERAGE_PARTS = (ROOT / ".coverage.unit", ROOT / ".coverage.emulator", ROOT / ".coverage.empty")
 BESIDE = ("tests/emulator/test_docs_page.py",)
-"""Emulator tests that touch no data (the reference page in Chromium, through the Functions
-emulator): they run in a process of their own beside the emulator suite."""
+"""Emulator tests that touch only data of their own (the reference page in Chromium,
+through the Functions emulator): they run in a process of their own beside the suite."""
 
 
 class SecondStack:
@@ -778,7 +778,7 @@ class Checks:
             self._threads.append(thread)
 
     def start_beside(self, env: dict[str, str]) -> None:
-        """The emulator tests that touch no data, beside the emulator suite, once the
+        """The emulator tests that touch only their own data, beside the emulator suite, once the
         unit suite is done (the browser then shares the machine with one suite, not two)."""
         command = [sys.executable, "-m", "pytest", *BESIDE, "-q", "-p", "no:cacheprovider"]
         line = [("page tests", command, env)]

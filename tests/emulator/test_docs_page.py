@@ -5,15 +5,20 @@ reports/docs.png."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from functions.contract import catalog, openapi
-from tests.helpers import ROOT, function_url
+from tests.corpus import VALID
+from tests.helpers import ROOT, api_key, function_url
 
 SCREENSHOT = ROOT / "reports" / "docs.png"
 # As the workplace's Chromium runs offline: no background connections of its own.
@@ -100,5 +105,87 @@ def screenshot(url: str, path: Path) -> None:
             page.goto(url, timeout=180_000)
             page.wait_for_selector(".opblock", timeout=180_000)
             page.screenshot(path=str(path))
+        finally:
+            browser.close()
+
+
+def _authorize(page: Any, key: str) -> None:
+    """Paste `key` as the partner API key in swagger-ui's Authorize dialog."""
+    page.locator(".auth-wrapper button.authorize").click()
+    scheme = page.locator(".auth-container", has_text="partnerApiKey")
+    scheme.locator("input").fill(key)
+    scheme.locator("button.authorize").click()
+    scheme.locator("button.btn-done").click()
+
+
+def _try_listing(page: Any) -> tuple[str, str, str]:
+    """Try the list of entries: (status, body, request URL) as the page shows them."""
+    block = page.locator('[id$="-apiListEntries"]')
+    block.locator("button.try-out__btn").click()
+    block.locator("button.execute").click()
+    live = block.locator(".live-responses-table")
+    answered = live.locator("tbody .response-col_status").first
+    answered.wait_for(timeout=120_000)
+    status = answered.inner_text().strip()
+    body = live.locator(".microlight").first.inner_text()
+    url = block.locator(".request-url pre").first.inner_text().strip()
+    return status, body, url
+
+
+def test_try_it_out_lists_entries_with_a_pasted_key_and_shows_the_401_envelope(
+    emulator_hosts: dict[str, str],
+) -> None:
+    """In Chromium: a partner pastes its key under Authorize, tries the list of entries and
+    sees its own records, called on the functions beside the page; a wrong key shows the
+    401 envelope. The key stays in the page: nothing in storage or cookies."""
+    from playwright.sync_api import sync_playwright
+
+    from functions import store
+
+    partner_id = f"docs-{uuid.uuid4().hex[:8]}"
+    key = api_key(partner_id, "entries:read")
+    moment = dt.datetime.now(dt.UTC)
+    store.client().document(f"entries/{partner_id}-1").set(
+        {**VALID["minimal"], "partnerId": partner_id, "createdBy": "seed", "version": 1,
+         "createdAt": moment, "updatedAt": moment}
+    )  # fmt: skip
+    binary = shutil.which("chromium")
+    assert binary is not None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=binary, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 1600})
+            context.set_default_timeout(120_000)
+            page = context.new_page()
+            refused: list[str] = []
+            page.on(
+                "console",
+                lambda m: refused.append(m.text) if "Content Security" in m.text else None,
+            )
+            page.goto(function_url("docs"))
+            page.wait_for_selector(".opblock")
+            _authorize(page, key)
+            status, body, url = _try_listing(page)
+            assert status == "200", body
+            listed = json.loads(body)
+            assert [r["id"] for r in listed["data"]] == [f"{partner_id}-1"]
+            assert url == function_url("api") + "/v1/entries?limit=20"  # beside the page
+            stored = page.evaluate("JSON.stringify([localStorage, sessionStorage])")
+            assert key not in stored
+            assert context.cookies() == []
+            assert refused == []
+
+            wrong = context.new_page()
+            wrong.goto(function_url("docs"))
+            wrong.wait_for_selector(".opblock")
+            _authorize(wrong, "pak_test_0000000000000000_wrongwrongwrongwrongwrongwrongwr")
+            status, body, _ = _try_listing(wrong)
+            assert status == "401"
+            error = json.loads(body)["error"]
+            assert (error["status"], set(error)) == (
+                401, {"code", "message", "status", "request_id"},
+            )  # fmt: skip
         finally:
             browser.close()

@@ -42,7 +42,8 @@ def test_the_page_loads_only_its_own_scripts_and_styles(client: FlaskClient, pat
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy
     assert "'unsafe-inline'" not in policy
-    assert "connect-src 'self'" in policy
+    connect = next(d for d in policy.split("; ") if d.startswith("connect-src"))
+    assert connect == f"connect-src 'self' https://us-central1-{PROJECT}.cloudfunctions.net"
     page = response.get_data(as_text=True)
     assert "<script>" not in page, "no inline script"
     assert "http" not in page, "nothing loaded from elsewhere"
@@ -64,15 +65,20 @@ def test_assets_are_served_from_the_function(client: FlaskClient, path: str, med
     assert response.headers["Cache-Control"] == "public, max-age=3600"
 
 
-def test_the_page_reads_the_document_from_the_function_and_never_tries_calls(
-    client: FlaskClient,
+def test_the_page_reads_the_document_from_the_function_and_tries_calls_beside_it(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document = client.get("/docs/openapi.json").get_json()
     assert document["info"]["title"] == "Partner API"
     script = client.get("/docs/init.js").get_data(as_text=True)
-    assert 'url: "docs/openapi.json"' in script
-    assert "supportedSubmitMethods: []" in script
+    assert 'fetch("docs/openapi.json")' in script
+    assert 'supportedSubmitMethods: ["get", "post", "patch", "delete"]' in script
+    assert "persistAuthorization: false" in script  # a pasted key lives in the page only
+    assert "localStorage" not in script
     assert "validatorUrl: null" in script
+    monkeypatch.setenv("FUNCTIONS_REGION", "europe-west1")
+    policy = client.get("/docs").headers["Content-Security-Policy"]
+    assert f"connect-src 'self' https://europe-west1-{PROJECT}.cloudfunctions.net;" in policy
 
 
 def test_anything_else_is_a_json_404(client: FlaskClient) -> None:
