@@ -55,8 +55,56 @@ class WebhookEndpointJson(BaseModel):
     created_at: str
     updated_at: str
     secret: str | None = Field(
-        default=None, description="The signing secret (whsec_...): shown once, at creation."
+        default=None,
+        description="The signing secret (whsec_...): shown once, at creation or rotation.",
     )
+
+
+MAX_OVERLAP_HOURS: Final = 168
+"""How long an old signing secret may keep signing after a rotation: a week at most."""
+
+
+class SecretRotation(BaseModel):
+    """A new signing secret for an endpoint; the ones in use keep signing for the overlap."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    overlap_hours: int = Field(
+        default=24,
+        ge=0,
+        le=MAX_OVERLAP_HOURS,
+        description="How long the secrets in use keep signing beside the new one (0: stop "
+        "at once).",
+    )
+
+
+class EventTestRequest(BaseModel):
+    """A test event to send to an endpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resource: str | None = Field(
+        default=None,
+        description="The resource the test event is about (its type is `<resource>.test`); "
+        "default: the first declared.",
+    )
+
+
+class EventTestSent(BaseModel):
+    """A test event on its way: signed and delivered as any event, whatever types the
+    endpoint takes; its delivery is listed with the endpoint's. Test events are not kept:
+    they are in no events list and cannot be resent."""
+
+    event_id: str
+    type: str
+    delivery_id: str
+
+
+class DeliveryResent(BaseModel):
+    """One more attempt of a delivery, on its way (recorded in the same delivery)."""
+
+    id: str
+    resent: Literal[True]
 
 
 class WebhookEndpointList(BaseModel):

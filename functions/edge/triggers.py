@@ -211,6 +211,7 @@ def run_delivery(request: https_fn.CallableRequest[Any], lane: str) -> None:
         before=before if isinstance(before, int) and 0 <= before < MAX_ATTEMPTS else 0,
         enqueued_at=_moment(data.get("enqueuedAt")),
         not_before=_moment(data.get("notBefore")),
+        test=data["test"] if isinstance(data.get("test"), str) else None,
     )
     try:
         outcome = delivery.deliver(task)

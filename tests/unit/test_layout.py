@@ -96,6 +96,9 @@ def test_the_committed_openapi_document_is_what_the_code_generates() -> None:
         "/api/v1/webhook_endpoints/{id}",
         "/api/v1/webhook_deliveries",
         "/api/v1/webhook_deliveries/{id}",
+        "/api/v1/webhook_deliveries/{id}/resend",
+        "/api/v1/webhook_endpoints/{id}/rotate_secret",
+        "/api/v1/webhook_endpoints/{id}/send_test",
     }
 
 

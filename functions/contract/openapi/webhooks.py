@@ -114,6 +114,31 @@ OPERATIONS: Final = (
         parameter=_ENDPOINT_ID,
     ),
     Operation(
+        f"{ENDPOINTS}/{{id}}/rotate_secret",
+        "post",
+        "apiRotateWebhookSecret",
+        "A new signing secret for an endpoint, in this answer only; the secrets in use keep "
+        "signing beside it for `overlap_hours`, so a receiver switches without a miss.",
+        models.WebhookEndpointJson,
+        "The endpoint, with its new secret.",
+        body=models.SecretRotation,
+        errors=(BadRequest, NotFound, Conflict, *_WRITES),
+        parameter=_ENDPOINT_ID,
+    ),
+    Operation(
+        f"{ENDPOINTS}/{{id}}/send_test",
+        "post",
+        "apiSendWebhookTest",
+        "Send the endpoint a test event (`<resource>.test`, empty `data`), signed and "
+        "delivered as any event, whatever types it takes; not kept, so never resent.",
+        models.EventTestSent,
+        "The test event, on its way.",
+        status="202",
+        body=models.EventTestRequest,
+        errors=(BadRequest, NotFound, Conflict, *_WRITES),
+        parameter=_ENDPOINT_ID,
+    ),
+    Operation(
         DELIVERIES,
         "get",
         "apiListWebhookDeliveries",
@@ -134,6 +159,18 @@ OPERATIONS: Final = (
         errors=(BadRequest, NotFound),
         parameter=_DELIVERY_ID,
     ),
+    Operation(
+        f"{DELIVERIES}/{{id}}/resend",
+        "post",
+        "apiResendWebhookDelivery",
+        "Deliver once more what a delivery carried (its receiver was fixed, say): one more "
+        "attempt, recorded in the same delivery. No body.",
+        models.DeliveryResent,
+        "The delivery, resent.",
+        status="202",
+        errors=(BadRequest, NotFound, Conflict),
+        parameter=_DELIVERY_ID,
+    ),
 )
 """Every webhook operation the `api` function serves (`functions.edge.http.webhooks`)."""
 
@@ -147,9 +184,10 @@ def webhook_paths(decl: Declaration, schemas: dict[str, Any]) -> dict[str, dict[
     used += [(op.answer, "serialization") for op in OPERATIONS]
     refs, definitions = models_json_schema(list(dict.fromkeys(used)), ref_template=parts.REF)
     choices = [ALL_EVENTS, *(t for r in decl.resources for t in r.event_types)]
+    resources = [r.name for r in decl.resources]
     for name, schema in definitions.get("$defs", {}).items():
         if name != "WebhookEndpointJson":
-            _narrowed(schema, choices)
+            _narrowed(schema, choices, resources)
         schemas[name] = schema
     security = [{"partnerApiKey": [WEBHOOKS_SCOPE]}, {"firebaseIdToken": [WEBHOOKS_SCOPE]}]
     paths: dict[str, dict[str, Any]] = {}
@@ -180,15 +218,17 @@ def webhook_paths(decl: Declaration, schemas: dict[str, Any]) -> dict[str, dict[
     return paths
 
 
-def _narrowed(schema: dict[str, Any], choices: list[str]) -> None:
-    """What the models leave open and the API checks: a URL's form, and event types the
-    declaration names."""
-    for field in ("url", "event_types"):
+def _narrowed(schema: dict[str, Any], choices: list[str], resources: list[str]) -> None:
+    """What the models leave open and the API checks: a URL's form, and the event types and
+    resources the declaration names."""
+    for field in ("url", "event_types", "resource"):
         prop = schema.get("properties", {}).get(field)
         if prop is None:
             continue
         plain = next((p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"), prop)
         if field == "url":
             plain["pattern"] = "^https?://[^/?#@]+"
+        elif field == "resource":
+            plain["enum"] = resources
         else:
             plain["items"] = {"type": "string", "enum": choices}

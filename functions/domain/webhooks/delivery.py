@@ -19,12 +19,14 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from functions.core import config
-from functions.core.errors import NotFound, ServiceUnavailable, ValidationFailed
+from functions.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from functions.core.models import DeliveryAttempt, Event, WebhookEndpoint, rfc3339
 from functions.domain import changes
 from functions.domain.webhooks import endpoints as webhooks
@@ -132,6 +134,7 @@ def task_data(
     enqueued_at: dt.datetime | None = None,
     attempts: int = 0,
     not_before: dt.datetime | None = None,
+    test: str | None = None,
 ) -> dict[str, Any]:
     """A delivery task's body: when the delivery was first enqueued (it bounds the retries,
     DISABLE_AFTER), the attempts made before this task, and when it may try (a retry
@@ -145,6 +148,8 @@ def task_data(
         data["attempts"] = attempts
     if not_before is not None:
         data["notBefore"] = rfc3339(not_before)
+    if test is not None:
+        data["test"] = test
     return {"data": data}
 
 
@@ -172,6 +177,75 @@ def replay(event_id: str, endpoint_id: str, *, database: Any = None) -> str:
     return name
 
 
+TEST_EVENT_PREFIX: Final = "evt_test_"
+TEST_TYPE: Final = "test"
+"""A test event's type is `<resource>.test`."""
+
+
+def send_test(endpoint_id: str, partner_id: str, resource: str) -> tuple[str, str]:
+    """Enqueue a test event about `resource` to one of the partner's endpoints, signed and
+    delivered as any event, whatever types the endpoint takes: (event id, delivery id).
+    A test event is not kept: it is in no events list and cannot be resent.
+
+    Raises: NotFound (another partner's endpoint), Conflict (a disabled endpoint),
+    ServiceUnavailable (the queue did not answer).
+    """
+    endpoint = webhooks.endpoint(endpoint_id, partner_id)
+    if endpoint.status != "enabled":
+        raise Conflict("The endpoint is disabled: enable it before sending it a test event.")
+    now = dt.datetime.now(dt.UTC)
+    event_id = f"{TEST_EVENT_PREFIX}{now.strftime('%Y%m%d%H%M%S%f')}{secrets.token_hex(4)}"
+    task = task_data(event_id, endpoint.id, enqueued_at=now, test=resource)
+    lane = RETRY_LANE if endpoint.failing_since is not None else FIRST_LANE
+    with _queue_answers():
+        _enqueue(_queue(lane), task, delivery_id(event_id, endpoint.id))
+    return event_id, delivery_id(event_id, endpoint.id)
+
+
+@contextlib.contextmanager
+def _queue_answers() -> Iterator[None]:
+    """A queue that does not take the task, as the API answers it: 503, try again."""
+    try:
+        yield
+    except tasks.QueueUnreachable as exc:
+        raise ServiceUnavailable("The delivery queue did not answer; retry later.") from exc
+
+
+def test_event(task: Task, endpoint: WebhookEndpoint) -> Event:
+    """The test event a task carries, rebuilt from its id (which holds its time)."""
+    stamp = task.event_id.removeprefix(TEST_EVENT_PREFIX)[:20]
+    try:
+        at = dt.datetime.strptime(stamp, "%Y%m%d%H%M%S%f").replace(tzinfo=dt.UTC)
+    except ValueError:
+        at = task.enqueued_at or dt.datetime.now(dt.UTC)
+    return Event(
+        id=task.event_id,
+        type=f"{task.test}.{TEST_TYPE}",
+        partner_id=endpoint.partner_id,
+        resource=str(task.test),
+        record_id="test",
+        version=None,
+        data={},
+        changed=(),
+        at=at,
+        writer="test",
+    )
+
+
+def resend(delivery_id_: str, partner_id: str) -> str:
+    """Deliver once more what one of the partner's deliveries carried (its receiver was
+    fixed, say): a new attempt, recorded in the same delivery. Returns the task's name.
+
+    Raises: NotFound (another partner's delivery, or its event or endpoint gone), Conflict
+    (a test event's delivery: test events are not kept), ServiceUnavailable.
+    """
+    found = webhooks.delivery(delivery_id_, partner_id)
+    if found.event_id.startswith(TEST_EVENT_PREFIX):
+        raise Conflict("Test events are not kept, so they cannot be resent: send another test.")
+    with _queue_answers():
+        return replay(found.event_id, found.endpoint_id)
+
+
 def body_of(event: Event) -> str:
     """The event as delivered: the JSON the events API gives it."""
     return json.dumps(changes.event_json(event), separators=(",", ":"), ensure_ascii=False)
@@ -190,6 +264,8 @@ class Task:
     """Attempts made before this task (by the first lane, for a task it handed over)."""
     enqueued_at: dt.datetime | None = None
     not_before: dt.datetime | None = None
+    test: str | None = None
+    """For a test event (never stored): the resource it is about."""
 
     @property
     def attempt(self) -> int:
@@ -215,7 +291,7 @@ def deliver(task: Task) -> Outcome:
         raise RetryLater("not due yet")  # the queue's backoff brings it back when due
     try:
         endpoint = webhooks.endpoint(task.endpoint_id)
-        event = event_store.by_id(task.event_id)
+        event = test_event(task, endpoint) if task.test else event_store.by_id(task.event_id)
     except NotFound:
         return Outcome("abandoned")  # deleted meanwhile: nothing to deliver, or to
     if endpoint.status != "enabled" or event.partner_id != endpoint.partner_id:
@@ -328,6 +404,7 @@ def _hand_off(
         enqueued_at=task.enqueued_at,
         attempts=attempts,
         not_before=not_before,
+        test=task.test,
     )
     try:
         _enqueue(_queue(RETRY_LANE), data, name)

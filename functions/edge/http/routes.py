@@ -20,6 +20,8 @@ from flask import Request
 from functions.core.errors import ApiError, ConfigurationError, MethodNotAllowed, NotFound
 from functions.edge.http.pipeline import Endpoint, PublicEndpoint
 
+BASE_OPERATIONS: Final = frozenset({"list", "get", "create", "update", "delete"})
+"""What a collection may serve at its own paths; other operations are actions on a record."""
 Operations = Mapping[str, Endpoint[Any, Any]]
 """A collection's endpoints by operation: `list`, `get`, `create`, `update`, `delete`."""
 Collections = Callable[[str], Operations | None]
@@ -77,6 +79,9 @@ class Routes:
             for route, _ in matched
             if route.operation in operations
         ]
+        if not served and all(route.operation not in BASE_OPERATIONS for route, _ in matched):
+            # an action the collection has not (`/v1/entries/<id>/resend`): no such thing
+            return refusal(self.function, request.method, NotFound(self.unknown)), ()
         allowed = tuple(dict.fromkeys(route.method for route, _ in served))
         for route, endpoint in served:
             if route.method == request.method:

@@ -294,6 +294,15 @@ def _api_id(request: Request) -> str | None:
     return match.group(2) if match else None
 
 
+_ACTION_ROUTE = re.compile(r"/v1/([a-z][a-z0-9_-]{0,62})/([^/]+)/([a-z_]{1,32})/?")
+"""`/v1/<collection>/<id>/<action>`: an action on one of the package's own records."""
+
+
+def _api_action_id(request: Request) -> str | None:
+    match = _ACTION_ROUTE.fullmatch(request.path or "/")
+    return match.group(2) if match else None
+
+
 def _api_collection(name: str) -> Operations | None:
     """What one path's collection serves: the package's own, or a declared resource."""
     if name in PACKAGE_COLLECTIONS:
@@ -360,8 +369,8 @@ WEBHOOK_ENDPOINTS = "webhook_endpoints"
 WEBHOOK_DELIVERIES = "webhook_deliveries"
 PACKAGE_COLLECTIONS: dict[str, Operations] = {
     EVENTS: {"list": _EVENTS, "get": _EVENTS},
-    WEBHOOK_ENDPOINTS: webhook_views.endpoints("api", _api_id),
-    WEBHOOK_DELIVERIES: webhook_views.deliveries("api", _api_id),
+    WEBHOOK_ENDPOINTS: webhook_views.endpoints("api", _api_id, _api_action_id),
+    WEBHOOK_DELIVERIES: webhook_views.deliveries("api", _api_id, _api_action_id),
 }
 """The package's own collections under /v1, beside the declared resources."""
 
@@ -373,6 +382,9 @@ API = Routes(
         Route("GET", "/v1/{collection}/{id}", "get"),
         Route("PATCH", "/v1/{collection}/{id}", "update"),
         Route("DELETE", "/v1/{collection}/{id}", "delete"),
+        Route("POST", "/v1/{collection}/{id}/rotate_secret", "rotate_secret"),
+        Route("POST", "/v1/{collection}/{id}/send_test", "send_test"),
+        Route("POST", "/v1/{collection}/{id}/resend", "resend"),
     ),
     _api_collection,
 )
