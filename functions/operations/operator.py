@@ -509,6 +509,30 @@ class Operator:
             lambda: webhooks.deliveries(endpoint_id, limit=limit, database=self.database)
         )
 
+    def webhook_delivery(self, delivery_id: str) -> Delivery:
+        return _refused_as_said(lambda: webhooks.delivery(delivery_id, database=self.database))
+
+    def send_webhook_test(self, endpoint_id: str) -> tuple[str, str]:
+        """A signed test event about the first declared resource: (event id, delivery id)."""
+        from functions.resources import declaration  # noqa: PLC0415
+
+        resources = declaration.current().resources
+        if not resources:
+            raise Refused("no resource is declared, so there is nothing to send a test of")
+        sent = _refused_as_said(
+            lambda: delivery.send_test(endpoint_id, None, resources[0].name, database=self.database)
+        )
+        endpoint = self.webhook(endpoint_id)
+        self._audit(endpoint.partner_id, "owner.webhook.test", "webhookEndpoints", endpoint_id)
+        return sent
+
+    def resend_delivery(self, delivery_id: str) -> str:
+        """One more attempt of a delivery (its event again, in the same delivery)."""
+        found = self.webhook_delivery(delivery_id)
+        name = _refused_as_said(lambda: delivery.resend(delivery_id, None, database=self.database))
+        self._audit(found.partner_id, "owner.webhook.resend", "webhookDeliveries", delivery_id)
+        return name
+
     def replay_delivery(self, event_id: str, endpoint_id: str) -> str:
         return _refused_as_said(
             lambda: delivery.replay(event_id, endpoint_id, database=self.database)

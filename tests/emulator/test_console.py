@@ -573,3 +573,73 @@ def test_every_page_and_change_in_process(clean: None) -> None:
     assert client.get("/nowhere").status_code == 404
     assert client.post("/sign-out", data={"csrf": token}).status_code == 303
     assert client.get("/partners").status_code == 303
+
+
+def test_owners_add_an_endpoint_rotate_its_secret_send_a_test_and_resend(clean: None) -> None:
+    """The console's webhook tools, each with a real delivery, and each audited."""
+    from standardwebhooks import Webhook
+
+    from functions.domain.webhooks import endpoints as webhooks
+    from tests.corpus import VALID
+    from tests.emulator.test_events import owner_write
+    from tests.emulator.test_webhook_delivery import Receiver
+
+    receiver = Receiver()
+    try:
+        email, password = new_owner()
+        browser = signed_in(email, password)
+        token = csrf_of(browser)
+        post(browser, "/partners", partner_id=T.acme, csrf=token)
+        refused = post(browser, f"/partners/{T.acme}/webhooks", url="ftp://x", csrf=token)
+        assert refused.status_code in (400, 422), refused.text
+        made = post(browser, f"/partners/{T.acme}/webhooks", url=receiver.url,
+                    event_types="entries.created", csrf=token)  # fmt: skip
+        assert made.status_code == 200, made.text
+        first = SECRET.search(made.text).group(1)  # type: ignore[union-attr]
+        (endpoint,) = webhooks.endpoints(T.acme)
+        assert (endpoint.url, endpoint.event_types) == (receiver.url, ("entries.created",))
+        rotated = post(browser, f"/partners/{T.acme}/webhooks/{endpoint.id}/rotate", csrf=token)
+        second = SECRET.search(rotated.text).group(1)  # type: ignore[union-attr]
+        assert second != first
+        tested = post(browser, f"/partners/{T.acme}/webhooks/{endpoint.id}/test", csrf=token)
+        assert tested.status_code == 303
+        headers, body = receiver.wait_for(1)[0]
+        for secret in (first, second):  # within the rotation's overlap both sign
+            assert Webhook(secret).verify(body, headers)["type"] == "entries.test"
+        owner_write(f"app-{uuid.uuid4().hex[:8]}", {**VALID["minimal"], "partnerId": T.acme})
+        event = json.loads(receiver.wait_for(2)[1][1])
+        delivery = _delivery_of(event["id"])
+        resent = post(browser, f"/partners/{T.acme}/deliveries/{delivery}/resend", csrf=token)
+        assert resent.status_code == 303
+        again = json.loads(receiver.wait_for(3)[2][1])
+        assert again["id"] == event["id"]
+        other = post(browser, f"/partners/{T.globex}/deliveries/{delivery}/resend", csrf=token)
+        assert other.status_code == 404
+        trail = json.loads(cli("--json", "audit", "--partner", T.acme).stdout)
+        assert [e["operation"] for e in trail if "webhook" in e["operation"]] == [
+            "owner.webhook.add", "owner.webhook.rotate", "owner.webhook.test",
+            "owner.webhook.resend",
+        ]  # fmt: skip
+    finally:
+        receiver.close()
+
+
+SECRET = re.compile(r'id="secret" readonly value="(whsec_[^"]+)"')
+
+
+def _delivery_of(event_id: str) -> str:
+    """The delivery record of an event, once it is written."""
+    from google.cloud.firestore import FieldFilter
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = list(
+            store.client()
+            .collection("partnerWebhookDeliveries")
+            .where(filter=FieldFilter("eventId", "==", event_id))
+            .stream()
+        )
+        if found:
+            return str(found[0].id)
+        time.sleep(0.5)
+    raise AssertionError(f"no delivery of {event_id}")

@@ -182,7 +182,9 @@ TEST_TYPE: Final = "test"
 """A test event's type is `<resource>.test`."""
 
 
-def send_test(endpoint_id: str, partner_id: str, resource: str) -> tuple[str, str]:
+def send_test(
+    endpoint_id: str, partner_id: str | None, resource: str, database: Any = None
+) -> tuple[str, str]:
     """Enqueue a test event about `resource` to one of the partner's endpoints, signed and
     delivered as any event, whatever types the endpoint takes: (event id, delivery id).
     A test event is not kept: it is in no events list and cannot be resent.
@@ -190,7 +192,7 @@ def send_test(endpoint_id: str, partner_id: str, resource: str) -> tuple[str, st
     Raises: NotFound (another partner's endpoint), Conflict (a disabled endpoint),
     ServiceUnavailable (the queue did not answer).
     """
-    endpoint = webhooks.endpoint(endpoint_id, partner_id)
+    endpoint = webhooks.endpoint(endpoint_id, partner_id, database)
     if endpoint.status != "enabled":
         raise Conflict("The endpoint is disabled: enable it before sending it a test event.")
     now = dt.datetime.now(dt.UTC)
@@ -232,18 +234,18 @@ def test_event(task: Task, endpoint: WebhookEndpoint) -> Event:
     )
 
 
-def resend(delivery_id_: str, partner_id: str) -> str:
+def resend(delivery_id_: str, partner_id: str | None, database: Any = None) -> str:
     """Deliver once more what one of the partner's deliveries carried (its receiver was
     fixed, say): a new attempt, recorded in the same delivery. Returns the task's name.
 
     Raises: NotFound (another partner's delivery, or its event or endpoint gone), Conflict
     (a test event's delivery: test events are not kept), ServiceUnavailable.
     """
-    found = webhooks.delivery(delivery_id_, partner_id)
+    found = webhooks.delivery(delivery_id_, partner_id, database)
     if found.event_id.startswith(TEST_EVENT_PREFIX):
         raise Conflict("Test events are not kept, so they cannot be resent: send another test.")
     with _queue_answers():
-        return replay(found.event_id, found.endpoint_id)
+        return replay(found.event_id, found.endpoint_id, database=database)
 
 
 def body_of(event: Event) -> str:

@@ -36,6 +36,8 @@ from functions.core.errors import ApiError, ConfigurationError
 from functions.core.limits import FailureGuard, failure_source
 from functions.core.models import is_document_id
 from functions.domain.usage import totals
+from functions.domain.webhooks.delivery import TEST_EVENT_PREFIX
+from functions.domain.webhooks.endpoints import ROTATION_OVERLAP
 from functions.edge.console import charts, session
 from functions.edge.http import parsing, shell
 from functions.operations.clients import shared_firestore_client
@@ -81,6 +83,8 @@ DONE: Final = {
     "revoked": "Access revoked; the user's sessions are ended.",
     "key-revoked": "Key revoked: it stops working on its next call.",
     "webhook": "Webhook endpoint changed.",
+    "webhook-test": "Test event sent: its delivery shows below in a moment.",
+    "resent": "Delivery sent again: its attempt shows below in a moment.",
 }
 """What a page says after a change redirected to it (`?done=`)."""
 
@@ -372,6 +376,8 @@ def _partner(page: Page, partner_id: str, rest: list[str]) -> Response:
                 "description": endpoint.description,
                 "deliveries": [
                     {
+                        "id": d.id,
+                        "test": d.event_id.startswith(TEST_EVENT_PREFIX),
                         "event_id": d.event_id,
                         "state": d.state,
                         "attempts": len(d.attempts),
@@ -450,8 +456,12 @@ OPERATIONS: Final = (
     "owner.key.create",
     "owner.key.roll",
     "owner.key.revoke",
+    "owner.webhook.add",
     "owner.webhook.enable",
     "owner.webhook.disable",
+    "owner.webhook.rotate",
+    "owner.webhook.test",
+    "owner.webhook.resend",
 )
 """The operations the audit page offers to filter on (the API's and the owners')."""
 
@@ -571,16 +581,65 @@ def _keys(page: Page, partner_id: str, rest: list[str]) -> Response:
     )
 
 
+def _add_webhook(page: Page, partner_id: str, rest: list[str]) -> Response:
+    """A new endpoint for the partner; its secret on a page of its own, once."""
+    form = page.request.form
+    types = [t.strip() for t in form.get("event_types", "*").split(",") if t.strip()]
+    endpoint, secret = _operator(page).add_webhook(
+        partner_id,
+        form.get("url", "").strip(),
+        types or ["*"],
+        form.get("description", "").strip() or None,
+    )
+    return _secret_page(
+        page, partner_id, f"Endpoint {endpoint.id} of {partner_id} is ready.", secret
+    )
+
+
 def _webhooks(page: Page, partner_id: str, rest: list[str]) -> Response:
     operator = _operator(page)
-    if len(rest) != 2 or rest[1] not in ("enable", "disable"):
+    actions = ("enable", "disable", "rotate", "test")
+    if len(rest) != 2 or rest[1] not in actions:
         return page.refuse(404, "No such page.")
-    if operator.webhook(rest[0]).partner_id != partner_id:
+    endpoint_id, action = rest
+    if operator.webhook(endpoint_id).partner_id != partner_id:
         return page.refuse(404, "No such endpoint of this partner.", f"partners/{partner_id}")
-    status = "enabled" if rest[1] == "enable" else "disabled"
+    if action == "rotate":
+        _, secret = operator.rotate_webhook_secret(endpoint_id, ROTATION_OVERLAP)
+        what = (
+            f"Endpoint {endpoint_id} signs with this new secret; the old one signs beside "
+            "it for 24 hours."
+        )
+        return _secret_page(page, partner_id, what, secret)
+    if action == "test":
+        operator.send_webhook_test(endpoint_id)
+        return page.redirect(f"partners/{partner_id}?done=webhook-test")
+    status = "enabled" if action == "enable" else "disabled"
     reason = "disabled by the owner in the console" if status == "disabled" else None
-    operator.set_webhook_status(rest[0], status, reason)
+    operator.set_webhook_status(endpoint_id, status, reason)
     return page.redirect(f"partners/{partner_id}?done=webhook")
+
+
+def _deliveries(page: Page, partner_id: str, rest: list[str]) -> Response:
+    operator = _operator(page)
+    if len(rest) != 2 or rest[1] != "resend":
+        return page.refuse(404, "No such page.")
+    if operator.webhook_delivery(rest[0]).partner_id != partner_id:
+        return page.refuse(404, "No such delivery of this partner.", f"partners/{partner_id}")
+    operator.resend_delivery(rest[0])
+    return page.redirect(f"partners/{partner_id}?done=resent")
+
+
+def _secret_page(page: Page, partner_id: str, what: str, secret: str) -> Response:
+    return page.render(
+        "secret.html",
+        title="Webhook signing secret",
+        section="partners",
+        what=what,
+        label="Signing secret",
+        secret=secret,
+        partner_id=partner_id,
+    )
 
 
 PAGES: Final[tuple[tuple[str, str, Callable[..., Response]], ...]] = (
@@ -598,7 +657,9 @@ PAGES: Final[tuple[tuple[str, str, Callable[..., Response]], ...]] = (
     ("POST", "partners/{partner}/users/*", _users),
     ("POST", "partners/{partner}/keys", _keys),
     ("POST", "partners/{partner}/keys/*/*", _keys),
+    ("POST", "partners/{partner}/webhooks", _add_webhook),
     ("POST", "partners/{partner}/webhooks/*/*", _webhooks),
+    ("POST", "partners/{partner}/deliveries/*/*", _deliveries),
 )
 """The console's routing table (below `sign-in` and `style.css`, which a signed-out
 browser reaches): method, path (`{partner}` a partner id, `*` any one segment) and page.
