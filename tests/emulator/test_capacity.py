@@ -105,7 +105,13 @@ def _load(url: str, callers: list[Caller], records: dict[str, list[str]]) -> lis
         caller = callers[slot % len(callers)]
         operation = OPERATIONS[(slot // len(callers)) % len(OPERATIONS)]
         sent = f"cap-{uuid.uuid4().hex}"
-        headers = {"Authorization": f"Bearer {caller.bearer}", "X-Request-Id": sent}
+        # A connection of its own each: gunicorn closes a kept-alive one after 2 s idle,
+        # and a call sent on one as it closes would be reset (not an answer of ours).
+        headers = {
+            "Authorization": f"Bearer {caller.bearer}",
+            "X-Request-Id": sent,
+            "Connection": "close",
+        }
         target = {
             "list": "?limit=10",
             "get": "/" + records[caller.partner][slot % 3],
