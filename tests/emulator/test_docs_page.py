@@ -5,12 +5,14 @@ reports/docs.png."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +90,9 @@ def test_the_reference_renders_every_operation_and_error_status(
     assert SCREENSHOT.stat().st_size > 20_000, "a rendered page, not a blank one"
 
 
-def screenshot(url: str, path: Path) -> None:
-    """The page as rendered, through Playwright: it waits for swagger-ui's operations
-    rather than a virtual time budget (Chromium's own `--screenshot` could hang for minutes
-    on a busy machine)."""
+@contextlib.contextmanager
+def playwright_chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, closed after."""
     from playwright.sync_api import sync_playwright
 
     binary = shutil.which("chromium")
@@ -101,12 +102,20 @@ def screenshot(url: str, path: Path) -> None:
             executable_path=binary, args=["--no-sandbox", "--disable-gpu"]
         )
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 2200})
-            page.goto(url, timeout=180_000)
-            page.wait_for_selector(".opblock", timeout=180_000)
-            page.screenshot(path=str(path))
+            yield browser
         finally:
             browser.close()
+
+
+def screenshot(url: str, path: Path) -> None:
+    """The page as rendered, through Playwright: it waits for swagger-ui's operations
+    rather than a virtual time budget (Chromium's own `--screenshot` could hang for minutes
+    on a busy machine)."""
+    with playwright_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 2200})
+        page.goto(url, timeout=180_000)
+        page.wait_for_selector(".opblock", timeout=180_000)
+        page.screenshot(path=str(path))
 
 
 def _resending_hang_ups(route: Any) -> None:
@@ -147,8 +156,6 @@ def test_try_it_out_lists_entries_with_a_pasted_key_and_shows_the_401_envelope(
     """In Chromium: a partner pastes its key under Authorize, tries the list of entries and
     sees its own records, called on the functions beside the page; a wrong key shows the
     401 envelope. The key stays in the page: nothing in storage or cookies."""
-    from playwright.sync_api import sync_playwright
-
     from functions import store
 
     partner_id = f"docs-{uuid.uuid4().hex[:8]}"
@@ -158,44 +165,36 @@ def test_try_it_out_lists_entries_with_a_pasted_key_and_shows_the_401_envelope(
         {**VALID["minimal"], "partnerId": partner_id, "createdBy": "seed", "version": 1,
          "createdAt": moment, "updatedAt": moment}
     )  # fmt: skip
-    binary = shutil.which("chromium")
-    assert binary is not None
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=binary, args=["--no-sandbox", "--disable-gpu"]
+    with playwright_chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 1600})
+        context.set_default_timeout(120_000)
+        context.route(function_url("api") + "/**", _resending_hang_ups)
+        page = context.new_page()
+        refused: list[str] = []
+        page.on(
+            "console",
+            lambda m: refused.append(m.text) if "Content Security" in m.text else None,
         )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 1600})
-            context.set_default_timeout(120_000)
-            context.route(function_url("api") + "/**", _resending_hang_ups)
-            page = context.new_page()
-            refused: list[str] = []
-            page.on(
-                "console",
-                lambda m: refused.append(m.text) if "Content Security" in m.text else None,
-            )
-            page.goto(function_url("docs"))
-            page.wait_for_selector(".opblock")
-            _authorize(page, key)
-            status, body, url = _try_listing(page)
-            assert status == "200", body
-            listed = json.loads(body)
-            assert [r["id"] for r in listed["data"]] == [f"{partner_id}-1"]
-            assert url == function_url("api") + "/v1/entries?limit=20"  # beside the page
-            stored = page.evaluate("JSON.stringify([localStorage, sessionStorage])")
-            assert key not in stored
-            assert context.cookies() == []
-            assert refused == []
+        page.goto(function_url("docs"))
+        page.wait_for_selector(".opblock")
+        _authorize(page, key)
+        status, body, url = _try_listing(page)
+        assert status == "200", body
+        listed = json.loads(body)
+        assert [r["id"] for r in listed["data"]] == [f"{partner_id}-1"]
+        assert url == function_url("api") + "/v1/entries?limit=20"  # beside the page
+        stored = page.evaluate("JSON.stringify([localStorage, sessionStorage])")
+        assert key not in stored
+        assert context.cookies() == []
+        assert refused == []
 
-            wrong = context.new_page()
-            wrong.goto(function_url("docs"))
-            wrong.wait_for_selector(".opblock")
-            _authorize(wrong, "pak_test_0000000000000000_wrongwrongwrongwrongwrongwrongwr")
-            status, body, _ = _try_listing(wrong)
-            assert status == "401"
-            error = json.loads(body)["error"]
-            assert (error["status"], set(error)) == (
-                401, {"code", "message", "status", "request_id"},
-            )  # fmt: skip
-        finally:
-            browser.close()
+        wrong = context.new_page()
+        wrong.goto(function_url("docs"))
+        wrong.wait_for_selector(".opblock")
+        _authorize(wrong, "pak_test_0000000000000000_wrongwrongwrongwrongwrongwrongwr")
+        status, body, _ = _try_listing(wrong)
+        assert status == "401"
+        error = json.loads(body)["error"]
+        assert (error["status"], set(error)) == (
+            401, {"code", "message", "status", "request_id"},
+        )  # fmt: skip
