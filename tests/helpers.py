@@ -106,6 +106,15 @@ that dies mid-request gets the same answer; the suite kills only delivery worker
 the task queue calls, not these requests.)"""
 
 
+def resend_dropped_route(route: Any) -> None:
+    """A Playwright route handler: the request, sent once more when the emulator dropped
+    it (EMULATOR_HANG_UP); redirects and cookies pass to the page as they came."""
+    response = route.fetch(max_redirects=0)
+    if response.status == 500 and response.body() == EMULATOR_HANG_UP:
+        response = route.fetch(max_redirects=0)
+    route.fulfill(response=response)
+
+
 def resending_hang_ups(send: Callable[..., Any], origin: str) -> Callable[..., Any]:
     """`requests.Session.send`, sending once more a request to `origin` that the emulator
     dropped (EMULATOR_HANG_UP)."""

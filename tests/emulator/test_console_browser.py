@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from devtools import vendor
 from functions import store
 from tests.emulator.test_console import new_owner
-from tests.helpers import CONSOLE, ROOT, T, cli, function_url
+from tests.helpers import CONSOLE, ROOT, T, cli, function_url, resend_dropped_route
 
 pytestmark = pytest.mark.empty_database  # the console lists every partner and user of the app
 
@@ -45,9 +45,11 @@ def browser_type_launch_args() -> dict[str, Any]:
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     """A browser context whose actions and assertions wait up to 60 s: on a busy machine a
-    page's first call can start a function worker (Playwright's 5 s failed once)."""
+    page's first call can start a function worker (Playwright's 5 s failed once); a
+    request the emulator dropped on a kept-alive connection is sent once more."""
     made = browser.new_context(viewport={"width": 1200, "height": 900})
     made.set_default_timeout(60_000)
+    made.route(function_url(CONSOLE) + "**", resend_dropped_route)
     expect.set_options(timeout=60_000)
     yield made
     made.close()

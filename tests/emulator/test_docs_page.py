@@ -20,7 +20,7 @@ import pytest
 
 from functions.contract import catalog, openapi
 from tests.corpus import VALID
-from tests.helpers import EMULATOR_HANG_UP, ROOT, api_key, function_url
+from tests.helpers import ROOT, api_key, function_url, resend_dropped_route
 
 SCREENSHOT = ROOT / "reports" / "docs.png"
 # As the workplace's Chromium runs offline: no background connections of its own.
@@ -118,15 +118,6 @@ def screenshot(url: str, path: Path) -> None:
         page.screenshot(path=str(path))
 
 
-def _resending_hang_ups(route: Any) -> None:
-    """The page's API calls, sent once more when the emulator dropped one on a kept-alive
-    connection (EMULATOR_HANG_UP: not an answer of ours)."""
-    response = route.fetch(max_redirects=0)
-    if response.status == 500 and response.body() == EMULATOR_HANG_UP:
-        response = route.fetch(max_redirects=0)
-    route.fulfill(response=response)
-
-
 def _authorize(page: Any, key: str) -> None:
     """Paste `key` as the partner API key in swagger-ui's Authorize dialog."""
     page.locator(".auth-wrapper button.authorize").click()
@@ -168,7 +159,7 @@ def test_try_it_out_lists_entries_with_a_pasted_key_and_shows_the_401_envelope(
     with playwright_chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 1600})
         context.set_default_timeout(120_000)
-        context.route(function_url("api") + "/**", _resending_hang_ups)
+        context.route(function_url("api") + "/**", resend_dropped_route)
         page = context.new_page()
         refused: list[str] = []
         page.on(
