@@ -22,7 +22,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,8 @@ project refuses to serve with any of them set."""
 SECRETS = ("CURSOR_SECRET",)
 """What lives in Secret Manager: a plain variable of the same name would ship it in the
 clear (and the CLI refuses the clash halfway through the deploy)."""
+DEPLOYMENT_SETTINGS = ("FUNCTIONS_REGION", "PARTNER_")
+"""Settings main.py reads as it loads: where the functions run, what they get and serve."""
 PAGING_SECRET = "CURSOR_SECRET"
 DEFAULT_REGION = "us-central1"
 """Where the Firebase CLI deploys a function that names no region."""
@@ -189,6 +191,23 @@ def check_env_files(files: dict[str, dict[str, str]]) -> list[str]:
                     f"`firebase functions:secrets:set {key}`"
                 )
     return problems
+
+
+def check_shell_settings(shell: Mapping[str, str], variables: Mapping[str, str]) -> list[str]:
+    """The deployment's settings only the shell holds: the Firebase CLI discovers the
+    functions with them (placing them, say, in the shell's region), while the deployed
+    functions get only the `.env` files and would build their URLs and task paths from
+    another value."""
+    found = []
+    for name in sorted(shell):
+        if name.startswith(DEPLOYMENT_SETTINGS) and shell[name] != variables.get(name):
+            found.append(
+                f"the shell sets {name}={shell[name]!r} and the .env files "
+                f"{'set ' + repr(variables[name]) if name in variables else 'do not'}: the "
+                "Firebase CLI would place the functions by the shell's value, and the "
+                "deployed functions see only the files': put it in .env.<project>, or unset it"
+            )
+    return found
 
 
 # --- the functions ----------------------------------------------------------------------------
@@ -449,6 +468,7 @@ def run(root: Path, project: str, *, into: Path | None = None) -> tuple[list[str
     files = env_files(root, project)
     problems += check_env_files(files)
     variables = {k: v for values in files.values() for k, v in values.items()}
+    problems += check_shell_settings(os.environ, variables)
     region = variables.get("FUNCTIONS_REGION") or config.DEFAULT_REGION
     try:
         found = discover(root, project, variables)

@@ -6,6 +6,7 @@ the running Firestore emulator, in a project of the check's own."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -43,8 +44,12 @@ def queued(req: object) -> None:
 
 
 @pytest.fixture
-def package(tmp_path: Path) -> Path:
-    """A copy of this repository's deployable files, with a project's settings file."""
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of this repository's deployable files, with a project's settings file, and
+    a shell that sets none of the deployment's settings (the files do)."""
+    for name in list(os.environ):
+        if name.startswith(preflight.DEPLOYMENT_SETTINGS):
+            monkeypatch.delenv(name)
     root = tmp_path / "partner-api"
     shutil.copytree(ROOT / "functions", root / "functions",
                     ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip

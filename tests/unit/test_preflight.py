@@ -166,3 +166,23 @@ def test_firebase_deploy_runs_the_preflight_first() -> None:
         'make --no-print-directory -C "$RESOURCE_DIR" preflight PROJECT="$GCLOUD_PROJECT" '
         "PREFLIGHT_ARGS=\"--into '$PROJECT_DIR'\""
     ]
+
+
+def test_a_deployment_setting_only_the_shell_holds_is_one_line() -> None:
+    """The CLI discovers with the shell's variables; the deployed functions get the files'."""
+    shell = {"FUNCTIONS_REGION": "europe-west1", "PARTNER_MEMORY_MB": "512", "HOME": "/root"}
+    files = {"PARTNER_MEMORY_MB": "512"}
+    assert preflight.check_shell_settings(shell, files) == [
+        "the shell sets FUNCTIONS_REGION='europe-west1' and the .env files do not: the Firebase "
+        "CLI would place the functions by the shell's value, and the deployed functions see "
+        "only the files': put it in .env.<project>, or unset it"
+    ]
+    assert (
+        preflight.check_shell_settings(shell, {**files, "FUNCTIONS_REGION": "europe-west1"}) == []
+    )
+    differing = preflight.check_shell_settings(
+        {"PARTNER_RESOURCES": "a.toml"}, {"PARTNER_RESOURCES": "b.toml"}
+    )
+    assert differing[0].startswith(
+        "the shell sets PARTNER_RESOURCES='a.toml' and the .env files set 'b.toml'"
+    )
