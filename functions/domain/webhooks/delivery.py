@@ -213,7 +213,7 @@ def _queue_answers() -> Iterator[None]:
         raise ServiceUnavailable("The delivery queue did not answer; retry later.") from exc
 
 
-def test_event(task: Task, endpoint: WebhookEndpoint) -> Event:
+def sample_event(task: Task, endpoint: WebhookEndpoint) -> Event:
     """The test event a task carries, rebuilt from its id (which holds its time)."""
     stamp = task.event_id.removeprefix(TEST_EVENT_PREFIX)[:20]
     try:
@@ -293,7 +293,7 @@ def deliver(task: Task) -> Outcome:
         raise RetryLater("not due yet")  # the queue's backoff brings it back when due
     try:
         endpoint = webhooks.endpoint(task.endpoint_id)
-        event = test_event(task, endpoint) if task.test else event_store.by_id(task.event_id)
+        event = sample_event(task, endpoint) if task.test else event_store.by_id(task.event_id)
     except NotFound:
         return Outcome("abandoned")  # deleted meanwhile: nothing to deliver, or to
     if endpoint.status != "enabled" or event.partner_id != endpoint.partner_id:
