@@ -12,7 +12,7 @@ UV_ARGS ?=
 LOCK := $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(UV_ARGS)
 
-.PHONY: all setup serve emulators test unit mutate fuzz soak bench capacity limits rules-cost webhooks-bench token listen lint typecheck generate preflight release adopt lock vendor browser clean
+.PHONY: all setup serve emulators test unit mutate fuzz soak bench capacity limits rules-cost webhooks-bench sdk-bench token listen lint typecheck generate sdk preflight release adopt lock vendor browser clean
 
 # Each install is keyed on its locks' content (a stamp named after their hash), not on file
 # times: a fresh clone or a pull that leaves the locks as they were installs nothing.
@@ -124,6 +124,10 @@ rules-cost: all
 webhooks-bench: all
 	$(PY) -m devtools.stack --project $(PROJECT) exec -- bench.deliveries $(WEBHOOKS_BENCH_ARGS)
 
+# What an SDK call adds to a bare HTTP call, in client CPU; bench/results/sdk_overhead.{md,json}.
+sdk-bench: all
+	$(PY) -m bench.sdk_overhead $(SDK_BENCH_ARGS)
+
 token: all
 	@FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099 $(PY) -m devtools.seed token
 
@@ -143,6 +147,11 @@ typecheck: all
 
 generate: all
 	$(PY) -m devtools.generate $(GENERATE_ARGS)
+	$(PY) -m devtools.sdk
+
+# The partners' SDKs from openapi.json: sdk/python and sdk/typescript (built into dist/).
+sdk: all
+	$(PY) -m devtools.sdk $(SDK_ARGS)
 
 # An adopted app's own emulators, with the package's Java and Firestore emulator:
 # make emulators INTO=.. [PROJECT=<id>] [EMULATORS_ARGS=--print-env]

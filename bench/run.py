@@ -7,10 +7,11 @@ idling between runs. Writes go to a separate collection so N stays N. Then cold 
 (median of 5), the import time of main.py, peak RSS of each serving process, and the
 documents read per fetchData request, counted by the store layer in its logs.
 
-Last, `bench.capacity`: one instance at 80 calls at once, by server threads.
+Then `bench.capacity`: one instance at 80 calls at once, by server threads; last,
+`bench.sdk_overhead`: the client CPU an SDK call adds to a bare HTTP call.
 
 `make bench`; output in bench/results/ (results.md, results.json, p50_vs_n.png,
-capacity.md, capacity.json).
+capacity.md, capacity.json, sdk_overhead.md, sdk_overhead.json).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import shutil
 import subprocess
 import sys
 
-from bench import auth_cost, capacity, page_cost
+from bench import auth_cost, capacity, page_cost, sdk_overhead
 from bench.latency import DEFAULT_DELAYS, Delay
 from bench.report import plot, render, targets
 from bench.scenarios import import_time_s, measure_n
@@ -94,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / "results.md").write_text(report)
     print(report)
     # One instance at 80 calls at once, by server threads: the production defaults' figures.
-    return capacity.main(["--seconds", str(max(15, args.seconds * 2))])
+    held = capacity.main(["--seconds", str(max(15, args.seconds * 2))])
+    return sdk_overhead.main([]) or held
 
 
 if __name__ == "__main__":

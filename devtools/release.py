@@ -3,9 +3,9 @@
 It refuses (one line each, nothing written) a version that is not semantic or not above
 the last released one, a CHANGELOG without `## [x.y.z] - <date>`, and a contract that
 breaks partners while MAJOR stays; otherwise it sets the version in its one place
-(`functions/core/version.py`) and in pyproject.toml, regenerates `openapi.json`, keeps it
-as the released contract (`contract/released.json`) and prints the commands that commit
-and tag it.
+(`functions/core/version.py`) and in pyproject.toml, regenerates `openapi.json` and the
+SDKs (which carry the version), keeps the contract as the released one
+(`contract/released.json`) and prints the commands that commit and tag it.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         key = "VERSION" if path.suffix == ".py" else "version"
         path.write_text(re.sub(pattern, f'{key} = "{args.version}"', text, count=1, flags=re.M))
     subprocess.run([sys.executable, "-m", "devtools.generate"], cwd=root, check=True)
+    subprocess.run([sys.executable, "-m", "devtools.sdk"], cwd=root, check=True)  # its version
     (root / RELEASED).write_text((root / "openapi.json").read_text())
     print(f"released {args.version}; now:")
     print(f"  git commit -am 'Release {args.version}' && git tag -a v{args.version} "

@@ -612,6 +612,7 @@ def usage_json(row: DayUsage) -> dict[str, Any]:
         "limited": row.limited,
         "errors": row.errors,
         "creates": row.creates,
+        "sdks": dict(row.sdks),
     }
 
 

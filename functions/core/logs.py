@@ -58,6 +58,7 @@ ALLOWED_FIELDS = frozenset(
         "limiter_operations",
         "replayed",
         "resource",
+        "sdk",
         "error_type",
         "stack_trace",
         "httpRequest",

@@ -448,6 +448,8 @@ class DayUsage:
     creates: int = 0
     flushes: int = 0
     """The writes that made these counts (what metering cost)."""
+    sdks: Mapping[str, int] = field(default_factory=dict)
+    """Calls by partner SDK version (`python/1.0.0`); calls without one are not here."""
 
 
 def rfc3339(moment: dt.datetime) -> str:

@@ -24,6 +24,10 @@ from functions.core.models import USAGE_COUNTERS, DayUsage
 from functions.store import usage as store
 
 FLUSH_CALLS: Final = 50
+MAX_SDKS: Final = 8
+"""Distinct SDK versions counted per partner and day by one instance; calls of more
+count as `other`, so that an agent string cannot grow a usage document."""
+SDK_PREFIX: Final = store.SDK_PREFIX
 DEFAULT_FLUSH_SECONDS: Final = 30.0
 MAX_DAYS: Final = 90
 """The longest span a reader may ask for."""
@@ -63,14 +67,20 @@ class Meter:
         self.writes = 0
         """Documents written so far (what metering cost this instance)."""
 
-    def record(self, partner_id: str, status: int, *, created: bool, day: dt.date) -> None:
-        """Count one answered call of a partner."""
+    def record(
+        self, partner_id: str, status: int, *, created: bool, day: dt.date, sdk: str | None = None
+    ) -> None:
+        """Count one answered call of a partner (and of the SDK version it came from)."""
         with self._lock:
             counts = self._counts.setdefault((partner_id, day), Counter())
             counts["calls"] += 1
             counts[outcome_of(status)] += 1
             if created:
                 counts["creates"] += 1
+            if sdk is not None:
+                known = sum(1 for name in counts if name.startswith(SDK_PREFIX))
+                name = SDK_PREFIX + sdk
+                counts[name if name in counts or known < MAX_SDKS else SDK_PREFIX + "other"] += 1
             self._pending += 1
             if self._oldest is None:
                 self._oldest = self._clock()
@@ -140,10 +150,14 @@ class Meter:
 METER: Final = Meter()
 
 
-def record_call(partner_id: str | None, status: int, *, created: bool) -> None:
+def record_call(
+    partner_id: str | None, status: int, *, created: bool, sdk: str | None = None
+) -> None:
     """Count a call of the instance's meter; calls of no known partner are not counted."""
     if partner_id:
-        METER.record(partner_id, status, created=created, day=dt.datetime.now(dt.UTC).date())
+        METER.record(
+            partner_id, status, created=created, day=dt.datetime.now(dt.UTC).date(), sdk=sdk
+        )
 
 
 def usage(partner_ids: Sequence[str], days: int, database: Any = None) -> list[DayUsage]:
@@ -161,3 +175,11 @@ def usage(partner_ids: Sequence[str], days: int, database: Any = None) -> list[D
 def totals(rows: Sequence[DayUsage]) -> dict[str, int]:
     """The counters summed over `rows`."""
     return {name: sum(getattr(r, name) for r in rows) for name in USAGE_COUNTERS}
+
+
+def sdk_totals(rows: Sequence[DayUsage]) -> list[tuple[str, int]]:
+    """Calls by SDK version over `rows`, most used first."""
+    summed: Counter[str] = Counter()
+    for row in rows:
+        summed.update(row.sdks)
+    return sorted(summed.items(), key=lambda item: (-item[1], item[0]))

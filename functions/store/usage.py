@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
 USAGE_RETENTION_DAYS: Final = 400
+SDK_PREFIX: Final = "sdk:"
+"""How the meter names an SDK version's counter (`sdk:python/1.0.0`)."""
+SDKS_FIELD: Final = "sdks"
 _FIELDS: Final = {
     "calls": "calls",
     "ok": "ok",
@@ -52,9 +55,16 @@ def add(counts: Mapping[tuple[str, dt.date], Mapping[str, int]], now: dt.datetim
             "updatedAt": now,
             "expiresAt": start + dt.timedelta(days=USAGE_RETENTION_DAYS),
         }
+        sdks: dict[str, Any] = {}
         for name, value in counters.items():
-            if value:
+            if not value:
+                continue
+            if name.startswith(SDK_PREFIX):
+                sdks[name.removeprefix(SDK_PREFIX)] = firestore.Increment(value)
+            else:
                 fields[_FIELDS[name]] = firestore.Increment(value)
+        if sdks:
+            fields[SDKS_FIELD] = sdks
         batch.set(_usage().document(document_id(partner_id, day)), fields, merge=True)
     with backend_errors():
         batch.commit(**call_options("commit"))
@@ -91,12 +101,15 @@ def days(
     return found
 
 
-def _counters(data: Mapping[str, Any]) -> dict[str, int]:
+def _counters(data: Mapping[str, Any]) -> dict[str, Any]:
     """The counters as stored; one edited into another shape reads as 0."""
 
     def whole(value: Any) -> int:
         return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
+    stored_sdks = data.get(SDKS_FIELD)
+    sdks = stored_sdks if isinstance(stored_sdks, Mapping) else {}
     return {name: whole(data.get(stored)) for name, stored in _FIELDS.items()} | {
-        "flushes": whole(data.get("flushes"))
+        "flushes": whole(data.get("flushes")),
+        "sdks": {str(name): whole(n) for name, n in sdks.items() if whole(n)},
     }

@@ -51,7 +51,7 @@ def test_firebase_json_runtime_matches_the_venv_python() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["venv", "node_modules", ".git", "tests", "tooling", "devtools", "reports", "mutants", "*.log"],
+    ["venv", "node_modules", ".git", "tests", "tooling", "devtools", "reports", "mutants", "sdk"],
 )
 def test_firebase_json_keeps_local_files_out_of_the_upload(path: str) -> None:
     (functions,) = FIREBASE_JSON["functions"]

@@ -157,6 +157,26 @@ def test_the_request_line_is_what_cloud_logging_reads(
     assert request["requestSize"] == "42"
     assert request["protocol"] == "HTTP/1.1"
     assert request["requestUrl"] == "/createEntry/abc"
+    assert request["userAgent"] == "erp/1.0"
+    assert "sdk" not in record  # not one of ours
+
+
+def test_the_request_line_names_the_partner_sdk_and_its_version(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import flask
+
+    from functions.edge.http.shell import Served, finish
+
+    agent = "partner-api-typescript/1.2.3 (node v20.20.2)"
+    with flask.Flask("t").test_request_context("/", headers={"User-Agent": agent}):
+        token = logs.start_request(function="api", partner_id="acme")
+        try:
+            finish(flask.Response("{}"), Served(flask.request, "r1", "api"), 0.0)
+        finally:
+            logs.end_request(token)
+    _, (record,) = log_lines(capsys)
+    assert (record["sdk"], record["httpRequest"]["userAgent"]) == ("typescript/1.2.3", agent)
 
 
 def test_an_error_report_names_the_deployed_revision(

@@ -67,6 +67,25 @@ def test_a_credential_of_no_known_shape_is_refused_before_any_lookup(credential:
         authenticate(credential, default_authenticators())
 
 
+@pytest.mark.parametrize(
+    ("agent", "sdk"),
+    [
+        ("partner-api-python/1.0.0 (python 3.11.2; httpx 0.28.1)", "python/1.0.0"),
+        ("partner-api-typescript/12.3.4 (node v20.20.2)", "typescript/12.3.4"),
+        ("partner-api-typescript/1.0.0", "typescript/1.0.0"),
+        ("partner-api-ruby/1.0.0", None),
+        ("partner-api-python/1.0", None),
+        ("partner-api-python/1.0.0-rc1", "python/1.0.0"),
+        ("curl/8.5.0 partner-api-python/1.0.0", None),
+        ("python-httpx/0.28.1", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_the_sdk_of_a_user_agent(agent: str | None, sdk: str | None) -> None:
+    assert parsing.sdk_of(agent) == sdk
+
+
 def test_the_bearer_scheme_is_case_insensitive() -> None:
     assert parsing.bearer_credential("bearer a.b.c") == "a.b.c"
     assert parsing.bearer_credential("BEARER  a.b.c ") == "a.b.c"

@@ -161,8 +161,9 @@ def test_a_release_is_refused_in_one_line_each(tmp_path: Path) -> None:
 def test_a_release_sets_the_version_everywhere_and_keeps_its_contract(tmp_path: Path) -> None:
     """`make release` on a copy of the repository: 1.1.0 after 1.0.0, nothing else."""
     root = tmp_path / "repo"
-    for folder in ("functions", "devtools", "contract"):
+    for folder in ("functions", "devtools", "contract", "sdk"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "tooling").symlink_to(ROOT / "tooling")  # tsc, for the TypeScript SDK
     for name in ("main.py", "resources.toml", "firestore.rules", "firestore.indexes.json",
                  "openapi.json", "pyproject.toml"):  # fmt: skip
         shutil.copy(ROOT / name, root / name)
@@ -181,6 +182,9 @@ def test_a_release_sets_the_version_everywhere_and_keeps_its_contract(tmp_path: 
     document = json.loads((root / "openapi.json").read_text())
     assert document["info"]["version"] == "1.1.0"
     assert json.loads((root / "contract/released.json").read_text()) == document
+    assert json.loads((root / "sdk/typescript/package.json").read_text())["version"] == "1.1.0"
+    assert 'version = "1.1.0"' in (root / "sdk/python/pyproject.toml").read_text()
+    assert 'VERSION = "1.1.0"' in (root / "sdk/python/src/partner_api/_operations.py").read_text()
     assert "git tag -a v1.1.0" in run.stdout
     again = subprocess.run(
         [sys.executable, "-m", "devtools.release", "--version", "1.1.0"], cwd=root,

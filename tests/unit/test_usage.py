@@ -73,6 +73,36 @@ def test_counts_are_held_per_partner_and_day_and_written_in_one_batch() -> None:
     assert (meter.held(), meter.writes, meter.flush()) == (0, 3, 0)
 
 
+def test_calls_are_counted_by_sdk_version_and_at_most_max_sdks_versions_a_day() -> None:
+    writes = Writes()
+    meter = usage.Meter(writes, flush_calls=1000, flush_seconds=lambda: 3600)
+    meter.record("acme", 200, created=False, day=DAY, sdk="python/1.0.0")
+    meter.record("acme", 201, created=True, day=DAY, sdk="python/1.0.0")
+    meter.record("acme", 200, created=False, day=DAY)  # no SDK: counted, not by version
+    for n in range(usage.MAX_SDKS + 2):
+        meter.record("globex", 200, created=False, day=DAY, sdk=f"typescript/1.0.{n}")
+    meter.record("globex", 200, created=False, day=DAY, sdk="typescript/1.0.0")  # known
+    meter.flush()
+    (batch,) = writes.batches
+    assert batch[("acme", DAY)] == {"calls": 3, "ok": 3, "creates": 1, "sdk:python/1.0.0": 2}
+    globex = batch[("globex", DAY)]
+    versions = {k: v for k, v in globex.items() if k.startswith("sdk:")}
+    assert len(versions) == usage.MAX_SDKS + 1
+    assert versions["sdk:other"] == 2
+    assert versions["sdk:typescript/1.0.0"] == 2
+    assert sum(versions.values()) == globex["calls"] == usage.MAX_SDKS + 3
+
+
+def test_sdk_totals_add_up_versions_most_used_first() -> None:
+    rows = [
+        DayUsage("acme", DAY, calls=5, sdks={"python/1.0.0": 2, "typescript/1.0.0": 3}),
+        DayUsage("acme", DAY, calls=2, sdks={"python/1.0.0": 2}),
+        DayUsage("acme", DAY, calls=9),
+    ]
+    assert usage.sdk_totals(rows) == [("python/1.0.0", 4), ("typescript/1.0.0", 3)]
+    assert usage.sdk_totals([]) == []
+
+
 def test_a_failed_write_keeps_the_counts_for_the_next() -> None:
     writes = Writes()
     meter = usage.Meter(writes, flush_calls=1000, flush_seconds=lambda: 3600)
@@ -146,11 +176,13 @@ def test_a_readers_span_is_bounded_and_totals_add_up(monkeypatch: pytest.MonkeyP
 
 def test_stored_counters_edited_into_other_shapes_read_as_zero() -> None:
     counters = usage_store._counters(
-        {"calls": 5, "ok": "5", "clientErrors": -2, "limited": True, "errors": 1.5, "flushes": 2}
-    )
+        {"calls": 5, "ok": "5", "clientErrors": -2, "limited": True, "errors": 1.5, "flushes": 2,
+         "sdks": {"python/1.0.0": 3, "typescript/1.0.0": "4", "x": -1}}
+    )  # fmt: skip
     assert counters == {
         "calls": 5, "ok": 0, "client_errors": 0, "limited": 0, "errors": 0, "creates": 0,
-        "flushes": 2,
+        "flushes": 2, "sdks": {"python/1.0.0": 3},
     }  # fmt: skip
+    assert usage_store._counters({"sdks": ["python/1.0.0"]})["sdks"] == {}
     assert set(usage_store._FIELDS) == set(USAGE_COUNTERS)
     assert usage_store.document_id("acme", DAY) == "acme_2026-12-02"

@@ -35,7 +35,7 @@ from functions.core import config, logs
 from functions.core.errors import ApiError, ConfigurationError
 from functions.core.limits import FailureGuard, failure_source
 from functions.core.models import is_document_id
-from functions.domain.usage import totals
+from functions.domain.usage import sdk_totals, totals
 from functions.domain.webhooks.delivery import TEST_EVENT_PREFIX
 from functions.domain.webhooks.endpoints import ROTATION_OVERLAP
 from functions.edge.console import charts, session
@@ -403,6 +403,7 @@ def _partner(page: Page, partner_id: str, rest: list[str]) -> Response:
         usage_days=USAGE_DAYS,
         chart=charts.usage_chart(rows, partner_id),
         totals=totals(rows),
+        sdks=sdk_totals(rows),
         users=users,
         keys=keys,
         scopes=sorted(known_scopes()),

@@ -49,10 +49,18 @@ IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 """Set to "true" on an answer replayed for an Idempotency-Key."""
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+_SDK_AGENT = re.compile(r"partner-api-(python|typescript)/([0-9]{1,4}[.][0-9]{1,4}[.][0-9]{1,4})\b")
 _PATH_ID = re.compile(r"/?([^/]*)/?")
 _IF_MATCH = re.compile(r'"?(?:([0-9]{1,12})|w([0-9]{1,21}))"?')
 MAX_CREDENTIAL_CHARS = 8192
 _UTF8: Final = "utf-8"
+
+
+def sdk_of(user_agent: str | None) -> str | None:
+    """The partner SDK and version a User-Agent names (`python/1.0.0`), or None: what the
+    console shows of which SDKs a partner runs. Any other agent is not counted."""
+    found = _SDK_AGENT.match(user_agent or "")
+    return f"{found[1]}/{found[2]}" if found else None
 
 
 def request_id(request: Request) -> str:

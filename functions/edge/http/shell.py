@@ -132,7 +132,10 @@ def finish(response: Response, served: Served, started: float, face: Face = API)
     status = response.status_code
     latency_s = time.perf_counter() - started
     replayed = response.headers.get(parsing.REPLAYED_HEADER) == "true"
-    usage.record_call(logs.bound("partner_id"), status, created=status == 201 and not replayed)
+    sdk = parsing.sdk_of(request.headers.get("User-Agent"))
+    usage.record_call(
+        logs.bound("partner_id"), status, created=status == 201 and not replayed, sdk=sdk
+    )
     logs.log(
         "INFO" if status < 400 else "WARNING" if status < 500 else "ERROR",
         f"{request.method} {served.label} -> {status}",
@@ -141,6 +144,7 @@ def finish(response: Response, served: Served, started: float, face: Face = API)
         outcome="ok" if status < 400 else "rejected",
         latency_ms=round(latency_s * 1000, 2),
         round_trips=logs.round_trips(),
+        sdk=sdk,
         httpRequest=logs.http_request(
             method=request.method,
             path=f"/{served.label.split('/')[0]}{request.path if request.path != '/' else ''}",

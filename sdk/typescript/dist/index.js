@@ -1,0 +1,19 @@
+// The partner API's TypeScript SDK: a typed method per operation of the app's contract,
+// with retries that cannot write twice, pages as async iterators, typed errors and
+// webhook verification. No runtime dependency beyond fetch and Web Crypto.
+import { Operations, VERSION } from "./operations.js";
+import { Transport, userAgent } from "./runtime.js";
+export * from "./errors.js";
+export { Operations, TITLE, VERSION } from "./operations.js";
+export { Transport } from "./runtime.js";
+export * from "./webhooks.js";
+/** A client of one deployment: its base URL and one credential (an API key, or a function
+ * returning a fresh Firebase ID token). */
+export class PartnerApi extends Operations {
+    transport;
+    constructor(options) {
+        const transport = new Transport({ userAgent: userAgent(VERSION), ...options });
+        super(transport);
+        this.transport = transport;
+    }
+}

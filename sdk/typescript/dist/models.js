@@ -1,0 +1,2 @@
+// The contract's models. Generated from openapi.json by `make sdk`; do not edit.
+export {};
