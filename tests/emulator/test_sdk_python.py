@@ -7,13 +7,20 @@ stale and replayed ones refused."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
 import pytest
+from google.cloud.firestore import FieldFilter
 from partner_api import VERSION as SDK_VERSION
 from partner_api import (
     Conflict,
@@ -32,10 +39,22 @@ from partner_api import (
     WebhookStale,
 )
 
+from devtools import sdk
+from functions import store
+from functions.contract import catalog, openapi
 from tests.emulator.sdk_rig import LosingProxy, base_url, sdk_partner
 from tests.emulator.test_console import new_owner, signed_in
 from tests.emulator.test_webhook_delivery import Receiver
-from tests.helpers import CONSOLE, cli, entry_body, function_url, stored_entries
+from tests.helpers import (
+    CONSOLE,
+    ROOT,
+    cli,
+    entry_body,
+    function_url,
+    stored_entries,
+)
+
+OWNER_APP = ROOT / "tests" / "emulator" / "owner_app" / "main.py"
 
 pytestmark = pytest.mark.emulators
 
@@ -184,6 +203,25 @@ def test_every_entries_operation_and_iteration_across_pages(clean: None) -> None
     assert len(stored_entries(partner_id)) == 23
 
 
+def test_a_partner_user_calls_with_a_function_that_returns_a_fresh_id_token(
+    clean: None, partner: Any
+) -> None:
+    user = partner("sdk-user")
+    asked: list[int] = []
+
+    def token() -> str:
+        asked.append(1)
+        return str(user.token)
+
+    with PartnerApi(base_url(), id_token=token) as api:
+        made = api.entries.create(new_entry(description="by a user"))
+        assert api.entries.get(made["id"])["createdBy"] == user.uid
+        assert [e["id"] for e in api.entries.iterate()] == [made["id"]]
+    assert len(asked) == 3  # asked again for every request, so a refreshed token is used
+    with pytest.raises(ValueError, match="exactly one"):
+        PartnerApi(base_url(), api_key="pak_test_x", id_token=token)
+
+
 def test_modify_reads_again_after_a_412_and_applies_the_change_once(clean: None) -> None:
     _, key = sdk_partner()
     with client(key) as api, client(key) as other:
@@ -278,3 +316,78 @@ def test_the_user_agent_names_the_sdk_and_the_usage_counts_it(clean: None) -> No
     quiet_id, _ = sdk_partner()
     quiet = browser.get(function_url(CONSOLE) + f"/partners/{quiet_id}", timeout=60)
     assert "No calls from the partner SDKs in these days" in quiet.text
+
+
+OWNER_SCRIPT = """
+import json, sys
+from partner_api import NotFound, PartnerApi
+
+base, losing, key = sys.argv[1:4]
+with PartnerApi(losing, api_key=key) as api:
+    placed = api.endpoints.place_order({"item": "Espresso beans", "quantity": 3})
+    retries = api.transport.retries
+with PartnerApi(base, api_key=key) as api:
+    got = api.endpoints.get_order(id=placed["id"])
+    try:
+        api.endpoints.get_order(id="0" * 32)
+        missing = None
+    except NotFound as exc:
+        missing = exc.code
+print(json.dumps({"placed": placed, "got": got, "retries": retries, "missing": missing}))
+"""
+
+
+def test_an_owner_endpoint_of_the_test_codebase_is_an_sdk_method_with_safe_retries(
+    clean: None, tmp_path: Path
+) -> None:
+    """The SDK generated from a contract with the test codebase's endpoints: an idempotent
+    endpoint (placeOrder) gets a generated Idempotency-Key, so a lost answer is retried
+    and one order is placed; a read (getOrder) takes its query as keyword arguments."""
+    from functions.resources import declaration
+
+    spec = importlib.util.spec_from_file_location("owner_app_for_sdk", OWNER_APP)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        contract = openapi.build(
+            declaration.load(declaration.path()), endpoints=catalog.registered()
+        )
+        partner_id, key = sdk_partner("orders:read,orders:write")
+    finally:
+        for name in ("placeOrder", "getOrder", "brokenReport"):
+            catalog.unregister(name)
+    copy = tmp_path / "sdk"
+    shutil.copytree(ROOT / "sdk", copy, ignore=shutil.ignore_patterns("__pycache__", "build"))
+    sdk.write(contract, copy)
+    operations = (copy / "python/src/partner_api/_operations.py").read_text()
+    assert "def place_order(" in operations
+    assert "idempotency_key: str | None = None" in operations
+    assert "async placeOrder(body: NewOrder" in (copy / "typescript/src/operations.ts").read_text()
+    proxy = LosingProxy(base_url(), "503")
+    try:
+        ran = subprocess.run(
+            [sys.executable, "-c", OWNER_SCRIPT, base_url(), proxy.url, key],
+            env={**os.environ, "PYTHONPATH": str(copy / "python" / "src")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        proxy.close()
+    assert ran.returncode == 0, ran.stderr
+    shown = json.loads(ran.stdout)
+    assert shown["retries"] == 1
+    assert shown["got"] == shown["placed"]
+    assert shown["placed"]["partner"] == partner_id
+    assert shown["missing"] == "not_found"
+    (sent_key,) = proxy.forwarded
+    assert (sent_key[:4], proxy.forwarded[sent_key]) == ("sdk_", 2)
+    placed = (
+        store.client()
+        .collection("ownerOrders")
+        .where(filter=FieldFilter("partner", "==", partner_id))
+    )
+    assert [d.id for d in placed.stream()] == [shown["placed"]["id"]]  # one order

@@ -537,3 +537,44 @@ def test_an_adopted_package_deploys_the_owners_functions_only(
     loaded = run_python("-c", EXPORTS, cwd=package, env=own)
     assert loaded.returncode == 0, loaded.stderr
     assert set(json.loads(loaded.stdout)) == expected
+
+
+def test_an_adopted_app_gets_sdks_of_its_own_contract_in_the_owners_folder(
+    tmp_path: Path,
+) -> None:
+    """`make generate` then `make sdk` in an adopted package: the owner's contract becomes
+    owner/openapi.json and owner/sdk/ (the package's hand-written half beside the
+    generated one); the package's own sdk/ stays as released."""
+    app = tmp_path / "app"
+    shutil.copytree(FIXTURE, app)
+    package = app / "partner-api"
+    for folder in ("functions", "devtools", "sdk"):
+        shutil.copytree(
+            ROOT / folder, package / folder, ignore=shutil.ignore_patterns("__pycache__", "build")
+        )
+    for name in ("main.py", "resources.toml", "firebase.json", "openapi.json"):
+        shutil.copy(ROOT / name, package / name)
+    (package / "tooling").symlink_to(ROOT / "tooling")
+    own = {"PYTHONPATH": str(package)}
+    adopted = run_python("-m", "devtools.adopt", "--into", "..", "--with-examples", cwd=package,
+                         env=own)  # fmt: skip
+    assert adopted.returncode == 0, adopted.stderr
+    released = {p: p.read_bytes() for p in (package / "sdk").rglob("*") if p.is_file()}
+    for module in ("devtools.generate", "devtools.sdk"):
+        made = run_python("-m", module, cwd=package, env=own)
+        assert made.returncode == 0, made.stderr
+    sdk = package / "owner" / "sdk"
+    assert "owner/sdk" in made.stderr
+    operations = (sdk / "python/src/partner_api/_operations.py").read_text()
+    assert "class Entries:" in operations
+    assert "def entries_summary(" in operations
+    assert (sdk / "python/src/partner_api/_runtime.py").read_bytes() == (
+        ROOT / "sdk/python/src/partner_api/_runtime.py"
+    ).read_bytes()
+    assert (sdk / "typescript/dist/index.d.ts").is_file()
+    contract = json.loads((package / "owner" / "openapi.json").read_text())
+    assert (
+        json.loads((sdk / "typescript/package.json").read_text())["version"]
+        == (contract["info"]["version"])
+    )
+    assert {p: p.read_bytes() for p in (package / "sdk").rglob("*") if p.is_file()} == released
