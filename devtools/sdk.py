@@ -157,70 +157,65 @@ def kinds(schema: dict[str, Any]) -> list[str]:
     return kind if isinstance(kind, list) else [kind] if kind else []
 
 
-def python_type(schema: dict[str, Any], at: str) -> str:
+@dataclass(frozen=True)
+class Spelling:
+    """How a language writes the contract's types."""
+
+    simple: dict[str, str]  # string, integer, number, boolean, null, object
+    any: str
+    array: str  # with {} for the item type
+    literal: Callable[[list[Any]], str]
+
+
+PYTHON = Spelling(
+    {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "null": "None",
+     "object": "dict[str, Any]"},
+    "Any",
+    "list[{}]",
+    lambda values: "Literal[" + ", ".join(
+        json.dumps(v) if isinstance(v, str) else repr(v) for v in values
+    ) + "]",
+)  # fmt: skip
+TYPESCRIPT = Spelling(
+    {"string": "string", "integer": "number", "number": "number", "boolean": "boolean",
+     "null": "null", "object": "{ [key: string]: unknown }"},
+    "unknown",
+    "Array<{}>",
+    lambda values: " | ".join(json.dumps(v) for v in values),
+)  # fmt: skip
+
+
+def spell(schema: dict[str, Any], at: str, language: Spelling) -> str:
+    """The type of `schema` in `language`: a reference or an inline object's name, a
+    union, a literal (`const`, an `enum` of strings), or the JSON types it allows."""
     if "$ref" in schema:
         return ref_name(schema["$ref"])
     if "x-sdk-name" in schema:
         return str(schema["x-sdk-name"])
     options = schema.get("anyOf") or schema.get("oneOf")
     if options:
-        return " | ".join(dict.fromkeys(python_type(o, at) for o in options))
-    literal = _literal(schema, lambda v: repr(v) if not isinstance(v, str) else json.dumps(v))
-    if literal:
-        return f"Literal[{', '.join(literal)}]"
-    found = [_python_kind(kind, schema, at) for kind in kinds(schema)]
-    return " | ".join(dict.fromkeys(found)) if found else "Any"
-
-
-def _literal(schema: dict[str, Any], spell: Callable[[Any], str]) -> list[str]:
-    """The values of a `const`, or of an `enum` of strings, spelled; [] for neither."""
+        return " | ".join(dict.fromkeys(spell(o, at, language) for o in options))
     if "const" in schema:
-        return [spell(schema["const"])]
+        return language.literal([schema["const"]])
     if "enum" in schema and all(isinstance(v, str) for v in schema["enum"]):
-        return [spell(v) for v in schema["enum"]]
-    return []
+        return language.literal(schema["enum"])
+    found = []
+    for kind in kinds(schema):
+        if kind == "array":
+            found.append(language.array.format(spell(schema.get("items", {}), at, language)))
+        elif kind in language.simple:
+            found.append(language.simple[kind])
+        else:
+            raise ContractError(f"{at}: type {kind!r}")
+    return " | ".join(dict.fromkeys(found)) if found else language.any
 
 
-def _python_kind(kind: str, schema: dict[str, Any], at: str) -> str:
-    simple = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
-    if kind in simple:
-        return simple[kind]
-    if kind == "null":
-        return "None"
-    if kind == "array":
-        return f"list[{python_type(schema.get('items', {}), at + '/items')}]"
-    if kind == "object":
-        return "dict[str, Any]"
-    raise ContractError(f"{at}: type {kind!r}")
+def python_type(schema: dict[str, Any], at: str) -> str:
+    return spell(schema, at, PYTHON)
 
 
 def ts_type(schema: dict[str, Any], at: str) -> str:
-    if "$ref" in schema:
-        return ref_name(schema["$ref"])
-    if "x-sdk-name" in schema:
-        return str(schema["x-sdk-name"])
-    options = schema.get("anyOf") or schema.get("oneOf")
-    if options:
-        return " | ".join(dict.fromkeys(ts_type(o, at) for o in options))
-    literal = _literal(schema, json.dumps)
-    if literal:
-        return " | ".join(literal)
-    found = [_ts_kind(kind, schema, at) for kind in kinds(schema)]
-    return " | ".join(dict.fromkeys(found)) if found else "unknown"
-
-
-def _ts_kind(kind: str, schema: dict[str, Any], at: str) -> str:
-    simple = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean"}
-    if kind in simple:
-        return simple[kind]
-    if kind == "null":
-        return "null"
-    if kind == "array":
-        inner = ts_type(schema.get("items", {}), at + "/items")
-        return f"Array<{inner}>"
-    if kind == "object":
-        return "{ [key: string]: unknown }"
-    raise ContractError(f"{at}: type {kind!r}")
+    return spell(schema, at, TYPESCRIPT)
 
 
 # Operations -------------------------------------------------------------------------------

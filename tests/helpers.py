@@ -294,6 +294,17 @@ def first_cursor(api: Api, user: User, query: str = "limit=1") -> str:
     return str(page["next_cursor"])
 
 
+def reply(handler: Any, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    """Answer an `http.server` request with a body of known length, so that a kept-alive
+    client reads exactly it."""
+    handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def closed_port() -> int:
     from devtools.emulators import free_port
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from tests.helpers import PROJECT, REGION, cli
+from tests.helpers import PROJECT, REGION, cli, reply
 
 SDK_SCOPES = "entries:read,entries:write,events:read,webhooks:write"
 HOP_HEADERS = frozenset(
@@ -81,18 +81,10 @@ class LosingProxy:
                         self.close_connection = True
                         self.connection.shutdown(socket.SHUT_RDWR)
                         return
-                    self._answer(503, LOST_BODY, {"Content-Type": "application/json"})
+                    reply(self, 503, LOST_BODY, {"Content-Type": "application/json"})
                     return
                 passed = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
-                self._answer(answer.status_code, answer.content, passed)
-
-            def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply(self, answer.status_code, answer.content, passed)
 
             def do_GET(self) -> None:
                 self._relay()

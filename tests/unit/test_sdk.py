@@ -39,7 +39,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from devtools import sdk
 from functions.contract import catalog, openapi
-from tests.helpers import ROOT, closed_port, data_model_declaration, more_declaration
+from tests.helpers import ROOT, closed_port, data_model_declaration, more_declaration, reply
 
 CONTRACT = json.loads((ROOT / "openapi.json").read_text())
 
@@ -154,12 +154,7 @@ class Script:
                 status, headers, body = (
                     script.answers.pop(0) if script.answers else (200, {}, b"{}")
                 )
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply(self, status, body, headers)
 
             def do_GET(self) -> None:
                 self._answer()
