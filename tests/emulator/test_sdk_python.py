@@ -391,3 +391,36 @@ def test_an_owner_endpoint_of_the_test_codebase_is_an_sdk_method_with_safe_retri
         .where(filter=FieldFilter("partner", "==", partner_id))
     )
     assert [d.id for d in placed.stream()] == [shown["placed"]["id"]]  # one order
+
+
+def readme_block(language: str) -> str:
+    """The README's SDK flow in `language` (the block after "The same integration three
+    ways")."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("The same integration three ways")
+    fence = f"```{language}\n"
+    begin = text.index(fence, start) + len(fence)
+    return text[begin : text.index("```", begin)]
+
+
+def test_the_readme_python_flow_runs_as_written(clean: None, receiver: Receiver) -> None:
+    partner_id, key = sdk_partner()
+    with client(key) as api:
+        secret = api.webhook_endpoints.create({"url": receiver.url})["secret"]
+        api.entries.create(new_entry(description="before the flow"))
+    headers, body = receiver.wait_for(1, WAIT_S)[0]
+    scope: dict[str, Any] = {
+        "BASE": base_url(),
+        "KEY": key,
+        "SECRET": secret,
+        "request_body": body,
+        "request_headers": headers,
+    }
+    exec(readme_block("python"), scope)  # noqa: S102 - the README's own lines
+    assert scope["event"]["type"] == "entries.created"
+    made = scope["made"]
+    stored = {e["id"]: e for e in stored_entries(partner_id)}
+    assert len(stored) == 2  # the one before, and the flow's create, once
+    assert stored[made["id"]]["version"] == 2  # modified once
+    with client(key) as api:
+        assert api.entries.get(made["id"])["amount"] == "13.00"

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from partner_api import PartnerApi
 
 from devtools.sdk import TSC
 from tests.emulator.sdk_rig import LosingProxy, base_url, sdk_partner
@@ -88,3 +89,84 @@ def test_the_typescript_sdk_passes_its_tests_against_the_functions(
         time.sleep(0.5)
     assert list(today["sdks"]) == [f"typescript/{version}"]
     assert today["sdks"][f"typescript/{version}"] == today["calls"]
+
+
+README_PRELUDE = """\
+const BASE = process.env.BASE!;
+const KEY = process.env.KEY!;
+const SECRET = process.env.SECRET!;
+const requestBody = process.env.REQUEST_BODY!;
+const requestHeaders = JSON.parse(process.env.REQUEST_HEADERS!) as Record<string, string>;
+"""
+README_EPILOGUE = "\nconsole.log(JSON.stringify({ event, made }));\n"
+
+
+def test_the_readme_typescript_flow_runs_as_written(clean: None, tmp_path: Path) -> None:
+    """The README's TypeScript lines, as a partner pastes them into a module that imports
+    `partner-api-client` (this repository's sdk/typescript, installed by a link), compiled
+    with `tsc --strict` and run against the functions."""
+    from tests.emulator.test_sdk_python import readme_block
+    from tests.emulator.test_webhook_delivery import Receiver
+
+    project = tmp_path / "partner"
+    (project / "node_modules").mkdir(parents=True)
+    (project / "node_modules" / "partner-api-client").symlink_to(ROOT / "sdk" / "typescript")
+    (project / "package.json").write_text('{"type": "module"}\n')
+    (project / "flow.ts").write_text(README_PRELUDE + readme_block("ts") + README_EPILOGUE)
+    (project / "tsconfig.json").write_text(
+        json.dumps(
+            {
+                "compilerOptions": {
+                    "target": "ES2022",
+                    "module": "NodeNext",
+                    "moduleResolution": "NodeNext",
+                    "lib": ["ES2022", "DOM"],
+                    "types": ["node"],
+                    "typeRoots": [str(ROOT / "tooling" / "node_modules" / "@types")],
+                    "strict": True,
+                    "skipLibCheck": True,
+                },
+                "files": ["flow.ts"],
+            }
+        )
+    )
+    built = subprocess.run(
+        ["node", str(TSC), "-p", str(project / "tsconfig.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    receiver = Receiver()
+    try:
+        partner_id, key = sdk_partner()
+        with PartnerApi(base_url(), api_key=key) as api:
+            secret = api.webhook_endpoints.create({"url": receiver.url})["secret"]
+            api.entries.create(
+                {"description": "before", "amount": "1.00", "currency": "EUR", "date": "2026-03-31"}
+            )
+        headers, body = receiver.wait_for(1)[0]
+    finally:
+        receiver.close()
+    ran = subprocess.run(
+        ["node", str(project / "flow.js")],
+        env={
+            **os.environ,
+            "BASE": base_url(),
+            "KEY": key,
+            "SECRET": str(secret),
+            "REQUEST_BODY": body.decode(),
+            "REQUEST_HEADERS": json.dumps(headers),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    shown = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert shown["event"]["type"] == "entries.created"
+    stored = {e["id"]: e for e in stored_entries(partner_id)}
+    assert len(stored) == 2  # the one before, and the flow's create, once
+    assert stored[shown["made"]["id"]]["version"] == 2  # modified once
