@@ -39,7 +39,14 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from devtools import sdk
 from functions.contract import catalog, openapi
-from tests.helpers import ROOT, closed_port, data_model_declaration, more_declaration, reply
+from tests.helpers import (
+    ROOT,
+    Blackhole,
+    closed_port,
+    data_model_declaration,
+    more_declaration,
+    reply,
+)
 
 CONTRACT = json.loads((ROOT / "openapi.json").read_text())
 
@@ -225,6 +232,18 @@ def test_a_create_is_sent_again_with_the_same_generated_key(script: Any) -> None
     assert [h["Idempotency-Key"] for _, _, h in given.seen] == ["order-7", "order-7"]
 
 
+def test_backoff_grows_to_its_cap_and_the_last_503_is_raised(script: Any) -> None:
+    server = script(*[(503, {}, envelope(503, "unavailable"))] * 7)
+    waits: list[float] = []
+    api = api_at(server.url, waits, max_retries=6)
+    with pytest.raises(ServiceUnavailable):
+        api.entries.list()  # a read: every 503 is sent again, six times
+    assert len(server.seen) == 7
+    assert len(waits) == 6
+    steps = [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]  # 0.5 s doubling, capped at 8 s; full jitter below
+    assert all(0 <= w <= step for w, step in zip(waits, steps, strict=True)), waits
+
+
 def test_a_429_waits_its_retry_after_and_a_long_one_is_raised(script: Any) -> None:
     server = script((429, {"Retry-After": "2"}, envelope(429, "rate_limited")), (200, {}, PAGE))
     waits: list[float] = []
@@ -249,6 +268,22 @@ def test_a_refused_connection_is_tried_again_then_named(script: Any) -> None:
         api.webhook_endpoints.create({"url": "https://x.example"})  # never sent: safe again
     assert (failed.value.status, failed.value.code, len(waits)) == (0, "connection_failed", 2)
     assert "ConnectError" in failed.value.message
+
+
+def test_a_timeout_is_retried_for_a_read_and_not_for_a_write_without_a_key() -> None:
+    with Blackhole() as stalled:
+        waits: list[float] = []
+        api = api_at(f"http://{stalled.host}", waits, timeout=0.2, max_retries=1)
+        started = time.monotonic()
+        with pytest.raises(ConnectionFailed) as read:
+            api.entries.list()
+        assert "ReadTimeout" in read.value.message
+        assert len(waits) == 1  # sent again once
+        with pytest.raises(ConnectionFailed) as write:
+            api.webhook_endpoints.create({"url": "https://x.example"})
+        assert "ReadTimeout" in write.value.message
+        assert len(waits) == 1  # not sent again: it may have been done
+        assert time.monotonic() - started < 5  # three tries of 0.2 s, not the default 30 s
 
 
 def test_errors_are_typed_by_status_with_their_envelope(script: Any) -> None:

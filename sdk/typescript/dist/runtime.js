@@ -6,6 +6,8 @@
 // gets one generated, kept across its retries, so a retry replays the first answer). Waits
 // grow exponentially with full jitter; a Retry-After above maxRetryWaitMs is not waited for.
 import { ConnectionFailed, PreconditionFailed, errorFrom, retryAfter } from "./errors.js";
+/** The longest step of the exponential backoff (before jitter). */
+const MAX_BACKOFF_MS = 8000;
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 /** A path parameter, escaped so that it stays one segment. */
 export function segment(value) {
@@ -103,7 +105,9 @@ export class Transport {
     async wait(attempt, retryAfterS) {
         this.retries += 1;
         const backoff = this.options.backoffMs ?? 500;
-        const ms = retryAfterS !== null ? retryAfterS * 1000 + Math.random() * 250 : Math.random() * backoff * 2 ** attempt;
+        const ms = retryAfterS !== null
+            ? retryAfterS * 1000 + Math.random() * 250
+            : Math.random() * Math.min(MAX_BACKOFF_MS, backoff * 2 ** attempt);
         await (this.options.sleep ?? ((t) => new Promise((done) => setTimeout(done, t))))(ms);
     }
 }

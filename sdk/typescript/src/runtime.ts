@@ -8,6 +8,8 @@
 
 import { ConnectionFailed, PreconditionFailed, errorFrom, retryAfter } from "./errors.js";
 
+/** The longest step of the exponential backoff (before jitter). */
+const MAX_BACKOFF_MS = 8000;
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 export interface Answer {
@@ -147,7 +149,9 @@ export class Transport {
     this.retries += 1;
     const backoff = this.options.backoffMs ?? 500;
     const ms =
-      retryAfterS !== null ? retryAfterS * 1000 + Math.random() * 250 : Math.random() * backoff * 2 ** attempt;
+      retryAfterS !== null
+        ? retryAfterS * 1000 + Math.random() * 250
+        : Math.random() * Math.min(MAX_BACKOFF_MS, backoff * 2 ** attempt);
     await (this.options.sleep ?? ((t: number) => new Promise<void>((done) => setTimeout(done, t))))(ms);
   }
 }

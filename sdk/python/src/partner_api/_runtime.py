@@ -27,6 +27,8 @@ from ._errors import ConnectionFailed, PartnerApiError, PreconditionFailed, erro
 T = TypeVar("T")
 P = TypeVar("P")
 
+MAX_BACKOFF_S = 8.0
+"""The longest step of the exponential backoff (before jitter)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRIED_STATUSES = frozenset({429, 503})
 
@@ -166,12 +168,13 @@ class Transport:
     def _wait(self, attempt: int, retry_after_s: float | None) -> None:
         """Sleep before try `attempt + 1`: `Retry-After` when the API gave one (plus up to
         a quarter second, so that many clients do not return at once), else full jitter
-        over an exponential step."""
+        over an exponential step of at most MAX_BACKOFF_S."""
         self.retries += 1
         if retry_after_s is not None:
             self._sleep(retry_after_s + random.uniform(0, 0.25))  # noqa: S311 - not a secret
         else:
-            self._sleep(random.uniform(0, self.backoff * 2**attempt))  # noqa: S311
+            step = min(MAX_BACKOFF_S, self.backoff * 2**attempt)
+            self._sleep(random.uniform(0, step))  # noqa: S311
 
 
 def _query_value(value: Any) -> str:
