@@ -44,6 +44,9 @@ from functions.core import config
 from functions.resources import declaration, rules
 from functions.resources.declaration import Declaration, DeclarationError, Resource
 
+LIVE = config.LIVE_DATABASE
+SANDBOX = config.TEST_DATABASE
+
 CODEBASE = "partner-api"
 BACKUP_FOLDER = ".partner-api-backup"
 FRAME = """rules_version = '2';
@@ -259,8 +262,11 @@ def adopted_firebase_json(text: str, source: str) -> str:
         raise Refused(f"firebase.json: not valid JSON ({exc})") from exc
     if not isinstance(config, dict):
         raise Refused("firebase.json: must be a JSON object")
-    if isinstance(config.get("firestore"), list):
-        raise Refused("firebase.json: several Firestore databases are not supported yet")
+    found = config.get("firestore")
+    if isinstance(found, list) and not all(isinstance(e, dict) for e in found):
+        raise Refused("firebase.json: firestore must list objects, one a database")
+    if found is not None and not isinstance(found, (dict, list)):
+        raise Refused("firebase.json: firestore must be an object or a list of objects")
     functions = config.get("functions", [])
     entries = [functions] if isinstance(functions, dict) else list(functions)
     ours = _check_codebases(entries, source)
@@ -282,7 +288,7 @@ def adopted_firebase_json(text: str, source: str) -> str:
         elif entries[ours] != _codebase_entry(source, entries[ours]):
             text = _replace(text, array.members[ours], _codebase_entry(source, entries[ours]))
     firestore = config.get("firestore")
-    wanted = {"rules": "firestore.rules", "indexes": "firestore.indexes.json", **(firestore or {})}
+    wanted = firestore_entries(firestore)
     if firestore is None:
         text = _append(text, _top(text), wanted, key="firestore")
     elif firestore != wanted:
@@ -290,6 +296,31 @@ def adopted_firebase_json(text: str, source: str) -> str:
         if found is not None:
             text = _replace(text, found, wanted)
     return text
+
+
+def firestore_entries(found: Any) -> list[dict[str, Any]]:
+    """firebase.json's `firestore` for both databases: the live one as the app has it
+    (its rules and indexes files, ours where it names none), the app's other databases as
+    they are, and test mode's (`sandbox`) deployed with the live one's files."""
+    entries = found if isinstance(found, list) else [found or {}]
+    live = next(
+        (e for e in entries if e.get("database", LIVE) == LIVE),
+        {},
+    )
+    live = {
+        "database": LIVE,
+        "rules": "firestore.rules",
+        "indexes": "firestore.indexes.json",
+        **{k: v for k, v in live.items() if k != "database"},
+    }
+    others = [e for e in entries if e.get("database", LIVE) not in (LIVE, SANDBOX)]
+    sandbox = {"database": SANDBOX, "rules": live["rules"], "indexes": live["indexes"]}
+    return [live, *others, sandbox]
+
+
+def live_files(config: dict[str, Any]) -> dict[str, Any]:
+    """The live database's entry of an adopted firebase.json (rules and indexes files)."""
+    return firestore_entries(config.get("firestore"))[0]
 
 
 # --- the owner's rules: where they also reach partner collections ------------------------------
@@ -499,7 +530,7 @@ def plan(app: Path, package: Path, decl: Declaration) -> tuple[list[Change], lis
         raise Refused("the package cannot be the app's own folder; put it in a subfolder")
     config_before = config_path.read_text()
     config_after = adopted_firebase_json(config_before, source)
-    firestore = json.loads(config_after)["firestore"]
+    firestore = live_files(json.loads(config_after))
     rules_path = _inside(app, firestore["rules"], "firestore.rules")
     indexes_path = _inside(app, firestore["indexes"], "firestore.indexes")
     rules_before = rules_path.read_text() if rules_path.is_file() else None

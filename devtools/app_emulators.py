@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.prerequisites import StackError
-from devtools.stack import FIREBASE_BIN, local_env
+from devtools.stack import FIREBASE_BIN, for_the_emulators, local_env
 
 EXPORTED = ("PATH", "JAVA_HOME", "FIRESTORE_EMULATOR_BINARY_PATH", "NO_GCE_CHECK", "CI")
 
@@ -95,10 +95,11 @@ UI_OFF_CONFIG = ".firebase.emulators.json"
 
 
 def without_ui(config: dict[str, Any]) -> dict[str, Any]:
-    """The app's firebase.json with the Emulator UI turned off, nothing else changed."""
+    """The app's firebase.json with the Emulator UI turned off and the live database's
+    rules for every database (`for_the_emulators`), nothing else changed."""
     emulators = dict(config.get("emulators") or {})
     emulators["ui"] = {**dict(emulators.get("ui") or {}), "enabled": False}
-    return {**config, "emulators": emulators}
+    return {**for_the_emulators(config), "emulators": emulators}
 
 
 if __name__ == "__main__":

@@ -431,6 +431,11 @@ def cloud_commands(project: str, region: str, functions: list[Function]) -> list
         "# the Firestore database's location: FUNCTIONS_REGION should be in it or beside it "
         "(README, Deploying: the region)",
         f"gcloud firestore databases describe --project {project} --format='value(locationId)'",
+        "# test mode's database exists (create it once, in the same location as (default); "
+        "`firebase deploy --only firestore` then deploys its rules and indexes)",
+        f"gcloud firestore databases describe --database=sandbox --project {project} "
+        "|| gcloud firestore databases create --database=sandbox --location=<the same location> "
+        f"--project {project}",
     ]
     if any(fn.kind == "task queue" for fn in functions):
         lines += [
@@ -458,7 +463,7 @@ def cloud_commands(project: str, region: str, functions: list[Function]) -> list
 
 def run(root: Path, project: str, *, into: Path | None = None) -> tuple[list[str], list[str]]:
     """(problems, notes): what fails the preflight, and what it says besides."""
-    from devtools import generate  # noqa: PLC0415
+    from devtools import adopt, generate  # noqa: PLC0415
     from functions.core import config  # noqa: PLC0415
     from functions.resources import declaration  # noqa: PLC0415
 
@@ -486,7 +491,16 @@ def run(root: Path, project: str, *, into: Path | None = None) -> tuple[list[str
     if not owner.is_dir() and (root / "README.md").is_file():  # this repository's README
         problems += check_readme((root / "README.md").read_text(), (f.name for f in functions))
     app = into or root
-    firestore = json.loads((app / "firebase.json").read_text()).get("firestore") or {}
+    deployed = json.loads((app / "firebase.json").read_text()).get("firestore")
+    firestore = adopt.live_files({"firestore": deployed}) if deployed else {}
+    if deployed and not any(
+        isinstance(e, dict) and e.get("database") == config.TEST_DATABASE
+        for e in (deployed if isinstance(deployed, list) else [deployed])
+    ):
+        problems.append(
+            f"firebase.json deploys no rules and indexes to test mode's database "
+            f"({config.TEST_DATABASE}): run `make adopt`, or add its entry to `firestore`"
+        )
     owned = owner / declaration.OWNER_PATH.name
     named = variables.get("PARTNER_RESOURCES")
     source = root / named if named else owned if owned.is_file() else root / "resources.toml"

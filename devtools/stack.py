@@ -192,12 +192,25 @@ when the stack runs tests (never by `make serve`, never deployed)."""
 TEST_CONFIG = ROOT / ".firebase-test.json"
 
 
+def for_the_emulators(config: dict[str, Any]) -> dict[str, Any]:
+    """firebase.json as the Firestore emulator takes it: given two databases it loads no
+    rules at all (and allows everything); given the live database's rules alone, it
+    applies them to every database, test mode's included."""
+    firestore = config.get("firestore")
+    if not isinstance(firestore, list):
+        return config
+    live: dict[str, Any] = next(
+        (e for e in firestore if e.get("database", "(default)") == "(default)"), {}
+    )
+    return {**config, "firestore": {k: v for k, v in live.items() if k != "database"}}
+
+
 def test_config(codebases: Sequence[Path], *, offset: int) -> Path:
-    """firebase.json with `codebases` added as Python codebases of their own, for
-    `firebase --config`; each gets the package's venv (the Functions emulator runs a
-    codebase in `<source>/venv`). With `offset`, every emulator port moves by it, in a
-    file of its own."""
-    config = json.loads((ROOT / "firebase.json").read_text())
+    """firebase.json for `firebase --config`, as the emulators take it: the live database's
+    rules and indexes, and `codebases` added as Python codebases of their own, each with
+    the package's venv (the Functions emulator runs a codebase in `<source>/venv`). With
+    `offset`, every emulator port moves by it, in a file of its own."""
+    config = for_the_emulators(json.loads((ROOT / "firebase.json").read_text()))
     for emulator in config["emulators"].values():
         for key in ("port", "websocketPort"):
             if isinstance(emulator, dict) and key in emulator:
@@ -263,8 +276,7 @@ class Stack:
             "--project",
             self.project,
         ]
-        if self.codebases or self.offset:
-            command += ["--config", str(test_config(self.codebases, offset=self.offset))]
+        command += ["--config", str(test_config(self.codebases, offset=self.offset))]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             command,

@@ -41,10 +41,14 @@ OWNER_OPERATION = "owner."
 """The prefix of the audit operations an owner's own actions record (CLI and console)."""
 CONSOLE = "console"
 """The owner's console: HTML for browsers, outside the partner API's envelope."""
-TRIGGERS = ("entriesChanged", "eventCreated", "deliverWebhook", "deliverWebhookRetry")
+TRIGGERS = (
+    *("entriesChanged", "entriesChangedSandbox", "eventCreated", "eventCreatedSandbox"),
+    *("deliverWebhook", "deliverWebhookRetry"),
+)
 """The functions main.py declares that are not HTTP: a Firestore trigger per declared
-collection, the one that enqueues webhook deliveries, and the task queue functions of
-first attempts and of retries."""
+collection and the one that enqueues webhook deliveries, each with its twin on test
+mode's database (`...Sandbox`), and the task queue functions of first attempts and of
+retries (both modes')."""
 METHODS = {"fetchData": "GET", "createEntry": "POST", "updateEntry": "PATCH"}
 PASSWORD = "test-password-1"
 MORE_RESOURCES = ROOT / "tests" / "fixtures" / "more_resources.toml"

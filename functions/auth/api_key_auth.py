@@ -44,7 +44,7 @@ class ApiKeyAuthenticator:
         if not api_keys.looks_like_key(credential):
             return None
         try:
-            parsed = api_keys.parse(credential, config.project_id())
+            parsed = api_keys.parse(credential)
         except MalformedKey as exc:
             raise Unauthorized(INVALID_KEY, reason=exc.reason) from exc
         try:
@@ -61,6 +61,8 @@ class ApiKeyAuthenticator:
             raise Unauthorized(INVALID_KEY, reason="key_unknown")
         if not key.matches(parsed.secret):
             raise Unauthorized(INVALID_KEY, reason="key_secret_mismatch")
+        if key.mode != parsed.mode:  # a live key relabelled pak_test_, or the other way
+            raise Unauthorized(INVALID_KEY, reason="key_other_mode")
         if refusal := key.refusal_at(now):
             raise Unauthorized(INVALID_KEY, reason=refusal)
         logs.bind(key_id=key.key_id)
@@ -73,6 +75,7 @@ class ApiKeyAuthenticator:
             credential="key",
             credential_id=key.key_id,
             partner=found.partner,
+            mode=key.mode,
         )
 
 

@@ -18,6 +18,8 @@ OWNER_CLAIM = "owner"
 """`owner: true` lets a user into the console (never a partner's user)."""
 PARTNER_ID_CLAIM = "partnerId"
 SCOPES_CLAIM = "scopes"
+MODE_CLAIM = "mode"
+"""`mode: "test"` makes a partner user a test user: its calls reach test mode's database."""
 PARTNER_ID_PATTERN = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,128}")
 """Partner ids are the tenant ids an app already has, in any shape its documents use:
 Firestore auto-ids (`hG7s9KqLm2Pq8RtW3xYz`), UUIDs, slugs. Letters of both cases (`acme`
@@ -25,7 +27,7 @@ and `Acme` are two partners), digits, `-` and `_`, 1 to 128 characters, never of
 Firestore's reserved form `__x__` (matched in full, as the rules' `matches` does)."""
 PARTNER_ID_FORM = "1 to 128 letters, digits, - and _ (never __x__)"
 """What a partner id is, in the words every refusal uses."""
-PARTNER_CLAIMS = (ROLE_CLAIM, PARTNER_ID_CLAIM, SCOPES_CLAIM)
+PARTNER_CLAIMS = (ROLE_CLAIM, PARTNER_ID_CLAIM, SCOPES_CLAIM, MODE_CLAIM)
 
 
 def known_scopes() -> frozenset[str]:
@@ -51,6 +53,9 @@ class Caller:
     credential_id: str = ""
     partner: PartnerRecord | None = None
     """The partner's record as read with this call's credential (None: not read)."""
+    mode: str = "live"
+    """`live` or `test`: the database the call reaches (a `pak_test_` key, or a user whose
+    claims carry `mode: "test"`, reaches test mode's)."""
 
 
 def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
@@ -74,7 +79,8 @@ def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
     else:
         raise Forbidden("This partner user's scopes are malformed.", reason="scopes_malformed")
     uid = str(claims["uid"])
-    return Caller(uid, partner_id, scopes, claims, credential="user", credential_id=uid)
+    mode = "test" if claims.get(MODE_CLAIM) == "test" else "live"
+    return Caller(uid, partner_id, scopes, claims, credential="user", credential_id=uid, mode=mode)
 
 
 def current_claims(

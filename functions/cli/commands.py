@@ -41,6 +41,11 @@ from functions.operations.operator import DIRECT_ACCESS_NOTE, SUSPENDED_NOTE, Op
 from functions.operations.records import partner_json
 from functions.operations.users import PartnerUser
 
+MODES = ("live", "test")
+MODE_HELP = (
+    "live (default) or test: test mode's keys (pak_test_) and users, and the records, "
+    "audit trail, usage and webhooks of its database (sandbox)"
+)
 EXAMPLES = """examples (against the emulators of `make serve`):
   python -m functions.partners partner add acme --name "Acme Foods" --rate 50
   python -m functions.partners create buyer@acme.example --partner acme
@@ -91,10 +96,12 @@ def _parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     )
     parser.add_argument("--credentials", help="service-account JSON file (default: ADC)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--mode", choices=MODES, default="live", help=MODE_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
-    # --json is accepted after any subcommand too (it only ever turns JSON on).
+    # --json and --mode are accepted after any subcommand too.
     json_flag = argparse.ArgumentParser(add_help=False)
     json_flag.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    json_flag.add_argument("--mode", choices=MODES, default=argparse.SUPPRESS, help=MODE_HELP)
 
     def command(group: Any, name: str, text: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = group.add_parser(
@@ -379,7 +386,7 @@ def _confirm(args: argparse.Namespace, question: str) -> None:
 
 def _token_command(args: argparse.Namespace) -> int:
     """A fresh ID token of a user, for local work. Raises: Refused."""
-    operator = Operator(args.project, args.credentials)
+    operator = Operator(args.project, args.credentials, mode=args.mode)
     token = operator.emulator_token(args.user, os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"))
     print(json.dumps({"idToken": token, "expiresIn": 3600}) if args.json else token)
     return 0
@@ -400,7 +407,7 @@ def _iso(value: dt.datetime) -> str:
 
 def _users_command(args: argparse.Namespace) -> int:
     """Raises: Refused."""
-    operator = Operator(args.project, args.credentials)
+    operator = Operator(args.project, args.credentials, mode=args.mode)
     if args.command == "list":
         found = operator.partner_users(args.partner_id)
         if args.json:
@@ -465,7 +472,7 @@ def _users_command(args: argparse.Namespace) -> int:
 
 def _keys_command(args: argparse.Namespace) -> int:
     """Raises: Refused."""
-    operator = Operator(args.project, args.credentials)
+    operator = Operator(args.project, args.credentials, mode=args.mode)
     command = args.keys_command
     if command == "list":
         found = operator.key_list(args.partner_id)
@@ -509,7 +516,7 @@ WEBHOOKS_HEADER = "ID\tPARTNER\tSTATUS\tEVENTS\tURL\tDESCRIPTION"
 
 def _webhooks_command(args: argparse.Namespace) -> int:
     """Raises: Refused, UsageError."""
-    operator = Operator(args.project, args.credentials)
+    operator = Operator(args.project, args.credentials, mode=args.mode)
     command = args.webhooks_command
     if command == "list":
         found = operator.webhook_list(args.partner_id)
@@ -557,7 +564,7 @@ def _webhooks_command(args: argparse.Namespace) -> int:
 
 def _owners_command(args: argparse.Namespace) -> int:
     """Raises: Refused."""
-    operator = Operator(args.project, args.credentials)
+    operator = Operator(args.project, args.credentials, mode=args.mode)
     if args.owners_command == "list":
         found = [
             {"uid": o.uid, "email": o.email, "disabled": o.disabled} for o in operator.owners()
@@ -588,7 +595,7 @@ USAGE_HEADER = "DAY\tCALLS\tOK\t4XX\t429\t5XX\tCREATES"
 
 def _usage_command(args: argparse.Namespace) -> int:
     """Raises: UsageError, Refused."""
-    operator = Operator(args.project, args.credentials)
+    operator = Operator(args.project, args.credentials, mode=args.mode)
     rows = operator.usage([args.partner_id], args.days)
     if args.json:
         print(json.dumps([usage_json(r) for r in rows], indent=2))
@@ -660,7 +667,7 @@ def _describe_webhook(endpoint: WebhookEndpoint, secret: str | None = None) -> s
 def _partner_command(args: argparse.Namespace) -> int:
     """Raises: Refused, UsageError."""
     command = args.partner_command
-    operator = Operator(args.project, args.credentials)
+    operator = Operator(args.project, args.credentials, mode=args.mode)
     overrides = {}
     if command in ("add", "limits"):  # the flags' own words first, before any connection
         overrides = operator.limit_overrides(args.rate, args.burst, args.daily_creates)
@@ -704,7 +711,7 @@ def _describe_partner(partner: Mapping[str, Any]) -> str:
 
 def _audit_command(args: argparse.Namespace) -> int:
     """Raises: Refused, UsageError."""
-    operator = Operator(args.project, args.credentials)
+    operator = Operator(args.project, args.credentials, mode=args.mode)
     found = operator.audit(args.partner_id, args.since, args.record_id)
     if args.json:
         print(json.dumps(found, indent=2))
@@ -743,13 +750,13 @@ def _inspect_command(args: argparse.Namespace) -> int:
     if args.propose or args.collection:
         if not (args.propose and args.collection) or args.resource or args.partner_id:
             raise UsageError("inspect --collection PATH --propose takes no resource or --partner")
-        operator = Operator(args.project, args.credentials)
+        operator = Operator(args.project, args.credentials, mode=args.mode)
         proposed = operator.propose(args.collection, sample=min(args.sample, PROPOSAL_SAMPLE))
         print(json.dumps(proposed.as_json(), indent=2) if args.json else proposed.render(), end="")
         return 0
     if not args.resource:
         raise UsageError("inspect: name a resource, or --collection PATH --propose")
-    operator = Operator(args.project, args.credentials)
+    operator = Operator(args.project, args.credentials, mode=args.mode)
     found = operator.inspect(
         args.resource, partner_id=args.partner_id, sample=args.sample, progress=_with_progress
     )

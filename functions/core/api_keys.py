@@ -3,10 +3,11 @@
     pak_live_3f9k2m7q1x8w4z6c_Zq8...32 characters...k2P9xQ
     ^prefix  ^key id (public)  ^secret (190 bits)  ^checksum (CRC32, 6 characters)
 
-The prefix is fixed and documented so that secret scanners can match it: `pak_live_` in
-real projects, `pak_test_` in `demo-` projects (the emulators); each kind is refused by
-the other. The key id names the key's record; the checksum lets a mistyped or truncated
-key be refused before any lookup. The record keeps an HMAC of the secret under a salt of
+The prefix is fixed and documented so that secret scanners can match it, and names the
+key's mode: `pak_live_` reaches the live database, `pak_test_` test mode's (a key's
+record keeps its mode, so a live key relabelled `pak_test_` is refused). The key id
+names the key's record; the checksum lets a mistyped or truncated key be refused before
+any lookup. The record keeps an HMAC of the secret under a salt of
 its own, never the secret: the secret is 190 random bits, so even a leaked record cannot
 be turned back into a key, and the command-line tool that creates keys needs no server
 secret to do it.
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 LIVE_PREFIX = "pak_live_"
 TEST_PREFIX = "pak_test_"
 KEY_PREFIXES = (LIVE_PREFIX, TEST_PREFIX)
+PREFIXES = {"live": LIVE_PREFIX, "test": TEST_PREFIX}
+"""Each mode's prefix."""
 KEY_ID_CHARS = 16
 SECRET_CHARS = 32
 CHECKSUM_CHARS = 6
@@ -41,9 +44,9 @@ KEY_ID_PATTERN = re.compile(rf"[0-9a-z]{{{KEY_ID_CHARS}}}")
 
 
 class MalformedKey(ValueError):
-    """Not a key of this API: wrong shape, wrong checksum, or the other environment's.
+    """Not a key of this API: wrong shape or wrong checksum.
 
-    `reason` names which (`key_malformed`, `key_checksum`, `key_other_environment`)."""
+    `reason` names which (`key_malformed`, `key_checksum`)."""
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
@@ -55,6 +58,11 @@ class ParsedKey:
     prefix: str
     key_id: str
     secret: str
+
+    @property
+    def mode(self) -> str:
+        """`live` or `test`, as the prefix says."""
+        return "test" if self.prefix == TEST_PREFIX else "live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,8 @@ class ApiKey:
     last_used_at: dt.datetime | None = None
     replaced_by: str | None = None
     """The key that replaced this one (`keys roll`): it works until `expires_at`."""
+    mode: str = "live"
+    """`live` or `test`: the database its calls reach (the prefix it was issued with)."""
 
     def matches(self, secret: str) -> bool:
         return hmac.compare_digest(self.secret_hash, secret_hash(secret, self.salt))
@@ -92,9 +102,10 @@ class ApiKey:
         return None
 
 
-def prefix_for(project_id: str) -> str:
-    """`pak_test_` for `demo-` projects (the emulators), `pak_live_` for real ones."""
-    return TEST_PREFIX if project_id.startswith("demo-") else LIVE_PREFIX
+def legacy_mode(project_id: str) -> str:
+    """The mode of a key recorded before modes: its prefix then followed the project
+    (`pak_test_` in `demo-` projects, `pak_live_` in real ones)."""
+    return "test" if project_id.startswith("demo-") else "live"
 
 
 def looks_like_key(credential: str) -> bool:
@@ -102,12 +113,11 @@ def looks_like_key(credential: str) -> bool:
     return credential.startswith("pak_")
 
 
-def parse(credential: str, project_id: str) -> ParsedKey:
+def parse(credential: str) -> ParsedKey:
     """The parts of a key, checked without any lookup.
 
     Raises:
-        MalformedKey: the shape or checksum is wrong, or the key is of the other
-            environment (a test key in a real project, a live key in a demo project).
+        MalformedKey: the shape or checksum is wrong.
     """
     match = _KEY.fullmatch(credential)
     if match is None:
@@ -115,14 +125,12 @@ def parse(credential: str, project_id: str) -> ParsedKey:
     prefix, key_id, secret, checksum = match.groups()
     if not hmac.compare_digest(checksum, _checksum(prefix + key_id + "_" + secret)):
         raise MalformedKey("the checksum does not match", "key_checksum")
-    if prefix != prefix_for(project_id):
-        raise MalformedKey("a key of the other environment", "key_other_environment")
     return ParsedKey(prefix, key_id, secret)
 
 
-def new_key(project_id: str) -> tuple[str, ParsedKey]:
-    """A fresh key (shown once) and its parts."""
-    prefix = prefix_for(project_id)
+def new_key(mode: str = "live") -> tuple[str, ParsedKey]:
+    """A fresh key of `mode` (shown once) and its parts."""
+    prefix = PREFIXES[mode]
     key_id = "".join(secrets.choice(_KEY_ID_ALPHABET) for _ in range(KEY_ID_CHARS))
     secret = "".join(secrets.choice(_BASE62) for _ in range(SECRET_CHARS))
     parts = ParsedKey(prefix, key_id, secret)

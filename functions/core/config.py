@@ -25,6 +25,13 @@ OWNER_FOLDER = PACKAGE_ROOT / "owner"
 """An adopted app's own files (its declaration, its endpoints), which `make adopt` starts
 and an upgrade of the package never touches; absent in this repository."""
 
+LIVE_DATABASE = "(default)"
+"""Where live credentials' calls go, and the directory of partners, keys and users."""
+TEST_DATABASE = "sandbox"
+"""Test mode's database: `pak_test_` keys and test users reach it, and only it."""
+DATABASES = (LIVE_DATABASE, TEST_DATABASE)
+MODES = {"live": LIVE_DATABASE, "test": TEST_DATABASE}
+"""Each mode's database."""
 DEFAULT_IDEMPOTENCY_COLLECTION = "partnerIdempotencyKeys"
 DEFAULT_API_KEYS_COLLECTION = "partnerKeys"
 DEFAULT_PARTNERS_COLLECTION = "partners"

@@ -59,6 +59,7 @@ ALLOWED_FIELDS = frozenset(
         "replayed",
         "resource",
         "sdk",
+        "mode",
         "error_type",
         "stack_trace",
         "httpRequest",

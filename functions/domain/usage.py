@@ -32,7 +32,8 @@ DEFAULT_FLUSH_SECONDS: Final = 30.0
 MAX_DAYS: Final = 90
 """The longest span a reader may ask for."""
 
-Writer = Callable[[Mapping[tuple[str, dt.date], Mapping[str, int]], dt.datetime], int]
+Writer = Callable[[Mapping[tuple[str, dt.date, str], Mapping[str, int]], dt.datetime], int]
+"""Writes counts by (partner, day, database): test mode's usage is its database's."""
 
 
 def outcome_of(status: int) -> str:
@@ -59,7 +60,7 @@ class Meter:
         self._flush_seconds = flush_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._counts: dict[tuple[str, dt.date], Counter[str]] = {}
+        self._counts: dict[tuple[str, dt.date, str], Counter[str]] = {}
         self._pending = 0
         self._oldest: float | None = None
         self._due = threading.Event()
@@ -68,11 +69,19 @@ class Meter:
         """Documents written so far (what metering cost this instance)."""
 
     def record(
-        self, partner_id: str, status: int, *, created: bool, day: dt.date, sdk: str | None = None
+        self,
+        partner_id: str,
+        status: int,
+        *,
+        created: bool,
+        day: dt.date,
+        sdk: str | None = None,
+        database: str = config.LIVE_DATABASE,
     ) -> None:
-        """Count one answered call of a partner (and of the SDK version it came from)."""
+        """Count one answered call of a partner (and of the SDK version it came from), in
+        the usage of the call's database."""
         with self._lock:
-            counts = self._counts.setdefault((partner_id, day), Counter())
+            counts = self._counts.setdefault((partner_id, day, database), Counter())
             counts["calls"] += 1
             counts[outcome_of(status)] += 1
             if created:
@@ -151,13 +160,17 @@ METER: Final = Meter()
 
 
 def record_call(
-    partner_id: str | None, status: int, *, created: bool, sdk: str | None = None
+    partner_id: str | None,
+    status: int,
+    *,
+    created: bool,
+    sdk: str | None = None,
+    database: str = config.LIVE_DATABASE,
 ) -> None:
     """Count a call of the instance's meter; calls of no known partner are not counted."""
     if partner_id:
-        METER.record(
-            partner_id, status, created=created, day=dt.datetime.now(dt.UTC).date(), sdk=sdk
-        )
+        today = dt.datetime.now(dt.UTC).date()
+        METER.record(partner_id, status, created=created, day=today, sdk=sdk, database=database)
 
 
 def usage(partner_ids: Sequence[str], days: int, database: Any = None) -> list[DayUsage]:

@@ -20,7 +20,11 @@ from functions.core.models import Event
 from functions.domain import records
 from functions.domain.webhooks import delivery
 from functions.resources import declaration
+from functions.store.client import in_database
 from functions.store.events import event_from
+
+SANDBOX_SUFFIX = "Sandbox"
+"""Test mode's twin of a trigger: `entriesChangedSandbox` watches the sandbox database."""
 
 SDK_HAS_RETRY = "retry" in options.FirestoreOptions.__dataclass_fields__
 """Whether firebase-functions takes `retry` for Firestore triggers (0.6 does not:
@@ -63,11 +67,18 @@ def record_triggers() -> dict[str, Callable[..., Any]]:
     except declaration.DeclarationError:
         return {}
     return {
-        trigger_name(resource.name): _trigger(
-            resource.name, config.resource_collection(resource.name, resource.collection)
+        trigger_name(resource.name) + suffix: _trigger(
+            resource.name,
+            config.resource_collection(resource.name, resource.collection),
+            database,
         )
         for resource in resources
+        for suffix, database in _DATABASES
     }
+
+
+_DATABASES = (("", config.LIVE_DATABASE), (SANDBOX_SUFFIX, config.TEST_DATABASE))
+"""Each trigger watches the live database; its twin, test mode's."""
 
 
 def record_changed(
@@ -123,23 +134,29 @@ def event_created(snapshot: Any) -> list[str]:
     return names
 
 
-def _trigger(resource_name: str, collection: str) -> Callable[..., Any]:
+def _trigger(resource_name: str, collection: str, database: str) -> Callable[..., Any]:
     def changed(event: firestore_fn.Event[Any]) -> None:
         tenant = event.params.get("tenant")
-        record_changed(
-            resource_name,
-            str(event.params["docId"]),
-            event.data.before,
-            event.data.after,
-            tenant=None if tenant is None else str(tenant),
-        )
+        with in_database(database):  # the event, its audit record: the write's database
+            record_changed(
+                resource_name,
+                str(event.params["docId"]),
+                event.data.before,
+                event.data.after,
+                tenant=None if tenant is None else str(tenant),
+            )
 
     # The deployed name is the function's own: named before the decorator reads it.
-    changed.__name__ = changed.__qualname__ = trigger_name(resource_name)
+    suffix = "" if database == config.LIVE_DATABASE else SANDBOX_SUFFIX
+    changed.__name__ = changed.__qualname__ = trigger_name(resource_name) + suffix
     # Retried: a run that fails (a backend error, a lost worker) loses no event; the
     # event's id is derived from the write, so a retry never makes a second one.
     decorate = firestore_fn.on_document_written(
-        document=f"{collection}/{{docId}}", region=config.functions_region(), memory=256, **_RETRY
+        document=f"{collection}/{{docId}}",
+        database=database,
+        region=config.functions_region(),
+        memory=256,
+        **_RETRY,
     )
     return retried(decorate(changed))
 
@@ -151,6 +168,10 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
     def eventCreated(event: firestore_fn.Event[Any]) -> None:  # noqa: N802 - deployed name
         event_created(event.data)
 
+    def eventCreatedSandbox(event: firestore_fn.Event[Any]) -> None:  # noqa: N802
+        with in_database(config.TEST_DATABASE):
+            event_created(event.data)
+
     def deliverWebhook(request: https_fn.CallableRequest[Any]) -> None:  # noqa: N802
         run_delivery(request, delivery.FIRST_LANE)
 
@@ -158,13 +179,20 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
         run_delivery(request, delivery.RETRY_LANE)
 
     # Retried too: a task already enqueued for an event and endpoint is not enqueued again.
-    created = retried(
-        firestore_fn.on_document_created(
-            document=f"{config.events_collection()}/{{eventId}}",
-            region=config.functions_region(),
-            memory=256,
-            **_RETRY,
-        )(eventCreated)
+    created, created_in_sandbox = (
+        retried(
+            firestore_fn.on_document_created(
+                document=f"{config.events_collection()}/{{eventId}}",
+                database=database,
+                region=config.functions_region(),
+                memory=256,
+                **_RETRY,
+            )(function)
+        )
+        for function, database in (
+            (eventCreated, config.LIVE_DATABASE),
+            (eventCreatedSandbox, config.TEST_DATABASE),
+        )
     )
     retry_config = options.RetryConfig(
         max_attempts=-1,
@@ -189,6 +217,7 @@ def delivery_functions() -> dict[str, Callable[..., Any]]:
     retries = lane(10, 20)(deliverWebhookRetry)
     return {
         "eventCreated": created,
+        "eventCreated" + SANDBOX_SUFFIX: created_in_sandbox,
         delivery.DELIVERY_FUNCTION: first,
         delivery.RETRY_FUNCTION: retries,
     }
@@ -213,8 +242,11 @@ def run_delivery(request: https_fn.CallableRequest[Any], lane: str) -> None:
         not_before=_moment(data.get("notBefore")),
         test=data["test"] if isinstance(data.get("test"), str) else None,
     )
+    database = data.get("database")
     try:
-        outcome = delivery.deliver(task)
+        with in_database(config.TEST_DATABASE if database == config.TEST_DATABASE else
+                         config.LIVE_DATABASE):  # fmt: skip
+            outcome = delivery.deliver(task)
     except delivery.RetryLater as exc:
         raise https_fn.HttpsError(https_fn.FunctionsErrorCode.UNAVAILABLE, str(exc)) from exc
     logs.log(

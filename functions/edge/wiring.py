@@ -10,9 +10,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+from contextvars import Token
 
 from functions.auth import Authenticator, default_authenticators
+from functions.core import config
 from functions.core.limits import FailureGuard, Gate
+from functions.store.client import enter_database, leave_database
 from functions.store.limits import FirestoreLeases
 
 
@@ -22,9 +25,10 @@ def authenticators() -> tuple[Authenticator, ...]:
 
 
 @functools.cache
-def limits_gate() -> Gate:
-    """The process's rate limiter and daily quota, over leases shared in Firestore."""
-    gate = Gate.over(FirestoreLeases())
+def limits_gate(mode: str = "live") -> Gate:
+    """The process's rate limiter and daily quota of a mode, over leases shared in that
+    mode's database: test mode's calls spend nothing of the live limits."""
+    gate = Gate.over(FirestoreLeases(name=config.MODES[mode]))
     atexit.register(give_back_at_exit, gate)
     return gate
 
@@ -48,3 +52,12 @@ def reset() -> None:
     authenticators.cache_clear()
     limits_gate.cache_clear()
     failure_guard.cache_clear()
+
+
+def enter_mode(mode: str) -> Token[str]:
+    """The rest of this call reads and writes the database of `mode` (the caller's)."""
+    return enter_database(config.MODES[mode])
+
+
+def leave_mode(token: Token[str]) -> None:
+    leave_database(token)

@@ -22,9 +22,12 @@ PROBE_TIMEOUT_S = 2.0
 EMULATORS = (("FIRESTORE_EMULATOR_HOST", "Firestore"), ("FIREBASE_AUTH_EMULATOR_HOST", "Auth"))
 
 
-def firestore_client(project: str, credentials_file: str | None) -> Database:
-    """A Firestore client for the tools: the emulator when FIRESTORE_EMULATOR_HOST is set,
-    else the service-account file, else Application Default Credentials.
+def firestore_client(
+    project: str, credentials_file: str | None, database: str = "(default)"
+) -> Database:
+    """A Firestore client of `database` for the tools: the emulator when
+    FIRESTORE_EMULATOR_HOST is set, else the service-account file, else Application
+    Default Credentials.
 
     Raises: EnvironmentProblem (an unreadable credentials file).
     """
@@ -40,15 +43,15 @@ def firestore_client(project: str, credentials_file: str | None) -> Database:
             raise EnvironmentProblem(
                 f"cannot use the credentials file {credentials_file!r}: {exc}"
             ) from exc
-        return firestore.Client(project=project, credentials=credentials)
-    return firestore.Client(project=project)
+        return firestore.Client(project=project, credentials=credentials, database=database)
+    return firestore.Client(project=project, database=database)
 
 
 @functools.cache
-def shared_firestore_client(project: str) -> Database:
-    """One client per process for a long-lived front end (the console): Application
-    Default Credentials, or the emulator."""
-    return firestore_client(project, None)
+def shared_firestore_client(project: str, database: str = "(default)") -> Database:
+    """One client per process and database for a long-lived front end (the console):
+    Application Default Credentials, or the emulator."""
+    return firestore_client(project, None, database)
 
 
 def probe_emulators(timeout_s: float = PROBE_TIMEOUT_S) -> None:

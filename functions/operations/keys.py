@@ -51,6 +51,7 @@ def key_json(key: ApiKey) -> dict[str, Any]:
         "revokedAt": _time(key.revoked_at),
         "replacedBy": key.replaced_by,
         "status": status(key, dt.datetime.now(dt.UTC)),
+        "mode": key.mode,
     }
 
 
@@ -82,13 +83,18 @@ class KeyDirectory:
         *,
         expires_in: str | None = None,
         label: str | None = None,
+        mode: str = "live",
     ) -> IssuedKey:
-        """Raises: Refused (malformed partner id, scopes, duration or label)."""
+        """A key of `mode` (`live`, or `test`: its calls reach test mode's database).
+
+        Raises: Refused (malformed partner id, scopes, duration, label or mode)."""
         if not PARTNER_ID_PATTERN.fullmatch(partner_id):
             raise Refused(f"partner id {partner_id!r} is malformed")
+        if mode not in api_keys.PREFIXES:
+            raise Refused(f"mode {mode!r} is neither live nor test")
         now = dt.datetime.now(dt.UTC)
         expires_at = None if expires_in is None else now + duration(expires_in)
-        return self._issue(partner_id, _scopes(scopes), label, expires_at, now)
+        return self._issue(partner_id, _scopes(scopes), label, expires_at, now, mode=mode)
 
     def _issue(
         self,
@@ -98,11 +104,12 @@ class KeyDirectory:
         expires_at: dt.datetime | None,
         now: dt.datetime,
         *,
+        mode: str,
         replacing: tuple[ApiKey, dt.datetime] | None = None,
     ) -> IssuedKey:
         if label is not None and not 1 <= len(label) <= 100:
             raise Refused("a label is 1 to 100 characters")
-        key, parsed = api_keys.new_key(self.project)
+        key, parsed = api_keys.new_key(mode)
         salt = api_keys.new_salt()
         record = ApiKey(
             key_id=parsed.key_id,
@@ -115,6 +122,7 @@ class KeyDirectory:
             created_by=self.actor,
             hint=api_keys.hint(key),
             expires_at=expires_at,
+            mode=mode,
         )
         if replacing is None:
             key_store.create_key(record, self.database)
@@ -162,6 +170,7 @@ class KeyDirectory:
             old.label,
             None if lifetime is None else now + lifetime,
             now,
+            mode=old.mode,
             replacing=(old, cut),
         )
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from functions.auth.callers import PARTNER_ID_CLAIM
+from functions.core import config
 from functions.core.api_keys import ApiKey
 from functions.core.errors import ApiError
 from functions.core.models import (
@@ -31,7 +32,7 @@ from functions.core.models import (
 )
 from functions.domain.webhooks import delivery
 from functions.domain.webhooks import endpoints as webhooks
-from functions.operations.clients import firestore_client
+from functions.operations.clients import firestore_client, shared_firestore_client
 from functions.operations.errors import Refused, UsageError
 from functions.operations.keys import IssuedKey, KeyDirectory, operator_name
 from functions.operations.records import PartnerRecords, limit_overrides
@@ -79,11 +80,18 @@ class Operator:
         credential: str = "cli",
         request_id: str = "",
         database: Database | None = None,
+        mode: str = "live",
+        data: Database | None = None,
     ) -> None:
+        if mode not in config.MODES:
+            raise Refused(f"mode {mode!r} is neither live nor test")
         self.project = project
         self.credentials_file = credentials_file
+        self.mode = mode
         if database is not None:
             self.__dict__["database"] = database  # given: not made on first use
+        if data is not None:
+            self.__dict__["data"] = data
         self.actor = actor or f"cli:{operator_name()}"
         self.credential = credential
         self.request_id = request_id
@@ -109,7 +117,7 @@ class Operator:
             fields=tuple(fields),
             request_id=self.request_id,
         )
-        audit_store.record(entry, self.database)
+        audit_store.record(entry, self.data)
 
     @functools.cached_property
     def users(self) -> PartnerDirectory:
@@ -120,8 +128,29 @@ class Operator:
         return firestore_client(self.project, self.credentials_file)
 
     @functools.cached_property
+    def data(self) -> Database:
+        """The database of the operator's mode: the records, audit trail, usage, webhooks
+        and deliveries it reads and changes (the live one, or test mode's)."""
+        if self.mode == "live":
+            return self.database
+        return firestore_client(self.project, self.credentials_file, config.MODES[self.mode])
+
+    @functools.cached_property
+    def sandbox(self) -> Database:
+        """Test mode's database, where the directory's partner and access records are
+        copied for its rules (rules read only their own database)."""
+        if "database" in self.__dict__ and self.credentials_file is None:
+            return shared_firestore_client(self.project, config.TEST_DATABASE)
+        return firestore_client(self.project, self.credentials_file, config.TEST_DATABASE)
+
+    def _put_access(self, access: UserAccess) -> None:
+        """A user's access record, in the directory and in its copy for test mode's rules."""
+        access_store.put(access, self.database)
+        access_store.put(access, self.sandbox)
+
+    @functools.cached_property
     def partners(self) -> PartnerRecords:
-        return PartnerRecords(self.database)
+        return PartnerRecords(self.database, mirror=self.sandbox)
 
     @functools.cached_property
     def keys(self) -> KeyDirectory:
@@ -148,19 +177,16 @@ class Operator:
         users = self.users
         self.partners.require(partner_id, create=create_partner)
         current = users.show(who)
-        claims = merged_grant(current.claims, partner_id, scopes, move=move)  # refused first
+        claims = merged_grant(current.claims, partner_id, scopes, move=move, mode=self.mode)
         previous = access_store.get(current.uid, self.database)
         if Change(current.claims, replace(current, claims=claims)).narrows():
             valid_after = dt.datetime.now(dt.UTC)
-            access_store.put(
-                UserAccess(current.uid, partner_id, valid_after, current.disabled), self.database
-            )
+            self._put_access(UserAccess(current.uid, partner_id, valid_after, current.disabled))
         else:
             valid_after = previous.valid_after if previous else EPOCH
-        change = users.grant(who, partner_id, scopes, move=move)
-        access_store.put(
-            UserAccess(change.after.uid, partner_id, valid_after, change.after.disabled),
-            self.database,
+        change = users.grant(who, partner_id, scopes, move=move, mode=self.mode)
+        self._put_access(
+            UserAccess(change.after.uid, partner_id, valid_after, change.after.disabled)
         )
         self._audit(partner_id, "owner.user.grant", "users", change.after.uid, scopes or ())
         return change
@@ -175,10 +201,7 @@ class Operator:
         tokens from now on), then their partner claims and their sessions."""
         current = self.users.show(who)
         merged_revoke(current.claims)
-        access_store.put(
-            UserAccess(current.uid, None, dt.datetime.now(dt.UTC), current.disabled),
-            self.database,
-        )
+        self._put_access(UserAccess(current.uid, None, dt.datetime.now(dt.UTC), current.disabled))
         change = self.users.revoke(who)
         partner_id = change.before.get(PARTNER_ID_CLAIM)
         if isinstance(partner_id, str):
@@ -199,10 +222,10 @@ class Operator:
             disabled,
         )
         if disabled:
-            access_store.put(access, self.database)
+            self._put_access(access)
         user = self.users.set_disabled(current.uid, disabled)
         if not disabled:
-            access_store.put(access, self.database)
+            self._put_access(access)
         if isinstance(partner_id, str):
             operation = "owner.user.disable" if disabled else "owner.user.enable"
             self._audit(partner_id, operation, "users", user.uid)
@@ -218,7 +241,7 @@ class Operator:
         for uid in sorted(set(users) | set(records)):
             access = synced_access(uid, users.get(uid), records.get(uid))
             if access is not None and access != records.get(uid):
-                access_store.put(access, self.database)
+                self._put_access(access)
                 changed.append(access)
         return changed
 
@@ -319,7 +342,7 @@ class Operator:
     ) -> IssuedKey:
         keys = self.keys
         self.partners.require(partner_id, create=create_partner)
-        issued = keys.create(partner_id, scopes, expires_in=expires_in, label=label)
+        issued = keys.create(partner_id, scopes, expires_in=expires_in, label=label, mode=self.mode)
         self._audit(partner_id, "owner.key.create", "apiKeys", issued.record.key_id)
         return issued
 
@@ -365,7 +388,7 @@ class Operator:
         """A page of a partner's audit records, newest first, and the id that asks for the
         next page (None: the last page)."""
         found, after = audit_store.page(
-            self.database, partner_id, limit=limit, before=before, operation=operation
+            self.data, partner_id, limit=limit, before=before, operation=operation
         )
         shown = [
             {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in entry.items()}
@@ -399,7 +422,7 @@ class Operator:
             raise Refused(
                 f"{declared.source} declares no resource {resource_name!r} (it has {names})"
             )
-        documents = record_store.scan(resource, self.database, partner_id=partner_id)
+        documents = record_store.scan(resource, self.data, partner_id=partner_id)
         if progress is not None:
             documents = progress(documents)
         return inspection.inspect(resource, documents, partner_id=partner_id, sample=sample)
@@ -420,7 +443,7 @@ class Operator:
                 f"collection {collection!r}: name a collection (menus) or each tenant's "
                 "subcollection (restaurants/*/orders)"
             )
-        documents = record_store.sample(self.database, collection, limit=sample)
+        documents = record_store.sample(self.data, collection, limit=sample)
         return proposal.propose(collection, documents)
 
     # Owners: who may use the console.
@@ -443,7 +466,7 @@ class Operator:
         from functions.domain import usage  # noqa: PLC0415
 
         try:
-            return usage.usage(partner_ids, days, self.database)
+            return usage.usage(partner_ids, days, self.data)
         except ValueError as exc:
             raise UsageError(f"--days: {exc}") from exc
 
@@ -465,25 +488,23 @@ class Operator:
                 event_types,
                 description=description,
                 created_by=self.actor,
-                database=self.database,
+                database=self.data,
             )
         )
         self._audit(partner_id, "owner.webhook.add", "webhookEndpoints", endpoint.id)
         return endpoint, secret
 
     def webhook_list(self, partner_id: str | None) -> list[WebhookEndpoint]:
-        return webhooks.endpoints(partner_id, self.database)
+        return webhooks.endpoints(partner_id, self.data)
 
     def webhook(self, endpoint_id: str) -> WebhookEndpoint:
-        return _refused_as_said(lambda: webhooks.endpoint(endpoint_id, database=self.database))
+        return _refused_as_said(lambda: webhooks.endpoint(endpoint_id, database=self.data))
 
     def set_webhook_status(
         self, endpoint_id: str, status: str, reason: str | None = None
     ) -> WebhookEndpoint:
         endpoint = _refused_as_said(
-            lambda: webhooks.update(
-                endpoint_id, status=status, reason=reason, database=self.database
-            )
+            lambda: webhooks.update(endpoint_id, status=status, reason=reason, database=self.data)
         )
         operation = "owner.webhook." + ("disable" if status == "disabled" else "enable")
         self._audit(endpoint.partner_id, operation, "webhookEndpoints", endpoint.id, ["status"])
@@ -493,24 +514,24 @@ class Operator:
         self, endpoint_id: str, overlap: dt.timedelta
     ) -> tuple[WebhookEndpoint, str]:
         endpoint, secret = _refused_as_said(
-            lambda: webhooks.rotate_secret(endpoint_id, overlap=overlap, database=self.database)
+            lambda: webhooks.rotate_secret(endpoint_id, overlap=overlap, database=self.data)
         )
         self._audit(endpoint.partner_id, "owner.webhook.rotate", "webhookEndpoints", endpoint.id)
         return endpoint, secret
 
     def delete_webhook(self, endpoint_id: str) -> WebhookEndpoint:
-        endpoint = _refused_as_said(lambda: webhooks.remove(endpoint_id, database=self.database))
+        endpoint = _refused_as_said(lambda: webhooks.remove(endpoint_id, database=self.data))
         self._audit(endpoint.partner_id, "owner.webhook.delete", "webhookEndpoints", endpoint.id)
         return endpoint
 
     def webhook_deliveries(self, endpoint_id: str, limit: int = 100) -> list[Delivery]:
         """The endpoint's latest deliveries, newest first, every attempt in each."""
         return _refused_as_said(
-            lambda: webhooks.deliveries(endpoint_id, limit=limit, database=self.database)
+            lambda: webhooks.deliveries(endpoint_id, limit=limit, database=self.data)
         )
 
     def webhook_delivery(self, delivery_id: str) -> Delivery:
-        return _refused_as_said(lambda: webhooks.delivery(delivery_id, database=self.database))
+        return _refused_as_said(lambda: webhooks.delivery(delivery_id, database=self.data))
 
     def send_webhook_test(self, endpoint_id: str) -> tuple[str, str]:
         """A signed test event about the first declared resource: (event id, delivery id)."""
@@ -520,7 +541,7 @@ class Operator:
         if not resources:
             raise Refused("no resource is declared, so there is nothing to send a test of")
         sent = _refused_as_said(
-            lambda: delivery.send_test(endpoint_id, None, resources[0].name, database=self.database)
+            lambda: delivery.send_test(endpoint_id, None, resources[0].name, database=self.data)
         )
         endpoint = self.webhook(endpoint_id)
         self._audit(endpoint.partner_id, "owner.webhook.test", "webhookEndpoints", endpoint_id)
@@ -529,14 +550,12 @@ class Operator:
     def resend_delivery(self, delivery_id: str) -> str:
         """One more attempt of a delivery (its event again, in the same delivery)."""
         found = self.webhook_delivery(delivery_id)
-        name = _refused_as_said(lambda: delivery.resend(delivery_id, None, database=self.database))
+        name = _refused_as_said(lambda: delivery.resend(delivery_id, None, database=self.data))
         self._audit(found.partner_id, "owner.webhook.resend", "webhookDeliveries", delivery_id)
         return name
 
     def replay_delivery(self, event_id: str, endpoint_id: str) -> str:
-        return _refused_as_said(
-            lambda: delivery.replay(event_id, endpoint_id, database=self.database)
-        )
+        return _refused_as_said(lambda: delivery.replay(event_id, endpoint_id, database=self.data))
 
 
 T = TypeVar("T")

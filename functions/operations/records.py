@@ -61,10 +61,16 @@ def limit_overrides(rate: float | None, burst: int | None, daily: int | None) ->
 
 
 class PartnerRecords:
-    """Partner records through the operator's Firestore client."""
+    """Partner records through the operator's Firestore client; each change is copied
+    whole to `mirror` (test mode's database, whose rules read their own copy)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, mirror: Database | None = None) -> None:
         self.database = database
+        self.mirror = mirror
+
+    def _copy(self, partner_id: str) -> None:
+        if self.mirror is not None:
+            partner_store.copy(partner_id, self.database, self.mirror)
 
     def _snapshot(self, partner_id: str) -> Any:
         if not PARTNER_ID_PATTERN.fullmatch(partner_id):
@@ -86,6 +92,7 @@ class PartnerRecords:
             partner_store.create(partner_id, name, overrides, self.database)
         except WriteConflict as exc:
             raise Refused(f"partner {partner_id!r} already exists") from exc
+        self._copy(partner_id)
         return self.get(partner_id)[0]
 
     def require(self, partner_id: str, *, create: bool) -> None:
@@ -116,6 +123,7 @@ class PartnerRecords:
             partner_store.update(partner_id, changes, self.database, since=snapshot.update_time)
         except WriteConflict as exc:
             raise Refused(f"partner {partner_id!r} changed meanwhile; run again") from exc
+        self._copy(partner_id)
         return self.get(partner_id)[0]
 
     def set_limits(self, partner_id: str, overrides: Mapping[str, Any]) -> PartnerRecord:

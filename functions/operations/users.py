@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from functions.auth.callers import (
+    MODE_CLAIM,
     OWNER_CLAIM,
     PARTNER_CLAIMS,
     PARTNER_ID_CLAIM,
@@ -69,27 +70,35 @@ class Change:
         old, new = _rights(self.before), _rights(self.after.claims)
         if old is None:
             return False
-        return new is None or new[0] != old[0] or not new[1] >= old[1]
+        return new is None or new[0] != old[0] or not new[1] >= old[1] or new[2] != old[2]
 
     def as_json(self) -> dict[str, Any]:
         return {**self.after.as_json(), "before": dict(self.before)}
 
 
-def _rights(claims: Mapping[str, Any]) -> tuple[str, frozenset[str]] | None:
-    """(partner id, scopes) as the API reads them, or None for a non-partner."""
+def _rights(claims: Mapping[str, Any]) -> tuple[str, frozenset[str], str] | None:
+    """(partner id, scopes, mode) as the API reads them, or None for a non-partner: a
+    change of mode moves the user to another database, as a move to another partner."""
     try:
         caller = caller_from_claims({"uid": "-", **claims})
     except Forbidden:
         return None
-    return caller.partner_id, caller.scopes
+    return caller.partner_id, caller.scopes, caller.mode
 
 
 def merged_grant(
-    existing: Mapping[str, Any], partner_id: str, scopes: Sequence[str] | None, *, move: bool
+    existing: Mapping[str, Any],
+    partner_id: str,
+    scopes: Sequence[str] | None,
+    *,
+    move: bool,
+    mode: str = "live",
 ) -> dict[str, Any]:
     """The claims after granting; pure, so every rule here is unit-tested.
 
     Without `scopes`, a user keeps the scopes they hold (a new partner user holds all).
+    In `mode` test the user is a test user (`mode: "test"`: its calls reach test mode's
+    database); a live grant makes it a live user again.
 
     Raises:
         Refused: malformed partner id or scopes, an owner, a user of another partner
@@ -121,6 +130,8 @@ def merged_grant(
                 else "give at least one scope, or omit --scopes for all"
             )
         claims[SCOPES_CLAIM] = sorted(set(scopes))
+    if mode == "test":
+        claims[MODE_CLAIM] = "test"
     check_size(claims)
     return claims
 
@@ -213,11 +224,17 @@ class PartnerDirectory:
             raise Refused(f"Firebase refused the claims: {exc}") from exc
 
     def grant(
-        self, who: str, partner_id: str, scopes: Sequence[str] | None, *, move: bool = False
+        self,
+        who: str,
+        partner_id: str,
+        scopes: Sequence[str] | None,
+        *,
+        move: bool = False,
+        mode: str = "live",
     ) -> Change:
         user = self.find(who)
         before = dict(user.custom_claims or {})
-        claims = merged_grant(before, partner_id, scopes, move=move)
+        claims = merged_grant(before, partner_id, scopes, move=move, mode=mode)
         self._write_claims(user.uid, claims)
         return Change(before, self._view(self.find(user.uid)))
 

@@ -36,13 +36,13 @@ _paths: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 _said = threading.Event()
 
 
-def new_client(project: str) -> firestore.Client:
-    """A client for `project` on the path it can take: the fast one with its channel
-    installed when the switch is on and the SDK's surface checks out, else a plain SDK
-    client (a new one, if a failed check left the first half changed)."""
+def new_client(project: str, name: str = "(default)") -> firestore.Client:
+    """A client for database `name` of `project` on the path it can take: the fast one with
+    its channel installed when the switch is on and the SDK's surface checks out, else a
+    plain SDK client (a new one, if a failed check left the first half changed)."""
     from google.cloud import firestore  # noqa: PLC0415 - keeps main.py imports fast
 
-    database = firestore.Client(project=project)
+    database = firestore.Client(project=project, database=name)
     if not config.firestore_fast_path():
         _paths[database] = False
         return database
@@ -51,7 +51,7 @@ def new_client(project: str) -> firestore.Client:
         _paths[database] = True
         return database
     _fall_back(problems)
-    database = firestore.Client(project=project)
+    database = firestore.Client(project=project, database=name)
     _paths[database] = False
     return database
 

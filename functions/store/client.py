@@ -3,11 +3,18 @@
 The client is created on first use: the Firebase CLI imports `main.py` with no
 credentials to discover functions. `google.cloud.firestore.Client` honours
 FIRESTORE_EMULATOR_HOST by itself, so no code here knows whether it runs on the emulator.
+
+Two databases of one project: the live one, `(default)`, and test mode's (`sandbox`, a
+named database with the same rules and indexes). A call's records, events, deliveries,
+limits and usage go to the database of its mode, which the gate enters from the
+credential (`enter_database`); the directory of partners, keys and partner users is the
+live database's (`directory()`), so that one key or one suspension holds in both modes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import os
 import threading
@@ -21,18 +28,58 @@ from functions.store import calls
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-_clients: dict[tuple[str, str | None], firestore.Client] = {}
+_clients: dict[tuple[str, str | None, str], firestore.Client] = {}
 _clients_lock = threading.Lock()
+_database: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "partner_api_database", default=config.LIVE_DATABASE
+)
 
 
-def client() -> firestore.Client:
-    """The Firestore client for the configured project (and emulator), created once."""
-    key = (config.project_id(), config.firestore_emulator_host())
+def client(database: str | None = None) -> firestore.Client:
+    """The Firestore client of `database`, else of the running call's mode (the live
+    database unless a test credential chose the sandbox), created once each."""
+    name = database or _database.get()
+    key = (config.project_id(), config.firestore_emulator_host(), name)
     with _clients_lock:
         existing = _clients.get(key)
         if existing is None:
-            existing = _clients[key] = calls.new_client(key[0])
+            existing = _clients[key] = calls.new_client(key[0], name)
         return existing
+
+
+def directory() -> firestore.Client:
+    """The live database's client: partners, API keys and partner users, of both modes."""
+    return client(config.LIVE_DATABASE)
+
+
+def current_database() -> str:
+    """The database the running call's records go to."""
+    return _database.get()
+
+
+def database_name(database: firestore.Client) -> str:
+    """The database a client was made for."""
+    return str(getattr(database, "_database", None) or config.LIVE_DATABASE)
+
+
+def enter_database(name: str) -> contextvars.Token[str]:
+    """Send the rest of this call (this thread's context) to `name`; `leave_database`
+    with the token returned ends it."""
+    return _database.set(name)
+
+
+def leave_database(token: contextvars.Token[str]) -> None:
+    _database.reset(token)
+
+
+@contextlib.contextmanager
+def in_database(name: str) -> Iterator[None]:
+    """The block's calls go to database `name`."""
+    token = enter_database(name)
+    try:
+        yield
+    finally:
+        leave_database(token)
 
 
 def count_reads(count: int) -> None:

@@ -10,14 +10,14 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from functions.core import config
+from functions.core import api_keys, config
 from functions.core.api_keys import KEY_ID_PATTERN, ApiKey
 from functions.store import calls
 from functions.store.client import (
     UnitOfWork,
     WriteConflict,
     backend_errors,
-    client,
+    directory,
 )
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def _keys(database: firestore.Client | None = None) -> firestore.CollectionReference:
-    return (database or client()).collection(config.api_keys_collection())
+    return (database or directory()).collection(config.api_keys_collection())
 
 
 def _record(key: ApiKey) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def _record(key: ApiKey) -> dict[str, Any]:
         "revokedAt": key.revoked_at,
         "lastUsedAt": key.last_used_at,
         "replacedBy": key.replaced_by,
+        "mode": key.mode,
     }
 
 
@@ -68,6 +69,9 @@ def _key_from(key_id: str, data: Mapping[str, Any]) -> ApiKey | None:
         revoked_at=data.get("revokedAt"),
         last_used_at=data.get("lastUsedAt"),
         replaced_by=replaced if isinstance(replaced := data.get("replacedBy"), str) else None,
+        mode=mode
+        if (mode := data.get("mode")) in ("live", "test")
+        else api_keys.legacy_mode(config.project_id()),
     )
 
 
@@ -94,7 +98,7 @@ def get_key(key_id: str, database: firestore.Client | None = None) -> ApiKey | N
 
 def create_key(key: ApiKey, database: firestore.Client | None = None) -> None:
     """Raises: WriteConflict when the key id is taken (never seen: ids are 80 random bits)."""
-    work = UnitOfWork(database)
+    work = UnitOfWork(database or directory())
     work.create(_keys(database).document(key.key_id), _record(key))
     work.commit()
 
@@ -103,7 +107,7 @@ def roll_key(
     old: ApiKey, new: ApiKey, old_expires_at: dt.datetime, database: firestore.Client | None
 ) -> None:
     """Create `new` and cut `old` short, in one unit of work."""
-    work = UnitOfWork(database)
+    work = UnitOfWork(database or directory())
     work.create(_keys(database).document(new.key_id), _record(new))
     work.update(
         _keys(database).document(old.key_id),
@@ -114,7 +118,7 @@ def roll_key(
 
 
 def revoke_key(key_id: str, moment: dt.datetime, database: firestore.Client | None) -> None:
-    work = UnitOfWork(database)
+    work = UnitOfWork(database or directory())
     work.update(_keys(database).document(key_id), {"revokedAt": moment}, unchanged_since=None)
     work.commit()
 
@@ -137,7 +141,7 @@ def record_use(key_id: str, moment: dt.datetime) -> None:
 
     Raises: WriteConflict when the key vanished meanwhile.
     """
-    work = UnitOfWork()
+    work = UnitOfWork(directory())
     work.update(_keys().document(key_id), {"lastUsedAt": moment}, unchanged_since=None)
     work.commit()
 

@@ -71,12 +71,14 @@ def _lease(
 class FirestoreLeases:
     """Leases on the bucket documents (see `functions.core.limits`)."""
 
-    def __init__(self, database: Any = None) -> None:
+    def __init__(self, database: Any = None, name: str | None = None) -> None:
         self._database = database
+        self._name = name
 
     @property
     def database(self) -> Any:
-        return self._database or client()
+        """The client given, else database `name`'s, else the running call's."""
+        return self._database or client(self._name)
 
     def lease_tokens(
         self, bucket: str, want: int, rate_per_s: float, burst: int, least: int

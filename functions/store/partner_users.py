@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from functions.core import config
 from functions.core.models import EPOCH, UserAccess
 from functions.store import calls
-from functions.store.client import UnitOfWork, backend_errors, client
+from functions.store.client import UnitOfWork, backend_errors, directory
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -27,7 +27,7 @@ DISABLED = "disabled"
 
 
 def users(database: firestore.Client | None = None) -> firestore.CollectionReference:
-    return (database or client()).collection(config.partner_users_collection())
+    return (database or directory()).collection(config.partner_users_collection())
 
 
 def access_from(uid: str, data: Mapping[str, Any] | None) -> UserAccess | None:
@@ -60,7 +60,7 @@ def put(access: UserAccess, database: firestore.Client | None = None) -> None:
 
     Raises: ServiceUnavailable (backend down or too slow).
     """
-    work = UnitOfWork(database)
+    work = UnitOfWork(database or directory())
     work.set(
         users(database).document(access.uid),
         {

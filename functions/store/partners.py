@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from functions.core import config, logs
 from functions.core.models import PARTNER_STATUSES, PartnerRecord, valid_overrides
 from functions.store import calls
-from functions.store.client import UnitOfWork, backend_errors, client
+from functions.store.client import UnitOfWork, backend_errors, directory
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
 
 def partners(database: firestore.Client | None = None) -> firestore.CollectionReference:
-    return (database or client()).collection(config.partners_collection())
+    return (database or directory()).collection(config.partners_collection())
 
 
 def record_from(partner_id: str, data: Mapping[str, Any] | None) -> PartnerRecord:
@@ -68,7 +68,7 @@ def get_with(reference: firestore.DocumentReference, partner_id: str) -> tuple[A
     """
     partner_ref = partners().document(partner_id)
     with backend_errors():
-        found_all = calls.get_all(client(), [reference, partner_ref])
+        found_all = calls.get_all(directory(), [reference, partner_ref])
         snapshots = {s.reference.path: s for s in found_all}
     found = snapshots[partner_ref.path]
     return snapshots[reference.path], record_from(
@@ -79,6 +79,18 @@ def get_with(reference: firestore.DocumentReference, partner_id: str) -> tuple[A
 # --- writes (the operators' command-line tool) ---------------------------------------------------
 
 
+def copy(partner_id: str, source: firestore.Client, target: firestore.Client) -> None:
+    """The partner's record as `source` holds it, written whole into `target` (test
+    mode's database keeps a copy for its rules, which read only their own database)."""
+    with backend_errors():
+        snapshot = calls.get(partners(source).document(partner_id))
+    if not snapshot.exists:
+        return
+    work = UnitOfWork(target)
+    work.set(partners(target).document(partner_id), snapshot.to_dict() or {})
+    work.commit()
+
+
 def create(
     partner_id: str,
     display_name: str,
@@ -87,7 +99,7 @@ def create(
 ) -> None:
     """Raises: WriteConflict when the partner already has a record."""
     now = dt.datetime.now(dt.UTC)
-    work = UnitOfWork(database)
+    work = UnitOfWork(database or directory())
     work.create(
         partners(database).document(partner_id),
         {
@@ -105,7 +117,7 @@ def update(
     partner_id: str, changes: Mapping[str, Any], database: firestore.Client, *, since: Any
 ) -> None:
     """Raises: WriteConflict when the record changed since it was read (`since`)."""
-    work = UnitOfWork(database)
+    work = UnitOfWork(database or directory())
     work.update(
         partners(database).document(partner_id),
         {**changes, "updatedAt": dt.datetime.now(dt.UTC)},

@@ -38,15 +38,16 @@ def document_id(partner_id: str, day: dt.date) -> str:
     return f"{partner_id}_{day.isoformat()}"
 
 
-def add(counts: Mapping[tuple[str, dt.date], Mapping[str, int]], now: dt.datetime) -> int:
-    """Add each (partner, day)'s counters, one write per document, in one batch; returns
-    the number of documents written. Each write also counts itself (`flushes`)."""
+def add(counts: Mapping[tuple[str, dt.date, str], Mapping[str, int]], now: dt.datetime) -> int:
+    """Add each (partner, day, database)'s counters, one write per document, in one batch
+    a database; returns the number of documents written. Each write also counts itself
+    (`flushes`)."""
     from google.cloud import firestore  # noqa: PLC0415
 
     if not counts:
         return 0
-    batch = client().batch()
-    for (partner_id, day), counters in counts.items():
+    batches: dict[str, Any] = {}
+    for (partner_id, day, database), counters in counts.items():
         start = dt.datetime.combine(day, dt.time(), dt.UTC)
         fields: dict[str, Any] = {
             "partnerId": partner_id,
@@ -65,9 +66,12 @@ def add(counts: Mapping[tuple[str, dt.date], Mapping[str, int]], now: dt.datetim
                 fields[_FIELDS[name]] = firestore.Increment(value)
         if sdks:
             fields[SDKS_FIELD] = sdks
-        batch.set(_usage().document(document_id(partner_id, day)), fields, merge=True)
+        db = client(database)
+        batch = batches.setdefault(database, db.batch())
+        batch.set(_usage(db).document(document_id(partner_id, day)), fields, merge=True)
     with backend_errors():
-        batch.commit(**call_options("commit"))
+        for batch in batches.values():
+            batch.commit(**call_options("commit"))
     return len(counts)
 
 

@@ -105,8 +105,10 @@ def _refused_keys(keys: KeyDirectory) -> dict[str, str]:
     keys.roll(rolled.record.key_id, overlap="1s")
     good = issue(keys).key
     body = good[:-6]
-    live, _ = api_keys.new_key("acme-accounting")
-    unknown, _ = api_keys.new_key(PROJECT)  # well formed, never stored
+    parts = api_keys.parse(good)
+    other = "pak_test_" if parts.prefix == "pak_live_" else "pak_live_"
+    relabelled = api_keys.assemble(api_keys.ParsedKey(other, parts.key_id, parts.secret))
+    unknown, _ = api_keys.new_key()  # well formed, never stored
     time.sleep(1.2)
     return {
         "revoked": revoked.key,
@@ -115,7 +117,7 @@ def _refused_keys(keys: KeyDirectory) -> dict[str, str]:
         "malformed": "pak_test_short",
         "bad checksum": body + ("AAAAAA" if not body.endswith("AAAAAA") else "BBBBBB"),
         "truncated": good[:-1],
-        "wrong environment": live,
+        "another mode's prefix": relabelled,
         "unknown": unknown,
         "wrong secret": good[:26] + "x" * 32 + good[-6:],
     }
@@ -161,7 +163,7 @@ def test_no_call_after_a_revoke_passes(keys: KeyDirectory) -> None:
 
 def test_no_secret_is_ever_stored(keys: KeyDirectory) -> None:
     issued = issue(keys)
-    secret = api_keys.parse(issued.key, PROJECT).secret
+    secret = api_keys.parse(issued.key).secret
     documents = tenant_documents(config.api_keys_collection())
     stored = json.dumps([d.to_dict() for d in documents], default=str)
     assert secret not in stored
@@ -217,7 +219,7 @@ def test_keys_create_list_show_revoke_roll_through_the_cli(api: Api, clean: None
     assert row["status"] == "active"
     assert row["lastUsedAt"] is not None
     plain = cli("keys", "list")
-    secret = api_keys.parse(key, PROJECT).secret
+    secret = api_keys.parse(key).secret
     for output in (listed.stdout, plain.stdout, plain.stderr):
         assert secret not in output
         assert key not in output
@@ -250,7 +252,7 @@ def test_keys_create_list_show_revoke_roll_through_the_cli(api: Api, clean: None
     assert text_roll.returncode == 0, text_roll.stderr
     assert f"the old key {new['id']} keeps working until " in text_roll.stderr
     new = {**new, "key": text_roll.stdout.strip()}
-    new["id"] = api_keys.parse(new["key"], PROJECT).key_id
+    new["id"] = api_keys.parse(new["key"]).key_id
 
     revoked = cli("keys", "revoke", new["id"], "--json", "--yes")
     assert revoked.returncode == 0, revoked.stderr
@@ -262,7 +264,7 @@ def test_create_prints_the_key_once_and_only_the_key_on_stdout(clean: None) -> N
     created = cli("keys", "create", "--partner", T.globex)
     assert created.returncode == 0, created.stderr
     (key,) = created.stdout.split()
-    assert api_keys.parse(key, PROJECT).key_id
+    assert api_keys.parse(key).key_id
     assert "only time the key is shown" in created.stderr
 
 

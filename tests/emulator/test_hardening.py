@@ -265,7 +265,7 @@ def test_guesses_at_one_key_are_held_back_before_any_lookup_and_no_other_key_is(
         return real_get_key(key_id, *args, **kwargs)
 
     monkeypatch.setattr(key_store, "get_key", counted)
-    _, target = api_keys.new_key(PROJECT)
+    _, target = api_keys.new_key()
     key_id = target.key_id
     statuses = []
     for index in range(FAILURES_BURST + 10):  # guesses at one key id's secret
@@ -280,7 +280,7 @@ def test_guesses_at_one_key_are_held_back_before_any_lookup_and_no_other_key_is(
     assert_error(held, 429, "rate_limited")
     assert held.headers["Retry-After"] == "2"
     for _ in range(6):  # made-up keys of other ids: each its own allowance, each a 401
-        other, _ = api_keys.new_key(PROJECT)
+        other, _ = api_keys.new_key()
         answer = api.get("fetchData", headers={"Authorization": f"Bearer {other}",
                                                "X-Forwarded-For": "203.0.113.9"})  # fmt: skip
         assert_error(answer, 401)

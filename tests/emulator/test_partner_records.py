@@ -239,7 +239,7 @@ def test_when_the_limits_cannot_be_read_leased_tokens_serve_then_503(
     set_partner(T.acme, limits={"ratePerSecond": 100, "burst": 100})
     leases = FirestoreLeases()
     gate = Gate.over(leases)
-    monkeypatch.setattr(wiring, "limits_gate", lambda: gate)
+    monkeypatch.setattr(wiring, "limits_gate", lambda *_: gate)
     assert api.get("fetchData", headers=acme.headers()).status_code == 200  # leases a chunk
     with Blackhole() as blackhole:
         monkeypatch.setenv("FIRESTORE_TIMEOUT_S", "0.5")

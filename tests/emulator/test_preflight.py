@@ -62,7 +62,7 @@ def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_this_repository_passes_and_is_told_what_to_check_in_the_cloud(package: Path) -> None:
     problems, notes = preflight.run(package, PROJECT)
     assert problems == []
-    assert notes[0].startswith(f"checked 13 functions in us-central1 for {PROJECT}: api, ")
+    assert notes[0].startswith(f"checked 15 functions in us-central1 for {PROJECT}: api, ")
     commands = "\n".join(notes[1:])
     for api, _ in preflight.APIS:
         assert api in commands
@@ -77,7 +77,7 @@ def test_another_region_passes_when_every_function_follows_it(package: Path) -> 
     problems, notes = preflight.run(package, PROJECT)
     assert (problems, notes[0].split(":")[0]) == (
         [],
-        f"checked 13 functions in europe-west1 for {PROJECT}",
+        f"checked 15 functions in europe-west1 for {PROJECT}",
     )
 
 
@@ -95,6 +95,9 @@ def test_every_planted_problem_is_one_line(package: Path) -> None:
     (package / "firestore.indexes.json").write_text(json.dumps(indexes))
     readme = (package / "README.md").read_text()
     (package / "README.md").write_text(readme.replace("| `health` | HTTPS", "| `healthz` | HTTPS"))
+    firebase = json.loads((package / "firebase.json").read_text())
+    firebase["firestore"] = firebase["firestore"][:1]  # the live database's entry alone
+    (package / "firebase.json").write_text(json.dumps(firebase))
     problems, _ = preflight.run(package, PROJECT)
     env = f".env.{PROJECT}"
     expected_start = [
@@ -130,6 +133,8 @@ def test_every_planted_problem_is_one_line(package: Path) -> None:
         "README.md: main.py exports health, and the deploy list does not name it",
         "README.md: main.py exports planted, and the deploy list does not name it",
         "README.md: main.py exports queued, and the deploy list does not name it",
+        "firebase.json deploys no rules and indexes to test mode's database (sandbox): run "
+        "`make adopt`, or add its entry to `firestore`",
         problems[-2],
         f"firestore.indexes.json: lacks the index on {dropped['collectionGroup']} ({fields}) "
         "the declaration needs: run `make generate` (or `make adopt INTO=..`)",

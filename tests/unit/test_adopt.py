@@ -8,6 +8,7 @@ import json
 import shutil
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,9 +131,14 @@ def test_adoption_adds_a_codebase_and_keeps_every_other_entry(app: Path) -> None
         "python311",
     )
     assert "venv" in ours["ignore"]
-    assert {k: v for k, v in after.items() if k != "functions"} == {
-        k: v for k, v in before.items() if k != "functions"
+    assert {k: v for k, v in after.items() if k not in ("functions", "firestore")} == {
+        k: v for k, v in before.items() if k not in ("functions", "firestore")
     }
+    files = before["firestore"]  # the app's own, now deployed to both databases
+    assert after["firestore"] == [
+        {"database": "(default)", **files},
+        {"database": "sandbox", **files},
+    ]
 
 
 def test_the_owners_rules_stay_byte_for_byte_and_only_the_block_is_added(app: Path) -> None:
@@ -233,8 +239,13 @@ def test_the_owners_json_files_only_gain_lines(app: Path) -> None:
             if line.startswith("-") and not line.startswith("---")
         ]
         if change.path.suffix == ".json":
-            # a line that ended an array gains a comma: the only owner line touched
-            assert all(line.strip() in ("-}", "-]") for line in removed), removed
+            # a line that ended an array gains a comma, and the one-database `firestore`
+            # object becomes a list of both databases with the same files: the only owner
+            # lines touched
+            firestore = ['-  "firestore": {', '-    "rules": "firestore.rules",',
+                         '-    "indexes": "firestore.indexes.json"', "-  },"]  # fmt: skip
+            kept = [line for line in removed if line not in firestore]
+            assert all(line.strip() in ("-}", "-]") for line in kept), removed
 
 
 def test_a_single_codebase_and_no_firestore_section_are_adopted_too(app: Path) -> None:
@@ -248,7 +259,10 @@ def test_a_single_codebase_and_no_firestore_section_are_adopted_too(app: Path) -
     config = json.loads((app / "firebase.json").read_text())
     assert config["functions"][0] == {"source": "functions", "runtime": "nodejs20"}
     assert config["functions"][1]["codebase"] == "partner-api"
-    assert config["firestore"] == {"rules": "firestore.rules", "indexes": "firestore.indexes.json"}
+    assert config["firestore"] == [
+        {"database": name, "rules": "firestore.rules", "indexes": "firestore.indexes.json"}
+        for name in ("(default)", "sandbox")
+    ]
     assert config["hosting"] == {"public": "public"}
     written = (app / "firestore.rules").read_text()
     assert rules.BEGIN in written
@@ -500,6 +514,7 @@ PACKAGE_FUNCTIONS = {
     "deliverWebhookRetry",
     "docs",
     "eventCreated",
+    "eventCreatedSandbox",
     "health",
     "openapi",
 }
@@ -512,7 +527,8 @@ PACKAGE_FUNCTIONS = {
         (
             ("--with-examples",),
             PACKAGE_FUNCTIONS
-            | {"fetchData", "createEntry", "updateEntry", "entriesChanged", "entriesSummary"},
+            | {"fetchData", "createEntry", "updateEntry", "entriesSummary"}
+            | {"entriesChanged", "entriesChangedSandbox"},
         ),
     ],
 )
@@ -578,3 +594,32 @@ def test_an_adopted_app_gets_sdks_of_its_own_contract_in_the_owners_folder(
         == (contract["info"]["version"])
     )
     assert {p: p.read_bytes() for p in (package / "sdk").rglob("*") if p.is_file()} == released
+
+
+@pytest.mark.parametrize(
+    ("found", "expected"),
+    [
+        (None, [("(default)", "firestore.rules", "firestore.indexes.json")]),
+        ({"rules": "db/app.rules"}, [("(default)", "db/app.rules", "firestore.indexes.json")]),
+        (
+            [{"database": "(default)", "rules": "a.rules", "indexes": "a.json"},
+             {"database": "reports", "rules": "r.rules", "indexes": "r.json"}],
+            [("(default)", "a.rules", "a.json"), ("reports", "r.rules", "r.json")],
+        ),
+        (  # an entry for test mode's database is rewritten to the live one's files
+            [{"rules": "a.rules", "indexes": "a.json"},
+             {"database": "sandbox", "rules": "old.rules", "indexes": "old.json"}],
+            [("(default)", "a.rules", "a.json")],
+        ),
+    ],
+)  # fmt: skip
+def test_firebase_json_deploys_the_live_databases_files_to_test_modes_too(
+    found: Any, expected: list[tuple[str, str, str]]
+) -> None:
+    entries = adopt.firestore_entries(found)
+    live_rules, live_indexes = expected[0][1], expected[0][2]
+    assert [(e["database"], e["rules"], e["indexes"]) for e in entries] == [
+        *expected,
+        ("sandbox", live_rules, live_indexes),
+    ]
+    assert adopt.firestore_entries(entries) == entries  # a second adoption changes nothing

@@ -1,4 +1,4 @@
-"""The partner API key format: prefixes, checksums, environments, hashes, lifetimes."""
+"""The partner API key format: prefixes and modes, checksums, hashes, lifetimes."""
 
 from __future__ import annotations
 
@@ -9,52 +9,49 @@ import pytest
 from functions.core import api_keys
 from functions.core.api_keys import ApiKey, MalformedKey
 
-DEMO = "demo-partner-api"
-LIVE = "acme-accounting"
-
 
 def test_a_new_key_has_the_documented_shape_and_parses_back() -> None:
-    key, parts = api_keys.new_key(DEMO)
+    key, parts = api_keys.new_key("test")
     assert key.startswith("pak_test_")
     assert len(key) == 9 + 16 + 1 + 32 + 6
-    assert api_keys.parse(key, DEMO) == parts
-    live, _ = api_keys.new_key(LIVE)
+    assert api_keys.parse(key) == parts
+    live, _ = api_keys.new_key("live")
     assert live.startswith("pak_live_")
     assert api_keys.hint(key) == "…" + key[-4:]
 
 
 def test_keys_are_random() -> None:
-    made = {api_keys.new_key(DEMO)[0] for _ in range(200)}
+    made = {api_keys.new_key("test")[0] for _ in range(200)}
     assert len(made) == 200
     assert len({key[9:25] for key in made}) == 200, "key ids differ too"
 
 
 @pytest.mark.parametrize("where", range(9, 64))
 def test_any_mistyped_character_fails_the_checksum(where: int) -> None:
-    key, _ = api_keys.new_key(DEMO)
+    key, _ = api_keys.new_key("test")
     replacement = "0" if key[where] != "0" else "1"
     if key[where] == "_":
         replacement = "x"
     typo = key[:where] + replacement + key[where + 1 :]
     with pytest.raises(MalformedKey):
-        api_keys.parse(typo, DEMO)
+        api_keys.parse(typo)
 
 
 @pytest.mark.parametrize("cut", [1, 6, 20, 40])
 def test_a_truncated_or_padded_key_is_refused(cut: int) -> None:
-    key, _ = api_keys.new_key(DEMO)
+    key, _ = api_keys.new_key("test")
     for broken in (key[:-cut], key + "x" * cut, " " + key):
         with pytest.raises(MalformedKey):
-            api_keys.parse(broken, DEMO)
+            api_keys.parse(broken)
 
 
-def test_each_environment_refuses_the_others_keys() -> None:
-    test_key, _ = api_keys.new_key(DEMO)
-    live_key, _ = api_keys.new_key(LIVE)
-    with pytest.raises(MalformedKey, match="other environment"):
-        api_keys.parse(test_key, LIVE)
-    with pytest.raises(MalformedKey, match="other environment"):
-        api_keys.parse(live_key, DEMO)
+def test_the_prefix_names_the_mode_in_any_project() -> None:
+    test_key, _ = api_keys.new_key("test")
+    live_key, _ = api_keys.new_key("live")
+    assert (api_keys.parse(test_key).mode, api_keys.parse(live_key).mode) == ("test", "live")
+    assert api_keys.parse(test_key).prefix == "pak_test_"
+    with pytest.raises(KeyError):
+        api_keys.new_key("staging")
 
 
 def _record(secret: str, **changes: object) -> ApiKey:
@@ -75,7 +72,7 @@ def _record(secret: str, **changes: object) -> ApiKey:
 
 
 def test_the_record_holds_a_salted_hash_never_the_secret() -> None:
-    _, parts = api_keys.new_key(DEMO)
+    _, parts = api_keys.new_key("test")
     record = _record(parts.secret)
     assert parts.secret not in repr(record)
     assert record.matches(parts.secret)
@@ -111,16 +108,15 @@ def test_bad_durations(text: str) -> None:
 
 
 def test_each_malformed_key_names_its_reason_and_message() -> None:
-    key, _ = api_keys.new_key(DEMO)
+    key, _ = api_keys.new_key("test")
     typo = key[:-1] + ("0" if key[-1] != "0" else "1")
     cases = [
         ("pak_test_short", "key_malformed", "not a key of this API"),
         (typo, "key_checksum", "the checksum does not match"),
-        (api_keys.new_key(LIVE)[0], "key_other_environment", "a key of the other environment"),
     ]
     for credential, reason, message in cases:
         with pytest.raises(MalformedKey) as caught:
-            api_keys.parse(credential, DEMO)
+            api_keys.parse(credential)
         assert caught.value.reason == reason
         assert str(caught.value) == message
 
@@ -136,17 +132,15 @@ def test_the_checksum_is_crc32_in_six_base62_digits() -> None:
         digits = api_keys._BASE62[digit] + digits
     assert api_keys._checksum(body) == digits
     assert api_keys._checksum("") == "000000"
-    assert api_keys.parse(body + digits, DEMO) == api_keys.ParsedKey(
-        "pak_test_", "a" * 16, "B" * 32
-    )
-    with pytest.raises(MalformedKey):
-        api_keys.parse(body.replace("pak_test_", "pak_live_") + digits, LIVE)
+    assert api_keys.parse(body + digits) == api_keys.ParsedKey("pak_test_", "a" * 16, "B" * 32)
+    with pytest.raises(MalformedKey):  # the prefix is under the checksum
+        api_keys.parse(body.replace("pak_test_", "pak_live_") + digits)
 
 
 def test_key_ids_are_lowercase_base36_and_secrets_base62() -> None:
     ids, secrets = set(), set()
     for _ in range(300):
-        _, parts = api_keys.new_key(DEMO)
+        _, parts = api_keys.new_key("test")
         assert api_keys.KEY_ID_PATTERN.fullmatch(parts.key_id)
         assert len(parts.secret) == 32
         ids |= set(parts.key_id)
@@ -156,9 +150,11 @@ def test_key_ids_are_lowercase_base36_and_secrets_base62() -> None:
 
 
 def test_prefixes_and_what_looks_like_a_key() -> None:
-    assert api_keys.prefix_for("demo-x") == "pak_test_"
-    assert api_keys.prefix_for("acme") == "pak_live_"
-    assert api_keys.prefix_for("my-demo-x") == "pak_live_", "demo- is a prefix, not a part"
+    assert api_keys.PREFIXES == {"live": "pak_live_", "test": "pak_test_"}
+    # a key recorded before modes kept the prefix its project gave it
+    assert api_keys.legacy_mode("demo-x") == "test"
+    assert api_keys.legacy_mode("acme") == "live"
+    assert api_keys.legacy_mode("my-demo-x") == "live", "demo- is a prefix, not a part"
     assert api_keys.looks_like_key("pak_anything")
     assert not api_keys.looks_like_key("eyJhbGciOi.pak_")
     assert not api_keys.looks_like_key("PAK_test_")

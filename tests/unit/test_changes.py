@@ -142,10 +142,13 @@ def test_one_trigger_per_declared_collection_named_after_its_resource(
     assert triggers.trigger_name("entries") == "entriesChanged"
     assert triggers.trigger_name("order-lines") == "orderLinesChanged"
     made = triggers.record_triggers()
-    assert list(made) == ["entriesChanged"]
-    endpoint = made["entriesChanged"].__firebase_endpoint__  # type: ignore[attr-defined]
-    assert endpoint.eventTrigger["eventFilterPathPatterns"] == {"document": "entries/{docId}"}
-    assert endpoint.eventTrigger["eventType"] == "google.cloud.firestore.document.v1.written"
+    assert list(made) == ["entriesChanged", "entriesChangedSandbox"]  # test mode's twin
+    for name, database in (("entriesChanged", "(default)"), ("entriesChangedSandbox", "sandbox")):
+        endpoint = made[name].__firebase_endpoint__  # type: ignore[attr-defined]
+        pattern = endpoint.eventTrigger["eventFilterPathPatterns"]
+        assert pattern == {"document": "entries/{docId}"}
+        assert endpoint.eventTrigger["eventType"] == "google.cloud.firestore.document.v1.written"
+        assert endpoint.eventTrigger["eventFilters"]["database"] == database
     monkeypatch.setenv("ENTRIES_COLLECTION", "benchEntries")
     moved = triggers.record_triggers()["entriesChanged"].__firebase_endpoint__  # type: ignore[attr-defined]
     assert moved.eventTrigger["eventFilterPathPatterns"] == {"document": "benchEntries/{docId}"}
@@ -249,10 +252,17 @@ def test_the_firestore_triggers_deploy_with_retries_on(monkeypatch: pytest.Monke
         for name, endpoint in manifest["endpoints"].items()
         if "eventTrigger" in endpoint
     }
-    assert sorted(events) == ["entriesChanged", "eventCreated"]
-    assert {name: trigger["retry"] for name, trigger in events.items()} == {
-        "entriesChanged": True,
-        "eventCreated": True,
+    twins = ["entriesChanged", "entriesChangedSandbox", "eventCreated", "eventCreatedSandbox"]
+    assert sorted(events) == twins
+    assert {name: trigger["retry"] for name, trigger in events.items()} == dict.fromkeys(
+        twins, True
+    )
+    databases = {name: trigger["eventFilters"]["database"] for name, trigger in events.items()}
+    assert databases == {
+        "entriesChanged": "(default)",
+        "entriesChangedSandbox": "sandbox",
+        "eventCreated": "(default)",
+        "eventCreatedSandbox": "sandbox",
     }
     assert events["entriesChanged"]["eventType"] == "google.cloud.firestore.document.v1.written"
     assert triggers.SDK_HAS_RETRY is False  # when it turns True, drop `retried`

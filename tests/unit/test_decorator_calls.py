@@ -54,7 +54,7 @@ class Stock(BaseModel):
 def in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("GCLOUD_PROJECT", PROJECT)
     monkeypatch.setattr(wiring, "authenticators", lambda: (Keys(),))
-    monkeypatch.setattr(wiring, "limits_gate", lambda: Gate.over(MemoryLeases()))
+    monkeypatch.setattr(wiring, "limits_gate", lambda *_: Gate.over(MemoryLeases()))
     before = {e.name for e in catalog.registered()}
     yield
     for endpoint in catalog.registered():

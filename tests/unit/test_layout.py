@@ -64,10 +64,10 @@ def test_no_package_json_in_the_functions_source() -> None:
 
 
 def test_firebase_json_deploys_rules_and_indexes_and_pins_emulator_ports() -> None:
-    assert FIREBASE_JSON["firestore"] == {
-        "rules": "firestore.rules",
-        "indexes": "firestore.indexes.json",
-    }
+    assert FIREBASE_JSON["firestore"] == [  # the live database, and test mode's
+        {"database": name, "rules": "firestore.rules", "indexes": "firestore.indexes.json"}
+        for name in ("(default)", "sandbox")
+    ]
     emulators = FIREBASE_JSON["emulators"]
     assert emulators["auth"]["port"] == 9099
     assert emulators["firestore"]["port"] == 8080
@@ -199,7 +199,7 @@ def test_one_setting_places_every_function_trigger_and_task_queue(region: str | 
     loaded = run_python("-c", REGIONS, env={"FUNCTIONS_REGION": region} if region else None)
     assert loaded.returncode == 0, loaded.stderr
     placed = json.loads(loaded.stdout)
-    assert len(placed) == 13  # every HTTPS function, trigger and task queue of main.py
+    assert len(placed) == 15  # every HTTPS function, trigger and task queue of main.py
     assert set(map(tuple, placed.values())) == {(region or "us-central1",)}
 
 

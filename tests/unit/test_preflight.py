@@ -151,7 +151,7 @@ def test_readmes_deploy_list_is_main_pys_exports() -> None:
     exported = json.loads(loaded.stdout)
     readme = (ROOT / "README.md").read_text()
     assert sorted(preflight.readme_functions(readme) or []) == exported
-    assert len(exported) == 13
+    assert len(exported) == 15
     assert preflight.check_readme(readme, exported) == []
     assert preflight.check_readme(readme, [*exported[1:], "quote"]) == [
         f"README.md: lists {exported[0]} as deployed, and main.py does not export it",

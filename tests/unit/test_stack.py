@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -237,3 +238,26 @@ def test_local_urls_follow_the_region_the_emulator_serves(
     assert stack.served_region("demo-x") == "us-east4"
     (tmp_path / ".env.local").unlink()
     assert stack.served_region("demo-x") == "europe-west2"
+
+
+def test_the_emulators_get_the_live_databases_rules_for_every_database() -> None:
+    """Given two databases the Firestore emulator loads no rules (and allows everything);
+    given the live one's entry alone it applies those rules to test mode's database too."""
+    two = {
+        "firestore": [
+            {"database": "(default)", "rules": "firestore.rules", "indexes": "i.json"},
+            {"database": "sandbox", "rules": "firestore.rules", "indexes": "i.json"},
+        ],
+        "emulators": {"firestore": {"port": 8080}},
+    }
+    assert stack.for_the_emulators(two) == {
+        "firestore": {"rules": "firestore.rules", "indexes": "i.json"},
+        "emulators": {"firestore": {"port": 8080}},
+    }
+    one = {"firestore": {"rules": "firestore.rules"}}
+    assert stack.for_the_emulators(one) == one
+    repository = json.loads((prerequisites.ROOT / "firebase.json").read_text())
+    assert stack.for_the_emulators(repository)["firestore"] == {
+        "rules": "firestore.rules",
+        "indexes": "firestore.indexes.json",
+    }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -27,20 +28,26 @@ class Clock:
 
 
 class Writes:
-    """What the meter wrote, batch by batch; `fail` makes the next write fail."""
+    """What the meter wrote, batch by batch, keyed (partner, day), with the database third
+    where it is not the live one; `fail` makes the next write fail."""
 
     def __init__(self) -> None:
-        self.batches: list[dict[tuple[str, dt.date], dict[str, int]]] = []
+        self.batches: list[dict[tuple[Any, ...], dict[str, int]]] = []
         self.fail = False
         self.done = threading.Event()
 
     def __call__(
-        self, counts: Mapping[tuple[str, dt.date], Mapping[str, int]], now: dt.datetime
+        self, counts: Mapping[tuple[str, dt.date, str], Mapping[str, int]], now: dt.datetime
     ) -> int:
         if self.fail:
             self.fail = False
             raise ServiceUnavailable()
-        self.batches.append({key: dict(value) for key, value in counts.items()})
+        self.batches.append(
+            {
+                (key[:2] if key[2] == "(default)" else key): dict(value)
+                for key, value in counts.items()
+            }
+        )
         self.done.set()
         return len(counts)
 
@@ -91,6 +98,19 @@ def test_calls_are_counted_by_sdk_version_and_at_most_max_sdks_versions_a_day() 
     assert versions["sdk:other"] == 2
     assert versions["sdk:typescript/1.0.0"] == 2
     assert sum(versions.values()) == globex["calls"] == usage.MAX_SDKS + 3
+
+
+def test_test_modes_calls_are_counted_apart_in_its_database() -> None:
+    writes = Writes()
+    meter = usage.Meter(writes, flush_calls=1000, flush_seconds=lambda: 3600)
+    meter.record("acme", 200, created=False, day=DAY)
+    meter.record("acme", 201, created=True, day=DAY, database="sandbox")
+    meter.flush()
+    (batch,) = writes.batches
+    assert batch == {
+        ("acme", DAY): {"calls": 1, "ok": 1},
+        ("acme", DAY, "sandbox"): {"calls": 1, "ok": 1, "creates": 1},
+    }
 
 
 def test_sdk_totals_add_up_versions_most_used_first() -> None:

@@ -34,6 +34,7 @@ from functions.outside import outbound, signatures, tasks
 from functions.store import deliveries as delivery_store
 from functions.store import events as event_store
 from functions.store import webhooks as endpoint_store
+from functions.store.client import current_database, database_name
 
 DISABLE_AFTER: Final = dt.timedelta(days=3)
 """An endpoint whose deliveries all failed this long is disabled; a task is retried this
@@ -135,15 +136,20 @@ def task_data(
     attempts: int = 0,
     not_before: dt.datetime | None = None,
     test: str | None = None,
+    database: str | None = None,
 ) -> dict[str, Any]:
     """A delivery task's body: when the delivery was first enqueued (it bounds the retries,
-    DISABLE_AFTER), the attempts made before this task, and when it may try (a retry
-    handed to the retry lane)."""
+    DISABLE_AFTER), the attempts made before this task, when it may try (a retry handed
+    to the retry lane), and test mode's database for a delivery of test mode (by default
+    the running call's)."""
     data: dict[str, Any] = {
         "event": event_id,
         "endpoint": endpoint_id,
         "enqueuedAt": rfc3339(enqueued_at or dt.datetime.now(dt.UTC)),
     }
+    name = database or current_database()
+    if name != config.LIVE_DATABASE:
+        data["database"] = name
     if attempts:
         data["attempts"] = attempts
     if not_before is not None:
@@ -173,8 +179,14 @@ def replay(event_id: str, endpoint_id: str, *, database: Any = None) -> str:
         )
     lane = RETRY_LANE if endpoint.failing_since is not None else FIRST_LANE
     name = f"{delivery_id(event.id, endpoint.id)}-r{time.time_ns()}"
-    _enqueue(_queue(lane), task_data(event.id, endpoint.id), name)
+    task = task_data(event.id, endpoint.id, database=_name_of(database))
+    _enqueue(_queue(lane), task, name)
     return name
+
+
+def _name_of(database: Any) -> str | None:
+    """The database of a client given by an operator (None: the running call's)."""
+    return None if database is None else database_name(database)
 
 
 TEST_EVENT_PREFIX: Final = "evt_test_"
@@ -197,7 +209,9 @@ def send_test(
         raise Conflict("The endpoint is disabled: enable it before sending it a test event.")
     now = dt.datetime.now(dt.UTC)
     event_id = f"{TEST_EVENT_PREFIX}{now.strftime('%Y%m%d%H%M%S%f')}{secrets.token_hex(4)}"
-    task = task_data(event_id, endpoint.id, enqueued_at=now, test=resource)
+    task = task_data(
+        event_id, endpoint.id, enqueued_at=now, test=resource, database=_name_of(database)
+    )
     lane = RETRY_LANE if endpoint.failing_since is not None else FIRST_LANE
     with _queue_answers():
         _enqueue(_queue(lane), task, delivery_id(event_id, endpoint.id))

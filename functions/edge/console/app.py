@@ -74,7 +74,12 @@ USAGE_DAYS: Final = 30
 Change = Callable[["Page", str, list[str]], Response]
 """A POST under `partners/<id>/`: the page, the partner, the path after the action."""
 DELIVERIES_SHOWN: Final = 5
+MODE_COOKIE: Final = "partner_api_mode"
+"""The console's mode (`test` shows and changes test mode's data); live without it."""
+
 DONE: Final = {
+    "live": "Live mode: the live database's records, usage, audit trail and webhooks.",
+    "test": "Test mode: the sandbox database's; keys and users made now are test ones.",
     "added": "Partner added.",
     "suspended": "Suspended: its users and keys get 403 on their next call.",
     "resumed": "Resumed: its users and keys work again on their next call.",
@@ -109,6 +114,7 @@ class Page:
     request_id: str
     owner: Owner | None = None
     operator: Operator | None = field(default=None, repr=False)
+    mode: str = "live"
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
         html = (
@@ -118,6 +124,7 @@ class Page:
                 root=self.root,
                 project=self.project,
                 owner=self.owner,
+                mode=self.mode,
                 notice=DONE.get(self.request.args.get("done", "")),
                 problem=values.pop("problem", None),
                 section=values.pop("section", ""),
@@ -181,12 +188,15 @@ def _answer(page: Page) -> Response:
     if early is not None:
         return early
     assert page.owner is not None
+    page.mode = "test" if page.request.cookies.get(MODE_COOKIE) == "test" else "live"
     page.operator = Operator(
         page.project,
         actor=f"console:{page.owner.email}",
         credential="console",
         request_id=page.request_id,
         database=shared_firestore_client(page.project),
+        mode=page.mode,
+        data=shared_firestore_client(page.project, config.MODES[page.mode]),
     )
     try:
         return _route(page)
@@ -301,11 +311,20 @@ def _matched(path: str, route: list[str]) -> tuple[str | None, list[str]] | None
     return partner_id, rest
 
 
+def _switch_mode(page: Page) -> Response:
+    """Show and change test mode's data (or the live data again), until signed out."""
+    mode = "test" if page.request.form.get("mode") == "test" else "live"
+    response = page.redirect(f"partners?done={mode}")
+    response.set_cookie(MODE_COOKIE, mode, **session.cookie_options())
+    return response
+
+
 def _sign_out(page: Page) -> Response:
     assert page.owner is not None
     owner_sessions.end_session(page.owner)
     response = page.redirect("sign-in")
     response.delete_cookie(session.COOKIE, path="/", secure=True, samesite="Strict")
+    response.delete_cookie(MODE_COOKIE, path="/", secure=True, samesite="Strict")
     return response
 
 
@@ -645,6 +664,7 @@ def _secret_page(page: Page, partner_id: str, what: str, secret: str) -> Respons
 
 PAGES: Final[tuple[tuple[str, str, Callable[..., Response]], ...]] = (
     ("POST", "sign-out", _sign_out),
+    ("POST", "mode", _switch_mode),
     ("GET", "", _partners),
     ("GET", "partners", _partners),
     ("POST", "", _add_partner),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Sequence
+from contextvars import Token
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -97,6 +98,8 @@ class Exchange:
     allowed: tuple[str, ...] = ()
     """Every method the request's route serves (Allow, CORS preflights); by default the
     endpoint's own."""
+    database: Token[str] | None = None
+    """Entered once the caller is known: the call's records go to its mode's database."""
 
     @property
     def partner_endpoint(self) -> Endpoint[Any, Any]:
@@ -136,6 +139,9 @@ def identify(exchange: Exchange) -> None:
         guard.failed(address)
         raise
     guard.passed(fingerprint)
+    mode = exchange.caller.mode
+    logs.bind(mode=mode)
+    exchange.database = wiring.enter_mode(mode)
 
 
 def authorize(exchange: Exchange) -> None:
@@ -153,7 +159,7 @@ def apply_limits(exchange: Exchange) -> None:
     caller = exchange.verified_caller
     defaults = config.default_limits()
     limits = caller.partner.limits(defaults) if caller.partner is not None else defaults
-    gate = exchange.limits or wiring.limits_gate()
+    gate = exchange.limits or wiring.limits_gate(caller.mode)
     decision = gate.rate.take(caller.partner_id, limits)
     window = max(1, math.ceil(limits.burst / limits.rate_per_s))
     policies = [f'"partner";q={limits.burst};w={window}']
@@ -272,7 +278,12 @@ def serve(
 
     def answer(served: shell.Served) -> Response:
         exchange.request_id = served.request_id
-        return _run(exchange)
+        try:
+            return _run(exchange)
+        finally:
+            if exchange.database is not None:
+                wiring.leave_mode(exchange.database)
+                exchange.database = None
 
     return shell.serve(
         endpoint.name,

@@ -134,7 +134,11 @@ def finish(response: Response, served: Served, started: float, face: Face = API)
     replayed = response.headers.get(parsing.REPLAYED_HEADER) == "true"
     sdk = parsing.sdk_of(request.headers.get("User-Agent"))
     usage.record_call(
-        logs.bound("partner_id"), status, created=status == 201 and not replayed, sdk=sdk
+        logs.bound("partner_id"),
+        status,
+        created=status == 201 and not replayed,
+        sdk=sdk,
+        database=config.MODES.get(logs.bound("mode") or "live", config.LIVE_DATABASE),
     )
     logs.log(
         "INFO" if status < 400 else "WARNING" if status < 500 else "ERROR",
