@@ -66,7 +66,8 @@ DEMO_ENTRIES = {
 
 
 def seed(project: str) -> dict[str, str]:
-    """Demo users, entries and one API key per partner; returns the keys."""
+    """Demo users, entries, one API key per partner and a test mode key of acme's (under
+    `test`); returns the keys."""
     from firebase_admin import auth  # noqa: PLC0415
 
     from functions import store as firestore  # noqa: PLC0415
@@ -85,6 +86,7 @@ def seed(project: str) -> dict[str, str]:
             if entries is not None:  # as the partner's user would create them
                 partner_records.create_record(entries, caller, Draft(fields), None)
         issued[partner_id] = keys.create(partner_id, None, label="demo key").key
+    issued["test"] = keys.create("acme", None, label="demo test key", mode="test").key
     owner = auth.create_user(email=DEMO_OWNER, password=DEMO_PASSWORD, app=directory.app)
     directory.add_owner(owner.uid)
     return issued
@@ -124,8 +126,10 @@ def seed_and_describe(project: str, function_url: Callable[[str, str], str], log
         + ", ".join(f"{email} [{pid}]" for pid, email in DEMO_USERS.items()),
         "",
         "Demo API keys (what partners' servers use):",
-        *(f"  {pid:<7} {key}" for pid, key in demo_keys.items()),
+        *(f"  {pid:<7} {key}" for pid, key in demo_keys.items() if pid != "test"),
         f"  export KEY={demo_keys['acme']}",
+        "acme's test mode key (its calls reach the sandbox database, never the live data):",
+        f"  export TEST_KEY={demo_keys['test']}",
         "",
         "An ID token for demo@acme.example (valid for one hour):",
         f"  export TOKEN={token}",
