@@ -81,7 +81,6 @@ class Operator:
         request_id: str = "",
         database: Database | None = None,
         mode: str = "live",
-        data: Database | None = None,
     ) -> None:
         if mode not in config.MODES:
             raise Refused(f"mode {mode!r} is neither live nor test")
@@ -90,8 +89,6 @@ class Operator:
         self.mode = mode
         if database is not None:
             self.__dict__["database"] = database  # given: not made on first use
-        if data is not None:
-            self.__dict__["data"] = data
         self.actor = actor or f"cli:{operator_name()}"
         self.credential = credential
         self.request_id = request_id
@@ -131,15 +128,14 @@ class Operator:
     def data(self) -> Database:
         """The database of the operator's mode: the records, audit trail, usage, webhooks
         and deliveries it reads and changes (the live one, or test mode's)."""
-        if self.mode == "live":
-            return self.database
-        return firestore_client(self.project, self.credentials_file, config.MODES[self.mode])
+        return self.database if self.mode == "live" else self.sandbox
 
     @functools.cached_property
     def sandbox(self) -> Database:
         """Test mode's database, where the directory's partner and access records are
-        copied for its rules (rules read only their own database)."""
-        if "database" in self.__dict__ and self.credentials_file is None:
+        also copied for its rules (rules read only their own database). With the default
+        credentials, one client per process (the console makes an operator a request)."""
+        if self.credentials_file is None:
             return shared_firestore_client(self.project, config.TEST_DATABASE)
         return firestore_client(self.project, self.credentials_file, config.TEST_DATABASE)
 
@@ -176,6 +172,8 @@ class Operator:
         """
         users = self.users
         self.partners.require(partner_id, create=create_partner)
+        if self.mode == "test":  # its partner's record, as test mode's rules read it
+            self.partners.copy(partner_id)
         current = users.show(who)
         claims = merged_grant(current.claims, partner_id, scopes, move=move, mode=self.mode)
         previous = access_store.get(current.uid, self.database)
@@ -256,7 +254,9 @@ class Operator:
         """A new partner user and their generated password."""
         users = self.users
         self.partners.require(partner_id, create=create_partner)
-        user, password = users.create(email, partner_id, scopes)
+        if self.mode == "test":  # its partner's record, as test mode's rules read it
+            self.partners.copy(partner_id)
+        user, password = users.create(email, partner_id, scopes, mode=self.mode)
         self._audit(partner_id, "owner.user.create", "users", user.uid, scopes or ())
         return user, password
 

@@ -68,7 +68,9 @@ class PartnerRecords:
         self.database = database
         self.mirror = mirror
 
-    def _copy(self, partner_id: str) -> None:
+    def copy(self, partner_id: str) -> None:
+        """The partner's record, copied whole to `mirror` (a partner recorded before test
+        mode existed has no copy until it changes: a test user's grant makes one)."""
         if self.mirror is not None:
             partner_store.copy(partner_id, self.database, self.mirror)
 
@@ -92,7 +94,7 @@ class PartnerRecords:
             partner_store.create(partner_id, name, overrides, self.database)
         except WriteConflict as exc:
             raise Refused(f"partner {partner_id!r} already exists") from exc
-        self._copy(partner_id)
+        self.copy(partner_id)
         return self.get(partner_id)[0]
 
     def require(self, partner_id: str, *, create: bool) -> None:
@@ -123,7 +125,7 @@ class PartnerRecords:
             partner_store.update(partner_id, changes, self.database, since=snapshot.update_time)
         except WriteConflict as exc:
             raise Refused(f"partner {partner_id!r} changed meanwhile; run again") from exc
-        self._copy(partner_id)
+        self.copy(partner_id)
         return self.get(partner_id)[0]
 
     def set_limits(self, partner_id: str, overrides: Mapping[str, Any]) -> PartnerRecord:

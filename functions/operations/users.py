@@ -252,10 +252,11 @@ class PartnerDirectory:
         return Change(before, self._view(self.find(user.uid)))
 
     def create(
-        self, email: str, partner_id: str, scopes: Sequence[str] | None
+        self, email: str, partner_id: str, scopes: Sequence[str] | None, *, mode: str = "live"
     ) -> tuple[PartnerUser, str]:
-        """A new partner user with a generated password (for local work and trials)."""
-        merged_grant({}, partner_id, scopes, move=False)  # refuse before creating anything
+        """A new partner user (a test user in `mode` test) with a generated password (for
+        local work and trials)."""
+        merged_grant({}, partner_id, scopes, move=False, mode=mode)  # refuse before creating
         auth = self._auth()
         password = secrets.token_urlsafe(18)
         try:
@@ -265,7 +266,7 @@ class PartnerDirectory:
         except ValueError as exc:
             raise Refused(f"cannot create {email!r}: {exc}") from exc
         try:
-            return self.grant(user.uid, partner_id, scopes).after, password
+            return self.grant(user.uid, partner_id, scopes, mode=mode).after, password
         except Refused:
             auth.delete_user(user.uid, app=self.app)
             raise

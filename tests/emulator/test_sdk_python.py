@@ -145,7 +145,7 @@ def test_a_write_without_an_idempotency_key_is_not_sent_again_after_a_lost_answe
 
 def test_a_rate_limited_call_waits_for_retry_after_then_passes(clean: None) -> None:
     partner_id, key = sdk_partner()
-    limited = cli("partner", "limits", partner_id, "--rate", "1", "--burst", "1")
+    limited = cli("partner", "limits", partner_id, "--rate", "0.25", "--burst", "1")
     assert limited.returncode == 0, limited.stderr
     waits: list[float] = []
     with client(key, max_retries=0) as impatient:
@@ -153,7 +153,7 @@ def test_a_rate_limited_call_waits_for_retry_after_then_passes(clean: None) -> N
         with pytest.raises(RateLimited) as refused:
             impatient.entries.list(limit=1)
     assert refused.value.retry_after is not None
-    assert 0 < refused.value.retry_after <= 2
+    assert 0 < refused.value.retry_after <= 5  # one token in 4 s: slow calls still meet it
     assert refused.value.request_id
 
     def sleep(seconds: float) -> None:

@@ -46,7 +46,7 @@ def test_the_typescript_sdk_passes_its_tests_against_the_functions(
     partner_id, key = sdk_partner()
     _, reader = sdk_partner("entries:read")
     limited_id, limited = sdk_partner()
-    assert cli("partner", "limits", limited_id, "--rate", "1", "--burst", "1").returncode == 0
+    assert cli("partner", "limits", limited_id, "--rate", "0.25", "--burst", "1").returncode == 0
     pages_id, pages = sdk_partner()
     lost = {mode: sdk_partner() for mode in ("503", "cut")}
     proxies = {mode: LosingProxy(base_url(), mode) for mode in ("503", "cut")}

@@ -18,7 +18,16 @@ from devtools import emulators
 from functions.core import api_keys
 from tests.emulator.test_console import csrf_of, new_owner, post, signed_in
 from tests.emulator.test_webhook_delivery import Receiver, verified
-from tests.helpers import CONSOLE, PASSWORD, PROJECT, User, cli, entry_body, function_url
+from tests.helpers import (
+    CONSOLE,
+    PASSWORD,
+    PROJECT,
+    User,
+    cli,
+    entry_body,
+    function_url,
+    unique_email,
+)
 
 pytestmark = pytest.mark.emulators
 
@@ -223,3 +232,30 @@ def test_the_console_switches_to_test_mode_and_back(clean: None) -> None:
     assert "test-hook" in page
     back = post(browser, "/mode", csrf=csrf_of(browser), mode="live")
     assert "partner_api_mode=live" in back.headers["Set-Cookie"]
+
+
+def test_a_partner_recorded_before_test_mode_is_copied_when_it_gets_a_test_user(
+    clean: None, make_user: Any
+) -> None:
+    """A partner suspended before its sandbox copy existed (a directory from before test
+    mode): granting it a test user copies its record, so the sandbox's rules shut the test
+    user out as the API does."""
+    from tests.emulator.rest import rest
+
+    partner_id = f"tm-{uuid.uuid4().hex[:8]}"
+    keys_of(partner_id)
+    assert cli("partner", "suspend", partner_id, "--yes").returncode == 0
+    database("sandbox").collection("partners").document(partner_id).delete()
+    record = database("sandbox").collection("entries").document()
+    record.set({**entry_body(), "partnerId": partner_id})
+    user: User = make_user({}, sign_in=False)
+    assert cli("--mode", "test", "grant", user.email, "--partner", partner_id).returncode == 0
+    copy = database("sandbox").collection("partners").document(partner_id).get()
+    assert copy.get("status") == "suspended"
+    token = emulators.sign_in(user.email, PASSWORD)
+    sandbox = rest(f"/entries/{record.id}").replace("/databases/(default)/", "/databases/sandbox/")
+    refused = requests.get(sandbox, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert refused.status_code == 403, refused.text
+    made = cli("--json", "--mode", "test", "create", unique_email(), "--partner", partner_id)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["claims"]["mode"] == "test"  # `create` makes test users too

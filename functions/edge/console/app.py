@@ -196,7 +196,6 @@ def _answer(page: Page) -> Response:
         request_id=page.request_id,
         database=shared_firestore_client(page.project),
         mode=page.mode,
-        data=shared_firestore_client(page.project, config.MODES[page.mode]),
     )
     try:
         return _route(page)
